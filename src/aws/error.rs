@@ -1,0 +1,206 @@
+//! The error of a collection, with the operation, account and region it happened in and a fixed
+//! short `kind` fit for a label or an alert, never a `Debug` string.
+
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+/// What kind of failure a collection met.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// Throttled past what the retries absorbed.
+    Throttled,
+    /// The caller lacks a permission (or is not the management / delegated administrator account).
+    AccessDenied,
+    /// Credentials missing, expired or rejected; AssumeRole failed.
+    Credentials,
+    /// The call or the run took longer than allowed.
+    Timeout,
+    /// Connection refused, reset or otherwise broken.
+    Network,
+    /// AWS answered with something that does not parse.
+    Malformed,
+    /// A resource the run needed does not exist.
+    NotFound,
+    /// Any other error answered by the service (5xx, validation).
+    Service,
+    /// A bug or a request that could not be built.
+    Internal,
+}
+
+impl ErrorKind {
+    /// The label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Throttled => "throttled",
+            ErrorKind::AccessDenied => "access_denied",
+            ErrorKind::Credentials => "credentials",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Network => "network",
+            ErrorKind::Malformed => "malformed_response",
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::Service => "service_error",
+            ErrorKind::Internal => "internal",
+        }
+    }
+}
+
+/// A failed AWS call or collection.
+#[derive(Debug, thiserror::Error)]
+#[error("{operation} for account {account_id} in {region} failed ({}): {message}", kind.as_str())]
+pub struct CollectError {
+    /// The AWS operation (or step) that failed.
+    pub operation: &'static str,
+    /// The account the call was made for.
+    pub account_id: String,
+    /// The region the call was made in.
+    pub region: String,
+    /// Fixed short classification.
+    pub kind: ErrorKind,
+    /// The AWS error code, when the service sent one.
+    pub code: Option<String>,
+    /// The whole cause chain.
+    pub message: String,
+}
+
+impl CollectError {
+    /// An error that did not come from the SDK.
+    pub fn new(
+        operation: &'static str,
+        account_id: &str,
+        region: &str,
+        kind: ErrorKind,
+        message: impl Into<String>,
+    ) -> Self {
+        CollectError {
+            operation,
+            account_id: account_id.to_string(),
+            region: region.to_string(),
+            kind,
+            code: None,
+            message: message.into(),
+        }
+    }
+
+    /// Classifies an SDK error.
+    pub fn from_sdk<E>(
+        operation: &'static str,
+        account_id: &str,
+        region: &str,
+        err: SdkError<E, aws_smithy_runtime_api::http::Response>,
+    ) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        let message = DisplayErrorContext(&err).to_string();
+        let (kind, code) = classify(&err, &message);
+        CollectError {
+            operation,
+            account_id: account_id.to_string(),
+            region: region.to_string(),
+            kind,
+            code,
+            message,
+        }
+    }
+
+    /// The AWS error code, if any.
+    pub fn code(&self) -> Option<&str> {
+        self.code.as_deref()
+    }
+}
+
+/// Kind for an AWS error code.
+pub fn kind_of_code(code: &str) -> ErrorKind {
+    if crate::aws::calls::is_throttling_code(code) {
+        ErrorKind::Throttled
+    } else if code.contains("AccessDenied")
+        || code == "UnauthorizedOperation"
+        || code == "AuthorizationError"
+        || code == "UnauthorizedException"
+        || code == "AWSOrganizationsNotInUseException"
+    {
+        ErrorKind::AccessDenied
+    } else if matches!(
+        code,
+        "ExpiredToken"
+            | "ExpiredTokenException"
+            | "InvalidClientTokenId"
+            | "UnrecognizedClientException"
+            | "SignatureDoesNotMatch"
+            | "IncompleteSignature"
+            | "InvalidAccessKeyId"
+            | "MissingAuthenticationToken"
+    ) {
+        ErrorKind::Credentials
+    } else if code.starts_with("NoSuch") || code.contains("NotFound") {
+        ErrorKind::NotFound
+    } else {
+        ErrorKind::Service
+    }
+}
+
+fn classify<E>(
+    err: &SdkError<E, aws_smithy_runtime_api::http::Response>,
+    message: &str,
+) -> (ErrorKind, Option<String>)
+where
+    E: ProvideErrorMetadata,
+{
+    match err {
+        SdkError::ServiceError(ctx) => {
+            let code = ctx.err().code().map(str::to_string);
+            let status = ctx.raw().status().as_u16();
+            let kind = match &code {
+                Some(c) => kind_of_code(c),
+                None if status == 429 => ErrorKind::Throttled,
+                None if (200..300).contains(&status) => ErrorKind::Malformed,
+                None if status == 403 => ErrorKind::AccessDenied,
+                None => ErrorKind::Service,
+            };
+            (kind, code)
+        }
+        SdkError::TimeoutError(_) => (ErrorKind::Timeout, None),
+        SdkError::ResponseError(_) => (ErrorKind::Malformed, None),
+        SdkError::DispatchFailure(df) => {
+            if df.is_timeout() {
+                (ErrorKind::Timeout, None)
+            } else if message.contains("credentials") || message.contains("AssumeRole") {
+                (ErrorKind::Credentials, None)
+            } else if df.is_io() {
+                (ErrorKind::Network, None)
+            } else {
+                (ErrorKind::Network, None)
+            }
+        }
+        SdkError::ConstructionFailure(_) => {
+            if message.contains("credentials") || message.contains("AssumeRole") {
+                (ErrorKind::Credentials, None)
+            } else {
+                (ErrorKind::Internal, None)
+            }
+        }
+        _ => (ErrorKind::Internal, None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_map_to_kinds() {
+        assert_eq!(kind_of_code("ThrottlingException"), ErrorKind::Throttled);
+        assert_eq!(kind_of_code("AccessDeniedException"), ErrorKind::AccessDenied);
+        assert_eq!(
+            kind_of_code("OrganizationAccessDeniedException"),
+            ErrorKind::AccessDenied
+        );
+        assert_eq!(kind_of_code("ExpiredToken"), ErrorKind::Credentials);
+        assert_eq!(
+            kind_of_code("NoSuchOrganizationConfigRuleException"),
+            ErrorKind::NotFound
+        );
+        assert_eq!(kind_of_code("InternalFailure"), ErrorKind::Service);
+    }
+}

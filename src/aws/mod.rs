@@ -1,0 +1,327 @@
+//! SDK clients per target: credentials (ambient or an assumed role), the endpoint override,
+//! retries, the global bound on calls in flight, per-(account, region, service) rate limits and
+//! the call counter.
+//!
+//! One [`AwsFactory`] holds the base SDK configuration (and so one HTTP connection pool) for the
+//! whole process. Each target gets an [`AccountAws`] with its own credentials, and each (target,
+//! region) a [`RegionClients`] whose service clients are built on first use and then reused.
+//! Assumed-role credentials are cached per account by our own provider, so an account costs one
+//! AssumeRole per session, whatever the number of regions and services it is read in.
+
+pub mod calls;
+pub mod error;
+pub mod limits;
+
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, SystemTime};
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::provider::{
+    error::CredentialsError, future, ProvideCredentials, SharedCredentialsProvider,
+};
+use aws_credential_types::Credentials;
+use aws_smithy_runtime::client::retries::{RetryPartition, TokenBucket};
+use aws_smithy_types::error::display::DisplayErrorContext;
+
+pub use calls::{CallCounter, CountCalls, Outcome};
+pub use error::{CollectError, ErrorKind};
+pub use limits::{Limiter, Service};
+
+use crate::config::AwsConfig;
+
+/// Builds the SDK configurations of every target from one base.
+#[derive(Clone)]
+pub struct AwsFactory {
+    base: SdkConfig,
+    counter: Arc<CallCounter>,
+    limiter: Arc<Limiter>,
+    home_region: String,
+}
+
+impl AwsFactory {
+    /// Loads the base configuration: ambient credentials (or `static_credentials`), the home
+    /// region, the endpoint override, retries and timeouts.
+    pub async fn new(
+        cfg: &AwsConfig,
+        counter: Arc<CallCounter>,
+        static_credentials: Option<Credentials>,
+    ) -> Self {
+        let retry = RetryConfig::standard()
+            .with_max_attempts(cfg.max_attempts)
+            .with_initial_backoff(Duration::from_millis(200))
+            .with_max_backoff(Duration::from_secs(20));
+        let timeouts = TimeoutConfig::builder()
+            .connect_timeout(cfg.connect_timeout.0)
+            .operation_attempt_timeout(cfg.attempt_timeout.0)
+            .operation_timeout(cfg.operation_timeout.0)
+            .build();
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new(cfg.region.clone()))
+            .retry_config(retry)
+            .timeout_config(timeouts);
+        if let Some(url) = &cfg.endpoint_url {
+            loader = loader.endpoint_url(url.clone());
+        }
+        if let Some(c) = static_credentials {
+            loader = loader.credentials_provider(c);
+        }
+        let base = loader.load().await;
+        AwsFactory {
+            base,
+            counter,
+            limiter: Arc::new(Limiter::new(cfg)),
+            home_region: cfg.region.clone(),
+        }
+    }
+
+    /// The call counter.
+    pub fn counter(&self) -> &Arc<CallCounter> {
+        &self.counter
+    }
+
+    /// The limiter shared by every client.
+    pub fn limiter(&self) -> &Arc<Limiter> {
+        &self.limiter
+    }
+
+    /// The home region.
+    pub fn home_region(&self) -> &str {
+        &self.home_region
+    }
+
+    /// Clients with the ambient (base) credentials.
+    pub fn ambient(&self) -> AccountAws {
+        AccountAws {
+            sdk: self.base.clone(),
+            factory: self.clone(),
+        }
+    }
+
+    /// Clients for `role_arn`, assumed with the base credentials and cached until shortly
+    /// before they expire.
+    pub fn assume_role(&self, role: RoleSpec) -> AccountAws {
+        let sts = self.ambient().region(&self.home_region, "").sts().clone();
+        let provider = AssumeRoleProvider {
+            sts,
+            role,
+            cached: tokio::sync::Mutex::new(None),
+        };
+        let sdk = self
+            .base
+            .to_builder()
+            .credentials_provider(SharedCredentialsProvider::new(provider))
+            .build();
+        AccountAws {
+            sdk,
+            factory: self.clone(),
+        }
+    }
+}
+
+/// What to assume.
+#[derive(Clone, Debug)]
+pub struct RoleSpec {
+    /// The role ARN.
+    pub role_arn: String,
+    /// The account the role is in.
+    pub account_id: String,
+    /// External id, when the trust policy asks for one.
+    pub external_id: Option<String>,
+    /// Session name.
+    pub session_name: String,
+    /// Session duration.
+    pub duration: Option<Duration>,
+}
+
+/// The SDK configuration of one account (one set of credentials).
+#[derive(Clone)]
+pub struct AccountAws {
+    sdk: SdkConfig,
+    factory: AwsFactory,
+}
+
+impl AccountAws {
+    /// Clients of this account in `region`. `account_id` keys the rate limits; it may be empty
+    /// before the account is known.
+    pub fn region(&self, region: &str, account_id: &str) -> RegionClients {
+        RegionClients {
+            account_id: account_id.to_string(),
+            region: region.to_string(),
+            sdk: self
+                .sdk
+                .to_builder()
+                .region(Region::new(region.to_string()))
+                .build(),
+            counter: self.factory.counter.clone(),
+            limiter: self.factory.limiter.clone(),
+            config: OnceLock::new(),
+            guardduty: OnceLock::new(),
+            iam: OnceLock::new(),
+            organizations: OnceLock::new(),
+            sts: OnceLock::new(),
+        }
+    }
+
+    /// Asks STS which account these credentials belong to.
+    pub async fn account_id(&self, home_region: &str) -> Result<String, CollectError> {
+        let c = self.region(home_region, "");
+        let _permit = c.permit(Service::Sts).await;
+        let out = c
+            .sts()
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| CollectError::from_sdk("GetCallerIdentity", "unknown", home_region, e))?;
+        out.account
+            .filter(|a| crate::config::valid_account_id(a))
+            .ok_or_else(|| {
+                CollectError::new(
+                    "GetCallerIdentity",
+                    "unknown",
+                    home_region,
+                    ErrorKind::Malformed,
+                    "the answer carries no 12-digit account id",
+                )
+            })
+    }
+}
+
+/// The clients of one account in one region, built on first use.
+pub struct RegionClients {
+    /// The account these clients read.
+    pub account_id: String,
+    /// The region they call.
+    pub region: String,
+    sdk: SdkConfig,
+    counter: Arc<CallCounter>,
+    limiter: Arc<Limiter>,
+    config: OnceLock<aws_sdk_config::Client>,
+    guardduty: OnceLock<aws_sdk_guardduty::Client>,
+    iam: OnceLock<aws_sdk_iam::Client>,
+    organizations: OnceLock<aws_sdk_organizations::Client>,
+    sts: OnceLock<aws_sdk_sts::Client>,
+}
+
+// Every client gets the call counter and a retry partition whose retry quota is unlimited: the
+// SDK's default quota is shared by every client of a service in the process, so one throttled
+// account would starve the retries of all others. Our own token buckets keep us inside AWS's
+// limits, and `max_attempts` bounds the retries of a call.
+macro_rules! client {
+    ($name:ident, $krate:ident, $label:literal) => {
+        /// The service client, built on first use.
+        pub fn $name(&self) -> &$krate::Client {
+            self.$name.get_or_init(|| {
+                let conf = $krate::config::Builder::from(&self.sdk)
+                    .interceptor(CountCalls::new(self.counter.clone()))
+                    .retry_partition(
+                        RetryPartition::custom(concat!("posture-exporter-", $label))
+                            .token_bucket(TokenBucket::unlimited())
+                            .build(),
+                    )
+                    .build();
+                $krate::Client::from_conf(conf)
+            })
+        }
+    };
+}
+
+impl RegionClients {
+    client!(config, aws_sdk_config, "config");
+    client!(guardduty, aws_sdk_guardduty, "guardduty");
+    client!(iam, aws_sdk_iam, "iam");
+    client!(organizations, aws_sdk_organizations, "organizations");
+    client!(sts, aws_sdk_sts, "sts");
+
+    /// Waits for the rate limit of `service` in this account and region and for a slot among
+    /// the calls in flight; hold the permit for the duration of the call.
+    pub async fn permit(&self, service: Service) -> limits::Permit {
+        self.limiter
+            .acquire(&self.account_id, &self.region, service)
+            .await
+    }
+
+    /// Shorthand for a [`CollectError`] of this account and region.
+    pub fn err<E>(
+        &self,
+        operation: &'static str,
+        e: aws_smithy_runtime_api::client::result::SdkError<E, aws_smithy_runtime_api::http::Response>,
+    ) -> CollectError
+    where
+        E: aws_smithy_types::error::metadata::ProvideErrorMetadata
+            + std::error::Error
+            + Send
+            + Sync
+            + 'static,
+    {
+        CollectError::from_sdk(operation, &self.account_id, &self.region, e)
+    }
+}
+
+/// AssumeRole credentials, cached for the account and refreshed five minutes before expiry.
+/// One refresh runs at a time; concurrent callers wait for it.
+#[derive(Debug)]
+struct AssumeRoleProvider {
+    sts: aws_sdk_sts::Client,
+    role: RoleSpec,
+    cached: tokio::sync::Mutex<Option<Credentials>>,
+}
+
+impl AssumeRoleProvider {
+    async fn credentials(&self) -> Result<Credentials, CredentialsError> {
+        let mut cached = self.cached.lock().await;
+        if let Some(c) = cached.as_ref() {
+            let fresh = c
+                .expiry()
+                .map(|e| e > SystemTime::now() + Duration::from_secs(300))
+                .unwrap_or(true);
+            if fresh {
+                return Ok(c.clone());
+            }
+        }
+        let r = &self.role;
+        let out = self
+            .sts
+            .assume_role()
+            .role_arn(&r.role_arn)
+            .role_session_name(&r.session_name)
+            .set_external_id(r.external_id.clone())
+            .set_duration_seconds(r.duration.map(|d| d.as_secs().clamp(900, 43_200) as i32))
+            .send()
+            .await
+            .map_err(|e| {
+                CredentialsError::provider_error(format!(
+                    "AssumeRole of {} for account {} failed: {}",
+                    r.role_arn,
+                    r.account_id,
+                    DisplayErrorContext(&e)
+                ))
+            })?;
+        let c = out.credentials.ok_or_else(|| {
+            CredentialsError::provider_error(format!(
+                "AssumeRole of {} for account {} returned no credentials",
+                r.role_arn, r.account_id
+            ))
+        })?;
+        let expiry = SystemTime::try_from(c.expiration).ok();
+        let creds = Credentials::new(
+            c.access_key_id,
+            c.secret_access_key,
+            Some(c.session_token),
+            expiry,
+            "posture-exporter-assume-role",
+        );
+        *cached = Some(creds.clone());
+        Ok(creds)
+    }
+}
+
+impl ProvideCredentials for AssumeRoleProvider {
+    fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        future::ProvideCredentials::new(self.credentials())
+    }
+}

@@ -1,0 +1,143 @@
+//! Pure conversion of recorder answers into metric families.
+
+use super::api::RecorderData;
+use crate::metrics::{Desc, Family, Kind};
+
+/// The recorder statuses AWS documents.
+pub const STATUSES: &[&str] = &["Pending", "Success", "Failure", "NotApplicable"];
+
+static RECORDERS: Desc = Desc {
+    name: "aws_config_recorders",
+    help: "AWS Config configuration recorders in this account and region (0: Config is off there).",
+    kind: Kind::Gauge,
+    labels: &["account_id", "region"],
+};
+static RECORDING: Desc = Desc {
+    name: "aws_config_recorder_recording",
+    help: "1 if the configuration recorder is recording.",
+    kind: Kind::Gauge,
+    labels: &["account_id", "region", "recorder"],
+};
+static LAST_STATUS: Desc = Desc {
+    name: "aws_config_recorder_last_status",
+    help: "Status of the recorder's last delivery attempt, as a state set (1 for the current one).",
+    kind: Kind::Gauge,
+    labels: &["account_id", "region", "recorder", "status"],
+};
+static CHANGE: Desc = Desc {
+    name: "aws_config_recorder_last_status_change_timestamp_seconds",
+    help: "Unix time of the recorder's last status change.",
+    kind: Kind::Gauge,
+    labels: &["account_id", "region", "recorder"],
+};
+static START: Desc = Desc {
+    name: "aws_config_recorder_last_start_timestamp_seconds",
+    help: "Unix time the recorder last started recording.",
+    kind: Kind::Gauge,
+    labels: &["account_id", "region", "recorder"],
+};
+static STOP: Desc = Desc {
+    name: "aws_config_recorder_last_stop_timestamp_seconds",
+    help: "Unix time the recorder last stopped recording.",
+    kind: Kind::Gauge,
+    labels: &["account_id", "region", "recorder"],
+};
+
+/// The families of one (account, region).
+pub fn families(account_id: &str, region: &str, d: &RecorderData) -> Vec<Family> {
+    let mut recorders = Family::new(&RECORDERS);
+    recorders.push(&[account_id, region], d.recorders.len() as f64);
+    let mut recording = Family::new(&RECORDING);
+    let mut status = Family::new(&LAST_STATUS);
+    let mut change = Family::new(&CHANGE);
+    let mut start = Family::new(&START);
+    let mut stop = Family::new(&STOP);
+    for s in &d.statuses {
+        let l = [account_id, region, s.name.as_str()];
+        recording.push(&l, if s.recording { 1.0 } else { 0.0 });
+        if let Some(st) = &s.last_status {
+            status.push_state_set(&l, STATUSES, st);
+        }
+        for (fam, v) in [
+            (&mut change, s.last_status_change),
+            (&mut start, s.last_start),
+            (&mut stop, s.last_stop),
+        ] {
+            if let Some(v) = v {
+                fam.push(&l, v);
+            }
+        }
+    }
+    vec![recorders, recording, status, change, start, stop]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::api::RecorderStatus;
+    use super::*;
+
+    fn text(fams: &[Family]) -> String {
+        fams.iter()
+            .map(|f| String::from_utf8(f.lines().to_vec()).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn golden_recording_and_stopped_and_unknown_status() {
+        let d = RecorderData {
+            recorders: vec!["default".into(), "second".into()],
+            statuses: vec![
+                RecorderStatus {
+                    name: "default".into(),
+                    recording: true,
+                    last_status: Some("Success".into()),
+                    last_status_change: Some(1_700_000_100.0),
+                    last_start: Some(1_700_000_000.0),
+                    last_stop: None,
+                    last_error_code: None,
+                    last_error_message: None,
+                },
+                RecorderStatus {
+                    name: "second".into(),
+                    recording: false,
+                    last_status: Some("SUCCESS".into()),
+                    last_status_change: Some(1_700_000_200.5),
+                    last_start: Some(1_600_000_000.0),
+                    last_stop: Some(1_700_000_200.5),
+                    last_error_code: Some("NoSuchBucket".into()),
+                    last_error_message: Some("bucket gone".into()),
+                },
+            ],
+        };
+        let got = text(&families("123456789012", "eu-west-1", &d));
+        let want = "\
+aws_config_recorders{account_id=\"123456789012\",region=\"eu-west-1\"} 2
+aws_config_recorder_recording{account_id=\"123456789012\",region=\"eu-west-1\",recorder=\"default\"} 1
+aws_config_recorder_recording{account_id=\"123456789012\",region=\"eu-west-1\",recorder=\"second\"} 0
+aws_config_recorder_last_status{account_id=\"123456789012\",region=\"eu-west-1\",recorder=\"default\",status=\"Pending\"} 0
+aws_config_recorder_last_status{account_id=\"123456789012\",region=\"eu-west-1\",recorder=\"default\",status=\"Success\"} 1
+aws_config_recorder_last_status{account_id=\"123456789012\",region=\"eu-west-1\",recorder=\"default\",status=\"Failure\"} 0
+aws_config_recorder_last_status{account_id=\"123456789012\",region=\"eu-west-1\",recorder=\"default\",status=\"NotApplicable\"} 0
+aws_config_recorder_last_status{account_id=\"123456789012\",region=\"eu-west-1\",recorder=\"second\",status=\"Pending\"} 0
+aws_config_recorder_last_status{account_id=\"123456789012\",region=\"eu-west-1\",recorder=\"second\",status=\"Success\"} 0
+aws_config_recorder_last_status{account_id=\"123456789012\",region=\"eu-west-1\",recorder=\"second\",status=\"Failure\"} 0
+aws_config_recorder_last_status{account_id=\"123456789012\",region=\"eu-west-1\",recorder=\"second\",status=\"NotApplicable\"} 0
+aws_config_recorder_last_status{account_id=\"123456789012\",region=\"eu-west-1\",recorder=\"second\",status=\"SUCCESS\"} 1
+aws_config_recorder_last_status_change_timestamp_seconds{account_id=\"123456789012\",region=\"eu-west-1\",recorder=\"default\"} 1700000100
+aws_config_recorder_last_status_change_timestamp_seconds{account_id=\"123456789012\",region=\"eu-west-1\",recorder=\"second\"} 1700000200.5
+aws_config_recorder_last_start_timestamp_seconds{account_id=\"123456789012\",region=\"eu-west-1\",recorder=\"default\"} 1700000000
+aws_config_recorder_last_start_timestamp_seconds{account_id=\"123456789012\",region=\"eu-west-1\",recorder=\"second\"} 1600000000
+aws_config_recorder_last_stop_timestamp_seconds{account_id=\"123456789012\",region=\"eu-west-1\",recorder=\"second\"} 1700000200.5
+";
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn golden_config_off() {
+        let got = text(&families("123456789012", "us-east-1", &RecorderData::default()));
+        assert_eq!(
+            got,
+            "aws_config_recorders{account_id=\"123456789012\",region=\"us-east-1\"} 0\n"
+        );
+    }
+}

@@ -1,0 +1,380 @@
+//! The `posture-exporter` command line: run (the default), check-config, collect --once, demo,
+//! simulate.
+#![forbid(unsafe_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use aws_credential_types::Credentials;
+use clap::{Parser, Subcommand, ValueEnum};
+use tokio::net::TcpListener;
+
+use posture_exporter::app::{App, AppOptions};
+use posture_exporter::aws::{AwsFactory, CallCounter};
+use posture_exporter::config::{Config, ConfigError};
+use posture_exporter::scheduler::{resolve_target, Scheduler};
+use posture_exporter::sim::{Sim, WorldOptions};
+use posture_exporter::store::Store;
+
+/// Exit status for a configuration that is refused (EX_USAGE... EX_DATAERR is 65; sysexits'
+/// EX_USAGE, 64, is what the docs promise).
+const EXIT_CONFIG: u8 = 64;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "posture-exporter",
+    version,
+    about = "Exports the compliance and security posture of an AWS organization (AWS Config, \
+             GuardDuty, IAM) as Prometheus metrics.",
+    long_about = "Exports the compliance and security posture of an AWS organization (AWS Config, \
+GuardDuty, IAM) as Prometheus metrics.\n\nWithout a subcommand it runs the exporter with --config. \
+Values are collected in the background on fixed intervals; /metrics serves the last encoded \
+exposition and never waits for AWS."
+)]
+struct Cli {
+    /// Configuration file (YAML) for `run` and `collect`.
+    #[arg(long, short = 'c', global = true, env = "POSTURE_EXPORTER_CONFIG")]
+    config: Option<PathBuf>,
+    /// Log format.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    /// Log level or filter (overrides RUST_LOG), e.g. `info` or `posture_exporter=debug`.
+    #[arg(long, global = true)]
+    log_level: Option<String>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the exporter (the default).
+    Run,
+    /// Validate a configuration file: prints `ok`, or every problem and exits 64.
+    CheckConfig {
+        /// The file to check.
+        file: PathBuf,
+    },
+    /// Run every collector once, print the exposition to stdout, exit 1 if any collection failed.
+    Collect {
+        /// Collect once and exit (the only mode).
+        #[arg(long)]
+        once: bool,
+        /// Print OpenMetrics text instead of Prometheus text.
+        #[arg(long)]
+        openmetrics: bool,
+    },
+    /// Start the simulated AWS organization and the exporter against it; serves until Ctrl-C.
+    Demo {
+        /// Address for /metrics.
+        #[arg(long, default_value = "127.0.0.1:9946")]
+        listen: String,
+        /// Member accounts in the simulated organization.
+        #[arg(long, default_value_t = 5)]
+        accounts: usize,
+        /// Seed of the simulated organization.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// Collection interval of the demo.
+        #[arg(long, default_value = "30s")]
+        interval: String,
+    },
+    /// Serve only the simulated AWS on an address (for tests with other SDKs).
+    Simulate {
+        /// Address to serve on.
+        #[arg(long, default_value = "127.0.0.1:4566")]
+        listen: String,
+        /// Member accounts.
+        #[arg(long, default_value_t = 5)]
+        accounts: usize,
+        /// Seed.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+    },
+}
+
+fn init_logs(cli: &Cli) {
+    use tracing_subscriber::EnvFilter;
+    let filter = match &cli.log_level {
+        Some(l) => EnvFilter::try_new(l).unwrap_or_else(|_| EnvFilter::new("info")),
+        None => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+    };
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Text => b.init(),
+        LogFormat::Json => b.json().init(),
+    }
+}
+
+fn load_config(path: Option<&Path>) -> Result<Config, ExitCode> {
+    let Some(path) = path else {
+        eprintln!("posture-exporter: --config FILE is required (see --help)");
+        return Err(ExitCode::from(EXIT_CONFIG));
+    };
+    Config::load(path).map_err(|e: ConfigError| {
+        eprint!("{}: {e}", path.display());
+        ExitCode::from(EXIT_CONFIG)
+    })
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Some(Command::CheckConfig { file }) = &cli.command {
+        return match Config::load(file) {
+            Ok(_) => {
+                println!("ok");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprint!("{}: {e}", file.display());
+                ExitCode::from(EXIT_CONFIG)
+            }
+        };
+    }
+    init_logs(&cli);
+    // Refuse a bad file before anything starts.
+    let config = match &cli.command {
+        None | Some(Command::Run) | Some(Command::Collect { .. }) => {
+            match load_config(cli.config.as_deref()) {
+                Ok(c) => Some(c),
+                Err(code) => return code,
+            }
+        }
+        _ => None,
+    };
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("posture-exporter: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = rt.block_on(async move {
+        match (cli.command, config) {
+            (None | Some(Command::Run), Some(cfg)) => run(cfg).await,
+            (Some(Command::Collect { once, openmetrics }), Some(cfg)) => {
+                if !once {
+                    anyhow::bail!("collect only supports --once");
+                }
+                collect_once(cfg, openmetrics).await
+            }
+            (
+                Some(Command::Demo {
+                    listen,
+                    accounts,
+                    seed,
+                    interval,
+                }),
+                _,
+            ) => demo(&listen, accounts, seed, &interval).await,
+            (
+                Some(Command::Simulate {
+                    listen,
+                    accounts,
+                    seed,
+                }),
+                _,
+            ) => simulate(&listen, accounts, seed).await,
+            _ => anyhow::bail!("nothing to do"),
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("posture-exporter: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+
+async fn serve_until_signal(app: App) {
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    app.stop().await;
+}
+
+async fn run(cfg: Config) -> anyhow::Result<ExitCode> {
+    let listener = TcpListener::bind(&cfg.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", cfg.listen))?;
+    let app = App::start(
+        cfg,
+        listener,
+        AppOptions {
+            jitter: true,
+            static_credentials: None,
+        },
+    )
+    .await?;
+    tracing::info!(addr = %app.addr, "serving /metrics");
+    serve_until_signal(app).await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn collect_once(cfg: Config, openmetrics: bool) -> anyhow::Result<ExitCode> {
+    let cfg = Arc::new(cfg);
+    let counter = Arc::new(CallCounter::default());
+    let store = Arc::new(Store::new(cfg.max_stale_intervals, counter.clone()));
+    let factory = AwsFactory::new(&cfg.aws, counter, None).await;
+    let token = tokio_util::sync::CancellationToken::new();
+    let sched = Scheduler::new(
+        store.clone(),
+        cfg.clone(),
+        tokio_util::task::TaskTracker::new(),
+        token,
+        false,
+    );
+    let mut failed = 0;
+    for t in &cfg.targets {
+        match resolve_target(&factory, t).await {
+            Ok(r) => sched.set_targets_quiet(vec![r]),
+            Err(e) => {
+                tracing::error!(target = %t.name, error = %e, "cannot resolve the target's account");
+                failed += 1;
+            }
+        }
+    }
+    failed += sched.run_once().await;
+    let exp = store.refresh();
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    out.write_all(if openmetrics {
+        &exp.openmetrics
+    } else {
+        &exp.prometheus
+    })?;
+    out.flush()?;
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        eprintln!("posture-exporter: {failed} collection(s) failed");
+        ExitCode::FAILURE
+    })
+}
+
+fn demo_config(endpoint: &str, listen: &str, interval: &str, sim: &Sim) -> String {
+    let (mgmt, members, regions, role) = sim.world(|w| {
+        (
+            w.management().id.clone(),
+            w.accounts[1..]
+                .iter()
+                .map(|a| (a.name.clone(), a.id.clone()))
+                .collect::<Vec<_>>(),
+            w.opts.regions.clone(),
+            w.opts.role_name.clone(),
+        )
+    });
+    let regions = format!("[{}]", regions.join(", "));
+    let mut y = format!(
+        "# Generated by `posture-exporter demo` for the simulated organization (management account {mgmt}).\n\
+listen: \"{listen}\"\n\
+aws:\n  region: us-east-1\n  endpoint_url: \"{endpoint}\"\n  max_attempts: 3\n\
+targets:\n  - name: management\n    regions: {regions}\n"
+    );
+    for (name, id) in members {
+        y.push_str(&format!(
+            "  - name: {name}\n    role_arn: arn:aws:iam::{id}:role/{role}\n    regions: {regions}\n"
+        ));
+    }
+    y.push_str(&format!(
+        "collectors:\n  config_recorder:\n    interval: {interval}\n"
+    ));
+    y
+}
+
+async fn demo(listen: &str, accounts: usize, seed: u64, interval: &str) -> anyhow::Result<ExitCode> {
+    let sim = Sim::start(WorldOptions {
+        seed,
+        members: accounts,
+        ..WorldOptions::default()
+    })
+    .await
+    .context("cannot start the simulated AWS")?;
+    let listener = match TcpListener::bind(listen).await {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::warn!(%listen, error = %e, "address busy; using an ephemeral port");
+            TcpListener::bind("127.0.0.1:0").await?
+        }
+    };
+    let addr = listener.local_addr()?;
+    let yaml = demo_config(&sim.url(), &addr.to_string(), interval, &sim);
+    let cfg = Config::from_yaml_str(&yaml).map_err(|e| anyhow::anyhow!("demo config: {e}"))?;
+    let app = App::start(
+        cfg,
+        listener,
+        AppOptions {
+            jitter: false,
+            static_credentials: Some(Credentials::new(
+                "AKIADEMOMANAGEMENT01",
+                "demo-secret",
+                None,
+                None,
+                "demo",
+            )),
+        },
+    )
+    .await?;
+    println!("posture-exporter demo: simulated AWS at {}", sim.url());
+    println!("metrics:     http://{addr}/metrics");
+    println!("status page: http://{addr}/");
+    println!("Ctrl-C to stop.");
+    serve_until_signal(app).await;
+    sim.stop();
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn simulate(listen: &str, accounts: usize, seed: u64) -> anyhow::Result<ExitCode> {
+    let listener = TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let sim = Sim::start_on(
+        listener,
+        WorldOptions {
+            seed,
+            members: accounts,
+            ..WorldOptions::default()
+        },
+    )?;
+    println!("simulated AWS at {}", sim.url());
+    shutdown_signal().await;
+    sim.stop();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    Ok(ExitCode::SUCCESS)
+}

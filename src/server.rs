@@ -1,0 +1,344 @@
+//! The HTTP server: `/metrics`, `/healthz`, `/ready` and `/` (a status page).
+//!
+//! `/metrics` serves the exposition the store encoded last, in the format the `Accept` header
+//! prefers (OpenMetrics or Prometheus text 0.0.4) and gzip when `Accept-Encoding` allows: a scrape
+//! is a lookup and a copy. Connections beyond `max_connections` wait in the kernel's backlog; a
+//! client has `header_read_timeout` to send its headers; shutdown stops accepting, asks open
+//! connections to finish, and gives up on them after the grace period.
+
+use std::convert::Infallible;
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use http::header::{self, HeaderValue};
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::Full;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::metrics::Format;
+use crate::store::Store;
+
+/// Server settings.
+#[derive(Clone, Debug)]
+pub struct ServerOptions {
+    /// Time a client has to send its request headers.
+    pub header_read_timeout: Duration,
+    /// Connections served at once.
+    pub max_connections: usize,
+    /// How long shutdown waits for open connections.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        ServerOptions {
+            header_read_timeout: Duration::from_secs(10),
+            max_connections: 512,
+            shutdown_grace: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Serves until `shutdown`, then drains within the grace period.
+pub async fn run(
+    listener: TcpListener,
+    store: Arc<Store>,
+    opts: ServerOptions,
+    shutdown: CancellationToken,
+) {
+    let slots = Arc::new(Semaphore::new(opts.max_connections.max(1)));
+    let conns = TaskTracker::new();
+    loop {
+        // Wait for a free slot before accepting, so excess clients queue in the backlog.
+        let permit = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            p = slots.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
+        };
+        let (stream, peer) = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            r = listener.accept() => match r {
+                Ok(x) => x,
+                Err(e) => {
+                    // EMFILE and friends: back off instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let store = store.clone();
+        let token = shutdown.clone();
+        let header_timeout = opts.header_read_timeout;
+        let grace = opts.shutdown_grace;
+        conns.spawn(async move {
+            let svc = service_fn(move |req| {
+                let store = store.clone();
+                async move { Ok::<_, Infallible>(handle(&store, req)) }
+            });
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_timeout)
+                .max_buf_size(64 * 1024);
+            let conn = builder.serve_connection(TokioIo::new(stream), svc);
+            tokio::pin!(conn);
+            tokio::select! {
+                r = conn.as_mut() => {
+                    if let Err(e) = r {
+                        tracing::debug!(%peer, error = %e, "connection ended with an error");
+                    }
+                }
+                _ = token.cancelled() => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = tokio::time::timeout(grace, conn).await;
+                }
+            }
+            drop(permit);
+        });
+    }
+    conns.close();
+    if tokio::time::timeout(opts.shutdown_grace, conns.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!("connections still open after the grace period; closing them");
+    }
+}
+
+type Resp = Response<Full<Bytes>>;
+
+fn text(status: StatusCode, body: &'static str) -> Resp {
+    let mut r = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    r
+}
+
+/// Answers one request. Public for benchmarks.
+pub fn handle<B>(store: &Store, req: Request<B>) -> Resp {
+    let head = req.method() == Method::HEAD;
+    if req.method() != Method::GET && !head {
+        let mut r = text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
+        r.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+        return r;
+    }
+    let mut resp = match req.uri().path() {
+        "/metrics" => metrics(store, &req),
+        "/healthz" => text(StatusCode::OK, "ok\n"),
+        "/ready" => {
+            if store.ready() {
+                text(StatusCode::OK, "ready\n")
+            } else {
+                text(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "not ready: waiting for the first attempt of every collector\n",
+                )
+            }
+        }
+        "/" => status_page(store),
+        _ => text(StatusCode::NOT_FOUND, "not found\n"),
+    };
+    if head {
+        *resp.body_mut() = Full::new(Bytes::new());
+    }
+    resp
+}
+
+/// Picks the exposition format from an `Accept` header: the media type with the highest
+/// q-value; OpenMetrics wins ties with text/plain (Prometheus asks for it first).
+pub fn negotiate_format(accept: Option<&str>) -> Format {
+    let Some(accept) = accept else {
+        return Format::Prometheus;
+    };
+    let mut best = (Format::Prometheus, -1.0f32);
+    for part in accept.split(',') {
+        let mut it = part.split(';');
+        let media = it.next().unwrap_or("").trim().to_ascii_lowercase();
+        let mut q = 1.0f32;
+        for p in it {
+            if let Some(v) = p.trim().strip_prefix("q=") {
+                q = v.trim().parse().unwrap_or(0.0);
+            }
+        }
+        if q <= 0.0 {
+            continue;
+        }
+        let f = match media.as_str() {
+            "application/openmetrics-text" => Format::OpenMetrics,
+            "text/plain" | "*/*" | "text/*" => Format::Prometheus,
+            _ => continue,
+        };
+        if q > best.1 || (q == best.1 && f == Format::OpenMetrics) {
+            best = (f, q);
+        }
+    }
+    best.0
+}
+
+/// True when `Accept-Encoding` allows gzip.
+pub fn accepts_gzip(accept_encoding: Option<&str>) -> bool {
+    let Some(v) = accept_encoding else {
+        return false;
+    };
+    v.split(',').any(|part| {
+        let mut it = part.split(';');
+        let coding = it.next().unwrap_or("").trim();
+        let q_ok = it
+            .filter_map(|p| p.trim().strip_prefix("q="))
+            .all(|q| q.trim().parse::<f32>().map(|q| q > 0.0).unwrap_or(false));
+        (coding.eq_ignore_ascii_case("gzip") || coding == "*") && q_ok
+    })
+}
+
+fn metrics<B>(store: &Store, req: &Request<B>) -> Resp {
+    let h = |name| req.headers().get(name).and_then(|v: &HeaderValue| v.to_str().ok());
+    let format = negotiate_format(h(header::ACCEPT));
+    let gzip = accepts_gzip(h(header::ACCEPT_ENCODING));
+    let exp = store.exposition();
+    let body = match (format, gzip) {
+        (Format::Prometheus, false) => exp.prometheus.clone(),
+        (Format::Prometheus, true) => exp.prometheus_gzip.clone(),
+        (Format::OpenMetrics, false) => exp.openmetrics.clone(),
+        (Format::OpenMetrics, true) => exp.openmetrics_gzip.clone(),
+    };
+    let mut r = Response::new(Full::new(body));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(format.content_type()),
+    );
+    if gzip {
+        r.headers_mut()
+            .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
+    r.headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("Accept, Accept-Encoding"));
+    r
+}
+
+fn esc(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '&' => o.push_str("&amp;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&#39;"),
+            _ => o.push(c),
+        }
+    }
+    o
+}
+
+fn ago(t: Option<SystemTime>) -> String {
+    match t.and_then(|t| SystemTime::now().duration_since(t).ok()) {
+        Some(d) => format!("{}s ago", d.as_secs()),
+        None => "never".into(),
+    }
+}
+
+fn status_page(store: &Store) -> Resp {
+    let rows = store.status();
+    let mut h = String::with_capacity(4096 + rows.len() * 256);
+    h.push_str("<!doctype html><html><head><meta charset=\"utf-8\"><title>posture-exporter</title>\
+<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}.ok{color:#070}.err{color:#b00}</style>\
+</head><body><h1>posture-exporter</h1><p><a href=\"/metrics\">/metrics</a> · <a href=\"/healthz\">/healthz</a> · <a href=\"/ready\">/ready</a></p>");
+    let exp = store.exposition();
+    let failing = rows.iter().filter(|r| r.last_error.is_some()).count();
+    let _ = write!(
+        h,
+        "<p>{} jobs, {} failing; {} series, {} bytes of exposition.</p>",
+        rows.len(),
+        failing,
+        exp.series,
+        exp.prometheus.len()
+    );
+    h.push_str("<table><tr><th>collector</th><th>target</th><th>account</th><th>region</th><th>last result</th><th>duration</th><th>last success</th><th>series</th><th>details</th></tr>");
+    for r in &rows {
+        let (class, result) = match (&r.last_attempt, &r.last_error) {
+            (None, _) => ("", "pending".to_string()),
+            (Some(_), None) => ("ok", "ok".to_string()),
+            (Some(_), Some(e)) => (
+                "err",
+                format!("{} ({} in a row)", e.kind, r.consecutive_failures),
+            ),
+        };
+        let mut details = String::new();
+        if let Some(e) = &r.last_error {
+            details.push_str(&esc(&e.message));
+        }
+        for n in r.notes.iter().take(20) {
+            if !details.is_empty() {
+                details.push_str("<br>");
+            }
+            details.push_str(&esc(n));
+        }
+        if r.notes.len() > 20 {
+            let _ = write!(details, "<br>… {} more", r.notes.len() - 20);
+        }
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"{class}\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            r.key.collector.name(),
+            esc(&r.target),
+            esc(&r.key.account_id),
+            esc(&r.key.region),
+            esc(&result),
+            r.last_duration
+                .map(|d| format!("{:.3}s", d.as_secs_f64()))
+                .unwrap_or_default(),
+            ago(r.last_success),
+            r.series,
+            details
+        );
+    }
+    h.push_str("</table></body></html>\n");
+    let mut resp = Response::new(Full::new(Bytes::from(h)));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prometheus_default_accept_header_gets_openmetrics() {
+        let prom = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+        assert_eq!(negotiate_format(Some(prom)), Format::OpenMetrics);
+        assert_eq!(negotiate_format(None), Format::Prometheus);
+        assert_eq!(negotiate_format(Some("text/plain")), Format::Prometheus);
+        assert_eq!(
+            negotiate_format(Some("application/openmetrics-text;q=0.2,text/plain;q=0.9")),
+            Format::Prometheus
+        );
+        assert_eq!(
+            negotiate_format(Some("application/openmetrics-text;q=0")),
+            Format::Prometheus
+        );
+    }
+
+    #[test]
+    fn gzip_negotiation_respects_q_zero() {
+        assert!(accepts_gzip(Some("gzip, deflate")));
+        assert!(accepts_gzip(Some("br;q=1.0, gzip;q=0.8")));
+        assert!(!accepts_gzip(Some("gzip;q=0")));
+        assert!(!accepts_gzip(Some("identity")));
+        assert!(!accepts_gzip(None));
+    }
+}

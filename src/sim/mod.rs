@@ -1,0 +1,609 @@
+//! A simulated AWS on loopback, for `demo`, the tests and the benchmarks.
+//!
+//! It answers the real wire protocols the SDK speaks: awsJson1_1 routed by `X-Amz-Target`
+//! (Config, Organizations), restJson1 routed by path (GuardDuty) and awsQuery routed by `Action`
+//! and the SigV4 credential scope's service (STS, IAM). The calling account is told from the
+//! access key: keys that its own AssumeRole handed out carry the account id; any other key is the
+//! management account. It serves a generated organization ([`world::World`]), counts calls per
+//! operation, enforces an optional rate limit per (account, region, operation) with the real
+//! throttling error of each protocol, and injects faults on demand ([`Fault`]).
+//!
+//! The exporter reaches it only through `aws.endpoint_url`, so what is tested is the real SDK
+//! path: signing, retries, parsing.
+
+pub mod body;
+pub mod config;
+pub mod organizations;
+pub mod sts;
+pub mod wire;
+pub mod world;
+
+use std::collections::{BTreeMap, HashMap};
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use body::SimBody;
+use wire::{AwsError, Protocol};
+pub use world::{World, WorldOptions};
+
+/// A fault to inject.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Fault {
+    /// The protocol's throttling error.
+    Throttle,
+    /// HTTP 500 InternalFailure.
+    Http500,
+    /// HTTP 503 ServiceUnavailable.
+    Http503,
+    /// A 200 whose body is not valid JSON / XML.
+    Malformed,
+    /// The real answer cut in half (with a matching Content-Length).
+    Truncated,
+    /// The real answer broken off mid-body: the connection resets.
+    Reset,
+    /// No answer for an hour.
+    Hang,
+    /// The protocol's access denied error.
+    AccessDenied,
+    /// Expired credentials.
+    ExpiredToken,
+    /// The real answer with an HTML content type and body.
+    WrongContentType,
+    /// Extra latency before the real answer.
+    Latency(Duration),
+}
+
+/// When a fault applies.
+#[derive(Clone, Debug)]
+pub struct FaultRule {
+    /// The fault.
+    pub fault: Fault,
+    /// Only this operation (all when `None`).
+    pub operation: Option<String>,
+    /// Only calls made as this account.
+    pub account: Option<String>,
+    /// Only this region.
+    pub region: Option<String>,
+    /// How many more times (forever when `None`).
+    pub remaining: Option<u64>,
+    /// Chance of applying to a matching call (1.0: always).
+    pub probability: f64,
+}
+
+impl FaultRule {
+    /// A fault on every call.
+    pub fn always(fault: Fault) -> Self {
+        FaultRule {
+            fault,
+            operation: None,
+            account: None,
+            region: None,
+            remaining: None,
+            probability: 1.0,
+        }
+    }
+
+    /// Only for `op`.
+    pub fn operation(mut self, op: &str) -> Self {
+        self.operation = Some(op.to_string());
+        self
+    }
+
+    /// Only for calls as `account`.
+    pub fn account(mut self, account: &str) -> Self {
+        self.account = Some(account.to_string());
+        self
+    }
+
+    /// Only in `region`.
+    pub fn region(mut self, region: &str) -> Self {
+        self.region = Some(region.to_string());
+        self
+    }
+
+    /// Only `n` times.
+    pub fn times(mut self, n: u64) -> Self {
+        self.remaining = Some(n);
+        self
+    }
+
+    /// With probability `p`.
+    pub fn probability(mut self, p: f64) -> Self {
+        self.probability = p;
+        self
+    }
+}
+
+/// What a service handler sees of a call.
+#[derive(Debug)]
+pub struct Call {
+    /// Operation name.
+    pub op: String,
+    /// The calling account.
+    pub account: String,
+    /// The access key used.
+    pub access_key: String,
+    /// Region of the signature.
+    pub region: String,
+    /// Protocol of the service.
+    pub protocol: Protocol,
+    /// JSON body (awsJson, restJson).
+    pub json: serde_json::Value,
+    /// Form parameters (awsQuery) or query-string parameters (restJson).
+    pub params: Vec<(String, String)>,
+    /// HTTP method.
+    pub method: http::Method,
+    /// Request path.
+    pub path: String,
+}
+
+impl Call {
+    /// A form / query parameter.
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Result of a service handler.
+pub type Answer = Result<Response<SimBody>, AwsError>;
+
+/// Token-bucket settings of the simulated AWS rate limit.
+#[derive(Clone, Copy, Debug)]
+pub struct SimRateLimit {
+    /// Calls a second per (account, region, operation).
+    pub rate: f64,
+    /// Burst.
+    pub burst: f64,
+}
+
+/// Shared state of a simulator.
+pub struct SimState {
+    world: Mutex<World>,
+    faults: Mutex<Vec<FaultRule>>,
+    latency: Mutex<Duration>,
+    calls: Mutex<BTreeMap<String, u64>>,
+    rate: Mutex<Option<SimRateLimit>>,
+    buckets: Mutex<HashMap<(String, String, String), (f64, Instant)>>,
+    rng: Mutex<fastrand::Rng>,
+}
+
+/// A running simulator.
+pub struct Sim {
+    state: Arc<SimState>,
+    addr: SocketAddr,
+    shutdown: CancellationToken,
+}
+
+impl Sim {
+    /// Starts a simulator on an ephemeral loopback port.
+    pub async fn start(opts: WorldOptions) -> std::io::Result<Sim> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        Self::start_on(listener, opts)
+    }
+
+    /// Starts a simulator on `listener`.
+    pub fn start_on(listener: TcpListener, opts: WorldOptions) -> std::io::Result<Sim> {
+        let addr = listener.local_addr()?;
+        let seed = opts.seed;
+        let state = Arc::new(SimState {
+            world: Mutex::new(World::new(opts)),
+            faults: Mutex::new(Vec::new()),
+            latency: Mutex::new(Duration::ZERO),
+            calls: Mutex::new(BTreeMap::new()),
+            rate: Mutex::new(None),
+            buckets: Mutex::new(HashMap::new()),
+            rng: Mutex::new(fastrand::Rng::with_seed(seed)),
+        });
+        let shutdown = CancellationToken::new();
+        tokio::spawn(serve(listener, state.clone(), shutdown.clone()));
+        Ok(Sim {
+            state,
+            addr,
+            shutdown,
+        })
+    }
+
+    /// The endpoint URL to give the exporter.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Reads or changes the organization.
+    pub fn world<R>(&self, f: impl FnOnce(&mut World) -> R) -> R {
+        f(&mut lock(&self.state.world))
+    }
+
+    /// Adds a fault rule.
+    pub fn add_fault(&self, rule: FaultRule) {
+        lock(&self.state.faults).push(rule);
+    }
+
+    /// Removes every fault rule.
+    pub fn clear_faults(&self) {
+        lock(&self.state.faults).clear();
+    }
+
+    /// Latency added to every call.
+    pub fn set_latency(&self, d: Duration) {
+        *lock(&self.state.latency) = d;
+    }
+
+    /// Enforces a rate limit per (account, region, operation), or none.
+    pub fn set_rate_limit(&self, r: Option<SimRateLimit>) {
+        *lock(&self.state.rate) = r;
+        lock(&self.state.buckets).clear();
+    }
+
+    /// Calls of one operation so far (throttled and failed ones included).
+    pub fn calls(&self, op: &str) -> u64 {
+        lock(&self.state.calls).get(op).copied().unwrap_or(0)
+    }
+
+    /// Calls per operation.
+    pub fn all_calls(&self) -> BTreeMap<String, u64> {
+        lock(&self.state.calls).clone()
+    }
+
+    /// Total calls.
+    pub fn total_calls(&self) -> u64 {
+        lock(&self.state.calls).values().sum()
+    }
+
+    /// Forgets the call counts.
+    pub fn reset_calls(&self) {
+        lock(&self.state.calls).clear();
+    }
+
+    /// Stops serving.
+    pub fn stop(&self) {
+        self.shutdown.cancel();
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Serves until `shutdown`.
+pub async fn serve(listener: TcpListener, state: Arc<SimState>, shutdown: CancellationToken) {
+    loop {
+        let (stream, _) = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            r = listener.accept() => match r {
+                Ok(x) => x,
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let state = state.clone();
+        let token = shutdown.clone();
+        tokio::spawn(async move {
+            let svc = service_fn(move |req| {
+                let state = state.clone();
+                async move { Ok::<_, Infallible>(handle(&state, req).await) }
+            });
+            let conn = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), svc);
+            tokio::select! {
+                _ = conn => {}
+                _ = token.cancelled() => {}
+            }
+        });
+    }
+}
+
+/// Access key, region and service of a SigV4 `Authorization` header.
+pub fn parse_authorization(h: &str) -> Option<(String, String, String)> {
+    let cred = h.split("Credential=").nth(1)?;
+    let cred = cred.split([',', ' ']).next()?;
+    let mut parts = cred.split('/');
+    let key = parts.next()?.to_string();
+    let _date = parts.next()?;
+    let region = parts.next()?.to_string();
+    let service = parts.next()?.to_string();
+    Some((key, region, service))
+}
+
+/// The account an access key belongs to: keys handed out by the simulator's AssumeRole carry
+/// it (`ASIA` + 12 digits + suffix); any other key is the management account's.
+pub fn account_for_key(world: &World, key: &str) -> String {
+    if key.len() >= 16 && key.starts_with("ASIA") && key[4..16].bytes().all(|b| b.is_ascii_digit())
+    {
+        key[4..16].to_string()
+    } else {
+        world.management().id.clone()
+    }
+}
+
+async fn handle(state: &SimState, req: Request<Incoming>) -> Response<SimBody> {
+    let (parts, body) = req.into_parts();
+    let body = match http_body_util::Limited::new(body, 16 << 20).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => Bytes::new(),
+    };
+    let h = |n: &str| {
+        parts
+            .headers
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let target = h("x-amz-target");
+    let auth = h("authorization").and_then(|a| parse_authorization(&a));
+    let path = parts.uri.path().to_string();
+
+    // Work out the protocol, service and operation.
+    let (service, protocol, op, json, params): (String, Protocol, String, serde_json::Value, Vec<(String, String)>) =
+        if let Some(t) = target {
+            let (prefix, op) = t.split_once('.').unwrap_or((t.as_str(), ""));
+            let service = match prefix {
+                "StarlingDoveService" => "config",
+                "AWSOrganizationsV20161128" => "organizations",
+                _ => "unknown",
+            };
+            let json = if body.is_empty() {
+                serde_json::json!({})
+            } else {
+                match serde_json::from_slice(&body) {
+                    Ok(v) => v,
+                    Err(e) => {
+                        return AwsError::client("SerializationException", format!("invalid JSON: {e}"))
+                            .into_response(Protocol::AwsJson)
+                    }
+                }
+            };
+            (service.into(), Protocol::AwsJson, op.to_string(), json, Vec::new())
+        } else if path.starts_with("/detector") {
+            let params = parts
+                .uri
+                .query()
+                .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+                .unwrap_or_default();
+            let json = if body.is_empty() {
+                serde_json::json!({})
+            } else {
+                serde_json::from_slice(&body).unwrap_or(serde_json::json!({}))
+            };
+            ("guardduty".into(), Protocol::RestJson, String::new(), json, params)
+        } else {
+            let params: Vec<(String, String)> =
+                form_urlencoded::parse(&body).into_owned().collect();
+            let action = params
+                .iter()
+                .find(|(k, _)| k == "Action")
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default();
+            let service = auth
+                .as_ref()
+                .map(|a| a.2.clone())
+                .unwrap_or_else(|| "sts".into());
+            let xmlns = match service.as_str() {
+                "iam" => "https://iam.amazonaws.com/doc/2010-05-08/",
+                _ => "https://sts.amazonaws.com/doc/2011-06-15/",
+            };
+            (service, Protocol::Query { xmlns }, action, serde_json::Value::Null, params)
+        };
+
+    let Some((access_key, region, _)) = auth else {
+        return AwsError::status(
+            StatusCode::FORBIDDEN,
+            "MissingAuthenticationTokenException",
+            "Missing Authentication Token",
+        )
+        .into_response(protocol);
+    };
+    let account = account_for_key(&lock(&state.world), &access_key);
+
+    let mut call = Call {
+        op,
+        account,
+        access_key,
+        region,
+        protocol,
+        json,
+        params,
+        method: parts.method.clone(),
+        path,
+    };
+    if service == "guardduty" {
+        call.op = guardduty_operation(&call.method, &call.path);
+    }
+    *lock(&state.calls).entry(call.op.clone()).or_insert(0) += 1;
+
+    let latency = *lock(&state.latency);
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    if throttled(state, &call) {
+        return wire::throttling(protocol).into_response(protocol);
+    }
+    let fault = pick_fault(state, &call);
+    if let Some(Fault::Latency(d)) = fault {
+        tokio::time::sleep(d).await;
+    }
+    match &fault {
+        Some(Fault::Throttle) => return wire::throttling(protocol).into_response(protocol),
+        Some(Fault::Http500) => {
+            return AwsError::status(StatusCode::INTERNAL_SERVER_ERROR, "InternalFailure", "simulated internal failure")
+                .into_response(protocol)
+        }
+        Some(Fault::Http503) => {
+            return AwsError::status(StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable", "simulated unavailability")
+                .into_response(protocol)
+        }
+        Some(Fault::AccessDenied) => return access_denied(&call).into_response(protocol),
+        Some(Fault::ExpiredToken) => {
+            let code = match protocol {
+                Protocol::Query { .. } => "ExpiredToken",
+                _ => "ExpiredTokenException",
+            };
+            return AwsError::status(StatusCode::FORBIDDEN, code, "The security token included in the request is expired")
+                .into_response(protocol);
+        }
+        Some(Fault::Hang) => {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            return AwsError::status(StatusCode::GATEWAY_TIMEOUT, "RequestTimeout", "hung").into_response(protocol);
+        }
+        Some(Fault::Malformed) => {
+            let (ct, b): (&'static str, &'static str) = match protocol {
+                Protocol::Query { .. } => ("text/xml", "<AssumeRoleResponse><Broken"),
+                _ => ("application/x-amz-json-1.1", "{\"ConfigurationRecorders\": [ {\"name\": "),
+            };
+            return wire::response(StatusCode::OK, ct, b);
+        }
+        _ => {}
+    }
+
+    let answer = {
+        let mut world = lock(&state.world);
+        match service.as_str() {
+            "config" => config::handle(&mut world, &call),
+            "organizations" => organizations::handle(&mut world, &call),
+            "sts" => sts::handle(&mut world, &call),
+            _ => Err(unknown_operation(&call)),
+        }
+    };
+    let resp = match answer {
+        Ok(r) => r,
+        Err(e) => e.into_response(protocol),
+    };
+    match fault {
+        Some(Fault::Truncated) | Some(Fault::Reset) | Some(Fault::WrongContentType) => {
+            let (mut parts, body) = resp.into_parts();
+            let full = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+            let half = full.slice(..full.len() / 2);
+            match fault {
+                Some(Fault::Truncated) => {
+                    parts.headers.remove(http::header::CONTENT_LENGTH);
+                    Response::from_parts(parts, SimBody::full(half))
+                }
+                Some(Fault::Reset) => {
+                    Response::from_parts(parts, SimBody::broken(half, full.len() as u64))
+                }
+                _ => {
+                    parts.headers.insert(
+                        http::header::CONTENT_TYPE,
+                        http::HeaderValue::from_static("text/html"),
+                    );
+                    Response::from_parts(
+                        parts,
+                        SimBody::full(Bytes::from_static(b"<html><body>502 Bad Gateway</body></html>")),
+                    )
+                }
+            }
+        }
+        _ => resp,
+    }
+}
+
+/// The operation of a GuardDuty REST request.
+fn guardduty_operation(method: &http::Method, path: &str) -> String {
+    let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
+    match (method.as_str(), segs.as_slice()) {
+        ("GET", ["detector"]) => "ListDetectors",
+        ("GET", ["detector", _]) => "GetDetector",
+        ("POST", ["detector", _, "findings", "statistics"]) => "GetFindingsStatistics",
+        ("GET", ["detector", _, "member"]) => "ListMembers",
+        ("GET", ["detector", _, "administrator"]) => "GetAdministratorAccount",
+        _ => "Unknown",
+    }
+    .to_string()
+}
+
+fn unknown_operation(call: &Call) -> AwsError {
+    match call.protocol {
+        Protocol::Query { .. } => AwsError::client(
+            "InvalidAction",
+            format!("The action {} is not valid for this web service.", call.op),
+        ),
+        Protocol::RestJson => AwsError::status(
+            StatusCode::NOT_FOUND,
+            "UnknownOperationException",
+            format!("no route for {} {}", call.method, call.path),
+        ),
+        Protocol::AwsJson => AwsError::client(
+            "UnknownOperationException",
+            format!("unknown operation {}", call.op),
+        ),
+    }
+}
+
+/// The access denied error of a call's protocol, worded like AWS's.
+pub fn access_denied(call: &Call) -> AwsError {
+    let msg = format!(
+        "User: arn:aws:sts::{}:assumed-role/PostureExporterReadOnly/posture-exporter is not authorized to perform: {}",
+        call.account, call.op
+    );
+    match call.protocol {
+        Protocol::Query { .. } => AwsError::status(StatusCode::FORBIDDEN, "AccessDenied", msg),
+        Protocol::RestJson => AwsError::status(StatusCode::FORBIDDEN, "AccessDeniedException", msg),
+        Protocol::AwsJson => AwsError::client("AccessDeniedException", msg),
+    }
+}
+
+fn throttled(state: &SimState, call: &Call) -> bool {
+    let Some(limit) = *lock(&state.rate) else {
+        return false;
+    };
+    let now = Instant::now();
+    let mut buckets = lock(&state.buckets);
+    let b = buckets
+        .entry((call.account.clone(), call.region.clone(), call.op.clone()))
+        .or_insert((limit.burst, now));
+    let elapsed = now.saturating_duration_since(b.1).as_secs_f64();
+    b.0 = (b.0 + elapsed * limit.rate).min(limit.burst);
+    b.1 = now;
+    if b.0 >= 1.0 {
+        b.0 -= 1.0;
+        false
+    } else {
+        true
+    }
+}
+
+fn pick_fault(state: &SimState, call: &Call) -> Option<Fault> {
+    let mut faults = lock(&state.faults);
+    let mut rng = lock(&state.rng);
+    for rule in faults.iter_mut() {
+        let matches = rule.operation.as_deref().is_none_or(|o| o == call.op)
+            && rule.account.as_deref().is_none_or(|a| a == call.account)
+            && rule.region.as_deref().is_none_or(|r| r == call.region)
+            && rule.remaining != Some(0);
+        if matches && (rule.probability >= 1.0 || rng.f64() < rule.probability) {
+            if let Some(n) = rule.remaining.as_mut() {
+                *n -= 1;
+            }
+            return Some(rule.fault.clone());
+        }
+    }
+    None
+}

@@ -1,0 +1,240 @@
+//! The generated organization the simulator serves.
+//!
+//! Everything is a pure function of the seed and of indices, so that a given seed always
+//! answers the same way and a test can compute what the exporter must show; what tests change
+//! (a recorder removed, an account added) is kept as overrides on top.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use super::wire::fnv;
+
+/// Settings of a generated organization.
+#[derive(Clone, Debug)]
+pub struct WorldOptions {
+    /// Seed of everything generated.
+    pub seed: u64,
+    /// Member accounts (the management account comes on top).
+    pub members: usize,
+    /// Regions served.
+    pub regions: Vec<String>,
+    /// The role that member accounts trust the management account to assume.
+    pub role_name: String,
+}
+
+impl Default for WorldOptions {
+    fn default() -> Self {
+        WorldOptions {
+            seed: 7,
+            members: 5,
+            regions: vec!["us-east-1".into(), "eu-west-1".into()],
+            role_name: "PostureExporterReadOnly".into(),
+        }
+    }
+}
+
+/// An account of the organization.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Account {
+    /// 12-digit id.
+    pub id: String,
+    /// Account name.
+    pub name: String,
+    /// Root email.
+    pub email: String,
+    /// ACTIVE, SUSPENDED or PENDING_CLOSURE.
+    pub status: String,
+    /// Unix seconds it joined.
+    pub joined: f64,
+    /// Index in generation order (0: management).
+    pub index: usize,
+}
+
+/// A configuration recorder and its status.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Recorder {
+    /// Name.
+    pub name: String,
+    /// Recording or stopped.
+    pub recording: bool,
+    /// Pending, Success, Failure (or anything a test sets).
+    pub last_status: String,
+    /// Unix seconds.
+    pub last_status_change: f64,
+    /// Unix seconds.
+    pub last_start: Option<f64>,
+    /// Unix seconds.
+    pub last_stop: Option<f64>,
+    /// Error code of a failure.
+    pub last_error_code: Option<String>,
+    /// Error message of a failure.
+    pub last_error_message: Option<String>,
+}
+
+/// The organization.
+#[derive(Clone, Debug)]
+pub struct World {
+    /// Options it was generated with.
+    pub opts: WorldOptions,
+    /// Organization id.
+    pub org_id: String,
+    /// Accounts, management first.
+    pub accounts: Vec<Account>,
+    /// Accounts whose AssumeRole is refused.
+    pub assume_role_denied: BTreeSet<String>,
+    recorder_overrides: HashMap<(String, String), Vec<Recorder>>,
+    /// Anything further collectors need (keyed by name), for later growth without churn here.
+    pub notes: BTreeMap<String, String>,
+}
+
+/// Seconds of a fixed reference time (2025-11-13T00:00:00Z), so generated data is stable.
+pub const EPOCH: f64 = 1_763_000_000.0;
+
+impl World {
+    /// Generates the organization.
+    pub fn new(opts: WorldOptions) -> Self {
+        let seed = opts.seed;
+        let org_id = format!("o-{:010x}", fnv(&format!("org{seed}")) & 0xff_ffff_ffff);
+        let base = 100_000_000_000u64 + (fnv(&format!("acct{seed}")) % 400_000_000_000);
+        let accounts = (0..=opts.members)
+            .map(|i| Self::make_account(seed, base, i))
+            .collect();
+        World {
+            opts,
+            org_id,
+            accounts,
+            assume_role_denied: BTreeSet::new(),
+            recorder_overrides: HashMap::new(),
+            notes: BTreeMap::new(),
+        }
+    }
+
+    fn make_account(seed: u64, base: u64, i: usize) -> Account {
+        let id = format!("{:012}", base + i as u64 * 7_919);
+        let name = if i == 0 {
+            "management".to_string()
+        } else {
+            format!("member-{i:05}")
+        };
+        Account {
+            email: format!("aws+{name}@example.com"),
+            status: "ACTIVE".into(),
+            joined: EPOCH - 86_400.0 * (400.0 - (i % 365) as f64) + (fnv(&format!("{seed}{i}")) % 3600) as f64,
+            index: i,
+            id,
+            name,
+        }
+    }
+
+    /// The management account.
+    pub fn management(&self) -> &Account {
+        &self.accounts[0]
+    }
+
+    /// Finds an account by id.
+    pub fn account(&self, id: &str) -> Option<&Account> {
+        self.accounts.iter().find(|a| a.id == id)
+    }
+
+    /// Adds a member account; returns its id.
+    pub fn add_account(&mut self) -> String {
+        let base: u64 = self.accounts[0].id.parse().unwrap_or(100_000_000_000);
+        let i = self.accounts.iter().map(|a| a.index).max().unwrap_or(0) + 1;
+        let a = Self::make_account(self.opts.seed, base, i);
+        let id = a.id.clone();
+        self.accounts.push(a);
+        id
+    }
+
+    /// Removes an account from the organization.
+    pub fn remove_account(&mut self, id: &str) -> bool {
+        let before = self.accounts.len();
+        self.accounts.retain(|a| a.id != id || a.index == 0);
+        before != self.accounts.len()
+    }
+
+    /// Index of a served region.
+    pub fn region_index(&self, region: &str) -> Option<usize> {
+        self.opts.regions.iter().position(|r| r == region)
+    }
+
+    /// The recorders of (account, region). The generated pattern cycles, so any organization of
+    /// a few accounts and two regions shows every case: recording, Config off, stopped, failing,
+    /// pending.
+    pub fn recorders(&self, account: &str, region: &str) -> Vec<Recorder> {
+        if let Some(o) = self
+            .recorder_overrides
+            .get(&(account.to_string(), region.to_string()))
+        {
+            return o.clone();
+        }
+        let (Some(a), Some(r)) = (self.account(account), self.region_index(region)) else {
+            return Vec::new();
+        };
+        let pattern = (a.index * self.opts.regions.len() + r) % 10;
+        let h = fnv(&format!("{}{account}{region}", self.opts.seed));
+        let start = EPOCH - 86_400.0 * 30.0 + (h % 86_400) as f64;
+        let change = EPOCH - (h % 3_600) as f64 - 0.25;
+        let ok = Recorder {
+            name: "default".into(),
+            recording: true,
+            last_status: "Success".into(),
+            last_status_change: change,
+            last_start: Some(start),
+            last_stop: None,
+            last_error_code: None,
+            last_error_message: None,
+        };
+        match pattern {
+            1 => Vec::new(),
+            2 => vec![Recorder {
+                recording: false,
+                last_stop: Some(change),
+                ..ok
+            }],
+            3 => vec![Recorder {
+                last_status: "Failure".into(),
+                last_error_code: Some("NoSuchBucketException".into()),
+                last_error_message: Some("The delivery channel's S3 bucket does not exist.".into()),
+                ..ok
+            }],
+            4 => vec![Recorder {
+                last_status: "Pending".into(),
+                ..ok
+            }],
+            _ => vec![ok],
+        }
+    }
+
+    /// Replaces the recorders of (account, region).
+    pub fn set_recorders(&mut self, account: &str, region: &str, recorders: Vec<Recorder>) {
+        self.recorder_overrides
+            .insert((account.to_string(), region.to_string()), recorders);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generation_is_stable_and_varied() {
+        let a = World::new(WorldOptions::default());
+        let b = World::new(WorldOptions::default());
+        assert_eq!(a.accounts, b.accounts);
+        assert_eq!(a.accounts.len(), 6);
+        let mut kinds = BTreeSet::new();
+        for acct in &a.accounts {
+            for r in &a.opts.regions {
+                let rec = a.recorders(&acct.id, r);
+                kinds.insert(match rec.first() {
+                    None => "off".to_string(),
+                    Some(x) if !x.recording => "stopped".to_string(),
+                    Some(x) => x.last_status.clone(),
+                });
+            }
+        }
+        for k in ["off", "stopped", "Failure", "Pending", "Success"] {
+            assert!(kinds.contains(k), "{k} missing from {kinds:?}");
+        }
+    }
+}
