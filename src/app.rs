@@ -53,8 +53,7 @@ impl App {
         let counter = Arc::new(CallCounter::default());
         let store = Arc::new(Store::new(config.max_stale_intervals, counter.clone()));
         store.set_reload(true, SystemTime::now());
-        let factory =
-            AwsFactory::new(&config.aws, counter, opts.static_credentials.clone()).await;
+        let factory = AwsFactory::new(&config.aws, counter, opts.static_credentials.clone()).await;
         let scheduler = Scheduler::new(
             store.clone(),
             config.clone(),
@@ -96,7 +95,12 @@ impl App {
             max_connections: config.web.max_connections,
             shutdown_grace: config.web.shutdown_grace.0,
         };
-        tracker.spawn(server::run(listener, store.clone(), sopts, shutdown.clone()));
+        tracker.spawn(server::run(
+            listener,
+            store.clone(),
+            sopts,
+            shutdown.clone(),
+        ));
         Ok(App {
             store,
             scheduler,

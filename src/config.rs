@@ -88,10 +88,7 @@ impl HumanDuration {
                 .parse()
                 .map_err(|_| format!("invalid duration `{s}`: number too large"))?;
             rest = &rest[digits..];
-            let unit_len = rest
-                .bytes()
-                .take_while(|b| b.is_ascii_alphabetic())
-                .count();
+            let unit_len = rest.bytes().take_while(|b| b.is_ascii_alphabetic()).count();
             let unit = &rest[..unit_len];
             rest = &rest[unit_len..];
             let ms: u128 = match unit {
@@ -247,7 +244,10 @@ pub struct RateLimit {
 
 impl Default for RateLimit {
     fn default() -> Self {
-        RateLimit { rate: 5.0, burst: 10.0 }
+        RateLimit {
+            rate: 5.0,
+            burst: 10.0,
+        }
     }
 }
 
@@ -274,19 +274,34 @@ pub struct RateLimits {
 }
 
 fn rl_config() -> RateLimit {
-    RateLimit { rate: 5.0, burst: 10.0 }
+    RateLimit {
+        rate: 5.0,
+        burst: 10.0,
+    }
 }
 fn rl_guardduty() -> RateLimit {
-    RateLimit { rate: 10.0, burst: 20.0 }
+    RateLimit {
+        rate: 10.0,
+        burst: 20.0,
+    }
 }
 fn rl_iam() -> RateLimit {
-    RateLimit { rate: 5.0, burst: 10.0 }
+    RateLimit {
+        rate: 5.0,
+        burst: 10.0,
+    }
 }
 fn rl_organizations() -> RateLimit {
-    RateLimit { rate: 2.0, burst: 5.0 }
+    RateLimit {
+        rate: 2.0,
+        burst: 5.0,
+    }
 }
 fn rl_sts() -> RateLimit {
-    RateLimit { rate: 20.0, burst: 40.0 }
+    RateLimit {
+        rate: 20.0,
+        burst: 40.0,
+    }
 }
 
 impl Default for RateLimits {
@@ -395,11 +410,191 @@ impl CollectorConfig {
     }
 }
 
+/// The member-account statuses of an organization Config rule, as the API spells them.
+pub const MEMBER_STATUSES: &[&str] = &[
+    "CREATE_SUCCESSFUL",
+    "CREATE_IN_PROGRESS",
+    "CREATE_FAILED",
+    "DELETE_SUCCESSFUL",
+    "DELETE_FAILED",
+    "DELETE_IN_PROGRESS",
+    "UPDATE_SUCCESSFUL",
+    "UPDATE_IN_PROGRESS",
+    "UPDATE_FAILED",
+];
+
+/// `config_org_rules`: organization Config rules and their deployment per member account.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrgRulesConfig {
+    /// Run this collector.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Time between two runs.
+    #[serde(default = "default_org_interval")]
+    pub interval: HumanDuration,
+    /// Longest a run may take; defaults to the interval, at most 5m.
+    #[serde(default)]
+    pub timeout: Option<HumanDuration>,
+    /// Name of the target (management or delegated administrator account) to call from;
+    /// defaults to the first target.
+    #[serde(default)]
+    pub target: Option<String>,
+    /// Region of the organization rules; defaults to `aws.region`.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// Member statuses listed account by account in `aws_config_org_rule_member_status`.
+    #[serde(default = "default_detail_statuses")]
+    pub detail_statuses: Vec<String>,
+}
+
+fn default_org_interval() -> HumanDuration {
+    d(600)
+}
+fn default_detail_statuses() -> Vec<String> {
+    vec![
+        "CREATE_FAILED".into(),
+        "UPDATE_FAILED".into(),
+        "DELETE_FAILED".into(),
+    ]
+}
+
+impl Default for OrgRulesConfig {
+    fn default() -> Self {
+        OrgRulesConfig {
+            enabled: true,
+            interval: default_org_interval(),
+            timeout: None,
+            target: None,
+            region: None,
+            detail_statuses: default_detail_statuses(),
+        }
+    }
+}
+
+impl OrgRulesConfig {
+    /// The settings every collector has.
+    pub fn common(&self) -> CollectorConfig {
+        CollectorConfig {
+            enabled: self.enabled,
+            interval: self.interval,
+            timeout: self.timeout,
+        }
+    }
+}
+
+/// `config_aggregators`: configuration aggregators and their sources.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AggregatorsConfig {
+    /// Run this collector.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Time between two runs.
+    #[serde(default = "default_org_interval")]
+    pub interval: HumanDuration,
+    /// Longest a run may take; defaults to the interval, at most 5m.
+    #[serde(default)]
+    pub timeout: Option<HumanDuration>,
+    /// Name of the target holding the aggregators; defaults to the first target.
+    #[serde(default)]
+    pub target: Option<String>,
+    /// Regions holding aggregators; defaults to `aws.region`.
+    #[serde(default)]
+    pub regions: Option<Vec<String>>,
+}
+
+impl Default for AggregatorsConfig {
+    fn default() -> Self {
+        AggregatorsConfig {
+            enabled: true,
+            interval: default_org_interval(),
+            timeout: None,
+            target: None,
+            regions: None,
+        }
+    }
+}
+
+impl AggregatorsConfig {
+    /// The settings every collector has.
+    pub fn common(&self) -> CollectorConfig {
+        CollectorConfig {
+            enabled: self.enabled,
+            interval: self.interval,
+            timeout: self.timeout,
+        }
+    }
+}
+
+/// `iam_access_report`: the IAM Organizations access report of each entity path.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IamReportConfig {
+    /// Run this collector (it runs only when `entity_paths` is not empty).
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Age at which a completed report is generated anew.
+    #[serde(default = "default_iam_interval")]
+    pub interval: HumanDuration,
+    /// Longest a run may take; defaults to the interval, at most 5m.
+    #[serde(default)]
+    pub timeout: Option<HumanDuration>,
+    /// How often a report in progress is polled.
+    #[serde(default = "default_iam_poll")]
+    pub poll_interval: HumanDuration,
+    /// Name of the target (management account) to call from; defaults to the first target.
+    #[serde(default)]
+    pub target: Option<String>,
+    /// Organization entities to report on: `o-xxx/r-xxx[/ou-xxx...][/123456789012]`.
+    #[serde(default)]
+    pub entity_paths: Vec<String>,
+}
+
+fn default_iam_interval() -> HumanDuration {
+    d(6 * 3600)
+}
+fn default_iam_poll() -> HumanDuration {
+    d(30)
+}
+
+impl Default for IamReportConfig {
+    fn default() -> Self {
+        IamReportConfig {
+            enabled: true,
+            interval: default_iam_interval(),
+            timeout: None,
+            poll_interval: default_iam_poll(),
+            target: None,
+            entity_paths: Vec::new(),
+        }
+    }
+}
+
+impl IamReportConfig {
+    /// The settings every collector has.
+    pub fn common(&self) -> CollectorConfig {
+        CollectorConfig {
+            enabled: self.enabled,
+            interval: self.interval,
+            timeout: self.timeout,
+        }
+    }
+}
+
 /// Collector sections.
 #[derive(Debug, Clone, Default)]
 pub struct CollectorsConfig {
     /// AWS Config recorder status per account and region.
     pub config_recorder: CollectorConfig,
+    /// Organization Config rules.
+    pub config_org_rules: OrgRulesConfig,
+    /// Configuration aggregators.
+    pub config_aggregators: AggregatorsConfig,
+    /// GuardDuty per account and region.
+    pub guardduty: CollectorConfig,
+    /// IAM Organizations access reports.
+    pub iam_access_report: IamReportConfig,
 }
 
 impl Config {
@@ -576,21 +771,24 @@ impl Config {
             );
         }
         if self.max_stale_intervals == 0 {
-            p(
-                "max_stale_intervals".into(),
-                "must be at least 1".into(),
-            );
+            p("max_stale_intervals".into(), "must be at least 1".into());
         }
         if self.web.max_connections == 0 {
             p("web.max_connections".into(), "must be at least 1".into());
         }
         if self.web.header_read_timeout.0.is_zero() {
-            p("web.header_read_timeout".into(), "must be more than 0s".into());
+            p(
+                "web.header_read_timeout".into(),
+                "must be more than 0s".into(),
+            );
         }
         if !valid_region(&self.aws.region) {
             p(
                 "aws.region".into(),
-                format!("`{}` is not an AWS region name like us-east-1", self.aws.region),
+                format!(
+                    "`{}` is not an AWS region name like us-east-1",
+                    self.aws.region
+                ),
             );
         }
         if let Some(url) = &self.aws.endpoint_url {
@@ -619,7 +817,10 @@ impl Config {
             }
         }
         if self.aws.max_concurrent_calls == 0 {
-            p("aws.max_concurrent_calls".into(), "must be at least 1".into());
+            p(
+                "aws.max_concurrent_calls".into(),
+                "must be at least 1".into(),
+            );
         }
         if targets_present && self.targets.is_empty() {
             p(
@@ -635,7 +836,10 @@ impl Config {
             } else if !names.insert(t.name.clone()) {
                 p(
                     format!("{at}.name"),
-                    format!("`{}` is used by an earlier target; names must be unique", t.name),
+                    format!(
+                        "`{}` is used by an earlier target; names must be unique",
+                        t.name
+                    ),
                 );
             }
             if t.regions.is_empty() {
@@ -652,7 +856,10 @@ impl Config {
                         format!("`{r}` is not an AWS region name like eu-west-1"),
                     );
                 } else if !seen.insert(r) {
-                    p(format!("{at}.regions[{j}]"), format!("`{r}` is listed twice"));
+                    p(
+                        format!("{at}.regions[{j}]"),
+                        format!("`{r}` is listed twice"),
+                    );
                 }
             }
             if let Some(arn) = &t.role_arn {
@@ -688,13 +895,132 @@ impl Config {
                 }
             }
         }
-        let c = &self.collectors.config_recorder;
-        check_collector("collectors.config_recorder", c, &mut p);
+        let cs = &self.collectors;
+        check_collector("collectors.config_recorder", &cs.config_recorder, &mut p);
+        check_collector("collectors.guardduty", &cs.guardduty, &mut p);
+        check_collector(
+            "collectors.config_org_rules",
+            &cs.config_org_rules.common(),
+            &mut p,
+        );
+        check_collector(
+            "collectors.config_aggregators",
+            &cs.config_aggregators.common(),
+            &mut p,
+        );
+        check_collector(
+            "collectors.iam_access_report",
+            &cs.iam_access_report.common(),
+            &mut p,
+        );
+        let target_names: BTreeSet<&str> = self.targets.iter().map(|t| t.name.as_str()).collect();
+        for (path, target) in [
+            (
+                "collectors.config_org_rules.target",
+                &cs.config_org_rules.target,
+            ),
+            (
+                "collectors.config_aggregators.target",
+                &cs.config_aggregators.target,
+            ),
+            (
+                "collectors.iam_access_report.target",
+                &cs.iam_access_report.target,
+            ),
+        ] {
+            if let Some(t) = target {
+                if !target_names.contains(t.as_str()) {
+                    p(path.into(), format!("no target is named `{t}`"));
+                }
+            }
+        }
+        for (i, s) in cs.config_org_rules.detail_statuses.iter().enumerate() {
+            if !MEMBER_STATUSES.contains(&s.as_str()) {
+                p(
+                    format!("collectors.config_org_rules.detail_statuses[{i}]"),
+                    format!(
+                        "`{s}` is not a member account status; expected one of {}",
+                        MEMBER_STATUSES.join(", ")
+                    ),
+                );
+            }
+        }
+        if let Some(r) = &cs.config_org_rules.region {
+            if !valid_region(r) {
+                p(
+                    "collectors.config_org_rules.region".into(),
+                    format!("`{r}` is not an AWS region name"),
+                );
+            }
+        }
+        if let Some(rs) = &cs.config_aggregators.regions {
+            if rs.is_empty() {
+                p(
+                    "collectors.config_aggregators.regions".into(),
+                    "the list is empty; omit it to use aws.region".into(),
+                );
+            }
+            for (i, r) in rs.iter().enumerate() {
+                if !valid_region(r) {
+                    p(
+                        format!("collectors.config_aggregators.regions[{i}]"),
+                        format!("`{r}` is not an AWS region name"),
+                    );
+                }
+            }
+        }
+        if cs.iam_access_report.poll_interval.0 < Duration::from_secs(1) {
+            p(
+                "collectors.iam_access_report.poll_interval".into(),
+                "must be at least 1s".into(),
+            );
+        }
+        for (i, e) in cs.iam_access_report.entity_paths.iter().enumerate() {
+            if !valid_entity_path(e) {
+                p(
+                    format!("collectors.iam_access_report.entity_paths[{i}]"),
+                    format!("`{e}` is not an organization entity path like o-a1b2c3d4e5/r-f6g7h8i9/ou-f6g7-h8i9j0k1"),
+                );
+            }
+        }
     }
 
     /// The target used by organization-wide collectors when none is named: the first one.
     pub fn default_org_target(&self) -> Option<&TargetConfig> {
         self.targets.first()
+    }
+
+    /// The target name and regions an organization collector runs with.
+    pub fn org_placement(
+        &self,
+        kind: crate::collectors::CollectorKind,
+    ) -> Option<(String, Vec<String>)> {
+        use crate::collectors::CollectorKind as K;
+        let cs = &self.collectors;
+        let (target, regions) = match kind {
+            K::ConfigOrgRules => (
+                cs.config_org_rules.target.clone(),
+                vec![cs
+                    .config_org_rules
+                    .region
+                    .clone()
+                    .unwrap_or_else(|| self.aws.region.clone())],
+            ),
+            K::ConfigAggregators => (
+                cs.config_aggregators.target.clone(),
+                cs.config_aggregators
+                    .regions
+                    .clone()
+                    .unwrap_or_else(|| vec![self.aws.region.clone()]),
+            ),
+            K::IamAccessReport => (
+                cs.iam_access_report.target.clone(),
+                vec![self.aws.region.clone()],
+            ),
+            _ => return None,
+        };
+        let target = target.or_else(|| self.default_org_target().map(|t| t.name.clone()))?;
+        Some((target, regions))
     }
 }
 
@@ -730,6 +1056,26 @@ fn collectors(v: Value, problems: &mut Vec<Problem>) -> CollectorsConfig {
             "config_recorder" => {
                 if let Some(x) = section(v, &path, problems) {
                     out.config_recorder = x;
+                }
+            }
+            "config_org_rules" => {
+                if let Some(x) = section(v, &path, problems) {
+                    out.config_org_rules = x;
+                }
+            }
+            "config_aggregators" => {
+                if let Some(x) = section(v, &path, problems) {
+                    out.config_aggregators = x;
+                }
+            }
+            "guardduty" => {
+                if let Some(x) = section(v, &path, problems) {
+                    out.guardduty = x;
+                }
+            }
+            "iam_access_report" => {
+                if let Some(x) = section(v, &path, problems) {
+                    out.iam_access_report = x;
                 }
             }
             other => problems.push(Problem {
@@ -824,6 +1170,47 @@ pub fn role_arn_account(arn: &str) -> Option<&str> {
     ok.then_some(account)
 }
 
+/// True for an organization entity path: `o-` id, `r-` root, then OUs and at most one account.
+pub fn valid_entity_path(p: &str) -> bool {
+    fn lower_alnum(s: &str) -> bool {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    }
+    if p.len() < 19 || p.len() > 427 {
+        return false;
+    }
+    let parts: Vec<&str> = p.trim_end_matches('/').split('/').collect();
+    if parts.len() < 2 {
+        return false;
+    }
+    let org_ok = parts[0]
+        .strip_prefix("o-")
+        .is_some_and(|s| (10..=32).contains(&s.len()) && lower_alnum(s));
+    let root_ok = parts[1]
+        .strip_prefix("r-")
+        .is_some_and(|s| (4..=32).contains(&s.len()) && lower_alnum(s));
+    let mut seen_account = false;
+    let rest_ok = parts[2..].iter().all(|seg| {
+        if seen_account {
+            return false;
+        }
+        if valid_account_id(seg) {
+            seen_account = true;
+            return true;
+        }
+        seg.strip_prefix("ou-")
+            .and_then(|s| s.split_once('-'))
+            .is_some_and(|(a, b)| {
+                (4..=32).contains(&a.len())
+                    && lower_alnum(a)
+                    && (8..=32).contains(&b.len())
+                    && lower_alnum(b)
+            })
+    });
+    org_ok && root_ok && rest_ok
+}
+
 fn valid_session_name(s: &str) -> bool {
     (2..=64).contains(&s.len())
         && s.bytes()
@@ -867,7 +1254,10 @@ collectors:
             c.collectors.config_recorder.interval.0,
             Duration::from_secs(5400)
         );
-        assert_eq!(c.collectors.config_recorder.run_timeout(), Duration::from_secs(300));
+        assert_eq!(
+            c.collectors.config_recorder.run_timeout(),
+            Duration::from_secs(300)
+        );
         assert_eq!(c.max_stale_intervals, 3);
     }
 
@@ -901,13 +1291,29 @@ collectors:
 "#,
         );
         assert!(has(&ps, "listen", "not an address"), "{ps:#?}");
-        assert!(has(&ps, "aws", "unknown field `bogus`"), "{ps:#?}");
-        assert!(has(&ps, "targets[0].regions[1]", "not an AWS region"), "{ps:#?}");
-        assert!(has(&ps, "targets[0].role_arn", "not an IAM role ARN"), "{ps:#?}");
+        assert!(has(&ps, "aws.bogus", "unknown field `bogus`"), "{ps:#?}");
+        assert!(
+            has(&ps, "targets[0].regions[1]", "not an AWS region"),
+            "{ps:#?}"
+        );
+        assert!(
+            has(&ps, "targets[0].role_arn", "not an IAM role ARN"),
+            "{ps:#?}"
+        );
         assert!(has(&ps, "targets[1].name", "unique"), "{ps:#?}");
         assert!(has(&ps, "targets[1].regions", "empty"), "{ps:#?}");
-        assert!(has(&ps, "collectors.config_recorder.interval", "unknown unit"), "{ps:#?}");
-        assert!(has(&ps, "collectors.config_recorderz", "unknown collector"), "{ps:#?}");
+        assert!(
+            has(
+                &ps,
+                "collectors.config_recorder.interval",
+                "invalid duration"
+            ),
+            "{ps:#?}"
+        );
+        assert!(
+            has(&ps, "collectors.config_recorderz", "unknown collector"),
+            "{ps:#?}"
+        );
         assert_eq!(ps.len(), 8, "{ps:#?}");
     }
 
@@ -931,17 +1337,25 @@ collectors:
 
     #[test]
     fn wrong_types_name_the_field() {
-        let ps = problems(
-            "targets:\n  - name: a\n    regions: us-east-1\nmax_stale_intervals: lots\n",
-        );
+        let ps =
+            problems("targets:\n  - name: a\n    regions: us-east-1\nmax_stale_intervals: lots\n");
         assert!(has(&ps, "targets[0].regions", "invalid type"), "{ps:#?}");
         assert!(has(&ps, "max_stale_intervals", "invalid type"), "{ps:#?}");
     }
 
     #[test]
     fn durations_parse_and_print() {
-        for (s, secs) in [("30s", 30), ("5m", 300), ("6h", 21600), ("1h30m", 5400), ("1d", 86400)] {
-            assert_eq!(HumanDuration::parse(s).unwrap().0, Duration::from_secs(secs));
+        for (s, secs) in [
+            ("30s", 30),
+            ("5m", 300),
+            ("6h", 21600),
+            ("1h30m", 5400),
+            ("1d", 86400),
+        ] {
+            assert_eq!(
+                HumanDuration::parse(s).unwrap().0,
+                Duration::from_secs(secs)
+            );
             assert_eq!(HumanDuration::parse(s).unwrap().to_string(), s);
         }
         assert_eq!(

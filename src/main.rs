@@ -318,7 +318,12 @@ targets:\n  - name: management\n    regions: {regions}\n"
     y
 }
 
-async fn demo(listen: &str, accounts: usize, seed: u64, interval: &str) -> anyhow::Result<ExitCode> {
+async fn demo(
+    listen: &str,
+    accounts: usize,
+    seed: u64,
+    interval: &str,
+) -> anyhow::Result<ExitCode> {
     let sim = Sim::start(WorldOptions {
         seed,
         members: accounts,

@@ -86,7 +86,7 @@ struct JobSpec {
 
 struct Running {
     token: CancellationToken,
-    fingerprint: (Duration, Duration, String),
+    fingerprint: (Duration, Duration, String, String),
 }
 
 /// Runs and reconciles the jobs.
@@ -122,12 +122,16 @@ impl Scheduler {
 
     /// The configuration in force.
     pub fn config(&self) -> Arc<Config> {
-        self.config.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.config
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Replaces the configuration (reload) and reconciles.
     pub fn set_config(self: &Arc<Self>, config: Arc<Config>) {
-        self.store.set_max_stale_intervals(config.max_stale_intervals);
+        self.store
+            .set_max_stale_intervals(config.max_stale_intervals);
         *self.config.lock().unwrap_or_else(|e| e.into_inner()) = config;
         self.reconcile();
     }
@@ -191,6 +195,27 @@ impl Scheduler {
                         }
                     }
                 }
+                Scope::Org | Scope::OrgRegions => {
+                    let Some((name, regions)) = cfg.org_placement(*kind) else {
+                        continue;
+                    };
+                    let Some(t) = targets.get(&name) else {
+                        continue;
+                    };
+                    for r in regions {
+                        out.push(JobSpec {
+                            key: JobKey {
+                                collector: *kind,
+                                account_id: t.account_id.clone(),
+                                region: r.clone(),
+                            },
+                            target: t.name.clone(),
+                            clients: Arc::new(t.aws.region(&r, &t.account_id)),
+                            interval,
+                            timeout,
+                        });
+                    }
+                }
             }
         }
         out
@@ -213,7 +238,12 @@ impl Scheduler {
             }
         });
         for spec in desired {
-            let fingerprint = (spec.interval, spec.timeout, spec.target.clone());
+            let fingerprint = (
+                spec.interval,
+                spec.timeout,
+                spec.target.clone(),
+                spec.key.collector.section_fingerprint(&cfg),
+            );
             if let Some(r) = jobs.get(&spec.key) {
                 if r.fingerprint == fingerprint {
                     continue;
@@ -288,9 +318,11 @@ async fn run_one(
 ) -> (RunReport, Option<Duration>) {
     let started = SystemTime::now();
     let start = Instant::now();
-    let result =
-        tokio::time::timeout(spec.timeout, collectors::collect(spec.key.collector, ctx, state))
-            .await;
+    let result = tokio::time::timeout(
+        spec.timeout,
+        collectors::collect(spec.key.collector, ctx, state),
+    )
+    .await;
     let duration = start.elapsed();
     let (result, notes, hint) = match result {
         Ok(Ok(c)) => (Ok(c.families), c.notes, c.next_run),

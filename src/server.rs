@@ -203,7 +203,11 @@ pub fn accepts_gzip(accept_encoding: Option<&str>) -> bool {
 }
 
 fn metrics<B>(store: &Store, req: &Request<B>) -> Resp {
-    let h = |name| req.headers().get(name).and_then(|v: &HeaderValue| v.to_str().ok());
+    let h = |name| {
+        req.headers()
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+    };
     let format = negotiate_format(h(header::ACCEPT));
     let gzip = accepts_gzip(h(header::ACCEPT_ENCODING));
     let exp = store.exposition();
@@ -222,8 +226,10 @@ fn metrics<B>(store: &Store, req: &Request<B>) -> Resp {
         r.headers_mut()
             .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
     }
-    r.headers_mut()
-        .insert(header::VARY, HeaderValue::from_static("Accept, Accept-Encoding"));
+    r.headers_mut().insert(
+        header::VARY,
+        HeaderValue::from_static("Accept, Accept-Encoding"),
+    );
     r
 }
 

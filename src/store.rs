@@ -338,7 +338,11 @@ impl Store {
 
     /// True once every target is resolved and every registered job has finished one attempt.
     pub fn ready(&self) -> bool {
-        if self.pending_targets.load(std::sync::atomic::Ordering::Relaxed) > 0 {
+        if self
+            .pending_targets
+            .load(std::sync::atomic::Ordering::Relaxed)
+            > 0
+        {
             return false;
         }
         let entries = self.lock_entries();
@@ -449,10 +453,12 @@ impl Store {
             reload_ok.push(&[], if r.last_reload_successful { 1.0 } else { 0.0 });
             reload_ts.push(&[], epoch_seconds(t));
         }
-        [build, up, last, dur, fails, stale, calls, reload_ok, reload_ts]
-            .into_iter()
-            .map(|f| (f, None))
-            .collect()
+        [
+            build, up, last, dur, fails, stale, calls, reload_ok, reload_ts,
+        ]
+        .into_iter()
+        .map(|f| (f, None))
+        .collect()
     }
 
     fn encode(&self) -> Exposition {
@@ -524,10 +530,7 @@ impl Store {
                     continue;
                 }
                 let suffix = match g.interval {
-                    Some(i) => format!(
-                        " Collected in the background every {}.",
-                        HumanDuration(i)
-                    ),
+                    Some(i) => format!(" Collected in the background every {}.", HumanDuration(i)),
                     None => String::new(),
                 };
                 metrics::write_header(&mut out, g.desc, &suffix, format);
@@ -617,7 +620,9 @@ mod tests {
         assert!(s.ready());
         let t = text(&s);
         assert_eq!(t.matches("# TYPE aws_test_value gauge").count(), 1, "{t}");
-        assert!(t.contains("# HELP aws_test_value A test value. Collected in the background every 5m.\n"));
+        assert!(t.contains(
+            "# HELP aws_test_value A test value. Collected in the background every 5m.\n"
+        ));
         assert!(t.contains("aws_test_value{account_id=\"111111111111\"} 1\n"));
         assert!(t.contains("aws_test_value{account_id=\"222222222222\"} 2\n"));
 
@@ -630,7 +635,10 @@ mod tests {
         // Second failure reaches max_stale_intervals = 2: gone; the other job is untouched.
         s.record(&key("111111111111"), fail());
         let t = text(&s);
-        assert!(!t.contains("aws_test_value{account_id=\"111111111111\"}"), "{t}");
+        assert!(
+            !t.contains("aws_test_value{account_id=\"111111111111\"}"),
+            "{t}"
+        );
         assert!(t.contains("aws_test_value{account_id=\"222222222222\"} 2\n"));
         assert!(t.contains("posture_exporter_collector_failures_total{collector=\"config_recorder\",account_id=\"111111111111\",region=\"us-east-1\"} 2\n"));
         // A good run brings it back.

@@ -123,9 +123,14 @@ fn looks_throttled(status: u16, error_type: Option<&str>, body: Option<&[u8]>) -
     let Some(body) = body else { return false };
     let head = &body[..body.len().min(2048)];
     let text = String::from_utf8_lossy(head);
-    ["Throttl", "TooManyRequests", "RequestLimitExceeded", "Rate exceeded"]
-        .iter()
-        .any(|n| text.contains(n))
+    [
+        "Throttl",
+        "TooManyRequests",
+        "RequestLimitExceeded",
+        "Rate exceeded",
+    ]
+    .iter()
+    .any(|n| text.contains(n))
 }
 
 /// The interceptor that feeds a [`CallCounter`].
@@ -194,7 +199,11 @@ mod tests {
             None,
             Some(b"<ErrorResponse><Error><Code>Throttling</Code></Error></ErrorResponse>")
         ));
-        assert!(looks_throttled(400, Some("TooManyRequestsException:http://x"), None));
+        assert!(looks_throttled(
+            400,
+            Some("TooManyRequestsException:http://x"),
+            None
+        ));
         assert!(!looks_throttled(
             400,
             None,
@@ -208,9 +217,16 @@ mod tests {
         let c = CallCounter::default();
         c.add("config", "DescribeConfigurationRecorders", Outcome::Ok);
         c.add("config", "DescribeConfigurationRecorders", Outcome::Ok);
-        c.add("config", "DescribeConfigurationRecorders", Outcome::Throttled);
+        c.add(
+            "config",
+            "DescribeConfigurationRecorders",
+            Outcome::Throttled,
+        );
         assert_eq!(c.get("DescribeConfigurationRecorders", Outcome::Ok), 2);
-        assert_eq!(c.get("DescribeConfigurationRecorders", Outcome::Throttled), 1);
+        assert_eq!(
+            c.get("DescribeConfigurationRecorders", Outcome::Throttled),
+            1
+        );
         assert_eq!(c.snapshot().len(), 2);
     }
 }

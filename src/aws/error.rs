@@ -191,7 +191,10 @@ mod tests {
     #[test]
     fn codes_map_to_kinds() {
         assert_eq!(kind_of_code("ThrottlingException"), ErrorKind::Throttled);
-        assert_eq!(kind_of_code("AccessDeniedException"), ErrorKind::AccessDenied);
+        assert_eq!(
+            kind_of_code("AccessDeniedException"),
+            ErrorKind::AccessDenied
+        );
         assert_eq!(
             kind_of_code("OrganizationAccessDeniedException"),
             ErrorKind::AccessDenied

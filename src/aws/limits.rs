@@ -127,7 +127,8 @@ mod tests {
         let l = Limiter::new(&cfg);
         let start = Instant::now();
         for _ in 0..12 {
-            l.acquire("111111111111", "us-east-1", Service::Config).await;
+            l.acquire("111111111111", "us-east-1", Service::Config)
+                .await;
         }
         // 2 from the burst, then 10 at 10/s: 1 second.
         let took = start.elapsed();
@@ -137,7 +138,8 @@ mod tests {
         );
         // Another account has its own bucket.
         let t = Instant::now();
-        l.acquire("222222222222", "us-east-1", Service::Config).await;
+        l.acquire("222222222222", "us-east-1", Service::Config)
+            .await;
         assert!(t.elapsed() < Duration::from_millis(1));
     }
 
@@ -149,11 +151,9 @@ mod tests {
         let a = l.acquire("1", "r", Service::Sts).await;
         let _b = l.acquire("1", "r", Service::Sts).await;
         assert_eq!(l.in_flight(2), 2);
-        let waited = tokio::time::timeout(
-            Duration::from_millis(50),
-            l.acquire("1", "r", Service::Sts),
-        )
-        .await;
+        let waited =
+            tokio::time::timeout(Duration::from_millis(50), l.acquire("1", "r", Service::Sts))
+                .await;
         assert!(waited.is_err(), "a third call must wait for a slot");
         drop(a);
         assert!(

@@ -168,12 +168,10 @@ impl AccountAws {
     pub async fn account_id(&self, home_region: &str) -> Result<String, CollectError> {
         let c = self.region(home_region, "");
         let _permit = c.permit(Service::Sts).await;
-        let out = c
-            .sts()
-            .get_caller_identity()
-            .send()
-            .await
-            .map_err(|e| CollectError::from_sdk("GetCallerIdentity", "unknown", home_region, e))?;
+        let out =
+            c.sts().get_caller_identity().send().await.map_err(|e| {
+                CollectError::from_sdk("GetCallerIdentity", "unknown", home_region, e)
+            })?;
         out.account
             .filter(|a| crate::config::valid_account_id(a))
             .ok_or_else(|| {
@@ -246,7 +244,10 @@ impl RegionClients {
     pub fn err<E>(
         &self,
         operation: &'static str,
-        e: aws_smithy_runtime_api::client::result::SdkError<E, aws_smithy_runtime_api::http::Response>,
+        e: aws_smithy_runtime_api::client::result::SdkError<
+            E,
+            aws_smithy_runtime_api::http::Response,
+        >,
     ) -> CollectError
     where
         E: aws_smithy_types::error::metadata::ProvideErrorMetadata

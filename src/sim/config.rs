@@ -10,10 +10,7 @@ pub fn handle(world: &mut World, call: &Call) -> Answer {
     match call.op.as_str() {
         "DescribeConfigurationRecorders" => recorders(world, call, false),
         "DescribeConfigurationRecorderStatus" => recorders(world, call, true),
-        other => Err(AwsError::client(
-            "UnknownOperationException",
-            format!("unknown operation {other}"),
-        )),
+        _ => super::config_org::handle(world, call),
     }
 }
 
@@ -23,7 +20,11 @@ fn recorders(world: &World, call: &Call, status: bool) -> Answer {
         .json
         .get("ConfigurationRecorderNames")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect());
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        });
     if let Some(names) = &wanted {
         for n in names {
             if !all.iter().any(|r| &r.name == n) {
@@ -70,7 +71,10 @@ fn recorders(world: &World, call: &Call, status: bool) -> Answer {
                 o
             })
             .collect();
-        Ok(json_ok(call.protocol, &json!({ "ConfigurationRecordersStatus": list })))
+        Ok(json_ok(
+            call.protocol,
+            &json!({ "ConfigurationRecordersStatus": list }),
+        ))
     } else {
         let list: Vec<Value> = selected
             .map(|r| {
@@ -83,6 +87,9 @@ fn recorders(world: &World, call: &Call, status: bool) -> Answer {
                 })
             })
             .collect();
-        Ok(json_ok(call.protocol, &json!({ "ConfigurationRecorders": list })))
+        Ok(json_ok(
+            call.protocol,
+            &json!({ "ConfigurationRecorders": list }),
+        ))
     }
 }

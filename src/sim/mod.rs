@@ -13,6 +13,9 @@
 
 pub mod body;
 pub mod config;
+pub mod config_org;
+pub mod guardduty;
+pub mod iam;
 pub mod organizations;
 pub mod sts;
 pub mod wire;
@@ -362,56 +365,78 @@ async fn handle(state: &SimState, req: Request<Incoming>) -> Response<SimBody> {
     let path = parts.uri.path().to_string();
 
     // Work out the protocol, service and operation.
-    let (service, protocol, op, json, params): (String, Protocol, String, serde_json::Value, Vec<(String, String)>) =
-        if let Some(t) = target {
-            let (prefix, op) = t.split_once('.').unwrap_or((t.as_str(), ""));
-            let service = match prefix {
-                "StarlingDoveService" => "config",
-                "AWSOrganizationsV20161128" => "organizations",
-                _ => "unknown",
-            };
-            let json = if body.is_empty() {
-                serde_json::json!({})
-            } else {
-                match serde_json::from_slice(&body) {
-                    Ok(v) => v,
-                    Err(e) => {
-                        return AwsError::client("SerializationException", format!("invalid JSON: {e}"))
-                            .into_response(Protocol::AwsJson)
-                    }
-                }
-            };
-            (service.into(), Protocol::AwsJson, op.to_string(), json, Vec::new())
-        } else if path.starts_with("/detector") {
-            let params = parts
-                .uri
-                .query()
-                .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
-                .unwrap_or_default();
-            let json = if body.is_empty() {
-                serde_json::json!({})
-            } else {
-                serde_json::from_slice(&body).unwrap_or(serde_json::json!({}))
-            };
-            ("guardduty".into(), Protocol::RestJson, String::new(), json, params)
-        } else {
-            let params: Vec<(String, String)> =
-                form_urlencoded::parse(&body).into_owned().collect();
-            let action = params
-                .iter()
-                .find(|(k, _)| k == "Action")
-                .map(|(_, v)| v.clone())
-                .unwrap_or_default();
-            let service = auth
-                .as_ref()
-                .map(|a| a.2.clone())
-                .unwrap_or_else(|| "sts".into());
-            let xmlns = match service.as_str() {
-                "iam" => "https://iam.amazonaws.com/doc/2010-05-08/",
-                _ => "https://sts.amazonaws.com/doc/2011-06-15/",
-            };
-            (service, Protocol::Query { xmlns }, action, serde_json::Value::Null, params)
+    let (service, protocol, op, json, params): (
+        String,
+        Protocol,
+        String,
+        serde_json::Value,
+        Vec<(String, String)>,
+    ) = if let Some(t) = target {
+        let (prefix, op) = t.split_once('.').unwrap_or((t.as_str(), ""));
+        let service = match prefix {
+            "StarlingDoveService" => "config",
+            "AWSOrganizationsV20161128" => "organizations",
+            _ => "unknown",
         };
+        let json = if body.is_empty() {
+            serde_json::json!({})
+        } else {
+            match serde_json::from_slice(&body) {
+                Ok(v) => v,
+                Err(e) => {
+                    return AwsError::client("SerializationException", format!("invalid JSON: {e}"))
+                        .into_response(Protocol::AwsJson)
+                }
+            }
+        };
+        (
+            service.into(),
+            Protocol::AwsJson,
+            op.to_string(),
+            json,
+            Vec::new(),
+        )
+    } else if path.starts_with("/detector") {
+        let params = parts
+            .uri
+            .query()
+            .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+            .unwrap_or_default();
+        let json = if body.is_empty() {
+            serde_json::json!({})
+        } else {
+            serde_json::from_slice(&body).unwrap_or(serde_json::json!({}))
+        };
+        (
+            "guardduty".into(),
+            Protocol::RestJson,
+            String::new(),
+            json,
+            params,
+        )
+    } else {
+        let params: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
+        let action = params
+            .iter()
+            .find(|(k, _)| k == "Action")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default();
+        let service = auth
+            .as_ref()
+            .map(|a| a.2.clone())
+            .unwrap_or_else(|| "sts".into());
+        let xmlns = match service.as_str() {
+            "iam" => "https://iam.amazonaws.com/doc/2010-05-08/",
+            _ => "https://sts.amazonaws.com/doc/2011-06-15/",
+        };
+        (
+            service,
+            Protocol::Query { xmlns },
+            action,
+            serde_json::Value::Null,
+            params,
+        )
+    };
 
     let Some((access_key, region, _)) = auth else {
         return AwsError::status(
@@ -453,12 +478,20 @@ async fn handle(state: &SimState, req: Request<Incoming>) -> Response<SimBody> {
     match &fault {
         Some(Fault::Throttle) => return wire::throttling(protocol).into_response(protocol),
         Some(Fault::Http500) => {
-            return AwsError::status(StatusCode::INTERNAL_SERVER_ERROR, "InternalFailure", "simulated internal failure")
-                .into_response(protocol)
+            return AwsError::status(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "InternalFailure",
+                "simulated internal failure",
+            )
+            .into_response(protocol)
         }
         Some(Fault::Http503) => {
-            return AwsError::status(StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable", "simulated unavailability")
-                .into_response(protocol)
+            return AwsError::status(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "ServiceUnavailable",
+                "simulated unavailability",
+            )
+            .into_response(protocol)
         }
         Some(Fault::AccessDenied) => return access_denied(&call).into_response(protocol),
         Some(Fault::ExpiredToken) => {
@@ -466,17 +499,25 @@ async fn handle(state: &SimState, req: Request<Incoming>) -> Response<SimBody> {
                 Protocol::Query { .. } => "ExpiredToken",
                 _ => "ExpiredTokenException",
             };
-            return AwsError::status(StatusCode::FORBIDDEN, code, "The security token included in the request is expired")
-                .into_response(protocol);
+            return AwsError::status(
+                StatusCode::FORBIDDEN,
+                code,
+                "The security token included in the request is expired",
+            )
+            .into_response(protocol);
         }
         Some(Fault::Hang) => {
             tokio::time::sleep(Duration::from_secs(3600)).await;
-            return AwsError::status(StatusCode::GATEWAY_TIMEOUT, "RequestTimeout", "hung").into_response(protocol);
+            return AwsError::status(StatusCode::GATEWAY_TIMEOUT, "RequestTimeout", "hung")
+                .into_response(protocol);
         }
         Some(Fault::Malformed) => {
             let (ct, b): (&'static str, &'static str) = match protocol {
                 Protocol::Query { .. } => ("text/xml", "<AssumeRoleResponse><Broken"),
-                _ => ("application/x-amz-json-1.1", "{\"ConfigurationRecorders\": [ {\"name\": "),
+                _ => (
+                    "application/x-amz-json-1.1",
+                    "{\"ConfigurationRecorders\": [ {\"name\": ",
+                ),
             };
             return wire::response(StatusCode::OK, ct, b);
         }
@@ -489,6 +530,8 @@ async fn handle(state: &SimState, req: Request<Incoming>) -> Response<SimBody> {
             "config" => config::handle(&mut world, &call),
             "organizations" => organizations::handle(&mut world, &call),
             "sts" => sts::handle(&mut world, &call),
+            "guardduty" => guardduty::handle(&mut world, &call),
+            "iam" => iam::handle(&mut world, &call),
             _ => Err(unknown_operation(&call)),
         }
     };
@@ -499,7 +542,11 @@ async fn handle(state: &SimState, req: Request<Incoming>) -> Response<SimBody> {
     match fault {
         Some(Fault::Truncated) | Some(Fault::Reset) | Some(Fault::WrongContentType) => {
             let (mut parts, body) = resp.into_parts();
-            let full = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+            let full = body
+                .collect()
+                .await
+                .map(|b| b.to_bytes())
+                .unwrap_or_default();
             let half = full.slice(..full.len() / 2);
             match fault {
                 Some(Fault::Truncated) => {
@@ -516,7 +563,9 @@ async fn handle(state: &SimState, req: Request<Incoming>) -> Response<SimBody> {
                     );
                     Response::from_parts(
                         parts,
-                        SimBody::full(Bytes::from_static(b"<html><body>502 Bad Gateway</body></html>")),
+                        SimBody::full(Bytes::from_static(
+                            b"<html><body>502 Bad Gateway</body></html>",
+                        )),
                     )
                 }
             }

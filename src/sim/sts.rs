@@ -51,7 +51,10 @@ fn assume_role(world: &mut World, call: &Call) -> Answer {
         ));
     }
     if let Some(d) = call.param("DurationSeconds") {
-        let ok = d.parse::<i64>().map(|d| (900..=43_200).contains(&d)).unwrap_or(false);
+        let ok = d
+            .parse::<i64>()
+            .map(|d| (900..=43_200).contains(&d))
+            .unwrap_or(false);
         if !ok {
             return Err(AwsError::client(
                 "ValidationError",
@@ -80,7 +83,10 @@ fn assume_role(world: &mut World, call: &Call) -> Answer {
     {
         return Err(denied());
     }
-    let suffix = format!("{:04X}", super::wire::fnv(&format!("{account}{session}")) & 0xffff);
+    let suffix = format!(
+        "{:04X}",
+        super::wire::fnv(&format!("{account}{session}")) & 0xffff
+    );
     let key = format!("ASIA{account}{suffix}");
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

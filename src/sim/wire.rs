@@ -7,11 +7,18 @@ use http::{HeaderValue, Response, StatusCode};
 use super::body::SimBody;
 
 /// A response with a fresh request id.
-pub fn response(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Response<SimBody> {
+pub fn response(
+    status: StatusCode,
+    content_type: &'static str,
+    body: impl Into<Bytes>,
+) -> Response<SimBody> {
     let mut r = Response::new(SimBody::full(body.into()));
     *r.status_mut() = status;
     let h = r.headers_mut();
-    h.insert(http::header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    h.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static(content_type),
+    );
     if let Ok(v) = HeaderValue::from_str(&request_id()) {
         h.insert("x-amzn-requestid", v);
     }
@@ -114,7 +121,11 @@ impl AwsError {
                 r
             }
             Protocol::Query { xmlns } => {
-                let kind = if self.status.is_server_error() { "Receiver" } else { "Sender" };
+                let kind = if self.status.is_server_error() {
+                    "Receiver"
+                } else {
+                    "Sender"
+                };
                 let body = format!(
                     "<ErrorResponse xmlns=\"{xmlns}\">\n  <Error>\n    <Type>{kind}</Type>\n    <Code>{}</Code>\n    <Message>{}</Message>\n  </Error>\n  <RequestId>{}</RequestId>\n</ErrorResponse>\n",
                     xml_escape(&self.code),

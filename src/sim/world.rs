@@ -19,6 +19,12 @@ pub struct WorldOptions {
     pub regions: Vec<String>,
     /// The role that member accounts trust the management account to assume.
     pub role_name: String,
+    /// Organization Config rules and aggregators.
+    pub config_org: super::config_org::Options,
+    /// GuardDuty.
+    pub guardduty: super::guardduty::Options,
+    /// IAM access reports.
+    pub iam: super::iam::Options,
 }
 
 impl Default for WorldOptions {
@@ -28,6 +34,9 @@ impl Default for WorldOptions {
             members: 5,
             regions: vec!["us-east-1".into(), "eu-west-1".into()],
             role_name: "PostureExporterReadOnly".into(),
+            config_org: Default::default(),
+            guardduty: Default::default(),
+            iam: Default::default(),
         }
     }
 }
@@ -82,6 +91,12 @@ pub struct World {
     /// Accounts whose AssumeRole is refused.
     pub assume_role_denied: BTreeSet<String>,
     recorder_overrides: HashMap<(String, String), Vec<Recorder>>,
+    /// Organization Config rules and aggregators.
+    pub config_org: super::config_org::State,
+    /// GuardDuty.
+    pub guardduty: super::guardduty::State,
+    /// IAM access reports.
+    pub iam: super::iam::State,
     /// Anything further collectors need (keyed by name), for later growth without churn here.
     pub notes: BTreeMap<String, String>,
 }
@@ -99,6 +114,9 @@ impl World {
             .map(|i| Self::make_account(seed, base, i))
             .collect();
         World {
+            config_org: super::config_org::State::new(&opts),
+            guardduty: super::guardduty::State::new(&opts),
+            iam: super::iam::State::new(&opts),
             opts,
             org_id,
             accounts,
@@ -118,7 +136,8 @@ impl World {
         Account {
             email: format!("aws+{name}@example.com"),
             status: "ACTIVE".into(),
-            joined: EPOCH - 86_400.0 * (400.0 - (i % 365) as f64) + (fnv(&format!("{seed}{i}")) % 3600) as f64,
+            joined: EPOCH - 86_400.0 * (400.0 - (i % 365) as f64)
+                + (fnv(&format!("{seed}{i}")) % 3600) as f64,
             index: i,
             id,
             name,

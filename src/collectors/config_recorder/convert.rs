@@ -134,7 +134,11 @@ aws_config_recorder_last_stop_timestamp_seconds{account_id=\"123456789012\",regi
 
     #[test]
     fn golden_config_off() {
-        let got = text(&families("123456789012", "us-east-1", &RecorderData::default()));
+        let got = text(&families(
+            "123456789012",
+            "us-east-1",
+            &RecorderData::default(),
+        ));
         assert_eq!(
             got,
             "aws_config_recorders{account_id=\"123456789012\",region=\"us-east-1\"} 0\n"

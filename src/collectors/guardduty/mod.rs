@@ -1,0 +1,15 @@
+//! `guardduty`: not written yet.
+
+use super::{Collected, JobContext};
+use crate::aws::{CollectError, ErrorKind};
+
+/// One run.
+pub async fn collect(ctx: &JobContext) -> Result<Collected, CollectError> {
+    Err(CollectError::new(
+        "guardduty",
+        &ctx.aws.account_id,
+        &ctx.aws.region,
+        ErrorKind::Internal,
+        "not implemented yet",
+    ))
+}

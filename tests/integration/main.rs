@@ -1,0 +1,6 @@
+//! Integration tests: the simulated AWS and the exporter in-process, on real sockets (port 0).
+//! One test binary, so the AWS SDK is linked once.
+
+mod common;
+mod recorder;
+mod server;

@@ -1,0 +1,247 @@
+//! `config_recorder` end to end against the simulator: values, freshness, vanishing series.
+
+use posture_exporter::sim::{world::Recorder, Fault, FaultRule, WorldOptions};
+
+use crate::common::{only, Env};
+
+fn world() -> WorldOptions {
+    WorldOptions {
+        members: 4,
+        ..WorldOptions::default()
+    }
+}
+
+async fn env() -> Env {
+    let env = Env::start(world(), &only(&["config_recorder"], "1h")).await;
+    env.wait_ready().await;
+    env
+}
+
+#[tokio::test]
+async fn scrape_shows_what_the_simulator_holds_for_every_account_and_region() {
+    let env = env().await;
+    let s = env.scrape().await;
+    let (accounts, regions) = env.sim.world(|w| {
+        (
+            w.accounts.iter().map(|a| a.id.clone()).collect::<Vec<_>>(),
+            w.opts.regions.clone(),
+        )
+    });
+    assert_eq!(accounts.len(), 5);
+    let mut off = 0;
+    for a in &accounts {
+        for r in &regions {
+            let recs = env.sim.world(|w| w.recorders(a, r));
+            assert_eq!(
+                s.get("aws_config_recorders", &[("account_id", a), ("region", r)]),
+                Some(recs.len() as f64),
+                "{a} {r}"
+            );
+            assert_eq!(s.up("config_recorder", a, r), Some(1.0), "{a} {r}");
+            if recs.is_empty() {
+                off += 1;
+            }
+            for rec in recs {
+                let l = [
+                    ("account_id", a.as_str()),
+                    ("region", r.as_str()),
+                    ("recorder", rec.name.as_str()),
+                ];
+                assert_eq!(
+                    s.get("aws_config_recorder_recording", &l),
+                    Some(if rec.recording { 1.0 } else { 0.0 })
+                );
+                let mut ls = l.to_vec();
+                ls.push(("status", rec.last_status.as_str()));
+                assert_eq!(s.get("aws_config_recorder_last_status", &ls), Some(1.0));
+                let change = s
+                    .get(
+                        "aws_config_recorder_last_status_change_timestamp_seconds",
+                        &l,
+                    )
+                    .unwrap();
+                assert!(
+                    (change - rec.last_status_change).abs() < 1e-3,
+                    "{change} vs {}",
+                    rec.last_status_change
+                );
+                assert_eq!(
+                    s.get("aws_config_recorder_last_stop_timestamp_seconds", &l),
+                    rec.last_stop
+                );
+            }
+        }
+    }
+    assert!(
+        off >= 1,
+        "the generated organization has a region with Config off"
+    );
+    // Self-metrics: calls were counted by operation.
+    assert!(
+        s.get(
+            "posture_exporter_aws_api_calls_total",
+            &[
+                ("service", "config"),
+                ("operation", "DescribeConfigurationRecorderStatus"),
+                ("outcome", "ok")
+            ]
+        )
+        .unwrap()
+            >= 10.0
+    );
+    assert!(s.text.contains("posture_exporter_build_info{version=\""));
+    env.stop().await;
+}
+
+#[tokio::test]
+async fn failures_keep_last_values_for_the_staleness_window_then_drop_them() {
+    let env = env().await;
+    let mgmt = env.sim.world(|w| w.management().id.clone());
+    let member = env.sim.world(|w| w.accounts[2].id.clone());
+    let before = env.scrape().await;
+    let key = [("account_id", member.as_str()), ("region", "us-east-1")];
+    let value = before.get("aws_config_recorders", &key).expect("present");
+
+    // A 500 storm in one account: it alone goes down, its values stay.
+    env.sim
+        .add_fault(FaultRule::always(Fault::Http500).account(&member));
+    assert_eq!(env.cycle().await, 2, "both regions of the member fail");
+    let s = env.scrape().await;
+    assert_eq!(s.up("config_recorder", &member, "us-east-1"), Some(0.0));
+    assert_eq!(s.get("aws_config_recorders", &key), Some(value));
+    assert_eq!(s.up("config_recorder", &mgmt, "us-east-1"), Some(1.0));
+    assert_eq!(
+        s.get(
+            "posture_exporter_collector_stale",
+            &[
+                ("collector", "config_recorder"),
+                ("account_id", &member),
+                ("region", "us-east-1")
+            ]
+        ),
+        Some(1.0)
+    );
+    // Then a throttling storm (past the retries): still kept after the second failed run.
+    env.sim.clear_faults();
+    env.sim
+        .add_fault(FaultRule::always(Fault::Throttle).account(&member));
+    env.cycle().await;
+    let s = env.scrape().await;
+    assert_eq!(s.get("aws_config_recorders", &key), Some(value));
+    assert!(
+        s.get(
+            "posture_exporter_aws_api_calls_total",
+            &[
+                ("service", "config"),
+                ("operation", "DescribeConfigurationRecorders"),
+                ("outcome", "throttled")
+            ]
+        )
+        .unwrap()
+            >= 2.0
+    );
+    // Third failed run = max_stale_intervals: gone.
+    env.cycle().await;
+    let s = env.scrape().await;
+    assert_eq!(s.get("aws_config_recorders", &key), None);
+    assert_eq!(s.up("config_recorder", &member, "us-east-1"), Some(0.0));
+    assert!(s
+        .get(
+            "aws_config_recorders",
+            &[("account_id", &mgmt), ("region", "us-east-1")]
+        )
+        .is_some());
+    // Recovery brings it back.
+    env.sim.clear_faults();
+    assert_eq!(env.cycle().await, 0);
+    let s = env.scrape().await;
+    assert_eq!(s.get("aws_config_recorders", &key), Some(value));
+    assert_eq!(s.up("config_recorder", &member, "us-east-1"), Some(1.0));
+    env.stop().await;
+}
+
+#[tokio::test]
+async fn a_vanished_recorder_vanishes_and_unknown_statuses_keep_their_spelling() {
+    let env = env().await;
+    let a = env.sim.world(|w| w.accounts[0].id.clone());
+    let l = [
+        ("account_id", a.as_str()),
+        ("region", "us-east-1"),
+        ("recorder", "default"),
+    ];
+    assert!(env
+        .scrape()
+        .await
+        .get("aws_config_recorder_recording", &l)
+        .is_some());
+    env.sim.world(|w| w.set_recorders(&a, "us-east-1", vec![]));
+    env.cycle().await;
+    let s = env.scrape().await;
+    assert_eq!(s.get("aws_config_recorder_recording", &l), None);
+    assert_eq!(
+        s.get(
+            "aws_config_recorders",
+            &[("account_id", &a), ("region", "us-east-1")]
+        ),
+        Some(0.0)
+    );
+
+    env.sim.world(|w| {
+        w.set_recorders(
+            &a,
+            "us-east-1",
+            vec![Recorder {
+                name: "custom".into(),
+                recording: true,
+                last_status: "SUCCESS".into(),
+                last_status_change: 1_700_000_000.0,
+                last_start: None,
+                last_stop: None,
+                last_error_code: None,
+                last_error_message: None,
+            }],
+        )
+    });
+    env.cycle().await;
+    let s = env.scrape().await;
+    let base = [
+        ("account_id", a.as_str()),
+        ("region", "us-east-1"),
+        ("recorder", "custom"),
+    ];
+    let mut raw = base.to_vec();
+    raw.push(("status", "SUCCESS"));
+    assert_eq!(s.get("aws_config_recorder_last_status", &raw), Some(1.0));
+    let mut known = base.to_vec();
+    known.push(("status", "Success"));
+    assert_eq!(s.get("aws_config_recorder_last_status", &known), Some(0.0));
+    env.stop().await;
+}
+
+#[tokio::test]
+async fn malformed_answers_fail_the_job_not_the_process() {
+    let env = env().await;
+    let member = env.sim.world(|w| w.accounts[1].id.clone());
+    env.sim.add_fault(
+        FaultRule::always(Fault::Malformed)
+            .account(&member)
+            .region("eu-west-1")
+            .operation("DescribeConfigurationRecorderStatus"),
+    );
+    assert_eq!(env.cycle().await, 1);
+    let status = env.app.store.status();
+    let row = status
+        .iter()
+        .find(|r| r.key.account_id == member && r.key.region == "eu-west-1")
+        .unwrap();
+    let e = row.last_error.as_ref().expect("failed");
+    assert_eq!(e.kind, "malformed_response", "{}", e.message);
+    assert!(
+        e.message.contains("DescribeConfigurationRecorderStatus"),
+        "{}",
+        e.message
+    );
+    let s = env.scrape().await;
+    assert_eq!(s.up("config_recorder", &member, "us-east-1"), Some(1.0));
+    env.stop().await;
+}
