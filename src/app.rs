@@ -34,6 +34,7 @@ pub struct App {
     pub scheduler: Arc<Scheduler>,
     /// The address `/metrics` is served on.
     pub addr: SocketAddr,
+    refresh: Arc<tokio::sync::Notify>,
     shutdown: CancellationToken,
     tracker: TaskTracker,
     grace: Duration,
@@ -63,7 +64,21 @@ impl App {
         );
         tracker.spawn(store.clone().run_encoder(shutdown.clone()));
         store.set_pending_targets(config.targets.len());
+        let shard = config.shard;
+        let refresh = Arc::new(tokio::sync::Notify::new());
         for t in config.targets.clone() {
+            if t.discover.is_some() {
+                tracker.spawn(crate::discovery::run(
+                    t,
+                    factory.clone(),
+                    scheduler.clone(),
+                    store.clone(),
+                    shard,
+                    refresh.clone(),
+                    shutdown.clone(),
+                ));
+                continue;
+            }
             let factory = factory.clone();
             let scheduler = scheduler.clone();
             let store = store.clone();
@@ -71,7 +86,7 @@ impl App {
             tracker.spawn(async move {
                 let mut delay = Duration::from_secs(5);
                 loop {
-                    match resolve_target(&factory, &t).await {
+                    match resolve_target(&factory, &t, shard).await {
                         Ok(r) => {
                             tracing::info!(target = %t.name, account_id = %r.account_id, regions = ?r.regions, "target resolved");
                             scheduler.set_targets(vec![r], &[]);
@@ -104,11 +119,17 @@ impl App {
         Ok(App {
             store,
             scheduler,
+            refresh,
             addr,
             shutdown,
             tracker,
             grace: config.web.shutdown_grace.0,
         })
+    }
+
+    /// Lists the organization's accounts again now (every discovery target).
+    pub fn refresh_discovery(&self) {
+        self.refresh.notify_waiters();
     }
 
     /// A token that stops the daemon when cancelled.

@@ -165,6 +165,8 @@ pub struct Config {
     pub targets: Vec<TargetConfig>,
     /// Collector settings.
     pub collectors: CollectorsConfig,
+    /// This replica's share of the accounts (`i/n`); everything when absent.
+    pub shard: Shard,
 }
 
 /// HTTP server settings.
@@ -365,8 +367,100 @@ pub struct TargetConfig {
     /// Session name of the assumed role.
     #[serde(default)]
     pub session_name: Option<String>,
-    /// Regions read in this account.
+    /// Session duration of assumed roles (15m to 12h; AWS's default 1h when absent).
+    #[serde(default)]
+    pub session_duration: Option<HumanDuration>,
+    /// Regions read in this account (for `discover`, in every discovered account).
     pub regions: Vec<String>,
+    /// `organizations`: list every ACTIVE account of the organization (from this target's
+    /// credentials: the management or a delegated administrator account) and read each one by
+    /// assuming `role_name` in it.
+    #[serde(default)]
+    pub discover: Option<Discover>,
+    /// With `discover`: the role to assume in each account.
+    #[serde(default)]
+    pub role_name: Option<String>,
+    /// With `discover`: only these account ids (all when empty).
+    #[serde(default)]
+    pub include_accounts: Vec<String>,
+    /// With `discover`: never these account ids.
+    #[serde(default)]
+    pub exclude_accounts: Vec<String>,
+    /// With `discover`: only accounts under these OUs or roots, at any depth (all when empty).
+    #[serde(default)]
+    pub include_ous: Vec<String>,
+    /// With `discover`: never accounts under these OUs, at any depth.
+    #[serde(default)]
+    pub exclude_ous: Vec<String>,
+    /// With `discover`: how often the account list is refreshed.
+    #[serde(default = "default_refresh_interval")]
+    pub refresh_interval: HumanDuration,
+}
+
+fn default_refresh_interval() -> HumanDuration {
+    d(3600)
+}
+
+/// Sources of discovered accounts.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Discover {
+    /// AWS Organizations ListAccounts.
+    Organizations,
+}
+
+/// One replica's share of the accounts: `index` of `count`, by a stable hash of the account id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// This replica's index, from 0.
+    pub index: u32,
+    /// Number of replicas.
+    pub count: u32,
+}
+
+impl Shard {
+    /// Parses `i/n`.
+    pub fn parse(s: &str) -> Result<Shard, String> {
+        let (i, n) = s
+            .split_once('/')
+            .ok_or_else(|| format!("`{s}` is not a shard like 0/3"))?;
+        let index: u32 = i
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{s}`: `{i}` is not a number"))?;
+        let count: u32 = n
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{s}`: `{n}` is not a number"))?;
+        if count == 0 || index >= count {
+            return Err(format!(
+                "`{s}`: the index must be below the count, which must be at least 1"
+            ));
+        }
+        Ok(Shard { index, count })
+    }
+
+    /// True when `account_id` belongs to this shard. The hash (FNV-1a, 64 bit) is fixed so
+    /// that replicas of any version agree.
+    pub fn contains(&self, account_id: &str) -> bool {
+        let mut h: u64 = 0xcbf29ce484222325;
+        for b in account_id.bytes() {
+            h ^= b as u64;
+            h = h.wrapping_mul(0x100000001b3);
+        }
+        h % self.count as u64 == self.index as u64
+    }
+
+    /// Whether organization-wide collectors run here: on shard 0 only, so they run once.
+    pub fn runs_org_collectors(&self) -> bool {
+        self.index == 0
+    }
+}
+
+impl Default for Shard {
+    fn default() -> Self {
+        Shard { index: 0, count: 1 }
+    }
 }
 
 /// Settings shared by every collector.
@@ -665,6 +759,7 @@ impl Config {
             aws: AwsConfig::default(),
             targets: Vec::new(),
             collectors: CollectorsConfig::default(),
+            shard: Shard::default(),
         };
         let mut saw_targets = false;
         for (k, v) in map {
@@ -718,11 +813,23 @@ impl Config {
                     }
                 }
                 "collectors" => cfg.collectors = collectors(v, &mut problems),
+                "shard" => {
+                    if let Some(x) = section::<String>(v, "shard", &mut problems) {
+                        match Shard::parse(&x) {
+                            Ok(sh) => cfg.shard = sh,
+                            Err(m) => problems.push(Problem {
+                                path: "shard".into(),
+                                line: None,
+                                message: m,
+                            }),
+                        }
+                    }
+                }
                 other => problems.push(Problem {
                     path: other.to_string(),
                     line: None,
                     message: format!(
-                        "unknown setting `{other}`, expected one of `listen`, `max_stale_intervals`, `web`, `aws`, `targets`, `collectors`"
+                        "unknown setting `{other}`, expected one of `listen`, `max_stale_intervals`, `web`, `aws`, `targets`, `collectors`, `shard`"
                     ),
                 }),
             }
@@ -872,10 +979,85 @@ impl Config {
                     );
                 }
             }
-            if t.role_arn.is_none() && (t.external_id.is_some() || t.session_name.is_some()) {
+            let assumes = t.role_arn.is_some() || t.discover.is_some();
+            if !assumes
+                && (t.external_id.is_some()
+                    || t.session_name.is_some()
+                    || t.session_duration.is_some())
+            {
                 p(
                     at.clone(),
-                    "external_id and session_name only apply with role_arn".into(),
+                    "external_id, session_name and session_duration only apply with role_arn or discover".into(),
+                );
+            }
+            if let Some(dur) = t.session_duration {
+                if dur.0 < Duration::from_secs(900) || dur.0 > Duration::from_secs(43_200) {
+                    p(
+                        format!("{at}.session_duration"),
+                        "must be between 15m and 12h".into(),
+                    );
+                }
+            }
+            match (&t.discover, &t.role_name) {
+                (Some(_), None) => p(
+                    format!("{at}.role_name"),
+                    "required with discover: the role to assume in each discovered account".into(),
+                ),
+                (None, Some(_)) => p(
+                    format!("{at}.role_name"),
+                    "only applies with discover (use role_arn for a single account)".into(),
+                ),
+                (Some(_), Some(r)) => {
+                    if r.is_empty() || r.len() > 64 || r.contains(':') || r.contains('/') {
+                        p(
+                            format!("{at}.role_name"),
+                            format!("`{r}` is not a role name"),
+                        );
+                    }
+                }
+                (None, None) => {}
+            }
+            if t.discover.is_none()
+                && (!t.include_accounts.is_empty()
+                    || !t.exclude_accounts.is_empty()
+                    || !t.include_ous.is_empty()
+                    || !t.exclude_ous.is_empty())
+            {
+                p(
+                    at.clone(),
+                    "include_*/exclude_* only apply with discover".into(),
+                );
+            }
+            for (field, list) in [
+                ("include_accounts", &t.include_accounts),
+                ("exclude_accounts", &t.exclude_accounts),
+            ] {
+                for (j, a) in list.iter().enumerate() {
+                    if !valid_account_id(a) {
+                        p(
+                            format!("{at}.{field}[{j}]"),
+                            format!("`{a}` is not a 12-digit account id"),
+                        );
+                    }
+                }
+            }
+            for (field, list) in [
+                ("include_ous", &t.include_ous),
+                ("exclude_ous", &t.exclude_ous),
+            ] {
+                for (j, o) in list.iter().enumerate() {
+                    if !valid_ou_or_root(o) {
+                        p(
+                            format!("{at}.{field}[{j}]"),
+                            format!("`{o}` is not an OU id (ou-xxxx-xxxxxxxx) or root id (r-xxxx)"),
+                        );
+                    }
+                }
+            }
+            if t.refresh_interval.0 < Duration::from_secs(10) {
+                p(
+                    format!("{at}.refresh_interval"),
+                    "must be at least 10s".into(),
                 );
             }
             if let Some(x) = &t.external_id {
@@ -1168,6 +1350,26 @@ pub fn role_arn_account(arn: &str) -> Option<&str> {
         && resource.starts_with("role/")
         && resource.len() > "role/".len();
     ok.then_some(account)
+}
+
+/// True for `ou-xxxx-xxxxxxxx` and `r-xxxx` ids.
+pub fn valid_ou_or_root(s: &str) -> bool {
+    let lower_alnum = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    };
+    if let Some(r) = s.strip_prefix("r-") {
+        return (4..=32).contains(&r.len()) && lower_alnum(r);
+    }
+    s.strip_prefix("ou-")
+        .and_then(|x| x.split_once('-'))
+        .is_some_and(|(a, b)| {
+            (4..=32).contains(&a.len())
+                && lower_alnum(a)
+                && (8..=32).contains(&b.len())
+                && lower_alnum(b)
+        })
 }
 
 /// True for an organization entity path: `o-` id, `r-` root, then OUs and at most one account.

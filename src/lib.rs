@@ -7,6 +7,7 @@
 //!   retries, rate limits and the bound on calls in flight, call counting, error classification.
 //! - [`collectors`]: one folder per collector; `api.rs` holds the SDK calls, `convert.rs` the pure
 //!   mapping to metric families.
+//! - [`discovery`]: `discover: organizations` targets: ListAccounts, filters, assume-role fan-out.
 //! - [`scheduler`]: one loop per (collector, account, region) with interval, jitter, timeout, no
 //!   overlap; reconciles the set of jobs when targets change.
 //! - [`store`]: the last snapshot per job, the freshness rule, the pre-encoded exposition.
@@ -21,6 +22,7 @@ pub mod app;
 pub mod aws;
 pub mod collectors;
 pub mod config;
+pub mod discovery;
 pub mod metrics;
 pub mod scheduler;
 pub mod server;

@@ -17,7 +17,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::aws::{AccountAws, AwsFactory, CollectError, ErrorKind, RegionClients, RoleSpec};
 use crate::collectors::{self, CollectorKind, JobContext, JobState, Scope};
-use crate::config::{role_arn_account, Config, TargetConfig};
+use crate::config::{role_arn_account, Config, Shard, TargetConfig};
 use crate::store::{Failure, JobKey, RunReport, Store};
 
 /// A target whose account is known, ready to have jobs.
@@ -31,12 +31,16 @@ pub struct ResolvedTarget {
     pub regions: Vec<String>,
     /// Its credentials.
     pub aws: AccountAws,
+    /// Whether per-account collectors run for it (false when its account belongs to another
+    /// shard, or a discovery target's own account was not selected).
+    pub account_jobs: bool,
 }
 
 /// Resolves a configured target: the account of a role ARN, or asks STS for ambient credentials.
 pub async fn resolve_target(
     factory: &AwsFactory,
     t: &TargetConfig,
+    shard: Shard,
 ) -> Result<ResolvedTarget, CollectError> {
     let (account_id, aws) = match &t.role_arn {
         Some(arn) => {
@@ -57,7 +61,7 @@ pub async fn resolve_target(
                     .session_name
                     .clone()
                     .unwrap_or_else(|| "posture-exporter".into()),
-                duration: None,
+                duration: t.session_duration.map(|d| d.0),
             });
             (account.to_string(), aws)
         }
@@ -69,6 +73,7 @@ pub async fn resolve_target(
     };
     Ok(ResolvedTarget {
         name: t.name.clone(),
+        account_jobs: shard.contains(&account_id),
         account_id,
         regions: t.regions.clone(),
         aws,
@@ -179,7 +184,7 @@ impl Scheduler {
             }
             match kind.scope() {
                 Scope::AccountRegion => {
-                    for t in targets.values() {
+                    for t in targets.values().filter(|t| t.account_jobs) {
                         for r in &t.regions {
                             out.push(JobSpec {
                                 key: JobKey {
@@ -196,6 +201,9 @@ impl Scheduler {
                     }
                 }
                 Scope::Org | Scope::OrgRegions => {
+                    if !cfg.shard.runs_org_collectors() {
+                        continue;
+                    }
                     let Some((name, regions)) = cfg.org_placement(*kind) else {
                         continue;
                     };

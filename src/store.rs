@@ -135,7 +135,7 @@ pub struct ReloadState {
 /// The shared store. Cheap to share behind an `Arc`.
 pub struct Store {
     entries: Mutex<BTreeMap<JobKey, Entry>>,
-    extra: Mutex<BTreeMap<&'static str, Family>>,
+    extra: Mutex<BTreeMap<String, Family>>,
     reload: Mutex<ReloadState>,
     max_stale_intervals: std::sync::atomic::AtomicU32,
     pending_targets: std::sync::atomic::AtomicUsize,
@@ -301,12 +301,13 @@ impl Store {
         self.changed.notify_one();
     }
 
-    /// Replaces an extra family that is not tied to a job (e.g. `aws_account_info`).
-    pub fn set_extra(&self, family: Family) {
+    /// Replaces an extra family that is not tied to a job (e.g. `aws_account_info` of one
+    /// discovery target), under `source`.
+    pub fn set_extra(&self, source: &str, family: Family) {
         self.extra
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(family.desc().name, family);
+            .insert(source.to_string(), family);
         self.changed.notify_one();
     }
 

@@ -171,6 +171,42 @@ impl World {
         before != self.accounts.len()
     }
 
+    /// The organization's root id.
+    pub fn root_id(&self) -> String {
+        format!("r-{:04x}", fnv(&format!("root{}", self.opts.seed)) & 0xffff)
+    }
+
+    /// The organizational units: (id, name, parent id). A small fixed tree:
+    /// Security, Workloads/{Prod, Dev}, Sandbox.
+    pub fn ous(&self) -> Vec<(String, String, String)> {
+        let root = self.root_id();
+        let suffix = &root[2..];
+        let id = |n: &str| {
+            format!(
+                "ou-{suffix}-{:08x}",
+                fnv(&format!("{}{n}", self.opts.seed)) & 0xffff_ffff
+            )
+        };
+        vec![
+            (id("Security"), "Security".into(), root.clone()),
+            (id("Workloads"), "Workloads".into(), root.clone()),
+            (id("Prod"), "Prod".into(), id("Workloads")),
+            (id("Dev"), "Dev".into(), id("Workloads")),
+            (id("Sandbox"), "Sandbox".into(), root),
+        ]
+    }
+
+    /// The parent (root or OU id) of an account: the management account sits in the root,
+    /// members cycle over the leaf OUs Security, Prod, Dev, Sandbox.
+    pub fn parent_of(&self, account: &Account) -> String {
+        if account.index == 0 {
+            return self.root_id();
+        }
+        let ous = self.ous();
+        let leaves = [0usize, 2, 3, 4];
+        ous[leaves[(account.index - 1) % leaves.len()]].0.clone()
+    }
+
     /// Index of a served region.
     pub fn region_index(&self, region: &str) -> Option<usize> {
         self.opts.regions.iter().position(|r| r == region)

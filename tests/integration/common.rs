@@ -104,15 +104,21 @@ impl Env {
         self.app.addr
     }
 
-    /// Waits (real time, at most 20 s) until `/ready` says 200.
+    /// Waits (real time, at most 30 s) until `/ready` says 200.
     pub async fn wait_ready(&self) {
-        for _ in 0..400 {
+        self.wait_ready_for(Duration::from_secs(30)).await
+    }
+
+    /// Waits at most `limit` until `/ready` says 200.
+    pub async fn wait_ready_for(&self, limit: Duration) {
+        let start = std::time::Instant::now();
+        while start.elapsed() < limit {
             if get(self.addr(), "/ready", &[]).await.status == 200 {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("exporter never became ready");
+        panic!("exporter not ready after {limit:?}");
     }
 
     /// Runs every job once more (a deterministic cycle) and re-encodes.

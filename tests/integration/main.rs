@@ -3,4 +3,5 @@
 
 mod common;
 mod recorder;
+mod scale;
 mod server;

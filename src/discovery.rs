@@ -1,0 +1,442 @@
+//! Account discovery: a `discover: organizations` target lists every ACTIVE account of the
+//! organization and fans out to each by assuming `role_name` in it.
+//!
+//! The listing runs from the target's own credentials (the management or a delegated
+//! administrator account), on its own `refresh_interval`; accounts that join or leave appear and
+//! disappear without a restart, and a failed listing keeps the accounts known so far. The caller's
+//! own account is read with the caller's credentials under the target's name (so organization
+//! collectors placed on this target run from the management account); every other account gets an
+//! assumed-role target named `<target>/<account id>`. OU filters walk the OU tree (ListRoots,
+//! ListOrganizationalUnitsForParent, ListAccountsForParent) only when they are configured.
+//! This file is the only one that sees Organizations SDK types.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::aws::{
+    AccountAws, AwsFactory, CollectError, ErrorKind, RegionClients, RoleSpec, Service,
+};
+use crate::config::{Shard, TargetConfig};
+use crate::metrics::{Desc, Family, Kind};
+use crate::scheduler::{ResolvedTarget, Scheduler};
+use crate::store::Store;
+
+/// An account of the organization.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrgAccount {
+    /// 12-digit id.
+    pub id: String,
+    /// Account name.
+    pub name: String,
+    /// Status as AWS spells it (ACTIVE, SUSPENDED, PENDING_CLOSURE).
+    pub status: String,
+}
+
+static ACCOUNT_INFO: Desc = Desc {
+    name: "aws_account",
+    help: "Accounts of the organization as AWS Organizations lists them; constant 1. Join on account_id to show names.",
+    kind: Kind::Info,
+    labels: &["account_id", "account_name", "status"],
+};
+
+/// Every account (ListAccounts, every page).
+pub async fn list_accounts(c: &RegionClients) -> Result<Vec<OrgAccount>, CollectError> {
+    let mut out = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = {
+            let _p = c.permit(Service::Organizations).await;
+            c.organizations()
+                .list_accounts()
+                .max_results(20)
+                .set_next_token(token.clone())
+                .send()
+                .await
+                .map_err(|e| c.err("ListAccounts", e))?
+        };
+        for a in page.accounts() {
+            let Some(id) = a.id() else { continue };
+            // `State` supersedes `Status` in newer answers; either says ACTIVE for live accounts.
+            let status = a
+                .state()
+                .map(|s| s.as_str().to_string())
+                .or_else(|| a.status().map(|s| s.as_str().to_string()))
+                .unwrap_or_default();
+            out.push(OrgAccount {
+                id: id.to_string(),
+                name: a.name().unwrap_or_default().to_string(),
+                status,
+            });
+        }
+        token = page.next_token().map(str::to_string);
+        if token.is_none() {
+            return Ok(out);
+        }
+    }
+}
+
+/// For every account, the roots and OUs above it (walks the OU tree).
+pub async fn ancestors(c: &RegionClients) -> Result<BTreeMap<String, Vec<String>>, CollectError> {
+    let mut roots = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = {
+            let _p = c.permit(Service::Organizations).await;
+            c.organizations()
+                .list_roots()
+                .set_next_token(token.clone())
+                .send()
+                .await
+                .map_err(|e| c.err("ListRoots", e))?
+        };
+        roots.extend(
+            page.roots()
+                .iter()
+                .filter_map(|r| r.id().map(str::to_string)),
+        );
+        token = page.next_token().map(str::to_string);
+        if token.is_none() {
+            break;
+        }
+    }
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    // (parent id, its ancestors including itself)
+    let mut queue: Vec<(String, Vec<String>)> =
+        roots.into_iter().map(|r| (r.clone(), vec![r])).collect();
+    let mut seen = BTreeSet::new();
+    while let Some((parent, path)) = queue.pop() {
+        if !seen.insert(parent.clone()) || path.len() > 8 {
+            continue;
+        }
+        let mut token: Option<String> = None;
+        loop {
+            let page = {
+                let _p = c.permit(Service::Organizations).await;
+                c.organizations()
+                    .list_accounts_for_parent()
+                    .parent_id(&parent)
+                    .set_next_token(token.clone())
+                    .send()
+                    .await
+                    .map_err(|e| c.err("ListAccountsForParent", e))?
+            };
+            for a in page.accounts() {
+                if let Some(id) = a.id() {
+                    out.insert(id.to_string(), path.clone());
+                }
+            }
+            token = page.next_token().map(str::to_string);
+            if token.is_none() {
+                break;
+            }
+        }
+        let mut token: Option<String> = None;
+        loop {
+            let page = {
+                let _p = c.permit(Service::Organizations).await;
+                c.organizations()
+                    .list_organizational_units_for_parent()
+                    .parent_id(&parent)
+                    .set_next_token(token.clone())
+                    .send()
+                    .await
+                    .map_err(|e| c.err("ListOrganizationalUnitsForParent", e))?
+            };
+            for ou in page.organizational_units() {
+                if let Some(id) = ou.id() {
+                    let mut p = path.clone();
+                    p.push(id.to_string());
+                    queue.push((id.to_string(), p));
+                }
+            }
+            token = page.next_token().map(str::to_string);
+            if token.is_none() {
+                break;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The accounts a discovery target reads: ACTIVE, included, not excluded.
+pub fn select<'a>(
+    accounts: &'a [OrgAccount],
+    t: &TargetConfig,
+    ancestors: Option<&BTreeMap<String, Vec<String>>>,
+) -> Vec<&'a OrgAccount> {
+    let under = |id: &str, ous: &[String]| {
+        ancestors
+            .and_then(|m| m.get(id))
+            .is_some_and(|path| path.iter().any(|p| ous.contains(p)))
+    };
+    accounts
+        .iter()
+        .filter(|a| a.status == "ACTIVE")
+        .filter(|a| t.include_accounts.is_empty() || t.include_accounts.contains(&a.id))
+        .filter(|a| !t.exclude_accounts.contains(&a.id))
+        .filter(|a| t.include_ous.is_empty() || under(&a.id, &t.include_ous))
+        .filter(|a| !under(&a.id, &t.exclude_ous))
+        .collect()
+}
+
+/// The credentials a target's own calls use (ambient, or its `role_arn`) and their account.
+pub async fn own_credentials(
+    factory: &AwsFactory,
+    t: &TargetConfig,
+) -> Result<(String, AccountAws), CollectError> {
+    match &t.role_arn {
+        Some(arn) => {
+            let account = crate::config::role_arn_account(arn).ok_or_else(|| {
+                CollectError::new(
+                    "AssumeRole",
+                    "unknown",
+                    factory.home_region(),
+                    ErrorKind::Internal,
+                    format!("not a role ARN: {arn}"),
+                )
+            })?;
+            let aws = factory.assume_role(RoleSpec {
+                role_arn: arn.clone(),
+                account_id: account.to_string(),
+                external_id: t.external_id.clone(),
+                session_name: t
+                    .session_name
+                    .clone()
+                    .unwrap_or_else(|| "posture-exporter".into()),
+                duration: t.session_duration.map(|d| d.0),
+            });
+            Ok((account.to_string(), aws))
+        }
+        None => {
+            let aws = factory.ambient();
+            let account = aws.account_id(factory.home_region()).await?;
+            Ok((account, aws))
+        }
+    }
+}
+
+/// One listing: the targets to read now (reusing `known` ones, so their credential caches
+/// survive) and the `aws_account_info` family. `own` caches the target's own credentials.
+pub async fn discover_once(
+    t: &TargetConfig,
+    factory: &AwsFactory,
+    shard: Shard,
+    own: &mut Option<(String, AccountAws)>,
+    known: &BTreeMap<String, ResolvedTarget>,
+) -> Result<(BTreeMap<String, ResolvedTarget>, Family, usize), CollectError> {
+    if own.is_none() {
+        *own = Some(own_credentials(factory, t).await?);
+    }
+    let Some((caller, caller_aws)) = own.clone() else {
+        return Err(CollectError::new(
+            "discover",
+            "",
+            "",
+            ErrorKind::Internal,
+            "no credentials",
+        ));
+    };
+    let c = caller_aws.region(factory.home_region(), &caller);
+    let accounts = list_accounts(&c).await?;
+    let anc = if t.include_ous.is_empty() && t.exclude_ous.is_empty() {
+        None
+    } else {
+        Some(ancestors(&c).await?)
+    };
+    let chosen = select(&accounts, t, anc.as_ref());
+    let mut info = Family::new(&ACCOUNT_INFO);
+    for a in &accounts {
+        info.push(&[&a.id, &a.name, &a.status], 1.0);
+    }
+    let mut next: BTreeMap<String, ResolvedTarget> = BTreeMap::new();
+    // The caller's own account, under the target's name, always present so that organization
+    // collectors placed on it run (on shard 0 only: see Shard); its account-region jobs run
+    // only when it is selected and in this shard.
+    next.insert(
+        t.name.clone(),
+        ResolvedTarget {
+            name: t.name.clone(),
+            account_id: caller.clone(),
+            regions: t.regions.clone(),
+            aws: caller_aws.clone(),
+            account_jobs: shard.contains(&caller) && chosen.iter().any(|a| a.id == caller),
+        },
+    );
+    for a in chosen
+        .iter()
+        .filter(|a| a.id != caller && shard.contains(&a.id))
+    {
+        let name = format!("{}/{}", t.name, a.id);
+        let target = match known.get(&name) {
+            Some(k) => k.clone(),
+            None => {
+                let role_name = t.role_name.clone().unwrap_or_default();
+                ResolvedTarget {
+                    name: name.clone(),
+                    account_id: a.id.clone(),
+                    regions: t.regions.clone(),
+                    aws: factory.assume_role(RoleSpec {
+                        role_arn: format!("arn:aws:iam::{}:role/{role_name}", a.id),
+                        account_id: a.id.clone(),
+                        external_id: t.external_id.clone(),
+                        session_name: t
+                            .session_name
+                            .clone()
+                            .unwrap_or_else(|| "posture-exporter".into()),
+                        duration: t.session_duration.map(|d| d.0),
+                    }),
+                    account_jobs: true,
+                }
+            }
+        };
+        next.insert(name, target);
+    }
+    Ok((next, info, accounts.len()))
+}
+
+/// Runs one discovery target until `token` is cancelled.
+pub async fn run(
+    t: TargetConfig,
+    factory: AwsFactory,
+    scheduler: Arc<Scheduler>,
+    store: Arc<Store>,
+    shard: Shard,
+    refresh_now: Arc<tokio::sync::Notify>,
+    token: CancellationToken,
+) {
+    let mut known: BTreeMap<String, ResolvedTarget> = BTreeMap::new();
+    let mut first = true;
+    let mut own: Option<(String, AccountAws)> = None;
+    loop {
+        let wait = match discover_once(&t, &factory, shard, &mut own, &known).await {
+            Ok((next, info, listed)) => {
+                store.set_extra(&format!("discovery/{}", t.name), info);
+                let removed: Vec<String> = known
+                    .keys()
+                    .filter(|k| !next.contains_key(*k))
+                    .cloned()
+                    .collect();
+                let added = next.keys().filter(|k| !known.contains_key(*k)).count();
+                tracing::info!(
+                    target = %t.name,
+                    accounts = listed,
+                    selected = next.len(),
+                    added,
+                    removed = removed.len(),
+                    "organization accounts listed"
+                );
+                scheduler.set_targets(next.values().cloned().collect(), &removed);
+                known = next;
+                if first {
+                    store.target_resolved();
+                    first = false;
+                }
+                t.refresh_interval.0
+            }
+            Err(e) => {
+                tracing::warn!(
+                    target = %t.name,
+                    error = %e,
+                    "cannot list the organization's accounts; keeping the accounts known so far"
+                );
+                if e.kind == ErrorKind::Credentials {
+                    own = None;
+                }
+                t.refresh_interval.0.min(Duration::from_secs(60))
+            }
+        };
+        tokio::select! {
+            _ = token.cancelled() => return,
+            _ = tokio::time::sleep(wait) => {}
+            _ = refresh_now.notified() => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn acct(id: &str, status: &str) -> OrgAccount {
+        OrgAccount {
+            id: id.into(),
+            name: format!("n{id}"),
+            status: status.into(),
+        }
+    }
+
+    fn target(yaml: &str) -> TargetConfig {
+        serde_yaml::from_str(yaml).unwrap()
+    }
+
+    #[test]
+    fn selection_keeps_active_included_not_excluded() {
+        let accounts = vec![
+            acct("111111111111", "ACTIVE"),
+            acct("222222222222", "SUSPENDED"),
+            acct("333333333333", "ACTIVE"),
+            acct("444444444444", "ACTIVE"),
+        ];
+        let t = target("name: org\nregions: [us-east-1]\ndiscover: organizations\nrole_name: R\nexclude_accounts: ['333333333333']\n");
+        let ids: Vec<_> = select(&accounts, &t, None)
+            .iter()
+            .map(|a| a.id.clone())
+            .collect();
+        assert_eq!(ids, vec!["111111111111", "444444444444"]);
+
+        let mut anc = BTreeMap::new();
+        anc.insert(
+            "111111111111".to_string(),
+            vec!["r-ab12".to_string(), "ou-ab12-11111111".to_string()],
+        );
+        anc.insert(
+            "444444444444".to_string(),
+            vec![
+                "r-ab12".to_string(),
+                "ou-ab12-22222222".to_string(),
+                "ou-ab12-33333333".to_string(),
+            ],
+        );
+        let t = target("name: org\nregions: [us-east-1]\ndiscover: organizations\nrole_name: R\ninclude_ous: ['ou-ab12-22222222']\n");
+        let ids: Vec<_> = select(&accounts, &t, Some(&anc))
+            .iter()
+            .map(|a| a.id.clone())
+            .collect();
+        assert_eq!(ids, vec!["444444444444"], "nested OUs are included");
+        let t = target("name: org\nregions: [us-east-1]\ndiscover: organizations\nrole_name: R\nexclude_ous: ['ou-ab12-22222222']\n");
+        let ids: Vec<_> = select(&accounts, &t, Some(&anc))
+            .iter()
+            .map(|a| a.id.clone())
+            .collect();
+        assert_eq!(ids, vec!["111111111111", "333333333333"]);
+    }
+
+    #[test]
+    fn shards_partition_accounts_exactly() {
+        let ids: Vec<String> = (0..5000)
+            .map(|i| format!("{:012}", 100_000_000_000u64 + i * 7919))
+            .collect();
+        for n in [1u32, 2, 3, 7] {
+            let shards: Vec<Shard> = (0..n).map(|i| Shard { index: i, count: n }).collect();
+            let mut sizes = vec![0usize; n as usize];
+            for id in &ids {
+                let owners: Vec<_> = shards.iter().filter(|s| s.contains(id)).collect();
+                assert_eq!(owners.len(), 1, "{id} owned by {owners:?}");
+                sizes[owners[0].index as usize] += 1;
+            }
+            let expected = ids.len() / n as usize;
+            for s in sizes {
+                assert!(
+                    s.abs_diff(expected) < expected / 5 + 10,
+                    "unbalanced: {s} vs {expected}"
+                );
+            }
+        }
+        assert!(Shard::parse("2/2").is_err());
+        assert!(Shard::parse("0/0").is_err());
+        assert_eq!(Shard::parse("1/3").unwrap(), Shard { index: 1, count: 3 });
+    }
+}

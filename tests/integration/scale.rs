@@ -1,0 +1,259 @@
+//! Organization scale: discovery, fan-out through AssumeRole, rate limits, sharding.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use posture_exporter::config::Config;
+use posture_exporter::sim::{Sim, SimRateLimit, WorldOptions};
+
+use crate::common::{only, Env, Scrape};
+
+fn regions(n: usize) -> Vec<String> {
+    ["us-east-1", "eu-west-1", "ap-southeast-2", "us-west-2"][..n]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+}
+
+/// A discovery config for `sim`.
+fn discovery_yaml(sim: &Sim, extra_target: &str, extra_top: &str) -> String {
+    let regions = sim.world(|w| w.opts.regions.join(", "));
+    format!(
+        "listen: 127.0.0.1:0\naws:\n  region: us-east-1\n  endpoint_url: \"{}\"\n  max_attempts: 8\n  attempt_timeout: 5s\n  operation_timeout: 60s\n  max_concurrent_calls: 64\n{extra_top}targets:\n  - name: org\n    discover: organizations\n    role_name: PostureExporterReadOnly\n    regions: [{regions}]\n{extra_target}collectors:\n{}",
+        sim.url(),
+        only(&["config_recorder"], "1h")
+    )
+}
+
+async fn start(world: WorldOptions, extra_target: &str, extra_top: &str) -> Env {
+    let sim = Sim::start(world).await.unwrap();
+    let yaml = discovery_yaml(&sim, extra_target, extra_top);
+    let cfg = Config::from_yaml_str(&yaml).unwrap_or_else(|e| panic!("{e}\n{yaml}"));
+    let env = Env::start_config(sim, cfg).await;
+    let t = std::time::Instant::now();
+    // A debug build on a shared 2-core machine: generous, this is not a timing test.
+    env.wait_ready_for(Duration::from_secs(300)).await;
+    eprintln!(
+        "first cycle over {} jobs took {:?}",
+        env.app.store.keys().len(),
+        t.elapsed()
+    );
+    env
+}
+
+fn accounts_in(s: &Scrape) -> BTreeSet<String> {
+    s.matching("aws_config_recorders", &[])
+        .iter()
+        .filter_map(|(k, _)| {
+            k.split("account_id=\"")
+                .nth(1)
+                .and_then(|r| r.split('"').next())
+                .map(str::to_string)
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_accounts_in_four_regions_complete_a_cycle() {
+    let env = start(
+        WorldOptions {
+            members: 999,
+            regions: regions(4),
+            ..WorldOptions::default()
+        },
+        "",
+        "",
+    )
+    .await;
+    let s = env.scrape().await;
+    let all: BTreeSet<String> = env
+        .sim
+        .world(|w| w.accounts.iter().map(|a| a.id.clone()).collect());
+    assert_eq!(all.len(), 1000);
+    assert_eq!(accounts_in(&s), all);
+    assert_eq!(s.matching("aws_config_recorders", &[]).len(), 4000);
+    let up: Vec<_> = s.matching(
+        "posture_exporter_collector_up",
+        &[("collector", "config_recorder")],
+    );
+    assert_eq!(up.len(), 4000);
+    assert!(up.iter().all(|(_, v)| *v == 1.0));
+    // One AssumeRole per member account, whatever the number of regions.
+    assert_eq!(env.sim.calls("AssumeRole"), 999);
+    assert_eq!(s.matching("aws_account_info", &[]).len(), 1000);
+    env.stop().await;
+}
+
+#[tokio::test]
+async fn accounts_that_leave_or_join_follow_without_a_restart() {
+    let env = start(
+        WorldOptions {
+            members: 6,
+            ..WorldOptions::default()
+        },
+        "",
+        "",
+    )
+    .await;
+    let gone = env.sim.world(|w| w.accounts[3].id.clone());
+    assert!(accounts_in(&env.scrape().await).contains(&gone));
+    let new = env.sim.world(|w| {
+        w.remove_account(&gone);
+        w.add_account()
+    });
+    env.app.refresh_discovery();
+    let mut ok = false;
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let s = env.scrape().await;
+        let accts = accounts_in(&s);
+        if !accts.contains(&gone) && accts.contains(&new) {
+            ok = true;
+            assert!(s
+                .get(
+                    "aws_account_info",
+                    &[
+                        ("account_id", &gone),
+                        ("account_name", "member-00003"),
+                        ("status", "ACTIVE")
+                    ]
+                )
+                .is_none());
+            assert!(s.up("config_recorder", &gone, "us-east-1").is_none());
+            break;
+        }
+    }
+    assert!(ok, "the removed account must vanish and the new one appear");
+    env.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttling_absorbed_by_retries_fails_no_collection() {
+    let env = start(
+        WorldOptions {
+            members: 20,
+            ..WorldOptions::default()
+        },
+        "",
+        "",
+    )
+    .await;
+    // Below the demand: one call per (account, region, operation) every 2 s, no burst; a cycle
+    // right after the first one finds every bucket empty.
+    env.sim.set_rate_limit(Some(SimRateLimit {
+        rate: 2.0,
+        burst: 1.0,
+    }));
+    assert_eq!(env.cycle().await, 0, "retries absorb the throttling");
+    assert_eq!(env.cycle().await, 0);
+    let s = env.scrape().await;
+    let throttled: f64 = s
+        .matching(
+            "posture_exporter_aws_api_calls_total",
+            &[("outcome", "throttled")],
+        )
+        .iter()
+        .map(|(_, v)| v)
+        .sum();
+    assert!(
+        throttled > 0.0,
+        "the simulator throttled and it was counted"
+    );
+    let failures: f64 = s
+        .matching("posture_exporter_collector_failures_total", &[])
+        .iter()
+        .map(|(_, v)| v)
+        .sum();
+    assert_eq!(failures, 0.0);
+    env.stop().await;
+}
+
+#[tokio::test]
+async fn a_failing_assume_role_takes_down_only_its_account() {
+    let world = WorldOptions {
+        members: 8,
+        ..WorldOptions::default()
+    };
+    let sim = Sim::start(world).await.unwrap();
+    let denied: Vec<String> = sim.world(|w| {
+        let ids: Vec<String> = w.accounts[2..5].iter().map(|a| a.id.clone()).collect();
+        w.assume_role_denied.extend(ids.iter().cloned());
+        ids
+    });
+    let yaml = discovery_yaml(&sim, "", "");
+    let env = Env::start_config(sim, Config::from_yaml_str(&yaml).unwrap()).await;
+    env.wait_ready().await;
+    let s = env.scrape().await;
+    let all: Vec<String> = env
+        .sim
+        .world(|w| w.accounts.iter().map(|a| a.id.clone()).collect());
+    for a in &all {
+        for r in ["us-east-1", "eu-west-1"] {
+            let want = if denied.contains(a) { 0.0 } else { 1.0 };
+            assert_eq!(s.up("config_recorder", a, r), Some(want), "{a} {r}");
+            assert_eq!(
+                s.get("aws_config_recorders", &[("account_id", a), ("region", r)])
+                    .is_some(),
+                !denied.contains(a)
+            );
+        }
+    }
+    for row in env.app.store.status() {
+        if denied.contains(&row.key.account_id) {
+            let e = row.last_error.expect("failed");
+            assert_eq!(e.kind, "credentials", "{}", e.message);
+            assert!(e.message.contains(&row.key.account_id), "{}", e.message);
+            assert!(
+                e.message.contains(&format!(
+                    "arn:aws:iam::{}:role/PostureExporterReadOnly",
+                    row.key.account_id
+                )),
+                "{}",
+                e.message
+            );
+        }
+    }
+    env.stop().await;
+}
+
+#[tokio::test]
+async fn two_shards_cover_every_account_exactly_once() {
+    let world = WorldOptions {
+        members: 40,
+        ..WorldOptions::default()
+    };
+    let sim = Sim::start(world).await.unwrap();
+    let mut seen = Vec::new();
+    for i in 0..2 {
+        let yaml = discovery_yaml(&sim, "", &format!("shard: \"{i}/2\"\n"));
+        let cfg = Config::from_yaml_str(&yaml).unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let app = posture_exporter::app::App::start(
+            cfg,
+            listener,
+            posture_exporter::app::AppOptions {
+                jitter: false,
+                static_credentials: Some(crate::common::creds()),
+            },
+        )
+        .await
+        .unwrap();
+        for _ in 0..400 {
+            if app.store.ready() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(app.store.ready());
+        let exp = app.store.refresh();
+        seen.push(accounts_in(&Scrape::parse(
+            std::str::from_utf8(&exp.prometheus).unwrap(),
+        )));
+        app.stop().await;
+    }
+    let all: BTreeSet<String> = sim.world(|w| w.accounts.iter().map(|a| a.id.clone()).collect());
+    assert!(seen[0].is_disjoint(&seen[1]), "no account in both shards");
+    let union: BTreeSet<String> = seen[0].union(&seen[1]).cloned().collect();
+    assert_eq!(union, all);
+    assert!(!seen[0].is_empty() && !seen[1].is_empty());
+}
