@@ -1,6 +1,7 @@
-//! The running daemon: store, encoder, scheduler, target resolution and HTTP server, started
-//! together and stopped together.
+//! The running daemon: store, encoder, scheduler, target resolution and discovery, and the HTTP
+//! server, started together, reloaded together (SIGHUP) and stopped together.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -11,10 +12,11 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::aws::{AwsFactory, CallCounter};
-use crate::config::Config;
+use crate::config::{Config, TargetConfig};
 use crate::scheduler::{resolve_target, Scheduler};
-use crate::server::{self, ServerOptions};
+use crate::server::{self, ServerOptions, WebState};
 use crate::store::Store;
+use crate::web::{BasicAuth, CertReloader};
 
 /// How to start.
 #[derive(Clone, Default)]
@@ -26,6 +28,12 @@ pub struct AppOptions {
     pub static_credentials: Option<Credentials>,
 }
 
+struct Inner {
+    config: Arc<Config>,
+    factory: AwsFactory,
+    targets: HashMap<String, (TargetConfig, CancellationToken)>,
+}
+
 /// A running daemon.
 pub struct App {
     /// The store (for tests and the status page).
@@ -35,9 +43,17 @@ pub struct App {
     /// The address `/metrics` is served on.
     pub addr: SocketAddr,
     refresh: Arc<tokio::sync::Notify>,
+    web: Arc<WebState>,
+    tls: Option<Arc<CertReloader>>,
+    opts: AppOptions,
+    inner: tokio::sync::Mutex<Inner>,
     shutdown: CancellationToken,
     tracker: TaskTracker,
     grace: Duration,
+}
+
+fn auth_of(cfg: &Config) -> Option<BasicAuth> {
+    (!cfg.web.basic_auth_users.is_empty()).then(|| BasicAuth::new(cfg.web.basic_auth_users.clone()))
 }
 
 impl App {
@@ -63,48 +79,18 @@ impl App {
             opts.jitter,
         );
         tracker.spawn(store.clone().run_encoder(shutdown.clone()));
-        store.set_pending_targets(config.targets.len());
-        let shard = config.shard;
-        let refresh = Arc::new(tokio::sync::Notify::new());
-        for t in config.targets.clone() {
-            if t.discover.is_some() {
-                tracker.spawn(crate::discovery::run(
-                    t,
-                    factory.clone(),
-                    scheduler.clone(),
-                    store.clone(),
-                    shard,
-                    refresh.clone(),
-                    shutdown.clone(),
-                ));
-                continue;
-            }
-            let factory = factory.clone();
-            let scheduler = scheduler.clone();
-            let store = store.clone();
-            let token = shutdown.clone();
-            tracker.spawn(async move {
-                let mut delay = Duration::from_secs(5);
-                loop {
-                    match resolve_target(&factory, &t, shard).await {
-                        Ok(r) => {
-                            tracing::info!(target = %t.name, account_id = %r.account_id, regions = ?r.regions, "target resolved");
-                            scheduler.set_targets(vec![r], &[]);
-                            store.target_resolved();
-                            return;
-                        }
-                        Err(e) => {
-                            tracing::warn!(target = %t.name, error = %e, retry_in = ?delay, "cannot resolve the target's account; retrying");
-                        }
-                    }
-                    tokio::select! {
-                        _ = token.cancelled() => return,
-                        _ = tokio::time::sleep(delay) => {}
-                    }
-                    delay = (delay * 2).min(Duration::from_secs(300));
-                }
-            });
-        }
+
+        let tls = match &config.web.tls {
+            Some(t) => Some(Arc::new(
+                CertReloader::load(&t.cert_file, &t.key_file).map_err(std::io::Error::other)?,
+            )),
+            None => None,
+        };
+        let acceptor = match &tls {
+            Some(r) => Some(crate::web::acceptor(r.clone()).map_err(std::io::Error::other)?),
+            None => None,
+        };
+        let web = Arc::new(WebState::new(store.clone(), auth_of(&config)));
         let sopts = ServerOptions {
             header_read_timeout: config.web.header_read_timeout.0,
             max_connections: config.web.max_connections,
@@ -112,19 +98,162 @@ impl App {
         };
         tracker.spawn(server::run(
             listener,
-            store.clone(),
+            web.clone(),
+            acceptor,
             sopts,
             shutdown.clone(),
         ));
-        Ok(App {
+        let app = App {
             store,
             scheduler,
-            refresh,
             addr,
+            refresh: Arc::new(tokio::sync::Notify::new()),
+            web,
+            tls,
+            opts,
+            inner: tokio::sync::Mutex::new(Inner {
+                config: config.clone(),
+                factory,
+                targets: HashMap::new(),
+            }),
             shutdown,
             tracker,
             grace: config.web.shutdown_grace.0,
-        })
+        };
+        {
+            let mut inner = app.inner.lock().await;
+            for t in config.targets.clone() {
+                let token = app.spawn_target(&inner.factory, &inner.config, t.clone());
+                inner.targets.insert(t.name.clone(), (t, token));
+            }
+        }
+        Ok(app)
+    }
+
+    /// Starts the task that resolves (or discovers) one configured target.
+    fn spawn_target(
+        &self,
+        factory: &AwsFactory,
+        cfg: &Config,
+        t: TargetConfig,
+    ) -> CancellationToken {
+        let token = self.shutdown.child_token();
+        let shard = cfg.shard;
+        self.store.add_pending_target(&t.name);
+        if t.discover.is_some() {
+            self.tracker.spawn(crate::discovery::run(
+                t,
+                factory.clone(),
+                self.scheduler.clone(),
+                self.store.clone(),
+                shard,
+                self.refresh.clone(),
+                token.clone(),
+            ));
+            return token;
+        }
+        let factory = factory.clone();
+        let scheduler = self.scheduler.clone();
+        let store = self.store.clone();
+        let cancel = token.clone();
+        self.tracker.spawn(async move {
+            let mut delay = Duration::from_secs(5);
+            loop {
+                let r = tokio::select! {
+                    _ = cancel.cancelled() => return,
+                    r = resolve_target(&factory, &t, shard) => r,
+                };
+                match r {
+                    Ok(r) => {
+                        tracing::info!(target = %t.name, account_id = %r.account_id, regions = ?r.regions, "target resolved");
+                        scheduler.set_targets(vec![r], &[]);
+                        store.target_resolved(&t.name);
+                        return;
+                    }
+                    Err(e) => {
+                        tracing::warn!(target = %t.name, error = %e, retry_in = ?delay, "cannot resolve the target's account; retrying");
+                    }
+                }
+                tokio::select! {
+                    _ = cancel.cancelled() => return,
+                    _ = tokio::time::sleep(delay) => {}
+                }
+                delay = (delay * 2).min(Duration::from_secs(300));
+            }
+        });
+        token
+    }
+
+    /// Swaps in a new, already validated configuration: targets and collectors that were added,
+    /// removed or changed follow; unchanged ones keep running with their data. The listen
+    /// address and turning TLS on or off need a restart (logged); certificate files, basic auth
+    /// users, AWS settings, targets, collectors and the freshness window are applied.
+    pub async fn reload(&self, new: Config) {
+        let mut inner = self.inner.lock().await;
+        let old = inner.config.clone();
+        if new.listen != old.listen {
+            tracing::warn!(old = %old.listen, new = %new.listen, "listen changes need a restart; still serving on the old address");
+        }
+        match (&new.web.tls, &self.tls) {
+            (Some(t), Some(r)) => {
+                if let Err(e) = r.set_paths(&t.cert_file, &t.key_file) {
+                    tracing::warn!(error = %e, "new TLS files do not load; keeping the old certificate");
+                }
+            }
+            (None, None) => {}
+            _ => tracing::warn!("turning TLS on or off needs a restart"),
+        }
+        self.web.set_auth(auth_of(&new));
+
+        let aws_changed = format!("{:?}", new.aws) != format!("{:?}", old.aws);
+        if aws_changed {
+            inner.factory = AwsFactory::new(
+                &new.aws,
+                self.store.calls().clone(),
+                self.opts.static_credentials.clone(),
+            )
+            .await;
+        }
+        let rebuild_all = aws_changed || new.shard != old.shard;
+        let new_cfg = Arc::new(new);
+        let keep: Vec<String> = inner
+            .targets
+            .iter()
+            .filter(|(name, (tc, _))| {
+                !rebuild_all && new_cfg.targets.iter().any(|n| &n.name == *name && n == tc)
+            })
+            .map(|(n, _)| n.clone())
+            .collect();
+        let stale: Vec<String> = inner
+            .targets
+            .keys()
+            .filter(|n| !keep.contains(n))
+            .cloned()
+            .collect();
+        for name in &stale {
+            if let Some((_, tok)) = inner.targets.remove(name) {
+                tok.cancel();
+            }
+            self.store.target_resolved(name);
+            self.scheduler.remove_targets_of(name);
+        }
+        self.scheduler.set_config(new_cfg.clone());
+        for t in new_cfg.targets.iter().filter(|t| !keep.contains(&t.name)) {
+            let token = self.spawn_target(&inner.factory, &new_cfg, t.clone());
+            inner.targets.insert(t.name.clone(), (t.clone(), token));
+        }
+        inner.config = new_cfg;
+        self.store.set_reload(true, SystemTime::now());
+        tracing::info!(
+            kept = keep.len(),
+            restarted = inner.targets.len() - keep.len(),
+            "configuration reloaded"
+        );
+    }
+
+    /// Records a refused reload (the old configuration stays).
+    pub fn reload_failed(&self) {
+        self.store.set_reload(false, SystemTime::now());
     }
 
     /// Lists the organization's accounts again now (every discovery target).

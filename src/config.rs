@@ -169,10 +169,27 @@ pub struct Config {
     pub shard: Shard,
 }
 
+/// HTTPS settings.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM certificate chain; re-read when it changes on disk.
+    pub cert_file: std::path::PathBuf,
+    /// PEM private key; re-read when it changes on disk.
+    pub key_file: std::path::PathBuf,
+}
+
 /// HTTP server settings.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WebConfig {
+    /// Serve HTTPS with these files (decided at start; a reload may name other files).
+    #[serde(default)]
+    pub tls: Option<TlsConfig>,
+    /// Users and their bcrypt hashes (as in the Prometheus exporter-toolkit's web config);
+    /// everything but /healthz and /ready then needs basic auth.
+    #[serde(default)]
+    pub basic_auth_users: std::collections::BTreeMap<String, String>,
     /// Time a client has to send its request headers.
     #[serde(default = "default_header_read_timeout")]
     pub header_read_timeout: HumanDuration,
@@ -197,6 +214,8 @@ fn default_shutdown_grace() -> HumanDuration {
 impl Default for WebConfig {
     fn default() -> Self {
         WebConfig {
+            tls: None,
+            basic_auth_users: Default::default(),
             header_read_timeout: default_header_read_timeout(),
             max_connections: default_max_connections(),
             shutdown_grace: default_shutdown_grace(),
@@ -353,7 +372,7 @@ impl Default for AwsConfig {
 }
 
 /// One account to read, with ambient credentials or through an assumed role.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct TargetConfig {
     /// A name for logs and the status page; unique.
@@ -882,6 +901,25 @@ impl Config {
         }
         if self.web.max_connections == 0 {
             p("web.max_connections".into(), "must be at least 1".into());
+        }
+        if let Some(tls) = &self.web.tls {
+            if let Err(e) = crate::web::load_certified_key(&tls.cert_file, &tls.key_file) {
+                p("web.tls".into(), e);
+            }
+        }
+        for (user, hash) in &self.web.basic_auth_users {
+            if user.is_empty() || user.contains(':') {
+                p(
+                    "web.basic_auth_users".into(),
+                    format!("`{user}` is not a user name (no `:`)"),
+                );
+            }
+            if !looks_like_bcrypt(hash) {
+                p(
+                    format!("web.basic_auth_users.{user}"),
+                    "is not a bcrypt hash ($2a$/$2b$/$2y$, 60 characters); make one with `htpasswd -nBC 10 user`".into(),
+                );
+            }
         }
         if self.web.header_read_timeout.0.is_zero() {
             p(
@@ -1444,6 +1482,17 @@ collectors:
   config_recorder:
     interval: 1h30m
 "#;
+
+    #[test]
+    fn the_shipped_example_is_valid() {
+        let c = Config::from_yaml_str(include_str!("../config.example.yaml")).unwrap();
+        assert_eq!(c.targets[0].name, "management");
+        assert_eq!(c.aws.rate_limits, RateLimits::default());
+        assert_eq!(
+            c.collectors.config_org_rules.detail_statuses,
+            default_detail_statuses()
+        );
+    }
 
     #[test]
     fn good_config_loads_with_defaults() {

@@ -331,7 +331,7 @@ pub async fn run(
                 scheduler.set_targets(next.values().cloned().collect(), &removed);
                 known = next;
                 if first {
-                    store.target_resolved();
+                    store.target_resolved(&t.name);
                     first = false;
                 }
                 t.refresh_interval.0

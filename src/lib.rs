@@ -13,6 +13,7 @@
 //! - [`store`]: the last snapshot per job, the freshness rule, the pre-encoded exposition.
 //! - [`metrics`]: the metric model and the Prometheus / OpenMetrics text encoders.
 //! - [`server`]: `/metrics`, `/healthz`, `/ready`, `/`.
+//! - [`web`]: TLS with certificates re-read on change, bcrypt basic auth.
 //! - [`app`]: wires the above into a running daemon (used by `main`, `demo` and the tests).
 //! - [`sim`]: the simulated AWS used by `demo`, the tests and the benchmarks.
 #![forbid(unsafe_code)]
@@ -28,3 +29,4 @@ pub mod scheduler;
 pub mod server;
 pub mod sim;
 pub mod store;
+pub mod web;

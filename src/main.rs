@@ -176,7 +176,10 @@ fn main() -> ExitCode {
     };
     let result = rt.block_on(async move {
         match (cli.command, config) {
-            (None | Some(Command::Run), Some(cfg)) => run(cfg).await,
+            (None | Some(Command::Run), Some(cfg)) => {
+                let path = cli.config.clone().unwrap_or_default();
+                run(cfg, path, cli.shard).await
+            }
             (Some(Command::Collect { once, openmetrics }), Some(cfg)) => {
                 if !once {
                     anyhow::bail!("collect only supports --once");
@@ -241,7 +244,7 @@ async fn serve_until_signal(app: App) {
     app.stop().await;
 }
 
-async fn run(cfg: Config) -> anyhow::Result<ExitCode> {
+async fn run(cfg: Config, path: PathBuf, shard: Option<Shard>) -> anyhow::Result<ExitCode> {
     let listener = TcpListener::bind(&cfg.listen)
         .await
         .with_context(|| format!("cannot listen on {}", cfg.listen))?;
@@ -255,7 +258,39 @@ async fn run(cfg: Config) -> anyhow::Result<ExitCode> {
     )
     .await?;
     tracing::info!(addr = %app.addr, "serving /metrics");
-    serve_until_signal(app).await;
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut hup = signal(SignalKind::hangup()).context("cannot watch SIGHUP")?;
+        let stop = shutdown_signal();
+        tokio::pin!(stop);
+        loop {
+            tokio::select! {
+                _ = &mut stop => break,
+                _ = hup.recv() => {
+                    match Config::load(&path) {
+                        Ok(mut c) => {
+                            if let Some(sh) = shard {
+                                c.shard = sh;
+                            }
+                            app.reload(c).await;
+                        }
+                        Err(e) => {
+                            tracing::error!(file = %path.display(), problems = %e, "reload refused; keeping the running configuration");
+                            app.reload_failed();
+                        }
+                    }
+                }
+            }
+        }
+        tracing::info!("shutting down");
+        app.stop().await;
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (path, shard);
+        serve_until_signal(app).await;
+    }
     Ok(ExitCode::SUCCESS)
 }
 

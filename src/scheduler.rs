@@ -155,6 +155,17 @@ impl Scheduler {
         self.reconcile();
     }
 
+    /// Removes the targets of a configured target `name` (itself and, for discovery, every
+    /// `name/<account>`) and reconciles.
+    pub fn remove_targets_of(self: &Arc<Self>, name: &str) {
+        {
+            let prefix = format!("{name}/");
+            let mut t = self.targets.lock().unwrap_or_else(|e| e.into_inner());
+            t.retain(|k, _| k != name && !k.starts_with(&prefix));
+        }
+        self.reconcile();
+    }
+
     /// Adds targets without starting their jobs (for [`Scheduler::run_once`]).
     pub fn set_targets_quiet(&self, targets: Vec<ResolvedTarget>) {
         let mut t = self.targets.lock().unwrap_or_else(|e| e.into_inner());

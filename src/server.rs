@@ -8,7 +8,7 @@
 
 use std::convert::Infallible;
 use std::fmt::Write as _;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
@@ -19,11 +19,13 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
+use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::metrics::Format;
 use crate::store::Store;
+use crate::web::BasicAuth;
 
 /// Server settings.
 #[derive(Clone, Debug)]
@@ -46,10 +48,38 @@ impl Default for ServerOptions {
     }
 }
 
-/// Serves until `shutdown`, then drains within the grace period.
+/// What requests are served from: the store and the (reloadable) basic auth users.
+pub struct WebState {
+    /// The store whose exposition `/metrics` serves.
+    pub store: Arc<Store>,
+    auth: RwLock<Option<Arc<BasicAuth>>>,
+}
+
+impl WebState {
+    /// A state with optional basic auth.
+    pub fn new(store: Arc<Store>, auth: Option<BasicAuth>) -> Self {
+        WebState {
+            store,
+            auth: RwLock::new(auth.map(Arc::new)),
+        }
+    }
+
+    /// Replaces the basic auth users (on reload); `None` turns auth off.
+    pub fn set_auth(&self, auth: Option<BasicAuth>) {
+        *self.auth.write().unwrap_or_else(|e| e.into_inner()) = auth.map(Arc::new);
+    }
+
+    fn auth(&self) -> Option<Arc<BasicAuth>> {
+        self.auth.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+/// Serves until `shutdown`, then drains within the grace period. With `tls`, every connection
+/// is a TLS handshake first (bounded by the header read timeout).
 pub async fn run(
     listener: TcpListener,
-    store: Arc<Store>,
+    web: Arc<WebState>,
+    tls: Option<TlsAcceptor>,
     opts: ServerOptions,
     shutdown: CancellationToken,
 ) {
@@ -74,31 +104,24 @@ pub async fn run(
             },
         };
         let _ = stream.set_nodelay(true);
-        let store = store.clone();
+        let web = web.clone();
         let token = shutdown.clone();
-        let header_timeout = opts.header_read_timeout;
-        let grace = opts.shutdown_grace;
+        let tls = tls.clone();
+        let opts = opts.clone();
         conns.spawn(async move {
-            let svc = service_fn(move |req| {
-                let store = store.clone();
-                async move { Ok::<_, Infallible>(handle(&store, req)) }
-            });
-            let mut builder = hyper::server::conn::http1::Builder::new();
-            builder
-                .timer(TokioTimer::new())
-                .header_read_timeout(header_timeout)
-                .max_buf_size(64 * 1024);
-            let conn = builder.serve_connection(TokioIo::new(stream), svc);
-            tokio::pin!(conn);
-            tokio::select! {
-                r = conn.as_mut() => {
-                    if let Err(e) = r {
-                        tracing::debug!(%peer, error = %e, "connection ended with an error");
+            match tls {
+                None => serve_conn(stream, web, &opts, peer, token).await,
+                Some(acc) => {
+                    let hs = tokio::select! {
+                        _ = token.cancelled() => None,
+                        r = tokio::time::timeout(opts.header_read_timeout, acc.accept(stream)) => Some(r),
+                    };
+                    match hs {
+                        Some(Ok(Ok(s))) => serve_conn(s, web, &opts, peer, token).await,
+                        Some(Ok(Err(e))) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                        Some(Err(_)) => tracing::debug!(%peer, "TLS handshake timed out"),
+                        None => {}
                     }
-                }
-                _ = token.cancelled() => {
-                    conn.as_mut().graceful_shutdown();
-                    let _ = tokio::time::timeout(grace, conn).await;
                 }
             }
             drop(permit);
@@ -113,6 +136,62 @@ pub async fn run(
     }
 }
 
+async fn serve_conn<I>(
+    io: I,
+    web: Arc<WebState>,
+    opts: &ServerOptions,
+    peer: std::net::SocketAddr,
+    token: CancellationToken,
+) where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let svc = service_fn(move |req| {
+        let web = web.clone();
+        async move { Ok::<_, Infallible>(respond(&web, req).await) }
+    });
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(opts.header_read_timeout)
+        .max_buf_size(64 * 1024);
+    let conn = builder.serve_connection(TokioIo::new(io), svc);
+    tokio::pin!(conn);
+    tokio::select! {
+        r = conn.as_mut() => {
+            if let Err(e) = r {
+                tracing::debug!(%peer, error = %e, "connection ended with an error");
+            }
+        }
+        _ = token.cancelled() => {
+            conn.as_mut().graceful_shutdown();
+            let _ = tokio::time::timeout(opts.shutdown_grace, conn).await;
+        }
+    }
+}
+
+/// Answers one request, checking basic auth first where it applies: everything but `/healthz`
+/// and `/ready` (probes that reveal nothing) needs credentials when users are configured.
+pub async fn respond<B>(web: &WebState, req: Request<B>) -> Resp {
+    let path = req.uri().path();
+    if path != "/healthz" && path != "/ready" {
+        if let Some(auth) = web.auth() {
+            let h = req
+                .headers()
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok());
+            if !auth.check(h).await {
+                let mut r = text(StatusCode::UNAUTHORIZED, "unauthorized\n");
+                r.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Basic realm=\"posture-exporter\", charset=\"UTF-8\""),
+                );
+                return r;
+            }
+        }
+    }
+    handle(&web.store, req)
+}
+
 type Resp = Response<Full<Bytes>>;
 
 fn text(status: StatusCode, body: &'static str) -> Resp {
@@ -125,7 +204,7 @@ fn text(status: StatusCode, body: &'static str) -> Resp {
     r
 }
 
-/// Answers one request. Public for benchmarks.
+/// Answers one request, without auth. Public for benchmarks.
 pub fn handle<B>(store: &Store, req: Request<B>) -> Resp {
     let head = req.method() == Method::HEAD;
     if req.method() != Method::GET && !head {

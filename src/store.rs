@@ -138,7 +138,7 @@ pub struct Store {
     extra: Mutex<BTreeMap<String, Family>>,
     reload: Mutex<ReloadState>,
     max_stale_intervals: std::sync::atomic::AtomicU32,
-    pending_targets: std::sync::atomic::AtomicUsize,
+    pending_targets: Mutex<std::collections::BTreeSet<String>>,
     calls: Arc<CallCounter>,
     current: RwLock<Arc<Exposition>>,
     changed: Notify,
@@ -210,7 +210,7 @@ impl Store {
             extra: Mutex::new(BTreeMap::new()),
             reload: Mutex::new(ReloadState::default()),
             max_stale_intervals: std::sync::atomic::AtomicU32::new(max_stale_intervals.max(1)),
-            pending_targets: std::sync::atomic::AtomicUsize::new(0),
+            pending_targets: Mutex::new(Default::default()),
             calls,
             current: RwLock::new(Arc::new(Exposition::default())),
             changed: Notify::new(),
@@ -322,27 +322,29 @@ impl Store {
         self.changed.notify_one();
     }
 
-    /// Targets whose account is not known yet; `/ready` waits for them.
-    pub fn set_pending_targets(&self, n: usize) {
+    /// A target whose accounts are not known yet; `/ready` waits for it.
+    pub fn add_pending_target(&self, name: &str) {
         self.pending_targets
-            .store(n, std::sync::atomic::Ordering::Relaxed);
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(name.to_string());
     }
 
-    /// One pending target was resolved.
-    pub fn target_resolved(&self) {
-        let _ = self.pending_targets.fetch_update(
-            std::sync::atomic::Ordering::Relaxed,
-            std::sync::atomic::Ordering::Relaxed,
-            |n| Some(n.saturating_sub(1)),
-        );
+    /// A pending target was resolved (or removed).
+    pub fn target_resolved(&self, name: &str) {
+        self.pending_targets
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(name);
     }
 
     /// True once every target is resolved and every registered job has finished one attempt.
     pub fn ready(&self) -> bool {
-        if self
+        if !self
             .pending_targets
-            .load(std::sync::atomic::Ordering::Relaxed)
-            > 0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty()
         {
             return false;
         }

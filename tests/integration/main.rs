@@ -1,7 +1,9 @@
 //! Integration tests: the simulated AWS and the exporter in-process, on real sockets (port 0).
 //! One test binary, so the AWS SDK is linked once.
 
+mod cli;
 mod common;
 mod recorder;
 mod scale;
 mod server;
+mod web;

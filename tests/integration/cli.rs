@@ -1,0 +1,187 @@
+//! The binary: check-config exit codes, collect --once, demo and SIGTERM.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use posture_exporter::sim::{Fault, FaultRule, Sim, WorldOptions};
+
+use crate::common::{only, yaml_for, Scrape};
+
+const BIN: &str = env!("CARGO_BIN_EXE_posture-exporter");
+
+fn write(name: &str, text: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("posture-exporter-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+#[test]
+fn check_config_accepts_the_example_and_refuses_broken_files_with_64() {
+    let out = Command::new(BIN)
+        .args([
+            "check-config",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/config.example.yaml"),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "ok");
+
+    let bad = write(
+        "bad.yaml",
+        "listen: nope\ntargets:\n  - name: a\n    regions: [moon-1]\n    role_arn: arn:aws:iam::1:role/x\ncollectors:\n  guardduty: {interval: 5 min}\n  nope: {}\n",
+    );
+    let out = Command::new(BIN)
+        .arg("check-config")
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(64));
+    let err = String::from_utf8_lossy(&out.stderr);
+    for needle in [
+        "5 problems",
+        "listen:",
+        "targets[0].regions[0]:",
+        "targets[0].role_arn:",
+        "collectors.guardduty.interval:",
+        "collectors.nope:",
+    ] {
+        assert!(err.contains(needle), "{needle} missing from:\n{err}");
+    }
+    // `run` refuses it too, before starting anything.
+    let out = Command::new(BIN)
+        .arg("--config")
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(64));
+    let missing = Command::new(BIN)
+        .args(["check-config", "/nonexistent/posture.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(64));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("cannot read"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn collect_once_prints_the_exposition_and_fails_on_a_failed_collector() {
+    let sim = Sim::start(WorldOptions {
+        members: 2,
+        ..WorldOptions::default()
+    })
+    .await
+    .unwrap();
+    let cfg = write(
+        "collect.yaml",
+        &yaml_for(&sim, &only(&["config_recorder"], "5m"), ""),
+    );
+    let run = |cfg: std::path::PathBuf| {
+        tokio::task::spawn_blocking(move || {
+            Command::new(BIN)
+                .args(["collect", "--once", "--config"])
+                .arg(cfg)
+                .env("AWS_ACCESS_KEY_ID", "AKIATESTMANAGEMENT01")
+                .env("AWS_SECRET_ACCESS_KEY", "test")
+                .env("AWS_EC2_METADATA_DISABLED", "true")
+                .output()
+                .unwrap()
+        })
+    };
+    let out = run(cfg.clone()).await.unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s = Scrape::parse(&String::from_utf8(out.stdout).unwrap());
+    let mgmt = sim.world(|w| w.management().id.clone());
+    assert_eq!(s.up("config_recorder", &mgmt, "eu-west-1"), Some(1.0));
+    assert_eq!(s.matching("aws_config_recorders", &[]).len(), 6);
+
+    sim.add_fault(FaultRule::always(Fault::Http500).operation("DescribeConfigurationRecorders"));
+    let out = run(cfg).await.unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let s = Scrape::parse(&String::from_utf8(out.stdout).unwrap());
+    assert_eq!(s.up("config_recorder", &mgmt, "eu-west-1"), Some(0.0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("collection(s) failed"));
+}
+
+#[test]
+fn demo_serves_and_stops_on_sigterm_within_five_seconds() {
+    let mut child = Command::new(BIN)
+        .args([
+            "demo",
+            "--listen",
+            "127.0.0.1:0",
+            "--interval",
+            "5s",
+            "--log-format",
+            "json",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut url = None;
+    for line in BufReader::new(stdout).lines() {
+        let line = line.unwrap();
+        if let Some(u) = line.strip_prefix("metrics:") {
+            url = Some(u.trim().to_string());
+            break;
+        }
+    }
+    let url = url.expect("demo prints the metrics URL");
+    let addr = url
+        .trim_start_matches("http://")
+        .trim_end_matches("/metrics")
+        .to_string();
+    // Wait for data.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut body = String::new();
+    for _ in 0..200 {
+        let r = rt.block_on(crate::common::get(addr.parse().unwrap(), "/metrics", &[]));
+        body = String::from_utf8(r.body).unwrap();
+        if body.contains("aws_config_recorder_recording") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let s = Scrape::parse(&body);
+    let accounts: std::collections::BTreeSet<_> = s
+        .matching("aws_config_recorders", &[])
+        .iter()
+        .filter_map(|(k, _)| k.split("account_id=\"").nth(1).map(|r| r[..12].to_string()))
+        .collect();
+    assert!(accounts.len() >= 3, "{accounts:?}");
+    assert_eq!(
+        s.matching("aws_config_recorders", &[("region", "eu-west-1")])
+            .len(),
+        accounts.len()
+    );
+    let t = Instant::now();
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(5),
+            "demo did not stop within 5 s"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status:?}");
+}

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Runs every test suite of posture-exporter. On a fresh machine it first installs what the
+# suites need: Debian's prometheus (promtool) and prometheus-alertmanager, and a Python venv
+# with boto3 and moto from PyPI. Tests that need those tools are #[ignore]d for a plain
+# `cargo test`; here they run with --include-ignored.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+missing=()
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+command -v prometheus-alertmanager >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "== installing ${missing[*]}"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+VENV="${POSTURE_VENV:-target/pyvenv}"
+if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import boto3, moto' >/dev/null 2>&1; then
+  echo "== creating $VENV with boto3 and moto[server]"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q --disable-pip-version-check boto3 'moto[server]'
+fi
+export POSTURE_PYTHON="$PWD/$VENV/bin/python"
+
+echo "== cargo test (all targets, ignored included)"
+cargo test --all-targets -- --include-ignored
+
+if [ -d benches ]; then
+  echo "== benchmarks build"
+  cargo bench --no-run
+fi
+
+if [ -f deploy/prometheus/alerts_test.yml ]; then
+  echo "== promtool: alert rules and their unit tests"
+  promtool check rules deploy/prometheus/alerts.yml
+  (cd deploy/prometheus && promtool test rules alerts_test.yml)
+fi
+echo "== all suites passed"
