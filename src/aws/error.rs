@@ -167,9 +167,8 @@ where
                 (ErrorKind::Timeout, None)
             } else if message.contains("credentials") || message.contains("AssumeRole") {
                 (ErrorKind::Credentials, None)
-            } else if df.is_io() {
-                (ErrorKind::Network, None)
             } else {
+                // I/O errors and anything else the connector reports.
                 (ErrorKind::Network, None)
             }
         }

@@ -119,10 +119,16 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn bucket_spaces_calls_at_the_rate_after_the_burst() {
-        let mut cfg = AwsConfig::default();
-        cfg.rate_limits.config = RateLimit {
-            rate: 10.0,
-            burst: 2.0,
+        let rate_limits = crate::config::RateLimits {
+            config: RateLimit {
+                rate: 10.0,
+                burst: 2.0,
+            },
+            ..Default::default()
+        };
+        let cfg = AwsConfig {
+            rate_limits,
+            ..AwsConfig::default()
         };
         let l = Limiter::new(&cfg);
         let start = Instant::now();
@@ -145,8 +151,10 @@ mod tests {
 
     #[tokio::test]
     async fn in_flight_is_bounded() {
-        let mut cfg = AwsConfig::default();
-        cfg.max_concurrent_calls = 2;
+        let cfg = AwsConfig {
+            max_concurrent_calls: 2,
+            ..AwsConfig::default()
+        };
         let l = Limiter::new(&cfg);
         let a = l.acquire("1", "r", Service::Sts).await;
         let _b = l.acquire("1", "r", Service::Sts).await;

@@ -1,27 +1,818 @@
-//! GuardDuty (restJson1): not written yet.
+//! GuardDuty in the restJson1 protocol: ListDetectors, GetDetector, GetFindingsStatistics,
+//! ListMembers and GetAdministratorAccount at their real paths, with the real error shapes
+//! (`x-amzn-ErrorType` header and a JSON body; BadRequestException is HTTP 400).
+//!
+//! What an account holds is a pure function of the seed, the account's index and the region's
+//! index, computed on each call, so an organization of thousands of accounts costs nothing to
+//! build and a test can compute what the exporter must show with the same public functions
+//! ([`detectors`], [`severity_counts`], [`account_counts`], [`members`], [`administrator`]).
+//! The pattern cycles so that the small demo organization (the management account and five
+//! members in two regions) shows every case: GuardDuty off, a disabled detector, a detector
+//! without findings, findings at every severity including fractional values, and the management
+//! account as the administrator in the first region with members in every relationship state.
+//! Tests change things through the overrides of [`State`].
 
-use super::wire::AwsError;
+use std::collections::{HashMap, HashSet};
+
+use http::StatusCode;
+use serde_json::{json, Value};
+
+use super::wire::{iso8601, json_ok, next_token, parse_token, AwsError};
+use super::world::{Account, EPOCH};
 use super::{Answer, Call, World, WorldOptions};
 
 /// Generation settings.
-#[derive(Clone, Debug, Default)]
-pub struct Options {}
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// The most detector ids ListDetectors puts in one page, whatever `maxResults` asks
+    /// (AWS's own ceiling is 50); tests lower it to force pagination.
+    pub detector_page: usize,
+    /// The most members ListMembers puts in one page (AWS: 50).
+    pub member_page: usize,
+}
 
-/// Generated state and test overrides.
-#[derive(Clone, Debug, Default)]
-pub struct State {}
-
-impl State {
-    /// Generates the state for an organization.
-    pub fn new(_opts: &WorldOptions) -> Self {
-        State {}
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            detector_page: 50,
+            member_page: 50,
+        }
     }
 }
 
+/// A detector as the simulator holds it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Detector {
+    /// 32 lowercase hex digits, like AWS's.
+    pub id: String,
+    /// `ENABLED`, `DISABLED` or anything a test sets.
+    pub status: String,
+}
+
+/// A member account in an administrator's list.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Member {
+    /// The member's account id.
+    pub account_id: String,
+    /// Its root email.
+    pub email: String,
+    /// The relationship status, in AWS's spelling (or anything a test sets).
+    pub relationship_status: String,
+    /// The member's own detector in that region, if it has one.
+    pub detector_id: Option<String>,
+}
+
+/// Overrides that tests put on top of the generated data.
+#[derive(Clone, Debug, Default)]
+pub struct State {
+    detectors: HashMap<(String, String), Vec<Detector>>,
+    vanish_after_list: HashSet<(String, String)>,
+    ghosts: HashSet<String>,
+    findings: HashMap<(String, String), Vec<(f64, i64)>>,
+    relationships: HashMap<(String, String), String>,
+}
+
+impl State {
+    /// Nothing overridden yet.
+    pub fn new(_opts: &WorldOptions) -> Self {
+        State::default()
+    }
+
+    /// Replaces the detectors of (account, region); an empty list turns GuardDuty off there.
+    pub fn set_detectors(&mut self, account: &str, region: &str, detectors: Vec<Detector>) {
+        self.detectors
+            .insert((account.to_string(), region.to_string()), detectors);
+    }
+
+    /// Deletes every detector of (account, region) right after the next ListDetectors there
+    /// has answered, as if someone disabled GuardDuty in the middle of a collection.
+    pub fn vanish_after_list(&mut self, account: &str, region: &str) {
+        self.vanish_after_list
+            .insert((account.to_string(), region.to_string()));
+    }
+
+    /// Makes every call naming `detector_id` (other than ListDetectors, which keeps listing
+    /// it) answer BadRequestException: a detector that exists but is refused.
+    pub fn ghost_detector(&mut self, detector_id: &str) {
+        self.ghosts.insert(detector_id.to_string());
+    }
+
+    /// Replaces the current findings of (account, region) by (severity, count) pairs; any
+    /// severity goes, including values outside 1-10 and NaN.
+    pub fn set_findings(&mut self, account: &str, region: &str, findings: Vec<(f64, i64)>) {
+        self.findings
+            .insert((account.to_string(), region.to_string()), findings);
+    }
+
+    /// Sets the relationship status of a member account with its administrator in `region`
+    /// (any spelling, to stand for a status AWS adds later).
+    pub fn set_relationship(&mut self, member: &str, region: &str, status: &str) {
+        self.relationships
+            .insert((member.to_string(), region.to_string()), status.to_string());
+    }
+}
+
+/// The relationship statuses AWS documents, in the order the first ten members cycle through.
+const STATUS_CYCLE: [&str; 10] = [
+    "Enabled",
+    "Invited",
+    "Enabled",
+    "Disabled",
+    "Resigned",
+    "Enabled",
+    "Created",
+    "Removed",
+    "EmailVerificationFailed",
+    "EmailVerificationInProgress",
+];
+
+/// Severities the generated findings draw from: every bucket, its edges and fractional values.
+const PALETTE: [f64; 15] = [
+    1.0, 2.0, 3.5, 3.9, 4.0, 5.0, 5.5, 6.9, 7.0, 8.0, 8.5, 8.9, 9.0, 9.5, 10.0,
+];
+
+/// Relationship statuses with which a member sees its administrator in GetAdministratorAccount:
+/// not before it accepted an invitation, not after it resigned.
+fn member_sees_administrator(status: &str) -> bool {
+    !matches!(
+        status,
+        "Created"
+            | "Invited"
+            | "EmailVerificationInProgress"
+            | "EmailVerificationFailed"
+            | "Resigned"
+    )
+}
+
+/// A stable hash of `s` with well-mixed low bits: FNV-1a alone leaves its low bits a function
+/// of the last bytes' low bits, so `% 4` of two tags differing in one digit would repeat.
+fn hash(s: &str) -> u64 {
+    let mut h = super::wire::fnv(s);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
+}
+
+/// The account with id `id`. Generated ids are `management + index * 7919`, so the position
+/// is computed and checked rather than searched for: every call looks its caller up, and a
+/// linear search would make a cycle over thousands of accounts quadratic. Accounts added or
+/// removed by a test shift positions; those fall back to the search.
+fn find_account<'a>(w: &'a World, id: &str) -> Option<&'a Account> {
+    let base: u64 = w.management().id.parse().ok()?;
+    let guess = id
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_sub(base))
+        .filter(|d| d % 7_919 == 0)
+        .and_then(|d| usize::try_from(d / 7_919).ok())
+        .and_then(|i| w.accounts.get(i))
+        .filter(|a| a.id == id);
+    guess.or_else(|| w.account(id))
+}
+
+fn pattern(w: &World, a: &Account, region_index: usize) -> usize {
+    (a.index * w.opts.regions.len().max(1) + region_index) % 7
+}
+
+fn generated_detector(
+    w: &World,
+    a: &Account,
+    region: &str,
+    region_index: usize,
+) -> Option<Detector> {
+    let p = pattern(w, a, region_index);
+    if a.index != 0 && p == 3 {
+        return None;
+    }
+    let key = format!("{}|{}|{region}|detector", w.opts.seed, a.id);
+    Some(Detector {
+        id: format!("{:016x}{:016x}", hash(&key), hash(&format!("{key}|2"))),
+        status: if a.index != 0 && p == 5 {
+            "DISABLED".into()
+        } else {
+            "ENABLED".into()
+        },
+    })
+}
+
+fn detectors_of(w: &World, a: &Account, region: &str, region_index: usize) -> Vec<Detector> {
+    match w
+        .guardduty
+        .detectors
+        .get(&(a.id.clone(), region.to_string()))
+    {
+        Some(o) => o.clone(),
+        None => generated_detector(w, a, region, region_index)
+            .into_iter()
+            .collect(),
+    }
+}
+
+/// The detectors of (account, region); empty when GuardDuty is off there.
+pub fn detectors(w: &World, account: &str, region: &str) -> Vec<Detector> {
+    match (find_account(w, account), w.region_index(region)) {
+        (Some(a), Some(r)) => detectors_of(w, a, region, r),
+        _ => Vec::new(),
+    }
+}
+
+/// The account's own findings in `region` as (severity, count), archived ones apart.
+fn own_findings(
+    w: &World,
+    a: &Account,
+    region: &str,
+    region_index: usize,
+    archived: bool,
+) -> Vec<(f64, i64)> {
+    let h = |tag: &str| hash(&format!("{}|{}|{region}|{tag}", w.opts.seed, a.id));
+    if archived {
+        return vec![(2.0, 1 + (h("archived") % 4) as i64), (8.0, 1)];
+    }
+    if let Some(o) = w
+        .guardduty
+        .findings
+        .get(&(a.id.clone(), region.to_string()))
+    {
+        return o.clone();
+    }
+    if pattern(w, a, region_index) == 6 {
+        return Vec::new();
+    }
+    PALETTE
+        .iter()
+        .enumerate()
+        .filter_map(|(i, &sev)| {
+            let n = h(&format!("sev{i}"));
+            let count = if sev >= 9.0 { n % 3 } else { n % 4 } as i64;
+            (count > 0).then_some((sev, count))
+        })
+        .collect()
+}
+
+/// Whether `account` is the GuardDuty administrator in `region`: the management account is, in
+/// the first region, as long as it has a detector there.
+pub fn is_administrator(w: &World, account: &str, region: &str) -> bool {
+    account == w.management().id
+        && w.region_index(region) == Some(0)
+        && !detectors(w, account, region).is_empty()
+}
+
+fn relationship(w: &World, a: &Account, region: &str) -> String {
+    if let Some(s) = w
+        .guardduty
+        .relationships
+        .get(&(a.id.clone(), region.to_string()))
+    {
+        return s.clone();
+    }
+    if let Some(s) = STATUS_CYCLE.get(a.index.saturating_sub(1)) {
+        return s.to_string();
+    }
+    match hash(&format!("{}|{}|{region}|rel", w.opts.seed, a.id)) % 20 {
+        0 => "Disabled".into(),
+        1 => "Removed".into(),
+        _ => "Enabled".into(),
+    }
+}
+
+/// The member accounts of `account`'s detector in `region` with their relationship status,
+/// without building the rest of each entry; empty unless it is the administrator there.
+fn member_accounts<'a>(
+    w: &'a World,
+    account: &str,
+    region: &str,
+) -> impl Iterator<Item = (&'a Account, String)> + 'a {
+    let admin = is_administrator(w, account, region);
+    let region = region.to_string();
+    w.accounts
+        .iter()
+        .filter(move |a| admin && a.index != 0)
+        .map(move |a| (a, relationship(w, a, &region)))
+}
+
+fn member(w: &World, a: &Account, region: &str, status: String) -> Member {
+    let r = w.region_index(region).unwrap_or(0);
+    Member {
+        account_id: a.id.clone(),
+        email: a.email.clone(),
+        relationship_status: status,
+        detector_id: detectors_of(w, a, region, r).first().map(|d| d.id.clone()),
+    }
+}
+
+/// The members of `account`'s detector in `region` (every relationship); empty unless it is
+/// the administrator there.
+pub fn members(w: &World, account: &str, region: &str) -> Vec<Member> {
+    member_accounts(w, account, region)
+        .map(|(a, s)| member(w, a, region, s))
+        .collect()
+}
+
+/// The administrator `account` sees in `region` and the relationship status, if any.
+pub fn administrator(w: &World, account: &str, region: &str) -> Option<(String, String)> {
+    let admin = w.management().id.clone();
+    if account == admin || !is_administrator(w, &admin, region) {
+        return None;
+    }
+    let a = find_account(w, account)?;
+    let status = relationship(w, a, region);
+    member_sees_administrator(&status).then_some((admin, status))
+}
+
+/// Per account, the (severity, count) pairs that `account`'s detector in `region` reports: its
+/// own and, on an administrator, those of its Enabled members that have a detector there.
+fn findings_by_account(
+    w: &World,
+    account: &str,
+    region: &str,
+    archived_too: bool,
+) -> Vec<(String, Vec<(f64, i64)>)> {
+    let (Some(a), Some(r)) = (find_account(w, account), w.region_index(region)) else {
+        return Vec::new();
+    };
+    let own = |acct: &Account| {
+        let mut f = own_findings(w, acct, region, r, false);
+        if archived_too {
+            f.extend(own_findings(w, acct, region, r, true));
+        }
+        f
+    };
+    let mut out = vec![(a.id.clone(), own(a))];
+    if is_administrator(w, account, region) {
+        for m in w.accounts.iter().filter(|m| m.index != 0) {
+            if relationship(w, m, region) == "Enabled" && !detectors_of(w, m, region, r).is_empty()
+            {
+                out.push((m.id.clone(), own(m)));
+            }
+        }
+    }
+    out
+}
+
+/// Current findings by severity value as `account`'s detector in `region` reports them
+/// (summed over its members on an administrator), zero counts left out.
+pub fn severity_counts(w: &World, account: &str, region: &str) -> Vec<(f64, i64)> {
+    merge_severities(findings_by_account(w, account, region, false))
+}
+
+fn merge_severities(by_account: Vec<(String, Vec<(f64, i64)>)>) -> Vec<(f64, i64)> {
+    let mut out: Vec<(f64, i64)> = Vec::new();
+    for (_, list) in by_account {
+        for (sev, n) in list {
+            match out.iter_mut().find(|(s, _)| s.to_bits() == sev.to_bits()) {
+                Some(e) => e.1 += n,
+                None => out.push((sev, n)),
+            }
+        }
+    }
+    out.retain(|(_, n)| *n != 0);
+    out
+}
+
+/// Current findings per account as `account`'s detector in `region` reports them (itself and,
+/// on an administrator, its Enabled members), accounts without findings left out.
+pub fn account_counts(w: &World, account: &str, region: &str) -> Vec<(String, i64)> {
+    totals(findings_by_account(w, account, region, false))
+}
+
+fn totals(by_account: Vec<(String, Vec<(f64, i64)>)>) -> Vec<(String, i64)> {
+    by_account
+        .into_iter()
+        .map(|(a, l)| (a, l.iter().map(|(_, n)| n).sum::<i64>()))
+        .filter(|(_, n)| *n != 0)
+        .collect()
+}
+
 /// Handles one call.
-pub fn handle(_world: &mut World, call: &Call) -> Answer {
-    Err(AwsError::client(
-        "UnknownOperationException",
-        format!("unknown operation {}", call.op),
+pub fn handle(world: &mut World, call: &Call) -> Answer {
+    match call.op.as_str() {
+        "ListDetectors" => list_detectors(world, call),
+        "GetDetector" => get_detector(world, call),
+        "GetFindingsStatistics" => statistics(world, call),
+        "ListMembers" => list_members(world, call),
+        "GetAdministratorAccount" => get_administrator(world, call),
+        _ => Err(AwsError::status(
+            StatusCode::NOT_FOUND,
+            "UnknownOperationException",
+            format!("no route for {} {}", call.method, call.path),
+        )),
+    }
+}
+
+fn bad_request(msg: impl Into<String>) -> AwsError {
+    AwsError::client("BadRequestException", msg)
+}
+
+/// `maxResults` (1 to `max`, default `max`) and the offset of `nextToken`, from the query string.
+fn page_args(call: &Call, scope: &str, max: usize) -> Result<(usize, usize), AwsError> {
+    let limit = match call.param("maxResults") {
+        None => max,
+        Some(v) => match v.parse::<usize>() {
+            Ok(n) if (1..=max).contains(&n) => n,
+            _ => {
+                return Err(bad_request(format!(
+                    "1 validation error detected: Value '{v}' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and {max}"
+                )))
+            }
+        },
+    };
+    let offset = match call.param("nextToken") {
+        None | Some("") => 0,
+        Some(t) => parse_token(scope, t)
+            .ok_or_else(|| bad_request("The request is rejected because an invalid or out-of-range value is specified as an input parameter: nextToken"))?,
+    };
+    Ok((limit, offset))
+}
+
+fn list_detectors(world: &mut World, call: &Call) -> Answer {
+    let scope = format!("ListDetectors|{}|{}", call.account, call.region);
+    let (limit, offset) = page_args(call, &scope, 50)?;
+    let limit = limit.min(world.opts.guardduty.detector_page.max(1));
+    let all = detectors(world, &call.account, &call.region);
+    let page: Vec<&str> = all
+        .iter()
+        .skip(offset)
+        .take(limit)
+        .map(|d| d.id.as_str())
+        .collect();
+    let mut out = json!({ "detectorIds": page });
+    if offset + limit < all.len() {
+        out["nextToken"] = json!(next_token(&scope, offset + limit));
+    }
+    let key = (call.account.clone(), call.region.clone());
+    if world.guardduty.vanish_after_list.remove(&key) {
+        world.guardduty.detectors.insert(key, Vec::new());
+    }
+    Ok(json_ok(call.protocol, &out))
+}
+
+/// The detector named in the path, if the caller owns it in this region.
+fn owned_detector(world: &World, call: &Call) -> Result<Detector, AwsError> {
+    let id = call.path.trim_matches('/').split('/').nth(1).unwrap_or("");
+    let not_owned = || {
+        bad_request("The request is rejected because the input detectorId is not owned by the current account.")
+    };
+    if world.guardduty.ghosts.contains(id) {
+        return Err(not_owned());
+    }
+    detectors(world, &call.account, &call.region)
+        .into_iter()
+        .find(|d| d.id == id)
+        .ok_or_else(not_owned)
+}
+
+fn get_detector(world: &mut World, call: &Call) -> Answer {
+    let d = owned_detector(world, call)?;
+    let h = hash(&format!("{}|{}|{}", world.opts.seed, call.account, d.id));
+    let created = EPOCH - 86_400.0 * 200.0 - (h % 86_400) as f64;
+    let updated = EPOCH - (h % 86_400) as f64;
+    let feature = |name: &str| json!({"name": name, "status": d.status, "updatedAt": updated});
+    Ok(json_ok(
+        call.protocol,
+        &json!({
+            "createdAt": iso8601(created),
+            "updatedAt": iso8601(updated),
+            "findingPublishingFrequency": "SIX_HOURS",
+            "serviceRole": format!("arn:aws:iam::{}:role/aws-service-role/guardduty.amazonaws.com/AWSServiceRoleForAmazonGuardDuty", call.account),
+            "status": d.status,
+            "features": [feature("CLOUD_TRAIL"), feature("DNS_LOGS"), feature("FLOW_LOGS")],
+        }),
     ))
+}
+
+/// Whether the request's criterion keeps archived findings out (`service.archived` equals
+/// `false`, in the current or the deprecated spelling).
+fn excludes_archived(v: &Value) -> bool {
+    let Some(c) = v.pointer("/findingCriteria/criterion/service.archived") else {
+        return false;
+    };
+    ["equals", "eq"].iter().any(|k| {
+        c.get(*k)
+            .and_then(Value::as_array)
+            .is_some_and(|a| a.len() == 1 && a[0].as_str() == Some("false"))
+    })
+}
+
+/// A double as restJson1 sends it: non-finite values as strings.
+fn double(v: f64) -> Value {
+    if v.is_nan() {
+        json!("NaN")
+    } else if v.is_infinite() {
+        json!(if v > 0.0 { "Infinity" } else { "-Infinity" })
+    } else {
+        json!(v)
+    }
+}
+
+/// A severity as a key of the deprecated `countBySeverity` map.
+fn severity_key(v: f64) -> String {
+    if v.is_finite() && v.fract() == 0.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v}")
+    }
+}
+
+fn statistics(world: &mut World, call: &Call) -> Answer {
+    owned_detector(world, call)?;
+    let b = &call.json;
+    let types: Vec<&str> = b
+        .get("findingStatisticTypes")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let group_by = b.get("groupBy").and_then(Value::as_str);
+    if types.is_empty() == group_by.is_none() {
+        return Err(bad_request(
+            "The request is rejected because you must provide either findingStatisticTypes or groupBy parameter, and not both.",
+        ));
+    }
+    let order = b.get("orderBy").and_then(Value::as_str);
+    let max = b.get("maxResults");
+    if group_by.is_none() && (order.is_some() || max.is_some()) {
+        return Err(bad_request(
+            "The request is rejected because maxResults and orderBy can only be used with groupBy.",
+        ));
+    }
+    let limit = match max {
+        None => 25,
+        Some(v) => match v.as_u64() {
+            Some(n) if (1..=100).contains(&n) => n as usize,
+            _ => {
+                return Err(bad_request(format!(
+                    "1 validation error detected: Value '{v}' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and 100"
+                )))
+            }
+        },
+    };
+    let ascending = match order {
+        None | Some("DESC") => false,
+        Some("ASC") => true,
+        Some(o) => return Err(bad_request(format!("Invalid orderBy value {o}"))),
+    };
+    let by_account = findings_by_account(world, &call.account, &call.region, !excludes_archived(b));
+    let seen = |k: &str| EPOCH - (hash(&format!("{}|{k}", world.opts.seed)) % 86_400) as f64;
+    let stats = match group_by {
+        None => {
+            if types != ["COUNT_BY_SEVERITY"] {
+                return Err(bad_request(format!(
+                    "Invalid findingStatisticTypes {types:?}"
+                )));
+            }
+            let m: serde_json::Map<String, Value> = merge_severities(by_account)
+                .into_iter()
+                .map(|(s, n)| (severity_key(s), json!(n)))
+                .collect();
+            json!({ "countBySeverity": m })
+        }
+        Some("SEVERITY") => {
+            let mut list = merge_severities(by_account);
+            list.sort_by(|a, b| {
+                let o = a.1.cmp(&b.1).then(a.0.total_cmp(&b.0));
+                if ascending {
+                    o
+                } else {
+                    o.reverse()
+                }
+            });
+            list.truncate(limit);
+            let list: Vec<Value> = list
+                .into_iter()
+                .map(|(s, n)| {
+                    json!({"severity": double(s), "totalFindings": n, "lastGeneratedAt": seen(&format!("{}|{s}", call.account))})
+                })
+                .collect();
+            json!({ "groupedBySeverity": list })
+        }
+        Some("ACCOUNT") => {
+            let mut list = totals(by_account);
+            list.sort_by(|a, b| {
+                let o = a.1.cmp(&b.1).then(a.0.cmp(&b.0));
+                if ascending {
+                    o
+                } else {
+                    o.reverse()
+                }
+            });
+            list.truncate(limit);
+            let list: Vec<Value> = list
+                .into_iter()
+                .map(|(a, n)| json!({"accountId": a, "totalFindings": n, "lastGeneratedAt": seen(&a)}))
+                .collect();
+            json!({ "groupedByAccount": list })
+        }
+        Some(g @ ("DATE" | "FINDING_TYPE" | "RESOURCE")) => {
+            return Err(bad_request(format!(
+                "The simulator answers groupBy SEVERITY and ACCOUNT only, not {g}."
+            )))
+        }
+        Some(g) => return Err(bad_request(format!("Invalid groupBy value {g}"))),
+    };
+    Ok(json_ok(
+        call.protocol,
+        &json!({ "findingStatistics": stats }),
+    ))
+}
+
+fn list_members(world: &mut World, call: &Call) -> Answer {
+    let d = owned_detector(world, call)?;
+    let scope = format!("ListMembers|{}|{}|{}", call.account, call.region, d.id);
+    let (limit, offset) = page_args(call, &scope, 50)?;
+    let limit = limit.min(world.opts.guardduty.member_page.max(1));
+    let only_associated = match call.param("onlyAssociated") {
+        None | Some("true") => true,
+        Some("false") => false,
+        Some(v) => {
+            return Err(bad_request(format!(
+            "The request is rejected because an invalid value {v} is specified for onlyAssociated."
+        )))
+        }
+    };
+    // Only the page is built in full, so that paging through thousands of members stays linear.
+    let selected: Vec<(&Account, String)> = member_accounts(world, &call.account, &call.region)
+        .filter(|(_, s)| !only_associated || s == "Enabled")
+        .collect();
+    let admin = call.account.as_str();
+    let page: Vec<Value> = selected
+        .iter()
+        .skip(offset)
+        .take(limit)
+        .map(|(a, s)| {
+            let m = member(world, a, &call.region, s.clone());
+            let h = hash(&format!(
+                "{}|{}|{}",
+                world.opts.seed, m.account_id, call.region
+            ));
+            let invited = EPOCH - 86_400.0 * 100.0 - (h % 86_400) as f64;
+            let mut o = json!({
+                "accountId": m.account_id,
+                "masterId": admin,
+                "administratorId": admin,
+                "email": m.email,
+                "relationshipStatus": m.relationship_status,
+                "updatedAt": iso8601(invited + 3_600.0),
+            });
+            if m.relationship_status != "Created" {
+                o["invitedAt"] = json!(iso8601(invited));
+            }
+            if let Some(id) = &m.detector_id {
+                o["detectorId"] = json!(id);
+            }
+            o
+        })
+        .collect();
+    let mut out = json!({ "members": page });
+    if offset + limit < selected.len() {
+        out["nextToken"] = json!(next_token(&scope, offset + limit));
+    }
+    Ok(json_ok(call.protocol, &out))
+}
+
+fn get_administrator(world: &mut World, call: &Call) -> Answer {
+    owned_detector(world, call)?;
+    // An administrator or a standalone account gets 200 with no administrator, as AWS answers.
+    let out = match administrator(world, &call.account, &call.region) {
+        Some((admin, status)) => {
+            let h = hash(&format!(
+                "{}|{}|{}",
+                world.opts.seed, call.account, call.region
+            ));
+            json!({"administrator": {
+                "accountId": admin,
+                "invitationId": format!("{:032x}", ((h as u128) << 64) | hash(&admin) as u128),
+                "relationshipStatus": status,
+                "invitedAt": iso8601(EPOCH - 86_400.0 * 100.0 - (h % 86_400) as f64),
+            }})
+        }
+        None => json!({}),
+    };
+    Ok(json_ok(call.protocol, &out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn the_demo_organization_shows_every_case() {
+        let w = World::new(WorldOptions::default());
+        let mut off = 0;
+        let mut disabled = 0;
+        let mut clean = 0;
+        let mut sevs = BTreeSet::new();
+        let mut totals = BTreeSet::new();
+        for a in &w.accounts {
+            for r in &w.opts.regions {
+                let d = detectors(&w, &a.id, r);
+                match d.first() {
+                    None => off += 1,
+                    Some(d) if d.status == "DISABLED" => disabled += 1,
+                    Some(_) => {}
+                }
+                if !d.is_empty() && severity_counts(&w, &a.id, r).is_empty() {
+                    clean += 1;
+                }
+                for (s, _) in severity_counts(&w, &a.id, r) {
+                    sevs.insert((s * 10.0).round() as i64);
+                }
+                totals.insert(format!("{:?}", severity_counts(&w, &a.id, r)));
+            }
+        }
+        assert!(
+            off >= 1 && disabled >= 1 && clean >= 1,
+            "{off} {disabled} {clean}"
+        );
+        for s in [10, 35, 39, 40, 55, 69, 70, 85, 89, 90, 95, 100] {
+            assert!(sevs.contains(&s), "severity {s} missing from {sevs:?}");
+        }
+        let mgmt = w.management().id.clone();
+        assert!(is_administrator(&w, &mgmt, "us-east-1"));
+        assert!(!is_administrator(&w, &mgmt, "eu-west-1"));
+        let statuses: BTreeSet<String> = members(&w, &mgmt, "us-east-1")
+            .into_iter()
+            .map(|m| m.relationship_status)
+            .collect();
+        assert_eq!(
+            statuses,
+            ["Disabled", "Enabled", "Invited", "Resigned"]
+                .into_iter()
+                .map(String::from)
+                .collect()
+        );
+        assert!(members(&w, &mgmt, "eu-west-1").is_empty());
+        let m1 = &w.accounts[1].id;
+        assert_eq!(
+            administrator(&w, m1, "us-east-1"),
+            Some((mgmt.clone(), "Enabled".into()))
+        );
+        assert_eq!(administrator(&w, &w.accounts[2].id, "us-east-1"), None);
+        assert_eq!(administrator(&w, m1, "eu-west-1"), None);
+    }
+
+    #[test]
+    fn the_administrator_counts_its_enabled_members() {
+        let w = World::new(WorldOptions::default());
+        let mgmt = w.management().id.clone();
+        let per_account = account_counts(&w, &mgmt, "us-east-1");
+        let sum: i64 = severity_counts(&w, &mgmt, "us-east-1")
+            .iter()
+            .map(|x| x.1)
+            .sum();
+        assert_eq!(per_account.iter().map(|x| x.1).sum::<i64>(), sum);
+        // Members 1 and 3 are Enabled in us-east-1; 3 has no findings by pattern, 6 % 7.
+        let ids: Vec<&str> = per_account.iter().map(|(a, _)| a.as_str()).collect();
+        assert!(
+            ids.contains(&mgmt.as_str()) && ids.contains(&w.accounts[1].id.as_str()),
+            "{ids:?}"
+        );
+        assert!(!ids.contains(&w.accounts[2].id.as_str()));
+    }
+
+    #[test]
+    fn generation_is_a_pure_function_of_the_seed() {
+        let a = World::new(WorldOptions::default());
+        let b = World::new(WorldOptions::default());
+        let c = World::new(WorldOptions {
+            seed: 8,
+            ..WorldOptions::default()
+        });
+        let id = a.accounts[1].id.clone();
+        assert_eq!(
+            detectors(&a, &id, "us-east-1"),
+            detectors(&b, &id, "us-east-1")
+        );
+        assert_eq!(
+            severity_counts(&a, &id, "us-east-1"),
+            severity_counts(&b, &id, "us-east-1")
+        );
+        assert_ne!(
+            detectors(&a, &a.management().id, "us-east-1"),
+            detectors(&c, &c.management().id, "us-east-1")
+        );
+        let d = &detectors(&a, &id, "us-east-1")[0];
+        assert!(d.id.len() == 32 && d.id.bytes().all(|b| b.is_ascii_hexdigit()));
+    }
+
+    #[test]
+    fn accounts_are_found_by_arithmetic_and_after_a_removal() {
+        let mut w = World::new(WorldOptions::default());
+        let third = w.accounts[3].id.clone();
+        assert_eq!(find_account(&w, &third).map(|a| a.index), Some(3));
+        assert!(find_account(&w, "999999999999").is_none());
+        let second = w.accounts[2].id.clone();
+        w.remove_account(&second);
+        assert_eq!(find_account(&w, &third).map(|a| a.index), Some(3));
+        assert!(find_account(&w, &second).is_none());
+    }
+
+    #[test]
+    fn severity_keys_and_doubles() {
+        assert_eq!(severity_key(8.0), "8.0");
+        assert_eq!(severity_key(5.5), "5.5");
+        assert_eq!(double(f64::NAN), json!("NaN"));
+        assert_eq!(double(2.5), json!(2.5));
+    }
 }

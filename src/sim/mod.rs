@@ -174,6 +174,9 @@ pub struct SimRateLimit {
     pub burst: f64,
 }
 
+/// (account, region, operation).
+type BucketKey = (String, String, String);
+
 /// Shared state of a simulator.
 pub struct SimState {
     world: Mutex<World>,
@@ -181,7 +184,7 @@ pub struct SimState {
     latency: Mutex<Duration>,
     calls: Mutex<BTreeMap<String, u64>>,
     rate: Mutex<Option<SimRateLimit>>,
-    buckets: Mutex<HashMap<(String, String, String), (f64, Instant)>>,
+    buckets: Mutex<HashMap<BucketKey, (f64, Instant)>>,
     rng: Mutex<fastrand::Rng>,
 }
 

@@ -233,9 +233,11 @@ impl Scrape {
             .iter()
             .filter(|(k, _)| {
                 k.split('{').next() == Some(name)
-                    && labels
-                        .iter()
-                        .all(|(lk, lv)| k.contains(&format!("{lk}=\"{lv}\"")))
+                    && labels.iter().all(|(lk, lv)| {
+                        // Whole label names only: `account_id` must not match `member_account_id`.
+                        k.contains(&format!("{{{lk}=\"{lv}\""))
+                            || k.contains(&format!(",{lk}=\"{lv}\""))
+                    })
             })
             .map(|(k, v)| (k, *v))
             .collect()

@@ -3,6 +3,7 @@
 
 mod cli;
 mod common;
+mod guardduty;
 mod recorder;
 mod scale;
 mod server;

@@ -1,0 +1,319 @@
+//! SDK calls of `guardduty`; the only place its SDK types appear.
+//!
+//! Every list is read to its last page, each page under its own permit. Findings are counted with
+//! GetFindingsStatistics `groupBy`, which the current model offers in place of the deprecated
+//! `findingStatisticTypes` / `countBySeverity` pair: SEVERITY for the counts, ACCOUNT on an
+//! administrator. Both are top-N answers (at most 100 groups, no pagination), so we ask for 100
+//! and say when a list came back full.
+
+use aws_sdk_guardduty::types::{Condition, FindingCriteria, GroupByType, OrderBy};
+
+use crate::aws::{CollectError, ErrorKind, RegionClients, Service};
+
+/// Largest `maxResults` of GetFindingsStatistics with `groupBy`.
+pub const GROUP_LIMIT: i32 = 100;
+
+/// Largest page of ListDetectors and ListMembers.
+const PAGE: i32 = 50;
+
+/// Findings of one severity value, as GuardDuty reports it (a double, not yet bucketed).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeverityCount {
+    /// The severity value; NaN when the answer carried none.
+    pub severity: f64,
+    /// Current findings with that severity.
+    pub count: i64,
+}
+
+/// Findings of one account, as its administrator's detector reports them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccountCount {
+    /// The account.
+    pub account_id: String,
+    /// Its current findings.
+    pub count: i64,
+}
+
+/// A member account in an administrator's list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Member {
+    /// The member's account id.
+    pub account_id: String,
+    /// The relationship status in AWS's raw spelling.
+    pub relationship_status: String,
+}
+
+/// The administrator of a member account.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Administrator {
+    /// The administrator's account id.
+    pub account_id: String,
+    /// The relationship status in AWS's raw spelling.
+    pub relationship_status: String,
+}
+
+/// What GuardDuty answered about one detector.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DetectorData {
+    /// The detector id.
+    pub id: String,
+    /// Its status in AWS's raw spelling (`ENABLED`, `DISABLED`, or a value added later).
+    pub status: String,
+    /// Current findings by severity value.
+    pub severities: Vec<SeverityCount>,
+    /// The severity list came back full: rarer severity values may be missing.
+    pub severities_truncated: bool,
+    /// Every member, whatever its relationship (empty unless the account is an administrator).
+    pub members: Vec<Member>,
+    /// Current findings per account; asked only of an administrator.
+    pub by_account: Option<Vec<AccountCount>>,
+    /// The per-account list came back full: accounts past the top ones are missing.
+    pub by_account_truncated: bool,
+    /// The administrator of this account, when it is a member.
+    pub administrator: Option<Administrator>,
+}
+
+/// What one (account, region) answered.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GuardDutyData {
+    /// The detectors still there at the end of the run.
+    pub detectors: Vec<DetectorData>,
+    /// Detectors that ListDetectors named but that were deleted before the run read them.
+    pub vanished: Vec<String>,
+}
+
+/// Maps an SDK error; an access denial names the IAM action that is missing.
+fn sdk_err<E>(
+    c: &RegionClients,
+    op: &'static str,
+    e: aws_smithy_runtime_api::client::result::SdkError<E, aws_smithy_runtime_api::http::Response>,
+) -> CollectError
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata
+        + std::error::Error
+        + Send
+        + Sync
+        + 'static,
+{
+    let mut err = c.err(op, e);
+    if err.kind == ErrorKind::AccessDenied {
+        err.message = format!(
+            "missing permission guardduty:{op} (add it to the role's policy, or lift the SCP that denies it): {}",
+            err.message
+        );
+    }
+    err
+}
+
+fn repeated_token(c: &RegionClients, op: &'static str) -> CollectError {
+    CollectError::new(
+        op,
+        &c.account_id,
+        &c.region,
+        ErrorKind::Malformed,
+        "the answer repeated its previous nextToken; stopping instead of looping",
+    )
+}
+
+/// Every detector id of the account in this region (ListDetectors, every page).
+pub async fn list_detectors(c: &RegionClients) -> Result<Vec<String>, CollectError> {
+    let mut ids = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let out = {
+            let _p = c.permit(Service::GuardDuty).await;
+            c.guardduty()
+                .list_detectors()
+                .max_results(PAGE)
+                .set_next_token(token.clone())
+                .send()
+                .await
+                .map_err(|e| sdk_err(c, "ListDetectors", e))?
+        };
+        ids.extend(out.detector_ids().iter().cloned());
+        match out.next_token().filter(|t| !t.is_empty()) {
+            None => return Ok(ids),
+            Some(t) if token.as_deref() == Some(t) => {
+                return Err(repeated_token(c, "ListDetectors"))
+            }
+            Some(t) => token = Some(t.to_string()),
+        }
+    }
+}
+
+/// Reads everything about one detector. An error here may mean the detector was deleted
+/// after ListDetectors named it; [`fetch`] tells that apart.
+pub async fn detector(c: &RegionClients, id: &str) -> Result<DetectorData, CollectError> {
+    let status = {
+        let _p = c.permit(Service::GuardDuty).await;
+        c.guardduty()
+            .get_detector()
+            .detector_id(id)
+            .send()
+            .await
+            .map_err(|e| sdk_err(c, "GetDetector", e))?
+    }
+    .status()
+    .map(|s| s.as_str().to_string())
+    .unwrap_or_default();
+
+    let (severities, severities_truncated) = {
+        let out = statistics(c, id, GroupByType::Severity).await?;
+        let list = out
+            .finding_statistics()
+            .map(|s| s.grouped_by_severity())
+            .unwrap_or_default();
+        let counts: Vec<SeverityCount> = list
+            .iter()
+            .map(|s| SeverityCount {
+                severity: s.severity().unwrap_or(f64::NAN),
+                count: i64::from(s.total_findings().unwrap_or(0)),
+            })
+            .collect();
+        let full = counts.len() >= GROUP_LIMIT as usize;
+        (counts, full)
+    };
+
+    let members = list_members(c, id).await?;
+
+    // Only an administrator has members, and an administrator cannot be a member itself, so
+    // each account needs exactly one of the two calls below.
+    let (by_account, by_account_truncated, administrator) = if members.is_empty() {
+        (None, false, get_administrator(c, id).await?)
+    } else {
+        let out = statistics(c, id, GroupByType::Account).await?;
+        let list = out
+            .finding_statistics()
+            .map(|s| s.grouped_by_account())
+            .unwrap_or_default();
+        let counts: Vec<AccountCount> = list
+            .iter()
+            .map(|a| AccountCount {
+                account_id: a.account_id().unwrap_or_default().to_string(),
+                count: i64::from(a.total_findings().unwrap_or(0)),
+            })
+            .collect();
+        let full = counts.len() >= GROUP_LIMIT as usize;
+        (Some(counts), full, None)
+    };
+
+    Ok(DetectorData {
+        id: id.to_string(),
+        status,
+        severities,
+        severities_truncated,
+        members,
+        by_account,
+        by_account_truncated,
+        administrator,
+    })
+}
+
+/// GetFindingsStatistics over current (non-archived) findings, grouped by `group`, the largest
+/// groups first.
+async fn statistics(
+    c: &RegionClients,
+    id: &str,
+    group: GroupByType,
+) -> Result<
+    aws_sdk_guardduty::operation::get_findings_statistics::GetFindingsStatisticsOutput,
+    CollectError,
+> {
+    let current = FindingCriteria::builder()
+        .criterion(
+            "service.archived",
+            Condition::builder().equals("false").build(),
+        )
+        .build();
+    let _p = c.permit(Service::GuardDuty).await;
+    c.guardduty()
+        .get_findings_statistics()
+        .detector_id(id)
+        .finding_criteria(current)
+        .group_by(group)
+        .order_by(OrderBy::Desc)
+        .max_results(GROUP_LIMIT)
+        .send()
+        .await
+        .map_err(|e| sdk_err(c, "GetFindingsStatistics", e))
+}
+
+/// Every member of the detector, whatever its relationship (ListMembers with
+/// `onlyAssociated=false`, every page).
+async fn list_members(c: &RegionClients, id: &str) -> Result<Vec<Member>, CollectError> {
+    let mut members = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let out = {
+            let _p = c.permit(Service::GuardDuty).await;
+            c.guardduty()
+                .list_members()
+                .detector_id(id)
+                .only_associated("false")
+                .max_results(PAGE)
+                .set_next_token(token.clone())
+                .send()
+                .await
+                .map_err(|e| sdk_err(c, "ListMembers", e))?
+        };
+        members.extend(out.members().iter().map(|m| Member {
+            account_id: m.account_id().unwrap_or_default().to_string(),
+            relationship_status: m.relationship_status().unwrap_or_default().to_string(),
+        }));
+        match out.next_token().filter(|t| !t.is_empty()) {
+            None => return Ok(members),
+            Some(t) if token.as_deref() == Some(t) => return Err(repeated_token(c, "ListMembers")),
+            Some(t) => token = Some(t.to_string()),
+        }
+    }
+}
+
+/// The administrator of this account, if it is a member (GetAdministratorAccount answers an
+/// empty administrator to an administrator or a standalone account).
+async fn get_administrator(
+    c: &RegionClients,
+    id: &str,
+) -> Result<Option<Administrator>, CollectError> {
+    let out = {
+        let _p = c.permit(Service::GuardDuty).await;
+        c.guardduty()
+            .get_administrator_account()
+            .detector_id(id)
+            .send()
+            .await
+            .map_err(|e| sdk_err(c, "GetAdministratorAccount", e))?
+    };
+    Ok(out.administrator().and_then(|a| {
+        a.account_id()
+            .filter(|id| !id.is_empty())
+            .map(|id| Administrator {
+                account_id: id.to_string(),
+                relationship_status: a.relationship_status().unwrap_or_default().to_string(),
+            })
+    }))
+}
+
+/// Reads every detector of the account in this region.
+///
+/// A BadRequestException about one detector usually means it was deleted after ListDetectors
+/// named it; but the same error also answers a malformed request, which must not silently empty
+/// a snapshot. So such an error makes us list the detectors again (one more call, only then):
+/// a detector no longer listed is dropped and reported in `vanished`; one still listed fails
+/// the run with the original error.
+pub async fn fetch(c: &RegionClients) -> Result<GuardDutyData, CollectError> {
+    let ids = list_detectors(c).await?;
+    let mut out = GuardDutyData::default();
+    for id in ids {
+        match detector(c, &id).await {
+            Ok(d) => out.detectors.push(d),
+            Err(e) if e.code() == Some("BadRequestException") => {
+                if list_detectors(c).await?.contains(&id) {
+                    return Err(e);
+                }
+                out.vanished.push(id);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}

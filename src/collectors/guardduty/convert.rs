@@ -1,0 +1,419 @@
+//! Pure conversion of GuardDuty answers into metric families, and the severity buckets.
+//!
+//! GuardDuty reports a severity as a number; AWS names four ranges, low 1.0-3.9, medium 4.0-6.9,
+//! high 7.0-8.9 and critical 9.0-10.0, which leave gaps of a tenth between them. We close them by
+//! flooring to one decimal, which is the same as comparing with the lower edges: a value belongs
+//! to the highest bucket whose lower edge it reaches (3.95 is low, 6.95 medium, 8.99 high, 9.0
+//! critical). A value outside 1-10 goes to the nearest bucket (below 1 low, above 10 critical)
+//! and a value that is not a number to critical, so that nothing we cannot read hides a severe
+//! finding; each such value is reported as an anomaly, to be logged. Nothing is ever dropped.
+
+use std::collections::BTreeMap;
+
+use super::api::{GuardDutyData, GROUP_LIMIT};
+use crate::metrics::{Desc, Family, Kind};
+
+/// The severity buckets, in the order they are exported.
+pub const SEVERITIES: [&str; 4] = ["low", "medium", "high", "critical"];
+
+/// The member relationship statuses AWS documents.
+pub const RELATIONSHIP_STATUSES: &[&str] = &[
+    "Created",
+    "Invited",
+    "Disabled",
+    "Enabled",
+    "Removed",
+    "Resigned",
+    "EmailVerificationInProgress",
+    "EmailVerificationFailed",
+];
+
+/// The detector statuses AWS documents.
+pub const DETECTOR_STATUSES: &[&str] = &["ENABLED", "DISABLED"];
+
+static DETECTORS: Desc = Desc {
+    name: "aws_guardduty_detectors",
+    help: "GuardDuty detectors in this account and region (0: GuardDuty is off there).",
+    kind: Kind::Gauge,
+    labels: &["account_id", "region"],
+};
+static ENABLED: Desc = Desc {
+    name: "aws_guardduty_detector_enabled",
+    help: "1 if the GuardDuty detector's status is ENABLED, 0 if it is DISABLED or anything else.",
+    kind: Kind::Gauge,
+    labels: &["account_id", "region", "detector_id"],
+};
+static STATUS: Desc = Desc {
+    name: "aws_guardduty_detector_status",
+    help: "Status of the GuardDuty detector, as a state set (1 for the current one; a status AWS adds later appears under its own spelling).",
+    kind: Kind::Gauge,
+    labels: &["account_id", "region", "detector_id", "status"],
+};
+static FINDINGS: Desc = Desc {
+    name: "aws_guardduty_findings",
+    help: "Current (not archived) GuardDuty findings by severity: low 1.0-3.9, medium 4.0-6.9, high 7.0-8.9, critical 9.0-10.0; a value between two ranges counts in the lower one (3.95 is low), below 1 as low, above 10 as critical. On an administrator this includes its members' findings, so do not sum it over the accounts of one organization.",
+    kind: Kind::Gauge,
+    labels: &["account_id", "region", "detector_id", "severity"],
+};
+static BY_ACCOUNT: Desc = Desc {
+    name: "aws_guardduty_findings_by_account",
+    help: "Current (not archived) GuardDuty findings per account, as the administrator's detector counts them; only the 100 accounts with the most findings (GetFindingsStatistics groupBy ACCOUNT answers no more), accounts without findings absent.",
+    kind: Kind::Gauge,
+    labels: &["account_id", "region", "detector_id", "member_account_id"],
+};
+static MEMBERS: Desc = Desc {
+    name: "aws_guardduty_members",
+    help: "Member accounts of this GuardDuty administrator by relationship status; every documented status is exported (0 when none), for detectors that have members.",
+    kind: Kind::Gauge,
+    labels: &["account_id", "region", "detector_id", "relationship_status"],
+};
+static ADMINISTRATOR: Desc = Desc {
+    name: "aws_guardduty_administrator_relationship",
+    help: "1 for the GuardDuty administrator of this member account, labelled with the relationship status; only the current status is exported.",
+    kind: Kind::Gauge,
+    labels: &[
+        "account_id",
+        "region",
+        "administrator_account_id",
+        "relationship_status",
+    ],
+};
+
+/// The bucket (index into [`SEVERITIES`]) of a severity value, and what was unusual about the
+/// value when it is outside 1-10 or not a number.
+pub fn bucket(severity: f64) -> (usize, Option<&'static str>) {
+    if severity.is_nan() {
+        (
+            3,
+            Some("is not a number; counted as critical so that it cannot hide a severe finding"),
+        )
+    } else if severity < 1.0 {
+        (0, Some("is below 1.0; counted as low"))
+    } else if severity < 4.0 {
+        (0, None)
+    } else if severity < 7.0 {
+        (1, None)
+    } else if severity < 9.0 {
+        (2, None)
+    } else if severity <= 10.0 {
+        (3, None)
+    } else {
+        (3, Some("is above 10.0; counted as critical"))
+    }
+}
+
+/// The families of one (account, region) and the anomalies met on the way (to be logged).
+#[derive(Debug, Default)]
+pub struct Converted {
+    /// The metric families.
+    pub families: Vec<Family>,
+    /// Values we had to interpret: out-of-range severities, negative counts, full top-N lists.
+    pub anomalies: Vec<String>,
+}
+
+/// Converts what one (account, region) answered.
+pub fn convert(account_id: &str, region: &str, d: &GuardDutyData) -> Converted {
+    let mut detectors = Family::new(&DETECTORS);
+    let mut enabled = Family::new(&ENABLED);
+    let mut status = Family::new(&STATUS);
+    let mut findings = Family::new(&FINDINGS);
+    let mut by_account = Family::new(&BY_ACCOUNT);
+    let mut members = Family::new(&MEMBERS);
+    let mut administrator = Family::new(&ADMINISTRATOR);
+    let mut anomalies = Vec::new();
+
+    detectors.push(&[account_id, region], d.detectors.len() as f64);
+    for det in &d.detectors {
+        let id = det.id.as_str();
+        let l = [account_id, region, id];
+        enabled.push(&l, if det.status == "ENABLED" { 1.0 } else { 0.0 });
+        status.push_state_set(&l, DETECTOR_STATUSES, &det.status);
+
+        let mut sums = [0.0f64; 4];
+        for s in &det.severities {
+            let (b, odd) = bucket(s.severity);
+            if let Some(why) = odd {
+                anomalies.push(format!(
+                    "detector {id}: {} finding(s) of severity {} (a value that {why})",
+                    s.count, s.severity
+                ));
+            }
+            if s.count < 0 {
+                anomalies.push(format!(
+                    "detector {id}: severity {} came with a negative count {}; counted as 0",
+                    s.severity, s.count
+                ));
+            }
+            sums[b] += s.count.max(0) as f64;
+        }
+        for (name, v) in SEVERITIES.iter().zip(sums) {
+            findings.push(&[account_id, region, id, name], v);
+        }
+        if det.severities_truncated {
+            anomalies.push(format!(
+                "detector {id}: GetFindingsStatistics returned {GROUP_LIMIT} severity values, its maximum; the rarest values may be missing from the counts"
+            ));
+        }
+
+        if let Some(list) = &det.by_account {
+            // Summed per account, so that a repeated account cannot produce a duplicate series.
+            let mut per: BTreeMap<&str, i64> = BTreeMap::new();
+            for a in list {
+                *per.entry(a.account_id.as_str()).or_insert(0) += a.count.max(0);
+            }
+            for (member, n) in per {
+                by_account.push(&[account_id, region, id, member], n as f64);
+            }
+            if det.by_account_truncated {
+                anomalies.push(format!(
+                    "detector {id}: findings by account cover the top {GROUP_LIMIT} accounts only"
+                ));
+            }
+        }
+
+        if !det.members.is_empty() {
+            let mut counts: BTreeMap<&str, u64> = BTreeMap::new();
+            for m in &det.members {
+                *counts.entry(m.relationship_status.as_str()).or_insert(0) += 1;
+            }
+            for s in RELATIONSHIP_STATUSES {
+                let n = counts.remove(s).unwrap_or(0);
+                members.push(&[account_id, region, id, s], n as f64);
+            }
+            for (s, n) in counts {
+                members.push(&[account_id, region, id, s], n as f64);
+            }
+        }
+
+        if let Some(a) = &det.administrator {
+            administrator.push(
+                &[
+                    account_id,
+                    region,
+                    a.account_id.as_str(),
+                    a.relationship_status.as_str(),
+                ],
+                1.0,
+            );
+        }
+    }
+    Converted {
+        families: vec![
+            detectors,
+            enabled,
+            status,
+            findings,
+            by_account,
+            members,
+            administrator,
+        ],
+        anomalies,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::api::{AccountCount, Administrator, DetectorData, Member, SeverityCount};
+    use super::*;
+
+    fn text(c: &Converted) -> String {
+        c.families
+            .iter()
+            .map(|f| String::from_utf8(f.lines().to_vec()).unwrap())
+            .collect()
+    }
+
+    fn sev(severity: f64, count: i64) -> SeverityCount {
+        SeverityCount { severity, count }
+    }
+
+    fn member(id: &str, status: &str) -> Member {
+        Member {
+            account_id: id.into(),
+            relationship_status: status.into(),
+        }
+    }
+
+    #[test]
+    fn bucket_edges_follow_the_lower_bound_of_each_range() {
+        let cases: &[(f64, usize, bool)] = &[
+            (1.0, 0, false),
+            (3.9, 0, false),
+            (3.95, 0, false),
+            (3.99, 0, false),
+            (4.0, 1, false),
+            (6.9, 1, false),
+            (6.95, 1, false),
+            (7.0, 2, false),
+            (8.9, 2, false),
+            (8.99, 2, false),
+            (9.0, 3, false),
+            (10.0, 3, false),
+            (0.99, 0, true),
+            (0.0, 0, true),
+            (-3.0, 0, true),
+            (f64::NEG_INFINITY, 0, true),
+            (10.01, 3, true),
+            (42.0, 3, true),
+            (f64::INFINITY, 3, true),
+            (f64::NAN, 3, true),
+        ];
+        for &(v, want, odd) in cases {
+            let (b, why) = bucket(v);
+            assert_eq!((b, why.is_some()), (want, odd), "severity {v}");
+        }
+    }
+
+    #[test]
+    fn golden_administrator_with_boundary_and_out_of_range_severities() {
+        let d = GuardDutyData {
+            detectors: vec![DetectorData {
+                id: "12abc34d567e8fa901bc2d34eexample".into(),
+                status: "ENABLED".into(),
+                severities: vec![
+                    sev(3.9, 1),
+                    sev(4.0, 2),
+                    sev(6.95, 4),
+                    sev(7.0, 8),
+                    sev(8.9, 16),
+                    sev(9.0, 32),
+                    sev(10.0, 64),
+                    sev(0.5, 100),
+                    sev(11.0, 200),
+                    sev(f64::NAN, 400),
+                ],
+                severities_truncated: false,
+                members: vec![
+                    member("111111111111", "Enabled"),
+                    member("222222222222", "Enabled"),
+                    member("333333333333", "Invited"),
+                    member("444444444444", "Resigned"),
+                    member("555555555555", "Suspended"),
+                ],
+                by_account: Some(vec![
+                    AccountCount {
+                        account_id: "111111111111".into(),
+                        count: 40,
+                    },
+                    AccountCount {
+                        account_id: "000000000001".into(),
+                        count: 7,
+                    },
+                ]),
+                by_account_truncated: false,
+                administrator: None,
+            }],
+            vanished: vec![],
+        };
+        let c = convert("000000000001", "us-east-1", &d);
+        let l = "account_id=\"000000000001\",region=\"us-east-1\",detector_id=\"12abc34d567e8fa901bc2d34eexample\"";
+        let want = format!(
+            "\
+aws_guardduty_detectors{{account_id=\"000000000001\",region=\"us-east-1\"}} 1
+aws_guardduty_detector_enabled{{{l}}} 1
+aws_guardduty_detector_status{{{l},status=\"ENABLED\"}} 1
+aws_guardduty_detector_status{{{l},status=\"DISABLED\"}} 0
+aws_guardduty_findings{{{l},severity=\"low\"}} 101
+aws_guardduty_findings{{{l},severity=\"medium\"}} 6
+aws_guardduty_findings{{{l},severity=\"high\"}} 24
+aws_guardduty_findings{{{l},severity=\"critical\"}} 696
+aws_guardduty_findings_by_account{{{l},member_account_id=\"000000000001\"}} 7
+aws_guardduty_findings_by_account{{{l},member_account_id=\"111111111111\"}} 40
+aws_guardduty_members{{{l},relationship_status=\"Created\"}} 0
+aws_guardduty_members{{{l},relationship_status=\"Invited\"}} 1
+aws_guardduty_members{{{l},relationship_status=\"Disabled\"}} 0
+aws_guardduty_members{{{l},relationship_status=\"Enabled\"}} 2
+aws_guardduty_members{{{l},relationship_status=\"Removed\"}} 0
+aws_guardduty_members{{{l},relationship_status=\"Resigned\"}} 1
+aws_guardduty_members{{{l},relationship_status=\"EmailVerificationInProgress\"}} 0
+aws_guardduty_members{{{l},relationship_status=\"EmailVerificationFailed\"}} 0
+aws_guardduty_members{{{l},relationship_status=\"Suspended\"}} 1
+"
+        );
+        assert_eq!(text(&c), want);
+        assert_eq!(
+            c.anomalies,
+            vec![
+                "detector 12abc34d567e8fa901bc2d34eexample: 100 finding(s) of severity 0.5 (a value that is below 1.0; counted as low)",
+                "detector 12abc34d567e8fa901bc2d34eexample: 200 finding(s) of severity 11 (a value that is above 10.0; counted as critical)",
+                "detector 12abc34d567e8fa901bc2d34eexample: 400 finding(s) of severity NaN (a value that is not a number; counted as critical so that it cannot hide a severe finding)",
+            ]
+        );
+    }
+
+    #[test]
+    fn golden_member_with_disabled_detector_and_no_findings() {
+        let d = GuardDutyData {
+            detectors: vec![DetectorData {
+                id: "d1".into(),
+                status: "DISABLED".into(),
+                administrator: Some(Administrator {
+                    account_id: "000000000001".into(),
+                    relationship_status: "Enabled".into(),
+                }),
+                ..DetectorData::default()
+            }],
+            vanished: vec![],
+        };
+        let c = convert("111111111111", "eu-west-1", &d);
+        let l = "account_id=\"111111111111\",region=\"eu-west-1\",detector_id=\"d1\"";
+        let want = format!(
+            "\
+aws_guardduty_detectors{{account_id=\"111111111111\",region=\"eu-west-1\"}} 1
+aws_guardduty_detector_enabled{{{l}}} 0
+aws_guardduty_detector_status{{{l},status=\"ENABLED\"}} 0
+aws_guardduty_detector_status{{{l},status=\"DISABLED\"}} 1
+aws_guardduty_findings{{{l},severity=\"low\"}} 0
+aws_guardduty_findings{{{l},severity=\"medium\"}} 0
+aws_guardduty_findings{{{l},severity=\"high\"}} 0
+aws_guardduty_findings{{{l},severity=\"critical\"}} 0
+aws_guardduty_administrator_relationship{{account_id=\"111111111111\",region=\"eu-west-1\",administrator_account_id=\"000000000001\",relationship_status=\"Enabled\"}} 1
+"
+        );
+        assert_eq!(text(&c), want);
+        assert!(c.anomalies.is_empty());
+    }
+
+    #[test]
+    fn golden_guardduty_off_and_unknown_detector_status() {
+        let off = convert("222222222222", "us-east-1", &GuardDutyData::default());
+        assert_eq!(
+            text(&off),
+            "aws_guardduty_detectors{account_id=\"222222222222\",region=\"us-east-1\"} 0\n"
+        );
+
+        let d = GuardDutyData {
+            detectors: vec![DetectorData {
+                id: "d2".into(),
+                status: "SUSPENDED".into(),
+                severities: vec![sev(5.5, 3), sev(2.0, -1)],
+                severities_truncated: true,
+                ..DetectorData::default()
+            }],
+            vanished: vec![],
+        };
+        let c = convert("222222222222", "us-east-1", &d);
+        let l = "account_id=\"222222222222\",region=\"us-east-1\",detector_id=\"d2\"";
+        let want = format!(
+            "\
+aws_guardduty_detectors{{account_id=\"222222222222\",region=\"us-east-1\"}} 1
+aws_guardduty_detector_enabled{{{l}}} 0
+aws_guardduty_detector_status{{{l},status=\"ENABLED\"}} 0
+aws_guardduty_detector_status{{{l},status=\"DISABLED\"}} 0
+aws_guardduty_detector_status{{{l},status=\"SUSPENDED\"}} 1
+aws_guardduty_findings{{{l},severity=\"low\"}} 0
+aws_guardduty_findings{{{l},severity=\"medium\"}} 3
+aws_guardduty_findings{{{l},severity=\"high\"}} 0
+aws_guardduty_findings{{{l},severity=\"critical\"}} 0
+"
+        );
+        assert_eq!(text(&c), want);
+        assert_eq!(
+            c.anomalies,
+            vec![
+                "detector d2: severity 2 came with a negative count -1; counted as 0",
+                "detector d2: GetFindingsStatistics returned 100 severity values, its maximum; the rarest values may be missing from the counts",
+            ]
+        );
+    }
+}
