@@ -120,6 +120,8 @@ pub enum JobState {
     None,
     /// The IAM access report jobs in flight and the last completed reports.
     Iam(Box<iam_access_report::State>),
+    /// The member scans of the organization Config rules, reused while a rule is unchanged.
+    OrgRules(Box<config_org_rules::State>),
 }
 
 /// What one successful run produced.
@@ -149,7 +151,15 @@ pub async fn collect(
 ) -> Result<Collected, CollectError> {
     match kind {
         CollectorKind::ConfigRecorder => config_recorder::collect(ctx).await,
-        CollectorKind::ConfigOrgRules => config_org_rules::collect(ctx).await,
+        CollectorKind::ConfigOrgRules => {
+            if !matches!(state, JobState::OrgRules(_)) {
+                *state = JobState::OrgRules(Box::default());
+            }
+            match state {
+                JobState::OrgRules(s) => config_org_rules::collect(ctx, s).await,
+                _ => unreachable_state(),
+            }
+        }
         CollectorKind::ConfigAggregators => config_aggregators::collect(ctx).await,
         CollectorKind::GuardDuty => guardduty::collect(ctx).await,
         CollectorKind::IamAccessReport => {
@@ -158,7 +168,7 @@ pub async fn collect(
             }
             match state {
                 JobState::Iam(s) => iam_access_report::collect(ctx, s).await,
-                JobState::None => unreachable_state(),
+                _ => unreachable_state(),
             }
         }
     }

@@ -1,27 +1,1089 @@
-//! AWS Config organization rules and aggregators (awsJson1_1): not written yet.
+//! AWS Config organization rules and configuration aggregators, in the awsJson1_1 protocol
+//! (`StarlingDoveService.*`): DescribeOrganizationConfigRules,
+//! DescribeOrganizationConfigRuleStatuses, GetOrganizationConfigRuleDetailedStatus,
+//! DescribeConfigurationAggregators and DescribeConfigurationAggregatorSourcesStatus.
+//!
+//! Nothing per member is stored: the status of a rule in an account is a pure function of the
+//! seed, the rule's index and the account's index ([`member_status`]), so an organization of
+//! 10,000 accounts and 50 rules costs nothing until a page is asked for, and a test can compute
+//! what the exporter must show. Only what tests change is kept ([`State`] overrides).
+//!
+//! How the generated organization is shaped, and why:
+//! - Rule `i` is generated around a target organization status, `Options::org_statuses` cycled
+//!   over the rules (by default the nine, so a dozen rules show every one). Its members follow:
+//!   for a `*_FAILED` target one designated account fails and every other fails with probability
+//!   `failure_ratio`; for `*_IN_PROGRESS` the same with `in_progress_ratio`; the rest are
+//!   `{phase}_SUCCESSFUL`. The organization status is then *derived* from the members as AWS
+//!   defines it (failed if one member failed, in progress if one is, successful only when all
+//!   are), so overrides keep rule and members consistent.
+//! - Members are all accounts of the organization, management account included, minus the rule's
+//!   `ExcludedAccounts`: AWS deploys organization rules to the management account too unless it
+//!   is excluded. Every `exclude_every`-th rule excludes the last generated member.
+//! - AWS shows a rule only to the account that deployed it (the management account or the
+//!   delegated administrator): the other of the two sees no rules, any other account gets
+//!   `OrganizationAccessDeniedException`. With `delegated_admin` set, the rules are deployed from
+//!   that account.
+//! - A rule's status `LastUpdateTime` moves whenever one of its members changes (AWS updates the
+//!   organization status when a member's deployment changes or an account joins or leaves).
+//! - Aggregators live in the management account in one region: an organization aggregator
+//!   (source type ORGANIZATION, source id the organization id, one source per served region) and
+//!   account aggregators (source type ACCOUNT, one source per account and region). The first
+//!   three sources of each aggregator take the three states (in an order that varies with the
+//!   aggregator); later ones are mostly SUCCEEDED.
+//!
+//! Validation follows the service model: every `Limit` of these five operations is 0 to 100
+//! (0: the default, 100), outside it `InvalidLimitException`; a token this simulator did not hand
+//! out (or one of another rule or filter) `InvalidNextTokenException`; an unknown rule or
+//! aggregator its `NoSuch...` error.
 
-use super::wire::AwsError;
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{json, Value};
+
+use super::wire::{fnv, json_ok, next_token, parse_token, AwsError};
+use super::world::{Account, EPOCH};
 use super::{Answer, Call, World, WorldOptions};
 
+/// The nine statuses of a member account (and of a rule organization-wide), as AWS spells them.
+pub const STATUSES: &[&str] = &[
+    "CREATE_SUCCESSFUL",
+    "CREATE_IN_PROGRESS",
+    "CREATE_FAILED",
+    "DELETE_SUCCESSFUL",
+    "DELETE_FAILED",
+    "DELETE_IN_PROGRESS",
+    "UPDATE_SUCCESSFUL",
+    "UPDATE_IN_PROGRESS",
+    "UPDATE_FAILED",
+];
+
+/// The aggregator source statuses.
+pub const SOURCE_STATUSES: &[&str] = &["FAILED", "SUCCEEDED", "OUTDATED"];
+
+/// The largest `Limit` of every operation here (the service model's `CosmosPageLimit` and
+/// `Limit` shapes are both 0..=100; 0 means the default, which is the maximum).
+pub const MAX_LIMIT: i64 = 100;
+
 /// Generation settings.
-#[derive(Clone, Debug, Default)]
-pub struct Options {}
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Organization Config rules.
+    pub rules: usize,
+    /// The organization statuses the rules are generated around, cycled over rule indices.
+    pub org_statuses: Vec<String>,
+    /// Chance that a member of a `*_FAILED` rule failed (one designated member always has).
+    pub failure_ratio: f64,
+    /// Chance that a member of a `*_IN_PROGRESS` rule is in progress (one designated member
+    /// always is).
+    pub in_progress_ratio: f64,
+    /// Every n-th rule excludes the last generated member account (0: no exclusions).
+    pub exclude_every: usize,
+    /// Index of the account registered as delegated administrator for AWS Config; the rules are
+    /// then deployed from it. `None`: deployed from the management account.
+    pub delegated_admin: Option<usize>,
+    /// Configuration aggregators: the first is an organization aggregator, the others account
+    /// aggregators.
+    pub aggregators: usize,
+    /// Region holding the aggregators (of the management account); the first served region when
+    /// `None`.
+    pub aggregator_region: Option<String>,
+}
 
-/// Generated state and test overrides.
-#[derive(Clone, Debug, Default)]
-pub struct State {}
-
-impl State {
-    /// Generates the state for an organization.
-    pub fn new(_opts: &WorldOptions) -> Self {
-        State {}
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            rules: 12,
+            org_statuses: [
+                "CREATE_FAILED",
+                "CREATE_SUCCESSFUL",
+                "UPDATE_FAILED",
+                "UPDATE_SUCCESSFUL",
+                "CREATE_IN_PROGRESS",
+                "DELETE_FAILED",
+                "UPDATE_IN_PROGRESS",
+                "DELETE_IN_PROGRESS",
+                "DELETE_SUCCESSFUL",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+            failure_ratio: 0.2,
+            in_progress_ratio: 0.3,
+            exclude_every: 4,
+            delegated_admin: None,
+            aggregators: 2,
+            aggregator_region: None,
+        }
     }
 }
 
+/// A rule as generated.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RuleDef {
+    /// Generation index.
+    pub index: usize,
+    /// Rule name.
+    pub name: String,
+    /// Managed rule identifier.
+    pub identifier: String,
+    /// The organization status it was generated around.
+    pub target: String,
+}
+
+/// The deployment status of a rule in one member account.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MemberStatus {
+    /// The member account.
+    pub account_id: String,
+    /// One of [`STATUSES`] (or anything a test sets).
+    pub status: String,
+    /// Error code of a failure.
+    pub error_code: Option<String>,
+    /// Error message of a failure.
+    pub error_message: Option<String>,
+    /// Unix seconds of the last status update.
+    pub last_update: f64,
+}
+
+/// The organization-wide status of a rule.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RuleStatus {
+    /// Rule name.
+    pub name: String,
+    /// Organization-wide status.
+    pub status: String,
+    /// Unix seconds of the last status update.
+    pub last_update: f64,
+}
+
+/// The status of one source of an aggregator.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SourceStatus {
+    /// Account id, or the organization id for an organization source.
+    pub source_id: String,
+    /// ACCOUNT or ORGANIZATION.
+    pub source_type: String,
+    /// Region of the source.
+    pub region: String,
+    /// FAILED, SUCCEEDED or OUTDATED (or anything a test sets).
+    pub status: String,
+    /// Unix seconds of the last update.
+    pub last_update: f64,
+    /// Error code of the last failure.
+    pub error_code: Option<String>,
+    /// Error message of the last failure.
+    pub error_message: Option<String>,
+}
+
+/// A configuration aggregator.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Aggregator {
+    /// Generation index (0: the organization aggregator).
+    pub index: usize,
+    /// Name.
+    pub name: String,
+    /// Account holding it.
+    pub account_id: String,
+    /// Region holding it.
+    pub region: String,
+}
+
+/// Generated rules and test overrides.
+#[derive(Clone, Debug, Default)]
+pub struct State {
+    rules: Vec<RuleDef>,
+    deleted_rules: BTreeSet<String>,
+    ghost_rules: BTreeSet<String>,
+    member_overrides: BTreeMap<(String, String), MemberStatus>,
+    status_overrides: BTreeMap<String, String>,
+    bumps: BTreeMap<String, u32>,
+    expire_tokens: u32,
+    deleted_aggregators: BTreeSet<String>,
+    ghost_aggregators: BTreeSet<String>,
+    source_overrides: BTreeMap<(String, String, String), SourceStatus>,
+}
+
+const IDENTIFIERS: &[&str] = &[
+    "S3_BUCKET_VERSIONING_ENABLED",
+    "ENCRYPTED_VOLUMES",
+    "IAM_PASSWORD_POLICY",
+    "CLOUD_TRAIL_ENABLED",
+    "ROOT_ACCOUNT_MFA_ENABLED",
+    "RDS_STORAGE_ENCRYPTED",
+    "RESTRICTED_INCOMING_TRAFFIC",
+    "GUARDDUTY_ENABLED_CENTRALIZED",
+    "S3_BUCKET_PUBLIC_READ_PROHIBITED",
+    "VPC_FLOW_LOGS_ENABLED",
+    "ACCESS_KEYS_ROTATED",
+    "MFA_ENABLED_FOR_IAM_CONSOLE_ACCESS",
+];
+
+const MEMBER_ERRORS: &[(&str, &str)] = &[
+    (
+        "NoAvailableConfigurationRecorderException",
+        "Failed to put the rule: there is no configuration recorder in the member account.",
+    ),
+    (
+        "InsufficientPermissionsException",
+        "The service-linked role AWSServiceRoleForConfigMultiAccountSetup cannot be assumed in the member account.",
+    ),
+    (
+        "MaxNumberOfConfigRulesExceededException",
+        "Failed to put the rule: the member account has reached its maximum number of AWS Config rules.",
+    ),
+];
+
+impl State {
+    /// Generates the state for an organization.
+    pub fn new(opts: &WorldOptions) -> Self {
+        let o = &opts.config_org;
+        let statuses: Vec<String> = if o.org_statuses.is_empty() {
+            vec!["CREATE_SUCCESSFUL".into()]
+        } else {
+            o.org_statuses.clone()
+        };
+        let rules = (0..o.rules)
+            .map(|i| {
+                let ident = IDENTIFIERS[i % IDENTIFIERS.len()];
+                let base = format!("org-{}", ident.to_lowercase().replace('_', "-"));
+                let name = if i < IDENTIFIERS.len() {
+                    base
+                } else {
+                    format!("{base}-{}", i / IDENTIFIERS.len() + 1)
+                };
+                RuleDef {
+                    index: i,
+                    name,
+                    identifier: ident.to_string(),
+                    target: statuses[i % statuses.len()].clone(),
+                }
+            })
+            .collect();
+        State {
+            rules,
+            ..State::default()
+        }
+    }
+
+    /// The generated rules, deleted ones included.
+    pub fn rule_defs(&self) -> &[RuleDef] {
+        &self.rules
+    }
+
+    /// Deletes a rule: it vanishes from every answer.
+    pub fn delete_rule(&mut self, name: &str) {
+        self.deleted_rules.insert(name.to_string());
+    }
+
+    /// The rule is still listed, but asking for its member statuses answers
+    /// `NoSuchOrganizationConfigRuleException`, as when it is deleted between two calls.
+    pub fn delete_rule_after_listing(&mut self, name: &str) {
+        self.ghost_rules.insert(name.to_string());
+    }
+
+    /// Sets (or with `None`, restores) one member's status; the rule's status time moves on.
+    pub fn set_member_status(&mut self, rule: &str, account_id: &str, s: Option<MemberStatus>) {
+        self.set_member_status_quietly(rule, account_id, s);
+        *self.bumps.entry(rule.to_string()).or_insert(0) += 1;
+    }
+
+    /// Like [`State::set_member_status`], but the rule's status time stays put: a change that
+    /// AWS would not announce, which only the exporter's periodic check can find.
+    pub fn set_member_status_quietly(
+        &mut self,
+        rule: &str,
+        account_id: &str,
+        s: Option<MemberStatus>,
+    ) {
+        let key = (rule.to_string(), account_id.to_string());
+        match s {
+            Some(s) => self.member_overrides.insert(key, s),
+            None => self.member_overrides.remove(&key),
+        };
+    }
+
+    /// Forces the organization status of a rule to a raw value (e.g. one AWS might add later).
+    pub fn set_rule_status(&mut self, rule: &str, status: &str) {
+        self.status_overrides
+            .insert(rule.to_string(), status.to_string());
+        *self.bumps.entry(rule.to_string()).or_insert(0) += 1;
+    }
+
+    /// The next `n` detail calls that carry a `NextToken` answer `InvalidNextTokenException`
+    /// (as when a token expires).
+    pub fn expire_next_tokens(&mut self, n: u32) {
+        self.expire_tokens = n;
+    }
+
+    /// Deletes an aggregator.
+    pub fn delete_aggregator(&mut self, name: &str) {
+        self.deleted_aggregators.insert(name.to_string());
+    }
+
+    /// The aggregator is still listed but its sources answer
+    /// `NoSuchConfigurationAggregatorException` (deleted between two calls).
+    pub fn delete_aggregator_after_listing(&mut self, name: &str) {
+        self.ghost_aggregators.insert(name.to_string());
+    }
+
+    /// Replaces the status of one source (keyed by aggregator, source id and region).
+    pub fn set_source_status(&mut self, aggregator: &str, s: SourceStatus) {
+        self.source_overrides.insert(
+            (
+                aggregator.to_string(),
+                s.source_id.clone(),
+                s.region.clone(),
+            ),
+            s,
+        );
+    }
+}
+
+/// SplitMix64 over the inputs: a cheap, stable, well-mixed hash of indices.
+fn mix(parts: &[u64]) -> u64 {
+    let mut h: u64 = 0x9e37_79b9_7f4a_7c15;
+    for p in parts {
+        h ^= *p;
+        h = h.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = h;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        h = z ^ (z >> 31);
+    }
+    h
+}
+
+/// A uniform number in [0, 1).
+fn unit(h: u64) -> f64 {
+    (h >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// The phase (`CREATE`, `UPDATE`, `DELETE`) and outcome of a status like `UPDATE_FAILED`.
+fn split_status(s: &str) -> (&str, &str) {
+    match s.split_once('_') {
+        Some((p, o)) if ["CREATE", "UPDATE", "DELETE"].contains(&p) => (p, o),
+        _ => ("CREATE", "SUCCESSFUL"),
+    }
+}
+
+/// The account the rules are deployed from (the only one that sees them).
+pub fn rules_owner(world: &World) -> String {
+    world
+        .opts
+        .config_org
+        .delegated_admin
+        .and_then(|i| world.accounts.iter().find(|a| a.index == i))
+        .unwrap_or_else(|| world.management())
+        .id
+        .clone()
+}
+
+/// Whether `account` may call the organization rule APIs (management or delegated admin).
+pub fn is_privileged(world: &World, account: &str) -> bool {
+    account == world.management().id || account == rules_owner(world)
+}
+
+/// The rules that exist (not deleted), in generation order.
+pub fn rules(world: &World) -> Vec<&RuleDef> {
+    let s = &world.config_org;
+    s.rules
+        .iter()
+        .filter(|r| !s.deleted_rules.contains(&r.name))
+        .collect()
+}
+
+/// A rule that exists, by name.
+pub fn rule_by_name<'a>(world: &'a World, name: &str) -> Option<&'a RuleDef> {
+    rules(world).into_iter().find(|r| r.name == name)
+}
+
+/// The accounts a rule excludes.
+pub fn excluded_accounts(world: &World, rule: &RuleDef) -> Vec<String> {
+    let every = world.opts.config_org.exclude_every;
+    if every == 0 || rule.index % every != every - 1 || world.opts.members == 0 {
+        return Vec::new();
+    }
+    world
+        .accounts
+        .iter()
+        .filter(|a| a.index == world.opts.members)
+        .map(|a| a.id.clone())
+        .collect()
+}
+
+fn rule_time(world: &World, rule: &RuleDef) -> f64 {
+    let bump = world.config_org.bumps.get(&rule.name).copied().unwrap_or(0);
+    EPOCH - 86_400.0 * (1 + rule.index % 30) as f64 + 600.0 * bump as f64
+}
+
+/// The status of `rule` in `account` (excluded accounts included: callers filter them).
+pub fn member_status(world: &World, rule: &RuleDef, account: &Account) -> MemberStatus {
+    if let Some(o) = world
+        .config_org
+        .member_overrides
+        .get(&(rule.name.clone(), account.id.clone()))
+    {
+        return o.clone();
+    }
+    let o = &world.opts.config_org;
+    let seed = world.opts.seed;
+    let h = mix(&[seed, rule.index as u64, account.index as u64]);
+    let designated = if world.opts.members == 0 {
+        0
+    } else {
+        1 + rule.index % world.opts.members
+    };
+    let (phase, outcome) = split_status(&rule.target);
+    let pick = designated == account.index;
+    let status = match outcome {
+        "FAILED" if pick || unit(h) < o.failure_ratio => "FAILED",
+        "IN_PROGRESS" if pick || unit(h) < o.in_progress_ratio => "IN_PROGRESS",
+        _ => "SUCCESSFUL",
+    };
+    let (error_code, error_message) = if status == "FAILED" {
+        let (c, m) = MEMBER_ERRORS[(h >> 7) as usize % MEMBER_ERRORS.len()];
+        (Some(c.to_string()), Some(m.to_string()))
+    } else {
+        (None, None)
+    };
+    MemberStatus {
+        account_id: account.id.clone(),
+        status: format!("{phase}_{status}"),
+        error_code,
+        error_message,
+        last_update: rule_time(world, rule) - (h % 86_400) as f64 - 0.5,
+    }
+}
+
+/// Every member status of a rule, excluded accounts left out, in account order.
+pub fn member_statuses(world: &World, rule: &RuleDef) -> Vec<MemberStatus> {
+    let excluded = excluded_accounts(world, rule);
+    world
+        .accounts
+        .iter()
+        .filter(|a| !excluded.contains(&a.id))
+        .map(|a| member_status(world, rule, a))
+        .collect()
+}
+
+/// The organization status of a rule, derived from its members (or as a test forced it).
+pub fn rule_status(world: &World, rule: &RuleDef) -> RuleStatus {
+    let last_update = rule_time(world, rule);
+    if let Some(s) = world.config_org.status_overrides.get(&rule.name) {
+        return RuleStatus {
+            name: rule.name.clone(),
+            status: s.clone(),
+            last_update,
+        };
+    }
+    let (phase, _) = split_status(&rule.target);
+    let mut outcome = "SUCCESSFUL";
+    for m in member_statuses(world, rule) {
+        if m.status.ends_with("_FAILED") {
+            outcome = "FAILED";
+            break;
+        }
+        if m.status.ends_with("_IN_PROGRESS") {
+            outcome = "IN_PROGRESS";
+        }
+    }
+    RuleStatus {
+        name: rule.name.clone(),
+        status: format!("{phase}_{outcome}"),
+        last_update,
+    }
+}
+
+/// The aggregators of (account, region), deleted ones left out.
+pub fn aggregators(world: &World, account: &str, region: &str) -> Vec<Aggregator> {
+    let o = &world.opts.config_org;
+    let home = o
+        .aggregator_region
+        .clone()
+        .or_else(|| world.opts.regions.first().cloned())
+        .unwrap_or_default();
+    if account != world.management().id || region != home {
+        return Vec::new();
+    }
+    (0..o.aggregators)
+        .map(|k| Aggregator {
+            index: k,
+            name: match k {
+                0 => "organization-aggregator".to_string(),
+                1 => "accounts-aggregator".to_string(),
+                k => format!("accounts-aggregator-{k}"),
+            },
+            account_id: account.to_string(),
+            region: region.to_string(),
+        })
+        .filter(|a| !world.config_org.deleted_aggregators.contains(&a.name))
+        .collect()
+}
+
+/// The accounts an account aggregator reads: all of them for the first, every k-th for the
+/// k-th.
+fn aggregator_accounts<'a>(world: &'a World, agg: &Aggregator) -> Vec<&'a Account> {
+    world
+        .accounts
+        .iter()
+        .filter(|a| agg.index <= 1 || a.index % agg.index == 0)
+        .collect()
+}
+
+/// The source statuses of an aggregator, in a stable order.
+pub fn source_statuses(world: &World, agg: &Aggregator) -> Vec<SourceStatus> {
+    let regions = &world.opts.regions;
+    let sources: Vec<(String, &str, String)> = if agg.index == 0 {
+        regions
+            .iter()
+            .map(|r| (world.org_id.clone(), "ORGANIZATION", r.clone()))
+            .collect()
+    } else {
+        aggregator_accounts(world, agg)
+            .iter()
+            .flat_map(|a| regions.iter().map(|r| (a.id.clone(), "ACCOUNT", r.clone())))
+            .collect()
+    };
+    sources
+        .into_iter()
+        .enumerate()
+        .map(|(s, (id, ty, region))| {
+            if let Some(o) = world.config_org.source_overrides.get(&(
+                agg.name.clone(),
+                id.clone(),
+                region.clone(),
+            )) {
+                return o.clone();
+            }
+            let h = mix(&[world.opts.seed, 0xa66, agg.index as u64, s as u64]);
+            let pick = if s < 3 {
+                (s + 2 * agg.index) % 3
+            } else {
+                match unit(h) {
+                    x if x < 0.8 => 0,
+                    x if x < 0.9 => 1,
+                    _ => 2,
+                }
+            };
+            let (status, age) = match pick {
+                0 => ("SUCCEEDED", (h % 3_600) as f64),
+                1 => ("FAILED", 3_600.0 + (h % 7_200) as f64),
+                _ => ("OUTDATED", 3.0 * 86_400.0 + (h % 86_400) as f64),
+            };
+            let (error_code, error_message) = match (status, ty) {
+                ("FAILED", "ORGANIZATION") => (
+                    Some("OrganizationAccessDeniedException".to_string()),
+                    Some(format!("The aggregator's role cannot read the organization in {region}: check its permissions for organizations:ListAccounts.")),
+                ),
+                ("FAILED", _) => (
+                    Some("AccessDeniedException".to_string()),
+                    Some(format!("Source account {id} has not authorized aggregator account {} in {region}.", agg.account_id)),
+                ),
+                _ => (None, None),
+            };
+            SourceStatus {
+                source_id: id,
+                source_type: ty.to_string(),
+                region,
+                status: status.to_string(),
+                last_update: EPOCH - age - 0.25,
+                error_code,
+                error_message,
+            }
+        })
+        .collect()
+}
+
 /// Handles one call.
-pub fn handle(_world: &mut World, call: &Call) -> Answer {
-    Err(AwsError::client(
-        "UnknownOperationException",
-        format!("unknown operation {}", call.op),
+pub fn handle(world: &mut World, call: &Call) -> Answer {
+    match call.op.as_str() {
+        "DescribeOrganizationConfigRules" => describe_rules(world, call),
+        "DescribeOrganizationConfigRuleStatuses" => describe_statuses(world, call),
+        "GetOrganizationConfigRuleDetailedStatus" => detailed_status(world, call),
+        "DescribeConfigurationAggregators" => describe_aggregators(world, call),
+        "DescribeConfigurationAggregatorSourcesStatus" => sources_status(world, call),
+        _ => Err(AwsError::client(
+            "UnknownOperationException",
+            format!("unknown operation {}", call.op),
+        )),
+    }
+}
+
+/// Validates `Limit` (0 to 100; 0 or absent: 100) and decodes `NextToken` of `scope`.
+fn page_args(call: &Call, scope: &str) -> Result<(usize, usize), AwsError> {
+    let limit = match call.json.get("Limit") {
+        None | Some(Value::Null) => 0,
+        Some(v) => v.as_i64().unwrap_or(-1),
+    };
+    if !(0..=MAX_LIMIT).contains(&limit) {
+        return Err(AwsError::client(
+            "InvalidLimitException",
+            format!("Limit {limit} is out of range: it must be between 0 and {MAX_LIMIT}."),
+        ));
+    }
+    let limit = if limit == 0 { MAX_LIMIT } else { limit } as usize;
+    let offset = match call.json.get("NextToken").and_then(Value::as_str) {
+        None | Some("") => 0,
+        Some(t) => parse_token(scope, t).ok_or_else(invalid_token)?,
+    };
+    Ok((limit, offset))
+}
+
+fn invalid_token() -> AwsError {
+    AwsError::client(
+        "InvalidNextTokenException",
+        "The nextToken provided is invalid",
+    )
+}
+
+fn page(items: Vec<Value>, key: &str, scope: &str, limit: usize, offset: usize) -> Value {
+    let end = offset.saturating_add(limit).min(items.len());
+    let slice: Vec<Value> = items
+        .get(offset.min(items.len())..end)
+        .map(<[Value]>::to_vec)
+        .unwrap_or_default();
+    let mut out = json!({ key: slice });
+    if end < items.len() {
+        out["NextToken"] = json!(next_token(scope, end));
+    }
+    out
+}
+
+fn names_param(call: &Call, field: &str) -> Option<Vec<String>> {
+    call.json.get(field).and_then(Value::as_array).map(|a| {
+        a.iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect()
+    })
+}
+
+fn org_access(world: &World, call: &Call) -> Result<(), AwsError> {
+    if is_privileged(world, &call.account) {
+        Ok(())
+    } else {
+        Err(AwsError::client(
+            "OrganizationAccessDeniedException",
+            "This action can only be performed by the management account of the organization or a delegated administrator for AWS Config.",
+        ))
+    }
+}
+
+/// The rules the caller sees in the call's region.
+fn visible_rules<'a>(world: &'a World, call: &Call) -> Vec<&'a RuleDef> {
+    if call.account != rules_owner(world) || world.region_index(&call.region).is_none() {
+        return Vec::new();
+    }
+    rules(world)
+}
+
+fn no_such_rule(name: &str) -> AwsError {
+    AwsError::client(
+        "NoSuchOrganizationConfigRuleException",
+        format!("The organization config rule {name} does not exist."),
+    )
+}
+
+/// Rules selected by a list call, with the page to serve (`None`: all, by name).
+type Selection<'a> = (Vec<&'a RuleDef>, Option<(usize, usize)>);
+
+/// The rules a list call asks for: by name (every name must exist, no pagination) or all of
+/// them, one page.
+fn selected_rules<'a>(
+    world: &'a World,
+    call: &Call,
+    scope: &str,
+) -> Result<Selection<'a>, AwsError> {
+    org_access(world, call)?;
+    let args = page_args(call, scope)?;
+    let visible = visible_rules(world, call);
+    match names_param(call, "OrganizationConfigRuleNames") {
+        Some(names) if !names.is_empty() => {
+            if names.len() > 25 {
+                return Err(AwsError::client(
+                    "ValidationException",
+                    "1 validation error detected: Value at 'organizationConfigRuleNames' failed to satisfy constraint: Member must have length less than or equal to 25",
+                ));
+            }
+            let mut out = Vec::new();
+            for n in &names {
+                out.push(
+                    *visible
+                        .iter()
+                        .find(|r| &r.name == n)
+                        .ok_or_else(|| no_such_rule(n))?,
+                );
+            }
+            Ok((out, None))
+        }
+        _ => Ok((visible, Some(args))),
+    }
+}
+
+fn rule_arn(world: &World, call: &Call, rule: &RuleDef) -> String {
+    let tag: String = format!("{:08x}", fnv(&format!("{}{}", world.opts.seed, rule.name)))
+        .chars()
+        .take(8)
+        .collect();
+    format!(
+        "arn:aws:config:{}:{}:organization-config-rule/{}-{tag}",
+        call.region,
+        rules_owner(world),
+        rule.name
+    )
+}
+
+fn answer(
+    call: &Call,
+    items: Vec<Value>,
+    key: &str,
+    scope: &str,
+    args: Option<(usize, usize)>,
+) -> Answer {
+    let body = match args {
+        Some((limit, offset)) => page(items, key, scope, limit, offset),
+        None => json!({ key: items }),
+    };
+    Ok(json_ok(call.protocol, &body))
+}
+
+fn describe_rules(world: &World, call: &Call) -> Answer {
+    let scope = "DescribeOrganizationConfigRules";
+    let (rules, args) = selected_rules(world, call, scope)?;
+    let items = rules
+        .iter()
+        .map(|r| {
+            let mut o = json!({
+                "OrganizationConfigRuleName": r.name,
+                "OrganizationConfigRuleArn": rule_arn(world, call, r),
+                "OrganizationManagedRuleMetadata": {
+                    "RuleIdentifier": r.identifier,
+                    "Description": format!("Organization-wide {} check.", r.identifier),
+                },
+                "LastUpdateTime": EPOCH - 86_400.0 * (40 + r.index % 30) as f64,
+            });
+            let excluded = excluded_accounts(world, r);
+            if !excluded.is_empty() {
+                o["ExcludedAccounts"] = json!(excluded);
+            }
+            o
+        })
+        .collect();
+    answer(call, items, "OrganizationConfigRules", scope, args)
+}
+
+fn describe_statuses(world: &World, call: &Call) -> Answer {
+    let scope = "DescribeOrganizationConfigRuleStatuses";
+    let (rules, args) = selected_rules(world, call, scope)?;
+    let items = rules.iter().map(|r| status_json(world, r)).collect();
+    answer(call, items, "OrganizationConfigRuleStatuses", scope, args)
+}
+
+fn status_json(world: &World, r: &RuleDef) -> Value {
+    let s = rule_status(world, r);
+    json!({
+        "OrganizationConfigRuleName": s.name,
+        "OrganizationRuleStatus": s.status,
+        "LastUpdateTime": s.last_update,
+    })
+}
+
+fn detailed_status(world: &mut World, call: &Call) -> Answer {
+    org_access(world, call)?;
+    let name = call
+        .json
+        .get("OrganizationConfigRuleName")
+        .and_then(Value::as_str)
+        .ok_or_else(|| {
+            AwsError::client(
+                "ValidationException",
+                "1 validation error detected: Value null at 'organizationConfigRuleName' failed to satisfy constraint: Member must not be null",
+            )
+        })?
+        .to_string();
+    let filters = call.json.get("Filters");
+    let status_filter = filters
+        .and_then(|f| f.get("MemberAccountRuleStatus"))
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let account_filter = filters
+        .and_then(|f| f.get("AccountId"))
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    if let Some(s) = &status_filter {
+        if !STATUSES.contains(&s.as_str()) {
+            return Err(AwsError::client(
+                "ValidationException",
+                format!("1 validation error detected: Value '{s}' at 'filters.memberAccountRuleStatus' failed to satisfy constraint: Member must satisfy enum value set: [{}]", STATUSES.join(", ")),
+            ));
+        }
+    }
+    let scope = format!(
+        "GetOrganizationConfigRuleDetailedStatus|{name}|{}|{}",
+        status_filter.as_deref().unwrap_or(""),
+        account_filter.as_deref().unwrap_or("")
+    );
+    let (limit, offset) = page_args(call, &scope)?;
+    let has_token = call
+        .json
+        .get("NextToken")
+        .and_then(Value::as_str)
+        .is_some_and(|t| !t.is_empty());
+    if has_token && world.config_org.expire_tokens > 0 {
+        world.config_org.expire_tokens -= 1;
+        return Err(invalid_token());
+    }
+    let world = &*world;
+    let rule = visible_rules(world, call)
+        .into_iter()
+        .find(|r| r.name == name)
+        .filter(|r| !world.config_org.ghost_rules.contains(&r.name))
+        .ok_or_else(|| no_such_rule(&name))?;
+    let items: Vec<Value> = member_statuses(world, rule)
+        .into_iter()
+        .filter(|m| status_filter.as_ref().is_none_or(|s| &m.status == s))
+        .filter(|m| account_filter.as_ref().is_none_or(|a| &m.account_id == a))
+        .map(|m| {
+            let mut o = json!({
+                "AccountId": m.account_id,
+                "ConfigRuleName": format!("OrgConfigRule-{}-{:08x}", rule.name, mix(&[world.opts.seed, rule.index as u64]) & 0xffff_ffff),
+                "MemberAccountRuleStatus": m.status,
+                "LastUpdateTime": m.last_update,
+            });
+            if let Some(c) = m.error_code {
+                o["ErrorCode"] = json!(c);
+            }
+            if let Some(msg) = m.error_message {
+                o["ErrorMessage"] = json!(msg);
+            }
+            o
+        })
+        .collect();
+    Ok(json_ok(
+        call.protocol,
+        &page(
+            items,
+            "OrganizationConfigRuleDetailedStatus",
+            &scope,
+            limit,
+            offset,
+        ),
     ))
+}
+
+fn aggregator_arn(world: &World, agg: &Aggregator) -> String {
+    let tag = mix(&[world.opts.seed, 0xa11, agg.index as u64]);
+    let tag: String = (0..8)
+        .map(|i| {
+            let d = ((tag >> (i * 5)) % 36) as u32;
+            char::from_digit(d, 36).unwrap_or('0')
+        })
+        .collect();
+    format!(
+        "arn:aws:config:{}:{}:config-aggregator/config-aggregator-{tag}",
+        agg.region, agg.account_id
+    )
+}
+
+fn no_such_aggregator(name: &str) -> AwsError {
+    AwsError::client(
+        "NoSuchConfigurationAggregatorException",
+        format!("The configuration aggregator {name} does not exist."),
+    )
+}
+
+fn describe_aggregators(world: &World, call: &Call) -> Answer {
+    let scope = "DescribeConfigurationAggregators";
+    let args = page_args(call, scope)?;
+    let all = aggregators(world, &call.account, &call.region);
+    let selected: Vec<&Aggregator> = match names_param(call, "ConfigurationAggregatorNames") {
+        Some(names) if !names.is_empty() => {
+            let mut out = Vec::new();
+            for n in &names {
+                out.push(
+                    all.iter()
+                        .find(|a| &a.name == n)
+                        .ok_or_else(|| no_such_aggregator(n))?,
+                );
+            }
+            out
+        }
+        _ => all.iter().collect(),
+    };
+    let created = EPOCH - 86_400.0 * 200.0;
+    let items: Vec<Value> = selected
+        .iter()
+        .map(|a| {
+            let mut o = json!({
+                "ConfigurationAggregatorName": a.name,
+                "ConfigurationAggregatorArn": aggregator_arn(world, a),
+                "CreationTime": created + a.index as f64 * 3_600.0,
+                "LastUpdatedTime": created + 86_400.0 * 10.0 + a.index as f64 * 3_600.0,
+            });
+            if a.index == 0 {
+                o["OrganizationAggregationSource"] = json!({
+                    "RoleArn": format!("arn:aws:iam::{}:role/service-role/AWSConfigRoleForOrganizations", a.account_id),
+                    "AllAwsRegions": true,
+                });
+            } else {
+                let ids: Vec<String> = aggregator_accounts(world, a)
+                    .iter()
+                    .map(|x| x.id.clone())
+                    .collect();
+                o["AccountAggregationSources"] = json!([{
+                    "AccountIds": ids,
+                    "AllAwsRegions": false,
+                    "AwsRegions": world.opts.regions,
+                }]);
+            }
+            o
+        })
+        .collect();
+    let (limit, offset) = args;
+    Ok(json_ok(
+        call.protocol,
+        &page(items, "ConfigurationAggregators", scope, limit, offset),
+    ))
+}
+
+fn sources_status(world: &World, call: &Call) -> Answer {
+    let name = call
+        .json
+        .get("ConfigurationAggregatorName")
+        .and_then(Value::as_str)
+        .ok_or_else(|| {
+            AwsError::client(
+                "ValidationException",
+                "1 validation error detected: Value null at 'configurationAggregatorName' failed to satisfy constraint: Member must not be null",
+            )
+        })?;
+    let wanted = names_param(call, "UpdateStatus");
+    if let Some(w) = &wanted {
+        if w.is_empty() {
+            return Err(AwsError::client(
+                "ValidationException",
+                "1 validation error detected: Value '[]' at 'updateStatus' failed to satisfy constraint: Member must have length greater than or equal to 1",
+            ));
+        }
+        if let Some(bad) = w.iter().find(|s| !SOURCE_STATUSES.contains(&s.as_str())) {
+            return Err(AwsError::client(
+                "ValidationException",
+                format!("1 validation error detected: Value '{bad}' at 'updateStatus' failed to satisfy constraint: Member must satisfy enum value set: [FAILED, SUCCEEDED, OUTDATED]"),
+            ));
+        }
+    }
+    let scope = format!(
+        "DescribeConfigurationAggregatorSourcesStatus|{name}|{}",
+        wanted.as_ref().map(|w| w.join(",")).unwrap_or_default()
+    );
+    let (limit, offset) = page_args(call, &scope)?;
+    let agg = aggregators(world, &call.account, &call.region)
+        .into_iter()
+        .find(|a| a.name == name)
+        .filter(|a| !world.config_org.ghost_aggregators.contains(&a.name))
+        .ok_or_else(|| no_such_aggregator(name))?;
+    let items: Vec<Value> = source_statuses(world, &agg)
+        .into_iter()
+        .filter(|s| wanted.as_ref().is_none_or(|w| w.contains(&s.status)))
+        .map(|s| {
+            let mut o = json!({
+                "SourceId": s.source_id,
+                "SourceType": s.source_type,
+                "AwsRegion": s.region,
+                "LastUpdateStatus": s.status,
+                "LastUpdateTime": s.last_update,
+            });
+            if let Some(c) = s.error_code {
+                o["LastErrorCode"] = json!(c);
+            }
+            if let Some(m) = s.error_message {
+                o["LastErrorMessage"] = json!(m);
+            }
+            o
+        })
+        .collect();
+    Ok(json_ok(
+        call.protocol,
+        &page(items, "AggregatedSourceStatusList", &scope, limit, offset),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn world(members: usize) -> World {
+        World::new(WorldOptions {
+            members,
+            ..WorldOptions::default()
+        })
+    }
+
+    #[test]
+    fn default_organization_shows_every_status() {
+        let w = world(5);
+        let mut org = BTreeSet::new();
+        let mut member = BTreeSet::new();
+        let mut failed_with_error = 0;
+        for r in rules(&w) {
+            let s = rule_status(&w, r);
+            assert_eq!(
+                s.status, r.target,
+                "{}: derived status matches its target",
+                r.name
+            );
+            org.insert(s.status);
+            for m in member_statuses(&w, r) {
+                if m.status.ends_with("_FAILED") {
+                    assert!(m.error_code.is_some() && m.error_message.is_some());
+                    failed_with_error += 1;
+                }
+                member.insert(m.status);
+            }
+        }
+        for s in STATUSES {
+            assert!(org.contains(*s), "org status {s} missing: {org:?}");
+            assert!(member.contains(*s), "member status {s} missing: {member:?}");
+        }
+        assert!(failed_with_error >= 3);
+        let aggs = aggregators(&w, &w.management().id, "us-east-1");
+        assert_eq!(aggs.len(), 2);
+        let mut kinds = BTreeSet::new();
+        for a in &aggs {
+            for s in source_statuses(&w, a) {
+                assert_eq!(s.error_code.is_some(), s.status == "FAILED");
+                kinds.insert((s.source_type, s.status));
+            }
+        }
+        for ty in ["ACCOUNT", "ORGANIZATION"] {
+            assert!(kinds.iter().any(|(t, _)| t == ty), "{kinds:?}");
+        }
+        for st in SOURCE_STATUSES {
+            assert!(kinds.iter().any(|(_, s)| s == st), "{kinds:?}");
+        }
+        assert!(aggregators(&w, &w.management().id, "eu-west-1").is_empty());
+    }
+
+    #[test]
+    fn generation_is_pure_and_overrides_move_the_status_time() {
+        let mut w = world(50);
+        let r = rules(&w)[1].clone();
+        assert_eq!(rule_status(&w, &r).status, "CREATE_SUCCESSFUL");
+        let before = rule_status(&w, &r).last_update;
+        assert_eq!(member_statuses(&w, &r), member_statuses(&world(50), &r));
+        let acct = w.accounts[3].id.clone();
+        w.config_org.set_member_status(
+            &r.name,
+            &acct,
+            Some(MemberStatus {
+                account_id: acct.clone(),
+                status: "CREATE_FAILED".into(),
+                error_code: Some("X".into()),
+                error_message: None,
+                last_update: EPOCH,
+            }),
+        );
+        let after = rule_status(&w, &r);
+        assert_eq!(after.status, "CREATE_FAILED");
+        assert!(after.last_update > before);
+    }
 }

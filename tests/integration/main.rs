@@ -1,9 +1,11 @@
 //! Integration tests: the simulated AWS and the exporter in-process, on real sockets (port 0).
 //! One test binary, so the AWS SDK is linked once.
 
+mod aggregators;
 mod cli;
 mod common;
 mod guardduty;
+mod org_rules;
 mod recorder;
 mod scale;
 mod server;

@@ -1,0 +1,249 @@
+//! SDK calls of `config_org_rules`; the only place its SDK types appear.
+//!
+//! Every call holds a permit of the Config rate limit. Every listing follows `NextToken` to the
+//! last page ([`all_pages`]); a token AWS refuses (`InvalidNextTokenException`, e.g. one that
+//! expired during a long scan) restarts that listing from the first page, once.
+
+use std::future::Future;
+
+use aws_sdk_config::types::{MemberAccountRuleStatus, StatusDetailFilters};
+use aws_smithy_types::DateTime;
+
+use crate::aws::{CollectError, ErrorKind, RegionClients, Service};
+
+/// The largest page AWS serves for these operations (the model's `CosmosPageLimit`: 0..=100).
+pub const PAGE_LIMIT: i32 = 100;
+
+/// AWS's error code for a rule that does not exist (any more).
+pub const NO_SUCH_RULE: &str = "NoSuchOrganizationConfigRuleException";
+/// AWS's error code when the caller is neither the management account nor a delegated
+/// administrator.
+pub const ORG_ACCESS_DENIED: &str = "OrganizationAccessDeniedException";
+/// AWS's error code for a pagination token it refuses.
+pub const INVALID_NEXT_TOKEN: &str = "InvalidNextTokenException";
+
+/// The organization-wide status of a rule.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RuleStatus {
+    /// Rule name.
+    pub name: String,
+    /// Organization status in AWS's raw spelling.
+    pub status: String,
+    /// Error code of an organization-level failure.
+    pub error_code: Option<String>,
+    /// Error message of an organization-level failure (status page only).
+    pub error_message: Option<String>,
+    /// Unix seconds of the last status update.
+    pub last_update: Option<f64>,
+}
+
+/// The definition of a rule, as far as the exporter uses it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RuleDef {
+    /// Rule name.
+    pub name: String,
+    /// Accounts the rule is not deployed to.
+    pub excluded_accounts: Vec<String>,
+    /// Unix seconds of the last change of the definition.
+    pub last_update: Option<f64>,
+}
+
+/// The deployment status of a rule in one member account.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MemberStatus {
+    /// Member account id.
+    pub account_id: String,
+    /// Status in AWS's raw spelling.
+    pub status: String,
+    /// Error code of a failure.
+    pub error_code: Option<String>,
+    /// Error message of a failure (status page and logs, never a label).
+    pub error_message: Option<String>,
+    /// Unix seconds of the last status update.
+    pub last_update: Option<f64>,
+}
+
+/// The member statuses of a rule, or the news that it was deleted meanwhile.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Detail {
+    /// Every member status asked for.
+    Members(Vec<MemberStatus>),
+    /// `NoSuchOrganizationConfigRuleException`: deleted since it was listed.
+    Vanished,
+}
+
+fn secs(t: Option<&DateTime>) -> Option<f64> {
+    t.map(|t| t.as_secs_f64())
+}
+
+/// Follows `NextToken` from the first page to the last, counting calls into `calls`. A refused
+/// token restarts the listing once; a token that repeats itself is refused as malformed (it
+/// would loop forever).
+pub async fn all_pages<T, F, Fut>(
+    c: &RegionClients,
+    operation: &'static str,
+    calls: &mut u64,
+    mut page: F,
+) -> Result<Vec<T>, CollectError>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: Future<Output = Result<(Vec<T>, Option<String>), CollectError>>,
+{
+    let mut out = Vec::new();
+    let mut token: Option<String> = None;
+    let mut restarted = false;
+    loop {
+        let sent = token.clone();
+        *calls += 1;
+        match page(token.take()).await {
+            Ok((items, next)) => {
+                out.extend(items);
+                match next.filter(|t| !t.is_empty()) {
+                    Some(t) if sent.as_deref() == Some(t.as_str()) => {
+                        return Err(CollectError::new(
+                            operation,
+                            &c.account_id,
+                            &c.region,
+                            ErrorKind::Malformed,
+                            "the answer repeats the NextToken it was asked with",
+                        ))
+                    }
+                    Some(t) => token = Some(t),
+                    None => return Ok(out),
+                }
+            }
+            Err(e) if sent.is_some() && !restarted && e.code() == Some(INVALID_NEXT_TOKEN) => {
+                tracing::info!(
+                    operation,
+                    account_id = %c.account_id,
+                    region = %c.region,
+                    "AWS refused a pagination token; listing again from the first page"
+                );
+                restarted = true;
+                out.clear();
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// DescribeOrganizationConfigRuleStatuses, every page.
+pub async fn rule_statuses(
+    c: &RegionClients,
+    calls: &mut u64,
+) -> Result<Vec<RuleStatus>, CollectError> {
+    all_pages(
+        c,
+        "DescribeOrganizationConfigRuleStatuses",
+        calls,
+        |token| async move {
+            let _p = c.permit(Service::Config).await;
+            let out = c
+                .config()
+                .describe_organization_config_rule_statuses()
+                .limit(PAGE_LIMIT)
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(|e| c.err("DescribeOrganizationConfigRuleStatuses", e))?;
+            let items = out
+                .organization_config_rule_statuses()
+                .iter()
+                .map(|s| RuleStatus {
+                    name: s.organization_config_rule_name().to_string(),
+                    status: s.organization_rule_status().as_str().to_string(),
+                    error_code: s.error_code().map(str::to_string),
+                    error_message: s.error_message().map(str::to_string),
+                    last_update: secs(s.last_update_time()),
+                })
+                .collect();
+            Ok((items, out.next_token().map(str::to_string)))
+        },
+    )
+    .await
+}
+
+/// DescribeOrganizationConfigRules, every page.
+pub async fn rule_defs(c: &RegionClients, calls: &mut u64) -> Result<Vec<RuleDef>, CollectError> {
+    all_pages(
+        c,
+        "DescribeOrganizationConfigRules",
+        calls,
+        |token| async move {
+            let _p = c.permit(Service::Config).await;
+            let out = c
+                .config()
+                .describe_organization_config_rules()
+                .limit(PAGE_LIMIT)
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(|e| c.err("DescribeOrganizationConfigRules", e))?;
+            let items = out
+                .organization_config_rules()
+                .iter()
+                .map(|r| RuleDef {
+                    name: r.organization_config_rule_name().to_string(),
+                    excluded_accounts: r.excluded_accounts().to_vec(),
+                    last_update: secs(r.last_update_time()),
+                })
+                .collect();
+            Ok((items, out.next_token().map(str::to_string)))
+        },
+    )
+    .await
+}
+
+/// GetOrganizationConfigRuleDetailedStatus of one rule, every page, optionally only the members
+/// in `status` (the `MemberAccountRuleStatus` filter).
+pub async fn detailed_status(
+    c: &RegionClients,
+    rule: &str,
+    status: Option<&str>,
+    calls: &mut u64,
+) -> Result<Detail, CollectError> {
+    let filters = status.map(|s| {
+        StatusDetailFilters::builder()
+            .member_account_rule_status(MemberAccountRuleStatus::from(s))
+            .build()
+    });
+    let got = all_pages(
+        c,
+        "GetOrganizationConfigRuleDetailedStatus",
+        calls,
+        |token| {
+            let filters = filters.clone();
+            async move {
+                let _p = c.permit(Service::Config).await;
+                let out = c
+                    .config()
+                    .get_organization_config_rule_detailed_status()
+                    .organization_config_rule_name(rule)
+                    .set_filters(filters)
+                    .limit(PAGE_LIMIT)
+                    .set_next_token(token)
+                    .send()
+                    .await
+                    .map_err(|e| c.err("GetOrganizationConfigRuleDetailedStatus", e))?;
+                let items = out
+                    .organization_config_rule_detailed_status()
+                    .iter()
+                    .map(|m| MemberStatus {
+                        account_id: m.account_id().to_string(),
+                        status: m.member_account_rule_status().as_str().to_string(),
+                        error_code: m.error_code().map(str::to_string),
+                        error_message: m.error_message().map(str::to_string),
+                        last_update: secs(m.last_update_time()),
+                    })
+                    .collect();
+                Ok((items, out.next_token().map(str::to_string)))
+            }
+        },
+    )
+    .await;
+    match got {
+        Ok(members) => Ok(Detail::Members(members)),
+        Err(e) if e.code() == Some(NO_SUCH_RULE) => Ok(Detail::Vanished),
+        Err(e) => Err(e),
+    }
+}

@@ -1,0 +1,221 @@
+//! Pure conversion of organization rule statuses into metric families.
+//!
+//! One [`RuleView`] per rule carries what a run knows about it: always the organization status;
+//! the member counts and the members in the detail statuses only when a member scan of the
+//! rule's current status is at hand (a rule whose scan was put off to the next run exports its
+//! status alone, never counts from another status). Error messages never become labels: they
+//! are long, free text, and would make a new series each time AWS rewords them.
+
+use std::collections::BTreeMap;
+
+use super::api::MemberStatus;
+use crate::config::MEMBER_STATUSES;
+use crate::metrics::{Desc, Family, Kind};
+
+/// What the exporter shows of one rule.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RuleView {
+    /// Rule name.
+    pub name: String,
+    /// Organization-wide status, raw spelling.
+    pub status: String,
+    /// Unix seconds of the last status update.
+    pub last_update: Option<f64>,
+    /// Accounts the rule excludes, when the rule's definition was listed.
+    pub excluded_accounts: Option<usize>,
+    /// Member accounts per status (raw spellings), when known.
+    pub counts: Option<BTreeMap<String, u64>>,
+    /// The members in the detail statuses, sorted by account.
+    pub members: Vec<MemberStatus>,
+}
+
+static STATUS: Desc = Desc {
+    name: "aws_config_org_rule_status",
+    help: "Organization-wide deployment status of an organization AWS Config rule, as a state set (1 for the current one).",
+    kind: Kind::Gauge,
+    labels: &["rule", "status"],
+};
+static LAST_UPDATE: Desc = Desc {
+    name: "aws_config_org_rule_last_update_timestamp_seconds",
+    help: "Unix time of the last update of the rule's organization-wide status.",
+    kind: Kind::Gauge,
+    labels: &["rule"],
+};
+static EXCLUDED: Desc = Desc {
+    name: "aws_config_org_rule_excluded_accounts",
+    help: "Accounts of the organization the rule is not deployed to (ExcludedAccounts).",
+    kind: Kind::Gauge,
+    labels: &["rule"],
+};
+static MEMBER_ACCOUNTS: Desc = Desc {
+    name: "aws_config_org_rule_member_accounts",
+    help: "Member accounts of the organization per deployment status of the rule (every status exported, 0 when none).",
+    kind: Kind::Gauge,
+    labels: &["rule", "status"],
+};
+static MEMBER_STATUS: Desc = Desc {
+    name: "aws_config_org_rule_member_status",
+    help: "1 for each member account whose deployment of the rule is in one of the configured detail statuses (by default the failed ones), with AWS's error code.",
+    kind: Kind::Gauge,
+    labels: &["rule", "account_id", "status", "error_code"],
+};
+static MEMBER_LAST_UPDATE: Desc = Desc {
+    name: "aws_config_org_rule_member_last_update_timestamp_seconds",
+    help: "Unix time of the last status update of the rule in a member account listed in aws_config_org_rule_member_status.",
+    kind: Kind::Gauge,
+    labels: &["rule", "account_id"],
+};
+
+/// The families of the organization rules.
+pub fn families(rules: &[RuleView]) -> Vec<Family> {
+    let mut status = Family::new(&STATUS);
+    let mut last = Family::new(&LAST_UPDATE);
+    let mut excluded = Family::new(&EXCLUDED);
+    let mut accounts = Family::new(&MEMBER_ACCOUNTS);
+    let mut member = Family::new(&MEMBER_STATUS);
+    let mut member_last = Family::new(&MEMBER_LAST_UPDATE);
+    for r in rules {
+        let rule = r.name.as_str();
+        status.push_state_set(&[rule], MEMBER_STATUSES, &r.status);
+        if let Some(t) = r.last_update {
+            last.push(&[rule], t);
+        }
+        if let Some(n) = r.excluded_accounts {
+            excluded.push(&[rule], n as f64);
+        }
+        if let Some(counts) = &r.counts {
+            for s in MEMBER_STATUSES {
+                accounts.push(&[rule, s], counts.get(*s).copied().unwrap_or(0) as f64);
+            }
+            // A status AWS adds later keeps its raw spelling and its count.
+            for (s, n) in counts {
+                if !MEMBER_STATUSES.contains(&s.as_str()) {
+                    accounts.push(&[rule, s], *n as f64);
+                }
+            }
+        }
+        for m in &r.members {
+            member.push(
+                &[
+                    rule,
+                    &m.account_id,
+                    &m.status,
+                    m.error_code.as_deref().unwrap_or(""),
+                ],
+                1.0,
+            );
+            if let Some(t) = m.last_update {
+                member_last.push(&[rule, &m.account_id], t);
+            }
+        }
+    }
+    vec![status, last, excluded, accounts, member, member_last]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(fams: &[Family]) -> String {
+        fams.iter()
+            .map(|f| String::from_utf8(f.lines().to_vec()).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn golden_failed_rule_with_members_and_a_rule_without_counts() {
+        let rules = vec![
+            RuleView {
+                name: "org-encrypted-volumes".into(),
+                status: "CREATE_FAILED".into(),
+                last_update: Some(1_700_000_000.0),
+                excluded_accounts: Some(1),
+                counts: Some(BTreeMap::from([
+                    ("CREATE_SUCCESSFUL".to_string(), 997),
+                    ("CREATE_FAILED".to_string(), 2),
+                    ("CREATE_PAUSED".to_string(), 1),
+                ])),
+                members: vec![
+                    MemberStatus {
+                        account_id: "111111111111".into(),
+                        status: "CREATE_FAILED".into(),
+                        error_code: Some("NoAvailableConfigurationRecorderException".into()),
+                        error_message: Some("no recorder".into()),
+                        last_update: Some(1_699_999_000.5),
+                    },
+                    MemberStatus {
+                        account_id: "222222222222".into(),
+                        status: "CREATE_FAILED".into(),
+                        error_code: None,
+                        error_message: None,
+                        last_update: None,
+                    },
+                ],
+            },
+            RuleView {
+                name: "org-iam-password-policy".into(),
+                status: "UPDATE_IN_PROGRESS".into(),
+                last_update: None,
+                excluded_accounts: None,
+                counts: None,
+                members: vec![],
+            },
+        ];
+        let want = "\
+aws_config_org_rule_status{rule=\"org-encrypted-volumes\",status=\"CREATE_SUCCESSFUL\"} 0
+aws_config_org_rule_status{rule=\"org-encrypted-volumes\",status=\"CREATE_IN_PROGRESS\"} 0
+aws_config_org_rule_status{rule=\"org-encrypted-volumes\",status=\"CREATE_FAILED\"} 1
+aws_config_org_rule_status{rule=\"org-encrypted-volumes\",status=\"DELETE_SUCCESSFUL\"} 0
+aws_config_org_rule_status{rule=\"org-encrypted-volumes\",status=\"DELETE_FAILED\"} 0
+aws_config_org_rule_status{rule=\"org-encrypted-volumes\",status=\"DELETE_IN_PROGRESS\"} 0
+aws_config_org_rule_status{rule=\"org-encrypted-volumes\",status=\"UPDATE_SUCCESSFUL\"} 0
+aws_config_org_rule_status{rule=\"org-encrypted-volumes\",status=\"UPDATE_IN_PROGRESS\"} 0
+aws_config_org_rule_status{rule=\"org-encrypted-volumes\",status=\"UPDATE_FAILED\"} 0
+aws_config_org_rule_status{rule=\"org-iam-password-policy\",status=\"CREATE_SUCCESSFUL\"} 0
+aws_config_org_rule_status{rule=\"org-iam-password-policy\",status=\"CREATE_IN_PROGRESS\"} 0
+aws_config_org_rule_status{rule=\"org-iam-password-policy\",status=\"CREATE_FAILED\"} 0
+aws_config_org_rule_status{rule=\"org-iam-password-policy\",status=\"DELETE_SUCCESSFUL\"} 0
+aws_config_org_rule_status{rule=\"org-iam-password-policy\",status=\"DELETE_FAILED\"} 0
+aws_config_org_rule_status{rule=\"org-iam-password-policy\",status=\"DELETE_IN_PROGRESS\"} 0
+aws_config_org_rule_status{rule=\"org-iam-password-policy\",status=\"UPDATE_SUCCESSFUL\"} 0
+aws_config_org_rule_status{rule=\"org-iam-password-policy\",status=\"UPDATE_IN_PROGRESS\"} 1
+aws_config_org_rule_status{rule=\"org-iam-password-policy\",status=\"UPDATE_FAILED\"} 0
+aws_config_org_rule_last_update_timestamp_seconds{rule=\"org-encrypted-volumes\"} 1700000000
+aws_config_org_rule_excluded_accounts{rule=\"org-encrypted-volumes\"} 1
+aws_config_org_rule_member_accounts{rule=\"org-encrypted-volumes\",status=\"CREATE_SUCCESSFUL\"} 997
+aws_config_org_rule_member_accounts{rule=\"org-encrypted-volumes\",status=\"CREATE_IN_PROGRESS\"} 0
+aws_config_org_rule_member_accounts{rule=\"org-encrypted-volumes\",status=\"CREATE_FAILED\"} 2
+aws_config_org_rule_member_accounts{rule=\"org-encrypted-volumes\",status=\"DELETE_SUCCESSFUL\"} 0
+aws_config_org_rule_member_accounts{rule=\"org-encrypted-volumes\",status=\"DELETE_FAILED\"} 0
+aws_config_org_rule_member_accounts{rule=\"org-encrypted-volumes\",status=\"DELETE_IN_PROGRESS\"} 0
+aws_config_org_rule_member_accounts{rule=\"org-encrypted-volumes\",status=\"UPDATE_SUCCESSFUL\"} 0
+aws_config_org_rule_member_accounts{rule=\"org-encrypted-volumes\",status=\"UPDATE_IN_PROGRESS\"} 0
+aws_config_org_rule_member_accounts{rule=\"org-encrypted-volumes\",status=\"UPDATE_FAILED\"} 0
+aws_config_org_rule_member_accounts{rule=\"org-encrypted-volumes\",status=\"CREATE_PAUSED\"} 1
+aws_config_org_rule_member_status{rule=\"org-encrypted-volumes\",account_id=\"111111111111\",status=\"CREATE_FAILED\",error_code=\"NoAvailableConfigurationRecorderException\"} 1
+aws_config_org_rule_member_status{rule=\"org-encrypted-volumes\",account_id=\"222222222222\",status=\"CREATE_FAILED\",error_code=\"\"} 1
+aws_config_org_rule_member_last_update_timestamp_seconds{rule=\"org-encrypted-volumes\",account_id=\"111111111111\"} 1699999000.5
+";
+        assert_eq!(text(&families(&rules)), want);
+    }
+
+    #[test]
+    fn unknown_organization_status_keeps_its_spelling() {
+        let rules = vec![RuleView {
+            name: "r".into(),
+            status: "CREATE_PAUSED".into(),
+            ..RuleView::default()
+        }];
+        let got = text(&families(&rules));
+        assert!(got.ends_with(
+            "aws_config_org_rule_status{rule=\"r\",status=\"UPDATE_FAILED\"} 0\n\
+             aws_config_org_rule_status{rule=\"r\",status=\"CREATE_PAUSED\"} 1\n"
+        ));
+        assert_eq!(got.lines().count(), 10);
+    }
+
+    #[test]
+    fn no_rules_no_samples() {
+        assert!(families(&[]).iter().all(Family::is_empty));
+    }
+}
