@@ -103,6 +103,8 @@ pub struct Scheduler {
     tracker: TaskTracker,
     shutdown: CancellationToken,
     jitter: bool,
+    /// Per-job state of `run_once` cycles, kept from one call to the next like a loop keeps it.
+    once_states: Mutex<HashMap<JobKey, JobState>>,
 }
 
 impl Scheduler {
@@ -122,6 +124,7 @@ impl Scheduler {
             tracker,
             shutdown,
             jitter,
+            once_states: Mutex::new(HashMap::new()),
         })
     }
 
@@ -298,7 +301,8 @@ impl Scheduler {
         self.jobs.lock().unwrap_or_else(|e| e.into_inner()).len()
     }
 
-    /// Runs every job once, concurrently, and records the results (for `collect --once`).
+    /// Runs every job once, concurrently, and records the results (for `collect --once`, tests
+    /// and benchmarks). State carries over between calls, as it does in a job's loop.
     /// Returns the number of failed runs.
     pub async fn run_once(self: &Arc<Self>) -> usize {
         let desired = self.desired();
@@ -312,18 +316,30 @@ impl Scheduler {
                 aws: spec.clients.clone(),
                 config: cfg.clone(),
             };
+            let mut state = self
+                .once_states
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&spec.key)
+                .unwrap_or_default();
             set.spawn(async move {
-                let mut state = JobState::default();
                 let (report, _) = run_one(&spec, &ctx, &mut state).await;
                 let failed = report.result.is_err();
                 store.record(&spec.key, report);
-                failed
+                (spec.key, state, failed)
             });
         }
         let mut failed = 0;
         while let Some(r) = set.join_next().await {
-            if !matches!(r, Ok(false)) {
-                failed += 1;
+            match r {
+                Ok((key, state, f)) => {
+                    self.once_states
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert(key, state);
+                    failed += usize::from(f);
+                }
+                Err(_) => failed += 1,
             }
         }
         failed
