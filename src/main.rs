@@ -16,7 +16,7 @@ use posture_exporter::app::{App, AppOptions};
 use posture_exporter::aws::{AwsFactory, CallCounter};
 use posture_exporter::config::{Config, ConfigError, Shard};
 use posture_exporter::scheduler::{resolve_target, Scheduler};
-use posture_exporter::sim::{Sim, WorldOptions};
+use posture_exporter::sim::{Sim, SimRateLimit, WorldOptions};
 use posture_exporter::store::Store;
 
 /// Exit status for a configuration that is refused (EX_USAGE... EX_DATAERR is 65; sysexits'
@@ -101,6 +101,11 @@ enum Command {
         /// Seed.
         #[arg(long, default_value_t = 7)]
         seed: u64,
+        /// Calls a second allowed per (account, region, operation), with a burst of as many (at
+        /// least one);
+        /// past it the simulator answers each protocol's throttling error. Off when unset.
+        #[arg(long)]
+        rate_limit: Option<f64>,
     },
 }
 
@@ -200,9 +205,10 @@ fn main() -> ExitCode {
                     listen,
                     accounts,
                     seed,
+                    rate_limit,
                 }),
                 _,
-            ) => simulate(&listen, accounts, seed).await,
+            ) => simulate(&listen, accounts, seed, rate_limit).await,
             _ => anyhow::bail!("nothing to do"),
         }
     });
@@ -336,7 +342,28 @@ async fn collect_once(cfg: Config, openmetrics: bool) -> anyhow::Result<ExitCode
             }
         }
     }
-    failed += sched.run_once().await;
+    // Follow the jobs that ask to run again soon (an IAM report being generated, an org-rules
+    // scan cut short) for as long as the longest collector timeout allows.
+    let limit = posture_exporter::collectors::CollectorKind::ALL
+        .iter()
+        .map(|k| k.schedule(&cfg).2)
+        .max()
+        .unwrap_or(Duration::from_secs(60));
+    let deadline = tokio::time::Instant::now() + limit;
+    let (_, mut hints) = sched.run_once_where(None).await;
+    while let Some(wait) = hints.iter().map(|h| h.1).min() {
+        if tokio::time::Instant::now() + wait > deadline {
+            break;
+        }
+        tokio::time::sleep(wait).await;
+        let keys: std::collections::HashSet<_> = hints.into_iter().map(|h| h.0).collect();
+        hints = sched.run_once_where(Some(&keys)).await.1;
+    }
+    failed += store
+        .status()
+        .iter()
+        .filter(|r| r.last_error.is_some())
+        .count();
     let exp = store.refresh();
     use std::io::Write as _;
     let mut out = std::io::stdout().lock();
@@ -355,11 +382,12 @@ async fn collect_once(cfg: Config, openmetrics: bool) -> anyhow::Result<ExitCode
 }
 
 fn demo_config(endpoint: &str, listen: &str, interval: &str, sim: &Sim) -> String {
-    let (mgmt, regions, role) = sim.world(|w| {
+    let (mgmt, regions, role, iam_root) = sim.world(|w| {
         (
             w.management().id.clone(),
             w.opts.regions.clone(),
             w.opts.role_name.clone(),
+            posture_exporter::sim::iam::root_entity_path(w),
         )
     });
     let regions = format!("[{}]", regions.join(", "));
@@ -368,7 +396,7 @@ fn demo_config(endpoint: &str, listen: &str, interval: &str, sim: &Sim) -> Strin
 listen: \"{listen}\"\n\
 aws:\n  region: us-east-1\n  endpoint_url: \"{endpoint}\"\n  max_attempts: 3\n\
 targets:\n  - name: org\n    discover: organizations\n    role_name: {role}\n    regions: {regions}\n    refresh_interval: 5m\n\
-collectors:\n  config_recorder:\n    interval: {interval}\n  config_org_rules:\n    interval: {interval}\n  config_aggregators:\n    interval: {interval}\n  guardduty:\n    interval: {interval}\n"
+collectors:\n  config_recorder:\n    interval: {interval}\n  config_org_rules:\n    interval: {interval}\n  config_aggregators:\n    interval: {interval}\n  guardduty:\n    interval: {interval}\n  iam_access_report:\n    interval: 5m\n    poll_interval: 5s\n    entity_paths: [\"{iam_root}\"]\n"
     )
 }
 
@@ -419,7 +447,12 @@ async fn demo(
     Ok(ExitCode::SUCCESS)
 }
 
-async fn simulate(listen: &str, accounts: usize, seed: u64) -> anyhow::Result<ExitCode> {
+async fn simulate(
+    listen: &str,
+    accounts: usize,
+    seed: u64,
+    rate_limit: Option<f64>,
+) -> anyhow::Result<ExitCode> {
     let listener = TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
@@ -431,6 +464,12 @@ async fn simulate(listen: &str, accounts: usize, seed: u64) -> anyhow::Result<Ex
             ..WorldOptions::default()
         },
     )?;
+    if let Some(rate) = rate_limit.filter(|r| r.is_finite() && *r > 0.0) {
+        sim.set_rate_limit(Some(SimRateLimit {
+            rate,
+            burst: rate.max(1.0),
+        }));
+    }
     println!("simulated AWS at {}", sim.url());
     shutdown_signal().await;
     sim.stop();

@@ -275,8 +275,12 @@ impl Scheduler {
             let token = self.shutdown.child_token();
             self.store
                 .register(spec.key.clone(), &spec.target, spec.interval);
+            // Spread first runs over the interval, at most five minutes: enough to smooth a cycle
+            // over thousands of accounts, short enough that a 6h collector starts the same day.
             let jitter = if self.jitter {
-                spec.interval.mul_f64(fastrand::f64())
+                spec.interval
+                    .min(Duration::from_secs(300))
+                    .mul_f64(fastrand::f64())
             } else {
                 Duration::ZERO
             };
@@ -305,10 +309,22 @@ impl Scheduler {
     /// and benchmarks). State carries over between calls, as it does in a job's loop.
     /// Returns the number of failed runs.
     pub async fn run_once(self: &Arc<Self>) -> usize {
+        self.run_once_where(None).await.0
+    }
+
+    /// Like [`Scheduler::run_once`], for the jobs in `only` (all when `None`); also returns the
+    /// jobs that asked to run again sooner than their interval, with how soon.
+    pub async fn run_once_where(
+        self: &Arc<Self>,
+        only: Option<&std::collections::HashSet<JobKey>>,
+    ) -> (usize, Vec<(JobKey, Duration)>) {
         let desired = self.desired();
         let cfg = self.config();
         let mut set = tokio::task::JoinSet::new();
-        for spec in desired {
+        for spec in desired
+            .into_iter()
+            .filter(|s| only.is_none_or(|o| o.contains(&s.key)))
+        {
             self.store
                 .register(spec.key.clone(), &spec.target, spec.interval);
             let store = self.store.clone();
@@ -323,16 +339,20 @@ impl Scheduler {
                 .remove(&spec.key)
                 .unwrap_or_default();
             set.spawn(async move {
-                let (report, _) = run_one(&spec, &ctx, &mut state).await;
+                let (report, hint) = run_one(&spec, &ctx, &mut state).await;
                 let failed = report.result.is_err();
                 store.record(&spec.key, report);
-                (spec.key, state, failed)
+                (spec.key, state, failed, hint)
             });
         }
         let mut failed = 0;
+        let mut hints = Vec::new();
         while let Some(r) = set.join_next().await {
             match r {
-                Ok((key, state, f)) => {
+                Ok((key, state, f, hint)) => {
+                    if let Some(h) = hint {
+                        hints.push((key.clone(), h));
+                    }
                     self.once_states
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())
@@ -342,7 +362,7 @@ impl Scheduler {
                 Err(_) => failed += 1,
             }
         }
-        failed
+        (failed, hints)
     }
 }
 

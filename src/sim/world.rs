@@ -173,7 +173,7 @@ impl World {
 
     /// The organization's root id.
     pub fn root_id(&self) -> String {
-        format!("r-{:04x}", fnv(&format!("root{}", self.opts.seed)) & 0xffff)
+        super::iam::root_id(self.opts.seed)
     }
 
     /// The organizational units: (id, name, parent id). A small fixed tree:

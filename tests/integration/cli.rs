@@ -143,29 +143,29 @@ fn demo_serves_and_stops_on_sigterm_within_five_seconds() {
         .trim_start_matches("http://")
         .trim_end_matches("/metrics")
         .to_string();
-    // Wait for data.
+    // Wait until every account of the demo (management + 5 members) shows in both regions.
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let mut body = String::new();
-    for _ in 0..200 {
+    let accounts_of = |s: &Scrape, region: &str| -> std::collections::BTreeSet<String> {
+        s.matching("aws_config_recorders", &[("region", region)])
+            .iter()
+            .filter_map(|(k, _)| k.split("account_id=\"").nth(1).map(|r| r[..12].to_string()))
+            .collect()
+    };
+    let mut last = Scrape::default();
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(90) {
         let r = rt.block_on(crate::common::get(addr.parse().unwrap(), "/metrics", &[]));
-        body = String::from_utf8(r.body).unwrap();
-        if body.contains("aws_config_recorder_recording") {
+        last = Scrape::parse(&String::from_utf8(r.body).unwrap());
+        if accounts_of(&last, "us-east-1").len() >= 6 && accounts_of(&last, "eu-west-1").len() >= 6
+        {
             break;
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    let s = Scrape::parse(&body);
-    let accounts: std::collections::BTreeSet<_> = s
-        .matching("aws_config_recorders", &[])
-        .iter()
-        .filter_map(|(k, _)| k.split("account_id=\"").nth(1).map(|r| r[..12].to_string()))
-        .collect();
-    assert!(accounts.len() >= 3, "{accounts:?}");
-    assert_eq!(
-        s.matching("aws_config_recorders", &[("region", "eu-west-1")])
-            .len(),
-        accounts.len()
-    );
+    let us = accounts_of(&last, "us-east-1");
+    assert_eq!(us.len(), 6, "{us:?}");
+    assert_eq!(accounts_of(&last, "eu-west-1"), us);
+    assert!(last.text.contains("posture_exporter_build_info{"));
     let t = Instant::now();
     let pid = child.id().to_string();
     assert!(Command::new("kill")

@@ -5,6 +5,7 @@ mod aggregators;
 mod cli;
 mod common;
 mod guardduty;
+mod iam;
 mod org_rules;
 mod recorder;
 mod scale;

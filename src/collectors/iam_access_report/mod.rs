@@ -1,19 +1,72 @@
-//! `iam_access_report`: not written yet.
+//! `iam_access_report`: which AWS services the principals under an organization entity (root,
+//! OU or account) may use, and when they last used each, so unused services can be denied.
+//!
+//! The IAM Organizations access report is an asynchronous job, so this collector is a state
+//! machine across scheduler ticks (`job.rs`): a run generates a job or reads it once, never
+//! waits, and asks the scheduler to come back after `poll_interval` while a job is in progress.
+//! A completed report is served until it is `interval` old and a newer one completes. IAM is a
+//! global service: the scheduler runs this collector once, from the organization target in the
+//! home region, whatever the targets' regions.
+
+pub mod api;
+pub mod convert;
+pub mod job;
+
+pub use job::State;
 
 use super::{Collected, JobContext};
-use crate::aws::{CollectError, ErrorKind};
+use crate::aws::CollectError;
 
-/// State kept across runs.
-#[derive(Debug, Default)]
-pub struct State {}
+/// One run: one step of every configured entity path's job.
+pub async fn collect(ctx: &JobContext, state: &mut State) -> Result<Collected, CollectError> {
+    let cfg = &ctx.config.collectors.iam_access_report;
+    let settings = job::Settings {
+        interval: cfg.interval.0,
+        poll_interval: cfg.poll_interval.0,
+    };
+    let out = job::run(
+        &api::Sdk(&ctx.aws),
+        state,
+        &cfg.entity_paths,
+        &settings,
+        tokio::time::Instant::now(),
+    )
+    .await;
+    if let Some(e) = out.error {
+        return Err(e);
+    }
+    let mut notes = summary(state, &cfg.entity_paths);
+    notes.extend(out.notes);
+    Ok(Collected {
+        families: convert::families(&convert::entries(state, &cfg.entity_paths)),
+        notes,
+        next_run: out.next_run,
+    })
+}
 
-/// One run.
-pub async fn collect(ctx: &JobContext, _state: &mut State) -> Result<Collected, CollectError> {
-    Err(CollectError::new(
-        "iam_access_report",
-        &ctx.aws.account_id,
-        &ctx.aws.region,
-        ErrorKind::Internal,
-        "not implemented yet",
-    ))
+/// One status-page line per entity path: its job and the report served.
+fn summary(state: &State, paths: &[String]) -> Vec<String> {
+    paths
+        .iter()
+        .filter_map(|p| {
+            let s = state.paths.get(p)?;
+            let job = match &s.phase {
+                job::Phase::Generating { job_id, .. } => format!(
+                    "job {job_id} {}",
+                    s.status.as_deref().unwrap_or(job::IN_PROGRESS)
+                ),
+                job::Phase::Idle => {
+                    format!("last job {}", s.status.as_deref().unwrap_or("unknown"))
+                }
+            };
+            let report = match &s.report {
+                Some(r) => format!(
+                    "report {}: {} services accessible, {} not accessed",
+                    r.job_id, r.services_accessible, r.services_not_accessed
+                ),
+                None => "no completed report yet".to_string(),
+            };
+            Some(format!("{p}: {job}; {report}"))
+        })
+        .collect()
 }
