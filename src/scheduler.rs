@@ -15,9 +15,9 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::aws::{AccountAws, AwsFactory, CollectError, ErrorKind, RegionClients, RoleSpec};
+use crate::aws::{AccountAws, AwsFactory, CollectError, ErrorKind, RegionClients};
 use crate::collectors::{self, CollectorKind, JobContext, JobState, Scope};
-use crate::config::{role_arn_account, Config, Shard, TargetConfig};
+use crate::config::{Config, Shard, TargetConfig};
 use crate::store::{Failure, JobKey, RunReport, Store};
 
 /// A target whose account is known, ready to have jobs.
@@ -42,35 +42,7 @@ pub async fn resolve_target(
     t: &TargetConfig,
     shard: Shard,
 ) -> Result<ResolvedTarget, CollectError> {
-    let (account_id, aws) = match &t.role_arn {
-        Some(arn) => {
-            let account = role_arn_account(arn).ok_or_else(|| {
-                CollectError::new(
-                    "AssumeRole",
-                    "unknown",
-                    factory.home_region(),
-                    ErrorKind::Internal,
-                    format!("not a role ARN: {arn}"),
-                )
-            })?;
-            let aws = factory.assume_role(RoleSpec {
-                role_arn: arn.clone(),
-                account_id: account.to_string(),
-                external_id: t.external_id.clone(),
-                session_name: t
-                    .session_name
-                    .clone()
-                    .unwrap_or_else(|| "posture-exporter".into()),
-                duration: t.session_duration.map(|d| d.0),
-            });
-            (account.to_string(), aws)
-        }
-        None => {
-            let aws = factory.ambient();
-            let account = aws.account_id(factory.home_region()).await?;
-            (account, aws)
-        }
-    };
+    let (account_id, aws) = crate::discovery::own_credentials(factory, t).await?;
     Ok(ResolvedTarget {
         name: t.name.clone(),
         account_jobs: shard.contains(&account_id),
