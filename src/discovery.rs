@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::aws::pages::all_pages;
 use crate::aws::{
     AccountAws, AwsFactory, CollectError, ErrorKind, RegionClients, RoleSpec, Service,
 };
@@ -44,118 +45,119 @@ static ACCOUNT_INFO: Desc = Desc {
 
 /// Every account (ListAccounts, every page).
 pub async fn list_accounts(c: &RegionClients) -> Result<Vec<OrgAccount>, CollectError> {
-    let mut out = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let page = {
-            let _p = c.permit(Service::Organizations).await;
-            c.organizations()
-                .list_accounts()
-                .max_results(20)
-                .set_next_token(token.clone())
-                .send()
-                .await
-                .map_err(|e| c.err("ListAccounts", e))?
-        };
-        for a in page.accounts() {
-            let Some(id) = a.id() else { continue };
-            // `State` supersedes `Status` in newer answers; either says ACTIVE for live accounts.
-            let status = a
-                .state()
-                .map(|s| s.as_str().to_string())
-                .or_else(|| a.status().map(|s| s.as_str().to_string()))
-                .unwrap_or_default();
-            out.push(OrgAccount {
-                id: id.to_string(),
-                name: a.name().unwrap_or_default().to_string(),
-                status,
-            });
-        }
-        token = page.next_token().map(str::to_string);
-        if token.is_none() {
-            return Ok(out);
-        }
-    }
+    let mut calls = 0;
+    all_pages(c, "ListAccounts", &mut calls, |token| async move {
+        let _p = c.permit(Service::Organizations).await;
+        let page = c
+            .organizations()
+            .list_accounts()
+            .max_results(20)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| c.err("ListAccounts", e))?;
+        let accounts = page
+            .accounts()
+            .iter()
+            .filter_map(|a| {
+                // `State` supersedes `Status` in newer answers; either says ACTIVE for live
+                // accounts.
+                let status = a
+                    .state()
+                    .map(|s| s.as_str().to_string())
+                    .or_else(|| a.status().map(|s| s.as_str().to_string()))
+                    .unwrap_or_default();
+                Some(OrgAccount {
+                    id: a.id()?.to_string(),
+                    name: a.name().unwrap_or_default().to_string(),
+                    status,
+                })
+            })
+            .collect();
+        Ok((accounts, page.next_token().map(str::to_string)))
+    })
+    .await
 }
 
 /// For every account, the roots and OUs above it (walks the OU tree).
 pub async fn ancestors(c: &RegionClients) -> Result<BTreeMap<String, Vec<String>>, CollectError> {
-    let mut roots = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let page = {
-            let _p = c.permit(Service::Organizations).await;
-            c.organizations()
-                .list_roots()
-                .set_next_token(token.clone())
-                .send()
-                .await
-                .map_err(|e| c.err("ListRoots", e))?
-        };
-        roots.extend(
-            page.roots()
-                .iter()
-                .filter_map(|r| r.id().map(str::to_string)),
-        );
-        token = page.next_token().map(str::to_string);
-        if token.is_none() {
-            break;
-        }
-    }
+    let mut calls = 0;
+    let roots = all_pages(c, "ListRoots", &mut calls, |token| async move {
+        let _p = c.permit(Service::Organizations).await;
+        let page = c
+            .organizations()
+            .list_roots()
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| c.err("ListRoots", e))?;
+        let ids = page
+            .roots()
+            .iter()
+            .filter_map(|r| r.id().map(str::to_string))
+            .collect();
+        Ok((ids, page.next_token().map(str::to_string)))
+    })
+    .await?;
     let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
     // (parent id, its ancestors including itself)
     let mut queue: Vec<(String, Vec<String>)> =
         roots.into_iter().map(|r| (r.clone(), vec![r])).collect();
     let mut seen = BTreeSet::new();
     while let Some((parent, path)) = queue.pop() {
+        // AWS allows five levels of OUs; a deeper or repeating tree is not walked further.
         if !seen.insert(parent.clone()) || path.len() > 8 {
             continue;
         }
-        let mut token: Option<String> = None;
-        loop {
-            let page = {
-                let _p = c.permit(Service::Organizations).await;
-                c.organizations()
-                    .list_accounts_for_parent()
-                    .parent_id(&parent)
-                    .set_next_token(token.clone())
-                    .send()
-                    .await
-                    .map_err(|e| c.err("ListAccountsForParent", e))?
-            };
-            for a in page.accounts() {
-                if let Some(id) = a.id() {
-                    out.insert(id.to_string(), path.clone());
-                }
-            }
-            token = page.next_token().map(str::to_string);
-            if token.is_none() {
-                break;
-            }
+        let parent_ref = parent.as_str();
+        let accounts = all_pages(c, "ListAccountsForParent", &mut calls, |token| async move {
+            let _p = c.permit(Service::Organizations).await;
+            let page = c
+                .organizations()
+                .list_accounts_for_parent()
+                .parent_id(parent_ref)
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(|e| c.err("ListAccountsForParent", e))?;
+            let ids = page
+                .accounts()
+                .iter()
+                .filter_map(|a| a.id().map(str::to_string))
+                .collect();
+            Ok((ids, page.next_token().map(str::to_string)))
+        })
+        .await?;
+        for id in accounts {
+            out.insert(id, path.clone());
         }
-        let mut token: Option<String> = None;
-        loop {
-            let page = {
+        let ous = all_pages(
+            c,
+            "ListOrganizationalUnitsForParent",
+            &mut calls,
+            |token| async move {
                 let _p = c.permit(Service::Organizations).await;
-                c.organizations()
+                let page = c
+                    .organizations()
                     .list_organizational_units_for_parent()
-                    .parent_id(&parent)
-                    .set_next_token(token.clone())
+                    .parent_id(parent_ref)
+                    .set_next_token(token)
                     .send()
                     .await
-                    .map_err(|e| c.err("ListOrganizationalUnitsForParent", e))?
-            };
-            for ou in page.organizational_units() {
-                if let Some(id) = ou.id() {
-                    let mut p = path.clone();
-                    p.push(id.to_string());
-                    queue.push((id.to_string(), p));
-                }
-            }
-            token = page.next_token().map(str::to_string);
-            if token.is_none() {
-                break;
-            }
+                    .map_err(|e| c.err("ListOrganizationalUnitsForParent", e))?;
+                let ids = page
+                    .organizational_units()
+                    .iter()
+                    .filter_map(|o| o.id().map(str::to_string))
+                    .collect();
+                Ok((ids, page.next_token().map(str::to_string)))
+            },
+        )
+        .await?;
+        for id in ous {
+            let mut p = path.clone();
+            p.push(id.clone());
+            queue.push((id, p));
         }
     }
     Ok(out)

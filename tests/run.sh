@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test suite of posture-exporter. On a fresh machine it first installs what the
 # suites need: Debian's prometheus (promtool) and prometheus-alertmanager, and a Python venv
-# with boto3 and moto from PyPI. Tests that need those tools are #[ignore]d for a plain
+# with boto3, moto, pytest and bcrypt from PyPI. Tests that need those tools are #[ignore]d for a plain
 # `cargo test`; here they run with --include-ignored.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,10 +18,10 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 VENV="${POSTURE_VENV:-target/pyvenv}"
-if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import boto3, moto' >/dev/null 2>&1; then
-  echo "== creating $VENV with boto3 and moto[server]"
+if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import boto3, moto, pytest, bcrypt' >/dev/null 2>&1; then
+  echo "== creating $VENV with boto3, moto[server], pytest and bcrypt"
   python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q --disable-pip-version-check boto3 'moto[server]'
+  "$VENV/bin/pip" install -q --disable-pip-version-check boto3 'moto[server]' pytest bcrypt
 fi
 export POSTURE_PYTHON="$PWD/$VENV/bin/python"
 
@@ -38,4 +38,7 @@ if [ -f deploy/prometheus/alerts_test.yml ]; then
   promtool check rules deploy/prometheus/alerts.yml
   (cd deploy/prometheus && promtool test rules alerts_test.yml)
 fi
+
+echo "== end-to-end: the demo under a real Prometheus and Alertmanager, then TLS and basic auth"
+"$POSTURE_PYTHON" tests/e2e/prometheus_e2e.py
 echo "== all suites passed"

@@ -11,6 +11,7 @@
 pub mod calls;
 pub mod error;
 pub mod limits;
+pub mod pages;
 
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};

@@ -4,12 +4,11 @@
 //! last page ([`all_pages`]); a token AWS refuses (`InvalidNextTokenException`, e.g. one that
 //! expired during a long scan) restarts that listing from the first page, once.
 
-use std::future::Future;
-
 use aws_sdk_config::types::{MemberAccountRuleStatus, StatusDetailFilters};
 use aws_smithy_types::DateTime;
 
-use crate::aws::{CollectError, ErrorKind, RegionClients, Service};
+pub use crate::aws::pages::all_pages;
+use crate::aws::{CollectError, RegionClients, Service};
 
 /// The largest page AWS serves for these operations (the model's `CosmosPageLimit`: 0..=100).
 pub const PAGE_LIMIT: i32 = 100;
@@ -74,57 +73,6 @@ pub enum Detail {
 
 fn secs(t: Option<&DateTime>) -> Option<f64> {
     t.map(|t| t.as_secs_f64())
-}
-
-/// Follows `NextToken` from the first page to the last, counting calls into `calls`. A refused
-/// token restarts the listing once; a token that repeats itself is refused as malformed (it
-/// would loop forever).
-pub async fn all_pages<T, F, Fut>(
-    c: &RegionClients,
-    operation: &'static str,
-    calls: &mut u64,
-    mut page: F,
-) -> Result<Vec<T>, CollectError>
-where
-    F: FnMut(Option<String>) -> Fut,
-    Fut: Future<Output = Result<(Vec<T>, Option<String>), CollectError>>,
-{
-    let mut out = Vec::new();
-    let mut token: Option<String> = None;
-    let mut restarted = false;
-    loop {
-        let sent = token.clone();
-        *calls += 1;
-        match page(token.take()).await {
-            Ok((items, next)) => {
-                out.extend(items);
-                match next.filter(|t| !t.is_empty()) {
-                    Some(t) if sent.as_deref() == Some(t.as_str()) => {
-                        return Err(CollectError::new(
-                            operation,
-                            &c.account_id,
-                            &c.region,
-                            ErrorKind::Malformed,
-                            "the answer repeats the NextToken it was asked with",
-                        ))
-                    }
-                    Some(t) => token = Some(t),
-                    None => return Ok(out),
-                }
-            }
-            Err(e) if sent.is_some() && !restarted && e.code() == Some(INVALID_NEXT_TOKEN) => {
-                tracing::info!(
-                    operation,
-                    account_id = %c.account_id,
-                    region = %c.region,
-                    "AWS refused a pagination token; listing again from the first page"
-                );
-                restarted = true;
-                out.clear();
-            }
-            Err(e) => return Err(e),
-        }
-    }
 }
 
 /// DescribeOrganizationConfigRuleStatuses, every page.
