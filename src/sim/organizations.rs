@@ -1,4 +1,5 @@
-//! Organizations in the awsJson1_1 protocol: ListAccounts.
+//! Organizations in the awsJson1_1 protocol: ListAccounts, ListRoots,
+//! ListOrganizationalUnitsForParent, ListAccountsForParent and DescribeOrganization.
 
 use serde_json::json;
 
@@ -7,7 +8,10 @@ use super::{Answer, Call, World};
 
 /// Handles one Organizations call.
 pub fn handle(world: &mut World, call: &Call) -> Answer {
-    if call.account != world.management().id {
+    // DescribeOrganization "can be called from any account in the organization"; the listings
+    // only from the management account (or a delegated administrator).
+    let anyone = call.op == "DescribeOrganization" && world.account(&call.account).is_some();
+    if call.account != world.management().id && !anyone {
         return Err(AwsError::client(
             "AccessDeniedException",
             "You don't have permissions to access this resource: the call must come from the management account or a delegated administrator.",

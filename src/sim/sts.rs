@@ -11,18 +11,32 @@ const XMLNS: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
 pub fn handle(world: &mut World, call: &Call) -> Answer {
     match call.op.as_str() {
         "GetCallerIdentity" => {
-            let arn = if call.access_key.starts_with("ASIA") {
-                format!(
-                    "arn:aws:sts::{}:assumed-role/{}/posture-exporter",
-                    call.account, world.opts.role_name
+            let prefix = &call.account[..6.min(call.account.len())];
+            // Assumed-role credentials answer with the session their AssumeRole named, as AWS's
+            // do: `assumed-role/<role>/<session>` and the role id `AROA...:<session>`.
+            let (arn, user_id) = if call.access_key.starts_with("ASIA") {
+                let session = world
+                    .notes
+                    .get(&session_note(&call.access_key))
+                    .map(String::as_str)
+                    .unwrap_or("posture-exporter");
+                (
+                    format!(
+                        "arn:aws:sts::{}:assumed-role/{}/{session}",
+                        call.account, world.opts.role_name
+                    ),
+                    format!("AROAEXAMPLE{prefix}:{session}"),
                 )
             } else {
-                format!("arn:aws:iam::{}:user/posture-exporter", call.account)
+                (
+                    format!("arn:aws:iam::{}:user/posture-exporter", call.account),
+                    format!("AIDAEXAMPLE{prefix}"),
+                )
             };
             let inner = format!(
-                "    <Arn>{}</Arn>\n    <UserId>AIDAEXAMPLE{}</UserId>\n    <Account>{}</Account>\n",
+                "    <Arn>{}</Arn>\n    <UserId>{}</UserId>\n    <Account>{}</Account>\n",
                 xml_escape(&arn),
-                &call.account[..6.min(call.account.len())],
+                xml_escape(&user_id),
                 call.account
             );
             Ok(query_ok(XMLNS, "GetCallerIdentity", &inner))
@@ -33,6 +47,12 @@ pub fn handle(world: &mut World, call: &Call) -> Answer {
             format!("The action {other} is not valid for this web service."),
         )),
     }
+}
+
+/// The key of [`World::notes`] that remembers the session name of an issued access key (keys
+/// are a function of account and session, so there is one note per pair ever used).
+fn session_note(access_key: &str) -> String {
+    format!("sts-session/{access_key}")
 }
 
 fn assume_role(world: &mut World, call: &Call) -> Answer {
@@ -88,6 +108,7 @@ fn assume_role(world: &mut World, call: &Call) -> Answer {
         super::wire::fnv(&format!("{account}{session}")) & 0xffff
     );
     let key = format!("ASIA{account}{suffix}");
+    world.notes.insert(session_note(&key), session.to_string());
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs_f64())

@@ -12,6 +12,17 @@ pub fn response(
     content_type: &'static str,
     body: impl Into<Bytes>,
 ) -> Response<SimBody> {
+    response_with_id(status, content_type, body, &request_id())
+}
+
+/// A response whose `x-amzn-RequestId` header is `id`: awsQuery answers carry their request id
+/// in the body too, and AWS sends the same one in both places.
+fn response_with_id(
+    status: StatusCode,
+    content_type: &'static str,
+    body: impl Into<Bytes>,
+    id: &str,
+) -> Response<SimBody> {
     let mut r = Response::new(SimBody::full(body.into()));
     *r.status_mut() = status;
     let h = r.headers_mut();
@@ -19,7 +30,7 @@ pub fn response(
         http::header::CONTENT_TYPE,
         HeaderValue::from_static(content_type),
     );
-    if let Ok(v) = HeaderValue::from_str(&request_id()) {
+    if let Ok(v) = HeaderValue::from_str(id) {
         h.insert("x-amzn-requestid", v);
     }
     r
@@ -126,13 +137,13 @@ impl AwsError {
                 } else {
                     "Sender"
                 };
+                let id = request_id();
                 let body = format!(
-                    "<ErrorResponse xmlns=\"{xmlns}\">\n  <Error>\n    <Type>{kind}</Type>\n    <Code>{}</Code>\n    <Message>{}</Message>\n  </Error>\n  <RequestId>{}</RequestId>\n</ErrorResponse>\n",
+                    "<ErrorResponse xmlns=\"{xmlns}\">\n  <Error>\n    <Type>{kind}</Type>\n    <Code>{}</Code>\n    <Message>{}</Message>\n  </Error>\n  <RequestId>{id}</RequestId>\n</ErrorResponse>\n",
                     xml_escape(&self.code),
                     xml_escape(&self.message),
-                    request_id()
                 );
-                response(self.status, "text/xml", body)
+                response_with_id(self.status, "text/xml", body, &id)
             }
         }
     }
@@ -162,11 +173,11 @@ pub fn json_ok(protocol: Protocol, v: &serde_json::Value) -> Response<SimBody> {
 
 /// An awsQuery answer: `<{Action}Response><{Action}Result>{inner}</...>` with metadata.
 pub fn query_ok(xmlns: &str, action: &str, inner: &str) -> Response<SimBody> {
+    let id = request_id();
     let body = format!(
-        "<{action}Response xmlns=\"{xmlns}\">\n  <{action}Result>\n{inner}  </{action}Result>\n  <ResponseMetadata>\n    <RequestId>{}</RequestId>\n  </ResponseMetadata>\n</{action}Response>\n",
-        request_id()
+        "<{action}Response xmlns=\"{xmlns}\">\n  <{action}Result>\n{inner}  </{action}Result>\n  <ResponseMetadata>\n    <RequestId>{id}</RequestId>\n  </ResponseMetadata>\n</{action}Response>\n",
     );
-    response(StatusCode::OK, "text/xml", body)
+    response_with_id(StatusCode::OK, "text/xml", body, &id)
 }
 
 /// Escapes text for XML.

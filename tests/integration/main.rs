@@ -10,4 +10,5 @@ mod org_rules;
 mod recorder;
 mod scale;
 mod server;
+mod verify;
 mod web;

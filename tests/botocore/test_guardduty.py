@@ -1,0 +1,172 @@
+"""GuardDuty (restJson1): ListDetectors, GetDetector, GetFindingsStatistics, ListMembers and
+GetAdministratorAccount in every account and region, read by botocore with their paginators and
+compared with the exporter's aws_guardduty_* series."""
+
+import collections
+import datetime
+
+import pytest
+from botocore.exceptions import ClientError
+
+from conftest import REGIONS
+
+SEVERITIES = ["low", "medium", "high", "critical"]
+RELATIONSHIPS = [
+    "Created",
+    "Invited",
+    "Disabled",
+    "Enabled",
+    "Removed",
+    "Resigned",
+    "EmailVerificationInProgress",
+    "EmailVerificationFailed",
+]
+CURRENT = {"Criterion": {"service.archived": {"Equals": ["false"]}}}
+
+
+def bucket(severity):
+    """AWS's severity ranges: low 1.0-3.9, medium 4.0-6.9, high 7.0-8.9, critical 9.0-10.0."""
+    if severity < 4.0:
+        return "low"
+    if severity < 7.0:
+        return "medium"
+    if severity < 9.0:
+        return "high"
+    return "critical"
+
+
+def error(e):
+    r = e.value.response
+    return r["Error"]["Code"], r["ResponseMetadata"]["HTTPStatusCode"]
+
+
+def iso(text):
+    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def test_every_account_and_region_matches_the_exporter(aws, accounts, exported):
+    cases = collections.Counter()
+    for account in accounts:
+        for region in REGIONS:
+            gd = aws.client("guardduty", region, account)
+            where = dict(account_id=account, region=region)
+            pages = list(gd.get_paginator("list_detectors").paginate(PaginationConfig={"PageSize": 1}))
+            ids = [d for p in pages for d in p["DetectorIds"]]
+            assert len(pages) == max(1, len(ids))
+            assert exported.get("aws_guardduty_detectors", **where) == len(ids), where
+            cases["off" if not ids else "on"] += 1
+            for d in ids:
+                l = dict(where, detector_id=d)
+                det = gd.get_detector(DetectorId=d)
+                assert iso(det["CreatedAt"]) < iso(det["UpdatedAt"])
+                assert det["ServiceRole"].startswith(f"arn:aws:iam::{account}:role/")
+                assert exported.get("aws_guardduty_detector_enabled", **l) == (det["Status"] == "ENABLED")
+                assert exported.state_set("aws_guardduty_detector_status", **l) == {
+                    s: (1 if s == det["Status"] else 0) for s in ("ENABLED", "DISABLED")
+                }
+                cases[det["Status"]] += 1
+
+                # Current findings by severity, as the exporter asks, bucketed as AWS names them.
+                stats = gd.get_findings_statistics(
+                    DetectorId=d, FindingCriteria=CURRENT, GroupBy="SEVERITY", OrderBy="DESC", MaxResults=100
+                )["FindingStatistics"]["GroupedBySeverity"]
+                totals = [s["TotalFindings"] for s in stats]
+                assert totals == sorted(totals, reverse=True)
+                buckets = collections.Counter()
+                for s in stats:
+                    assert isinstance(s["Severity"], float) and isinstance(s["LastGeneratedAt"], datetime.datetime)
+                    buckets[bucket(s["Severity"])] += s["TotalFindings"]
+                for b in SEVERITIES:
+                    assert exported.get("aws_guardduty_findings", **l, severity=b) == buckets[b], (l, b)
+                cases["clean" if not stats else "findings"] += 1
+                # The deprecated COUNT_BY_SEVERITY form says the same.
+                old = gd.get_findings_statistics(
+                    DetectorId=d, FindingCriteria=CURRENT, FindingStatisticTypes=["COUNT_BY_SEVERITY"]
+                )["FindingStatistics"]["CountBySeverity"]
+                old_buckets = collections.Counter()
+                for k, n in old.items():
+                    old_buckets[bucket(float(k))] += n
+                assert +old_buckets == +buckets
+
+                members = [
+                    m
+                    for p in gd.get_paginator("list_members").paginate(
+                        DetectorId=d, OnlyAssociated="false", PaginationConfig={"PageSize": 3}
+                    )
+                    for m in p["Members"]
+                ]
+                if members:
+                    cases["administrator"] += 1
+                    counts = collections.Counter(m["RelationshipStatus"] for m in members)
+                    for s in RELATIONSHIPS:
+                        got = exported.get("aws_guardduty_members", **l, relationship_status=s)
+                        assert got == counts.get(s, 0), (l, s)
+                    for m in members:
+                        assert m["MasterId"] == m["AdministratorId"] == account
+                        iso(m["UpdatedAt"])
+                    associated = [
+                        m for p in gd.get_paginator("list_members").paginate(DetectorId=d) for m in p["Members"]
+                    ]
+                    assert {m["AccountId"] for m in associated} == {
+                        m["AccountId"] for m in members if m["RelationshipStatus"] == "Enabled"
+                    }
+                    by_account = gd.get_findings_statistics(
+                        DetectorId=d, FindingCriteria=CURRENT, GroupBy="ACCOUNT", OrderBy="DESC", MaxResults=100
+                    )["FindingStatistics"]["GroupedByAccount"]
+                    shown = {
+                        x["member_account_id"]: v for x, v in exported.series("aws_guardduty_findings_by_account", **l)
+                    }
+                    assert shown == {a["AccountId"]: a["TotalFindings"] for a in by_account}
+                    assert sum(shown.values()) == sum(buckets.values())
+                    assert not exported.series("aws_guardduty_administrator_relationship", **where)
+                else:
+                    assert not exported.series("aws_guardduty_members", **l)
+                    admin = gd.get_administrator_account(DetectorId=d).get("Administrator")
+                    shown = exported.series("aws_guardduty_administrator_relationship", **where)
+                    if admin:
+                        cases["member"] += 1
+                        iso(admin["InvitedAt"])
+                        assert [
+                            (x["administrator_account_id"], x["relationship_status"], v) for x, v in shown
+                        ] == [(admin["AccountId"], admin["RelationshipStatus"], 1)]
+                    else:
+                        assert not shown
+    # Every case of the generated organization was met, so no comparison above was vacuous.
+    for case in ("off", "on", "ENABLED", "DISABLED", "clean", "findings", "administrator", "member"):
+        assert cases[case] >= 1, (case, cases)
+
+
+def test_errors(aws, accounts):
+    gd = aws.client("guardduty", "us-east-1", accounts[0])
+    raw = aws.client("guardduty", "us-east-1", accounts[0], validate=False)
+    d = gd.list_detectors()["DetectorIds"][0]
+    other = aws.client("guardduty", "eu-west-1", accounts[0]).list_detectors()["DetectorIds"][0]
+    calls = (
+        lambda i: gd.get_detector(DetectorId=i),
+        lambda i: gd.list_members(DetectorId=i),
+        lambda i: gd.get_administrator_account(DetectorId=i),
+        lambda i: gd.get_findings_statistics(DetectorId=i, GroupBy="SEVERITY"),
+    )
+    for call in calls:
+        # A detector of another region, and one that never existed: not owned by the caller.
+        for bad in (other, "0" * 32):
+            with pytest.raises(ClientError) as e:
+                call(bad)
+            assert error(e) == ("BadRequestException", 400)
+            assert isinstance(e.value, gd.exceptions.BadRequestException)
+    for kw in ({"MaxResults": 51}, {"MaxResults": 0}, {"NextToken": "forged"}):
+        with pytest.raises(ClientError) as e:
+            raw.list_detectors(**kw)
+        assert error(e) == ("BadRequestException", 400), kw
+        with pytest.raises(ClientError) as e:
+            raw.list_members(DetectorId=d, **kw)
+        assert error(e) == ("BadRequestException", 400), kw
+    for kw in (
+        {},  # neither findingStatisticTypes nor groupBy
+        {"FindingStatisticTypes": ["COUNT_BY_SEVERITY"], "GroupBy": "SEVERITY"},
+        {"FindingStatisticTypes": ["COUNT_BY_SEVERITY"], "MaxResults": 5},
+        {"GroupBy": "SEVERITY", "MaxResults": 101},
+    ):
+        with pytest.raises(ClientError) as e:
+            raw.get_findings_statistics(DetectorId=d, **kw)
+        assert error(e) == ("BadRequestException", 400), kw
