@@ -225,6 +225,14 @@ fn main() -> ExitCode {
     }
 }
 
+/// Prints a line for the person who started us. A closed stdout (a reader that went away) must
+/// not take the daemon down, as `println!` would by panicking.
+fn say(text: &str) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{text}").and_then(|_| out.flush());
+}
+
 async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
@@ -442,10 +450,10 @@ async fn demo(
         },
     )
     .await?;
-    println!("posture-exporter demo: simulated AWS at {}", sim.url());
-    println!("metrics:     http://{addr}/metrics");
-    println!("status page: http://{addr}/");
-    println!("Ctrl-C to stop.");
+    say(&format!(
+        "posture-exporter demo: simulated AWS at {}\nmetrics:     http://{addr}/metrics\nstatus page: http://{addr}/\nCtrl-C to stop.",
+        sim.url()
+    ));
     serve_until_signal(app).await;
     sim.stop();
     Ok(ExitCode::SUCCESS)
@@ -474,7 +482,7 @@ async fn simulate(
             burst: rate.max(1.0),
         }));
     }
-    println!("simulated AWS at {}", sim.url());
+    say(&format!("simulated AWS at {}", sim.url()));
     shutdown_signal().await;
     sim.stop();
     tokio::time::sleep(Duration::from_millis(50)).await;

@@ -110,6 +110,31 @@ impl CollectError {
     }
 }
 
+/// What the SDK's error correction puts in a required enum or string that an answer left out.
+pub const SDK_MISSING: &str = "no value was set";
+
+/// A required member of an answer: refuses one that is empty or that the SDK's error correction
+/// filled in, so that a broken answer fails the run instead of being exported as a value.
+pub fn required(
+    value: &str,
+    member: &str,
+    operation: &'static str,
+    account_id: &str,
+    region: &str,
+) -> Result<String, CollectError> {
+    if value.is_empty() || value == SDK_MISSING {
+        Err(CollectError::new(
+            operation,
+            account_id,
+            region,
+            ErrorKind::Malformed,
+            format!("the answer lacks its required member {member}"),
+        ))
+    } else {
+        Ok(value.to_string())
+    }
+}
+
 /// Kind for an AWS error code.
 pub fn kind_of_code(code: &str) -> ErrorKind {
     if crate::aws::calls::is_throttling_code(code) {

@@ -66,6 +66,36 @@ pub enum Fault {
     WrongContentType,
     /// Extra latency before the real answer.
     Latency(Duration),
+    /// The real answer with every member (JSON) or element (XML) named `field` set to `value`:
+    /// an enum value AWS added after the SDK was built.
+    UnknownEnum {
+        /// Wire name of the member, like `lastStatus` or `JobStatus`.
+        field: String,
+        /// The value sent instead.
+        value: String,
+    },
+    /// The real answer without any member (JSON) or element (XML) named `field`: a required
+    /// field AWS left out.
+    MissingField(String),
+    /// The real JSON answer with the first list named `field` grown to `items` entries by
+    /// repeating its own entries (an empty list stays empty): a page far past the `MaxResults`
+    /// asked for. awsQuery (XML) answers pass unchanged.
+    HugePage {
+        /// Wire name of the list, like `members` or `ConfigurationRecordersStatus`.
+        field: String,
+        /// Entries in the page sent.
+        items: usize,
+    },
+    /// This answer instead of the real one, whatever the protocol: for fuzzing the exporter's
+    /// response parsing with generated bodies.
+    Body {
+        /// HTTP status (200 when not a valid status code).
+        status: u16,
+        /// `Content-Type` (left out when not a valid header value).
+        content_type: String,
+        /// The body.
+        body: Bytes,
+    },
 }
 
 /// When a fault applies.
@@ -514,6 +544,18 @@ async fn handle(state: &SimState, req: Request<Incoming>) -> Response<SimBody> {
             return AwsError::status(StatusCode::GATEWAY_TIMEOUT, "RequestTimeout", "hung")
                 .into_response(protocol);
         }
+        Some(Fault::Body {
+            status,
+            content_type,
+            body,
+        }) => {
+            let mut r = Response::new(SimBody::full(body.clone()));
+            *r.status_mut() = StatusCode::from_u16(*status).unwrap_or(StatusCode::OK);
+            if let Ok(v) = http::HeaderValue::from_str(content_type) {
+                r.headers_mut().insert(http::header::CONTENT_TYPE, v);
+            }
+            return r;
+        }
         Some(Fault::Malformed) => {
             let (ct, b): (&'static str, &'static str) = match protocol {
                 Protocol::Query { .. } => ("text/xml", "<AssumeRoleResponse><Broken"),
@@ -573,8 +615,120 @@ async fn handle(state: &SimState, req: Request<Incoming>) -> Response<SimBody> {
                 }
             }
         }
+        Some(Fault::UnknownEnum { .. })
+        | Some(Fault::MissingField(_))
+        | Some(Fault::HugePage { .. })
+            if resp.status().is_success() =>
+        {
+            let (mut parts, body) = resp.into_parts();
+            let full = body
+                .collect()
+                .await
+                .map(|b| b.to_bytes())
+                .unwrap_or_default();
+            let out = match fault {
+                Some(f) => rewrite(&f, protocol, full),
+                None => full,
+            };
+            parts.headers.remove(http::header::CONTENT_LENGTH);
+            Response::from_parts(parts, SimBody::full(out))
+        }
         _ => resp,
     }
+}
+
+/// Applies a rewriting fault ([`Fault::UnknownEnum`], [`Fault::MissingField`],
+/// [`Fault::HugePage`]) to a successful answer's body. JSON is edited as a tree; XML as text,
+/// since awsQuery answers are flat enough that element names identify what a test aims at.
+fn rewrite(fault: &Fault, protocol: Protocol, body: Bytes) -> Bytes {
+    if let Protocol::Query { .. } = protocol {
+        let Ok(text) = std::str::from_utf8(&body) else {
+            return body;
+        };
+        let out = match fault {
+            Fault::UnknownEnum { field, value } => {
+                xml_elements(text, field, |_| Some(wire::xml_escape(value)))
+            }
+            Fault::MissingField(field) => xml_elements(text, field, |_| None),
+            _ => return body,
+        };
+        return Bytes::from(out);
+    }
+    let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(&body) else {
+        return body;
+    };
+    match fault {
+        Fault::UnknownEnum { field, value } => json_members(&mut v, &mut |k, m| {
+            if k == field && m.is_string() {
+                *m = serde_json::Value::String(value.clone());
+            }
+            true
+        }),
+        Fault::MissingField(field) => json_members(&mut v, &mut |k, _| k != field),
+        Fault::HugePage { field, items } => {
+            let mut done = false;
+            json_members(&mut v, &mut |k, m| {
+                if !done && k == field {
+                    if let serde_json::Value::Array(list) = m {
+                        done = true;
+                        let n = list.len();
+                        if n > 0 {
+                            let extra: Vec<_> = (n..*items).map(|i| list[i % n].clone()).collect();
+                            list.extend(extra);
+                        }
+                    }
+                }
+                true
+            })
+        }
+        _ => {}
+    }
+    Bytes::from(v.to_string())
+}
+
+/// Visits every object member under `v` (depth first); `f` may change a member's value and
+/// returns false to remove the member.
+fn json_members(
+    v: &mut serde_json::Value,
+    f: &mut impl FnMut(&str, &mut serde_json::Value) -> bool,
+) {
+    match v {
+        serde_json::Value::Object(o) => {
+            o.retain(|k, m| f(k, m));
+            for m in o.values_mut() {
+                json_members(m, f);
+            }
+        }
+        serde_json::Value::Array(a) => {
+            for m in a {
+                json_members(m, f);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Replaces the text of every `<name>text</name>` element (`Some`) or removes the element
+/// (`None`).
+fn xml_elements(text: &str, name: &str, f: impl Fn(&str) -> Option<String>) -> String {
+    let (open, close) = (format!("<{name}>"), format!("</{name}>"));
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find(&open) {
+        let inner_start = start + open.len();
+        let Some(len) = rest[inner_start..].find(&close) else {
+            break;
+        };
+        out.push_str(&rest[..start]);
+        if let Some(new) = f(&rest[inner_start..inner_start + len]) {
+            out.push_str(&open);
+            out.push_str(&new);
+            out.push_str(&close);
+        }
+        rest = &rest[inner_start + len + close.len()..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The operation of a GuardDuty REST request.

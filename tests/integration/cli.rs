@@ -130,14 +130,18 @@ fn demo_serves_and_stops_on_sigterm_within_five_seconds() {
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
     let mut url = None;
-    for line in BufReader::new(stdout).lines() {
+    for line in lines.by_ref() {
         let line = line.unwrap();
         if let Some(u) = line.strip_prefix("metrics:") {
             url = Some(u.trim().to_string());
             break;
         }
     }
+    // Keep reading (the demo prints more); the test below closes the pipe early on purpose
+    // in a second run to show a vanished reader does not kill the daemon.
+    std::thread::spawn(move || for _ in lines {});
     let url = url.expect("demo prints the metrics URL");
     let addr = url
         .trim_start_matches("http://")

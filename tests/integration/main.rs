@@ -1,11 +1,16 @@
 //! Integration tests: the simulated AWS and the exporter in-process, on real sockets (port 0).
 //! One test binary, so the AWS SDK is linked once.
 
+mod abuse;
 mod aggregators;
 mod cli;
 mod common;
+mod config_corpus;
+mod faults;
+mod fuzz;
 mod guardduty;
 mod iam;
+mod longrun;
 mod org_rules;
 mod recorder;
 mod scale;

@@ -7,6 +7,7 @@
 use aws_sdk_config::types::{MemberAccountRuleStatus, StatusDetailFilters};
 use aws_smithy_types::DateTime;
 
+use crate::aws::error::required;
 pub use crate::aws::pages::all_pages;
 use crate::aws::{CollectError, RegionClients, Service};
 
@@ -94,17 +95,32 @@ pub async fn rule_statuses(
                 .send()
                 .await
                 .map_err(|e| c.err("DescribeOrganizationConfigRuleStatuses", e))?;
+            let op = "DescribeOrganizationConfigRuleStatuses";
             let items = out
                 .organization_config_rule_statuses()
                 .iter()
-                .map(|s| RuleStatus {
-                    name: s.organization_config_rule_name().to_string(),
-                    status: s.organization_rule_status().as_str().to_string(),
-                    error_code: s.error_code().map(str::to_string),
-                    error_message: s.error_message().map(str::to_string),
-                    last_update: secs(s.last_update_time()),
+                .map(|s| {
+                    Ok(RuleStatus {
+                        name: required(
+                            s.organization_config_rule_name(),
+                            "OrganizationConfigRuleName",
+                            op,
+                            &c.account_id,
+                            &c.region,
+                        )?,
+                        status: required(
+                            s.organization_rule_status().as_str(),
+                            "OrganizationRuleStatus",
+                            op,
+                            &c.account_id,
+                            &c.region,
+                        )?,
+                        error_code: s.error_code().map(str::to_string),
+                        error_message: s.error_message().map(str::to_string),
+                        last_update: secs(s.last_update_time()),
+                    })
                 })
-                .collect();
+                .collect::<Result<Vec<_>, CollectError>>()?;
             Ok((items, out.next_token().map(str::to_string)))
         },
     )
@@ -127,15 +143,24 @@ pub async fn rule_defs(c: &RegionClients, calls: &mut u64) -> Result<Vec<RuleDef
                 .send()
                 .await
                 .map_err(|e| c.err("DescribeOrganizationConfigRules", e))?;
+            let op = "DescribeOrganizationConfigRules";
             let items = out
                 .organization_config_rules()
                 .iter()
-                .map(|r| RuleDef {
-                    name: r.organization_config_rule_name().to_string(),
-                    excluded_accounts: r.excluded_accounts().to_vec(),
-                    last_update: secs(r.last_update_time()),
+                .map(|r| {
+                    Ok(RuleDef {
+                        name: required(
+                            r.organization_config_rule_name(),
+                            "OrganizationConfigRuleName",
+                            op,
+                            &c.account_id,
+                            &c.region,
+                        )?,
+                        excluded_accounts: r.excluded_accounts().to_vec(),
+                        last_update: secs(r.last_update_time()),
+                    })
                 })
-                .collect();
+                .collect::<Result<Vec<_>, CollectError>>()?;
             Ok((items, out.next_token().map(str::to_string)))
         },
     )

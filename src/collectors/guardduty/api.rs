@@ -130,7 +130,12 @@ pub async fn list_detectors(c: &RegionClients) -> Result<Vec<String>, CollectErr
                 .await
                 .map_err(|e| sdk_err(c, "ListDetectors", e))?
         };
-        ids.extend(out.detector_ids().iter().cloned());
+        for id in out.detector_ids() {
+            // An id AWS repeats would become duplicate series (an invalid exposition).
+            if !ids.contains(id) {
+                ids.push(id.clone());
+            }
+        }
         match out.next_token().filter(|t| !t.is_empty()) {
             None => return Ok(ids),
             Some(t) if token.as_deref() == Some(t) => {
@@ -156,6 +161,8 @@ pub async fn detector(c: &RegionClients, id: &str) -> Result<DetectorData, Colle
     .status()
     .map(|s| s.as_str().to_string())
     .unwrap_or_default();
+    let status =
+        crate::aws::error::required(&status, "status", "GetDetector", &c.account_id, &c.region)?;
 
     let (severities, severities_truncated) = {
         let out = statistics(c, id, GroupByType::Severity).await?;
@@ -261,11 +268,25 @@ async fn list_members(c: &RegionClients, id: &str) -> Result<Vec<Member>, Collec
             relationship_status: m.relationship_status().unwrap_or_default().to_string(),
         }));
         match out.next_token().filter(|t| !t.is_empty()) {
-            None => return Ok(members),
+            None => return Ok(dedupe_members(members)),
             Some(t) if token.as_deref() == Some(t) => return Err(repeated_token(c, "ListMembers")),
             Some(t) => token = Some(t.to_string()),
         }
     }
+}
+
+/// One account listed twice would be counted twice: the later entry wins, order kept.
+fn dedupe_members(members: Vec<Member>) -> Vec<Member> {
+    let mut last: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for (i, m) in members.iter().enumerate() {
+        last.insert(m.account_id.clone(), i);
+    }
+    members
+        .into_iter()
+        .enumerate()
+        .filter(|(i, m)| last.get(&m.account_id) == Some(i))
+        .map(|(_, m)| m)
+        .collect()
 }
 
 /// The administrator of this account, if it is a member (GetAdministratorAccount answers an

@@ -152,7 +152,13 @@ impl ReportApi for Sdk<'_> {
                 .map_err(|e| c.err("GetOrganizationsAccessReport", e))?
         };
         Ok(Page {
-            status: out.job_status().as_str().to_string(),
+            status: crate::aws::error::required(
+                out.job_status().as_str(),
+                "JobStatus",
+                "GetOrganizationsAccessReport",
+                &c.account_id,
+                &c.region,
+            )?,
             created: Some(out.job_creation_date().as_secs_f64()),
             completed: secs(out.job_completion_date()),
             services_accessible: out.number_of_services_accessible().map(i64::from),

@@ -1,0 +1,210 @@
+//! Micro benchmarks of what the exporter does per change and per scrape: re-encoding the store
+//! (both text formats and their gzip) as the number of series grows, building a family, and
+//! answering one `/metrics` request without the socket.
+//!
+//! `cargo bench --bench encode` prints, before criterion's timings, a table of the allocations one
+//! re-encode makes at 1k, 10k and 100k series. They are counted by a wrapper around the system
+//! allocator that exists only in this benchmark binary (the library forbids unsafe code; a
+//! `GlobalAlloc` cannot be written without it), so nothing the exporter ships pays for counting.
+//!
+//! The store is synthetic but shaped like a real one: one snapshot per (collector, account,
+//! region) job holding state-set samples with realistic label values, plus the exporter's five
+//! self-metrics per job, about 110 bytes a series.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use criterion::{BenchmarkId, Criterion, Throughput};
+use posture_exporter::aws::CallCounter;
+use posture_exporter::collectors::CollectorKind;
+use posture_exporter::metrics::{Desc, Family, Kind};
+use posture_exporter::store::{JobKey, RunReport, Store};
+
+/// Counts allocations and allocated bytes, then defers to the system allocator.
+struct Counting;
+
+static ALLOCS: AtomicU64 = AtomicU64::new(0);
+static BYTES: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: every method forwards to `System` with the caller's arguments unchanged; the counters
+// are plain atomics and never allocate.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        BYTES.fetch_add(layout.size() as u64, Ordering::Relaxed);
+        // SAFETY: same contract as ours.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as ours.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        BYTES.fetch_add(layout.size() as u64, Ordering::Relaxed);
+        // SAFETY: same contract as ours.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        BYTES.fetch_add(new_size as u64, Ordering::Relaxed);
+        // SAFETY: same contract as ours.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+static RULE_STATUS: Desc = Desc {
+    name: "aws_bench_rule_compliance",
+    help: "Synthetic: compliance of a Config rule in an account and region, as a state set.",
+    kind: Kind::Gauge,
+    labels: &["account_id", "region", "rule", "status"],
+};
+
+const STATES: &[&str] = &[
+    "COMPLIANT",
+    "NON_COMPLIANT",
+    "NOT_APPLICABLE",
+    "INSUFFICIENT_DATA",
+];
+const REGIONS: &[&str] = &["us-east-1", "eu-west-1", "ap-southeast-2", "us-west-2"];
+/// Rules per job: 5 rules x 4 states = 20 samples, plus 5 self-metrics = 25 series a job.
+const RULES_PER_JOB: usize = 5;
+const SERIES_PER_JOB: usize = RULES_PER_JOB * 4 + 5;
+
+fn job_families(account: &str, region: &str, job: usize) -> Vec<Family> {
+    let mut f = Family::new(&RULE_STATUS);
+    for r in 0..RULES_PER_JOB {
+        let rule = format!(
+            "org-rule-{:04}-s3-bucket-versioning-enabled",
+            (job + r) % 50
+        );
+        f.push_state_set(&[account, region, &rule], STATES, STATES[(job + r) % 4]);
+    }
+    vec![f]
+}
+
+/// A store holding about `series` series, encoded once.
+fn store_with(series: usize) -> Store {
+    let store = Store::new(3, Arc::new(CallCounter::default()));
+    for job in 0..series.div_ceil(SERIES_PER_JOB) {
+        let account = format!("{:012}", 100_000_000_000u64 + (job / REGIONS.len()) as u64);
+        let region = REGIONS[job % REGIONS.len()];
+        let key = JobKey {
+            collector: CollectorKind::ConfigRecorder,
+            account_id: account.clone(),
+            region: region.to_string(),
+        };
+        store.register(key.clone(), "org", Duration::from_secs(300));
+        store.record(
+            &key,
+            RunReport {
+                started: SystemTime::UNIX_EPOCH + Duration::from_secs(1_763_000_000),
+                duration: Duration::from_millis(120),
+                result: Ok(job_families(&account, region, job)),
+                notes: Vec::new(),
+            },
+        );
+    }
+    store.refresh();
+    store
+}
+
+const SIZES: &[usize] = &[1_000, 10_000, 100_000];
+
+/// One re-encode's allocations at every size, counted around a single `refresh`.
+fn print_allocations() {
+    println!("re-encode (Store::refresh: Prometheus + OpenMetrics text, both gzipped)");
+    println!(
+        "{:>8} {:>12} {:>10} {:>12} {:>12} {:>14}",
+        "series", "exposition", "gzip", "allocations", "alloc bytes", "bytes/series"
+    );
+    for &n in SIZES {
+        let store = store_with(n);
+        let before = (
+            ALLOCS.load(Ordering::Relaxed),
+            BYTES.load(Ordering::Relaxed),
+        );
+        let exp = store.refresh();
+        let allocs = ALLOCS.load(Ordering::Relaxed) - before.0;
+        let bytes = BYTES.load(Ordering::Relaxed) - before.1;
+        println!(
+            "{:>8} {:>12} {:>10} {:>12} {:>12} {:>14.0}",
+            exp.series,
+            exp.prometheus.len(),
+            exp.prometheus_gzip.len(),
+            allocs,
+            bytes,
+            bytes as f64 / exp.series as f64
+        );
+    }
+}
+
+fn refresh(c: &mut Criterion) {
+    let mut g = c.benchmark_group("store_refresh");
+    for &n in SIZES {
+        let store = store_with(n);
+        g.throughput(Throughput::Elements(store.exposition().series as u64));
+        if n >= 100_000 {
+            g.sample_size(10);
+            g.measurement_time(Duration::from_secs(8));
+        }
+        g.bench_with_input(BenchmarkId::from_parameter(n), &store, |b, s| {
+            b.iter(|| black_box(s.refresh()))
+        });
+    }
+    g.finish();
+}
+
+fn family_push(c: &mut Criterion) {
+    let mut g = c.benchmark_group("family_push");
+    g.throughput(Throughput::Elements(10_000));
+    g.bench_function("10000_state_set_samples", |b| {
+        b.iter(|| {
+            let mut n = 0;
+            for job in 0..10_000 / (RULES_PER_JOB * 4) {
+                n += job_families("123456789012", "ap-southeast-2", job)[0].len();
+            }
+            black_box(n)
+        })
+    });
+    g.finish();
+}
+
+fn handle_metrics(c: &mut Criterion) {
+    let store = store_with(10_000);
+    let mut g = c.benchmark_group("handle_metrics_10k");
+    for (name, encoding) in [("plain", "identity"), ("gzip", "gzip")] {
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let req = http::Request::get("/metrics")
+                    .header(
+                        "accept",
+                        "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
+                    )
+                    .header("accept-encoding", encoding)
+                    .body(())
+                    .unwrap_or_default();
+                black_box(posture_exporter::server::handle(&store, req))
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion::criterion_group!(benches, refresh, family_push, handle_metrics);
+
+fn main() {
+    // `cargo test --benches` and `--list` run this binary too: only a real run prints figures.
+    let args: Vec<String> = std::env::args().collect();
+    if !args.iter().any(|a| a == "--test" || a == "--list") {
+        print_allocations();
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}
