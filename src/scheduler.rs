@@ -420,7 +420,9 @@ async fn run_job(
         let start = Instant::now();
         let (report, hint) = tokio::select! {
             _ = token.cancelled() => return,
-            r = run_one(&spec, &ctx, &mut state) => r,
+            // Boxed: a job's task lives as long as the job, and an unboxed run future would keep
+            // the size of its largest state (SDK futures, ~7 KiB) while the job sleeps.
+            r = Box::pin(run_one(&spec, &ctx, &mut state)) => r,
         };
         store.record(&spec.key, report);
         let period = hint.unwrap_or(spec.interval).max(Duration::from_millis(10));

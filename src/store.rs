@@ -401,12 +401,23 @@ impl Store {
                 _ = tokio::time::sleep(self.debounce) => {}
             }
             let store = self.clone();
+            let started = tokio::time::Instant::now();
             // Encoding a large exposition is CPU work: keep it off the I/O threads.
             if tokio::task::spawn_blocking(move || store.refresh())
                 .await
                 .is_err()
             {
                 tracing::error!("encoding the exposition panicked; serving the previous one");
+            }
+            // During a cycle over thousands of jobs changes never stop: rest four times as long
+            // as the encode took, so the encoder takes at most a fifth of a core from the
+            // collection.
+            let rest = started.elapsed() * 4;
+            if rest > self.debounce {
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = tokio::time::sleep(rest - self.debounce) => {}
+                }
             }
         }
     }
