@@ -7,7 +7,8 @@
 //!   against a simulator child, after its first cycle and after serving.
 //! - `scale`: one process per organization size (so each resident set is its own): a simulator
 //!   child with per-call latency and rate limits, the exporter in this process; discovery, the
-//!   cold first cycle and a steady cycle, against the floor `calls x latency / concurrency`.
+//!   cold first cycle and the daemon's own second cycle, against the floor
+//!   `calls x latency / concurrency`.
 //! - `budget`: org-rule calls per cycle against a naive full scan of every member.
 //!
 //! Ratios, not absolute figures, are what the goals are about: the figures compared are always
@@ -1164,17 +1165,23 @@ fn scale_one(a: ScaleArgs) -> anyhow::Result<()> {
         a.sim_burst,
     )?;
     let collectors: Vec<&str> = a.collectors.split(',').map(str::trim).collect();
+    // The steady cycle is the daemon's own second one: every job loop starts its next run one
+    // interval after its first started, so the interval must outlast the cold cycle. Four times
+    // a generous estimate of the floor (7 calls per job) does.
+    let estimate = (a.accounts * a.regions * 7) as f64 * a.latency_ms as f64
+        / 1000.0
+        / a.concurrency.max(1) as f64;
+    let interval = Duration::from_secs((estimate * 4.0 + 15.0).ceil() as u64);
     let yaml = discovery_yaml(
         &sim.url,
         "127.0.0.1:0",
         &regions(a.regions),
         &collectors,
         a.concurrency,
-        "1h",
+        &format!("{}s", interval.as_secs()),
     );
     let cfg = Config::from_yaml_str(&yaml).map_err(|e| anyhow!("{e}\n{yaml}"))?;
     let rt = runtime(2)?;
-    let sim_cpu0 = cpu_secs(Some(sim.pid()))?;
     let t0 = Instant::now();
     let app = rt.block_on(async {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
@@ -1207,26 +1214,53 @@ fn scale_one(a: ScaleArgs) -> anyhow::Result<()> {
         bail!("not ready after {limit:?}");
     }
     let cold = t0.elapsed() - discovery;
+    if cold >= interval {
+        bail!(
+            "the cold cycle ({cold:?}) outlasted the interval ({interval:?}): raise the estimate"
+        );
+    }
     let cold_calls = total(&sim.calls()?) - discovery_calls;
     let jobs = app.store.keys().len();
-
-    // The steady cycle: every job once more, credentials cached, as the job loops would.
-    std::thread::sleep(Duration::from_millis(500));
+    let cold_end = std::time::SystemTime::now();
     sim.reset()?;
     let throttled0 = throttled(app.store.calls());
     let cpu0 = cpu_secs(None)?;
-    let sim_cpu1 = cpu_secs(Some(sim.pid()))?;
-    let t1 = Instant::now();
-    let failed = rt.block_on(app.scheduler.run_once());
-    let steady = t1.elapsed();
+    let sim_cpu0 = cpu_secs(Some(sim.pid()))?;
+
+    // The steady cycle: every job's second run (credentials cached, clients built), from the
+    // first start to the last end the store recorded.
+    let rows = rt.block_on(async {
+        loop {
+            let rows = app.store.status();
+            if rows
+                .iter()
+                .all(|r| r.last_attempt.is_some_and(|t| t > cold_end))
+            {
+                return Ok(rows);
+            }
+            if t0.elapsed() > limit {
+                bail!("the second cycle did not finish within {limit:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })?;
     let cpu_exporter = cpu_secs(None)? - cpu0;
-    let cpu_sim = cpu_secs(Some(sim.pid()))? - sim_cpu1;
+    let cpu_sim = cpu_secs(Some(sim.pid()))? - sim_cpu0;
+    let first = rows.iter().filter_map(|r| r.last_attempt).min();
+    let last = rows
+        .iter()
+        .filter_map(|r| Some(r.last_attempt? + r.last_duration?))
+        .max();
+    let steady = match (first, last) {
+        (Some(f), Some(l)) => l.duration_since(f).unwrap_or_default(),
+        _ => Duration::ZERO,
+    };
+    let failed = rows.iter().filter(|r| r.last_error.is_some()).count();
     let by_op = sim.calls()?;
     let steady_calls = total(&by_op);
     let throttled = throttled(app.store.calls()) - throttled0;
     let exp = app.store.refresh();
     let (rss, hwm) = rss_mib(None)?;
-    let _ = sim_cpu0;
     let row = ScaleRow {
         accounts: a.accounts,
         regions: a.regions,
