@@ -53,6 +53,8 @@ pub async fn list_accounts(c: &RegionClients) -> Result<Vec<OrgAccount>, Collect
             .list_accounts()
             .max_results(20)
             .set_next_token(token)
+            .customize()
+            .config_override(c.scope())
             .send()
             .await
             .map_err(|e| c.err("ListAccounts", e))?;
@@ -88,6 +90,8 @@ pub async fn ancestors(c: &RegionClients) -> Result<BTreeMap<String, Vec<String>
             .organizations()
             .list_roots()
             .set_next_token(token)
+            .customize()
+            .config_override(c.scope())
             .send()
             .await
             .map_err(|e| c.err("ListRoots", e))?;
@@ -117,6 +121,8 @@ pub async fn ancestors(c: &RegionClients) -> Result<BTreeMap<String, Vec<String>
                 .list_accounts_for_parent()
                 .parent_id(parent_ref)
                 .set_next_token(token)
+                .customize()
+                .config_override(c.scope())
                 .send()
                 .await
                 .map_err(|e| c.err("ListAccountsForParent", e))?;
@@ -142,6 +148,8 @@ pub async fn ancestors(c: &RegionClients) -> Result<BTreeMap<String, Vec<String>
                     .list_organizational_units_for_parent()
                     .parent_id(parent_ref)
                     .set_next_token(token)
+                    .customize()
+                    .config_override(c.scope())
                     .send()
                     .await
                     .map_err(|e| c.err("ListOrganizationalUnitsForParent", e))?;

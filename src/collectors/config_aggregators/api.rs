@@ -59,6 +59,8 @@ pub async fn aggregator_names(
                 .describe_configuration_aggregators()
                 .limit(PAGE_LIMIT)
                 .set_next_token(token)
+                .customize()
+                .config_override(c.scope())
                 .send()
                 .await
                 .map_err(|e| c.err("DescribeConfigurationAggregators", e))?;
@@ -92,6 +94,8 @@ pub async fn sources(
                 .configuration_aggregator_name(aggregator)
                 .limit(PAGE_LIMIT)
                 .set_next_token(token)
+                .customize()
+                .config_override(c.scope())
                 .send()
                 .await
                 .map_err(|e| c.err("DescribeConfigurationAggregatorSourcesStatus", e))?;

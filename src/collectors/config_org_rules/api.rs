@@ -92,6 +92,8 @@ pub async fn rule_statuses(
                 .describe_organization_config_rule_statuses()
                 .limit(PAGE_LIMIT)
                 .set_next_token(token)
+                .customize()
+                .config_override(c.scope())
                 .send()
                 .await
                 .map_err(|e| c.err("DescribeOrganizationConfigRuleStatuses", e))?;
@@ -140,6 +142,8 @@ pub async fn rule_defs(c: &RegionClients, calls: &mut u64) -> Result<Vec<RuleDef
                 .describe_organization_config_rules()
                 .limit(PAGE_LIMIT)
                 .set_next_token(token)
+                .customize()
+                .config_override(c.scope())
                 .send()
                 .await
                 .map_err(|e| c.err("DescribeOrganizationConfigRules", e))?;
@@ -195,6 +199,8 @@ pub async fn detailed_status(
                     .set_filters(filters)
                     .limit(PAGE_LIMIT)
                     .set_next_token(token)
+                    .customize()
+                    .config_override(c.scope())
                     .send()
                     .await
                     .map_err(|e| c.err("GetOrganizationConfigRuleDetailedStatus", e))?;

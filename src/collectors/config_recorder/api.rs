@@ -44,6 +44,8 @@ pub async fn fetch(c: &RegionClients) -> Result<RecorderData, CollectError> {
         let _p = c.permit(Service::Config).await;
         c.config()
             .describe_configuration_recorders()
+            .customize()
+            .config_override(c.scope())
             .send()
             .await
             .map_err(|e| c.err("DescribeConfigurationRecorders", e))?
@@ -52,6 +54,8 @@ pub async fn fetch(c: &RegionClients) -> Result<RecorderData, CollectError> {
         let _p = c.permit(Service::Config).await;
         c.config()
             .describe_configuration_recorder_status()
+            .customize()
+            .config_override(c.scope())
             .send()
             .await
             .map_err(|e| c.err("DescribeConfigurationRecorderStatus", e))?

@@ -126,6 +126,8 @@ pub async fn list_detectors(c: &RegionClients) -> Result<Vec<String>, CollectErr
                 .list_detectors()
                 .max_results(PAGE)
                 .set_next_token(token.clone())
+                .customize()
+                .config_override(c.scope())
                 .send()
                 .await
                 .map_err(|e| sdk_err(c, "ListDetectors", e))?
@@ -154,6 +156,8 @@ pub async fn detector(c: &RegionClients, id: &str) -> Result<DetectorData, Colle
         c.guardduty()
             .get_detector()
             .detector_id(id)
+            .customize()
+            .config_override(c.scope())
             .send()
             .await
             .map_err(|e| sdk_err(c, "GetDetector", e))?
@@ -240,6 +244,8 @@ async fn statistics(
         .group_by(group)
         .order_by(OrderBy::Desc)
         .max_results(GROUP_LIMIT)
+        .customize()
+        .config_override(c.scope())
         .send()
         .await
         .map_err(|e| sdk_err(c, "GetFindingsStatistics", e))
@@ -259,6 +265,8 @@ async fn list_members(c: &RegionClients, id: &str) -> Result<Vec<Member>, Collec
                 .only_associated("false")
                 .max_results(PAGE)
                 .set_next_token(token.clone())
+                .customize()
+                .config_override(c.scope())
                 .send()
                 .await
                 .map_err(|e| sdk_err(c, "ListMembers", e))?
@@ -300,6 +308,8 @@ async fn get_administrator(
         c.guardduty()
             .get_administrator_account()
             .detector_id(id)
+            .customize()
+            .config_override(c.scope())
             .send()
             .await
             .map_err(|e| sdk_err(c, "GetAdministratorAccount", e))?

@@ -124,6 +124,8 @@ impl ReportApi for Sdk<'_> {
             c.iam()
                 .generate_organizations_access_report()
                 .entity_path(entity_path)
+                .customize()
+                .config_override(c.scope())
                 .send()
                 .await
                 .map_err(|e| c.err("GenerateOrganizationsAccessReport", e))?
@@ -147,6 +149,8 @@ impl ReportApi for Sdk<'_> {
                 .job_id(job_id)
                 .max_items(MAX_ITEMS)
                 .set_marker(marker.map(str::to_string))
+                .customize()
+                .config_override(c.scope())
                 .send()
                 .await
                 .map_err(|e| c.err("GetOrganizationsAccessReport", e))?
