@@ -1,6 +1,7 @@
-//! Micro benchmarks of what the exporter does per change and per scrape: re-encoding the store
-//! (both text formats and their gzip) as the number of series grows, building a family, and
-//! answering one `/metrics` request without the socket.
+//! Micro benchmarks of what the exporter does per change and per scrape: re-encoding the store as
+//! the number of series grows (the body Prometheus asks for, OpenMetrics gzip, which is all the
+//! daemon encodes ahead when only Prometheus scrapes it; and all four bodies, for comparison),
+//! building a family, and answering one `/metrics` request without the socket.
 //!
 //! `cargo bench --bench encode` prints, before criterion's timings, a table of the allocations one
 //! re-encode makes at 1k, 10k and 100k series. They are counted by a wrapper around the system
@@ -20,7 +21,7 @@ use std::time::{Duration, SystemTime};
 use criterion::{BenchmarkId, Criterion, Throughput};
 use posture_exporter::aws::CallCounter;
 use posture_exporter::collectors::CollectorKind;
-use posture_exporter::metrics::{Desc, Family, Kind};
+use posture_exporter::metrics::{Desc, Family, Format, Kind};
 use posture_exporter::store::{JobKey, RunReport, Store};
 
 /// Counts allocations and allocated bytes, then defers to the system allocator.
@@ -117,48 +118,86 @@ fn store_with(series: usize) -> Store {
 
 const SIZES: &[usize] = &[1_000, 10_000, 100_000];
 
-/// One re-encode's allocations at every size, counted around a single `refresh`.
+/// The bodies a re-encode produces: what Prometheus asks for, or all four.
+#[derive(Clone, Copy)]
+enum Bodies {
+    OpenMetricsGzip,
+    All,
+}
+
+impl Bodies {
+    fn name(self) -> &'static str {
+        match self {
+            Bodies::OpenMetricsGzip => "openmetrics_gzip",
+            Bodies::All => "all_four",
+        }
+    }
+}
+
+/// One re-encode: build the exposition and encode the bodies.
+fn reencode(store: &Store, bodies: Bodies) -> (usize, usize, usize) {
+    let exp = store.refresh();
+    let gz = exp.body(Format::OpenMetrics, true).len();
+    let mut plain = 0;
+    if let Bodies::All = bodies {
+        plain = exp.body(Format::OpenMetrics, false).len();
+        exp.body(Format::Prometheus, false);
+        exp.body(Format::Prometheus, true);
+    }
+    (exp.series, plain, gz)
+}
+
+/// One re-encode's allocations at every size, counted around a single re-encode.
 fn print_allocations() {
-    println!("re-encode (Store::refresh: Prometheus + OpenMetrics text, both gzipped)");
+    println!("re-encode (Store::refresh, then the bodies)");
     println!(
-        "{:>8} {:>12} {:>10} {:>12} {:>12} {:>14}",
-        "series", "exposition", "gzip", "allocations", "alloc bytes", "bytes/series"
+        "{:>18} {:>8} {:>12} {:>10} {:>12} {:>12} {:>14}",
+        "bodies", "series", "exposition", "gzip", "allocations", "alloc bytes", "bytes/series"
     );
     for &n in SIZES {
         let store = store_with(n);
-        let before = (
-            ALLOCS.load(Ordering::Relaxed),
-            BYTES.load(Ordering::Relaxed),
-        );
-        let exp = store.refresh();
-        let allocs = ALLOCS.load(Ordering::Relaxed) - before.0;
-        let bytes = BYTES.load(Ordering::Relaxed) - before.1;
-        println!(
-            "{:>8} {:>12} {:>10} {:>12} {:>12} {:>14.0}",
-            exp.series,
-            exp.prometheus.len(),
-            exp.prometheus_gzip.len(),
-            allocs,
-            bytes,
-            bytes as f64 / exp.series as f64
-        );
+        for bodies in [Bodies::OpenMetricsGzip, Bodies::All] {
+            let before = (
+                ALLOCS.load(Ordering::Relaxed),
+                BYTES.load(Ordering::Relaxed),
+            );
+            let (series, plain, gz) = reencode(&store, bodies);
+            let allocs = ALLOCS.load(Ordering::Relaxed) - before.0;
+            let bytes = BYTES.load(Ordering::Relaxed) - before.1;
+            println!(
+                "{:>18} {:>8} {:>12} {:>10} {:>12} {:>12} {:>14.0}",
+                bodies.name(),
+                series,
+                if plain == 0 {
+                    "-".to_string()
+                } else {
+                    plain.to_string()
+                },
+                gz,
+                allocs,
+                bytes,
+                bytes as f64 / series as f64
+            );
+        }
     }
 }
 
 fn refresh(c: &mut Criterion) {
-    let mut g = c.benchmark_group("store_refresh");
-    for &n in SIZES {
-        let store = store_with(n);
-        g.throughput(Throughput::Elements(store.exposition().series as u64));
-        if n >= 100_000 {
-            g.sample_size(10);
-            g.measurement_time(Duration::from_secs(8));
+    for bodies in [Bodies::OpenMetricsGzip, Bodies::All] {
+        let mut g = c.benchmark_group(format!("store_refresh_{}", bodies.name()));
+        for &n in SIZES {
+            let store = store_with(n);
+            g.throughput(Throughput::Elements(store.exposition().series as u64));
+            if n >= 100_000 {
+                g.sample_size(10);
+                g.measurement_time(Duration::from_secs(8));
+            }
+            g.bench_with_input(BenchmarkId::from_parameter(n), &store, |b, s| {
+                b.iter(|| black_box(reencode(s, bodies)))
+            });
         }
-        g.bench_with_input(BenchmarkId::from_parameter(n), &store, |b, s| {
-            b.iter(|| black_box(s.refresh()))
-        });
+        g.finish();
     }
-    g.finish();
 }
 
 fn family_push(c: &mut Criterion) {

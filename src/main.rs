@@ -15,6 +15,7 @@ use tokio::net::TcpListener;
 use posture_exporter::app::{App, AppOptions};
 use posture_exporter::aws::{AwsFactory, CallCounter};
 use posture_exporter::config::{Config, ConfigError, Shard};
+use posture_exporter::metrics::Format;
 use posture_exporter::scheduler::{resolve_target, Scheduler};
 use posture_exporter::sim::{Sim, SimRateLimit, WorldOptions};
 use posture_exporter::store::Store;
@@ -379,11 +380,14 @@ async fn collect_once(cfg: Config, openmetrics: bool) -> anyhow::Result<ExitCode
     let exp = store.refresh();
     use std::io::Write as _;
     let mut out = std::io::stdout().lock();
-    out.write_all(if openmetrics {
-        &exp.openmetrics
-    } else {
-        &exp.prometheus
-    })?;
+    out.write_all(&exp.body(
+        if openmetrics {
+            Format::OpenMetrics
+        } else {
+            Format::Prometheus
+        },
+        false,
+    ))?;
     out.flush()?;
     Ok(if failed == 0 {
         ExitCode::SUCCESS

@@ -289,13 +289,9 @@ fn metrics<B>(store: &Store, req: &Request<B>) -> Resp {
     };
     let format = negotiate_format(h(header::ACCEPT));
     let gzip = accepts_gzip(h(header::ACCEPT_ENCODING));
-    let exp = store.exposition();
-    let body = match (format, gzip) {
-        (Format::Prometheus, false) => exp.prometheus.clone(),
-        (Format::Prometheus, true) => exp.prometheus_gzip.clone(),
-        (Format::OpenMetrics, false) => exp.openmetrics.clone(),
-        (Format::OpenMetrics, true) => exp.openmetrics_gzip.clone(),
-    };
+    // Encoded ahead by the encoder when this body was asked for lately; otherwise encoded here,
+    // once per exposition (~1.5 ms at 10k series).
+    let body = store.body(format, gzip);
     let mut r = Response::new(Full::new(body));
     r.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -348,7 +344,7 @@ fn status_page(store: &Store) -> Resp {
         rows.len(),
         failing,
         exp.series,
-        exp.prometheus.len()
+        exp.body(Format::OpenMetrics, false).len()
     );
     h.push_str("<table><tr><th>collector</th><th>target</th><th>account</th><th>region</th><th>last result</th><th>duration</th><th>last success</th><th>series</th><th>details</th></tr>");
     for r in &rows {

@@ -1,11 +1,16 @@
 //! The latest snapshot of every (collector, account, region) job, the freshness rule, and the
 //! encoded exposition that `/metrics` serves.
 //!
-//! Collections write here; scrapes only read an `Arc<Exposition>` that was encoded when a job last
-//! reported, so a scrape never encodes, never takes the job lock and never waits for AWS. Reports
-//! that arrive close together (a cycle over thousands of accounts) are coalesced by a short
-//! debounce in [`Store::run_encoder`], so the cost of encoding follows the number of changes a
-//! second, not the number of jobs.
+//! Collections write here; scrapes only read an `Arc<Exposition>` built when a job last reported,
+//! so a scrape never takes the job lock and never waits for AWS. Reports that arrive close
+//! together (a cycle over thousands of accounts) are coalesced by a short debounce in
+//! [`Store::run_encoder`], so the cost of encoding follows the number of changes a second, not
+//! the number of jobs.
+//!
+//! Of the four bodies an exposition can have (Prometheus text or OpenMetrics, plain or gzip), the
+//! encoder encodes ahead only those asked for in the last [`EAGER_WINDOW`]; Prometheus asks for
+//! one (OpenMetrics, gzip), so the others cost neither CPU nor memory. A body nobody asked for
+//! lately is encoded by the first request for it and then kept with its exposition.
 //!
 //! Freshness: a failed run keeps the job's last good snapshot while fewer than
 //! `max_stale_intervals` runs in a row have failed, then drops it; `collector_up` is 0 from the
@@ -14,8 +19,9 @@
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
-use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, SystemTime};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use flate2::write::GzEncoder;
@@ -108,19 +114,126 @@ struct Entry {
     notes: Vec<String>,
 }
 
-/// One encoded exposition in both formats, plain and gzip.
+/// A body asked for within this window is encoded ahead by the encoder after every change; other
+/// bodies wait for a request.
+pub const EAGER_WINDOW: Duration = Duration::from_secs(600);
+
+/// One exposition: the snapshots it is made of, and its four bodies (two formats, plain and
+/// gzip), each encoded once, when first needed.
 #[derive(Debug, Default)]
 pub struct Exposition {
-    /// Prometheus text 0.0.4.
-    pub prometheus: Bytes,
-    /// Prometheus text 0.0.4, gzip.
-    pub prometheus_gzip: Bytes,
-    /// OpenMetrics text 1.0.
-    pub openmetrics: Bytes,
-    /// OpenMetrics text 1.0, gzip.
-    pub openmetrics_gzip: Bytes,
     /// Number of samples.
     pub series: usize,
+    parts: Parts,
+    bodies: [OnceLock<Bytes>; 4],
+}
+
+/// What an exposition is encoded from: shared snapshots (no copy) and the store's own families.
+#[derive(Debug, Default)]
+struct Parts {
+    snapshots: Vec<(Arc<Vec<Family>>, Duration)>,
+    own: Vec<(Family, Option<Duration>)>,
+    extra: Vec<Family>,
+}
+
+fn body_index(format: Format, gzip: bool) -> usize {
+    match (format, gzip) {
+        (Format::Prometheus, false) => 0,
+        (Format::Prometheus, true) => 1,
+        (Format::OpenMetrics, false) => 2,
+        (Format::OpenMetrics, true) => 3,
+    }
+}
+
+const BODIES: [(Format, bool); 4] = [
+    (Format::Prometheus, false),
+    (Format::Prometheus, true),
+    (Format::OpenMetrics, false),
+    (Format::OpenMetrics, true),
+];
+
+impl Exposition {
+    /// The body in `format`, gzip-compressed or not; encoded by the first caller that needs it
+    /// (concurrent callers wait for that one) and kept for the life of this exposition.
+    pub fn body(&self, format: Format, gzip: bool) -> Bytes {
+        self.bodies[body_index(format, gzip)]
+            .get_or_init(|| {
+                if gzip {
+                    // Compress the plain body without keeping it unless it was already kept:
+                    // a gzip-only scraper should not pay for the plain text's memory.
+                    match self.bodies[body_index(format, false)].get() {
+                        Some(plain) => gzip_bytes(plain),
+                        None => gzip_bytes(&self.parts.encode(format)),
+                    }
+                } else {
+                    Bytes::from(self.parts.encode(format))
+                }
+            })
+            .clone()
+    }
+
+    /// Whether that body is already encoded (a request for it will not encode).
+    pub fn is_encoded(&self, format: Format, gzip: bool) -> bool {
+        self.bodies[body_index(format, gzip)].get().is_some()
+    }
+}
+
+impl Parts {
+    /// Groups the chunks of every family under one header, families sorted by name, and writes
+    /// them in `format`.
+    fn encode(&self, format: Format) -> Vec<u8> {
+        struct Group<'a> {
+            desc: &'static Desc,
+            interval: Option<Duration>,
+            chunks: Vec<&'a [u8]>,
+        }
+        let mut groups: BTreeMap<&'static str, Group<'_>> = BTreeMap::new();
+        fn add<'a>(
+            groups: &mut BTreeMap<&'static str, Group<'a>>,
+            f: &'a Family,
+            interval: Option<Duration>,
+        ) {
+            let g = groups.entry(f.desc().name).or_insert_with(|| Group {
+                desc: f.desc(),
+                interval,
+                chunks: Vec::new(),
+            });
+            if !f.is_empty() {
+                g.chunks.push(f.lines());
+            }
+        }
+        for (snap, interval) in &self.snapshots {
+            for f in snap.iter() {
+                add(&mut groups, f, Some(*interval));
+            }
+        }
+        for (f, interval) in &self.own {
+            add(&mut groups, f, *interval);
+        }
+        for f in &self.extra {
+            add(&mut groups, f, None);
+        }
+        let body_len: usize = groups
+            .values()
+            .map(|g| g.chunks.iter().map(|c| c.len()).sum::<usize>() + 256)
+            .sum();
+        let mut out = Vec::with_capacity(body_len + 16);
+        for g in groups.values() {
+            if g.chunks.is_empty() {
+                continue;
+            }
+            let suffix = match g.interval {
+                Some(i) => format!(" Collected in the background every {}.", HumanDuration(i)),
+                None => String::new(),
+            };
+            metrics::write_header(&mut out, g.desc, &suffix, format);
+            for c in &g.chunks {
+                out.extend_from_slice(c);
+            }
+        }
+        metrics::write_trailer(&mut out, format);
+        out
+    }
 }
 
 /// Configuration-level values that are shown as metrics of their own.
@@ -141,6 +254,8 @@ pub struct Store {
     pending_targets: Mutex<std::collections::BTreeSet<String>>,
     calls: Arc<CallCounter>,
     current: RwLock<Arc<Exposition>>,
+    epoch: Instant,
+    asked: [AtomicU64; 4],
     changed: Notify,
     debounce: Duration,
     build_version: &'static str,
@@ -213,6 +328,8 @@ impl Store {
             pending_targets: Mutex::new(Default::default()),
             calls,
             current: RwLock::new(Arc::new(Exposition::default())),
+            epoch: Instant::now(),
+            asked: Default::default(),
             changed: Notify::new(),
             debounce: Duration::from_millis(200),
             build_version: env!("CARGO_PKG_VERSION"),
@@ -382,11 +499,27 @@ impl Store {
             .clone()
     }
 
-    /// Encodes the exposition now and publishes it.
+    /// Builds the exposition now, encodes the bodies asked for within [`EAGER_WINDOW`], and
+    /// publishes it. Other bodies are encoded when first asked for.
     pub fn refresh(&self) -> Arc<Exposition> {
         let exp = Arc::new(self.encode());
+        let now = self.epoch.elapsed().as_secs() + 1;
+        for (i, (format, gzip)) in BODIES.iter().enumerate() {
+            if asked_lately(self.asked[i].load(Ordering::Relaxed), now) {
+                exp.body(*format, *gzip);
+            }
+        }
         *self.current.write().unwrap_or_else(|e| e.into_inner()) = exp.clone();
         exp
+    }
+
+    /// The body a scrape asked for, from the exposition built last; notes that it was asked
+    /// for, so the encoder keeps it encoded ahead.
+    pub fn body(&self, format: Format, gzip: bool) -> Bytes {
+        // Seconds since the store was created, plus one: 0 stays "never".
+        let now = self.epoch.elapsed().as_secs() + 1;
+        self.asked[body_index(format, gzip)].store(now, Ordering::Relaxed);
+        self.exposition().body(format, gzip)
     }
 
     /// Re-encodes after changes until `shutdown`, coalescing changes within the debounce.
@@ -476,10 +609,8 @@ impl Store {
     }
 
     fn encode(&self) -> Exposition {
-        let max_stale = self
-            .max_stale_intervals
-            .load(std::sync::atomic::Ordering::Relaxed);
-        // Take what is needed under the lock (Arc clones), encode outside it.
+        let max_stale = self.max_stale_intervals.load(Ordering::Relaxed);
+        // Take what is needed under the lock (Arc clones); encoding happens outside it.
         let (snapshots, own) = {
             let entries = self.lock_entries();
             let snaps: Vec<(Arc<Vec<Family>>, Duration)> = entries
@@ -495,79 +626,32 @@ impl Store {
             .values()
             .cloned()
             .collect();
-
-        // Group the chunks of every family under one header, families sorted by name.
-        struct Group<'a> {
-            desc: &'static Desc,
-            interval: Option<Duration>,
-            chunks: Vec<&'a [u8]>,
-        }
-        let mut groups: BTreeMap<&'static str, Group<'_>> = BTreeMap::new();
-        fn add<'a>(
-            groups: &mut BTreeMap<&'static str, Group<'a>>,
-            f: &'a Family,
-            interval: Option<Duration>,
-        ) {
-            let g = groups.entry(f.desc().name).or_insert_with(|| Group {
-                desc: f.desc(),
-                interval,
-                chunks: Vec::new(),
-            });
-            if !f.is_empty() {
-                g.chunks.push(f.lines());
-            }
-        }
-        let mut series = 0usize;
-        for (snap, interval) in &snapshots {
-            for f in snap.iter() {
-                series += f.len();
-                add(&mut groups, f, Some(*interval));
-            }
-        }
-        for (f, interval) in &own {
-            series += f.len();
-            add(&mut groups, f, *interval);
-        }
-        for f in &extra {
-            series += f.len();
-            add(&mut groups, f, None);
-        }
-
-        let body_len: usize = groups
-            .values()
-            .map(|g| g.chunks.iter().map(|c| c.len()).sum::<usize>() + 256)
+        let series = snapshots
+            .iter()
+            .flat_map(|(s, _)| s.iter())
+            .chain(own.iter().map(|(f, _)| f))
+            .chain(extra.iter())
+            .map(Family::len)
             .sum();
-        let encode_format = |format: Format| {
-            let mut out = Vec::with_capacity(body_len + 16);
-            for g in groups.values() {
-                if g.chunks.is_empty() {
-                    continue;
-                }
-                let suffix = match g.interval {
-                    Some(i) => format!(" Collected in the background every {}.", HumanDuration(i)),
-                    None => String::new(),
-                };
-                metrics::write_header(&mut out, g.desc, &suffix, format);
-                for c in &g.chunks {
-                    out.extend_from_slice(c);
-                }
-            }
-            metrics::write_trailer(&mut out, format);
-            out
-        };
-        let prometheus = encode_format(Format::Prometheus);
-        let openmetrics = encode_format(Format::OpenMetrics);
         Exposition {
-            prometheus_gzip: gzip(&prometheus),
-            openmetrics_gzip: gzip(&openmetrics),
-            prometheus: Bytes::from(prometheus),
-            openmetrics: Bytes::from(openmetrics),
             series,
+            parts: Parts {
+                snapshots,
+                own,
+                extra,
+            },
+            bodies: Default::default(),
         }
     }
 }
 
-fn gzip(data: &[u8]) -> Bytes {
+/// Whether a body last asked for at `asked` (seconds since the store's creation plus one; 0 for
+/// never) was asked for within [`EAGER_WINDOW`] of `now`.
+fn asked_lately(asked: u64, now: u64) -> bool {
+    asked != 0 && now.saturating_sub(asked) <= EAGER_WINDOW.as_secs()
+}
+
+fn gzip_bytes(data: &[u8]) -> Bytes {
     // Level 1: an exposition compresses about 10x even at the fastest level, and the encoder
     // runs after every change.
     let mut enc = GzEncoder::new(Vec::with_capacity(data.len() / 8 + 64), Compression::fast());
@@ -619,7 +703,7 @@ mod tests {
     }
 
     fn text(s: &Store) -> String {
-        String::from_utf8(s.refresh().prometheus.to_vec()).unwrap()
+        String::from_utf8(s.refresh().body(Format::Prometheus, false).to_vec()).unwrap()
     }
 
     #[test]
@@ -669,14 +753,61 @@ mod tests {
         s.register(key("111111111111"), "a", Duration::from_secs(60));
         s.record(&key("111111111111"), ok("111111111111", 7.0));
         let e = s.refresh();
-        let mut d = flate2::read::GzDecoder::new(&e.prometheus_gzip[..]);
+        // Gzip first, so it is compressed from a plain body encoded for it alone.
+        let gz = e.body(Format::Prometheus, true);
+        let mut d = flate2::read::GzDecoder::new(&gz[..]);
         let mut plain = String::new();
         std::io::Read::read_to_string(&mut d, &mut plain).unwrap();
-        assert_eq!(plain.as_bytes(), &e.prometheus[..]);
-        let om = String::from_utf8(e.openmetrics.to_vec()).unwrap();
+        assert_eq!(plain.as_bytes(), &e.body(Format::Prometheus, false)[..]);
+        let om = String::from_utf8(e.body(Format::OpenMetrics, false).to_vec()).unwrap();
         assert!(om.ends_with("# EOF\n"));
         assert!(om.contains("# TYPE posture_exporter_build info\n"));
         assert!(om.contains("aws_test_value{account_id=\"111111111111\"} 7\n"));
         assert!(e.series >= 3);
+    }
+
+    #[test]
+    fn only_the_bodies_asked_for_lately_are_encoded_ahead() {
+        let s = Store::new(3, Arc::new(CallCounter::default()));
+        s.register(key("111111111111"), "a", Duration::from_secs(60));
+        s.record(&key("111111111111"), ok("111111111111", 7.0));
+        let e = s.refresh();
+        for (f, gz) in BODIES {
+            assert!(
+                !e.is_encoded(f, gz),
+                "{f:?} gzip={gz} encoded before anyone asked"
+            );
+        }
+        // A scrape as Prometheus makes it.
+        let gz = s.body(Format::OpenMetrics, true);
+        assert!(!gz.is_empty());
+        s.record(&key("111111111111"), ok("111111111111", 8.0));
+        let e = s.refresh();
+        assert!(e.is_encoded(Format::OpenMetrics, true));
+        assert!(!e.is_encoded(Format::OpenMetrics, false));
+        assert!(!e.is_encoded(Format::Prometheus, false));
+        assert!(!e.is_encoded(Format::Prometheus, true));
+        // The body encoded ahead is the new one.
+        let gz = s.body(Format::OpenMetrics, true);
+        let mut d = flate2::read::GzDecoder::new(&gz[..]);
+        let mut om = String::new();
+        std::io::Read::read_to_string(&mut d, &mut om).unwrap();
+        assert!(
+            om.contains("aws_test_value{account_id=\"111111111111\"} 8\n"),
+            "{om}"
+        );
+        assert_eq!(om.as_bytes(), &e.body(Format::OpenMetrics, false)[..]);
+        // A store nobody scraped still answers: an empty but valid exposition.
+        let empty = Store::new(3, Arc::new(CallCounter::default()));
+        assert_eq!(&empty.body(Format::OpenMetrics, false)[..], b"# EOF\n");
+    }
+
+    #[test]
+    fn asked_lately_is_the_eager_window() {
+        let w = EAGER_WINDOW.as_secs();
+        assert!(!asked_lately(0, 5));
+        assert!(asked_lately(1, 1));
+        assert!(asked_lately(10, 10 + w));
+        assert!(!asked_lately(10, 11 + w));
     }
 }

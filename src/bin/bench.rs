@@ -40,6 +40,7 @@ use posture_exporter::app::{App, AppOptions};
 use posture_exporter::aws::{AwsFactory, CallCounter, Outcome};
 use posture_exporter::collectors::{self, CollectorKind, JobContext, JobState};
 use posture_exporter::config::Config;
+use posture_exporter::metrics::Format;
 use posture_exporter::sim::config_org as co;
 use posture_exporter::sim::{Sim, SimRateLimit, WorldOptions};
 
@@ -770,7 +771,10 @@ fn serve(a: ServeArgs) -> anyhow::Result<()> {
         Ok::<_, anyhow::Error>((sim, app))
     })?;
     let exp = app.store.exposition();
-    let (plain, gzip) = (exp.openmetrics.clone(), exp.openmetrics_gzip.clone());
+    let (plain, gzip) = (
+        exp.body(Format::OpenMetrics, false),
+        exp.body(Format::OpenMetrics, true),
+    );
     let token = CancellationToken::new();
     let mut variants = vec![("bare hyper", BareOpts::default())];
     if a.variants {
@@ -963,13 +967,15 @@ fn rss(accounts: usize, nregions: usize, seconds: f64, interval: &str) -> anyhow
         let ready_after = t.elapsed();
         // The encoder debounces: let it settle before reading the exposition.
         std::thread::sleep(Duration::from_millis(1000));
-        let (_, prom) = rt.block_on(get(addr, "/metrics", false))?;
+        // One scrape as Prometheus makes it (OpenMetrics, gzip): the daemon keeps the body
+        // asked for encoded, and only that one. Then the plain body, to count the series.
         let (_, gz) = rt.block_on(get(addr, "/metrics", true))?;
+        let (idle_rss, idle_hwm) = rss_mib(Some(pid))?;
+        let (_, prom) = rt.block_on(get(addr, "/metrics", false))?;
         let series = prom
             .split(|b| *b == b'\n')
             .filter(|l| !l.is_empty() && !l.starts_with(b"#"))
             .count();
-        let (idle_rss, idle_hwm) = rss_mib(Some(pid))?;
         let dur = Duration::from_secs_f64(seconds);
         let lp = rt.block_on(load(addr, 8, dur, false, None));
         let lg = rt.block_on(load(addr, 8, dur, true, None));
@@ -1264,6 +1270,8 @@ fn scale_one(a: ScaleArgs) -> anyhow::Result<()> {
     let steady_calls = total(&by_op);
     let throttled = throttled(app.store.calls()) - throttled0;
     let exp = app.store.refresh();
+    // A scrape as Prometheus makes it: the daemon then keeps that body (and only it) encoded.
+    app.store.body(Format::OpenMetrics, true);
     let (rss, hwm) = rss_mib(None)?;
     let row = ScaleRow {
         accounts: a.accounts,
@@ -1282,7 +1290,7 @@ fn scale_one(a: ScaleArgs) -> anyhow::Result<()> {
         throttled,
         failed,
         series: exp.series,
-        bytes: exp.prometheus.len(),
+        bytes: exp.body(Format::OpenMetrics, false).len(),
         rss_mib: rss,
         hwm_mib: hwm,
         cpu_exporter_s: cpu_exporter,

@@ -4,6 +4,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use posture_exporter::config::Config;
+use posture_exporter::metrics::Format;
 use posture_exporter::sim::{Sim, SimRateLimit, WorldOptions};
 
 use crate::common::{only, Env, Scrape};
@@ -248,7 +249,7 @@ async fn two_shards_cover_every_account_exactly_once() {
         assert!(app.store.ready());
         let exp = app.store.refresh();
         seen.push(accounts_in(&Scrape::parse(
-            std::str::from_utf8(&exp.prometheus).unwrap(),
+            std::str::from_utf8(&exp.body(Format::Prometheus, false)).unwrap(),
         )));
         app.stop().await;
     }
