@@ -12,6 +12,7 @@ mod guardduty;
 mod iam;
 mod longrun;
 mod org_rules;
+mod policy;
 mod recorder;
 mod scale;
 mod server;
