@@ -2,6 +2,10 @@
 //! simulate.
 #![forbid(unsafe_code)]
 
+/// The process allocator (see BENCHMARKS.md, "Changes found by profiling").
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
