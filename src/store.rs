@@ -114,6 +114,16 @@ struct Entry {
     notes: Vec<String>,
 }
 
+/// One job's self-metrics, copied out of the job lock.
+struct SelfRow {
+    key: JobKey,
+    up: bool,
+    last_success: Option<SystemTime>,
+    last_duration: Option<Duration>,
+    failures_total: u64,
+    stale: bool,
+}
+
 /// A body asked for within this window is encoded ahead by the encoder after every change; other
 /// bodies wait for a request.
 pub const EAGER_WINDOW: Duration = Duration::from_secs(600);
@@ -555,11 +565,27 @@ impl Store {
         }
     }
 
-    fn self_families(
-        &self,
-        entries: &BTreeMap<JobKey, Entry>,
-        max_stale: u32,
-    ) -> Vec<(Family, Option<Duration>)> {
+    /// What the self-metrics need of each job, copied under the job lock so that formatting
+    /// (hundreds of thousands of lines at 10,000 accounts) happens outside it: a job reporting
+    /// its result must never wait for the encoder.
+    fn self_rows(entries: &BTreeMap<JobKey, Entry>, max_stale: u32) -> Vec<SelfRow> {
+        entries
+            .iter()
+            .filter(|(_, e)| e.last_attempt.is_some())
+            .map(|(k, e)| SelfRow {
+                key: k.clone(),
+                up: e.last_error.is_none(),
+                last_success: e.last_success,
+                last_duration: e.last_duration,
+                failures_total: e.failures_total,
+                stale: e.last_error.is_some()
+                    && e.snapshot.is_some()
+                    && e.consecutive_failures < max_stale,
+            })
+            .collect()
+    }
+
+    fn self_families(&self, rows: &[SelfRow]) -> Vec<(Family, Option<Duration>)> {
         let mut build = Family::new(&BUILD_INFO);
         build.push(&[self.build_version, self.build_revision], 1.0);
         let mut up = Family::new(&UP);
@@ -567,23 +593,18 @@ impl Store {
         let mut dur = Family::new(&DURATION);
         let mut fails = Family::new(&FAILURES);
         let mut stale = Family::new(&STALE);
-        for (k, e) in entries {
-            if e.last_attempt.is_none() {
-                continue;
-            }
+        for r in rows {
+            let k = &r.key;
             let l = [k.collector.name(), k.account_id.as_str(), k.region.as_str()];
-            up.push(&l, if e.last_error.is_none() { 1.0 } else { 0.0 });
-            if let Some(t) = e.last_success {
+            up.push(&l, if r.up { 1.0 } else { 0.0 });
+            if let Some(t) = r.last_success {
                 last.push(&l, epoch_seconds(t));
             }
-            if let Some(d) = e.last_duration {
+            if let Some(d) = r.last_duration {
                 dur.push(&l, d.as_secs_f64());
             }
-            fails.push(&l, e.failures_total as f64);
-            let is_stale = e.last_error.is_some()
-                && e.snapshot.is_some()
-                && e.consecutive_failures < max_stale;
-            stale.push(&l, if is_stale { 1.0 } else { 0.0 });
+            fails.push(&l, r.failures_total as f64);
+            stale.push(&l, if r.stale { 1.0 } else { 0.0 });
         }
         let mut calls = Family::new(&CALLS);
         for ((service, op, outcome), n) in self.calls.snapshot() {
@@ -610,15 +631,18 @@ impl Store {
 
     fn encode(&self) -> Exposition {
         let max_stale = self.max_stale_intervals.load(Ordering::Relaxed);
-        // Take what is needed under the lock (Arc clones); encoding happens outside it.
-        let (snapshots, own) = {
+        // Take what is needed under the lock (Arc clones, a few numbers a job); formatting and
+        // encoding happen outside it.
+        let (snapshots, rows) = {
             let entries = self.lock_entries();
             let snaps: Vec<(Arc<Vec<Family>>, Duration)> = entries
                 .values()
                 .filter_map(|e| e.snapshot.clone().map(|s| (s, e.interval)))
                 .collect();
-            (snaps, self.self_families(&entries, max_stale))
+            (snaps, Self::self_rows(&entries, max_stale))
         };
+        let own = self.self_families(&rows);
+        drop(rows);
         let extra: Vec<Family> = self
             .extra
             .lock()
