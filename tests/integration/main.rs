@@ -8,6 +8,7 @@ mod common;
 mod config_corpus;
 mod faults;
 mod fuzz;
+mod golden;
 mod guardduty;
 mod iam;
 mod longrun;
