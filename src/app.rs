@@ -13,17 +13,17 @@ use tokio_util::task::TaskTracker;
 
 use crate::aws::{AwsFactory, CallCounter};
 use crate::config::{Config, TargetConfig};
-use crate::scheduler::{resolve_target, Scheduler};
+use crate::scheduler::{Mode, Scheduler};
 use crate::server::{self, ServerOptions, WebState};
 use crate::store::Store;
 use crate::web::{BasicAuth, CertReloader};
 
 /// How to start.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct AppOptions {
-    /// Spread the first run of each job randomly over its interval (production) or start all at
-    /// once (demo, tests).
-    pub jitter: bool,
+    /// How jobs run: loops whose first runs are spread over the interval (production) or all
+    /// start at once (demo), or only when asked (tests that drive cycles themselves).
+    pub mode: Mode,
     /// Credentials to use instead of the ambient chain (demo, tests).
     pub static_credentials: Option<Credentials>,
 }
@@ -76,7 +76,7 @@ impl App {
             config.clone(),
             tracker.clone(),
             shutdown.clone(),
-            opts.jitter,
+            opts.mode,
         );
         tracker.spawn(store.clone().run_encoder(shutdown.clone()));
 
@@ -138,49 +138,16 @@ impl App {
         t: TargetConfig,
     ) -> CancellationToken {
         let token = self.shutdown.child_token();
-        let shard = cfg.shard;
         self.store.add_pending_target(&t.name);
-        if t.discover.is_some() {
-            self.tracker.spawn(crate::discovery::run(
-                t,
-                factory.clone(),
-                self.scheduler.clone(),
-                self.store.clone(),
-                shard,
-                self.refresh.clone(),
-                token.clone(),
-            ));
-            return token;
-        }
-        let factory = factory.clone();
-        let scheduler = self.scheduler.clone();
-        let store = self.store.clone();
-        let cancel = token.clone();
-        self.tracker.spawn(async move {
-            let mut delay = Duration::from_secs(5);
-            loop {
-                let r = tokio::select! {
-                    _ = cancel.cancelled() => return,
-                    r = resolve_target(&factory, &t, shard) => r,
-                };
-                match r {
-                    Ok(r) => {
-                        tracing::info!(target = %t.name, account_id = %r.account_id, regions = ?r.regions, "target resolved");
-                        scheduler.set_targets(vec![r], &[]);
-                        store.target_resolved(&t.name);
-                        return;
-                    }
-                    Err(e) => {
-                        tracing::warn!(target = %t.name, error = %e, retry_in = ?delay, "cannot resolve the target's account; retrying");
-                    }
-                }
-                tokio::select! {
-                    _ = cancel.cancelled() => return,
-                    _ = tokio::time::sleep(delay) => {}
-                }
-                delay = (delay * 2).min(Duration::from_secs(300));
-            }
-        });
+        self.tracker.spawn(crate::targets::watch(
+            t,
+            factory.clone(),
+            self.scheduler.clone(),
+            self.store.clone(),
+            cfg.shard,
+            self.refresh.clone(),
+            token.clone(),
+        ));
         token
     }
 
@@ -205,7 +172,7 @@ impl App {
         }
         self.web.set_auth(auth_of(&new));
 
-        let aws_changed = format!("{:?}", new.aws) != format!("{:?}", old.aws);
+        let aws_changed = new.aws != old.aws;
         if aws_changed {
             inner.factory = AwsFactory::new(
                 &new.aws,

@@ -21,12 +21,13 @@
 
 pub mod app;
 pub mod aws;
+pub mod collect;
 pub mod collectors;
 pub mod config;
-pub mod discovery;
 pub mod metrics;
 pub mod scheduler;
 pub mod server;
 pub mod sim;
 pub mod store;
+pub mod targets;
 pub mod web;

@@ -18,11 +18,13 @@ use tokio::net::TcpListener;
 
 use posture_exporter::app::{App, AppOptions};
 use posture_exporter::aws::{AwsFactory, CallCounter};
+use posture_exporter::collectors::CollectorKind;
 use posture_exporter::config::{Config, ConfigError, Shard};
 use posture_exporter::metrics::Format;
-use posture_exporter::scheduler::{resolve_target, Scheduler};
+use posture_exporter::scheduler::{Mode, Scheduler};
 use posture_exporter::sim::{Sim, SimRateLimit, WorldOptions};
 use posture_exporter::store::Store;
+use posture_exporter::targets::{self, TargetSink as _};
 
 /// Exit status for a configuration that is refused (EX_USAGE... EX_DATAERR is 65; sysexits'
 /// EX_USAGE, 64, is what the docs promise).
@@ -275,7 +277,7 @@ async fn run(cfg: Config, path: PathBuf, shard: Option<Shard>) -> anyhow::Result
         cfg,
         listener,
         AppOptions {
-            jitter: true,
+            mode: Mode::Loops { jitter: true },
             static_credentials: None,
         },
     )
@@ -322,48 +324,24 @@ async fn collect_once(cfg: Config, openmetrics: bool) -> anyhow::Result<ExitCode
     let counter = Arc::new(CallCounter::default());
     let store = Arc::new(Store::new(cfg.max_stale_intervals, counter.clone()));
     let factory = AwsFactory::new(&cfg.aws, counter, None).await;
-    let token = tokio_util::sync::CancellationToken::new();
     let sched = Scheduler::new(
         store.clone(),
         cfg.clone(),
         tokio_util::task::TaskTracker::new(),
-        token,
-        false,
+        tokio_util::sync::CancellationToken::new(),
+        Mode::OnDemand,
     );
-    let mut failed = 0;
-    for t in &cfg.targets {
-        let resolved = if t.discover.is_some() {
-            let mut own = None;
-            posture_exporter::discovery::discover_once(
-                t,
-                &factory,
-                cfg.shard,
-                &mut own,
-                &Default::default(),
-            )
-            .await
-            .map(|(targets, info, _)| {
-                store.set_extra(&format!("discovery/{}", t.name), info);
-                targets.into_values().collect::<Vec<_>>()
-            })
-        } else {
-            resolve_target(&factory, t, cfg.shard)
-                .await
-                .map(|r| vec![r])
-        };
-        match resolved {
-            Ok(r) => sched.set_targets_quiet(r),
-            Err(e) => {
-                tracing::error!(target = %t.name, error = %e, "cannot resolve the target");
-                failed += 1;
-            }
-        }
+    let (resolved, unresolved) = targets::resolve_all(&factory, &cfg, &store).await;
+    for (name, e) in &unresolved {
+        tracing::error!(target = %name, error = %e, "cannot resolve the target");
     }
+    let mut failed = unresolved.len();
+    sched.set_targets(resolved, &[]);
     // Follow the jobs that ask to run again soon (an IAM report being generated, an org-rules
     // scan cut short) for as long as the longest collector timeout allows.
-    let limit = posture_exporter::collectors::CollectorKind::ALL
+    let limit = CollectorKind::ALL
         .iter()
-        .map(|k| k.schedule(&cfg).2)
+        .map(|k| k.schedule(&cfg.collectors).timeout)
         .max()
         .unwrap_or(Duration::from_secs(60));
     let deadline = tokio::time::Instant::now() + limit;
@@ -447,7 +425,7 @@ async fn demo(
         cfg,
         listener,
         AppOptions {
-            jitter: false,
+            mode: Mode::Loops { jitter: false },
             static_credentials: Some(Credentials::new(
                 "AKIADEMOMANAGEMENT01",
                 "demo-secret",

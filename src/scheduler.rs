@@ -7,7 +7,7 @@
 //! the ones that are gone and removes their series, and leaves unchanged jobs running with their
 //! data.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -15,41 +15,24 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::aws::{AccountAws, AwsFactory, CollectError, ErrorKind, RegionClients};
-use crate::collectors::{self, CollectorKind, JobContext, JobState, Scope};
-use crate::config::{Config, Shard, TargetConfig};
+use crate::aws::{ErrorKind, RegionClients};
+use crate::collect::{Job, Schedule, Scope};
+use crate::collectors::CollectorKind;
+use crate::config::Config;
 use crate::store::{Failure, JobKey, RunReport, Store};
+use crate::targets::{ResolvedTarget, TargetSink};
 
-/// A target whose account is known, ready to have jobs.
-#[derive(Clone)]
-pub struct ResolvedTarget {
-    /// Target name (config name, or the account name for discovered accounts).
-    pub name: String,
-    /// Account id.
-    pub account_id: String,
-    /// Regions read there.
-    pub regions: Vec<String>,
-    /// Its credentials.
-    pub aws: AccountAws,
-    /// Whether per-account collectors run for it (false when its account belongs to another
-    /// shard, or a discovery target's own account was not selected).
-    pub account_jobs: bool,
-}
-
-/// Resolves a configured target: the account of a role ARN, or asks STS for ambient credentials.
-pub async fn resolve_target(
-    factory: &AwsFactory,
-    t: &TargetConfig,
-    shard: Shard,
-) -> Result<ResolvedTarget, CollectError> {
-    let (account_id, aws) = crate::discovery::own_credentials(factory, t).await?;
-    Ok(ResolvedTarget {
-        name: t.name.clone(),
-        account_jobs: shard.contains(&account_id),
-        account_id,
-        regions: t.regions.clone(),
-        aws,
-    })
+/// How jobs are run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// A loop per job; `jitter` spreads first runs over the interval (production) or starts
+    /// every job at once (demo, tests).
+    Loops {
+        /// Spread first runs.
+        jitter: bool,
+    },
+    /// No loops: jobs run only when [`Scheduler::run_once`] asks (`collect --once`).
+    OnDemand,
 }
 
 /// One job to run.
@@ -57,13 +40,24 @@ struct JobSpec {
     key: JobKey,
     target: String,
     clients: Arc<RegionClients>,
-    interval: Duration,
-    timeout: Duration,
+    schedule: Schedule,
+}
+
+/// A job and its state. The lock is held for the whole of a run, by whichever runs it (its loop
+/// or [`Scheduler::run_once`]), so no job ever runs twice at once.
+struct Slot {
+    key: JobKey,
+    target: String,
+    schedule: Schedule,
+    job: tokio::sync::Mutex<Box<dyn Job>>,
 }
 
 struct Running {
+    slot: Arc<Slot>,
+    /// Cancels the job's loop (none in [`Mode::OnDemand`]).
     token: CancellationToken,
-    fingerprint: (Duration, Duration, String, String),
+    /// The configuration the job was made with: a changed section restarts it.
+    config: Arc<Config>,
 }
 
 /// Runs and reconciles the jobs.
@@ -74,19 +68,32 @@ pub struct Scheduler {
     targets: Mutex<BTreeMap<String, ResolvedTarget>>,
     tracker: TaskTracker,
     shutdown: CancellationToken,
-    jitter: bool,
-    /// Per-job state of `run_once` cycles, kept from one call to the next like a loop keeps it.
-    once_states: Mutex<HashMap<JobKey, JobState>>,
+    mode: Mode,
+}
+
+impl TargetSink for Scheduler {
+    fn set_targets(&self, targets: Vec<ResolvedTarget>, remove: &[String]) {
+        {
+            let mut t = self.targets.lock().unwrap_or_else(|e| e.into_inner());
+            for name in remove {
+                t.remove(name);
+            }
+            for target in targets {
+                t.insert(target.name.clone(), target);
+            }
+        }
+        self.reconcile();
+    }
 }
 
 impl Scheduler {
-    /// A scheduler with no jobs yet. `jitter: false` starts every job at once (tests, demo).
+    /// A scheduler with no jobs yet.
     pub fn new(
         store: Arc<Store>,
         config: Arc<Config>,
         tracker: TaskTracker,
         shutdown: CancellationToken,
-        jitter: bool,
+        mode: Mode,
     ) -> Arc<Self> {
         Arc::new(Scheduler {
             store,
@@ -95,8 +102,7 @@ impl Scheduler {
             targets: Mutex::new(BTreeMap::new()),
             tracker,
             shutdown,
-            jitter,
-            once_states: Mutex::new(HashMap::new()),
+            mode,
         })
     }
 
@@ -109,44 +115,22 @@ impl Scheduler {
     }
 
     /// Replaces the configuration (reload) and reconciles.
-    pub fn set_config(self: &Arc<Self>, config: Arc<Config>) {
+    pub fn set_config(&self, config: Arc<Config>) {
         self.store
             .set_max_stale_intervals(config.max_stale_intervals);
         *self.config.lock().unwrap_or_else(|e| e.into_inner()) = config;
         self.reconcile();
     }
 
-    /// Adds or replaces targets of one source (keyed by target name) and reconciles.
-    pub fn set_targets(self: &Arc<Self>, targets: Vec<ResolvedTarget>, remove: &[String]) {
-        {
-            let mut t = self.targets.lock().unwrap_or_else(|e| e.into_inner());
-            for name in remove {
-                t.remove(name);
-            }
-            for target in targets {
-                t.insert(target.name.clone(), target);
-            }
-        }
-        self.reconcile();
-    }
-
     /// Removes the targets of a configured target `name` (itself and, for discovery, every
     /// `name/<account>`) and reconciles.
-    pub fn remove_targets_of(self: &Arc<Self>, name: &str) {
+    pub fn remove_targets_of(&self, name: &str) {
         {
             let prefix = format!("{name}/");
             let mut t = self.targets.lock().unwrap_or_else(|e| e.into_inner());
             t.retain(|k, _| k != name && !k.starts_with(&prefix));
         }
         self.reconcile();
-    }
-
-    /// Adds targets without starting their jobs (for [`Scheduler::run_once`]).
-    pub fn set_targets_quiet(&self, targets: Vec<ResolvedTarget>) {
-        let mut t = self.targets.lock().unwrap_or_else(|e| e.into_inner());
-        for target in targets {
-            t.insert(target.name.clone(), target);
-        }
     }
 
     /// Names of the targets known now.
@@ -159,55 +143,53 @@ impl Scheduler {
             .collect()
     }
 
-    fn desired(&self) -> Vec<JobSpec> {
-        let cfg = self.config();
+    fn desired(&self, cfg: &Config) -> Vec<JobSpec> {
         let targets = self.targets.lock().unwrap_or_else(|e| e.into_inner());
         let mut out = Vec::new();
         for kind in CollectorKind::ALL {
-            let (enabled, interval, timeout) = kind.schedule(&cfg);
-            if !enabled {
+            let schedule = kind.schedule(&cfg.collectors);
+            if !schedule.enabled {
                 continue;
             }
+            let mut push = |t: &ResolvedTarget, region: &str| {
+                out.push(JobSpec {
+                    key: JobKey {
+                        collector: *kind,
+                        account_id: t.account_id.clone(),
+                        region: region.to_string(),
+                    },
+                    target: t.name.clone(),
+                    clients: Arc::new(t.aws.region(region, &t.account_id)),
+                    schedule,
+                });
+            };
             match kind.scope() {
                 Scope::AccountRegion => {
                     for t in targets.values().filter(|t| t.account_jobs) {
                         for r in &t.regions {
-                            out.push(JobSpec {
-                                key: JobKey {
-                                    collector: *kind,
-                                    account_id: t.account_id.clone(),
-                                    region: r.clone(),
-                                },
-                                target: t.name.clone(),
-                                clients: Arc::new(t.aws.region(r, &t.account_id)),
-                                interval,
-                                timeout,
-                            });
+                            push(t, r);
                         }
                     }
                 }
-                Scope::Org | Scope::OrgRegions => {
+                Scope::Org => {
                     if !cfg.shard.runs_org_collectors() {
                         continue;
                     }
-                    let Some((name, regions)) = cfg.org_placement(*kind) else {
+                    let placement = kind.placement(&cfg.collectors);
+                    let Some(name) = placement
+                        .target
+                        .or_else(|| cfg.default_org_target().map(|t| t.name.clone()))
+                    else {
                         continue;
                     };
                     let Some(t) = targets.get(&name) else {
                         continue;
                     };
-                    for r in regions {
-                        out.push(JobSpec {
-                            key: JobKey {
-                                collector: *kind,
-                                account_id: t.account_id.clone(),
-                                region: r.clone(),
-                            },
-                            target: t.name.clone(),
-                            clients: Arc::new(t.aws.region(&r, &t.account_id)),
-                            interval,
-                            timeout,
-                        });
+                    let regions = placement
+                        .regions
+                        .unwrap_or_else(|| vec![cfg.aws.region.clone()]);
+                    for r in &regions {
+                        push(t, r);
                     }
                 }
             }
@@ -215,13 +197,14 @@ impl Scheduler {
         out
     }
 
-    /// Starts missing jobs, stops vanished ones, restarts changed ones.
-    pub fn reconcile(self: &Arc<Self>) {
-        let desired = self.desired();
+    /// Makes the jobs those of the targets and configuration in force: starts missing jobs,
+    /// stops vanished ones (their series go), restarts those whose schedule, target or section
+    /// changed, and leaves the others running with their state and data.
+    pub fn reconcile(&self) {
         let cfg = self.config();
+        let desired = self.desired(&cfg);
         let mut jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
-        let wanted: std::collections::HashSet<JobKey> =
-            desired.iter().map(|s| s.key.clone()).collect();
+        let wanted: HashSet<&JobKey> = desired.iter().map(|s| &s.key).collect();
         jobs.retain(|k, running| {
             if wanted.contains(k) {
                 true
@@ -232,43 +215,54 @@ impl Scheduler {
             }
         });
         for spec in desired {
-            let fingerprint = (
-                spec.interval,
-                spec.timeout,
-                spec.target.clone(),
-                spec.key.collector.section_fingerprint(&cfg),
-            );
             if let Some(r) = jobs.get(&spec.key) {
-                if r.fingerprint == fingerprint {
+                let same = r.slot.schedule == spec.schedule
+                    && r.slot.target == spec.target
+                    && spec
+                        .key
+                        .collector
+                        .same_section(&r.config.collectors, &cfg.collectors);
+                if same {
                     continue;
                 }
                 r.token.cancel();
             }
             let token = self.shutdown.child_token();
             self.store
-                .register(spec.key.clone(), &spec.target, spec.interval);
-            // Spread first runs over the interval, at most five minutes: enough to smooth a cycle
-            // over thousands of accounts, short enough that a 6h collector starts the same day.
-            let jitter = if self.jitter {
-                spec.interval
-                    .min(Duration::from_secs(300))
-                    .mul_f64(fastrand::f64())
-            } else {
-                Duration::ZERO
-            };
+                .register(spec.key.clone(), &spec.target, spec.schedule.interval);
+            let slot = Arc::new(Slot {
+                job: tokio::sync::Mutex::new(spec.key.collector.job(spec.clients, &cfg.collectors)),
+                key: spec.key.clone(),
+                target: spec.target,
+                schedule: spec.schedule,
+            });
+            if let Mode::Loops { jitter } = self.mode {
+                // Spread first runs over the interval, at most five minutes: enough to smooth
+                // a cycle over thousands of accounts, short enough that a 6h collector starts
+                // the same day.
+                let delay = if jitter {
+                    spec.schedule
+                        .interval
+                        .min(Duration::from_secs(300))
+                        .mul_f64(fastrand::f64())
+                } else {
+                    Duration::ZERO
+                };
+                self.tracker.spawn(run_job(
+                    slot.clone(),
+                    self.store.clone(),
+                    token.clone(),
+                    delay,
+                ));
+            }
             jobs.insert(
-                spec.key.clone(),
+                spec.key,
                 Running {
-                    token: token.clone(),
-                    fingerprint,
+                    slot,
+                    token,
+                    config: cfg.clone(),
                 },
             );
-            let store = self.store.clone();
-            let ctx = JobContext {
-                aws: spec.clients.clone(),
-                config: cfg.clone(),
-            };
-            self.tracker.spawn(run_job(spec, ctx, store, token, jitter));
         }
     }
 
@@ -278,57 +272,47 @@ impl Scheduler {
     }
 
     /// Runs every job once, concurrently, and records the results (for `collect --once`, tests
-    /// and benchmarks). State carries over between calls, as it does in a job's loop.
-    /// Returns the number of failed runs.
-    pub async fn run_once(self: &Arc<Self>) -> usize {
+    /// and benchmarks). State carries over between calls, as it does in a job's loop, and a job
+    /// whose loop is running it now is waited for, not run beside it. Returns the number of
+    /// failed runs.
+    pub async fn run_once(&self) -> usize {
         self.run_once_where(None).await.0
     }
 
     /// Like [`Scheduler::run_once`], for the jobs in `only` (all when `None`); also returns the
     /// jobs that asked to run again sooner than their interval, with how soon.
     pub async fn run_once_where(
-        self: &Arc<Self>,
-        only: Option<&std::collections::HashSet<JobKey>>,
+        &self,
+        only: Option<&HashSet<JobKey>>,
     ) -> (usize, Vec<(JobKey, Duration)>) {
-        let desired = self.desired();
-        let cfg = self.config();
+        self.reconcile();
+        let slots: Vec<Arc<Slot>> = self
+            .jobs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .filter(|r| only.is_none_or(|o| o.contains(&r.slot.key)))
+            .map(|r| r.slot.clone())
+            .collect();
         let mut set = tokio::task::JoinSet::new();
-        for spec in desired
-            .into_iter()
-            .filter(|s| only.is_none_or(|o| o.contains(&s.key)))
-        {
-            self.store
-                .register(spec.key.clone(), &spec.target, spec.interval);
+        for slot in slots {
             let store = self.store.clone();
-            let ctx = JobContext {
-                aws: spec.clients.clone(),
-                config: cfg.clone(),
-            };
-            let mut state = self
-                .once_states
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .remove(&spec.key)
-                .unwrap_or_default();
             set.spawn(async move {
-                let (report, hint) = run_one(&spec, &ctx, &mut state).await;
+                let mut job = slot.job.lock().await;
+                let (report, hint) = run_one(&slot, &mut job).await;
                 let failed = report.result.is_err();
-                store.record(&spec.key, report);
-                (spec.key, state, failed, hint)
+                store.record(&slot.key, report);
+                (slot.key.clone(), failed, hint)
             });
         }
         let mut failed = 0;
         let mut hints = Vec::new();
         while let Some(r) = set.join_next().await {
             match r {
-                Ok((key, state, f, hint)) => {
+                Ok((key, f, hint)) => {
                     if let Some(h) = hint {
-                        hints.push((key.clone(), h));
+                        hints.push((key, h));
                     }
-                    self.once_states
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .insert(key, state);
                     failed += usize::from(f);
                 }
                 Err(_) => failed += 1,
@@ -338,27 +322,21 @@ impl Scheduler {
     }
 }
 
-async fn run_one(
-    spec: &JobSpec,
-    ctx: &JobContext,
-    state: &mut JobState,
-) -> (RunReport, Option<Duration>) {
+async fn run_one(slot: &Slot, job: &mut Box<dyn Job>) -> (RunReport, Option<Duration>) {
     let started = SystemTime::now();
     let start = Instant::now();
-    let result = tokio::time::timeout(
-        spec.timeout,
-        collectors::collect(spec.key.collector, ctx, state),
-    )
-    .await;
+    let timeout = slot.schedule.timeout;
+    let result = tokio::time::timeout(timeout, job.run()).await;
     let duration = start.elapsed();
+    let key = &slot.key;
     let (result, notes, hint) = match result {
         Ok(Ok(c)) => (Ok(c.families), c.notes, c.next_run),
         Ok(Err(e)) => {
             tracing::warn!(
-                collector = spec.key.collector.name(),
-                target = %spec.target,
-                account_id = %spec.key.account_id,
-                region = %spec.key.region,
+                collector = key.collector.name(),
+                target = %slot.target,
+                account_id = %key.account_id,
+                region = %key.region,
                 kind = e.kind.as_str(),
                 error = %e,
                 "collection failed; keeping the last good values within the staleness window"
@@ -374,17 +352,17 @@ async fn run_one(
         }
         Err(_) => {
             tracing::warn!(
-                collector = spec.key.collector.name(),
-                target = %spec.target,
-                account_id = %spec.key.account_id,
-                region = %spec.key.region,
-                timeout = ?spec.timeout,
+                collector = key.collector.name(),
+                target = %slot.target,
+                account_id = %key.account_id,
+                region = %key.region,
+                timeout = ?timeout,
                 "collection timed out"
             );
             (
                 Err(Failure {
                     kind: ErrorKind::Timeout.as_str(),
-                    message: format!("the run took longer than its timeout of {:?}", spec.timeout),
+                    message: format!("the run took longer than its timeout of {timeout:?}"),
                 }),
                 Vec::new(),
                 None,
@@ -402,30 +380,26 @@ async fn run_one(
     )
 }
 
-async fn run_job(
-    spec: JobSpec,
-    ctx: JobContext,
-    store: Arc<Store>,
-    token: CancellationToken,
-    jitter: Duration,
-) {
-    let mut state = JobState::default();
-    if !jitter.is_zero() {
+async fn run_job(slot: Arc<Slot>, store: Arc<Store>, token: CancellationToken, delay: Duration) {
+    if !delay.is_zero() {
         tokio::select! {
             _ = token.cancelled() => return,
-            _ = tokio::time::sleep(jitter) => {}
+            _ = tokio::time::sleep(delay) => {}
         }
     }
     loop {
         let start = Instant::now();
         let (report, hint) = tokio::select! {
             _ = token.cancelled() => return,
-            // Boxed: a job's task lives as long as the job, and an unboxed run future would keep
-            // the size of its largest state (SDK futures, ~7 KiB) while the job sleeps.
-            r = Box::pin(run_one(&spec, &ctx, &mut state)) => r,
+            r = async {
+                let mut job = slot.job.lock().await;
+                run_one(&slot, &mut job).await
+            } => r,
         };
-        store.record(&spec.key, report);
-        let period = hint.unwrap_or(spec.interval).max(Duration::from_millis(10));
+        store.record(&slot.key, report);
+        let period = hint
+            .unwrap_or(slot.schedule.interval)
+            .max(Duration::from_millis(10));
         // Skip ticks a long run missed rather than run back to back.
         let now = Instant::now();
         let mut next = start + period;

@@ -465,14 +465,17 @@ impl Store {
             .remove(name);
     }
 
-    /// True once every target is resolved and every registered job has finished one attempt.
-    pub fn ready(&self) -> bool {
-        if !self
-            .pending_targets
+    /// True once every configured target's accounts are known (its jobs exist).
+    pub fn targets_resolved(&self) -> bool {
+        self.pending_targets
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .is_empty()
-        {
+    }
+
+    /// True once every target is resolved and every registered job has finished one attempt.
+    pub fn ready(&self) -> bool {
+        if !self.targets_resolved() {
             return false;
         }
         let entries = self.lock_entries();

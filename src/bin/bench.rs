@@ -42,7 +42,8 @@ use tokio_util::sync::CancellationToken;
 
 use posture_exporter::app::{App, AppOptions};
 use posture_exporter::aws::{AwsFactory, CallCounter, Outcome};
-use posture_exporter::collectors::{self, CollectorKind, JobContext, JobState};
+use posture_exporter::collect::{Collector as _, JobContext};
+use posture_exporter::collectors::config_org_rules::{self, ConfigOrgRules};
 use posture_exporter::config::Config;
 use posture_exporter::metrics::Format;
 use posture_exporter::sim::config_org as co;
@@ -756,7 +757,7 @@ fn serve(a: ServeArgs) -> anyhow::Result<()> {
             cfg,
             listener,
             AppOptions {
-                jitter: false,
+                mode: posture_exporter::scheduler::Mode::Loops { jitter: false },
                 static_credentials: Some(creds()),
             },
         )
@@ -1199,7 +1200,7 @@ fn scale_one(a: ScaleArgs) -> anyhow::Result<()> {
             cfg,
             listener,
             AppOptions {
-                jitter: false,
+                mode: posture_exporter::scheduler::Mode::Loops { jitter: false },
                 static_credentials: Some(creds()),
             },
         )
@@ -1365,9 +1366,9 @@ targets:\n  - name: management\n    regions: [us-east-1]\ncollectors:\n{}",
             AwsFactory::new(&cfg.aws, Arc::new(CallCounter::default()), Some(creds())).await;
         let ctx = JobContext {
             aws: Arc::new(factory.ambient().region("us-east-1", &mgmt)),
-            config: Arc::new(cfg),
+            settings: cfg.collectors.config_org_rules.clone(),
         };
-        let mut state = JobState::default();
+        let mut state = config_org_rules::State::default();
         let (first, series) = org_rules_run(&ctx, &mut state, &sim).await?;
         let mut steady = Vec::new();
         for _ in 0..cycles {
@@ -1405,12 +1406,12 @@ targets:\n  - name: management\n    regions: [us-east-1]\ncollectors:\n{}",
 /// One run of the org-rules collector, keeping its state as the job loop does: the calls the
 /// simulator counted and the series it produced.
 async fn org_rules_run(
-    ctx: &JobContext,
-    state: &mut JobState,
+    ctx: &JobContext<config_org_rules::Settings>,
+    state: &mut config_org_rules::State,
     sim: &Sim,
 ) -> anyhow::Result<(u64, usize)> {
     sim.reset_calls();
-    let c = collectors::collect(CollectorKind::ConfigOrgRules, ctx, state)
+    let c = ConfigOrgRules::collect(ctx, state)
         .await
         .map_err(|e| anyhow!("{e}"))?;
     Ok((sim.total_calls(), c.families.iter().map(|f| f.len()).sum()))

@@ -1,8 +1,11 @@
-//! The collectors: a closed set, dispatched with a `match`.
+//! The list of collectors, one line each, and what is generated from it: the
+//! [`CollectorKind`] names, the gathered YAML [`Sections`], and the dispatch the scheduler uses.
 //!
-//! Each collector lives in its own folder: `api.rs` is the only file that sees SDK types (it
-//! paginates and maps answers into plain structs), `convert.rs` turns those structs into metric
-//! families and is pure, so it is tested on literal structs with golden exposition text.
+//! A collector is one folder: `config.rs` (its section), `api.rs` (the only file that sees SDK
+//! types: it paginates and maps answers into plain structs), `convert.rs` (pure: plain structs
+//! to metric families, tested on literal structs with golden text) and `mod.rs` (its
+//! [`Collector`] impl: scope, settings and state types, one run). Adding one means adding its
+//! folder and its line below; nothing else in the crate names a particular collector.
 
 pub mod config_aggregators;
 pub mod config_org_rules;
@@ -11,175 +14,184 @@ pub mod guardduty;
 pub mod iam_access_report;
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use crate::aws::{CollectError, RegionClients};
-use crate::config::Config;
-use crate::metrics::Family;
+use serde_yaml::Value;
 
-/// Every collector the exporter has.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum CollectorKind {
-    /// AWS Config recorder status, per account and region.
-    ConfigRecorder,
-    /// Organization Config rules and their deployment status per member account.
-    ConfigOrgRules,
-    /// Configuration aggregators and the status of their sources.
-    ConfigAggregators,
-    /// GuardDuty detectors, findings by severity, members, administrator.
-    GuardDuty,
-    /// IAM Organizations access report (an asynchronous job).
-    IamAccessReport,
-}
+use crate::aws::RegionClients;
+use crate::collect::{Collector, Job, JobContext, Placement, Schedule, Scope, Section, TypedJob};
+use crate::config::problem::{kind, section, Problems, ValidateContext};
+use crate::config::section::check;
 
-/// Where a collector runs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Scope {
-    /// Once per (target account, region).
-    AccountRegion,
-    /// Once, from the organization target (management or delegated administrator) in the
-    /// collector's region (the home region unless configured).
-    Org,
-    /// From the organization target, once per configured region.
-    OrgRegions,
-}
-
-impl CollectorKind {
-    /// All collectors.
-    pub const ALL: &'static [CollectorKind] = &[
-        CollectorKind::ConfigRecorder,
-        CollectorKind::ConfigOrgRules,
-        CollectorKind::ConfigAggregators,
-        CollectorKind::GuardDuty,
-        CollectorKind::IamAccessReport,
-    ];
-
-    /// The name used in config, labels and logs.
-    pub fn name(self) -> &'static str {
-        match self {
-            CollectorKind::ConfigRecorder => "config_recorder",
-            CollectorKind::ConfigOrgRules => "config_org_rules",
-            CollectorKind::ConfigAggregators => "config_aggregators",
-            CollectorKind::GuardDuty => "guardduty",
-            CollectorKind::IamAccessReport => "iam_access_report",
+macro_rules! collectors {
+    ($($module:ident :: $ty:ident),* $(,)?) => {
+        /// Every collector the exporter has, in the order they are listed (and shown).
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum CollectorKind {
+            $(
+                #[doc = concat!("`", stringify!($module), "`")]
+                $ty,
+            )*
         }
-    }
 
-    /// Where the collector runs.
-    pub fn scope(self) -> Scope {
-        match self {
-            CollectorKind::ConfigRecorder | CollectorKind::GuardDuty => Scope::AccountRegion,
-            CollectorKind::ConfigOrgRules | CollectorKind::IamAccessReport => Scope::Org,
-            CollectorKind::ConfigAggregators => Scope::OrgRegions,
-        }
-    }
+        impl CollectorKind {
+            /// All collectors.
+            pub const ALL: &'static [CollectorKind] = &[$(CollectorKind::$ty),*];
 
-    /// The shared settings of this collector's section.
-    pub fn settings(self, cfg: &Config) -> crate::config::CollectorConfig {
-        let c = &cfg.collectors;
-        match self {
-            CollectorKind::ConfigRecorder => c.config_recorder.clone(),
-            CollectorKind::ConfigOrgRules => c.config_org_rules.common(),
-            CollectorKind::ConfigAggregators => c.config_aggregators.common(),
-            CollectorKind::GuardDuty => c.guardduty.clone(),
-            CollectorKind::IamAccessReport => c.iam_access_report.common(),
-        }
-    }
-
-    /// A digest of the collector's whole config section: a job restarts when it changes.
-    pub fn section_fingerprint(self, cfg: &Config) -> String {
-        let c = &cfg.collectors;
-        match self {
-            CollectorKind::ConfigRecorder => format!("{:?}", c.config_recorder),
-            CollectorKind::ConfigOrgRules => format!("{:?}", c.config_org_rules),
-            CollectorKind::ConfigAggregators => format!("{:?}", c.config_aggregators),
-            CollectorKind::GuardDuty => format!("{:?}", c.guardduty),
-            CollectorKind::IamAccessReport => format!("{:?}", c.iam_access_report),
-        }
-    }
-
-    /// Whether it is enabled, its interval and its per-run timeout.
-    pub fn schedule(self, cfg: &Config) -> (bool, Duration, Duration) {
-        let c = self.settings(cfg);
-        let enabled = c.enabled
-            && match self {
-                CollectorKind::IamAccessReport => {
-                    !cfg.collectors.iam_access_report.entity_paths.is_empty()
+            /// The name used in config, labels and logs.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(CollectorKind::$ty => <$module::$ty as Collector>::NAME,)*
                 }
-                _ => true,
-            };
-        (enabled, c.interval.0, c.run_timeout())
-    }
-}
-
-/// State a collector keeps from one run of a job to the next.
-#[derive(Debug, Default)]
-pub enum JobState {
-    /// Stateless collectors.
-    #[default]
-    None,
-    /// The IAM access report jobs in flight and the last completed reports.
-    Iam(Box<iam_access_report::State>),
-    /// The member scans of the organization Config rules, reused while a rule is unchanged.
-    OrgRules(Box<config_org_rules::State>),
-}
-
-/// What one successful run produced.
-#[derive(Debug, Default)]
-pub struct Collected {
-    /// The families of the new snapshot.
-    pub families: Vec<Family>,
-    /// Lines for the status page.
-    pub notes: Vec<String>,
-    /// Run again sooner than the interval (e.g. to poll an asynchronous job).
-    pub next_run: Option<Duration>,
-}
-
-/// Everything a run needs.
-pub struct JobContext {
-    /// Clients of the job's account and region.
-    pub aws: Arc<RegionClients>,
-    /// The configuration in force.
-    pub config: Arc<Config>,
-}
-
-/// Runs one collection.
-pub async fn collect(
-    kind: CollectorKind,
-    ctx: &JobContext,
-    state: &mut JobState,
-) -> Result<Collected, CollectError> {
-    match kind {
-        CollectorKind::ConfigRecorder => config_recorder::collect(ctx).await,
-        CollectorKind::ConfigOrgRules => {
-            if !matches!(state, JobState::OrgRules(_)) {
-                *state = JobState::OrgRules(Box::default());
             }
-            match state {
-                JobState::OrgRules(s) => config_org_rules::collect(ctx, s).await,
-                _ => unreachable_state(),
+
+            /// Where the collector runs.
+            pub fn scope(self) -> Scope {
+                match self {
+                    $(CollectorKind::$ty => <$module::$ty as Collector>::SCOPE,)*
+                }
+            }
+
+            /// Whether it runs, its interval and its per-run timeout.
+            pub fn schedule(self, s: &Sections) -> Schedule {
+                match self {
+                    $(CollectorKind::$ty => s.$module.schedule(),)*
+                }
+            }
+
+            /// Where an organization collector is placed.
+            pub fn placement(self, s: &Sections) -> Placement {
+                match self {
+                    $(CollectorKind::$ty => s.$module.placement(),)*
+                }
+            }
+
+            /// True when its section is the same in `a` and `b` (a job restarts when not).
+            pub fn same_section(self, a: &Sections, b: &Sections) -> bool {
+                match self {
+                    $(CollectorKind::$ty => a.$module == b.$module,)*
+                }
+            }
+
+            /// A new job of this collector, with its own settings and state types.
+            pub fn job(self, aws: Arc<RegionClients>, s: &Sections) -> Box<dyn Job> {
+                match self {
+                    $(CollectorKind::$ty => Box::new(TypedJob::<$module::$ty>::new(JobContext {
+                        aws,
+                        settings: s.$module.clone(),
+                    })),)*
+                }
             }
         }
-        CollectorKind::ConfigAggregators => config_aggregators::collect(ctx).await,
-        CollectorKind::GuardDuty => guardduty::collect(ctx).await,
-        CollectorKind::IamAccessReport => {
-            if !matches!(state, JobState::Iam(_)) {
-                *state = JobState::Iam(Box::default());
+
+        /// Every collector's section under `collectors:`, each beside its collector.
+        #[derive(Debug, Clone, Default, PartialEq)]
+        pub struct Sections {
+            $(
+                #[doc = concat!("`collectors.", stringify!($module), "`")]
+                pub $module: Arc<<$module::$ty as Collector>::Settings>,
+            )*
+        }
+
+        impl Sections {
+            /// Deserializes every section on its own, recording each one's problems; a section
+            /// that does not parse keeps its defaults and is left out of [`Sections::validate`].
+            pub fn parse(v: Value, problems: &mut Problems) -> (Sections, Vec<CollectorKind>) {
+                let mut out = Sections::default();
+                let mut failed = Vec::new();
+                let map = match v {
+                    Value::Mapping(m) => m,
+                    Value::Null => return (out, failed),
+                    other => {
+                        problems.at(
+                            "collectors",
+                            format!("expected a mapping of collectors, found {}", kind(&other)),
+                        );
+                        return (out, failed);
+                    }
+                };
+                for (k, v) in map {
+                    let key = k.as_str().unwrap_or("").to_string();
+                    let path = format!("collectors.{key}");
+                    $(
+                        if key == <$module::$ty as Collector>::NAME {
+                            match section(v, &path, problems) {
+                                Some(x) => out.$module = Arc::new(x),
+                                None => failed.push(CollectorKind::$ty),
+                            }
+                            continue;
+                        }
+                    )*
+                    problems.at(
+                        path,
+                        format!(
+                            "unknown collector `{key}`, expected one of {}",
+                            CollectorKind::ALL
+                                .iter()
+                                .map(|c| format!("`{}`", c.name()))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    );
+                }
+                (out, failed)
             }
-            match state {
-                JobState::Iam(s) => iam_access_report::collect(ctx, s).await,
-                _ => unreachable_state(),
+
+            /// Adds every problem of every section but those in `skip` (they did not parse).
+            pub fn validate(
+                &self,
+                ctx: &ValidateContext<'_>,
+                skip: &[CollectorKind],
+                p: &mut Problems,
+            ) {
+                $(
+                    if !skip.contains(&CollectorKind::$ty) {
+                        check(
+                            &*self.$module,
+                            concat!("collectors.", stringify!($module)),
+                            ctx,
+                            p,
+                        );
+                    }
+                )*
             }
         }
-    }
+    };
 }
 
-fn unreachable_state() -> Result<Collected, CollectError> {
-    Err(CollectError::new(
-        "state",
-        "",
-        "",
-        crate::aws::ErrorKind::Internal,
-        "collector state of the wrong kind",
-    ))
+collectors! {
+    config_recorder::ConfigRecorder,
+    config_org_rules::ConfigOrgRules,
+    config_aggregators::ConfigAggregators,
+    guardduty::GuardDuty,
+    iam_access_report::IamAccessReport,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_collector_is_named_as_its_folder_and_section() {
+        let names: Vec<&str> = CollectorKind::ALL.iter().map(|k| k.name()).collect();
+        assert_eq!(
+            names,
+            [
+                "config_recorder",
+                "config_org_rules",
+                "config_aggregators",
+                "guardduty",
+                "iam_access_report"
+            ]
+        );
+        let mut p = Problems::default();
+        let (s, failed) = Sections::parse(
+            serde_yaml::from_str("guardduty: {interval: 1m}\nconfig_recorder: {interval: x}\n")
+                .unwrap(),
+            &mut p,
+        );
+        assert_eq!(s.guardduty.interval.0.as_secs(), 60);
+        assert_eq!(failed, vec![CollectorKind::ConfigRecorder]);
+        assert_eq!(p.0.len(), 1, "{:?}", p.0);
+        assert_eq!(p.0[0].path, "collectors.config_recorder.interval");
+    }
 }

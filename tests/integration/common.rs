@@ -11,6 +11,7 @@ use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::TokioIo;
 use posture_exporter::app::{App, AppOptions};
 use posture_exporter::config::Config;
+use posture_exporter::scheduler::Mode;
 use posture_exporter::sim::{Sim, WorldOptions};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -84,14 +85,33 @@ impl Env {
         Self::start_config(sim, cfg).await
     }
 
-    /// Starts an exporter with `cfg` against `sim`.
+    /// Starts an exporter with `cfg` against `sim`, every job's loop starting at once.
     pub async fn start_config(sim: Sim, cfg: Config) -> Env {
+        Self::start_mode(sim, cfg, Mode::Loops { jitter: false }).await
+    }
+
+    /// Starts an exporter whose jobs run only when the test calls [`Env::cycle`]: each cycle is
+    /// then exactly one run of every job, the first with a fresh state.
+    pub async fn start_on_demand(sim: Sim, cfg: Config) -> Env {
+        let env = Self::start_mode(sim, cfg, Mode::OnDemand).await;
+        let start = std::time::Instant::now();
+        while !env.app.store.targets_resolved() {
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "targets not resolved after 60 s"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        env
+    }
+
+    async fn start_mode(sim: Sim, cfg: Config, mode: Mode) -> Env {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let app = App::start(
             cfg,
             listener,
             AppOptions {
-                jitter: false,
+                mode,
                 static_credentials: Some(creds()),
             },
         )

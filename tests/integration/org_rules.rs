@@ -8,8 +8,12 @@ use std::sync::Arc;
 
 use aws_credential_types::Credentials;
 use posture_exporter::aws::{AwsFactory, CallCounter};
-use posture_exporter::collectors::{self, CollectorKind, JobContext, JobState};
-use posture_exporter::config::{Config, MEMBER_STATUSES};
+use posture_exporter::collect::{Collector as _, JobContext};
+use posture_exporter::collectors::config_org_rules::{
+    self, config::MEMBER_STATUSES, ConfigOrgRules,
+};
+use posture_exporter::collectors::CollectorKind;
+use posture_exporter::config::Config;
 use posture_exporter::sim::config_org::{self as co, MemberStatus};
 use posture_exporter::sim::{Sim, World, WorldOptions};
 
@@ -27,10 +31,8 @@ async fn env(world: WorldOptions) -> Env {
     let sim = Sim::start(world).await.unwrap();
     let yaml = mgmt_yaml(&sim, &only(&["config_org_rules"], "1h"));
     let cfg = Config::from_yaml_str(&yaml).unwrap_or_else(|e| panic!("{e}\n{yaml}"));
-    let env = Env::start_config(sim, cfg).await;
-    env.wait_ready_for(std::time::Duration::from_secs(120))
-        .await;
-    env
+    // Cycles are driven by the tests, so the first one is a job's first run (a full scan).
+    Env::start_on_demand(sim, cfg).await
 }
 
 /// What the simulator holds for every rule: (org status, counts, failed members).
@@ -134,6 +136,7 @@ fn assert_shows(s: &Scrape, t: &Truth) {
 #[tokio::test]
 async fn scrape_shows_every_rule_its_counts_and_its_failed_members() {
     let env = env(WorldOptions::default()).await;
+    assert_eq!(env.cycle().await, 0);
     let s = env.scrape().await;
     let t = env.sim.world(|w| truth(w));
     assert_eq!(t.len(), 12);
@@ -211,6 +214,7 @@ async fn a_rule_deleted_mid_cycle_is_dropped_and_one_deleted_between_cycles_vani
     let env = env(WorldOptions::default()).await;
     let gone = "org-s3-bucket-versioning-enabled";
     let ghost = "org-encrypted-volumes";
+    assert_eq!(env.cycle().await, 0);
     let s = env.scrape().await;
     assert!(s
         .get(
@@ -218,8 +222,11 @@ async fn a_rule_deleted_mid_cycle_is_dropped_and_one_deleted_between_cycles_vani
             &[("rule", gone), ("status", "CREATE_FAILED")]
         )
         .is_some());
+    // Between two runs `gone` is deleted; `ghost` changes (so the next run scans it again) and
+    // is deleted after that run's listing, before its scan.
     env.sim.world(|w| {
         w.config_org.delete_rule(gone);
+        w.config_org.set_rule_status(ghost, "UPDATE_IN_PROGRESS");
         w.config_org.delete_rule_after_listing(ghost);
     });
     assert_eq!(env.cycle().await, 0, "a vanished rule is not a failed run");
@@ -596,11 +603,13 @@ async fn the_simulator_validates_like_aws() {
 
 /// Runs the collector directly, keeping its state from run to run as the scheduler's job loop
 /// does, and returns the calls the simulator counted for the run and its exposition.
-async fn run(ctx: &JobContext, state: &mut JobState, sim: &Sim) -> (u64, String) {
+async fn run(
+    ctx: &JobContext<config_org_rules::Settings>,
+    state: &mut config_org_rules::State,
+    sim: &Sim,
+) -> (u64, String) {
     sim.reset_calls();
-    let c = collectors::collect(CollectorKind::ConfigOrgRules, ctx, state)
-        .await
-        .unwrap();
+    let c = ConfigOrgRules::collect(ctx, state).await.unwrap();
     let text: String = c
         .families
         .iter()
@@ -649,9 +658,9 @@ async fn api_budget() {
     let factory = AwsFactory::new(&cfg.aws, Arc::new(CallCounter::default()), Some(creds())).await;
     let ctx = JobContext {
         aws: Arc::new(factory.ambient().region("us-east-1", &mgmt)),
-        config: Arc::new(cfg),
+        settings: cfg.collectors.config_org_rules.clone(),
     };
-    let mut state = JobState::default();
+    let mut state = config_org_rules::State::default();
 
     let (first, cold) = run(&ctx, &mut state, &sim).await;
     let mut steady = Vec::new();

@@ -234,7 +234,7 @@ async fn two_shards_cover_every_account_exactly_once() {
             cfg,
             listener,
             posture_exporter::app::AppOptions {
-                jitter: false,
+                mode: posture_exporter::scheduler::Mode::Loops { jitter: false },
                 static_credentials: Some(crate::common::creds()),
             },
         )

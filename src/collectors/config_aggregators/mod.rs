@@ -8,19 +8,35 @@
 //! source is needed for the state set, and the FAILED ones come along in the same pages.
 
 pub mod api;
+pub mod config;
 pub mod convert;
 
 use std::collections::BTreeSet;
 
-use super::{Collected, JobContext};
 use crate::aws::CollectError;
+use crate::collect::{Collected, Collector, JobContext, Scope};
 use api::Aggregator;
+pub use config::Settings;
 
 /// Status-page lines listing failed sources, at most.
 const NOTE_SOURCES: usize = 50;
 
+/// Configuration aggregators, from the organization target in each configured region.
+pub struct ConfigAggregators;
+
+impl Collector for ConfigAggregators {
+    const NAME: &'static str = "config_aggregators";
+    const SCOPE: Scope = Scope::Org;
+    type Settings = Settings;
+    type State = ();
+
+    async fn collect(ctx: &JobContext<Settings>, _: &mut ()) -> Result<Collected, CollectError> {
+        collect(ctx).await
+    }
+}
+
 /// One run.
-pub async fn collect(ctx: &JobContext) -> Result<Collected, CollectError> {
+pub async fn collect(ctx: &JobContext<Settings>) -> Result<Collected, CollectError> {
     let c = &*ctx.aws;
     let mut calls = 0;
     let mut names = api::aggregator_names(c, &mut calls).await?;

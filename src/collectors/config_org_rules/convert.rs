@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use super::api::MemberStatus;
-use crate::config::MEMBER_STATUSES;
+use super::config::MEMBER_STATUSES;
 use crate::metrics::{Desc, Family, Kind};
 
 /// What the exporter shows of one rule.

@@ -43,6 +43,7 @@
 //! message naming the account that was used and the accounts that can be used instead.
 
 pub mod api;
+pub mod config;
 pub mod convert;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -50,9 +51,10 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::{Collected, CollectorKind, JobContext};
 use crate::aws::{CollectError, ErrorKind, RegionClients};
+use crate::collect::{Collected, Collector, JobContext, Scope, Section as _};
 use api::{Detail, MemberStatus, RuleDef, RuleStatus};
+pub use config::Settings;
 use convert::RuleView;
 
 /// Status-page lines listing members, at most.
@@ -140,15 +142,32 @@ fn explain(e: CollectError, c: &RegionClients) -> CollectError {
     }
 }
 
+/// Organization Config rules, from the organization target in one region.
+pub struct ConfigOrgRules;
+
+impl Collector for ConfigOrgRules {
+    const NAME: &'static str = "config_org_rules";
+    const SCOPE: Scope = Scope::Org;
+    type Settings = Settings;
+    type State = State;
+
+    async fn collect(
+        ctx: &JobContext<Settings>,
+        state: &mut State,
+    ) -> Result<Collected, CollectError> {
+        collect(ctx, state).await
+    }
+}
+
 /// One run.
-pub async fn collect(ctx: &JobContext, state: &mut State) -> Result<Collected, CollectError> {
+pub async fn collect(
+    ctx: &JobContext<Settings>,
+    state: &mut State,
+) -> Result<Collected, CollectError> {
     let c = &*ctx.aws;
-    let cfg = &ctx.config.collectors.config_org_rules;
+    let cfg = &*ctx.settings;
     let detail: BTreeSet<&str> = cfg.detail_statuses.iter().map(String::as_str).collect();
-    let budget = CollectorKind::ConfigOrgRules
-        .settings(&ctx.config)
-        .run_timeout()
-        .mul_f64(SCAN_BUDGET);
+    let budget = cfg.schedule().timeout.mul_f64(SCAN_BUDGET);
     let deadline = Instant::now() + budget;
     state.run += 1;
     let mut t = Tally::default();

@@ -5,13 +5,29 @@
 //! (recording or not, the last delivery status and its times). Neither paginates.
 
 pub mod api;
+pub mod config;
 pub mod convert;
 
-use super::{Collected, JobContext};
 use crate::aws::CollectError;
+use crate::collect::{Collected, Collector, JobContext, Scope};
+pub use config::Settings;
+
+/// AWS Config recorders, per account and region.
+pub struct ConfigRecorder;
+
+impl Collector for ConfigRecorder {
+    const NAME: &'static str = "config_recorder";
+    const SCOPE: Scope = Scope::AccountRegion;
+    type Settings = Settings;
+    type State = ();
+
+    async fn collect(ctx: &JobContext<Settings>, _: &mut ()) -> Result<Collected, CollectError> {
+        collect(ctx).await
+    }
+}
 
 /// One run.
-pub async fn collect(ctx: &JobContext) -> Result<Collected, CollectError> {
+pub async fn collect(ctx: &JobContext<Settings>) -> Result<Collected, CollectError> {
     let data = api::fetch(&ctx.aws).await?;
     Ok(Collected {
         families: convert::families(&ctx.aws.account_id, &ctx.aws.region, &data),

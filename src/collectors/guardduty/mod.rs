@@ -12,13 +12,29 @@
 //! whole (account, region), its message naming the missing IAM action.
 
 pub mod api;
+pub mod config;
 pub mod convert;
 
-use super::{Collected, JobContext};
 use crate::aws::CollectError;
+use crate::collect::{Collected, Collector, JobContext, Scope};
+pub use config::Settings;
+
+/// GuardDuty detectors, findings and members, per account and region.
+pub struct GuardDuty;
+
+impl Collector for GuardDuty {
+    const NAME: &'static str = "guardduty";
+    const SCOPE: Scope = Scope::AccountRegion;
+    type Settings = Settings;
+    type State = ();
+
+    async fn collect(ctx: &JobContext<Settings>, _: &mut ()) -> Result<Collected, CollectError> {
+        collect(ctx).await
+    }
+}
 
 /// One run.
-pub async fn collect(ctx: &JobContext) -> Result<Collected, CollectError> {
+pub async fn collect(ctx: &JobContext<Settings>) -> Result<Collected, CollectError> {
     let c = &ctx.aws;
     let data = api::fetch(c).await?;
     let converted = convert::convert(&c.account_id, &c.region, &data);

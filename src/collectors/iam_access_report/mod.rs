@@ -9,17 +9,39 @@
 //! home region, whatever the targets' regions.
 
 pub mod api;
+pub mod config;
 pub mod convert;
 pub mod job;
 
+pub use config::Settings;
 pub use job::State;
 
-use super::{Collected, JobContext};
 use crate::aws::CollectError;
+use crate::collect::{Collected, Collector, JobContext, Scope};
+
+/// The IAM Organizations access report, from the organization target.
+pub struct IamAccessReport;
+
+impl Collector for IamAccessReport {
+    const NAME: &'static str = "iam_access_report";
+    const SCOPE: Scope = Scope::Org;
+    type Settings = Settings;
+    type State = State;
+
+    async fn collect(
+        ctx: &JobContext<Settings>,
+        state: &mut State,
+    ) -> Result<Collected, CollectError> {
+        collect(ctx, state).await
+    }
+}
 
 /// One run: one step of every configured entity path's job.
-pub async fn collect(ctx: &JobContext, state: &mut State) -> Result<Collected, CollectError> {
-    let cfg = &ctx.config.collectors.iam_access_report;
+pub async fn collect(
+    ctx: &JobContext<Settings>,
+    state: &mut State,
+) -> Result<Collected, CollectError> {
+    let cfg = &*ctx.settings;
     let settings = job::Settings {
         interval: cfg.interval.0,
         poll_interval: cfg.poll_interval.0,

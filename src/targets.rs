@@ -1,5 +1,10 @@
-//! Account discovery: a `discover: organizations` target lists every ACTIVE account of the
-//! organization and fans out to each by assuming `role_name` in it.
+//! Which (account, region, credentials) exist: the one place that turns configured targets into
+//! [`ResolvedTarget`]s, used by the daemon ([`watch`]), `collect --once` and the tests
+//! ([`resolve_all`]) alike.
+//!
+//! A static target is one account: its `role_arn`'s, or the ambient credentials' (asked of STS).
+//! A `discover: organizations` target lists every ACTIVE account of the organization and fans
+//! out to each by assuming `role_name` in it.
 //!
 //! The listing runs from the target's own credentials (the management or a delegated
 //! administrator account), on its own `refresh_interval`; accounts that join or leave appear and
@@ -20,10 +25,117 @@ use crate::aws::pages::all_pages;
 use crate::aws::{
     AccountAws, AwsFactory, CollectError, ErrorKind, RegionClients, RoleSpec, Service,
 };
-use crate::config::{Shard, TargetConfig};
+use crate::config::{Config, Shard, TargetConfig};
 use crate::metrics::{Desc, Family, Kind};
-use crate::scheduler::{ResolvedTarget, Scheduler};
 use crate::store::Store;
+
+/// A target whose account is known, ready to have jobs.
+#[derive(Clone)]
+pub struct ResolvedTarget {
+    /// Target name (config name, or `<target>/<account id>` for discovered accounts).
+    pub name: String,
+    /// Account id.
+    pub account_id: String,
+    /// Regions read there.
+    pub regions: Vec<String>,
+    /// Its credentials.
+    pub aws: AccountAws,
+    /// Whether per-account collectors run for it (false when its account belongs to another
+    /// shard, or a discovery target's own account was not selected).
+    pub account_jobs: bool,
+}
+
+/// Where resolved targets go (the scheduler, which reconciles its jobs with them).
+pub trait TargetSink: Send + Sync {
+    /// Adds or replaces `targets` (keyed by name) and removes those named in `remove`.
+    fn set_targets(&self, targets: Vec<ResolvedTarget>, remove: &[String]);
+}
+
+/// Resolves a static target: the account of its role ARN, or asks STS for ambient credentials.
+pub async fn resolve_static(
+    factory: &AwsFactory,
+    t: &TargetConfig,
+    shard: Shard,
+) -> Result<ResolvedTarget, CollectError> {
+    let (account_id, aws) = own_credentials(factory, t).await?;
+    Ok(ResolvedTarget {
+        name: t.name.clone(),
+        account_jobs: shard.contains(&account_id),
+        account_id,
+        regions: t.regions.clone(),
+        aws,
+    })
+}
+
+/// Every configured target, resolved once (one listing for discovery targets, whose
+/// `aws_account_info` family goes to `store`). Returns the targets and, by target name, the
+/// ones that could not be resolved.
+pub async fn resolve_all(
+    factory: &AwsFactory,
+    cfg: &Config,
+    store: &Store,
+) -> (Vec<ResolvedTarget>, Vec<(String, CollectError)>) {
+    let mut out = Vec::new();
+    let mut failed = Vec::new();
+    for t in &cfg.targets {
+        let resolved = if t.discover.is_some() {
+            discover_once(t, factory, cfg.shard, &mut None, &BTreeMap::new())
+                .await
+                .map(|(targets, info, _)| {
+                    store.set_extra(&format!("discovery/{}", t.name), info);
+                    targets.into_values().collect::<Vec<_>>()
+                })
+        } else {
+            resolve_static(factory, t, cfg.shard).await.map(|r| vec![r])
+        };
+        match resolved {
+            Ok(r) => out.extend(r),
+            Err(e) => failed.push((t.name.clone(), e)),
+        }
+    }
+    (out, failed)
+}
+
+/// Keeps one configured target resolved until `token` is cancelled: a static target is
+/// resolved with backoff until it succeeds; a discovery target is listed every
+/// `refresh_interval` (and when `refresh_now` fires). Marks it resolved in `store` the first
+/// time.
+pub async fn watch(
+    t: TargetConfig,
+    factory: AwsFactory,
+    sink: Arc<dyn TargetSink>,
+    store: Arc<Store>,
+    shard: Shard,
+    refresh_now: Arc<tokio::sync::Notify>,
+    token: CancellationToken,
+) {
+    if t.discover.is_some() {
+        return run(t, factory, sink, store, shard, refresh_now, token).await;
+    }
+    let mut delay = Duration::from_secs(5);
+    loop {
+        let r = tokio::select! {
+            _ = token.cancelled() => return,
+            r = resolve_static(&factory, &t, shard) => r,
+        };
+        match r {
+            Ok(r) => {
+                tracing::info!(target = %t.name, account_id = %r.account_id, regions = ?r.regions, "target resolved");
+                sink.set_targets(vec![r], &[]);
+                store.target_resolved(&t.name);
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(target = %t.name, error = %e, retry_in = ?delay, "cannot resolve the target's account; retrying");
+            }
+        }
+        tokio::select! {
+            _ = token.cancelled() => return,
+            _ = tokio::time::sleep(delay) => {}
+        }
+        delay = (delay * 2).min(Duration::from_secs(300));
+    }
+}
 
 /// An account of the organization.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -308,10 +420,10 @@ pub async fn discover_once(
 }
 
 /// Runs one discovery target until `token` is cancelled.
-pub async fn run(
+async fn run(
     t: TargetConfig,
     factory: AwsFactory,
-    scheduler: Arc<Scheduler>,
+    scheduler: Arc<dyn TargetSink>,
     store: Arc<Store>,
     shard: Shard,
     refresh_now: Arc<tokio::sync::Notify>,

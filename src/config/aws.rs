@@ -1,0 +1,196 @@
+//! `aws:` the SDK settings every target shares: home region, endpoint override, retries,
+//! timeouts, the bound on calls in flight, and client-side rate limits.
+
+use serde::Deserialize;
+
+use super::duration::{d, HumanDuration};
+use super::problem::Problems;
+use super::shapes::valid_region;
+
+/// AWS SDK settings.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AwsConfig {
+    /// Home region: where organization-wide and global (IAM, STS, Organizations) calls go.
+    #[serde(default = "default_region")]
+    pub region: String,
+    /// Send every AWS call to this URL instead of AWS (a simulator, a VPC endpoint proxy).
+    #[serde(default)]
+    pub endpoint_url: Option<String>,
+    /// Attempts per call, the first included (retries use exponential backoff with jitter).
+    #[serde(default = "default_max_attempts")]
+    pub max_attempts: u32,
+    /// Time to establish a connection.
+    #[serde(default = "default_connect_timeout")]
+    pub connect_timeout: HumanDuration,
+    /// Time for one attempt of one call.
+    #[serde(default = "default_attempt_timeout")]
+    pub attempt_timeout: HumanDuration,
+    /// Time for one call, retries included.
+    #[serde(default = "default_operation_timeout")]
+    pub operation_timeout: HumanDuration,
+    /// Calls in flight at once, over all targets.
+    #[serde(default = "default_max_concurrent_calls")]
+    pub max_concurrent_calls: usize,
+    /// Client-side rate limits per (account, region, service); global services per account.
+    #[serde(default)]
+    pub rate_limits: RateLimits,
+}
+
+/// A token bucket: `rate` calls a second on average, `burst` at once.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimit {
+    /// Calls a second (0 disables the limit).
+    pub rate: f64,
+    /// Calls that may go at once after a quiet period.
+    pub burst: f64,
+}
+
+impl Default for RateLimit {
+    fn default() -> Self {
+        RateLimit {
+            rate: 5.0,
+            burst: 10.0,
+        }
+    }
+}
+
+/// Rate limits per service. The defaults stay below the request rates AWS documents for the
+/// read APIs the exporter calls, leaving room for other tools in the same accounts.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimits {
+    /// AWS Config, per account and region.
+    #[serde(default = "rl_config")]
+    pub config: RateLimit,
+    /// GuardDuty, per account and region.
+    #[serde(default = "rl_guardduty")]
+    pub guardduty: RateLimit,
+    /// IAM, per account (global service).
+    #[serde(default = "rl_iam")]
+    pub iam: RateLimit,
+    /// Organizations, per account (global service).
+    #[serde(default = "rl_organizations")]
+    pub organizations: RateLimit,
+    /// STS, per account and region.
+    #[serde(default = "rl_sts")]
+    pub sts: RateLimit,
+}
+
+fn rl_config() -> RateLimit {
+    RateLimit {
+        rate: 5.0,
+        burst: 10.0,
+    }
+}
+fn rl_guardduty() -> RateLimit {
+    RateLimit {
+        rate: 10.0,
+        burst: 20.0,
+    }
+}
+fn rl_iam() -> RateLimit {
+    RateLimit {
+        rate: 5.0,
+        burst: 10.0,
+    }
+}
+fn rl_organizations() -> RateLimit {
+    RateLimit {
+        rate: 2.0,
+        burst: 5.0,
+    }
+}
+fn rl_sts() -> RateLimit {
+    RateLimit {
+        rate: 20.0,
+        burst: 40.0,
+    }
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        RateLimits {
+            config: rl_config(),
+            guardduty: rl_guardduty(),
+            iam: rl_iam(),
+            organizations: rl_organizations(),
+            sts: rl_sts(),
+        }
+    }
+}
+
+fn default_region() -> String {
+    "us-east-1".into()
+}
+fn default_max_attempts() -> u32 {
+    5
+}
+fn default_connect_timeout() -> HumanDuration {
+    d(5)
+}
+fn default_attempt_timeout() -> HumanDuration {
+    d(20)
+}
+fn default_operation_timeout() -> HumanDuration {
+    d(60)
+}
+fn default_max_concurrent_calls() -> usize {
+    64
+}
+
+impl Default for AwsConfig {
+    fn default() -> Self {
+        AwsConfig {
+            region: default_region(),
+            endpoint_url: None,
+            max_attempts: default_max_attempts(),
+            connect_timeout: default_connect_timeout(),
+            attempt_timeout: default_attempt_timeout(),
+            operation_timeout: default_operation_timeout(),
+            max_concurrent_calls: default_max_concurrent_calls(),
+            rate_limits: RateLimits::default(),
+        }
+    }
+}
+
+impl AwsConfig {
+    /// Adds every problem of the section.
+    pub fn validate(&self, p: &mut Problems) {
+        if !valid_region(&self.region) {
+            p.at(
+                "aws.region",
+                format!("`{}` is not an AWS region name like us-east-1", self.region),
+            );
+        }
+        if let Some(url) = &self.endpoint_url {
+            if !(url.starts_with("http://") || url.starts_with("https://"))
+                || url.parse::<http::Uri>().is_err()
+            {
+                p.at(
+                    "aws.endpoint_url",
+                    format!("`{url}` is not an http:// or https:// URL"),
+                );
+            }
+        }
+        if !(1..=20).contains(&self.max_attempts) {
+            p.at(
+                "aws.max_attempts",
+                format!("{} is out of range 1 to 20", self.max_attempts),
+            );
+        }
+        for (name, v) in [
+            ("connect_timeout", self.connect_timeout),
+            ("attempt_timeout", self.attempt_timeout),
+            ("operation_timeout", self.operation_timeout),
+        ] {
+            if v.0.is_zero() {
+                p.at(format!("aws.{name}"), "must be more than 0s");
+            }
+        }
+        if self.max_concurrent_calls == 0 {
+            p.at("aws.max_concurrent_calls", "must be at least 1");
+        }
+    }
+}

@@ -1,0 +1,173 @@
+//! The configuration as users write it: every problem of a broken file, with its path.
+
+use std::time::Duration;
+
+use super::*;
+use crate::config::section::Section as _;
+
+const GOOD: &str = r#"
+listen: 127.0.0.1:9946
+aws:
+  region: eu-west-1
+  endpoint_url: http://127.0.0.1:4566
+targets:
+  - name: management
+    regions: [eu-west-1, us-east-1]
+  - name: audit
+    role_arn: arn:aws:iam::123456789012:role/PostureExporterReadOnly
+    external_id: abc123
+    regions: [eu-west-1]
+collectors:
+  config_recorder:
+    interval: 1h30m
+"#;
+
+#[test]
+fn the_shipped_example_is_valid() {
+    let c = Config::from_yaml_str(include_str!("../../config.example.yaml")).unwrap();
+    assert_eq!(c.targets[0].name, "management");
+    assert_eq!(c.aws.rate_limits, RateLimits::default());
+    assert_eq!(
+        c.collectors.config_org_rules.detail_statuses,
+        crate::collectors::config_org_rules::Settings::default().detail_statuses
+    );
+}
+
+#[test]
+fn good_config_loads_with_defaults() {
+    let c = Config::from_yaml_str(GOOD).unwrap();
+    assert_eq!(c.listen, "127.0.0.1:9946");
+    assert_eq!(c.aws.region, "eu-west-1");
+    assert_eq!(c.aws.max_attempts, 5);
+    assert_eq!(c.targets.len(), 2);
+    assert_eq!(
+        c.collectors.config_recorder.interval.0,
+        Duration::from_secs(5400)
+    );
+    assert_eq!(
+        c.collectors.config_recorder.schedule().timeout,
+        Duration::from_secs(300)
+    );
+    assert_eq!(c.max_stale_intervals, 3);
+}
+
+fn problems(yaml: &str) -> Vec<Problem> {
+    Config::from_yaml_str(yaml).unwrap_err().problems
+}
+
+fn has(ps: &[Problem], path: &str, needle: &str) -> bool {
+    ps.iter()
+        .any(|p| p.path == path && p.message.contains(needle))
+}
+
+#[test]
+fn every_problem_is_reported_with_its_path() {
+    let ps = problems(
+        r#"
+listen: "not an address"
+aws:
+  region: mars-1
+  bogus: 1
+targets:
+  - name: a
+    regions: [us-east-1, nowhere]
+    role_arn: arn:aws:iam::12:role/x
+  - name: a
+    regions: []
+collectors:
+  config_recorder:
+    interval: 5 minutes
+  config_recorderz: {}
+"#,
+    );
+    assert!(has(&ps, "listen", "not an address"), "{ps:#?}");
+    assert!(has(&ps, "aws.bogus", "unknown field `bogus`"), "{ps:#?}");
+    assert!(
+        has(&ps, "targets[0].regions[1]", "not an AWS region"),
+        "{ps:#?}"
+    );
+    assert!(
+        has(&ps, "targets[0].role_arn", "not an IAM role ARN"),
+        "{ps:#?}"
+    );
+    assert!(has(&ps, "targets[1].name", "unique"), "{ps:#?}");
+    assert!(has(&ps, "targets[1].regions", "empty"), "{ps:#?}");
+    assert!(
+        has(
+            &ps,
+            "collectors.config_recorder.interval",
+            "invalid duration"
+        ),
+        "{ps:#?}"
+    );
+    assert!(
+        has(&ps, "collectors.config_recorderz", "unknown collector"),
+        "{ps:#?}"
+    );
+    assert_eq!(ps.len(), 8, "{ps:#?}");
+}
+
+#[test]
+fn empty_targets_and_unknown_top_level_keys() {
+    let ps = problems("targets: []\nlisten_addr: x\n");
+    assert!(has(&ps, "targets", "empty"), "{ps:#?}");
+    assert!(has(&ps, "listen_addr", "unknown setting"), "{ps:#?}");
+    let ps = problems("listen: 0.0.0.0:1\n");
+    assert!(has(&ps, "targets", "missing"), "{ps:#?}");
+    let ps = problems("");
+    assert!(ps[0].message.contains("empty"), "{ps:#?}");
+}
+
+#[test]
+fn syntax_errors_carry_a_line() {
+    let ps = problems("targets:\n  - name: a\n    regions: [us-east-1\n");
+    assert_eq!(ps.len(), 1);
+    assert!(ps[0].line.is_some(), "{ps:#?}");
+}
+
+#[test]
+fn wrong_types_name_the_field() {
+    let ps = problems("targets:\n  - name: a\n    regions: us-east-1\nmax_stale_intervals: lots\n");
+    assert!(has(&ps, "targets[0].regions", "invalid type"), "{ps:#?}");
+    assert!(has(&ps, "max_stale_intervals", "invalid type"), "{ps:#?}");
+}
+
+#[test]
+fn durations_parse_and_print() {
+    for (s, secs) in [
+        ("30s", 30),
+        ("5m", 300),
+        ("6h", 21600),
+        ("1h30m", 5400),
+        ("1d", 86400),
+    ] {
+        assert_eq!(
+            HumanDuration::parse(s).unwrap().0,
+            Duration::from_secs(secs)
+        );
+        assert_eq!(HumanDuration::parse(s).unwrap().to_string(), s);
+    }
+    assert_eq!(
+        HumanDuration::parse("250ms").unwrap().0,
+        Duration::from_millis(250)
+    );
+    for bad in ["", "5", "m", "5x", "-5s", "5 m", "99999999999999999999999d"] {
+        assert!(HumanDuration::parse(bad).is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn arn_region_and_account_shapes() {
+    assert_eq!(
+        role_arn_account("arn:aws:iam::123456789012:role/a/b"),
+        Some("123456789012")
+    );
+    assert_eq!(role_arn_account("arn:aws:iam::123456789012:user/a"), None);
+    assert_eq!(role_arn_account("arn:aws:s3:::bucket"), None);
+    assert!(valid_region("us-gov-west-1"));
+    assert!(valid_region("ap-southeast-2"));
+    assert!(!valid_region("us-east"));
+    assert!(!valid_region("US-EAST-1"));
+    assert!(valid_account_id("012345678901"));
+    assert!(!valid_account_id("01234567890a"));
+}
