@@ -40,13 +40,13 @@ use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 
+use aws_sim::config_org as co;
+use aws_sim::{Sim, SimRateLimit, WorldOptions};
 use posture_exporter::app::{App, AppOptions};
 use posture_exporter::aws::{AwsFactory, CallCounter, Outcome};
 use posture_exporter::collectors::{self, CollectorKind, JobContext, JobState};
 use posture_exporter::config::Config;
 use posture_exporter::metrics::Format;
-use posture_exporter::sim::config_org as co;
-use posture_exporter::sim::{Sim, SimRateLimit, WorldOptions};
 
 /// The management account's key: the simulator takes any key that is not one of its own
 /// assumed-role keys for the management account.

@@ -6,8 +6,8 @@
 use std::time::{Duration, Instant};
 
 use aws_sdk_iam::config::{BehaviorVersion, Region};
-use posture_exporter::sim::iam::{ou_entity_path, report, root_entity_path, Job, Options};
-use posture_exporter::sim::{Fault, FaultRule, Sim, World, WorldOptions};
+use aws_sim::iam::{ou_entity_path, report, root_entity_path, Job, Options};
+use aws_sim::{Fault, FaultRule, Sim, World, WorldOptions};
 
 use crate::common::{creds, Env, Scrape};
 

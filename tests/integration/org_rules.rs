@@ -7,11 +7,11 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use aws_credential_types::Credentials;
+use aws_sim::config_org::{self as co, MemberStatus};
+use aws_sim::{Sim, World, WorldOptions};
 use posture_exporter::aws::{AwsFactory, CallCounter};
 use posture_exporter::collectors::{self, CollectorKind, JobContext, JobState};
 use posture_exporter::config::{Config, MEMBER_STATUSES};
-use posture_exporter::sim::config_org::{self as co, MemberStatus};
-use posture_exporter::sim::{Sim, World, WorldOptions};
 
 use crate::common::{creds, only, Env, Scrape};
 
