@@ -13,8 +13,8 @@
 //!
 //! Ratios, not absolute figures, are what the goals are about: the figures compared are always
 //! taken in one run on one machine. Everything here is bounded in time and talks to loopback
-//! only. Build with `cargo build --release --bins` (the exporter binary must sit beside this one
-//! for `rss`).
+//! only. Build with `cargo build --release --workspace --bins` (the exporter binary must sit
+//! beside this one for `rss`).
 #![forbid(unsafe_code)]
 
 /// The process allocator (see BENCHMARKS.md, "Changes found by profiling").
@@ -915,7 +915,7 @@ fn rss(accounts: usize, nregions: usize, seconds: f64, interval: &str) -> anyhow
     let exe = std::env::current_exe()?.with_file_name("posture-exporter");
     if !exe.exists() {
         bail!(
-            "{} is missing: build it with `cargo build --release --bins`",
+            "{} is missing: build it with `cargo build --release -p posture-exporter`",
             exe.display()
         );
     }
