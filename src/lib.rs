@@ -15,7 +15,9 @@
 //! - [`server`]: `/metrics`, `/healthz`, `/ready`, `/`.
 //! - [`web`]: TLS with certificates re-read on change, bcrypt basic auth.
 //! - [`app`]: wires the above into a running daemon (used by `main`, `demo` and the tests).
-//! - [`sim`]: the simulated AWS used by `demo`, the tests and the benchmarks.
+//!
+//! The simulated AWS that `demo`, the tests and the benchmarks run against is the `aws-sim` crate
+//! (`crates/aws-sim`): it shares no code with this library.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -27,7 +29,6 @@ pub mod config;
 pub mod metrics;
 pub mod scheduler;
 pub mod server;
-pub mod sim;
 pub mod store;
 pub mod targets;
 pub mod web;

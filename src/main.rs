@@ -16,13 +16,13 @@ use aws_credential_types::Credentials;
 use clap::{Parser, Subcommand, ValueEnum};
 use tokio::net::TcpListener;
 
+use aws_sim::{Sim, SimRateLimit, WorldOptions};
 use posture_exporter::app::{App, AppOptions};
 use posture_exporter::aws::{AwsFactory, CallCounter};
 use posture_exporter::collectors::CollectorKind;
 use posture_exporter::config::{Config, ConfigError, Shard};
 use posture_exporter::metrics::Format;
 use posture_exporter::scheduler::{Mode, Scheduler};
-use posture_exporter::sim::{Sim, SimRateLimit, WorldOptions};
 use posture_exporter::store::Store;
 use posture_exporter::targets::{self, TargetSink as _};
 
@@ -385,7 +385,7 @@ fn demo_config(endpoint: &str, listen: &str, interval: &str, sim: &Sim) -> Strin
             w.management().id.clone(),
             w.opts.regions.clone(),
             w.opts.role_name.clone(),
-            posture_exporter::sim::iam::root_entity_path(w),
+            aws_sim::iam::root_entity_path(w),
         )
     });
     let regions = format!("[{}]", regions.join(", "));

@@ -25,14 +25,12 @@ if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import boto3, moto, p
 fi
 export POSTURE_PYTHON="$PWD/$VENV/bin/python"
 
-echo "== cargo test (library, binaries, tests; ignored included but known bugs)"
+echo "== cargo test (every crate of the workspace: libraries, binaries, tests; ignored included but known bugs)"
 # Known bugs stay visible as ignored tests named known_bug_*; they are not part of the gate.
-cargo test --lib --bins --tests -- --include-ignored --skip known_bug
+cargo test --workspace --lib --bins --tests -- --include-ignored --skip known_bug
 
-if [ -d benches ]; then
-  echo "== benchmarks build"
-  cargo bench --no-run
-fi
+echo "== benchmarks build (benches/ and the crates/bench harness)"
+cargo bench --workspace --no-run
 
 if [ -f deploy/prometheus/alerts_test.yml ]; then
   echo "== promtool: alert rules and their unit tests"
@@ -41,5 +39,9 @@ if [ -f deploy/prometheus/alerts_test.yml ]; then
 fi
 
 echo "== end-to-end: the demo under a real Prometheus and Alertmanager, then TLS and basic auth"
+# The binary the tests above built, wherever Cargo's target directory is.
+TARGET_DIR="${CARGO_TARGET_DIR:-target}"
+case "$TARGET_DIR" in /*) ;; *) TARGET_DIR="$PWD/$TARGET_DIR" ;; esac
+export POSTURE_EXPORTER_BIN="${POSTURE_EXPORTER_BIN:-$TARGET_DIR/debug/posture-exporter}"
 "$POSTURE_PYTHON" tests/e2e/prometheus_e2e.py
 echo "== all suites passed"

@@ -12,7 +12,7 @@ SERVICES = ["config", "organizations", "guardduty", "sts", "iam"]
 
 
 def served_operations():
-    text = "".join(p.read_text() for p in sorted((ROOT / "src" / "sim").glob("*.rs")))
+    text = "".join(p.read_text() for p in sorted((ROOT / "crates" / "aws-sim" / "src").glob("*.rs")))
     names = set(re.findall(r'"([A-Z][A-Za-z]+)"\s*=>', text)) | set(re.findall(r'=>\s*"([A-Z][A-Za-z]+)"', text))
     session = botocore.session.get_session()
     ops = set()

@@ -2,10 +2,10 @@
 //! error codes, pagination over 2,500 member accounts, aggregators deleted mid-cycle and between
 //! cycles, statuses AWS may add.
 
+use aws_sim::config_org::{self as co, SourceStatus};
+use aws_sim::{Sim, World, WorldOptions};
 use posture_exporter::collectors::CollectorKind;
 use posture_exporter::config::Config;
-use posture_exporter::sim::config_org::{self as co, SourceStatus};
-use posture_exporter::sim::{Sim, World, WorldOptions};
 
 use crate::common::{Env, Scrape};
 

@@ -4,7 +4,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use posture_exporter::sim::{Fault, FaultRule, Sim, WorldOptions};
+use aws_sim::{Fault, FaultRule, Sim, WorldOptions};
 
 use crate::common::{only, yaml_for, Scrape};
 

@@ -6,13 +6,13 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use aws_credential_types::Credentials;
+use aws_sim::{Sim, WorldOptions};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::TokioIo;
 use posture_exporter::app::{App, AppOptions};
 use posture_exporter::config::Config;
 use posture_exporter::scheduler::Mode;
-use posture_exporter::sim::{Sim, WorldOptions};
 use tokio::net::{TcpListener, TcpStream};
 
 /// A simulator and an exporter reading it.

@@ -13,10 +13,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use aws_sim::iam::root_entity_path;
+use aws_sim::{Fault, FaultRule, Sim, World, WorldOptions};
 use posture_exporter::collectors::CollectorKind;
 use posture_exporter::config::Config;
-use posture_exporter::sim::iam::root_entity_path;
-use posture_exporter::sim::{Fault, FaultRule, Sim, World, WorldOptions};
 use tracing_subscriber::fmt::MakeWriter;
 
 use crate::common::{get, Env, Scrape};
@@ -123,7 +123,7 @@ pub fn failing_faults() -> Vec<(Fault, &'static str)> {
 pub fn world() -> WorldOptions {
     WorldOptions {
         members: 2,
-        iam: posture_exporter::sim::iam::Options {
+        iam: aws_sim::iam::Options {
             polls_in_progress: 0,
             fail_every: 0,
             ..Default::default()

@@ -9,12 +9,12 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, SystemTime};
 
+use aws_sim::iam::root_entity_path;
+use aws_sim::{Fault, FaultRule, Sim, World, WorldOptions};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 use posture_exporter::config::Config;
-use posture_exporter::sim::iam::root_entity_path;
-use posture_exporter::sim::{Fault, FaultRule, Sim, World, WorldOptions};
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, RngSeed, TestRunner};
 use tokio::net::TcpStream;
@@ -643,7 +643,7 @@ fn the_exporter_survives_any_answer() {
     let world = WorldOptions {
         members: 0,
         regions: vec!["us-east-1".into()],
-        iam: posture_exporter::sim::iam::Options {
+        iam: aws_sim::iam::Options {
             polls_in_progress: 0,
             fail_every: 0,
             ..Default::default()

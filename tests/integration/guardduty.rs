@@ -3,9 +3,9 @@
 
 use std::collections::BTreeMap;
 
+use aws_sim::guardduty::{self as gd, Detector};
+use aws_sim::{Fault, FaultRule, World, WorldOptions};
 use posture_exporter::collectors::guardduty::convert::{bucket, RELATIONSHIP_STATUSES, SEVERITIES};
-use posture_exporter::sim::guardduty::{self as gd, Detector};
-use posture_exporter::sim::{Fault, FaultRule, World, WorldOptions};
 
 use crate::common::{only, Env, Scrape};
 

@@ -6,8 +6,8 @@
 use std::time::{Duration, Instant};
 
 use aws_sdk_iam::config::{BehaviorVersion, Region};
-use posture_exporter::sim::iam::{report, root_entity_path, Job, Options};
-use posture_exporter::sim::{Fault, FaultRule, Sim, World, WorldOptions};
+use aws_sim::iam::{ou_entity_path, report, root_entity_path, Job, Options};
+use aws_sim::{Fault, FaultRule, Sim, World, WorldOptions};
 
 use crate::common::{creds, Env, Scrape};
 
@@ -109,6 +109,15 @@ fn assert_report(env: &Env, s: &Scrape, path: &str, job: &Job) {
     }
     assert_eq!(s.matching(ENTITIES, &p).len(), rows.len());
     assert_eq!(s.matching(LAST_AUTH, &p).len(), rows.len() - never);
+}
+
+#[test]
+fn the_simulators_entity_paths_pass_the_exporters_validation() {
+    // The demo and these tests configure the paths the simulator hands out.
+    let w = World::new(WorldOptions::default());
+    for p in [root_entity_path(&w), ou_entity_path(&w, 3)] {
+        assert!(posture_exporter::config::valid_entity_path(&p), "{p}");
+    }
 }
 
 #[tokio::test]

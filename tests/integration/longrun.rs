@@ -11,9 +11,9 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use aws_sim::iam::root_entity_path;
+use aws_sim::{Fault, FaultRule, Sim, World, WorldOptions};
 use posture_exporter::config::Config;
-use posture_exporter::sim::iam::root_entity_path;
-use posture_exporter::sim::{Fault, FaultRule, Sim, World, WorldOptions};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 

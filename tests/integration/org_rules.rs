@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use aws_credential_types::Credentials;
+use aws_sim::config_org::{self as co, MemberStatus};
+use aws_sim::{Sim, World, WorldOptions};
 use posture_exporter::aws::{AwsFactory, CallCounter};
 use posture_exporter::collect::{Collector as _, JobContext};
 use posture_exporter::collectors::config_org_rules::{
@@ -14,8 +16,6 @@ use posture_exporter::collectors::config_org_rules::{
 };
 use posture_exporter::collectors::CollectorKind;
 use posture_exporter::config::Config;
-use posture_exporter::sim::config_org::{self as co, MemberStatus};
-use posture_exporter::sim::{Sim, World, WorldOptions};
 
 use crate::common::{creds, only, Env, Scrape};
 

@@ -1,6 +1,6 @@
 //! `config_recorder` end to end against the simulator: values, freshness, vanishing series.
 
-use posture_exporter::sim::{world::Recorder, Fault, FaultRule, WorldOptions};
+use aws_sim::{world::Recorder, Fault, FaultRule, WorldOptions};
 
 use crate::common::{only, Env};
 

@@ -3,9 +3,9 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use aws_sim::{Sim, SimRateLimit, WorldOptions};
 use posture_exporter::config::Config;
 use posture_exporter::metrics::Format;
-use posture_exporter::sim::{Sim, SimRateLimit, WorldOptions};
 
 use crate::common::{only, Env, Scrape};
 

@@ -3,7 +3,7 @@
 use std::io::Read;
 use std::time::Duration;
 
-use posture_exporter::sim::WorldOptions;
+use aws_sim::WorldOptions;
 
 use crate::common::{get, only, request, Env, Scrape};
 
@@ -13,7 +13,7 @@ async fn ready_waits_for_the_first_collection() {
         members: 1,
         ..WorldOptions::default()
     };
-    let sim = posture_exporter::sim::Sim::start(sim_opts).await.unwrap();
+    let sim = aws_sim::Sim::start(sim_opts).await.unwrap();
     sim.set_latency(Duration::from_millis(700));
     let yaml = crate::common::yaml_for(&sim, &only(&["config_recorder"], "1h"), "");
     let cfg = posture_exporter::config::Config::from_yaml_str(&yaml).unwrap();

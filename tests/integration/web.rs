@@ -3,11 +3,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use aws_sim::{Sim, WorldOptions};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::TokioIo;
 use posture_exporter::config::Config;
-use posture_exporter::sim::{Sim, WorldOptions};
 use tokio::net::TcpStream;
 use tokio_rustls::rustls;
 

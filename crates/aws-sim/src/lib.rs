@@ -1,4 +1,4 @@
-//! A simulated AWS on loopback, for `demo`, the tests and the benchmarks.
+//! A simulated AWS on loopback, for posture-exporter's `demo`, its tests and its benchmarks.
 //!
 //! It answers the real wire protocols the SDK speaks: awsJson1_1 routed by `X-Amz-Target`
 //! (Config, Organizations), restJson1 routed by path (GuardDuty) and awsQuery routed by `Action`
@@ -9,7 +9,10 @@
 //! throttling error of each protocol, and injects faults on demand ([`Fault`]).
 //!
 //! The exporter reaches it only through `aws.endpoint_url`, so what is tested is the real SDK
-//! path: signing, retries, parsing.
+//! path: signing, retries, parsing. It shares no code with the exporter and uses no AWS SDK
+//! crate, so neither side's mistakes can be agreed on by the other.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 pub mod body;
 pub mod config;

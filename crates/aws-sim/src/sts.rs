@@ -2,7 +2,7 @@
 
 use http::StatusCode;
 
-use super::wire::{iso8601, query_ok, xml_escape, AwsError};
+use super::wire::{iso8601, query_ok, role_arn_account, xml_escape, AwsError};
 use super::{Answer, Call, World};
 
 const XMLNS: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
@@ -92,7 +92,7 @@ fn assume_role(world: &mut World, call: &Call) -> Answer {
             ),
         )
     };
-    let account = match crate::config::role_arn_account(arn) {
+    let account = match role_arn_account(arn) {
         Some(a) => a.to_string(),
         None => return Err(denied()),
     };

@@ -13,8 +13,8 @@
 //!
 //! Ratios, not absolute figures, are what the goals are about: the figures compared are always
 //! taken in one run on one machine. Everything here is bounded in time and talks to loopback
-//! only. Build with `cargo build --release --bins` (the exporter binary must sit beside this one
-//! for `rss`).
+//! only. Build with `cargo build --release --workspace --bins` (the exporter binary must sit
+//! beside this one for `rss`).
 #![forbid(unsafe_code)]
 
 /// The process allocator (see BENCHMARKS.md, "Changes found by profiling").
@@ -40,14 +40,14 @@ use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 
+use aws_sim::config_org as co;
+use aws_sim::{Sim, SimRateLimit, WorldOptions};
 use posture_exporter::app::{App, AppOptions};
 use posture_exporter::aws::{AwsFactory, CallCounter, Outcome};
 use posture_exporter::collect::{Collector as _, JobContext};
 use posture_exporter::collectors::config_org_rules::{self, ConfigOrgRules};
 use posture_exporter::config::Config;
 use posture_exporter::metrics::Format;
-use posture_exporter::sim::config_org as co;
-use posture_exporter::sim::{Sim, SimRateLimit, WorldOptions};
 
 /// The management account's key: the simulator takes any key that is not one of its own
 /// assumed-role keys for the management account.
@@ -916,7 +916,7 @@ fn rss(accounts: usize, nregions: usize, seconds: f64, interval: &str) -> anyhow
     let exe = std::env::current_exe()?.with_file_name("posture-exporter");
     if !exe.exists() {
         bail!(
-            "{} is missing: build it with `cargo build --release --bins`",
+            "{} is missing: build it with `cargo build --release -p posture-exporter`",
             exe.display()
         );
     }

@@ -196,11 +196,73 @@ pub fn xml_escape(s: &str) -> String {
     o
 }
 
-/// ISO 8601 with milliseconds, as awsQuery services send timestamps.
+/// ISO 8601 in UTC, as awsQuery and restJson1 services send timestamps: whole seconds, then the
+/// fraction to the microsecond without trailing zeros, if any (`2024-01-02T03:04:05.25Z`).
+/// Outside the years 1-9999 it gives the epoch.
 pub fn iso8601(epoch_secs: f64) -> String {
-    let dt = aws_smithy_types::DateTime::from_secs_f64(epoch_secs);
-    dt.fmt(aws_smithy_types::date_time::Format::DateTime)
-        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".into())
+    let mut secs = epoch_secs.floor() as i64;
+    let mut nanos = ((epoch_secs - epoch_secs.floor()) * 1e9) as u32;
+    if nanos >= 1_000_000_000 {
+        secs += 1;
+        nanos = 0;
+    }
+    let (days, day_secs) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (year, month, day) = civil_date(days);
+    if !(1..=9_999).contains(&year) {
+        return "1970-01-01T00:00:00Z".into();
+    }
+    let (hour, minute, second) = (day_secs / 3_600, day_secs / 60 % 60, day_secs % 60);
+    let mut out = format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}");
+    let micros = nanos / 1_000;
+    if micros > 0 {
+        let frac = format!("{micros:06}");
+        out.push('.');
+        out.push_str(frac.trim_end_matches('0'));
+    }
+    out.push('Z');
+    out
+}
+
+/// The (year, month, day) of the proleptic Gregorian calendar `days` after 1970-01-01.
+fn civil_date(days: i64) -> (i64, i64, i64) {
+    // Days since 0000-03-01, in 400-year eras of 146,097 days; a year runs March to February.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// True for a 12-digit AWS account id.
+pub fn valid_account_id(a: &str) -> bool {
+    a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The account id of an IAM role ARN (`arn:aws:iam::123456789012:role/Name`), or `None` when
+/// `arn` is not one.
+pub fn role_arn_account(arn: &str) -> Option<&str> {
+    let mut it = arn.splitn(6, ':');
+    let (arn_lit, partition, service, region, account, resource) = (
+        it.next()?,
+        it.next()?,
+        it.next()?,
+        it.next()?,
+        it.next()?,
+        it.next()?,
+    );
+    let ok = arn_lit == "arn"
+        && partition.starts_with("aws")
+        && service == "iam"
+        && region.is_empty()
+        && valid_account_id(account)
+        && resource.starts_with("role/")
+        && resource.len() > "role/".len();
+    ok.then_some(account)
 }
 
 /// Opaque pagination tokens that the simulator can tell from forged ones.
@@ -224,4 +286,56 @@ pub fn fnv(s: &str) -> u64 {
         h = h.wrapping_mul(0x100000001b3);
     }
     h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_are_iso8601_in_utc_with_the_fraction_trimmed() {
+        for (secs, text) in [
+            (0.0, "1970-01-01T00:00:00Z"),
+            (-1.0, "1969-12-31T23:59:59Z"),
+            (0.25, "1970-01-01T00:00:00.25Z"),
+            (951_782_400.0, "2000-02-29T00:00:00Z"),
+            (1_700_000_000.5, "2023-11-14T22:13:20.5Z"),
+            (1_700_000_000.125, "2023-11-14T22:13:20.125Z"),
+            (1_709_251_199.25, "2024-02-29T23:59:59.25Z"),
+            (4_107_542_400.0, "2100-03-01T00:00:00Z"),
+            (-62_135_596_800.0, "0001-01-01T00:00:00Z"),
+            (253_402_300_799.0, "9999-12-31T23:59:59Z"),
+            // Outside the years 1-9999, and what is not a time at all.
+            (-62_135_596_801.0, "1970-01-01T00:00:00Z"),
+            (253_402_300_800.0, "1970-01-01T00:00:00Z"),
+            (f64::NAN, "1970-01-01T00:00:00Z"),
+            (f64::INFINITY, "1970-01-01T00:00:00Z"),
+        ] {
+            assert_eq!(iso8601(secs), text, "{secs}");
+        }
+    }
+
+    #[test]
+    fn role_arns_name_their_account() {
+        let arn = "arn:aws:iam::123456789012:role/PostureExporterReadOnly";
+        assert_eq!(role_arn_account(arn), Some("123456789012"));
+        assert_eq!(
+            role_arn_account("arn:aws-us-gov:iam::123456789012:role/a/b"),
+            Some("123456789012")
+        );
+        for bad in [
+            "arn:aws:iam::123456789012:role/",
+            "arn:aws:iam::123456789012:user/PostureExporterReadOnly",
+            "arn:aws:sts::123456789012:role/PostureExporterReadOnly",
+            "arn:aws:iam:us-east-1:123456789012:role/PostureExporterReadOnly",
+            "arn:aws:iam::12345678901:role/PostureExporterReadOnly",
+            "arn:aws:iam::12345678901x:role/PostureExporterReadOnly",
+            "nra:aws:iam::123456789012:role/PostureExporterReadOnly",
+            "arn:aws:iam::123456789012",
+        ] {
+            assert_eq!(role_arn_account(bad), None, "{bad}");
+        }
+        assert!(valid_account_id("000000000000"));
+        assert!(!valid_account_id("0000000000000"));
+    }
 }
