@@ -1,19 +1,25 @@
 //! posture-exporter: the compliance and security posture of an AWS organization as Prometheus
 //! metrics.
 //!
-//! Map of the modules:
-//! - [`config`]: YAML schema, defaults, and a validation that lists every problem with its path.
-//! - [`aws`]: SDK clients per (target, region): credentials and assume role, endpoint override,
-//!   retries, rate limits and the bound on calls in flight, call counting, error classification.
-//! - [`collectors`]: one folder per collector; `api.rs` holds the SDK calls, `convert.rs` the pure
-//!   mapping to metric families.
-//! - [`discovery`]: `discover: organizations` targets: ListAccounts, filters, assume-role fan-out.
-//! - [`scheduler`]: one loop per (collector, account, region) with interval, jitter, timeout, no
-//!   overlap; reconciles the set of jobs when targets change.
-//! - [`store`]: the last snapshot per job, the freshness rule, the pre-encoded exposition.
-//! - [`metrics`]: the metric model and the Prometheus / OpenMetrics text encoders.
-//! - [`server`]: `/metrics`, `/healthz`, `/ready`, `/`.
+//! Map of the modules, bottom layer first; a module imports only from those above it in this
+//! list (its own children aside), which `tests/integration/layout.rs` checks:
 //! - [`web`]: TLS with certificates re-read on change, bcrypt basic auth.
+//! - [`metrics`]: the metric model and the Prometheus / OpenMetrics text encoders.
+//! - [`config`]: its children are the bottom layer: durations, problems, AWS identifier shapes,
+//!   the `web`/`aws`/`targets` sections and the contract of a collector's section
+//!   (`config::section`); `config` itself gathers every section (collectors' included) and
+//!   reports every problem at once.
+//! - [`aws`]: one SDK client per service for the process; per-job scope (account, region,
+//!   credentials); assume role; rate limits and the bound on calls in flight; call counting;
+//!   pagination; error classification.
+//! - [`collect`]: what every collector is: the `Collector` trait, a run's context and result.
+//! - [`collectors`]: one folder per collector (`config.rs`, `api.rs`, `convert.rs`, `mod.rs`)
+//!   and their list, one line each.
+//! - [`store`]: the last snapshot per job, the freshness rule, the pre-encoded exposition.
+//! - [`targets`]: which (account, region, credentials) exist: static targets and discovery.
+//! - [`scheduler`]: the only job runner: one loop per (collector, account, region) with
+//!   interval, jitter, timeout, no overlap; reconciles the jobs when targets or config change.
+//! - [`server`]: `/metrics`, `/healthz`, `/ready`, `/`.
 //! - [`app`]: wires the above into a running daemon (used by `main`, `demo` and the tests).
 //!
 //! The simulated AWS that `demo`, the tests and the benchmarks run against is the `aws-sim` crate

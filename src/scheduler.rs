@@ -296,14 +296,7 @@ impl Scheduler {
             .collect();
         let mut set = tokio::task::JoinSet::new();
         for slot in slots {
-            let store = self.store.clone();
-            set.spawn(async move {
-                let mut job = slot.job.lock().await;
-                let (report, hint) = run_one(&slot, &mut job).await;
-                let failed = report.result.is_err();
-                store.record(&slot.key, report);
-                (slot.key.clone(), failed, hint)
-            });
+            set.spawn(run_slot(slot, self.store.clone()));
         }
         let mut failed = 0;
         let mut hints = Vec::new();
@@ -320,6 +313,16 @@ impl Scheduler {
         }
         (failed, hints)
     }
+}
+
+/// One run of `slot` outside its loop, recorded: whether it failed, and how soon it asks to
+/// run again. Waits for a run of its loop in flight.
+async fn run_slot(slot: Arc<Slot>, store: Arc<Store>) -> (JobKey, bool, Option<Duration>) {
+    let mut job = slot.job.lock().await;
+    let (report, hint) = run_one(&slot, &mut job).await;
+    let failed = report.result.is_err();
+    store.record(&slot.key, report);
+    (slot.key.clone(), failed, hint)
 }
 
 async fn run_one(slot: &Slot, job: &mut Box<dyn Job>) -> (RunReport, Option<Duration>) {
@@ -411,5 +414,89 @@ async fn run_job(slot: Arc<Slot>, store: Arc<Store>, token: CancellationToken, d
             _ = token.cancelled() => return,
             _ = tokio::time::sleep_until(next) => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::aws::CallCounter;
+    use crate::collect::{Collected, RunFuture};
+
+    /// A job that takes 50 ms and counts how many of its runs are in flight at once.
+    struct Probe {
+        in_flight: Arc<AtomicUsize>,
+        most: Arc<AtomicUsize>,
+        runs: Arc<AtomicUsize>,
+    }
+
+    impl Job for Probe {
+        fn run(&mut self) -> RunFuture<'_> {
+            Box::pin(async move {
+                let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+                self.most.fetch_max(now, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                self.in_flight.fetch_sub(1, Ordering::SeqCst);
+                self.runs.fetch_add(1, Ordering::SeqCst);
+                Ok(Collected::default())
+            })
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_job_never_runs_twice_at_once_whoever_runs_it() {
+        let most = Arc::new(AtomicUsize::new(0));
+        let runs = Arc::new(AtomicUsize::new(0));
+        let key = JobKey {
+            collector: CollectorKind::ALL[0],
+            account_id: "111111111111".into(),
+            region: "us-east-1".into(),
+        };
+        let slot = Arc::new(Slot {
+            key: key.clone(),
+            target: "t".into(),
+            // Shorter than a run: the loop is always due again when its run ends.
+            schedule: Schedule {
+                enabled: true,
+                interval: Duration::from_millis(20),
+                timeout: Duration::from_secs(5),
+            },
+            job: tokio::sync::Mutex::new(Box::new(Probe {
+                in_flight: Arc::new(AtomicUsize::new(0)),
+                most: most.clone(),
+                runs: runs.clone(),
+            })),
+        });
+        let store = Arc::new(Store::new(3, Arc::new(CallCounter::default())));
+        store.register(key, "t", Duration::from_millis(20));
+        let token = CancellationToken::new();
+        let looping = tokio::spawn(run_job(
+            slot.clone(),
+            store.clone(),
+            token.clone(),
+            Duration::ZERO,
+        ));
+        // `collect --once` style runs, twenty at once, beside the live loop.
+        let mut set = tokio::task::JoinSet::new();
+        for _ in 0..20 {
+            set.spawn(run_slot(slot.clone(), store.clone()));
+        }
+        while let Some(r) = set.join_next().await {
+            assert!(!r.expect("the run task").1, "a probe run does not fail");
+        }
+        token.cancel();
+        looping.await.expect("the loop ends when cancelled");
+        assert_eq!(
+            most.load(Ordering::SeqCst),
+            1,
+            "two runs of one job overlapped"
+        );
+        let total = runs.load(Ordering::SeqCst);
+        assert!(
+            total > 20,
+            "the loop ran too, beside the 20 others ({total} runs)"
+        );
     }
 }

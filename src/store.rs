@@ -31,7 +31,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::aws::calls::CallCounter;
 use crate::collectors::CollectorKind;
-use crate::config::HumanDuration;
+use crate::config::duration::HumanDuration;
 use crate::metrics::{self, epoch_seconds, Desc, Family, Format, Kind};
 
 /// Identifies one scheduled job: a collector run against one account in one region.

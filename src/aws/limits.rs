@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
-use crate::config::{AwsConfig, RateLimit};
+use crate::config::aws::{AwsConfig, RateLimit};
 
 /// The AWS services the exporter calls.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -119,7 +119,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn bucket_spaces_calls_at_the_rate_after_the_burst() {
-        let rate_limits = crate::config::RateLimits {
+        let rate_limits = crate::config::aws::RateLimits {
             config: RateLimit {
                 rate: 10.0,
                 burst: 2.0,

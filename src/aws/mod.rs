@@ -34,7 +34,7 @@ pub use calls::{CallCounter, CountCalls, Outcome};
 pub use error::{CollectError, ErrorKind};
 pub use limits::{Limiter, Service};
 
-use crate::config::AwsConfig;
+use crate::config::aws::AwsConfig;
 
 /// Builds the SDK configurations of every target from one base.
 #[derive(Clone)]
@@ -180,7 +180,7 @@ impl AccountAws {
             .await
             .map_err(|e| CollectError::from_sdk("GetCallerIdentity", "unknown", home_region, e))?;
         out.account
-            .filter(|a| crate::config::valid_account_id(a))
+            .filter(|a| crate::config::shapes::valid_account_id(a))
             .ok_or_else(|| {
                 CollectError::new(
                     "GetCallerIdentity",

@@ -1,7 +1,6 @@
 //! The binary: check-config exit codes, collect --once, demo and SIGTERM.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use aws_sim::{Fault, FaultRule, Sim, WorldOptions};
@@ -115,38 +114,8 @@ async fn collect_once_prints_the_exposition_and_fails_on_a_failed_collector() {
 
 #[test]
 fn demo_serves_and_stops_on_sigterm_within_five_seconds() {
-    let mut child = Command::new(BIN)
-        .args([
-            "demo",
-            "--listen",
-            "127.0.0.1:0",
-            "--interval",
-            "5s",
-            "--log-format",
-            "json",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let mut url = None;
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        if let Some(u) = line.strip_prefix("metrics:") {
-            url = Some(u.trim().to_string());
-            break;
-        }
-    }
-    // Keep reading (the demo prints more); the test below closes the pipe early on purpose
-    // in a second run to show a vanished reader does not kill the daemon.
-    std::thread::spawn(move || for _ in lines {});
-    let url = url.expect("demo prints the metrics URL");
-    let addr = url
-        .trim_start_matches("http://")
-        .trim_end_matches("/metrics")
-        .to_string();
+    // Killed on drop, so a failed assertion leaves no demo running.
+    let (mut child, addr) = crate::golden::start_demo(&["--interval", "5s"]);
     // Wait until every account of the demo (management + 5 members) shows in both regions.
     let rt = tokio::runtime::Runtime::new().unwrap();
     let accounts_of = |s: &Scrape, region: &str| -> std::collections::BTreeSet<String> {
@@ -171,14 +140,14 @@ fn demo_serves_and_stops_on_sigterm_within_five_seconds() {
     assert_eq!(accounts_of(&last, "eu-west-1"), us);
     assert!(last.text.contains("posture_exporter_build_info{"));
     let t = Instant::now();
-    let pid = child.id().to_string();
+    let pid = child.0.id().to_string();
     assert!(Command::new("kill")
         .args(["-TERM", &pid])
         .status()
         .unwrap()
         .success());
     let status = loop {
-        if let Some(st) = child.try_wait().unwrap() {
+        if let Some(st) = child.0.try_wait().unwrap() {
             break st;
         }
         assert!(
@@ -188,4 +157,24 @@ fn demo_serves_and_stops_on_sigterm_within_five_seconds() {
         std::thread::sleep(Duration::from_millis(20));
     };
     assert!(status.success(), "{status:?}");
+}
+
+#[test]
+fn demo_keeps_serving_when_the_reader_of_its_stdout_goes_away() {
+    let (mut child, addr) = crate::golden::start_demo_reading(&["--interval", "1s"], false);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    // Several collection cycles after the pipe closed, the demo still answers.
+    let started = Instant::now();
+    let mut served = 0;
+    while started.elapsed() < Duration::from_secs(4) {
+        let r = rt.block_on(crate::common::get(addr.parse().unwrap(), "/metrics", &[]));
+        assert_eq!(r.status, 200);
+        served += 1;
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(served > 10, "{served}");
+    assert!(
+        child.0.try_wait().unwrap().is_none(),
+        "the demo exited after its stdout was closed"
+    );
 }

@@ -52,13 +52,11 @@ pub fn yaml_for(sim: &Sim, collectors: &str, extra: &str) -> String {
 /// Every collector but the ones listed, disabled.
 pub fn only(enabled: &[&str], interval: &str) -> String {
     let mut s = String::new();
-    for c in [
-        "config_recorder",
-        "config_org_rules",
-        "config_aggregators",
-        "guardduty",
-        "iam_access_report",
-    ] {
+    // Every collector the exporter has, so that one added later is off here too.
+    for c in posture_exporter::collectors::CollectorKind::ALL
+        .iter()
+        .map(|k| k.name())
+    {
         s.push_str(&format!(
             "  {c}:\n    enabled: {}\n    interval: {interval}\n",
             enabled.contains(&c)

@@ -28,6 +28,12 @@ impl Drop for KillOnDrop {
 
 /// Starts `posture-exporter demo` with `args` and returns it with the address it serves on.
 pub fn start_demo(args: &[&str]) -> (KillOnDrop, String) {
+    start_demo_reading(args, true)
+}
+
+/// Like [`start_demo`]; with `drain: false` the reader of the demo's stdout goes away as soon
+/// as the address is read, as a pipe to `head -3` would.
+pub fn start_demo_reading(args: &[&str], drain: bool) -> (KillOnDrop, String) {
     let mut child = KillOnDrop(
         Command::new(BIN)
             .arg("demo")
@@ -48,8 +54,12 @@ pub fn start_demo(args: &[&str]) -> (KillOnDrop, String) {
             break;
         }
     }
-    // Keep draining what the demo prints so it never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
+    if drain {
+        // Keep draining what the demo prints so it never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+    } else {
+        drop(lines);
+    }
     let url = url.expect("demo prints the metrics URL");
     let addr = url
         .trim_start_matches("http://")

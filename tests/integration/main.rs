@@ -11,6 +11,7 @@ mod fuzz;
 mod golden;
 mod guardduty;
 mod iam;
+
 mod longrun;
 mod org_rules;
 mod policy;

@@ -35,6 +35,16 @@ async fn env(world: WorldOptions) -> Env {
     Env::start_on_demand(sim, cfg).await
 }
 
+/// Only `config_org_rules`, called from the target named `target`.
+fn only_org_rules_from(target: &str) -> String {
+    only(&["config_org_rules"], "1h").replace(
+        "  config_org_rules:\n    enabled: true\n    interval: 1h\n",
+        &format!(
+            "  config_org_rules:\n    enabled: true\n    interval: 1h\n    target: {target}\n"
+        ),
+    )
+}
+
 /// What the simulator holds for every rule: (org status, counts, failed members).
 type Truth = BTreeMap<String, (String, BTreeMap<String, u64>, Vec<MemberStatus>, usize)>;
 
@@ -273,11 +283,7 @@ async fn a_rule_deleted_mid_cycle_is_dropped_and_one_deleted_between_cycles_vani
 async fn a_member_account_is_refused_and_told_which_account_to_use() {
     let sim = Sim::start(WorldOptions::default()).await.unwrap();
     let member = sim.world(|w| w.accounts[2].id.clone());
-    let yaml = crate::common::yaml_for(
-        &sim,
-        "  config_org_rules:\n    interval: 1h\n    target: member-00002\n",
-        "",
-    );
+    let yaml = crate::common::yaml_for(&sim, &only_org_rules_from("member-00002"), "");
     let cfg = Config::from_yaml_str(&yaml).unwrap_or_else(|e| panic!("{e}\n{yaml}"));
     let env = Env::start_config(sim, cfg).await;
     env.wait_ready().await;
@@ -325,11 +331,7 @@ async fn the_delegated_administrator_reads_the_rules_it_deployed() {
     .await
     .unwrap();
     let admin = sim.world(|w| w.accounts[3].id.clone());
-    let yaml = crate::common::yaml_for(
-        &sim,
-        "  config_org_rules:\n    interval: 1h\n    target: member-00003\n",
-        "",
-    );
+    let yaml = crate::common::yaml_for(&sim, &only_org_rules_from("member-00003"), "");
     let cfg = Config::from_yaml_str(&yaml).unwrap();
     let env = Env::start_config(sim, cfg).await;
     env.wait_ready().await;

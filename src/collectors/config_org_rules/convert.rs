@@ -216,6 +216,17 @@ aws_config_org_rule_member_last_update_timestamp_seconds{rule=\"org-encrypted-vo
 
     #[test]
     fn no_rules_no_samples() {
-        assert!(families(&[]).iter().all(Family::is_empty));
+        // Every family is still declared (so its HELP and TYPE are served), with no sample.
+        let got = families(&[]);
+        assert_eq!(got.len(), 6, "one family per descriptor");
+        assert!(got.iter().all(Family::is_empty));
+        assert_eq!(text(&got), "");
+        // The same families with one rule are not empty: the check can fail.
+        let one = families(&[RuleView {
+            name: "r".into(),
+            status: "CREATE_SUCCESSFUL".into(),
+            ..RuleView::default()
+        }]);
+        assert!(one.iter().any(|f| !f.is_empty()));
     }
 }
