@@ -17,9 +17,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::aws::pages::all_pages;
-use crate::aws::{
-    AccountAws, AwsFactory, CollectError, ErrorKind, RegionClients, RoleSpec, Service,
-};
+use crate::aws::{AccountAws, AwsFactory, CollectError, ErrorKind, RegionClients, RoleSpec};
 use crate::config::{Shard, TargetConfig};
 use crate::metrics::{Desc, Family, Kind};
 use crate::scheduler::{ResolvedTarget, Scheduler};
@@ -47,17 +45,9 @@ static ACCOUNT_INFO: Desc = Desc {
 pub async fn list_accounts(c: &RegionClients) -> Result<Vec<OrgAccount>, CollectError> {
     let mut calls = 0;
     all_pages(c, "ListAccounts", &mut calls, |token| async move {
-        let _p = c.permit(Service::Organizations).await;
         let page = c
-            .organizations()
-            .list_accounts()
-            .max_results(20)
-            .set_next_token(token)
-            .customize()
-            .config_override(c.scope())
-            .send()
-            .await
-            .map_err(|e| c.err("ListAccounts", e))?;
+            .organizations(|o| o.list_accounts().max_results(20).set_next_token(token))
+            .await?;
         let accounts = page
             .accounts()
             .iter()
@@ -85,16 +75,9 @@ pub async fn list_accounts(c: &RegionClients) -> Result<Vec<OrgAccount>, Collect
 pub async fn ancestors(c: &RegionClients) -> Result<BTreeMap<String, Vec<String>>, CollectError> {
     let mut calls = 0;
     let roots = all_pages(c, "ListRoots", &mut calls, |token| async move {
-        let _p = c.permit(Service::Organizations).await;
         let page = c
-            .organizations()
-            .list_roots()
-            .set_next_token(token)
-            .customize()
-            .config_override(c.scope())
-            .send()
-            .await
-            .map_err(|e| c.err("ListRoots", e))?;
+            .organizations(|o| o.list_roots().set_next_token(token))
+            .await?;
         let ids = page
             .roots()
             .iter()
@@ -115,17 +98,13 @@ pub async fn ancestors(c: &RegionClients) -> Result<BTreeMap<String, Vec<String>
         }
         let parent_ref = parent.as_str();
         let accounts = all_pages(c, "ListAccountsForParent", &mut calls, |token| async move {
-            let _p = c.permit(Service::Organizations).await;
             let page = c
-                .organizations()
-                .list_accounts_for_parent()
-                .parent_id(parent_ref)
-                .set_next_token(token)
-                .customize()
-                .config_override(c.scope())
-                .send()
-                .await
-                .map_err(|e| c.err("ListAccountsForParent", e))?;
+                .organizations(|o| {
+                    o.list_accounts_for_parent()
+                        .parent_id(parent_ref)
+                        .set_next_token(token)
+                })
+                .await?;
             let ids = page
                 .accounts()
                 .iter()
@@ -142,17 +121,13 @@ pub async fn ancestors(c: &RegionClients) -> Result<BTreeMap<String, Vec<String>
             "ListOrganizationalUnitsForParent",
             &mut calls,
             |token| async move {
-                let _p = c.permit(Service::Organizations).await;
                 let page = c
-                    .organizations()
-                    .list_organizational_units_for_parent()
-                    .parent_id(parent_ref)
-                    .set_next_token(token)
-                    .customize()
-                    .config_override(c.scope())
-                    .send()
-                    .await
-                    .map_err(|e| c.err("ListOrganizationalUnitsForParent", e))?;
+                    .organizations(|o| {
+                        o.list_organizational_units_for_parent()
+                            .parent_id(parent_ref)
+                            .set_next_token(token)
+                    })
+                    .await?;
                 let ids = page
                     .organizational_units()
                     .iter()

@@ -5,12 +5,14 @@
 //! One [`AwsFactory`] holds the base SDK configuration, one HTTP connection pool and one client
 //! per service for the whole process. Each target gets an [`AccountAws`] (its credentials) and
 //! each (target, region) a [`RegionClients`], which is only a scope: every call applies it to the
-//! shared client with `.customize().config_override(c.scope())`, so the region and credentials
-//! are per call while the SDK's runtime plugins, components and configuration layers exist once.
+//! shared client (through the one call path in [`call`], the only way to a client), so the region
+//! and credentials are per call while the SDK's runtime plugins, components and configuration
+//! layers exist once.
 //! (A client per job cost about 33 KiB of SDK state each: 260 MiB at 1,000 accounts x 4 regions.)
 //! Assumed-role credentials are cached per account by our own provider, so an account costs one
 //! AssumeRole per session, whatever the number of regions and services it is read in.
 
+pub mod call;
 pub mod calls;
 pub mod error;
 pub mod limits;
@@ -30,6 +32,7 @@ use aws_smithy_runtime::client::identity::IdentityCache;
 use aws_smithy_runtime::client::retries::{RetryPartition, TokenBucket};
 use aws_smithy_types::error::display::DisplayErrorContext;
 
+pub use call::{Call, Operation};
 pub use calls::{CallCounter, CountCalls, Outcome};
 pub use error::{CollectError, ErrorKind};
 pub use limits::{Limiter, Service};
@@ -170,15 +173,7 @@ impl AccountAws {
     /// Asks STS which account these credentials belong to.
     pub async fn account_id(&self, home_region: &str) -> Result<String, CollectError> {
         let c = self.region(home_region, "");
-        let _permit = c.permit(Service::Sts).await;
-        let out = c
-            .sts()
-            .get_caller_identity()
-            .customize()
-            .config_override(c.scope())
-            .send()
-            .await
-            .map_err(|e| CollectError::from_sdk("GetCallerIdentity", "unknown", home_region, e))?;
+        let out = c.sts(|s| s.get_caller_identity()).await?;
         out.account
             .filter(|a| crate::config::valid_account_id(a))
             .ok_or_else(|| {
@@ -194,7 +189,7 @@ impl AccountAws {
 }
 
 /// The calls of one account in one region: the shared clients, and the scope each call applies
-/// to them.
+/// to them. Its calls go through [`RegionClients::config`] and its siblings (see [`call`]).
 pub struct RegionClients {
     /// The account these clients read.
     pub account_id: String,
@@ -206,8 +201,8 @@ pub struct RegionClients {
 }
 
 /// What one call overrides in a shared client: the region, and the credentials unless they are
-/// the base ones. Turned into each service's configuration builder by `From`, so every call site
-/// reads `.customize().config_override(c.scope())` whatever the service.
+/// the base ones. Turned into each service's configuration builder by `From`, so the one call
+/// path applies it the same way whatever the service. Only a [`RegionClients`] holds one.
 #[derive(Clone, Debug)]
 pub struct Scope {
     region: Region,
@@ -262,13 +257,6 @@ macro_rules! client {
             }
         }
 
-        impl RegionClients {
-            /// The shared service client; apply [`RegionClients::scope`] to every call.
-            pub fn $name(&self) -> &$krate::Client {
-                self.clients.$name()
-            }
-        }
-
         impl From<&Scope> for $krate::config::Builder {
             fn from(s: &Scope) -> Self {
                 let mut b = $krate::config::Builder::default().region(s.region.clone());
@@ -290,40 +278,6 @@ client!(guardduty, aws_sdk_guardduty, "guardduty");
 client!(iam, aws_sdk_iam, "iam");
 client!(organizations, aws_sdk_organizations, "organizations");
 client!(sts, aws_sdk_sts, "sts");
-
-impl RegionClients {
-    /// The region and credentials of this account and region, for `config_override`.
-    pub fn scope(&self) -> &Scope {
-        &self.scope
-    }
-
-    /// Waits for the rate limit of `service` in this account and region and for a slot among
-    /// the calls in flight; hold the permit for the duration of the call.
-    pub async fn permit(&self, service: Service) -> limits::Permit {
-        self.limiter
-            .acquire(&self.account_id, &self.region, service)
-            .await
-    }
-
-    /// Shorthand for a [`CollectError`] of this account and region.
-    pub fn err<E>(
-        &self,
-        operation: &'static str,
-        e: aws_smithy_runtime_api::client::result::SdkError<
-            E,
-            aws_smithy_runtime_api::http::Response,
-        >,
-    ) -> CollectError
-    where
-        E: aws_smithy_types::error::metadata::ProvideErrorMetadata
-            + std::error::Error
-            + Send
-            + Sync
-            + 'static,
-    {
-        CollectError::from_sdk(operation, &self.account_id, &self.region, e)
-    }
-}
 
 /// AssumeRole credentials, cached for the account and refreshed five minutes before expiry.
 /// One refresh runs at a time; concurrent callers wait for it.

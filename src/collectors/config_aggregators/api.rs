@@ -2,7 +2,7 @@
 
 use aws_smithy_types::DateTime;
 
-use crate::aws::{CollectError, RegionClients, Service};
+use crate::aws::{CollectError, RegionClients};
 use crate::collectors::config_org_rules::api::all_pages;
 
 /// The largest page AWS serves for both operations (the model's `Limit`: 0..=100).
@@ -53,17 +53,13 @@ pub async fn aggregator_names(
         "DescribeConfigurationAggregators",
         calls,
         |token| async move {
-            let _p = c.permit(Service::Config).await;
             let out = c
-                .config()
-                .describe_configuration_aggregators()
-                .limit(PAGE_LIMIT)
-                .set_next_token(token)
-                .customize()
-                .config_override(c.scope())
-                .send()
-                .await
-                .map_err(|e| c.err("DescribeConfigurationAggregators", e))?;
+                .config(|cl| {
+                    cl.describe_configuration_aggregators()
+                        .limit(PAGE_LIMIT)
+                        .set_next_token(token)
+                })
+                .await?;
             let items = out
                 .configuration_aggregators()
                 .iter()
@@ -87,18 +83,14 @@ pub async fn sources(
         "DescribeConfigurationAggregatorSourcesStatus",
         calls,
         |token| async move {
-            let _p = c.permit(Service::Config).await;
             let out = c
-                .config()
-                .describe_configuration_aggregator_sources_status()
-                .configuration_aggregator_name(aggregator)
-                .limit(PAGE_LIMIT)
-                .set_next_token(token)
-                .customize()
-                .config_override(c.scope())
-                .send()
-                .await
-                .map_err(|e| c.err("DescribeConfigurationAggregatorSourcesStatus", e))?;
+                .config(|cl| {
+                    cl.describe_configuration_aggregator_sources_status()
+                        .configuration_aggregator_name(aggregator)
+                        .limit(PAGE_LIMIT)
+                        .set_next_token(token)
+                })
+                .await?;
             let items = out
                 .aggregated_source_status_list()
                 .iter()

@@ -9,7 +9,7 @@ use aws_smithy_types::DateTime;
 
 use crate::aws::error::required;
 pub use crate::aws::pages::all_pages;
-use crate::aws::{CollectError, RegionClients, Service};
+use crate::aws::{CollectError, RegionClients};
 
 /// The largest page AWS serves for these operations (the model's `CosmosPageLimit`: 0..=100).
 pub const PAGE_LIMIT: i32 = 100;
@@ -86,17 +86,13 @@ pub async fn rule_statuses(
         "DescribeOrganizationConfigRuleStatuses",
         calls,
         |token| async move {
-            let _p = c.permit(Service::Config).await;
             let out = c
-                .config()
-                .describe_organization_config_rule_statuses()
-                .limit(PAGE_LIMIT)
-                .set_next_token(token)
-                .customize()
-                .config_override(c.scope())
-                .send()
-                .await
-                .map_err(|e| c.err("DescribeOrganizationConfigRuleStatuses", e))?;
+                .config(|cl| {
+                    cl.describe_organization_config_rule_statuses()
+                        .limit(PAGE_LIMIT)
+                        .set_next_token(token)
+                })
+                .await?;
             let op = "DescribeOrganizationConfigRuleStatuses";
             let items = out
                 .organization_config_rule_statuses()
@@ -136,17 +132,13 @@ pub async fn rule_defs(c: &RegionClients, calls: &mut u64) -> Result<Vec<RuleDef
         "DescribeOrganizationConfigRules",
         calls,
         |token| async move {
-            let _p = c.permit(Service::Config).await;
             let out = c
-                .config()
-                .describe_organization_config_rules()
-                .limit(PAGE_LIMIT)
-                .set_next_token(token)
-                .customize()
-                .config_override(c.scope())
-                .send()
-                .await
-                .map_err(|e| c.err("DescribeOrganizationConfigRules", e))?;
+                .config(|cl| {
+                    cl.describe_organization_config_rules()
+                        .limit(PAGE_LIMIT)
+                        .set_next_token(token)
+                })
+                .await?;
             let op = "DescribeOrganizationConfigRules";
             let items = out
                 .organization_config_rules()
@@ -191,19 +183,15 @@ pub async fn detailed_status(
         |token| {
             let filters = filters.clone();
             async move {
-                let _p = c.permit(Service::Config).await;
                 let out = c
-                    .config()
-                    .get_organization_config_rule_detailed_status()
-                    .organization_config_rule_name(rule)
-                    .set_filters(filters)
-                    .limit(PAGE_LIMIT)
-                    .set_next_token(token)
-                    .customize()
-                    .config_override(c.scope())
-                    .send()
-                    .await
-                    .map_err(|e| c.err("GetOrganizationConfigRuleDetailedStatus", e))?;
+                    .config(|cl| {
+                        cl.get_organization_config_rule_detailed_status()
+                            .organization_config_rule_name(rule)
+                            .set_filters(filters)
+                            .limit(PAGE_LIMIT)
+                            .set_next_token(token)
+                    })
+                    .await?;
                 let items = out
                     .organization_config_rule_detailed_status()
                     .iter()

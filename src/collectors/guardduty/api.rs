@@ -8,7 +8,7 @@
 
 use aws_sdk_guardduty::types::{Condition, FindingCriteria, GroupByType, OrderBy};
 
-use crate::aws::{CollectError, ErrorKind, RegionClients, Service};
+use crate::aws::{CollectError, ErrorKind, RegionClients};
 
 /// Largest `maxResults` of GetFindingsStatistics with `groupBy`.
 pub const GROUP_LIMIT: i32 = 100;
@@ -82,24 +82,12 @@ pub struct GuardDutyData {
     pub vanished: Vec<String>,
 }
 
-/// Maps an SDK error; an access denial names the IAM action that is missing.
-fn sdk_err<E>(
-    c: &RegionClients,
-    op: &'static str,
-    e: aws_smithy_runtime_api::client::result::SdkError<E, aws_smithy_runtime_api::http::Response>,
-) -> CollectError
-where
-    E: aws_smithy_types::error::metadata::ProvideErrorMetadata
-        + std::error::Error
-        + Send
-        + Sync
-        + 'static,
-{
-    let mut err = c.err(op, e);
+/// An access denial names the IAM action that is missing.
+fn denied(mut err: CollectError) -> CollectError {
     if err.kind == ErrorKind::AccessDenied {
         err.message = format!(
-            "missing permission guardduty:{op} (add it to the role's policy, or lift the SCP that denies it): {}",
-            err.message
+            "missing permission guardduty:{} (add it to the role's policy, or lift the SCP that denies it): {}",
+            err.operation, err.message
         );
     }
     err
@@ -120,18 +108,14 @@ pub async fn list_detectors(c: &RegionClients) -> Result<Vec<String>, CollectErr
     let mut ids = Vec::new();
     let mut token: Option<String> = None;
     loop {
-        let out = {
-            let _p = c.permit(Service::GuardDuty).await;
-            c.guardduty()
-                .list_detectors()
-                .max_results(PAGE)
-                .set_next_token(token.clone())
-                .customize()
-                .config_override(c.scope())
-                .send()
-                .await
-                .map_err(|e| sdk_err(c, "ListDetectors", e))?
-        };
+        let out = c
+            .guardduty(|g| {
+                g.list_detectors()
+                    .max_results(PAGE)
+                    .set_next_token(token.clone())
+            })
+            .await
+            .map_err(denied)?;
         for id in out.detector_ids() {
             // An id AWS repeats would become duplicate series (an invalid exposition).
             if !ids.contains(id) {
@@ -151,20 +135,13 @@ pub async fn list_detectors(c: &RegionClients) -> Result<Vec<String>, CollectErr
 /// Reads everything about one detector. An error here may mean the detector was deleted
 /// after ListDetectors named it; [`fetch`] tells that apart.
 pub async fn detector(c: &RegionClients, id: &str) -> Result<DetectorData, CollectError> {
-    let status = {
-        let _p = c.permit(Service::GuardDuty).await;
-        c.guardduty()
-            .get_detector()
-            .detector_id(id)
-            .customize()
-            .config_override(c.scope())
-            .send()
-            .await
-            .map_err(|e| sdk_err(c, "GetDetector", e))?
-    }
-    .status()
-    .map(|s| s.as_str().to_string())
-    .unwrap_or_default();
+    let status = c
+        .guardduty(|g| g.get_detector().detector_id(id))
+        .await
+        .map_err(denied)?
+        .status()
+        .map(|s| s.as_str().to_string())
+        .unwrap_or_default();
     let status =
         crate::aws::error::required(&status, "status", "GetDetector", &c.account_id, &c.region)?;
 
@@ -236,19 +213,16 @@ async fn statistics(
             Condition::builder().equals("false").build(),
         )
         .build();
-    let _p = c.permit(Service::GuardDuty).await;
-    c.guardduty()
-        .get_findings_statistics()
-        .detector_id(id)
-        .finding_criteria(current)
-        .group_by(group)
-        .order_by(OrderBy::Desc)
-        .max_results(GROUP_LIMIT)
-        .customize()
-        .config_override(c.scope())
-        .send()
-        .await
-        .map_err(|e| sdk_err(c, "GetFindingsStatistics", e))
+    c.guardduty(|g| {
+        g.get_findings_statistics()
+            .detector_id(id)
+            .finding_criteria(current)
+            .group_by(group)
+            .order_by(OrderBy::Desc)
+            .max_results(GROUP_LIMIT)
+    })
+    .await
+    .map_err(denied)
 }
 
 /// Every member of the detector, whatever its relationship (ListMembers with
@@ -257,20 +231,16 @@ async fn list_members(c: &RegionClients, id: &str) -> Result<Vec<Member>, Collec
     let mut members = Vec::new();
     let mut token: Option<String> = None;
     loop {
-        let out = {
-            let _p = c.permit(Service::GuardDuty).await;
-            c.guardduty()
-                .list_members()
-                .detector_id(id)
-                .only_associated("false")
-                .max_results(PAGE)
-                .set_next_token(token.clone())
-                .customize()
-                .config_override(c.scope())
-                .send()
-                .await
-                .map_err(|e| sdk_err(c, "ListMembers", e))?
-        };
+        let out = c
+            .guardduty(|g| {
+                g.list_members()
+                    .detector_id(id)
+                    .only_associated("false")
+                    .max_results(PAGE)
+                    .set_next_token(token.clone())
+            })
+            .await
+            .map_err(denied)?;
         members.extend(out.members().iter().map(|m| Member {
             account_id: m.account_id().unwrap_or_default().to_string(),
             relationship_status: m.relationship_status().unwrap_or_default().to_string(),
@@ -303,17 +273,10 @@ async fn get_administrator(
     c: &RegionClients,
     id: &str,
 ) -> Result<Option<Administrator>, CollectError> {
-    let out = {
-        let _p = c.permit(Service::GuardDuty).await;
-        c.guardduty()
-            .get_administrator_account()
-            .detector_id(id)
-            .customize()
-            .config_override(c.scope())
-            .send()
-            .await
-            .map_err(|e| sdk_err(c, "GetAdministratorAccount", e))?
-    };
+    let out = c
+        .guardduty(|g| g.get_administrator_account().detector_id(id))
+        .await
+        .map_err(denied)?;
     Ok(out.administrator().and_then(|a| {
         a.account_id()
             .filter(|id| !id.is_empty())
