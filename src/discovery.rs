@@ -43,8 +43,7 @@ static ACCOUNT_INFO: Desc = Desc {
 
 /// Every account (ListAccounts, every page).
 pub async fn list_accounts(c: &RegionClients) -> Result<Vec<OrgAccount>, CollectError> {
-    let mut calls = 0;
-    all_pages(c, "ListAccounts", &mut calls, |token| async move {
+    all_pages(c, "ListAccounts", |token| async move {
         let page = c
             .organizations(|o| o.list_accounts().max_results(20).set_next_token(token))
             .await?;
@@ -73,8 +72,7 @@ pub async fn list_accounts(c: &RegionClients) -> Result<Vec<OrgAccount>, Collect
 
 /// For every account, the roots and OUs above it (walks the OU tree).
 pub async fn ancestors(c: &RegionClients) -> Result<BTreeMap<String, Vec<String>>, CollectError> {
-    let mut calls = 0;
-    let roots = all_pages(c, "ListRoots", &mut calls, |token| async move {
+    let roots = all_pages(c, "ListRoots", |token| async move {
         let page = c
             .organizations(|o| o.list_roots().set_next_token(token))
             .await?;
@@ -97,7 +95,7 @@ pub async fn ancestors(c: &RegionClients) -> Result<BTreeMap<String, Vec<String>
             continue;
         }
         let parent_ref = parent.as_str();
-        let accounts = all_pages(c, "ListAccountsForParent", &mut calls, |token| async move {
+        let accounts = all_pages(c, "ListAccountsForParent", |token| async move {
             let page = c
                 .organizations(|o| {
                     o.list_accounts_for_parent()
@@ -116,26 +114,21 @@ pub async fn ancestors(c: &RegionClients) -> Result<BTreeMap<String, Vec<String>
         for id in accounts {
             out.insert(id, path.clone());
         }
-        let ous = all_pages(
-            c,
-            "ListOrganizationalUnitsForParent",
-            &mut calls,
-            |token| async move {
-                let page = c
-                    .organizations(|o| {
-                        o.list_organizational_units_for_parent()
-                            .parent_id(parent_ref)
-                            .set_next_token(token)
-                    })
-                    .await?;
-                let ids = page
-                    .organizational_units()
-                    .iter()
-                    .filter_map(|o| o.id().map(str::to_string))
-                    .collect();
-                Ok((ids, page.next_token().map(str::to_string)))
-            },
-        )
+        let ous = all_pages(c, "ListOrganizationalUnitsForParent", |token| async move {
+            let page = c
+                .organizations(|o| {
+                    o.list_organizational_units_for_parent()
+                        .parent_id(parent_ref)
+                        .set_next_token(token)
+                })
+                .await?;
+            let ids = page
+                .organizational_units()
+                .iter()
+                .filter_map(|o| o.id().map(str::to_string))
+                .collect();
+            Ok((ids, page.next_token().map(str::to_string)))
+        })
         .await?;
         for id in ous {
             let mut p = path.clone();

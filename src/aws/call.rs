@@ -6,7 +6,8 @@
 //! clients are reachable only through [`RegionClients`]' per-service methods, whose closure gets
 //! the client and must return an *unsent* request ([`Operation`]). [`Call`] then does, in one
 //! place, what every call needs: the rate-limit permit of the operation's service, held for the
-//! duration of the call; the scope; the send; and the error mapped with the operation's name.
+//! duration of the call; the scope; the send; the error mapped with the operation's name; and one
+//! more call on the scope's counter ([`RegionClients::calls`]).
 //!
 //! ```ignore
 //! let out = c.config(|cl| cl.describe_configuration_recorders()).await?;
@@ -18,6 +19,7 @@
 
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
+use std::sync::atomic::Ordering;
 
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
@@ -67,12 +69,13 @@ impl<'c, O: Operation + 'c> IntoFuture for Call<'c, O> {
 
 impl RegionClients {
     /// Sends one request: waits for the permit of its service in this account and region (held
-    /// until the answer), applies the scope and maps its error.
+    /// until the answer), applies the scope, counts the call and maps its error.
     async fn send<O: Operation>(&self, op: O) -> Result<O::Output, CollectError> {
         let _permit = self
             .limiter
             .acquire(&self.account_id, &self.region, O::SERVICE)
             .await;
+        self.calls.fetch_add(1, Ordering::Relaxed);
         op.send_in(&self.scope).await.map_err(|e| {
             // Before STS has said which account the credentials are in, there is none to name.
             let account = if self.account_id.is_empty() {
@@ -82,6 +85,13 @@ impl RegionClients {
             };
             CollectError::from_sdk(O::NAME, account, &self.region, e)
         })
+    }
+
+    /// The calls sent through this scope so far, each page of a listing one, retries not
+    /// (those are in the process-wide [`super::CallCounter`]). A job's runs follow each other,
+    /// so the difference across a run is what that run called.
+    pub fn calls(&self) -> u64 {
+        self.calls.load(Ordering::Relaxed)
     }
 }
 

@@ -18,6 +18,7 @@ pub mod error;
 pub mod limits;
 pub mod pages;
 
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
 
@@ -167,6 +168,7 @@ impl AccountAws {
             },
             clients: self.factory.clients.clone(),
             limiter: self.factory.limiter.clone(),
+            calls: AtomicU64::new(0),
         }
     }
 
@@ -198,6 +200,8 @@ pub struct RegionClients {
     scope: Scope,
     clients: Arc<Clients>,
     limiter: Arc<Limiter>,
+    /// Calls sent through this scope ([`RegionClients::calls`]).
+    calls: AtomicU64,
 }
 
 /// What one call overrides in a shared client: the region, and the credentials unless they are

@@ -8,13 +8,12 @@ use super::{CollectError, ErrorKind, RegionClients};
 /// The error code with which services refuse a pagination token (an expired one, say).
 pub const INVALID_NEXT_TOKEN: &str = "InvalidNextTokenException";
 
-/// Follows `NextToken` from the first page to the last, counting calls into `calls`. A refused
-/// token restarts the listing once; a token that repeats itself is refused as malformed (it
-/// would loop forever).
+/// Follows `NextToken` from the first page to the last, each page one call on the scope's
+/// counter ([`RegionClients::calls`]). A refused token restarts the listing once; a token that
+/// repeats itself is refused as malformed (it would loop forever).
 pub async fn all_pages<T, F, Fut>(
     c: &RegionClients,
     operation: &'static str,
-    calls: &mut u64,
     mut page: F,
 ) -> Result<Vec<T>, CollectError>
 where
@@ -26,7 +25,6 @@ where
     let mut restarted = false;
     loop {
         let sent = token.clone();
-        *calls += 1;
         match page(token.take()).await {
             Ok((items, next)) => {
                 out.extend(items);

@@ -44,30 +44,22 @@ fn secs(t: Option<&DateTime>) -> Option<f64> {
 }
 
 /// DescribeConfigurationAggregators, every page: the aggregator names.
-pub async fn aggregator_names(
-    c: &RegionClients,
-    calls: &mut u64,
-) -> Result<Vec<String>, CollectError> {
-    all_pages(
-        c,
-        "DescribeConfigurationAggregators",
-        calls,
-        |token| async move {
-            let out = c
-                .config(|cl| {
-                    cl.describe_configuration_aggregators()
-                        .limit(PAGE_LIMIT)
-                        .set_next_token(token)
-                })
-                .await?;
-            let items = out
-                .configuration_aggregators()
-                .iter()
-                .filter_map(|a| a.configuration_aggregator_name().map(str::to_string))
-                .collect();
-            Ok((items, out.next_token().map(str::to_string)))
-        },
-    )
+pub async fn aggregator_names(c: &RegionClients) -> Result<Vec<String>, CollectError> {
+    all_pages(c, "DescribeConfigurationAggregators", |token| async move {
+        let out = c
+            .config(|cl| {
+                cl.describe_configuration_aggregators()
+                    .limit(PAGE_LIMIT)
+                    .set_next_token(token)
+            })
+            .await?;
+        let items = out
+            .configuration_aggregators()
+            .iter()
+            .filter_map(|a| a.configuration_aggregator_name().map(str::to_string))
+            .collect();
+        Ok((items, out.next_token().map(str::to_string)))
+    })
     .await
 }
 
@@ -76,12 +68,10 @@ pub async fn aggregator_names(
 pub async fn sources(
     c: &RegionClients,
     aggregator: &str,
-    calls: &mut u64,
 ) -> Result<Option<Vec<SourceStatus>>, CollectError> {
     let got = all_pages(
         c,
         "DescribeConfigurationAggregatorSourcesStatus",
-        calls,
         |token| async move {
             let out = c
                 .config(|cl| {

@@ -77,14 +77,10 @@ fn secs(t: Option<&DateTime>) -> Option<f64> {
 }
 
 /// DescribeOrganizationConfigRuleStatuses, every page.
-pub async fn rule_statuses(
-    c: &RegionClients,
-    calls: &mut u64,
-) -> Result<Vec<RuleStatus>, CollectError> {
+pub async fn rule_statuses(c: &RegionClients) -> Result<Vec<RuleStatus>, CollectError> {
     all_pages(
         c,
         "DescribeOrganizationConfigRuleStatuses",
-        calls,
         |token| async move {
             let out = c
                 .config(|cl| {
@@ -126,40 +122,35 @@ pub async fn rule_statuses(
 }
 
 /// DescribeOrganizationConfigRules, every page.
-pub async fn rule_defs(c: &RegionClients, calls: &mut u64) -> Result<Vec<RuleDef>, CollectError> {
-    all_pages(
-        c,
-        "DescribeOrganizationConfigRules",
-        calls,
-        |token| async move {
-            let out = c
-                .config(|cl| {
-                    cl.describe_organization_config_rules()
-                        .limit(PAGE_LIMIT)
-                        .set_next_token(token)
+pub async fn rule_defs(c: &RegionClients) -> Result<Vec<RuleDef>, CollectError> {
+    all_pages(c, "DescribeOrganizationConfigRules", |token| async move {
+        let out = c
+            .config(|cl| {
+                cl.describe_organization_config_rules()
+                    .limit(PAGE_LIMIT)
+                    .set_next_token(token)
+            })
+            .await?;
+        let op = "DescribeOrganizationConfigRules";
+        let items = out
+            .organization_config_rules()
+            .iter()
+            .map(|r| {
+                Ok(RuleDef {
+                    name: required(
+                        r.organization_config_rule_name(),
+                        "OrganizationConfigRuleName",
+                        op,
+                        &c.account_id,
+                        &c.region,
+                    )?,
+                    excluded_accounts: r.excluded_accounts().to_vec(),
+                    last_update: secs(r.last_update_time()),
                 })
-                .await?;
-            let op = "DescribeOrganizationConfigRules";
-            let items = out
-                .organization_config_rules()
-                .iter()
-                .map(|r| {
-                    Ok(RuleDef {
-                        name: required(
-                            r.organization_config_rule_name(),
-                            "OrganizationConfigRuleName",
-                            op,
-                            &c.account_id,
-                            &c.region,
-                        )?,
-                        excluded_accounts: r.excluded_accounts().to_vec(),
-                        last_update: secs(r.last_update_time()),
-                    })
-                })
-                .collect::<Result<Vec<_>, CollectError>>()?;
-            Ok((items, out.next_token().map(str::to_string)))
-        },
-    )
+            })
+            .collect::<Result<Vec<_>, CollectError>>()?;
+        Ok((items, out.next_token().map(str::to_string)))
+    })
     .await
 }
 
@@ -169,44 +160,38 @@ pub async fn detailed_status(
     c: &RegionClients,
     rule: &str,
     status: Option<&str>,
-    calls: &mut u64,
 ) -> Result<Detail, CollectError> {
     let filters = status.map(|s| {
         StatusDetailFilters::builder()
             .member_account_rule_status(MemberAccountRuleStatus::from(s))
             .build()
     });
-    let got = all_pages(
-        c,
-        "GetOrganizationConfigRuleDetailedStatus",
-        calls,
-        |token| {
-            let filters = filters.clone();
-            async move {
-                let out = c
-                    .config(|cl| {
-                        cl.get_organization_config_rule_detailed_status()
-                            .organization_config_rule_name(rule)
-                            .set_filters(filters)
-                            .limit(PAGE_LIMIT)
-                            .set_next_token(token)
-                    })
-                    .await?;
-                let items = out
-                    .organization_config_rule_detailed_status()
-                    .iter()
-                    .map(|m| MemberStatus {
-                        account_id: m.account_id().to_string(),
-                        status: m.member_account_rule_status().as_str().to_string(),
-                        error_code: m.error_code().map(str::to_string),
-                        error_message: m.error_message().map(str::to_string),
-                        last_update: secs(m.last_update_time()),
-                    })
-                    .collect();
-                Ok((items, out.next_token().map(str::to_string)))
-            }
-        },
-    )
+    let got = all_pages(c, "GetOrganizationConfigRuleDetailedStatus", |token| {
+        let filters = filters.clone();
+        async move {
+            let out = c
+                .config(|cl| {
+                    cl.get_organization_config_rule_detailed_status()
+                        .organization_config_rule_name(rule)
+                        .set_filters(filters)
+                        .limit(PAGE_LIMIT)
+                        .set_next_token(token)
+                })
+                .await?;
+            let items = out
+                .organization_config_rule_detailed_status()
+                .iter()
+                .map(|m| MemberStatus {
+                    account_id: m.account_id().to_string(),
+                    status: m.member_account_rule_status().as_str().to_string(),
+                    error_code: m.error_code().map(str::to_string),
+                    error_message: m.error_message().map(str::to_string),
+                    last_update: secs(m.last_update_time()),
+                })
+                .collect();
+            Ok((items, out.next_token().map(str::to_string)))
+        }
+    })
     .await;
     match got {
         Ok(members) => Ok(Detail::Members(members)),
