@@ -11,6 +11,10 @@
 //!
 //! ```ignore
 //! let out = c.config(|cl| cl.describe_configuration_recorders()).await?;
+//! let ids = c
+//!     .guardduty(|g| g.list_detectors().max_results(50))
+//!     .all_pages(|page| Ok(page.detector_ids().to_vec()))
+//!     .await?;
 //! ```
 //!
 //! The requests the exporter may send are the fluent builders listed in the `operations!` table
@@ -51,11 +55,20 @@ pub trait Operation: sealed::Sealed + Send + Sized {
     ) -> impl Future<Output = Result<Self::Output, SdkError<Self::Error, HttpResponse>>> + Send;
 }
 
-/// One request of a job, ready to be sent in its scope: await it for the answer. Made by [`RegionClients::config`] and its siblings.
+/// An operation that pages by `NextToken`, for [`Call::all_pages`].
+pub trait Paged: Operation + Clone {
+    /// The same request asking for the page at `token` (the first page when `None`).
+    fn with_token(self, token: Option<String>) -> Self;
+    /// The token of the next page, if the answer has one.
+    fn next_token(out: &Self::Output) -> Option<&str>;
+}
+
+/// One request of a job, ready to be sent in its scope: await it for the answer, or read every
+/// page with [`Call::all_pages`]. Made by [`RegionClients::config`] and its siblings.
 #[must_use = "a call does nothing until it is awaited"]
 pub struct Call<'c, O> {
-    clients: &'c RegionClients,
-    op: O,
+    pub(super) clients: &'c RegionClients,
+    pub(super) op: O,
 }
 
 impl<'c, O: Operation + 'c> IntoFuture for Call<'c, O> {
@@ -70,7 +83,7 @@ impl<'c, O: Operation + 'c> IntoFuture for Call<'c, O> {
 impl RegionClients {
     /// Sends one request: waits for the permit of its service in this account and region (held
     /// until the answer), applies the scope, counts the call and maps its error.
-    async fn send<O: Operation>(&self, op: O) -> Result<O::Output, CollectError> {
+    pub(super) async fn send<O: Operation>(&self, op: O) -> Result<O::Output, CollectError> {
         let _permit = self
             .limiter
             .acquire(&self.account_id, &self.region, O::SERVICE)
@@ -122,11 +135,11 @@ services! {
 }
 
 /// The table of operations: per SDK crate and [`Service`], each row
-/// `Name in module: FluentBuilder -> Output, Error;`. `Name` is the SDK's operation
+/// `Name in module [paged]: FluentBuilder -> Output, Error;`. `Name` is the SDK's operation
 /// type, so a name that is not an operation of that crate does not compile.
 macro_rules! operations {
     ($($krate:ident as $service:ident {
-        $($op:ident in $m:ident: $builder:ident -> $output:ident, $error:ident;)*
+        $($op:ident in $m:ident $([$paged:ident])?: $builder:ident -> $output:ident, $error:ident;)*
     })*) => {$($(
         impl sealed::Sealed for $krate::operation::$m::builders::$builder {}
 
@@ -147,7 +160,19 @@ macro_rules! operations {
 
         const _: Option<$krate::operation::$m::$op> = None;
 
+        $(operations!(@$paged $krate::operation::$m::builders::$builder);)?
     )*)*};
+    (@paged $builder:path) => {
+        impl Paged for $builder {
+            fn with_token(self, token: Option<String>) -> Self {
+                self.set_next_token(token)
+            }
+
+            fn next_token(out: &Self::Output) -> Option<&str> {
+                out.next_token()
+            }
+        }
+    };
 }
 
 operations! {
@@ -158,34 +183,34 @@ operations! {
         DescribeConfigurationRecorderStatus in describe_configuration_recorder_status:
             DescribeConfigurationRecorderStatusFluentBuilder
             -> DescribeConfigurationRecorderStatusOutput, DescribeConfigurationRecorderStatusError;
-        DescribeOrganizationConfigRuleStatuses in describe_organization_config_rule_statuses:
+        DescribeOrganizationConfigRuleStatuses in describe_organization_config_rule_statuses [paged]:
             DescribeOrganizationConfigRuleStatusesFluentBuilder
             -> DescribeOrganizationConfigRuleStatusesOutput,
                DescribeOrganizationConfigRuleStatusesError;
-        DescribeOrganizationConfigRules in describe_organization_config_rules:
+        DescribeOrganizationConfigRules in describe_organization_config_rules [paged]:
             DescribeOrganizationConfigRulesFluentBuilder
             -> DescribeOrganizationConfigRulesOutput, DescribeOrganizationConfigRulesError;
-        GetOrganizationConfigRuleDetailedStatus in get_organization_config_rule_detailed_status:
+        GetOrganizationConfigRuleDetailedStatus in get_organization_config_rule_detailed_status [paged]:
             GetOrganizationConfigRuleDetailedStatusFluentBuilder
             -> GetOrganizationConfigRuleDetailedStatusOutput,
                GetOrganizationConfigRuleDetailedStatusError;
-        DescribeConfigurationAggregators in describe_configuration_aggregators:
+        DescribeConfigurationAggregators in describe_configuration_aggregators [paged]:
             DescribeConfigurationAggregatorsFluentBuilder
             -> DescribeConfigurationAggregatorsOutput, DescribeConfigurationAggregatorsError;
-        DescribeConfigurationAggregatorSourcesStatus in describe_configuration_aggregator_sources_status:
+        DescribeConfigurationAggregatorSourcesStatus in describe_configuration_aggregator_sources_status [paged]:
             DescribeConfigurationAggregatorSourcesStatusFluentBuilder
             -> DescribeConfigurationAggregatorSourcesStatusOutput,
                DescribeConfigurationAggregatorSourcesStatusError;
     }
     aws_sdk_guardduty as GuardDuty {
-        ListDetectors in list_detectors:
+        ListDetectors in list_detectors [paged]:
             ListDetectorsFluentBuilder -> ListDetectorsOutput, ListDetectorsError;
         GetDetector in get_detector:
             GetDetectorFluentBuilder -> GetDetectorOutput, GetDetectorError;
         GetFindingsStatistics in get_findings_statistics:
             GetFindingsStatisticsFluentBuilder
             -> GetFindingsStatisticsOutput, GetFindingsStatisticsError;
-        ListMembers in list_members:
+        ListMembers in list_members [paged]:
             ListMembersFluentBuilder -> ListMembersOutput, ListMembersError;
         GetAdministratorAccount in get_administrator_account:
             GetAdministratorAccountFluentBuilder
@@ -200,14 +225,14 @@ operations! {
             -> GetOrganizationsAccessReportOutput, GetOrganizationsAccessReportError;
     }
     aws_sdk_organizations as Organizations {
-        ListAccounts in list_accounts:
+        ListAccounts in list_accounts [paged]:
             ListAccountsFluentBuilder -> ListAccountsOutput, ListAccountsError;
-        ListRoots in list_roots:
+        ListRoots in list_roots [paged]:
             ListRootsFluentBuilder -> ListRootsOutput, ListRootsError;
-        ListAccountsForParent in list_accounts_for_parent:
+        ListAccountsForParent in list_accounts_for_parent [paged]:
             ListAccountsForParentFluentBuilder
             -> ListAccountsForParentOutput, ListAccountsForParentError;
-        ListOrganizationalUnitsForParent in list_organizational_units_for_parent:
+        ListOrganizationalUnitsForParent in list_organizational_units_for_parent [paged]:
             ListOrganizationalUnitsForParentFluentBuilder
             -> ListOrganizationalUnitsForParentOutput, ListOrganizationalUnitsForParentError;
     }

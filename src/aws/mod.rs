@@ -33,7 +33,7 @@ use aws_smithy_runtime::client::identity::IdentityCache;
 use aws_smithy_runtime::client::retries::{RetryPartition, TokenBucket};
 use aws_smithy_types::error::display::DisplayErrorContext;
 
-pub use call::{Call, Operation};
+pub use call::{Call, Operation, Paged};
 pub use calls::{CallCounter, CountCalls, Outcome};
 pub use error::{CollectError, ErrorKind};
 pub use limits::{Limiter, Service};

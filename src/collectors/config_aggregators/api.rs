@@ -3,7 +3,6 @@
 use aws_smithy_types::DateTime;
 
 use crate::aws::{CollectError, RegionClients};
-use crate::collectors::config_org_rules::api::all_pages;
 
 /// The largest page AWS serves for both operations (the model's `Limit`: 0..=100).
 pub const PAGE_LIMIT: i32 = 100;
@@ -45,22 +44,15 @@ fn secs(t: Option<&DateTime>) -> Option<f64> {
 
 /// DescribeConfigurationAggregators, every page: the aggregator names.
 pub async fn aggregator_names(c: &RegionClients) -> Result<Vec<String>, CollectError> {
-    all_pages(c, "DescribeConfigurationAggregators", |token| async move {
-        let out = c
-            .config(|cl| {
-                cl.describe_configuration_aggregators()
-                    .limit(PAGE_LIMIT)
-                    .set_next_token(token)
-            })
-            .await?;
-        let items = out
-            .configuration_aggregators()
-            .iter()
-            .filter_map(|a| a.configuration_aggregator_name().map(str::to_string))
-            .collect();
-        Ok((items, out.next_token().map(str::to_string)))
-    })
-    .await
+    c.config(|cl| cl.describe_configuration_aggregators().limit(PAGE_LIMIT))
+        .all_pages(|out| {
+            Ok(out
+                .configuration_aggregators()
+                .iter()
+                .filter_map(|a| a.configuration_aggregator_name().map(str::to_string))
+                .collect())
+        })
+        .await
 }
 
 /// DescribeConfigurationAggregatorSourcesStatus of one aggregator, every page; `None` when the
@@ -69,19 +61,14 @@ pub async fn sources(
     c: &RegionClients,
     aggregator: &str,
 ) -> Result<Option<Vec<SourceStatus>>, CollectError> {
-    let got = all_pages(
-        c,
-        "DescribeConfigurationAggregatorSourcesStatus",
-        |token| async move {
-            let out = c
-                .config(|cl| {
-                    cl.describe_configuration_aggregator_sources_status()
-                        .configuration_aggregator_name(aggregator)
-                        .limit(PAGE_LIMIT)
-                        .set_next_token(token)
-                })
-                .await?;
-            let items = out
+    let got = c
+        .config(|cl| {
+            cl.describe_configuration_aggregator_sources_status()
+                .configuration_aggregator_name(aggregator)
+                .limit(PAGE_LIMIT)
+        })
+        .all_pages(|out| {
+            Ok(out
                 .aggregated_source_status_list()
                 .iter()
                 .map(|s| SourceStatus {
@@ -99,11 +86,9 @@ pub async fn sources(
                     error_code: s.last_error_code().map(str::to_string),
                     error_message: s.last_error_message().map(str::to_string),
                 })
-                .collect();
-            Ok((items, out.next_token().map(str::to_string)))
-        },
-    )
-    .await;
+                .collect())
+        })
+        .await;
     match got {
         Ok(s) => Ok(Some(s)),
         Err(e) if e.code() == Some(NO_SUCH_AGGREGATOR) => Ok(None),
