@@ -1,10 +1,11 @@
 //! SDK calls of `guardduty`; the only place its SDK types appear.
 //!
-//! Every list is read to its last page, each page under its own permit. Findings are counted with
-//! GetFindingsStatistics `groupBy`, which the current model offers in place of the deprecated
-//! `findingStatisticTypes` / `countBySeverity` pair: SEVERITY for the counts, ACCOUNT on an
-//! administrator. Both are top-N answers (at most 100 groups, no pagination), so we ask for 100
-//! and say when a list came back full.
+//! Every list is read to its last page ([`Call::all_pages`](crate::aws::Call::all_pages)), each
+//! page under its own permit. Findings are counted with GetFindingsStatistics `groupBy`, which
+//! the current model offers in place of the deprecated `findingStatisticTypes` /
+//! `countBySeverity` pair: SEVERITY for the counts, ACCOUNT on an administrator. Both are top-N
+//! answers (at most 100 groups, no pagination), so we ask for 100 and say when a list came back
+//! full.
 
 use aws_sdk_guardduty::types::{Condition, FindingCriteria, GroupByType, OrderBy};
 
@@ -93,43 +94,21 @@ fn denied(mut err: CollectError) -> CollectError {
     err
 }
 
-fn repeated_token(c: &RegionClients, op: &'static str) -> CollectError {
-    CollectError::new(
-        op,
-        &c.account_id,
-        &c.region,
-        ErrorKind::Malformed,
-        "the answer repeated its previous nextToken; stopping instead of looping",
-    )
-}
-
 /// Every detector id of the account in this region (ListDetectors, every page).
 pub async fn list_detectors(c: &RegionClients) -> Result<Vec<String>, CollectError> {
-    let mut ids = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let out = c
-            .guardduty(|g| {
-                g.list_detectors()
-                    .max_results(PAGE)
-                    .set_next_token(token.clone())
-            })
-            .await
-            .map_err(denied)?;
-        for id in out.detector_ids() {
-            // An id AWS repeats would become duplicate series (an invalid exposition).
-            if !ids.contains(id) {
-                ids.push(id.clone());
-            }
-        }
-        match out.next_token().filter(|t| !t.is_empty()) {
-            None => return Ok(ids),
-            Some(t) if token.as_deref() == Some(t) => {
-                return Err(repeated_token(c, "ListDetectors"))
-            }
-            Some(t) => token = Some(t.to_string()),
+    let listed = c
+        .guardduty(|g| g.list_detectors().max_results(PAGE))
+        .all_pages(|out| Ok(out.detector_ids.unwrap_or_default()))
+        .await
+        .map_err(denied)?;
+    let mut ids: Vec<String> = Vec::new();
+    for id in listed {
+        // An id AWS repeats would become duplicate series (an invalid exposition).
+        if !ids.contains(&id) {
+            ids.push(id);
         }
     }
+    Ok(ids)
 }
 
 /// Reads everything about one detector. An error here may mean the detector was deleted
@@ -228,29 +207,26 @@ async fn statistics(
 /// Every member of the detector, whatever its relationship (ListMembers with
 /// `onlyAssociated=false`, every page).
 async fn list_members(c: &RegionClients, id: &str) -> Result<Vec<Member>, CollectError> {
-    let mut members = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let out = c
-            .guardduty(|g| {
-                g.list_members()
-                    .detector_id(id)
-                    .only_associated("false")
-                    .max_results(PAGE)
-                    .set_next_token(token.clone())
-            })
-            .await
-            .map_err(denied)?;
-        members.extend(out.members().iter().map(|m| Member {
-            account_id: m.account_id().unwrap_or_default().to_string(),
-            relationship_status: m.relationship_status().unwrap_or_default().to_string(),
-        }));
-        match out.next_token().filter(|t| !t.is_empty()) {
-            None => return Ok(dedupe_members(members)),
-            Some(t) if token.as_deref() == Some(t) => return Err(repeated_token(c, "ListMembers")),
-            Some(t) => token = Some(t.to_string()),
-        }
-    }
+    let members = c
+        .guardduty(|g| {
+            g.list_members()
+                .detector_id(id)
+                .only_associated("false")
+                .max_results(PAGE)
+        })
+        .all_pages(|out| {
+            Ok(out
+                .members()
+                .iter()
+                .map(|m| Member {
+                    account_id: m.account_id().unwrap_or_default().to_string(),
+                    relationship_status: m.relationship_status().unwrap_or_default().to_string(),
+                })
+                .collect())
+        })
+        .await
+        .map_err(denied)?;
+    Ok(dedupe_members(members))
 }
 
 /// One account listed twice would be counted twice: the later entry wins, order kept.
