@@ -21,10 +21,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::aws::pages::all_pages;
-use crate::aws::{
-    AccountAws, AwsFactory, CollectError, ErrorKind, RegionClients, RoleSpec, Service,
-};
+use crate::aws::{AccountAws, AwsFactory, CollectError, ErrorKind, RegionClients, RoleSpec};
 use crate::config::{Config, Shard, TargetConfig};
 use crate::metrics::{Desc, Family, Kind};
 use crate::store::Store;
@@ -157,64 +154,42 @@ static ACCOUNT_INFO: Desc = Desc {
 
 /// Every account (ListAccounts, every page).
 pub async fn list_accounts(c: &RegionClients) -> Result<Vec<OrgAccount>, CollectError> {
-    let mut calls = 0;
-    all_pages(c, "ListAccounts", &mut calls, |token| async move {
-        let _p = c.permit(Service::Organizations).await;
-        let page = c
-            .organizations()
-            .list_accounts()
-            .max_results(20)
-            .set_next_token(token)
-            .customize()
-            .config_override(c.scope())
-            .send()
-            .await
-            .map_err(|e| c.err("ListAccounts", e))?;
-        let accounts = page
-            .accounts()
-            .iter()
-            .filter_map(|a| {
-                // `State` supersedes `Status` in newer answers; either says ACTIVE for live
-                // accounts.
-                let status = a
-                    .state()
-                    .map(|s| s.as_str().to_string())
-                    .or_else(|| a.status().map(|s| s.as_str().to_string()))
-                    .unwrap_or_default();
-                Some(OrgAccount {
-                    id: a.id()?.to_string(),
-                    name: a.name().unwrap_or_default().to_string(),
-                    status,
+    c.organizations(|o| o.list_accounts().max_results(20))
+        .all_pages(|page| {
+            Ok(page
+                .accounts()
+                .iter()
+                .filter_map(|a| {
+                    // `State` supersedes `Status` in newer answers; either says ACTIVE for live
+                    // accounts.
+                    let status = a
+                        .state()
+                        .map(|s| s.as_str().to_string())
+                        .or_else(|| a.status().map(|s| s.as_str().to_string()))
+                        .unwrap_or_default();
+                    Some(OrgAccount {
+                        id: a.id()?.to_string(),
+                        name: a.name().unwrap_or_default().to_string(),
+                        status,
+                    })
                 })
-            })
-            .collect();
-        Ok((accounts, page.next_token().map(str::to_string)))
-    })
-    .await
+                .collect())
+        })
+        .await
 }
 
 /// For every account, the roots and OUs above it (walks the OU tree).
 pub async fn ancestors(c: &RegionClients) -> Result<BTreeMap<String, Vec<String>>, CollectError> {
-    let mut calls = 0;
-    let roots = all_pages(c, "ListRoots", &mut calls, |token| async move {
-        let _p = c.permit(Service::Organizations).await;
-        let page = c
-            .organizations()
-            .list_roots()
-            .set_next_token(token)
-            .customize()
-            .config_override(c.scope())
-            .send()
-            .await
-            .map_err(|e| c.err("ListRoots", e))?;
-        let ids = page
-            .roots()
-            .iter()
-            .filter_map(|r| r.id().map(str::to_string))
-            .collect();
-        Ok((ids, page.next_token().map(str::to_string)))
-    })
-    .await?;
+    let roots = c
+        .organizations(|o| o.list_roots())
+        .all_pages(|page| {
+            Ok(page
+                .roots()
+                .iter()
+                .filter_map(|r| r.id().map(str::to_string))
+                .collect())
+        })
+        .await?;
     let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
     // (parent id, its ancestors including itself)
     let mut queue: Vec<(String, Vec<String>)> =
@@ -225,55 +200,29 @@ pub async fn ancestors(c: &RegionClients) -> Result<BTreeMap<String, Vec<String>
         if !seen.insert(parent.clone()) || path.len() > 8 {
             continue;
         }
-        let parent_ref = parent.as_str();
-        let accounts = all_pages(c, "ListAccountsForParent", &mut calls, |token| async move {
-            let _p = c.permit(Service::Organizations).await;
-            let page = c
-                .organizations()
-                .list_accounts_for_parent()
-                .parent_id(parent_ref)
-                .set_next_token(token)
-                .customize()
-                .config_override(c.scope())
-                .send()
-                .await
-                .map_err(|e| c.err("ListAccountsForParent", e))?;
-            let ids = page
-                .accounts()
-                .iter()
-                .filter_map(|a| a.id().map(str::to_string))
-                .collect();
-            Ok((ids, page.next_token().map(str::to_string)))
-        })
-        .await?;
+        let accounts = c
+            .organizations(|o| o.list_accounts_for_parent().parent_id(&parent))
+            .all_pages(|page| {
+                Ok(page
+                    .accounts()
+                    .iter()
+                    .filter_map(|a| a.id().map(str::to_string))
+                    .collect())
+            })
+            .await?;
         for id in accounts {
             out.insert(id, path.clone());
         }
-        let ous = all_pages(
-            c,
-            "ListOrganizationalUnitsForParent",
-            &mut calls,
-            |token| async move {
-                let _p = c.permit(Service::Organizations).await;
-                let page = c
-                    .organizations()
-                    .list_organizational_units_for_parent()
-                    .parent_id(parent_ref)
-                    .set_next_token(token)
-                    .customize()
-                    .config_override(c.scope())
-                    .send()
-                    .await
-                    .map_err(|e| c.err("ListOrganizationalUnitsForParent", e))?;
-                let ids = page
+        let ous = c
+            .organizations(|o| o.list_organizational_units_for_parent().parent_id(&parent))
+            .all_pages(|page| {
+                Ok(page
                     .organizational_units()
                     .iter()
                     .filter_map(|o| o.id().map(str::to_string))
-                    .collect();
-                Ok((ids, page.next_token().map(str::to_string)))
-            },
-        )
-        .await?;
+                    .collect())
+            })
+            .await?;
         for id in ous {
             let mut p = path.clone();
             p.push(id.clone());

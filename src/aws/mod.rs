@@ -5,32 +5,37 @@
 //! One [`AwsFactory`] holds the base SDK configuration, one HTTP connection pool and one client
 //! per service for the whole process. Each target gets an [`AccountAws`] (its credentials) and
 //! each (target, region) a [`RegionClients`], which is only a scope: every call applies it to the
-//! shared client with `.customize().config_override(c.scope())`, so the region and credentials
-//! are per call while the SDK's runtime plugins, components and configuration layers exist once.
+//! shared client (through the one call path in [`call`], the only way to a client), so the region
+//! and credentials are per call while the SDK's runtime plugins, components and configuration
+//! layers exist once.
 //! (A client per job cost about 33 KiB of SDK state each: 260 MiB at 1,000 accounts x 4 regions.)
 //! Assumed-role credentials are cached per account by our own provider, so an account costs one
 //! AssumeRole per session, whatever the number of regions and services it is read in.
 
+pub mod call;
 pub mod calls;
+pub mod clients;
 pub mod error;
 pub mod limits;
 pub mod pages;
 
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_config::{BehaviorVersion, Region};
 use aws_credential_types::provider::{
     error::CredentialsError, future, ProvideCredentials, SharedCredentialsProvider,
 };
 use aws_credential_types::Credentials;
-use aws_smithy_runtime::client::identity::IdentityCache;
-use aws_smithy_runtime::client::retries::{RetryPartition, TokenBucket};
 use aws_smithy_types::error::display::DisplayErrorContext;
 
+pub use call::{Call, Operation, Paged};
 pub use calls::{CallCounter, CountCalls, Outcome};
+use clients::Clients;
+pub use clients::{RegionClients, Scope};
 pub use error::{CollectError, ErrorKind};
 pub use limits::{Limiter, Service};
 
@@ -164,21 +169,14 @@ impl AccountAws {
             },
             clients: self.factory.clients.clone(),
             limiter: self.factory.limiter.clone(),
+            calls: AtomicU64::new(0),
         }
     }
 
     /// Asks STS which account these credentials belong to.
     pub async fn account_id(&self, home_region: &str) -> Result<String, CollectError> {
         let c = self.region(home_region, "");
-        let _permit = c.permit(Service::Sts).await;
-        let out = c
-            .sts()
-            .get_caller_identity()
-            .customize()
-            .config_override(c.scope())
-            .send()
-            .await
-            .map_err(|e| CollectError::from_sdk("GetCallerIdentity", "unknown", home_region, e))?;
+        let out = c.sts(|s| s.get_caller_identity()).await?;
         out.account
             .filter(|a| crate::config::shapes::valid_account_id(a))
             .ok_or_else(|| {
@@ -190,138 +188,6 @@ impl AccountAws {
                     "the answer carries no 12-digit account id",
                 )
             })
-    }
-}
-
-/// The calls of one account in one region: the shared clients, and the scope each call applies
-/// to them.
-pub struct RegionClients {
-    /// The account these clients read.
-    pub account_id: String,
-    /// The region they call.
-    pub region: String,
-    scope: Scope,
-    clients: Arc<Clients>,
-    limiter: Arc<Limiter>,
-}
-
-/// What one call overrides in a shared client: the region, and the credentials unless they are
-/// the base ones. Turned into each service's configuration builder by `From`, so every call site
-/// reads `.customize().config_override(c.scope())` whatever the service.
-#[derive(Clone, Debug)]
-pub struct Scope {
-    region: Region,
-    credentials: Option<SharedCredentialsProvider>,
-}
-
-/// One client per service for the process, built on first use.
-///
-/// Every client gets the call counter and a retry partition whose retry quota is unlimited: the
-/// SDK's default quota is shared by every client of a service in the process, so one throttled
-/// account would starve the retries of all others. Our own token buckets keep us inside AWS's
-/// limits, and `max_attempts` bounds the retries of a call.
-struct Clients {
-    base: SdkConfig,
-    counter: Arc<CallCounter>,
-    config: OnceLock<aws_sdk_config::Client>,
-    guardduty: OnceLock<aws_sdk_guardduty::Client>,
-    iam: OnceLock<aws_sdk_iam::Client>,
-    organizations: OnceLock<aws_sdk_organizations::Client>,
-    sts: OnceLock<aws_sdk_sts::Client>,
-}
-
-impl Clients {
-    fn new(base: &SdkConfig, counter: &Arc<CallCounter>) -> Self {
-        Clients {
-            base: base.clone(),
-            counter: counter.clone(),
-            config: OnceLock::new(),
-            guardduty: OnceLock::new(),
-            iam: OnceLock::new(),
-            organizations: OnceLock::new(),
-            sts: OnceLock::new(),
-        }
-    }
-}
-
-macro_rules! client {
-    ($name:ident, $krate:ident, $label:literal) => {
-        impl Clients {
-            fn $name(&self) -> &$krate::Client {
-                self.$name.get_or_init(|| {
-                    let conf = $krate::config::Builder::from(&self.base)
-                        .interceptor(CountCalls::new(self.counter.clone()))
-                        .retry_partition(
-                            RetryPartition::custom(concat!("posture-exporter-", $label))
-                                .token_bucket(TokenBucket::unlimited())
-                                .build(),
-                        )
-                        .build();
-                    $krate::Client::from_conf(conf)
-                })
-            }
-        }
-
-        impl RegionClients {
-            /// The shared service client; apply [`RegionClients::scope`] to every call.
-            pub fn $name(&self) -> &$krate::Client {
-                self.clients.$name()
-            }
-        }
-
-        impl From<&Scope> for $krate::config::Builder {
-            fn from(s: &Scope) -> Self {
-                let mut b = $krate::config::Builder::default().region(s.region.clone());
-                if let Some(p) = &s.credentials {
-                    // Our provider caches; without `no_cache` the SDK would build a lazy
-                    // identity cache for every call that overrides credentials.
-                    b = b
-                        .credentials_provider(p.clone())
-                        .identity_cache(IdentityCache::no_cache());
-                }
-                b
-            }
-        }
-    };
-}
-
-client!(config, aws_sdk_config, "config");
-client!(guardduty, aws_sdk_guardduty, "guardduty");
-client!(iam, aws_sdk_iam, "iam");
-client!(organizations, aws_sdk_organizations, "organizations");
-client!(sts, aws_sdk_sts, "sts");
-
-impl RegionClients {
-    /// The region and credentials of this account and region, for `config_override`.
-    pub fn scope(&self) -> &Scope {
-        &self.scope
-    }
-
-    /// Waits for the rate limit of `service` in this account and region and for a slot among
-    /// the calls in flight; hold the permit for the duration of the call.
-    pub async fn permit(&self, service: Service) -> limits::Permit {
-        self.limiter
-            .acquire(&self.account_id, &self.region, service)
-            .await
-    }
-
-    /// Shorthand for a [`CollectError`] of this account and region.
-    pub fn err<E>(
-        &self,
-        operation: &'static str,
-        e: aws_smithy_runtime_api::client::result::SdkError<
-            E,
-            aws_smithy_runtime_api::http::Response,
-        >,
-    ) -> CollectError
-    where
-        E: aws_smithy_types::error::metadata::ProvideErrorMetadata
-            + std::error::Error
-            + Send
-            + Sync
-            + 'static,
-    {
-        CollectError::from_sdk(operation, &self.account_id, &self.region, e)
     }
 }
 

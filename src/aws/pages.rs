@@ -1,60 +1,72 @@
-//! Pagination: following `NextToken` from the first page to the last, shared by the
-//! collectors and discovery, with the two defences AWS's tokens call for.
+//! Pagination: following `NextToken` from the first page to the last, shared by every listing
+//! of the collectors and discovery, with the two defences AWS's tokens call for.
 
-use std::future::Future;
-
-use super::{CollectError, ErrorKind, RegionClients};
+use super::call::{Call, Paged};
+use super::error::{CollectError, ErrorKind};
+use super::limits::Service;
 
 /// The error code with which services refuse a pagination token (an expired one, say).
 pub const INVALID_NEXT_TOKEN: &str = "InvalidNextTokenException";
 
-/// Follows `NextToken` from the first page to the last, counting calls into `calls`. A refused
-/// token restarts the listing once; a token that repeats itself is refused as malformed (it
-/// would loop forever).
-pub async fn all_pages<T, F, Fut>(
-    c: &RegionClients,
-    operation: &'static str,
-    calls: &mut u64,
-    mut page: F,
-) -> Result<Vec<T>, CollectError>
-where
-    F: FnMut(Option<String>) -> Fut,
-    Fut: Future<Output = Result<(Vec<T>, Option<String>), CollectError>>,
-{
-    let mut out = Vec::new();
-    let mut token: Option<String> = None;
-    let mut restarted = false;
-    loop {
-        let sent = token.clone();
-        *calls += 1;
-        match page(token.take()).await {
-            Ok((items, next)) => {
-                out.extend(items);
-                match next.filter(|t| !t.is_empty()) {
-                    Some(t) if sent.as_deref() == Some(t.as_str()) => {
-                        return Err(CollectError::new(
-                            operation,
-                            &c.account_id,
-                            &c.region,
-                            ErrorKind::Malformed,
-                            "the answer repeats the NextToken it was asked with",
-                        ))
+/// The token's member name as the service spells it, for the errors that name it.
+fn token_member(service: Service) -> &'static str {
+    match service {
+        Service::GuardDuty => "nextToken",
+        _ => "NextToken",
+    }
+}
+
+impl<O: Paged> Call<'_, O> {
+    /// Sends the request once per page, from the first page to the last, and returns what
+    /// `items` takes from every page, in order. Each page is a call of its own (its own permit,
+    /// counted once). A refused token (`InvalidNextTokenException`, e.g. one that expired
+    /// during a long listing) restarts the listing once; a token that repeats itself is refused
+    /// as malformed (it would loop forever).
+    pub async fn all_pages<T>(
+        self,
+        mut items: impl FnMut(O::Output) -> Result<Vec<T>, CollectError>,
+    ) -> Result<Vec<T>, CollectError> {
+        let Call { clients: c, op } = self;
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        let mut restarted = false;
+        loop {
+            let sent = token.clone();
+            match c.send(op.clone().with_token(token.take())).await {
+                Ok(page) => {
+                    let next = O::next_token(&page)
+                        .filter(|t| !t.is_empty())
+                        .map(str::to_string);
+                    out.extend(items(page)?);
+                    match next {
+                        Some(t) if sent.as_deref() == Some(t.as_str()) => {
+                            return Err(CollectError::new(
+                                O::NAME,
+                                &c.account_id,
+                                &c.region,
+                                ErrorKind::Malformed,
+                                format!(
+                                    "the answer repeats the {} it was asked with",
+                                    token_member(O::SERVICE)
+                                ),
+                            ))
+                        }
+                        Some(t) => token = Some(t),
+                        None => return Ok(out),
                     }
-                    Some(t) => token = Some(t),
-                    None => return Ok(out),
                 }
+                Err(e) if sent.is_some() && !restarted && e.code() == Some(INVALID_NEXT_TOKEN) => {
+                    tracing::info!(
+                        operation = O::NAME,
+                        account_id = %c.account_id,
+                        region = %c.region,
+                        "AWS refused a pagination token; listing again from the first page"
+                    );
+                    restarted = true;
+                    out.clear();
+                }
+                Err(e) => return Err(e),
             }
-            Err(e) if sent.is_some() && !restarted && e.code() == Some(INVALID_NEXT_TOKEN) => {
-                tracing::info!(
-                    operation,
-                    account_id = %c.account_id,
-                    region = %c.region,
-                    "AWS refused a pagination token; listing again from the first page"
-                );
-                restarted = true;
-                out.clear();
-            }
-            Err(e) => return Err(e),
         }
     }
 }

@@ -495,3 +495,37 @@ async fn odd_severities_and_values_aws_may_add_are_kept() {
     assert_eq!(s.get("aws_guardduty_detector_status", &st), Some(0.0));
     env.stop().await;
 }
+
+#[tokio::test]
+async fn a_next_token_that_repeats_itself_fails_the_run_instead_of_looping() {
+    let env = env(WorldOptions::default()).await;
+    let (accounts, _) = ids(&env);
+    let m1 = accounts[1].clone();
+    // Every ListDetectors answer of member 1 in us-east-1 points at the page it was asked for.
+    env.sim.add_fault(
+        FaultRule::always(Fault::Body {
+            status: 200,
+            content_type: "application/json".into(),
+            body: bytes::Bytes::from_static(br#"{"detectorIds":["d1"],"nextToken":"again"}"#),
+        })
+        .operation("ListDetectors")
+        .account(&m1)
+        .region("us-east-1"),
+    );
+    assert_eq!(env.cycle().await, 1);
+    let status = env.app.store.status();
+    let row = status
+        .iter()
+        .find(|row| row.key.account_id == m1 && row.key.region == "us-east-1")
+        .unwrap();
+    let e = row.last_error.as_ref().expect("failed");
+    assert_eq!(e.kind, "malformed_response", "{}", e.message);
+    assert!(
+        e.message.contains("ListDetectors")
+            && e.message
+                .contains("the answer repeats the nextToken it was asked with"),
+        "{}",
+        e.message
+    );
+    env.stop().await;
+}

@@ -11,7 +11,7 @@ mod fuzz;
 mod golden;
 mod guardduty;
 mod iam;
-
+mod layout;
 mod longrun;
 mod org_rules;
 mod policy;

@@ -442,15 +442,24 @@ async fn statuses_aws_may_add_keep_their_raw_spelling() {
 }
 
 /// Config clients calling the simulator as `account` (the simulator reads the account from
-/// the access key).
+/// the access key). Plain SDK clients: the exporter hands out none of its own, which are
+/// reachable only through its call path.
 async fn config_client(sim: &Sim, account: Option<&str>) -> aws_sdk_config::Client {
     let cfg = Config::from_yaml_str(&mgmt_yaml(sim, "")).unwrap();
     let creds = match account {
         None => creds(),
         Some(a) => Credentials::new(format!("ASIA{a}TEST"), "secret", None, None, "test"),
     };
-    let factory = AwsFactory::new(&cfg.aws, Arc::new(CallCounter::default()), Some(creds)).await;
-    factory.ambient().region("us-east-1", "").config().clone()
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(cfg.aws.region.clone()))
+        .endpoint_url(cfg.aws.endpoint_url.clone().unwrap())
+        .credentials_provider(creds)
+        .retry_config(
+            aws_config::retry::RetryConfig::standard().with_max_attempts(cfg.aws.max_attempts),
+        )
+        .load()
+        .await;
+    aws_sdk_config::Client::new(&sdk)
 }
 
 fn code<E: aws_smithy_types::error::metadata::ProvideErrorMetadata>(e: &E) -> String {

@@ -1,8 +1,8 @@
 //! The source against what ships with it: every AWS operation the exporter calls is allowed by
 //! `deploy/iam-policy.json` and the policy allows nothing the exporter does not call (least
-//! privilege), and every call applies its account and region scope to the shared service clients.
-//! The exporter's source is all of `src/`; the simulator it is tested against and the benchmark
-//! harness that drives it live in `crates/`.
+//! privilege), and no request is sent but through the call path that applies its account and
+//! region scope to the shared service clients. The exporter's source is all of `src/`; the
+//! simulator it is tested against and the benchmark harness that drives it live in `crates/`.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -33,46 +33,59 @@ fn sources() -> Vec<(PathBuf, String)> {
     out
 }
 
-fn pascal(snake: &str) -> String {
-    snake
-        .split('_')
-        .map(|w| {
-            let mut c = w.chars();
-            match c.next() {
-                Some(f) => f.to_ascii_uppercase().to_string() + c.as_str(),
-                None => String::new(),
-            }
-        })
-        .collect()
+/// `(service, Operation, client method)` for every row of the operation table in
+/// src/aws/call.rs: the only requests the exporter can send.
+fn operation_table() -> Vec<(String, String, String)> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/aws/call.rs");
+    let text = std::fs::read_to_string(path).unwrap();
+    let start = text
+        .find("\noperations! {")
+        .expect("the operations! table in src/aws/call.rs");
+    let tokens: Vec<&str> = text[start..]
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|t| !t.is_empty())
+        .collect();
+    let mut out = Vec::new();
+    let mut service = None;
+    for (i, t) in tokens.iter().enumerate() {
+        if let Some(svc) = t.strip_prefix("aws_sdk_") {
+            service = Some(svc.to_string());
+        } else if *t == "in" && i > 0 && i + 1 < tokens.len() {
+            let svc = service.clone().expect("a row before its crate");
+            out.push((svc, tokens[i - 1].to_string(), tokens[i + 1].to_string()));
+        }
+    }
+    out
 }
 
-/// `service:Operation` for every `.service().operation(` (or the AssumeRole provider's
-/// `.sts.assume_role(`) in the exporter's source, whitespace ignored.
+/// `service:Operation` for every operation of the table that the source calls (`.method(` on
+/// the client its closure gets, whitespace ignored), and the AssumeRole provider's
+/// `.sts.assume_role(`. A table row nothing calls fails the test: the policy would have to grant
+/// an operation the exporter never sends.
 fn called_actions() -> BTreeSet<String> {
+    let texts: Vec<String> = sources()
+        .into_iter()
+        .filter(|(p, _)| !p.ends_with("aws/call.rs"))
+        .map(|(_, text)| text.chars().filter(|c| !c.is_whitespace()).collect())
+        .collect();
     let mut out = BTreeSet::new();
-    for (_, text) in sources() {
-        let t: String = text.chars().filter(|c| !c.is_whitespace()).collect();
-        for svc in SERVICES {
-            let mut needles = vec![format!(".{svc}().")];
-            if *svc == "sts" {
-                // The AssumeRole provider holds its STS client in a field.
-                needles.push(".sts.".to_string());
-            }
-            for needle in needles {
-                let mut rest = t.as_str();
-                while let Some(i) = rest.find(&needle) {
-                    rest = &rest[i + needle.len()..];
-                    let name: String = rest
-                        .chars()
-                        .take_while(|c| c.is_ascii_lowercase() || *c == '_')
-                        .collect();
-                    let call = rest[name.len()..].starts_with('(');
-                    if call && !name.is_empty() && name != "clone" {
-                        out.insert(format!("{svc}:{}", pascal(&name)));
-                    }
-                }
-            }
+    let mut unused = Vec::new();
+    for (svc, op, method) in operation_table() {
+        assert!(SERVICES.contains(&svc.as_str()), "unknown service {svc}");
+        let needle = format!(".{method}(");
+        if texts.iter().any(|t| t.contains(&needle)) {
+            out.insert(format!("{svc}:{op}"));
+        } else {
+            unused.push(format!("{svc}:{op}"));
         }
+    }
+    assert!(
+        unused.is_empty(),
+        "in the operation table of src/aws/call.rs but never called (drop the rows): {unused:?}"
+    );
+    // The AssumeRole provider holds its STS client in a field and sends outside the table.
+    if texts.iter().any(|t| t.contains(".sts.assume_role(")) {
+        out.insert("sts:AssumeRole".to_string());
     }
     out
 }
@@ -123,32 +136,49 @@ fn the_iam_policy_allows_exactly_the_operations_the_exporter_calls() {
 }
 
 #[test]
-fn every_call_applies_its_account_and_region_scope() {
-    // The service clients are shared by the process; a call without the scope would read the
-    // home region with the base credentials, whatever account and region its job is for.
-    let mut unscoped = Vec::new();
-    let mut calls = 0;
+fn only_the_call_path_sends_requests() {
+    // The service clients are shared by the process; a call without its job's scope would read
+    // the home region with the base credentials, whatever account and region its job is for.
+    // The types see to it that no collector forgets the scope: a client is reachable only
+    // through the call path of src/aws/call.rs, which applies it to every request it sends. What
+    // they cannot stop is a client cloned out of the call path's closure and used by hand, so
+    // nothing outside src/aws may send, customize or build a client, and inside src/aws only the
+    // call path and the AssumeRole provider (base credentials, home region, by design) send.
+    const OUTSIDE: &[&str] = &[
+        ".send()",
+        ".customize()",
+        "config_override",
+        "from_conf(",
+        "::Client::new(",
+    ];
+    let aws = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/aws");
+    let mut found = Vec::new();
+    let mut sends = 0;
     for (path, text) in sources() {
         let t: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+        if !path.starts_with(&aws) {
+            for n in OUTSIDE {
+                if t.contains(n) {
+                    found.push(format!("{}: {n}", path.display()));
+                }
+            }
+            continue;
+        }
         let mut start = 0;
         while let Some(i) = t[start..].find(".send()") {
             let at = start + i;
-            calls += 1;
+            sends += 1;
             // The call expression: back to the statement or block that holds it.
             let from = t[..at].rfind([';', '{']).map_or(0, |j| j + 1);
             let expr = &t[from..at];
-            // AssumeRole runs with the base credentials in the home region, by design.
-            let scoped = expr.contains(".customize().config_override(c.scope())")
+            let scoped = expr.ends_with(".customize().config_override(scope)")
                 || expr.contains(".sts.assume_role()");
             if !scoped {
-                unscoped.push(format!("{}: {expr}", path.display()));
+                found.push(format!("{}: {expr}", path.display()));
             }
             start = at + 1;
         }
     }
-    assert!(calls >= 20, "found only {calls} calls");
-    assert!(
-        unscoped.is_empty(),
-        "calls without their scope: {unscoped:#?}"
-    );
+    assert_eq!(sends, 2, "the call path and the AssumeRole provider");
+    assert!(found.is_empty(), "sent outside the call path: {found:#?}");
 }

@@ -2,8 +2,7 @@
 
 use aws_smithy_types::DateTime;
 
-use crate::aws::{CollectError, RegionClients, Service};
-use crate::collectors::config_org_rules::api::all_pages;
+use crate::aws::{CollectError, RegionClients};
 
 /// The largest page AWS serves for both operations (the model's `Limit`: 0..=100).
 pub const PAGE_LIMIT: i32 = 100;
@@ -44,35 +43,16 @@ fn secs(t: Option<&DateTime>) -> Option<f64> {
 }
 
 /// DescribeConfigurationAggregators, every page: the aggregator names.
-pub async fn aggregator_names(
-    c: &RegionClients,
-    calls: &mut u64,
-) -> Result<Vec<String>, CollectError> {
-    all_pages(
-        c,
-        "DescribeConfigurationAggregators",
-        calls,
-        |token| async move {
-            let _p = c.permit(Service::Config).await;
-            let out = c
-                .config()
-                .describe_configuration_aggregators()
-                .limit(PAGE_LIMIT)
-                .set_next_token(token)
-                .customize()
-                .config_override(c.scope())
-                .send()
-                .await
-                .map_err(|e| c.err("DescribeConfigurationAggregators", e))?;
-            let items = out
+pub async fn aggregator_names(c: &RegionClients) -> Result<Vec<String>, CollectError> {
+    c.config(|cl| cl.describe_configuration_aggregators().limit(PAGE_LIMIT))
+        .all_pages(|out| {
+            Ok(out
                 .configuration_aggregators()
                 .iter()
                 .filter_map(|a| a.configuration_aggregator_name().map(str::to_string))
-                .collect();
-            Ok((items, out.next_token().map(str::to_string)))
-        },
-    )
-    .await
+                .collect())
+        })
+        .await
 }
 
 /// DescribeConfigurationAggregatorSourcesStatus of one aggregator, every page; `None` when the
@@ -80,26 +60,15 @@ pub async fn aggregator_names(
 pub async fn sources(
     c: &RegionClients,
     aggregator: &str,
-    calls: &mut u64,
 ) -> Result<Option<Vec<SourceStatus>>, CollectError> {
-    let got = all_pages(
-        c,
-        "DescribeConfigurationAggregatorSourcesStatus",
-        calls,
-        |token| async move {
-            let _p = c.permit(Service::Config).await;
-            let out = c
-                .config()
-                .describe_configuration_aggregator_sources_status()
+    let got = c
+        .config(|cl| {
+            cl.describe_configuration_aggregator_sources_status()
                 .configuration_aggregator_name(aggregator)
                 .limit(PAGE_LIMIT)
-                .set_next_token(token)
-                .customize()
-                .config_override(c.scope())
-                .send()
-                .await
-                .map_err(|e| c.err("DescribeConfigurationAggregatorSourcesStatus", e))?;
-            let items = out
+        })
+        .all_pages(|out| {
+            Ok(out
                 .aggregated_source_status_list()
                 .iter()
                 .map(|s| SourceStatus {
@@ -117,11 +86,9 @@ pub async fn sources(
                     error_code: s.last_error_code().map(str::to_string),
                     error_message: s.last_error_message().map(str::to_string),
                 })
-                .collect();
-            Ok((items, out.next_token().map(str::to_string)))
-        },
-    )
-    .await;
+                .collect())
+        })
+        .await;
     match got {
         Ok(s) => Ok(Some(s)),
         Err(e) if e.code() == Some(NO_SUCH_AGGREGATOR) => Ok(None),

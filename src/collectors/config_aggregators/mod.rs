@@ -38,15 +38,15 @@ impl Collector for ConfigAggregators {
 /// One run.
 pub async fn collect(ctx: &JobContext<Settings>) -> Result<Collected, CollectError> {
     let c = &*ctx.aws;
-    let mut calls = 0;
-    let mut names = api::aggregator_names(c, &mut calls).await?;
+    let calls_before = c.calls();
+    let mut names = api::aggregator_names(c).await?;
     names.sort();
     names.dedup();
     let mut aggregators = Vec::with_capacity(names.len());
     let mut notes = Vec::new();
     let mut failed = Vec::new();
     for name in names {
-        let Some(mut sources) = api::sources(c, &name, &mut calls).await? else {
+        let Some(mut sources) = api::sources(c, &name).await? else {
             notes.push(format!(
                 "aggregator {name} was deleted during the run; dropped"
             ));
@@ -69,6 +69,7 @@ pub async fn collect(ctx: &JobContext<Settings>) -> Result<Collected, CollectErr
         }
         aggregators.push(Aggregator { name, sources });
     }
+    let calls = c.calls() - calls_before;
     notes.push(format!(
         "{} aggregators; {calls} AWS calls this run",
         aggregators.len()

@@ -1,15 +1,15 @@
 //! SDK calls of `config_org_rules`; the only place its SDK types appear.
 //!
 //! Every call holds a permit of the Config rate limit. Every listing follows `NextToken` to the
-//! last page ([`all_pages`]); a token AWS refuses (`InvalidNextTokenException`, e.g. one that
-//! expired during a long scan) restarts that listing from the first page, once.
+//! last page ([`Call::all_pages`](crate::aws::Call::all_pages)); a token AWS refuses
+//! (`InvalidNextTokenException`, e.g. one that expired during a long scan) restarts that listing
+//! from the first page, once.
 
 use aws_sdk_config::types::{MemberAccountRuleStatus, StatusDetailFilters};
 use aws_smithy_types::DateTime;
 
 use crate::aws::error::required;
-pub use crate::aws::pages::all_pages;
-use crate::aws::{CollectError, RegionClients, Service};
+use crate::aws::{CollectError, RegionClients};
 
 /// The largest page AWS serves for these operations (the model's `CosmosPageLimit`: 0..=100).
 pub const PAGE_LIMIT: i32 = 100;
@@ -77,79 +77,47 @@ fn secs(t: Option<&DateTime>) -> Option<f64> {
 }
 
 /// DescribeOrganizationConfigRuleStatuses, every page.
-pub async fn rule_statuses(
-    c: &RegionClients,
-    calls: &mut u64,
-) -> Result<Vec<RuleStatus>, CollectError> {
-    all_pages(
-        c,
-        "DescribeOrganizationConfigRuleStatuses",
-        calls,
-        |token| async move {
-            let _p = c.permit(Service::Config).await;
-            let out = c
-                .config()
-                .describe_organization_config_rule_statuses()
-                .limit(PAGE_LIMIT)
-                .set_next_token(token)
-                .customize()
-                .config_override(c.scope())
-                .send()
-                .await
-                .map_err(|e| c.err("DescribeOrganizationConfigRuleStatuses", e))?;
-            let op = "DescribeOrganizationConfigRuleStatuses";
-            let items = out
-                .organization_config_rule_statuses()
-                .iter()
-                .map(|s| {
-                    Ok(RuleStatus {
-                        name: required(
-                            s.organization_config_rule_name(),
-                            "OrganizationConfigRuleName",
-                            op,
-                            &c.account_id,
-                            &c.region,
-                        )?,
-                        status: required(
-                            s.organization_rule_status().as_str(),
-                            "OrganizationRuleStatus",
-                            op,
-                            &c.account_id,
-                            &c.region,
-                        )?,
-                        error_code: s.error_code().map(str::to_string),
-                        error_message: s.error_message().map(str::to_string),
-                        last_update: secs(s.last_update_time()),
-                    })
+pub async fn rule_statuses(c: &RegionClients) -> Result<Vec<RuleStatus>, CollectError> {
+    let op = "DescribeOrganizationConfigRuleStatuses";
+    c.config(|cl| {
+        cl.describe_organization_config_rule_statuses()
+            .limit(PAGE_LIMIT)
+    })
+    .all_pages(|out| {
+        out.organization_config_rule_statuses()
+            .iter()
+            .map(|s| {
+                Ok(RuleStatus {
+                    name: required(
+                        s.organization_config_rule_name(),
+                        "OrganizationConfigRuleName",
+                        op,
+                        &c.account_id,
+                        &c.region,
+                    )?,
+                    status: required(
+                        s.organization_rule_status().as_str(),
+                        "OrganizationRuleStatus",
+                        op,
+                        &c.account_id,
+                        &c.region,
+                    )?,
+                    error_code: s.error_code().map(str::to_string),
+                    error_message: s.error_message().map(str::to_string),
+                    last_update: secs(s.last_update_time()),
                 })
-                .collect::<Result<Vec<_>, CollectError>>()?;
-            Ok((items, out.next_token().map(str::to_string)))
-        },
-    )
+            })
+            .collect()
+    })
     .await
 }
 
 /// DescribeOrganizationConfigRules, every page.
-pub async fn rule_defs(c: &RegionClients, calls: &mut u64) -> Result<Vec<RuleDef>, CollectError> {
-    all_pages(
-        c,
-        "DescribeOrganizationConfigRules",
-        calls,
-        |token| async move {
-            let _p = c.permit(Service::Config).await;
-            let out = c
-                .config()
-                .describe_organization_config_rules()
-                .limit(PAGE_LIMIT)
-                .set_next_token(token)
-                .customize()
-                .config_override(c.scope())
-                .send()
-                .await
-                .map_err(|e| c.err("DescribeOrganizationConfigRules", e))?;
-            let op = "DescribeOrganizationConfigRules";
-            let items = out
-                .organization_config_rules()
+pub async fn rule_defs(c: &RegionClients) -> Result<Vec<RuleDef>, CollectError> {
+    let op = "DescribeOrganizationConfigRules";
+    c.config(|cl| cl.describe_organization_config_rules().limit(PAGE_LIMIT))
+        .all_pages(|out| {
+            out.organization_config_rules()
                 .iter()
                 .map(|r| {
                     Ok(RuleDef {
@@ -164,11 +132,9 @@ pub async fn rule_defs(c: &RegionClients, calls: &mut u64) -> Result<Vec<RuleDef
                         last_update: secs(r.last_update_time()),
                     })
                 })
-                .collect::<Result<Vec<_>, CollectError>>()?;
-            Ok((items, out.next_token().map(str::to_string)))
-        },
-    )
-    .await
+                .collect()
+        })
+        .await
 }
 
 /// GetOrganizationConfigRuleDetailedStatus of one rule, every page, optionally only the members
@@ -177,49 +143,33 @@ pub async fn detailed_status(
     c: &RegionClients,
     rule: &str,
     status: Option<&str>,
-    calls: &mut u64,
 ) -> Result<Detail, CollectError> {
     let filters = status.map(|s| {
         StatusDetailFilters::builder()
             .member_account_rule_status(MemberAccountRuleStatus::from(s))
             .build()
     });
-    let got = all_pages(
-        c,
-        "GetOrganizationConfigRuleDetailedStatus",
-        calls,
-        |token| {
-            let filters = filters.clone();
-            async move {
-                let _p = c.permit(Service::Config).await;
-                let out = c
-                    .config()
-                    .get_organization_config_rule_detailed_status()
-                    .organization_config_rule_name(rule)
-                    .set_filters(filters)
-                    .limit(PAGE_LIMIT)
-                    .set_next_token(token)
-                    .customize()
-                    .config_override(c.scope())
-                    .send()
-                    .await
-                    .map_err(|e| c.err("GetOrganizationConfigRuleDetailedStatus", e))?;
-                let items = out
-                    .organization_config_rule_detailed_status()
-                    .iter()
-                    .map(|m| MemberStatus {
-                        account_id: m.account_id().to_string(),
-                        status: m.member_account_rule_status().as_str().to_string(),
-                        error_code: m.error_code().map(str::to_string),
-                        error_message: m.error_message().map(str::to_string),
-                        last_update: secs(m.last_update_time()),
-                    })
-                    .collect();
-                Ok((items, out.next_token().map(str::to_string)))
-            }
-        },
-    )
-    .await;
+    let got = c
+        .config(|cl| {
+            cl.get_organization_config_rule_detailed_status()
+                .organization_config_rule_name(rule)
+                .set_filters(filters)
+                .limit(PAGE_LIMIT)
+        })
+        .all_pages(|out| {
+            Ok(out
+                .organization_config_rule_detailed_status()
+                .iter()
+                .map(|m| MemberStatus {
+                    account_id: m.account_id().to_string(),
+                    status: m.member_account_rule_status().as_str().to_string(),
+                    error_code: m.error_code().map(str::to_string),
+                    error_message: m.error_message().map(str::to_string),
+                    last_update: secs(m.last_update_time()),
+                })
+                .collect())
+        })
+        .await;
     match got {
         Ok(members) => Ok(Detail::Members(members)),
         Err(e) if e.code() == Some(NO_SUCH_RULE) => Ok(Detail::Vanished),

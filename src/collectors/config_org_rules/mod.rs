@@ -110,7 +110,6 @@ pub struct State {
 /// Counters of one run, for the status page and the budget test.
 #[derive(Debug, Default)]
 struct Tally {
-    calls: u64,
     scanned: Vec<String>,
     checked: Option<String>,
     deferred: Vec<String>,
@@ -171,15 +170,12 @@ pub async fn collect(
     let deadline = Instant::now() + budget;
     state.run += 1;
     let mut t = Tally::default();
+    let calls_before = c.calls();
 
-    let mut statuses = api::rule_statuses(c, &mut t.calls)
-        .await
-        .map_err(|e| explain(e, c))?;
+    let mut statuses = api::rule_statuses(c).await.map_err(|e| explain(e, c))?;
     statuses.sort_by(|a, b| a.name.cmp(&b.name));
     statuses.dedup_by(|a, b| a.name == b.name);
-    let defs = api::rule_defs(c, &mut t.calls)
-        .await
-        .map_err(|e| explain(e, c))?;
+    let defs = api::rule_defs(c).await.map_err(|e| explain(e, c))?;
     let defs: HashMap<&str, &RuleDef> = defs.iter().map(|d| (d.name.as_str(), d)).collect();
     let fingerprints: Vec<Fingerprint> = statuses
         .iter()
@@ -274,7 +270,7 @@ pub async fn collect(
     notes.push(format!(
         "{} rules; {} AWS calls this run ({} full member scans, check: {})",
         views.len(),
-        t.calls,
+        c.calls() - calls_before,
         t.scanned.len(),
         t.checked.as_deref().unwrap_or("none")
     ));
@@ -312,7 +308,7 @@ async fn full_scan(
     t: &mut Tally,
 ) -> Result<(), CollectError> {
     t.scanned.push(name.to_string());
-    let members = match api::detailed_status(c, name, None, &mut t.calls).await? {
+    let members = match api::detailed_status(c, name, None).await? {
         Detail::Members(m) => m,
         Detail::Vanished => {
             state.scans.remove(name);
@@ -368,7 +364,7 @@ async fn check(
     }
     let mut now: Vec<MemberStatus> = Vec::new();
     for s in detail {
-        match api::detailed_status(c, name, Some(s), &mut t.calls).await? {
+        match api::detailed_status(c, name, Some(s)).await? {
             Detail::Members(m) => now.extend(m),
             Detail::Vanished => {
                 state.scans.remove(name);

@@ -2,7 +2,7 @@
 
 use aws_smithy_types::DateTime;
 
-use crate::aws::{CollectError, RegionClients, Service};
+use crate::aws::{CollectError, RegionClients};
 
 /// One recorder's status, in plain types.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -40,26 +40,10 @@ fn secs(t: Option<&DateTime>) -> Option<f64> {
 
 /// Calls DescribeConfigurationRecorders and DescribeConfigurationRecorderStatus.
 pub async fn fetch(c: &RegionClients) -> Result<RecorderData, CollectError> {
-    let recorders = {
-        let _p = c.permit(Service::Config).await;
-        c.config()
-            .describe_configuration_recorders()
-            .customize()
-            .config_override(c.scope())
-            .send()
-            .await
-            .map_err(|e| c.err("DescribeConfigurationRecorders", e))?
-    };
-    let statuses = {
-        let _p = c.permit(Service::Config).await;
-        c.config()
-            .describe_configuration_recorder_status()
-            .customize()
-            .config_override(c.scope())
-            .send()
-            .await
-            .map_err(|e| c.err("DescribeConfigurationRecorderStatus", e))?
-    };
+    let recorders = c.config(|cl| cl.describe_configuration_recorders()).await?;
+    let statuses = c
+        .config(|cl| cl.describe_configuration_recorder_status())
+        .await?;
     Ok(RecorderData {
         recorders: recorders
             .configuration_recorders()

@@ -1,14 +1,15 @@
 //! SDK calls of `guardduty`; the only place its SDK types appear.
 //!
-//! Every list is read to its last page, each page under its own permit. Findings are counted with
-//! GetFindingsStatistics `groupBy`, which the current model offers in place of the deprecated
-//! `findingStatisticTypes` / `countBySeverity` pair: SEVERITY for the counts, ACCOUNT on an
-//! administrator. Both are top-N answers (at most 100 groups, no pagination), so we ask for 100
-//! and say when a list came back full.
+//! Every list is read to its last page ([`Call::all_pages`](crate::aws::Call::all_pages)), each
+//! page under its own permit. Findings are counted with GetFindingsStatistics `groupBy`, which
+//! the current model offers in place of the deprecated `findingStatisticTypes` /
+//! `countBySeverity` pair: SEVERITY for the counts, ACCOUNT on an administrator. Both are top-N
+//! answers (at most 100 groups, no pagination), so we ask for 100 and say when a list came back
+//! full.
 
 use aws_sdk_guardduty::types::{Condition, FindingCriteria, GroupByType, OrderBy};
 
-use crate::aws::{CollectError, ErrorKind, RegionClients, Service};
+use crate::aws::{CollectError, ErrorKind, RegionClients};
 
 /// Largest `maxResults` of GetFindingsStatistics with `groupBy`.
 pub const GROUP_LIMIT: i32 = 100;
@@ -82,89 +83,44 @@ pub struct GuardDutyData {
     pub vanished: Vec<String>,
 }
 
-/// Maps an SDK error; an access denial names the IAM action that is missing.
-fn sdk_err<E>(
-    c: &RegionClients,
-    op: &'static str,
-    e: aws_smithy_runtime_api::client::result::SdkError<E, aws_smithy_runtime_api::http::Response>,
-) -> CollectError
-where
-    E: aws_smithy_types::error::metadata::ProvideErrorMetadata
-        + std::error::Error
-        + Send
-        + Sync
-        + 'static,
-{
-    let mut err = c.err(op, e);
+/// An access denial names the IAM action that is missing.
+fn denied(mut err: CollectError) -> CollectError {
     if err.kind == ErrorKind::AccessDenied {
         err.message = format!(
-            "missing permission guardduty:{op} (add it to the role's policy, or lift the SCP that denies it): {}",
-            err.message
+            "missing permission guardduty:{} (add it to the role's policy, or lift the SCP that denies it): {}",
+            err.operation, err.message
         );
     }
     err
 }
 
-fn repeated_token(c: &RegionClients, op: &'static str) -> CollectError {
-    CollectError::new(
-        op,
-        &c.account_id,
-        &c.region,
-        ErrorKind::Malformed,
-        "the answer repeated its previous nextToken; stopping instead of looping",
-    )
-}
-
 /// Every detector id of the account in this region (ListDetectors, every page).
 pub async fn list_detectors(c: &RegionClients) -> Result<Vec<String>, CollectError> {
-    let mut ids = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let out = {
-            let _p = c.permit(Service::GuardDuty).await;
-            c.guardduty()
-                .list_detectors()
-                .max_results(PAGE)
-                .set_next_token(token.clone())
-                .customize()
-                .config_override(c.scope())
-                .send()
-                .await
-                .map_err(|e| sdk_err(c, "ListDetectors", e))?
-        };
-        for id in out.detector_ids() {
-            // An id AWS repeats would become duplicate series (an invalid exposition).
-            if !ids.contains(id) {
-                ids.push(id.clone());
-            }
-        }
-        match out.next_token().filter(|t| !t.is_empty()) {
-            None => return Ok(ids),
-            Some(t) if token.as_deref() == Some(t) => {
-                return Err(repeated_token(c, "ListDetectors"))
-            }
-            Some(t) => token = Some(t.to_string()),
+    let listed = c
+        .guardduty(|g| g.list_detectors().max_results(PAGE))
+        .all_pages(|out| Ok(out.detector_ids.unwrap_or_default()))
+        .await
+        .map_err(denied)?;
+    let mut ids: Vec<String> = Vec::new();
+    for id in listed {
+        // An id AWS repeats would become duplicate series (an invalid exposition).
+        if !ids.contains(&id) {
+            ids.push(id);
         }
     }
+    Ok(ids)
 }
 
 /// Reads everything about one detector. An error here may mean the detector was deleted
 /// after ListDetectors named it; [`fetch`] tells that apart.
 pub async fn detector(c: &RegionClients, id: &str) -> Result<DetectorData, CollectError> {
-    let status = {
-        let _p = c.permit(Service::GuardDuty).await;
-        c.guardduty()
-            .get_detector()
-            .detector_id(id)
-            .customize()
-            .config_override(c.scope())
-            .send()
-            .await
-            .map_err(|e| sdk_err(c, "GetDetector", e))?
-    }
-    .status()
-    .map(|s| s.as_str().to_string())
-    .unwrap_or_default();
+    let status = c
+        .guardduty(|g| g.get_detector().detector_id(id))
+        .await
+        .map_err(denied)?
+        .status()
+        .map(|s| s.as_str().to_string())
+        .unwrap_or_default();
     let status =
         crate::aws::error::required(&status, "status", "GetDetector", &c.account_id, &c.region)?;
 
@@ -236,51 +192,41 @@ async fn statistics(
             Condition::builder().equals("false").build(),
         )
         .build();
-    let _p = c.permit(Service::GuardDuty).await;
-    c.guardduty()
-        .get_findings_statistics()
-        .detector_id(id)
-        .finding_criteria(current)
-        .group_by(group)
-        .order_by(OrderBy::Desc)
-        .max_results(GROUP_LIMIT)
-        .customize()
-        .config_override(c.scope())
-        .send()
-        .await
-        .map_err(|e| sdk_err(c, "GetFindingsStatistics", e))
+    c.guardduty(|g| {
+        g.get_findings_statistics()
+            .detector_id(id)
+            .finding_criteria(current)
+            .group_by(group)
+            .order_by(OrderBy::Desc)
+            .max_results(GROUP_LIMIT)
+    })
+    .await
+    .map_err(denied)
 }
 
 /// Every member of the detector, whatever its relationship (ListMembers with
 /// `onlyAssociated=false`, every page).
 async fn list_members(c: &RegionClients, id: &str) -> Result<Vec<Member>, CollectError> {
-    let mut members = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let out = {
-            let _p = c.permit(Service::GuardDuty).await;
-            c.guardduty()
-                .list_members()
+    let members = c
+        .guardduty(|g| {
+            g.list_members()
                 .detector_id(id)
                 .only_associated("false")
                 .max_results(PAGE)
-                .set_next_token(token.clone())
-                .customize()
-                .config_override(c.scope())
-                .send()
-                .await
-                .map_err(|e| sdk_err(c, "ListMembers", e))?
-        };
-        members.extend(out.members().iter().map(|m| Member {
-            account_id: m.account_id().unwrap_or_default().to_string(),
-            relationship_status: m.relationship_status().unwrap_or_default().to_string(),
-        }));
-        match out.next_token().filter(|t| !t.is_empty()) {
-            None => return Ok(dedupe_members(members)),
-            Some(t) if token.as_deref() == Some(t) => return Err(repeated_token(c, "ListMembers")),
-            Some(t) => token = Some(t.to_string()),
-        }
-    }
+        })
+        .all_pages(|out| {
+            Ok(out
+                .members()
+                .iter()
+                .map(|m| Member {
+                    account_id: m.account_id().unwrap_or_default().to_string(),
+                    relationship_status: m.relationship_status().unwrap_or_default().to_string(),
+                })
+                .collect())
+        })
+        .await
+        .map_err(denied)?;
+    Ok(dedupe_members(members))
 }
 
 /// One account listed twice would be counted twice: the later entry wins, order kept.
@@ -303,17 +249,10 @@ async fn get_administrator(
     c: &RegionClients,
     id: &str,
 ) -> Result<Option<Administrator>, CollectError> {
-    let out = {
-        let _p = c.permit(Service::GuardDuty).await;
-        c.guardduty()
-            .get_administrator_account()
-            .detector_id(id)
-            .customize()
-            .config_override(c.scope())
-            .send()
-            .await
-            .map_err(|e| sdk_err(c, "GetAdministratorAccount", e))?
-    };
+    let out = c
+        .guardduty(|g| g.get_administrator_account().detector_id(id))
+        .await
+        .map_err(denied)?;
     Ok(out.administrator().and_then(|a| {
         a.account_id()
             .filter(|id| !id.is_empty())

@@ -9,7 +9,7 @@ use std::future::Future;
 
 use aws_smithy_types::DateTime;
 
-use crate::aws::{CollectError, ErrorKind, RegionClients, Service};
+use crate::aws::{CollectError, ErrorKind, RegionClients};
 
 /// Items asked for per page: the model's maximum, since IAM may hand out fewer anyway.
 pub const MAX_ITEMS: i32 = 1000;
@@ -119,17 +119,12 @@ impl ReportApi for Sdk<'_> {
 
     async fn generate(&self, entity_path: &str) -> Result<String, CollectError> {
         let c = self.0;
-        let out = {
-            let _p = c.permit(Service::Iam).await;
-            c.iam()
-                .generate_organizations_access_report()
-                .entity_path(entity_path)
-                .customize()
-                .config_override(c.scope())
-                .send()
-                .await
-                .map_err(|e| c.err("GenerateOrganizationsAccessReport", e))?
-        };
+        let out = c
+            .iam(|i| {
+                i.generate_organizations_access_report()
+                    .entity_path(entity_path)
+            })
+            .await?;
         match out.job_id() {
             Some(id) if !id.is_empty() => Ok(id.to_string()),
             _ => Err(self.error(
@@ -142,19 +137,14 @@ impl ReportApi for Sdk<'_> {
 
     async fn page(&self, job_id: &str, marker: Option<&str>) -> Result<Page, CollectError> {
         let c = self.0;
-        let out = {
-            let _p = c.permit(Service::Iam).await;
-            c.iam()
-                .get_organizations_access_report()
-                .job_id(job_id)
-                .max_items(MAX_ITEMS)
-                .set_marker(marker.map(str::to_string))
-                .customize()
-                .config_override(c.scope())
-                .send()
-                .await
-                .map_err(|e| c.err("GetOrganizationsAccessReport", e))?
-        };
+        let out = c
+            .iam(|i| {
+                i.get_organizations_access_report()
+                    .job_id(job_id)
+                    .max_items(MAX_ITEMS)
+                    .set_marker(marker.map(str::to_string))
+            })
+            .await?;
         Ok(Page {
             status: crate::aws::error::required(
                 out.job_status().as_str(),
