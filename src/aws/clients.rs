@@ -12,6 +12,7 @@ use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_smithy_runtime::client::identity::IdentityCache;
 use aws_smithy_runtime::client::retries::{RetryPartition, TokenBucket};
 
+use super::answers::CheckAnswers;
 use super::calls::{CallCounter, CountCalls};
 use super::limits::Limiter;
 
@@ -75,6 +76,7 @@ macro_rules! client {
                 self.$name.get_or_init(|| {
                     let conf = $krate::config::Builder::from(&self.base)
                         .interceptor(CountCalls::new(self.counter.clone()))
+                        .interceptor(CheckAnswers)
                         .retry_partition(
                             RetryPartition::custom(concat!("posture-exporter-", $label))
                                 .token_bucket(TokenBucket::unlimited())

@@ -2,7 +2,6 @@
 //! short `kind` fit for a label or an alert, never a `Debug` string.
 
 use aws_smithy_runtime_api::client::result::SdkError;
-use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 /// What kind of failure a collection met.
@@ -92,7 +91,19 @@ impl CollectError {
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
-        let message = DisplayErrorContext(&err).to_string();
+        let mut message = cause_chain(&err);
+        // A service error's chain ends at the error type's name; AWS's own code and message are
+        // what a reader needs.
+        if let Some(code) = err.code() {
+            if !message.contains(code) {
+                message.push_str(&format!(": {code}"));
+            }
+        }
+        if let Some(m) = err.message() {
+            if !message.contains(m) {
+                message.push_str(&format!(": {m}"));
+            }
+        }
         let (kind, code) = classify(&err, &message);
         CollectError {
             operation,
@@ -108,6 +119,22 @@ impl CollectError {
     pub fn code(&self) -> Option<&str> {
         self.code.as_deref()
     }
+}
+
+/// The messages of an error and of each of its causes, on one line, each once. Never the
+/// `Debug` form of an SDK error, which carries the raw response: its headers and its body.
+pub fn cause_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = err.to_string();
+    let mut cause = err.source();
+    while let Some(c) = cause {
+        let m = c.to_string();
+        if !m.is_empty() && !out.contains(&m) {
+            out.push_str(": ");
+            out.push_str(&m);
+        }
+        cause = c.source();
+    }
+    out.replace(['\n', '\r'], " ")
 }
 
 /// What the SDK's error correction puts in a required enum or string that an answer left out.

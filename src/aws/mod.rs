@@ -12,6 +12,7 @@
 //! Assumed-role credentials are cached per account by our own provider, so an account costs one
 //! AssumeRole per session, whatever the number of regions and services it is read in.
 
+pub mod answers;
 pub mod call;
 pub mod calls;
 pub mod clients;
@@ -30,7 +31,6 @@ use aws_credential_types::provider::{
     error::CredentialsError, future, ProvideCredentials, SharedCredentialsProvider,
 };
 use aws_credential_types::Credentials;
-use aws_smithy_types::error::display::DisplayErrorContext;
 
 pub use call::{Call, Operation, Paged};
 pub use calls::{CallCounter, CountCalls, Outcome};
@@ -227,7 +227,7 @@ impl AssumeRoleProvider {
                     "AssumeRole of {} for account {} failed: {}",
                     r.role_arn,
                     r.account_id,
-                    DisplayErrorContext(&e)
+                    error::cause_chain(&e)
                 ))
             })?;
         let c = out.credentials.ok_or_else(|| {
