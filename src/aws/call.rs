@@ -30,7 +30,9 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use super::clients::{RegionClients, Scope};
-use super::error::CollectError;
+use aws_credential_types::provider::ProvideCredentials as _;
+
+use super::error::{cause_chain, CollectError, ErrorKind};
 use super::limits::Service;
 
 mod sealed {
@@ -86,20 +88,34 @@ impl RegionClients {
     /// Sends one request: waits for the permit of its service in this account and region (held
     /// until the answer), applies the scope, counts the call and maps its error.
     pub(super) async fn send<O: Operation>(&self, op: O) -> Result<O::Output, CollectError> {
+        // Before STS has said which account the credentials are in, there is none to name.
+        let account = if self.account_id.is_empty() {
+            "unknown"
+        } else {
+            &self.account_id
+        };
+        // Assumed-role credentials first, before this call takes its slot: their AssumeRole
+        // takes a slot and an STS token of its own (and is cached, so the SDK's own resolution
+        // below finds them).
+        if let Some(p) = &self.scope.credentials {
+            if let Err(e) = p.provide_credentials().await {
+                return Err(CollectError::new(
+                    O::NAME,
+                    account,
+                    &self.region,
+                    ErrorKind::Credentials,
+                    cause_chain(&e),
+                ));
+            }
+        }
         let _permit = self
             .limiter
             .acquire(&self.account_id, &self.region, O::SERVICE)
             .await;
         self.calls.fetch_add(1, Ordering::Relaxed);
-        op.send_in(&self.scope).await.map_err(|e| {
-            // Before STS has said which account the credentials are in, there is none to name.
-            let account = if self.account_id.is_empty() {
-                "unknown"
-            } else {
-                &self.account_id
-            };
-            CollectError::from_sdk(O::NAME, account, &self.region, e)
-        })
+        op.send_in(&self.scope)
+            .await
+            .map_err(|e| CollectError::from_sdk(O::NAME, account, &self.region, e))
     }
 
     /// The calls sent through this scope so far, each page of a listing one, retries not

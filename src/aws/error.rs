@@ -257,4 +257,142 @@ mod tests {
         );
         assert_eq!(kind_of_code("InternalFailure"), ErrorKind::Service);
     }
+
+    use aws_sdk_guardduty::operation::list_detectors::ListDetectorsError;
+    use aws_smithy_runtime_api::client::result::ConnectorError;
+    use aws_smithy_runtime_api::http::{Response, StatusCode};
+    use aws_smithy_types::body::SdkBody;
+    use aws_smithy_types::error::ErrorMetadata;
+
+    fn raw(status: u16) -> Response {
+        Response::new(StatusCode::try_from(status).unwrap(), SdkBody::empty())
+    }
+
+    fn service(code: Option<&str>, message: &str, status: u16) -> CollectError {
+        let mut meta = ErrorMetadata::builder().message(message);
+        if let Some(c) = code {
+            meta = meta.code(c);
+        }
+        let e = SdkError::service_error(ListDetectorsError::generic(meta.build()), raw(status));
+        CollectError::from_sdk("ListDetectors", "111111111111", "us-east-1", e)
+    }
+
+    /// Every code and status the collectors can meet, with the kind it must get: the label of
+    /// `collector_failures_total` and of the status page.
+    #[test]
+    fn every_error_the_collectors_meet_gets_its_kind() {
+        let table: &[(Option<&str>, u16, &str)] = &[
+            // Throttling, as each protocol spells it.
+            (Some("ThrottlingException"), 400, "throttled"),
+            (Some("Throttling"), 400, "throttled"),
+            (Some("TooManyRequestsException"), 429, "throttled"),
+            (Some("LimitExceededException"), 400, "throttled"),
+            (Some("RequestLimitExceeded"), 400, "throttled"),
+            (Some("RequestThrottledException"), 400, "throttled"),
+            (None, 429, "throttled"),
+            // Access.
+            (Some("AccessDeniedException"), 400, "access_denied"),
+            (Some("AccessDenied"), 403, "access_denied"),
+            (
+                Some("OrganizationAccessDeniedException"),
+                400,
+                "access_denied",
+            ),
+            (
+                Some("AWSOrganizationsNotInUseException"),
+                400,
+                "access_denied",
+            ),
+            (Some("UnauthorizedException"), 401, "access_denied"),
+            (None, 403, "access_denied"),
+            // Credentials.
+            (Some("ExpiredToken"), 400, "credentials"),
+            (Some("ExpiredTokenException"), 400, "credentials"),
+            (Some("InvalidClientTokenId"), 403, "credentials"),
+            (Some("UnrecognizedClientException"), 400, "credentials"),
+            (Some("SignatureDoesNotMatch"), 403, "credentials"),
+            // Gone.
+            (
+                Some("NoSuchOrganizationConfigRuleException"),
+                400,
+                "not_found",
+            ),
+            (
+                Some("NoSuchConfigurationAggregatorException"),
+                400,
+                "not_found",
+            ),
+            (Some("ResourceNotFoundException"), 404, "not_found"),
+            // The service's own failures and refusals.
+            (Some("InternalFailure"), 500, "service_error"),
+            (Some("ServiceUnavailable"), 503, "service_error"),
+            (Some("InvalidNextTokenException"), 400, "service_error"),
+            (Some("BadRequestException"), 400, "service_error"),
+            (None, 500, "service_error"),
+            // A 2xx the SDK could not read as the operation's answer.
+            (None, 200, "malformed_response"),
+        ];
+        for (code, status, kind) in table {
+            let e = service(*code, "AWS said so", *status);
+            assert_eq!(e.kind.as_str(), *kind, "{code:?} {status}");
+            assert_eq!(e.code.as_deref(), *code);
+            // One readable line, with AWS's code and message.
+            assert!(e.message.contains("AWS said so"), "{}", e.message);
+            if let Some(c) = code {
+                assert!(e.message.contains(c), "{}", e.message);
+            }
+            assert!(
+                !e.message.contains('\n') && !e.message.contains("headers"),
+                "{}",
+                e.message
+            );
+        }
+    }
+
+    #[test]
+    fn errors_without_an_answer_get_their_kind() {
+        let timeout = SdkError::<ListDetectorsError, Response>::timeout_error("attempt timeout");
+        let e = CollectError::from_sdk("ListDetectors", "1", "r", timeout);
+        assert_eq!(e.kind, ErrorKind::Timeout);
+        let reset = SdkError::<ListDetectorsError, Response>::dispatch_failure(ConnectorError::io(
+            "connection reset by peer".into(),
+        ));
+        let e = CollectError::from_sdk("ListDetectors", "1", "r", reset);
+        assert_eq!(e.kind, ErrorKind::Network);
+        assert!(
+            e.message.contains("connection reset by peer"),
+            "{}",
+            e.message
+        );
+        let slow = SdkError::<ListDetectorsError, Response>::dispatch_failure(
+            ConnectorError::timeout("connect timed out".into()),
+        );
+        assert_eq!(
+            CollectError::from_sdk("ListDetectors", "1", "r", slow).kind,
+            ErrorKind::Timeout
+        );
+        // The message-sniffing fallback: a credentials provider's failure reaches us as a
+        // dispatch or construction failure whose text names it.
+        let creds =
+            SdkError::<ListDetectorsError, Response>::dispatch_failure(ConnectorError::other(
+                "failed to load credentials: AssumeRole of arn:aws:iam::1:role/R refused".into(),
+                None,
+            ));
+        assert_eq!(
+            CollectError::from_sdk("ListDetectors", "1", "r", creds).kind,
+            ErrorKind::Credentials
+        );
+        let build = SdkError::<ListDetectorsError, Response>::construction_failure(
+            "no credentials in the chain",
+        );
+        assert_eq!(
+            CollectError::from_sdk("ListDetectors", "1", "r", build).kind,
+            ErrorKind::Credentials
+        );
+        let broken =
+            SdkError::<ListDetectorsError, Response>::response_error("unexpected EOF", raw(200));
+        let e = CollectError::from_sdk("ListDetectors", "1", "r", broken);
+        assert_eq!(e.kind, ErrorKind::Malformed);
+        assert!(e.message.contains("unexpected EOF"), "{}", e.message);
+    }
 }

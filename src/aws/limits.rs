@@ -48,6 +48,15 @@ pub struct Limiter {
     limits: HashMap<Service, RateLimit>,
 }
 
+impl std::fmt::Debug for Limiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Limiter")
+            .field("free_slots", &self.in_flight.available_permits())
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Held for the duration of one call.
 pub struct Permit {
     _slot: Option<OwnedSemaphorePermit>,

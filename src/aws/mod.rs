@@ -121,8 +121,15 @@ impl AwsFactory {
     /// Clients for `role_arn`, assumed with the base credentials and cached until shortly
     /// before they expire.
     pub fn assume_role(&self, role: RoleSpec) -> AccountAws {
+        // Refresh between 5 and 15 minutes before expiry (at most a quarter of the session):
+        // accounts assumed together at start would otherwise all refresh in the same second.
+        let session = role.duration.unwrap_or(Duration::from_secs(3600));
+        let spread = Duration::from_secs(600).min(session / 4);
         let provider = AssumeRoleProvider {
             sts: self.clients.sts().clone(),
+            limiter: self.limiter.clone(),
+            home_region: self.home_region.clone(),
+            refresh_before: Duration::from_secs(300) + spread.mul_f64(fastrand::f64()),
             role,
             cached: tokio::sync::Mutex::new(None),
         };
@@ -193,12 +200,24 @@ impl AccountAws {
 
 /// AssumeRole credentials, cached for the account and refreshed five minutes before expiry.
 /// One refresh runs at a time; concurrent callers wait for it.
+///
+/// AssumeRole is inside the client-side budget like every other call: a token of the STS
+/// bucket of the calling (base) credentials, as AWS counts them, and a slot among the calls in
+/// flight. The call path resolves credentials before it takes its own slot, so a call waiting
+/// for its account's credentials never holds a slot that the AssumeRole needs.
 #[derive(Debug)]
 struct AssumeRoleProvider {
     sts: aws_sdk_sts::Client,
+    limiter: Arc<Limiter>,
+    home_region: String,
+    /// How long before expiry the credentials are refreshed (spread per account).
+    refresh_before: Duration,
     role: RoleSpec,
     cached: tokio::sync::Mutex<Option<Credentials>>,
 }
+
+/// The limiter's key for calls made with the base credentials, whose account may not be known.
+pub const BASE_CREDENTIALS: &str = "";
 
 impl AssumeRoleProvider {
     async fn credentials(&self) -> Result<Credentials, CredentialsError> {
@@ -206,13 +225,17 @@ impl AssumeRoleProvider {
         if let Some(c) = cached.as_ref() {
             let fresh = c
                 .expiry()
-                .map(|e| e > SystemTime::now() + Duration::from_secs(300))
+                .map(|e| e > SystemTime::now() + self.refresh_before)
                 .unwrap_or(true);
             if fresh {
                 return Ok(c.clone());
             }
         }
         let r = &self.role;
+        let _permit = self
+            .limiter
+            .acquire(BASE_CREDENTIALS, &self.home_region, Service::Sts)
+            .await;
         let out = self
             .sts
             .assume_role()

@@ -259,3 +259,46 @@ async fn two_shards_cover_every_account_exactly_once() {
     assert_eq!(union, all);
     assert!(!seen[0].is_empty() && !seen[1].is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn assume_role_stays_inside_the_sts_budget_and_none_fails() {
+    // STS answers 5 AssumeRoles a second from the management account; discovery asks for 30 at
+    // once. The exporter's own STS bucket (4 a second) paces them below the simulator's limit.
+    let sim = Sim::start(WorldOptions {
+        members: 30,
+        regions: regions(1),
+        ..WorldOptions::default()
+    })
+    .await
+    .unwrap();
+    sim.set_rate_limit(Some(SimRateLimit {
+        rate: 5.0,
+        burst: 5.0,
+    }));
+    let yaml = discovery_yaml(&sim, "", "  rate_limits:\n    sts: {rate: 4, burst: 4}\n");
+    let cfg = Config::from_yaml_str(&yaml).unwrap_or_else(|e| panic!("{e}\n{yaml}"));
+    let env = Env::start_config(sim, cfg).await;
+    env.wait_ready_for(Duration::from_secs(120)).await;
+    let calls = env.app.store.calls();
+    use posture_exporter::aws::Outcome;
+    assert_eq!(
+        calls.get("AssumeRole", Outcome::Ok),
+        30,
+        "one AssumeRole per member account"
+    );
+    assert_eq!(
+        calls.get("AssumeRole", Outcome::Throttled),
+        0,
+        "no AssumeRole went past STS's rate"
+    );
+    assert_eq!(calls.get("AssumeRole", Outcome::Error), 0);
+    let s = env.scrape().await;
+    assert_eq!(accounts_in(&s).len(), 31, "every account was read");
+    let failures: f64 = s
+        .matching("posture_exporter_collector_failures_total", &[])
+        .iter()
+        .map(|(_, v)| v)
+        .sum();
+    assert_eq!(failures, 0.0, "no failed AssumeRole surfaced");
+    env.stop().await;
+}
