@@ -19,10 +19,19 @@ use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 
+/// A list member of an answer and the members each of its entries must have.
+pub type EntryMembers = (&'static str, &'static [&'static str]);
+/// An operation, the top-level members its answer must have, and its list members' entries.
+pub type Required = (
+    &'static str,
+    &'static [&'static str],
+    &'static [EntryMembers],
+);
+
 /// Members that must be in a 2xx JSON answer: (operation, top-level members, and for a list
 /// member, the members each of its entries must have). Only what the exporter reads; from the
 /// `required` lists of the botocore service models.
-pub const REQUIRED: &[(&str, &[&str], &[(&str, &[&str])])] = &[
+pub const REQUIRED: &[Required] = &[
     (
         "DescribeOrganizationConfigRuleStatuses",
         &[],
