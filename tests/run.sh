@@ -18,10 +18,10 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 VENV="${POSTURE_VENV:-target/pyvenv}"
-if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import boto3, moto, pytest, bcrypt' >/dev/null 2>&1; then
-  echo "== creating $VENV with boto3, moto[server], pytest and bcrypt"
+if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import boto3, moto, pytest, bcrypt, kubernetes_validate' >/dev/null 2>&1; then
+  echo "== creating $VENV with boto3, moto[server], pytest, bcrypt and kubernetes-validate"
   python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q --disable-pip-version-check boto3 'moto[server]' pytest bcrypt
+  "$VENV/bin/pip" install -q --disable-pip-version-check boto3 'moto[server]' pytest bcrypt kubernetes-validate
 fi
 export POSTURE_PYTHON="$PWD/$VENV/bin/python"
 
@@ -37,6 +37,26 @@ if [ -f deploy/prometheus/alerts_test.yml ]; then
   promtool check rules deploy/prometheus/alerts.yml
   (cd deploy/prometheus && promtool test rules alerts_test.yml)
 fi
+
+echo "== kubernetes: deploy/kubernetes against the Kubernetes schemas (strict)"
+# The Prometheus operator's kinds (ServiceMonitor, PrometheusRule) and kustomization.yaml have no
+# schema in the package: it warns and passes them; the PrometheusRule's rules are promtool-checked.
+"$VENV/bin/kubernetes-validate" --strict --quiet deploy/kubernetes/*.yaml
+# The check can fail: a manifest with a wrong type is refused.
+broken="$(mktemp -d)"
+sed 's/replicas: 1/replicas: "one"/' deploy/kubernetes/deployment.yaml > "$broken/deployment.yaml"
+if "$VENV/bin/kubernetes-validate" --strict --quiet "$broken/deployment.yaml" >/dev/null 2>&1; then
+  echo "kubernetes-validate accepted a Deployment whose replicas is a string"
+  exit 1
+fi
+rm -rf "$broken"
+# The PrometheusRule carries alerts.yml's rules (in sync), and promtool accepts them as they are.
+"$POSTURE_PYTHON" deploy/kubernetes/gen_prometheusrule.py --check
+rules="$(mktemp -d)"
+"$POSTURE_PYTHON" -c 'import sys, yaml; yaml.safe_dump(yaml.safe_load(open(sys.argv[1]))["spec"], sys.stdout)' \
+  deploy/kubernetes/prometheusrule.yaml > "$rules/rules.yml"
+promtool check rules "$rules/rules.yml"
+rm -rf "$rules"
 
 echo "== end-to-end: the demo under a real Prometheus and Alertmanager, then TLS and basic auth"
 # The binary the tests above built, wherever Cargo's target directory is.
