@@ -213,6 +213,17 @@ async fn a_failing_assume_role_takes_down_only_its_account() {
                 "{}",
                 e.message
             );
+            // One readable line: AWS's code and message, no raw response (headers, body).
+            assert!(e.message.contains("AccessDenied"), "{}", e.message);
+            assert!(
+                !e.message.contains('\n')
+                    && !e.message.contains("headers")
+                    && !e.message.contains("SdkBody")
+                    && e.message.len() < 600,
+                "{} bytes: {}",
+                e.message.len(),
+                e.message
+            );
         }
     }
     env.stop().await;
