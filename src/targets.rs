@@ -253,6 +253,20 @@ pub fn select<'a>(
         .collect()
 }
 
+/// What to assume for `t` in `account`: its external id, session name and duration.
+fn role_spec(t: &TargetConfig, role_arn: String, account: &str) -> RoleSpec {
+    RoleSpec {
+        role_arn,
+        account_id: account.to_string(),
+        external_id: t.external_id.clone(),
+        session_name: t
+            .session_name
+            .clone()
+            .unwrap_or_else(|| "posture-exporter".into()),
+        duration: t.session_duration.map(|d| d.0),
+    }
+}
+
 /// The credentials a target's own calls use (ambient, or its `role_arn`) and their account.
 pub async fn own_credentials(
     factory: &AwsFactory,
@@ -269,16 +283,7 @@ pub async fn own_credentials(
                     format!("not a role ARN: {arn}"),
                 )
             })?;
-            let aws = factory.assume_role(RoleSpec {
-                role_arn: arn.clone(),
-                account_id: account.to_string(),
-                external_id: t.external_id.clone(),
-                session_name: t
-                    .session_name
-                    .clone()
-                    .unwrap_or_else(|| "posture-exporter".into()),
-                duration: t.session_duration.map(|d| d.0),
-            });
+            let aws = factory.assume_role(role_spec(t, arn.clone(), account));
             Ok((account.to_string(), aws))
         }
         None => {
@@ -349,16 +354,11 @@ pub async fn discover_once(
                     name: name.clone(),
                     account_id: a.id.clone(),
                     regions: t.regions.clone(),
-                    aws: factory.assume_role(RoleSpec {
-                        role_arn: format!("arn:aws:iam::{}:role/{role_name}", a.id),
-                        account_id: a.id.clone(),
-                        external_id: t.external_id.clone(),
-                        session_name: t
-                            .session_name
-                            .clone()
-                            .unwrap_or_else(|| "posture-exporter".into()),
-                        duration: t.session_duration.map(|d| d.0),
-                    }),
+                    aws: factory.assume_role(role_spec(
+                        t,
+                        format!("arn:aws:iam::{}:role/{role_name}", a.id),
+                        &a.id,
+                    )),
                     account_jobs: true,
                 }
             }

@@ -7,8 +7,9 @@ use std::fmt::Debug;
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
+use serde::Deserialize;
 
-use super::duration::HumanDuration;
+use super::duration::{d, HumanDuration};
 use super::problem::{Problems, ValidateContext};
 
 /// Whether a collector runs, how often, and how long a run may take.
@@ -82,4 +83,44 @@ pub fn check<S: Section>(s: &S, path: &str, ctx: &ValidateContext<'_>, p: &mut P
         }
     }
     s.validate(path, ctx, p);
+}
+
+/// The section of a collector that has only the three common settings; `SECS` is its default
+/// interval in seconds.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Common<const SECS: u64> {
+    /// Run this collector.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Time between two runs of one job.
+    #[serde(default = "interval_of::<SECS>")]
+    pub interval: HumanDuration,
+    /// Longest a run may take; defaults to the interval, at most 5m.
+    #[serde(default)]
+    pub timeout: Option<HumanDuration>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn interval_of<const SECS: u64>() -> HumanDuration {
+    d(SECS)
+}
+
+impl<const SECS: u64> Default for Common<SECS> {
+    fn default() -> Self {
+        Common {
+            enabled: true,
+            interval: interval_of::<SECS>(),
+            timeout: None,
+        }
+    }
+}
+
+impl<const SECS: u64> Section for Common<SECS> {
+    fn common(&self) -> (bool, HumanDuration, Option<HumanDuration>) {
+        (self.enabled, self.interval, self.timeout)
+    }
 }
