@@ -171,3 +171,58 @@ fn arn_region_and_account_shapes() {
     assert!(valid_account_id("012345678901"));
     assert!(!valid_account_id("01234567890a"));
 }
+
+#[test]
+fn a_type_error_in_one_section_hides_no_other_sections_problems() {
+    let ps = problems(
+        r#"
+aws:
+  max_attempts: many
+web:
+  max_connections: 0
+targets:
+  - name: a
+    regions: [nowhere-1]
+  - name: b
+    regions: us-east-1
+collectors:
+  guardduty: {interval: soon}
+  config_org_rules:
+    target: b
+    detail_statuses: [BROKEN]
+  config_aggregators:
+    regions: [moon-1]
+"#,
+    );
+    // The type errors, once each, with their paths.
+    assert!(has(&ps, "aws.max_attempts", "invalid type"), "{ps:#?}");
+    assert!(has(&ps, "targets[1].regions", "invalid type"), "{ps:#?}");
+    assert!(
+        has(&ps, "collectors.guardduty.interval", "invalid duration"),
+        "{ps:#?}"
+    );
+    // Every other section's semantic problems, still found.
+    assert!(has(&ps, "web.max_connections", "at least 1"), "{ps:#?}");
+    assert!(
+        has(&ps, "targets[0].regions[0]", "not an AWS region"),
+        "{ps:#?}"
+    );
+    assert!(
+        has(
+            &ps,
+            "collectors.config_org_rules.detail_statuses[0]",
+            "BROKEN"
+        ),
+        "{ps:#?}"
+    );
+    assert!(
+        has(&ps, "collectors.config_aggregators.regions[0]", "moon-1"),
+        "{ps:#?}"
+    );
+    // `b` did not parse but named itself: a reference to it is no second problem.
+    assert!(
+        !ps.iter().any(|p| p.message.contains("no target is named")),
+        "{ps:#?}"
+    );
+    assert_eq!(ps.len(), 7, "{ps:#?}");
+}
