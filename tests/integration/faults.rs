@@ -611,6 +611,8 @@ const REQUIRED: &[(&str, &str, &str, &str)] = &[
     ("config_org_rules", "DescribeOrganizationConfigRuleStatuses", "OrganizationConfigRuleName", "every rule silently vanishes while collector_up stays 1"),
     ("guardduty", "ListDetectors", "detectorIds", "the missing list read as an empty one: GuardDuty off (detectors 0, every detector series gone)"),
     ("guardduty", "GetDetector", "status", "DetectorStatus \"no value was set\": exported as that state, detector_enabled 0"),
+    ("guardduty", "GetFindingsStatistics", "findingStatistics", "every severity counted 0"),
+    ("config_org_rules", "DescribeOrganizationConfigRules", "OrganizationConfigRuleName", "definitions matched to no rule"),
 ];
 
 #[tokio::test]
