@@ -1,18 +1,36 @@
-//! The metric model and the two text encoders (Prometheus text 0.0.4 and OpenMetrics 1.0).
+//! The posture metric model, and its encoding through `prometheus-client`.
 //!
 //! Collectors build [`Family`] values from scratch for every snapshot, so a label set that AWS
-//! stops reporting vanishes with the next snapshot. A family's sample lines are encoded to bytes
-//! the moment a sample is pushed: sample lines are the same in both text formats, so the store can
-//! assemble a whole exposition by copying the chunks of every snapshot under one header per family,
-//! and re-encoding after one snapshot changed costs a memcpy per other snapshot, not a re-format.
+//! stops reporting vanishes with the next snapshot. A family keeps its samples compactly (the
+//! label values of all its samples in one string, their ends, and the values), not as text: the
+//! text is written by `prometheus-client`'s encoders, OpenMetrics or Prometheus 0.0.4, through
+//! [`Posture`], a `prometheus_client::collector::Collector` over every snapshot held. One family
+//! (say `aws_config_recorder_status`) is fed by thousands of independent (collector, account,
+//! region) snapshots replaced one at a time; the collector writes one descriptor per family and
+//! then the samples of every snapshot under it.
 //!
-//! We write the encoder ourselves rather than go through `prometheus-client`'s registry: that crate
-//! encodes OpenMetrics only (its counters would be mis-typed in the 0.0.4 format Prometheus still
-//! negotiates), and its registry wants one owner per family, while here one family is fed by many
-//! independent (collector, target, region) snapshots that are replaced one at a time.
+//! Escaping is `prometheus-client`'s (label values: `\\`, `\"`, `\n` in both formats; HELP: `\\`
+//! and `\n` in 0.0.4), except for HELP in OpenMetrics, which that crate writes as it is given:
+//! [`Posture`] escapes it first (`\\`, `\n` and `\"`, as the OpenMetrics grammar has them).
+//!
+//! Values: integral values are written as integers (`1`, not `1.0`) as before; other values in
+//! the shortest form that round-trips. Infinite values are never pushed: the OpenMetrics encoder
+//! of `prometheus-client` 0.26 spells them `inf`, which OpenMetrics parsers refuse, and no
+//! posture value (a count, a flag, a timestamp) is infinite, so [`Family::push`] drops one and
+//! logs it rather than corrupt a whole exposition.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
-use std::io::Write as _;
+use std::sync::Arc;
+
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{
+    DescriptorEncoder, EncodeLabelSet, EncodeMetric, LabelSetEncoder,
+};
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::metrics::info::Info;
+use prometheus_client::metrics::MetricType;
 
 /// How a family is typed on the wire.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,6 +42,16 @@ pub enum Kind {
     /// Constant 1 carrying labels; samples are named `<name>_info`
     /// (`# TYPE <name> info` in OpenMetrics, a gauge in the 0.0.4 format).
     Info,
+}
+
+impl Kind {
+    fn metric_type(self) -> MetricType {
+        match self {
+            Kind::Gauge => MetricType::Gauge,
+            Kind::Counter => MetricType::Counter,
+            Kind::Info => MetricType::Info,
+        }
+    }
 }
 
 /// The static description of a metric family.
@@ -39,23 +67,15 @@ pub struct Desc {
     pub labels: &'static [&'static str],
 }
 
-impl Desc {
-    /// The name that samples of this family carry.
-    pub fn sample_name(&self) -> String {
-        match self.kind {
-            Kind::Gauge => self.name.to_string(),
-            Kind::Counter => format!("{}_total", self.name),
-            Kind::Info => format!("{}_info", self.name),
-        }
-    }
-}
-
-/// One metric family of one snapshot: its description and its already encoded sample lines.
+/// One metric family of one snapshot: its description and its samples.
 #[derive(Debug, Clone)]
 pub struct Family {
     desc: &'static Desc,
-    lines: Vec<u8>,
-    samples: usize,
+    /// The label values of every sample, one after the other.
+    text: String,
+    /// Where each label value ends in `text`: `desc.labels.len()` entries a sample.
+    ends: Vec<u32>,
+    values: Vec<f64>,
 }
 
 impl Family {
@@ -63,37 +83,39 @@ impl Family {
     pub fn new(desc: &'static Desc) -> Self {
         Family {
             desc,
-            lines: Vec::new(),
-            samples: 0,
+            text: String::new(),
+            ends: Vec::new(),
+            values: Vec::new(),
         }
     }
 
-    /// Appends one sample. `values` pairs with `desc.labels`; a missing value is encoded empty.
+    /// Appends one sample. `values` pairs with `desc.labels`; a missing value is empty.
     pub fn push(&mut self, values: &[&str], value: f64) {
-        let out = &mut self.lines;
-        out.extend_from_slice(self.desc.name.as_bytes());
-        match self.desc.kind {
-            Kind::Gauge => {}
-            Kind::Counter => out.extend_from_slice(b"_total"),
-            Kind::Info => out.extend_from_slice(b"_info"),
+        if value.is_infinite() {
+            tracing::warn!(
+                family = self.desc.name,
+                "dropped an infinite sample value, which no posture value can be"
+            );
+            return;
         }
-        if !self.desc.labels.is_empty() {
-            out.push(b'{');
-            for (i, name) in self.desc.labels.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                out.extend_from_slice(name.as_bytes());
-                out.extend_from_slice(b"=\"");
-                escape_label_value(out, values.get(i).copied().unwrap_or(""));
-                out.push(b'"');
-            }
-            out.push(b'}');
+        let added: usize = (0..self.desc.labels.len())
+            .map(|i| values.get(i).map_or(0, |v| v.len()))
+            .sum();
+        // Offsets are u32: a family of more than 4 GiB of label text is refused sample by
+        // sample rather than silently mislabelled.
+        if u32::try_from(self.text.len() + added).is_err() {
+            tracing::warn!(
+                family = self.desc.name,
+                "dropped a sample: the family's label text exceeds 4 GiB"
+            );
+            return;
         }
-        out.push(b' ');
-        write_value(out, value);
-        out.push(b'\n');
-        self.samples += 1;
+        for i in 0..self.desc.labels.len() {
+            self.text.push_str(values.get(i).copied().unwrap_or(""));
+            // Checked above.
+            self.ends.push(self.text.len() as u32);
+        }
+        self.values.push(value);
     }
 
     /// Exports a state set: one sample per known state (1 for `current`, 0 for the others) and,
@@ -118,19 +140,131 @@ impl Family {
         self.desc
     }
 
-    /// Encoded sample lines.
-    pub fn lines(&self) -> &[u8] {
-        &self.lines
-    }
-
     /// Number of samples.
     pub fn len(&self) -> usize {
-        self.samples
+        self.values.len()
     }
 
     /// True when the family has no samples.
     pub fn is_empty(&self) -> bool {
-        self.samples == 0
+        self.values.is_empty()
+    }
+
+    /// The samples: label values in `desc.labels` order, and the value.
+    pub fn samples(&self) -> impl Iterator<Item = (Labels<'_>, f64)> + '_ {
+        let n = self.desc.labels.len();
+        self.values.iter().enumerate().map(move |(i, v)| {
+            let ends = &self.ends[i * n..(i + 1) * n];
+            // A sample's text starts where the previous sample's ended.
+            let start = if i == 0 || n == 0 {
+                0
+            } else {
+                self.ends[i * n - 1]
+            };
+            (
+                Labels {
+                    names: self.desc.labels,
+                    text: &self.text,
+                    start,
+                    ends,
+                },
+                *v,
+            )
+        })
+    }
+
+    /// The family's sample lines as the exposition carries them (no HELP or TYPE), for tests and
+    /// for `collect --once`.
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        let one = Posture::new(
+            Arc::from(vec![Snapshot {
+                families: Arc::new(vec![self.clone()]),
+                help_suffix: Arc::from(""),
+            }]),
+            Format::OpenMetrics,
+        );
+        let mut registry = prometheus_client::registry::Registry::default();
+        registry.register_collector(Box::new(one));
+        // Writing to a String cannot fail, and our collector fails only with its writer.
+        let _ = prometheus_client::encoding::text::encode_registry(&mut out, &registry);
+        out.lines()
+            .filter(|l| !l.starts_with('#'))
+            .fold(String::new(), |mut s, l| {
+                s.push_str(l);
+                s.push('\n');
+                s
+            })
+    }
+}
+
+/// The label set of one sample, borrowed from its family.
+#[derive(Debug, Clone, Copy)]
+pub struct Labels<'a> {
+    names: &'static [&'static str],
+    text: &'a str,
+    start: u32,
+    ends: &'a [u32],
+}
+
+impl<'a> Labels<'a> {
+    /// The values, in label order.
+    pub fn values(&self) -> impl Iterator<Item = &'a str> + 'a {
+        let text = self.text;
+        let mut start = self.start as usize;
+        self.ends.iter().map(move |&end| {
+            let v = text.get(start..end as usize).unwrap_or("");
+            start = end as usize;
+            v
+        })
+    }
+}
+
+impl EncodeLabelSet for Labels<'_> {
+    fn encode(&self, encoder: &mut LabelSetEncoder) -> Result<(), std::fmt::Error> {
+        for (name, value) in self.names.iter().zip(self.values()) {
+            let mut label = encoder.encode_label();
+            let mut key = label.encode_label_key()?;
+            key.write_str(name)?;
+            let mut v = key.encode_label_value()?;
+            // prometheus-client escapes what is written here.
+            v.write_str(value)?;
+            v.finish()?;
+        }
+        Ok(())
+    }
+}
+
+/// Info metrics need an owned, hashable label set; ours is the borrowed one, compared by value.
+#[derive(Debug, Clone, Copy)]
+struct InfoLabels<'a>(Labels<'a>);
+
+impl PartialEq for InfoLabels<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.names == other.0.names && self.0.values().eq(other.0.values())
+    }
+}
+impl Eq for InfoLabels<'_> {}
+impl std::hash::Hash for InfoLabels<'_> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        for v in self.0.values() {
+            v.hash(state);
+        }
+    }
+}
+impl EncodeLabelSet for InfoLabels<'_> {
+    fn encode(&self, encoder: &mut LabelSetEncoder) -> Result<(), std::fmt::Error> {
+        self.0.encode(encoder)
+    }
+}
+
+/// A label set with no labels, for the family level of an info sample.
+#[derive(Debug)]
+struct NoLabels;
+
+impl EncodeLabelSet for NoLabels {
+    fn encode(&self, _: &mut LabelSetEncoder) -> Result<(), std::fmt::Error> {
+        Ok(())
     }
 }
 
@@ -147,73 +281,128 @@ impl Format {
     /// The Content-Type header value for this format.
     pub fn content_type(self) -> &'static str {
         match self {
-            Format::Prometheus => "text/plain; version=0.0.4; charset=utf-8",
+            Format::Prometheus => prometheus_client::encoding::prometheus_text::CONTENT_TYPE,
             Format::OpenMetrics => "application/openmetrics-text; version=1.0.0; charset=utf-8",
         }
     }
 }
 
-/// Writes the `# HELP` and `# TYPE` lines of a family. `help_suffix` is appended to the HELP
-/// text (how often the values are collected).
-pub fn write_header(out: &mut Vec<u8>, desc: &Desc, help_suffix: &str, format: Format) {
-    let (name, ty): (String, &str) = match (format, desc.kind) {
-        (_, Kind::Gauge) => (desc.name.to_string(), "gauge"),
-        (Format::Prometheus, Kind::Counter) => (desc.sample_name(), "counter"),
-        (Format::OpenMetrics, Kind::Counter) => (desc.name.to_string(), "counter"),
-        (Format::Prometheus, Kind::Info) => (desc.sample_name(), "gauge"),
-        (Format::OpenMetrics, Kind::Info) => (desc.name.to_string(), "info"),
-    };
-    out.extend_from_slice(b"# HELP ");
-    out.extend_from_slice(name.as_bytes());
-    out.push(b' ');
-    escape_help(out, desc.help);
-    escape_help(out, help_suffix);
-    out.push(b'\n');
-    let _ = writeln!(out, "# TYPE {name} {ty}");
+/// One job's snapshot as the exposition uses it: its families, shared, and what its HELP lines
+/// add (how often the values are collected).
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    /// The families of the snapshot.
+    pub families: Arc<Vec<Family>>,
+    /// Appended to each family's HELP text.
+    pub help_suffix: Arc<str>,
 }
 
-/// Closes an exposition (OpenMetrics requires `# EOF`).
-pub fn write_trailer(out: &mut Vec<u8>, format: Format) {
-    if format == Format::OpenMetrics {
-        out.extend_from_slice(b"# EOF\n");
+/// The posture families of every snapshot, as one `prometheus-client` collector: per family
+/// name (sorted), one descriptor, then the samples of every snapshot that has that family.
+#[derive(Debug)]
+pub struct Posture {
+    snapshots: Arc<[Snapshot]>,
+    /// The format being written: OpenMetrics HELP texts are escaped here, 0.0.4 ones by
+    /// prometheus-client.
+    format: Format,
+}
+
+impl Posture {
+    /// A collector over `snapshots` for an encode in `format`.
+    pub fn new(snapshots: Arc<[Snapshot]>, format: Format) -> Self {
+        Posture { snapshots, format }
+    }
+
+    /// Number of samples.
+    pub fn series(&self) -> usize {
+        self.snapshots
+            .iter()
+            .flat_map(|s| s.families.iter())
+            .map(Family::len)
+            .sum()
     }
 }
 
-fn escape_label_value(out: &mut Vec<u8>, v: &str) {
-    for b in v.bytes() {
-        match b {
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            b'"' => out.extend_from_slice(b"\\\""),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            _ => out.push(b),
+impl Collector for Posture {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let escape = self.format == Format::OpenMetrics;
+        // Family name -> (description, HELP suffix of the first snapshot, the families).
+        let mut groups: std::collections::BTreeMap<&'static str, (&Desc, &str, Vec<&Family>)> =
+            Default::default();
+        for s in self.snapshots.iter() {
+            for f in s.families.iter() {
+                let g = groups
+                    .entry(f.desc.name)
+                    .or_insert_with(|| (f.desc, &s.help_suffix, Vec::new()));
+                if !f.is_empty() {
+                    g.2.push(f);
+                }
+            }
+        }
+        let mut help = String::new();
+        for (name, (desc, suffix, families)) in groups {
+            if families.is_empty() {
+                continue;
+            }
+            help.clear();
+            help.push_str(desc.help);
+            help.push_str(suffix);
+            let help: Cow<'_, str> = if escape {
+                escape_openmetrics_help(&help)
+            } else {
+                Cow::Borrowed(&help)
+            };
+            let mut family =
+                encoder.encode_descriptor(name, &help, None, desc.kind.metric_type())?;
+            for f in families {
+                for (labels, v) in f.samples() {
+                    match desc.kind {
+                        Kind::Gauge => {
+                            let m = family.encode_family(&labels)?;
+                            match as_integer(v) {
+                                Some(i) => ConstGauge::new(i).encode(m)?,
+                                None => ConstGauge::new(v).encode(m)?,
+                            }
+                        }
+                        Kind::Counter => {
+                            let m = family.encode_family(&labels)?;
+                            match as_integer(v).and_then(|i| u64::try_from(i).ok()) {
+                                Some(i) => ConstCounter::new(i).encode(m)?,
+                                None => ConstCounter::new(v).encode(m)?,
+                            }
+                        }
+                        Kind::Info => {
+                            let m = family.encode_family(&NoLabels)?;
+                            Info::new(InfoLabels(labels)).encode(m)?
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `v` as an integer when it is one that an f64 holds exactly.
+fn as_integer(v: f64) -> Option<i64> {
+    (v.fract() == 0.0 && v.abs() < 1e15).then_some(v as i64)
+}
+
+/// HELP as the OpenMetrics grammar escapes it: backslash, newline and double quote.
+pub fn escape_openmetrics_help(help: &str) -> Cow<'_, str> {
+    if !help.bytes().any(|b| matches!(b, b'\\' | b'\n' | b'"')) {
+        return Cow::Borrowed(help);
+    }
+    let mut out = String::with_capacity(help.len() + 8);
+    for c in help.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '"' => out.push_str("\\\""),
+            c => out.push(c),
         }
     }
-}
-
-fn escape_help(out: &mut Vec<u8>, v: &str) {
-    for b in v.bytes() {
-        match b {
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            _ => out.push(b),
-        }
-    }
-}
-
-/// Formats a sample value: integers without a fraction, the rest in Rust's shortest
-/// round-trip form, and the non-finite values in the spelling both formats accept.
-pub fn write_value(out: &mut Vec<u8>, v: f64) {
-    if v.is_nan() {
-        out.extend_from_slice(b"NaN");
-    } else if v.is_infinite() {
-        out.extend_from_slice(if v > 0.0 { b"+Inf" } else { b"-Inf" });
-    } else if v.fract() == 0.0 && v.abs() < 1e15 {
-        let _ = write!(out, "{}", v as i64);
-    } else {
-        let mut s = String::new();
-        let _ = write!(s, "{v}");
-        out.extend_from_slice(s.as_bytes());
-    }
+    Cow::Owned(out)
 }
 
 /// Seconds since the Unix epoch of a timestamp, as a sample value.
@@ -227,6 +416,7 @@ pub fn epoch_seconds(t: std::time::SystemTime) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use prometheus_client::registry::Registry;
 
     static G: Desc = Desc {
         name: "test_gauge",
@@ -242,10 +432,32 @@ mod tests {
     };
     static I: Desc = Desc {
         name: "test_build",
-        help: "Build.",
+        help: "Build \"quoted\" \\ back.",
         kind: Kind::Info,
         labels: &["version"],
     };
+
+    fn encode(families: Vec<Family>, suffix: &str, format: Format) -> String {
+        let p = Posture::new(
+            Arc::from(vec![Snapshot {
+                families: Arc::new(families),
+                help_suffix: Arc::from(suffix),
+            }]),
+            format,
+        );
+        let mut r = Registry::default();
+        r.register_collector(Box::new(p));
+        let mut out = String::new();
+        match format {
+            Format::OpenMetrics => {
+                prometheus_client::encoding::text::encode_registry(&mut out, &r).unwrap()
+            }
+            Format::Prometheus => {
+                prometheus_client::encoding::prometheus_text::encode(&mut out, &r).unwrap()
+            }
+        }
+        out
+    }
 
     #[test]
     fn sample_lines_escape_and_format_values() {
@@ -254,14 +466,20 @@ mod tests {
         f.push(&["b", "ok"], 1_700_000_000.0);
         f.push(&["c", "ok"], f64::NAN);
         f.push(&["d", "ok"], f64::NEG_INFINITY);
+        f.push(&["e"], 2.0);
+        f.push(&["é{,=}", "ok"], -3.0);
         assert_eq!(
-            String::from_utf8(f.lines().to_vec()).unwrap(),
+            f.text(),
             "test_gauge{a=\"x\\\"y\\\\z\\nw\",status=\"ok\"} 1.5\n\
              test_gauge{a=\"b\",status=\"ok\"} 1700000000\n\
              test_gauge{a=\"c\",status=\"ok\"} NaN\n\
-             test_gauge{a=\"d\",status=\"ok\"} -Inf\n"
+             test_gauge{a=\"e\",status=\"\"} 2\n\
+             test_gauge{a=\"é{,=}\",status=\"ok\"} -3\n"
         );
-        assert_eq!(f.len(), 4);
+        // The infinite value was dropped.
+        assert_eq!(f.len(), 5);
+        let values: Vec<Vec<&str>> = f.samples().map(|(l, _)| l.values().collect()).collect();
+        assert_eq!(values[3], ["e", ""]);
     }
 
     #[test]
@@ -270,7 +488,7 @@ mod tests {
         f.push_state_set(&["r"], &["A", "B"], "B");
         f.push_state_set(&["s"], &["A", "B"], "SHINY_NEW");
         assert_eq!(
-            String::from_utf8(f.lines().to_vec()).unwrap(),
+            f.text(),
             "test_gauge{a=\"r\",status=\"A\"} 0\n\
              test_gauge{a=\"r\",status=\"B\"} 1\n\
              test_gauge{a=\"s\",status=\"A\"} 0\n\
@@ -281,25 +499,59 @@ mod tests {
 
     #[test]
     fn headers_differ_between_formats_for_counters_and_info() {
-        let mut p = Vec::new();
-        write_header(&mut p, &C, "", Format::Prometheus);
-        write_header(&mut p, &I, " (every 5m)", Format::Prometheus);
-        assert_eq!(
-            String::from_utf8(p).unwrap(),
-            "# HELP test_calls_total Calls.\n# TYPE test_calls_total counter\n\
-             # HELP test_build_info Build. (every 5m)\n# TYPE test_build_info gauge\n"
-        );
-        let mut o = Vec::new();
-        write_header(&mut o, &C, "", Format::OpenMetrics);
-        write_header(&mut o, &I, "", Format::OpenMetrics);
-        write_trailer(&mut o, Format::OpenMetrics);
-        assert_eq!(
-            String::from_utf8(o).unwrap(),
-            "# HELP test_calls Calls.\n# TYPE test_calls counter\n\
-             # HELP test_build Build.\n# TYPE test_build info\n# EOF\n"
-        );
         let mut c = Family::new(&C);
         c.push(&[], 3.0);
-        assert_eq!(c.lines(), b"test_calls_total 3\n");
+        let mut i = Family::new(&I);
+        i.push(&["1.2"], 1.0);
+        let p = encode(
+            vec![c.clone(), i.clone()],
+            " (every 5m)",
+            Format::Prometheus,
+        );
+        assert_eq!(
+            p,
+            "# HELP test_build_info Build \"quoted\" \\\\ back. (every 5m)\n\
+             # TYPE test_build_info gauge\n\
+             test_build_info{version=\"1.2\"} 1\n\
+             # HELP test_calls_total Calls. (every 5m)\n\
+             # TYPE test_calls_total counter\n\
+             test_calls_total 3\n"
+        );
+        let o = encode(vec![c, i], "", Format::OpenMetrics);
+        assert_eq!(
+            o,
+            "# HELP test_build Build \\\"quoted\\\" \\\\ back.\n# TYPE test_build info\n\
+             test_build_info{version=\"1.2\"} 1\n\
+             # HELP test_calls Calls.\n# TYPE test_calls counter\n\
+             test_calls_total 3\n"
+        );
+    }
+
+    #[test]
+    fn one_descriptor_per_family_across_snapshots() {
+        let snap = |acct: &str, v: f64| {
+            let mut f = Family::new(&G);
+            f.push(&[acct, "ok"], v);
+            Snapshot {
+                families: Arc::new(vec![f, Family::new(&C)]),
+                help_suffix: Arc::from(" Every 1m."),
+            }
+        };
+        let p = Posture::new(
+            Arc::from(vec![snap("1", 1.0), snap("2", 0.25)]),
+            Format::OpenMetrics,
+        );
+        assert_eq!(p.series(), 2);
+        let mut r = Registry::default();
+        r.register_collector(Box::new(p));
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode_registry(&mut out, &r).unwrap();
+        // The empty counter family has no descriptor at all.
+        assert_eq!(
+            out,
+            "# HELP test_gauge A gauge. Every 1m.\n# TYPE test_gauge gauge\n\
+             test_gauge{a=\"1\",status=\"ok\"} 1\n\
+             test_gauge{a=\"2\",status=\"ok\"} 0.25\n"
+        );
     }
 }

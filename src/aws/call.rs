@@ -179,7 +179,12 @@ macro_rules! operations {
         const _: Option<$krate::operation::$m::$op> = None;
 
         $(operations!(@$paged $krate::operation::$m::builders::$builder);)?
-    )*)*};
+    )*)*
+
+        /// The name of every operation of the table; `names::OPERATION_NAMES` must list them.
+        #[cfg(test)]
+        const TABLE_NAMES: &[&str] = &[$($(stringify!($op),)*)*];
+    };
     (@paged $builder:path) => {
         impl Paged for $builder {
             fn with_token(self, token: Option<String>) -> Self {
@@ -257,5 +262,20 @@ operations! {
     aws_sdk_sts as Sts {
         GetCallerIdentity in get_caller_identity:
             GetCallerIdentityFluentBuilder -> GetCallerIdentityOutput, GetCallerIdentityError;
+    }
+}
+
+#[cfg(test)]
+mod names_tests {
+    #[test]
+    fn the_label_names_are_the_table() {
+        let mut table = super::TABLE_NAMES.to_vec();
+        let mut names = super::super::names::OPERATION_NAMES.to_vec();
+        table.sort_unstable();
+        names.sort_unstable();
+        assert_eq!(
+            table, names,
+            "src/aws/names.rs must list the operations table"
+        );
     }
 }

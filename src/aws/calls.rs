@@ -4,8 +4,7 @@
 //! count. Its outcome is `ok`, `throttled` (HTTP 429 or a throttling error code) or `error`
 //! (anything else, including timeouts and connection failures that never got a response).
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::FinalizerInterceptorContextRef;
@@ -13,6 +12,11 @@ use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+
+use super::names::{OPERATION_NAMES, OTHER_OPERATIONS};
 
 /// The outcome of one attempt.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -36,42 +40,93 @@ impl Outcome {
     }
 }
 
-/// Attempts by (service, operation, outcome). The key space is bounded by the operations the
-/// exporter calls, so this never grows with the organization.
-#[derive(Debug, Default)]
+impl EncodeLabelValue for Outcome {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+        std::fmt::Write::write_str(encoder, self.as_str())
+    }
+}
+
+/// The labels of one call counter. Every value is `'static` (the service label, an operation of
+/// the operations table, the outcome), so counting an attempt allocates nothing.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CallLabels {
+    /// Our label for the service (`config`, `guardduty`, ...).
+    pub service: &'static str,
+    /// The operation's name as AWS spells it.
+    pub operation: &'static str,
+    /// ok, throttled or error.
+    pub outcome: Outcome,
+}
+
+/// The service labels [`service_label`] gives.
+const SERVICES: [&str; 6] = [
+    "config",
+    "guardduty",
+    "iam",
+    "organizations",
+    "sts",
+    "other",
+];
+
+/// The `'static` spelling of an operation name, or `other` for one the exporter does not know
+/// (which would be a new SDK operation sent without a row in the operations table).
+fn operation_label(name: &str) -> &'static str {
+    OPERATION_NAMES
+        .iter()
+        .chain(OTHER_OPERATIONS.iter())
+        .find(|n| **n == name)
+        .copied()
+        .unwrap_or("other")
+}
+
+/// Attempts by (service, operation, outcome): a `prometheus-client` counter family, registered
+/// as `posture_exporter_aws_api_calls` by the store's telemetry. The key space is bounded by the
+/// operations the exporter calls, so this never grows with the organization.
+#[derive(Debug, Default, Clone)]
 pub struct CallCounter {
-    counts: Mutex<BTreeMap<(&'static str, String, Outcome), u64>>,
+    family: Family<CallLabels, Counter>,
 }
 
 impl CallCounter {
     /// Adds one attempt.
     pub fn add(&self, service: &'static str, operation: &str, outcome: Outcome) {
-        let mut m = self.counts.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(n) = m.get_mut(&(service, operation.to_string(), outcome)) {
-            *n += 1;
-        } else {
-            m.insert((service, operation.to_string(), outcome), 1);
-        }
+        let labels = CallLabels {
+            service,
+            operation: operation_label(operation),
+            outcome,
+        };
+        self.family.get_or_create(&labels).inc();
     }
 
-    /// All counts, in key order.
-    pub fn snapshot(&self) -> Vec<((&'static str, String, Outcome), u64)> {
-        self.counts
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .map(|(k, v)| (k.clone(), *v))
-            .collect()
+    /// The counter family, to register for the exposition.
+    pub fn family(&self) -> &Family<CallLabels, Counter> {
+        &self.family
     }
 
     /// Attempts of one operation with one outcome.
     pub fn get(&self, operation: &str, outcome: Outcome) -> u64 {
-        self.counts
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
+        let operation = operation_label(operation);
+        SERVICES
             .iter()
-            .filter(|((_, op, o), _)| op == operation && *o == outcome)
-            .map(|(_, n)| *n)
+            .filter_map(|service| {
+                self.family
+                    .get(&CallLabels {
+                        service,
+                        operation,
+                        outcome,
+                    })
+                    .map(|c| c.get())
+            })
+            .sum()
+    }
+
+    /// Attempts of every operation with one outcome.
+    pub fn total(&self, outcome: Outcome) -> u64 {
+        OPERATION_NAMES
+            .iter()
+            .chain(OTHER_OPERATIONS.iter())
+            .chain(std::iter::once(&"other"))
+            .map(|op| self.get(op, outcome))
             .sum()
     }
 }
@@ -158,8 +213,8 @@ impl Intercept for CountCalls {
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let (service, operation) = match cfg.load::<Metadata>() {
-            Some(m) => (service_label(m.service()), m.name().to_string()),
-            None => ("other", "unknown".to_string()),
+            Some(m) => (service_label(m.service()), m.name()),
+            None => ("other", "other"),
         };
         let outcome = match (context.output_or_error(), context.response()) {
             (Some(Ok(_)), _) => Outcome::Ok,
@@ -177,7 +232,7 @@ impl Intercept for CountCalls {
             }
             (_, None) => Outcome::Error,
         };
-        self.counter.add(service, &operation, outcome);
+        self.counter.add(service, operation, outcome);
         Ok(())
     }
 }
@@ -227,6 +282,10 @@ mod tests {
             c.get("DescribeConfigurationRecorders", Outcome::Throttled),
             1
         );
-        assert_eq!(c.snapshot().len(), 2);
+        // An operation outside the table is counted, under `other`.
+        c.add("config", "SomethingNew", Outcome::Error);
+        assert_eq!(c.get("other", Outcome::Error), 1);
+        assert_eq!(c.total(Outcome::Ok), 2);
+        assert_eq!(c.total(Outcome::Error), 1);
     }
 }

@@ -18,6 +18,7 @@ pub mod calls;
 pub mod clients;
 pub mod error;
 pub mod limits;
+pub mod names;
 pub mod pages;
 
 use std::sync::atomic::AtomicU64;

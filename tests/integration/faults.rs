@@ -159,17 +159,39 @@ pub async fn settled_env(world: WorldOptions) -> (Env, Scrape) {
 }
 
 /// The series that must not change while the world does not: everything but call counters,
-/// durations and last-success timestamps.
+/// durations and last-success timestamps. Failures are summed per collector over their kinds
+/// (under [`failures_key`]); a test that knows the kind checks it itself.
 pub fn stable(s: &Scrape) -> BTreeMap<String, f64> {
-    s.samples
+    let mut out: BTreeMap<String, f64> = s
+        .samples
         .iter()
         .filter(|(k, _)| {
             !k.starts_with("posture_exporter_aws_api_calls")
-                && !k.starts_with("posture_exporter_collector_duration_seconds")
+                && !k.starts_with("posture_exporter_collection_duration_seconds")
                 && !k.starts_with("posture_exporter_collector_last_success_timestamp_seconds")
+                && !k.starts_with("posture_exporter_collector_failures_total")
         })
         .map(|(k, v)| (k.clone(), *v))
-        .collect()
+        .collect();
+    for (series, v) in s.matching("posture_exporter_collector_failures_total", &[]) {
+        let collector = series
+            .split("collector=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .unwrap_or("");
+        *out.entry(failures_key(collector)).or_default() += v;
+    }
+    out
+}
+
+/// Where [`stable`] puts the failures of one collector, every kind together.
+pub fn failures_key(collector: &str) -> String {
+    format!("failures of {collector}")
+}
+
+/// The number of a collector's jobs serving stale values.
+pub fn stale_key(collector: &str) -> String {
+    format!("posture_exporter_collector_stale_jobs{{collector=\"{collector}\"}}")
 }
 
 /// Each series once: Prometheus refuses an exposition that repeats one.
@@ -354,13 +376,12 @@ fn expected(
         if streak > 0 { 0.0 } else { 1.0 },
     );
     want.insert(
-        k("posture_exporter_collector_stale"),
+        stale_key(aim.collector),
         if (1..3).contains(&streak) { 1.0 } else { 0.0 },
     );
-    want.insert(
-        k("posture_exporter_collector_failures_total"),
-        failures as f64,
-    );
+    if failures > 0 {
+        want.insert(failures_key(aim.collector), failures as f64);
+    }
     if streak >= 3 {
         for s in subject.series(baseline, aim).keys() {
             want.remove(s);
@@ -940,6 +961,9 @@ async fn random_faults_with_a_fixed_seed_keep_every_invariant() {
         let s = env.scrape().await;
         assert_no_duplicates(&s);
         let mut want = stable(&baseline);
+        // Per collector: jobs serving stale values, and failures so far.
+        let mut stale_jobs: BTreeMap<&str, f64> = BTreeMap::new();
+        let mut failed_so_far: BTreeMap<&str, f64> = BTreeMap::new();
         for r in &rows {
             let id = format!(
                 "{}|{}|{}",
@@ -962,14 +986,9 @@ async fn random_faults_with_a_fixed_seed_keep_every_invariant() {
                 k("posture_exporter_collector_up"),
                 if *n > 0 { 0.0 } else { 1.0 },
             );
-            want.insert(
-                k("posture_exporter_collector_stale"),
-                if (1..3).contains(n) { 1.0 } else { 0.0 },
-            );
-            want.insert(
-                k("posture_exporter_collector_failures_total"),
-                *total as f64,
-            );
+            *stale_jobs.entry(r.key.collector.name()).or_default() +=
+                if (1..3).contains(n) { 1.0 } else { 0.0 };
+            *failed_so_far.entry(r.key.collector.name()).or_default() += *total as f64;
             if *n >= 3 {
                 let subject = Subject::of(r.key.collector.name());
                 let aim = Aim {
@@ -983,6 +1002,14 @@ async fn random_faults_with_a_fixed_seed_keep_every_invariant() {
                 dropped += 1;
             } else if *n > 0 {
                 kept += 1;
+            }
+        }
+        for (c, n) in stale_jobs {
+            want.insert(stale_key(c), n);
+        }
+        for (c, n) in failed_so_far {
+            if n > 0.0 {
+                want.insert(failures_key(c), n);
             }
         }
         let got = stable(&s);

@@ -621,11 +621,7 @@ async fn run(
 ) -> (u64, String) {
     sim.reset_calls();
     let c = ConfigOrgRules::collect(ctx, state).await.unwrap();
-    let text: String = c
-        .families
-        .iter()
-        .map(|f| String::from_utf8(f.lines().to_vec()).unwrap())
-        .collect();
+    let text: String = c.families.iter().map(|f| f.text()).collect();
     (sim.total_calls(), text)
 }
 

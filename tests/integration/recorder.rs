@@ -112,14 +112,11 @@ async fn failures_keep_last_values_for_the_staleness_window_then_drop_them() {
     assert_eq!(s.up("config_recorder", &mgmt, "us-east-1"), Some(1.0));
     assert_eq!(
         s.get(
-            "posture_exporter_collector_stale",
-            &[
-                ("collector", "config_recorder"),
-                ("account_id", &member),
-                ("region", "us-east-1")
-            ]
+            "posture_exporter_collector_stale_jobs",
+            &[("collector", "config_recorder")]
         ),
-        Some(1.0)
+        Some(2.0),
+        "both regions of the member serve their last values"
     );
     // Then a throttling storm (past the retries): still kept after the second failed run.
     env.sim.clear_faults();

@@ -1159,12 +1159,7 @@ fn total(calls: &BTreeMap<String, u64>) -> u64 {
 }
 
 fn throttled(counter: &CallCounter) -> u64 {
-    counter
-        .snapshot()
-        .iter()
-        .filter(|((_, _, o), _)| *o == Outcome::Throttled)
-        .map(|(_, n)| *n)
-        .sum()
+    counter.total(Outcome::Throttled)
 }
 
 fn scale_one(a: ScaleArgs) -> anyhow::Result<()> {

@@ -217,10 +217,7 @@ mod tests {
     use super::*;
 
     fn text(c: &Converted) -> String {
-        c.families
-            .iter()
-            .map(|f| String::from_utf8(f.lines().to_vec()).unwrap())
-            .collect()
+        c.families.iter().map(|f| f.text()).collect()
     }
 
     fn sev(severity: f64, count: i64) -> SeverityCount {

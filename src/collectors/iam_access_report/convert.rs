@@ -133,9 +133,7 @@ mod tests {
     use super::*;
 
     fn text(fams: &[Family]) -> String {
-        fams.iter()
-            .map(|f| String::from_utf8(f.lines().to_vec()).unwrap())
-            .collect()
+        fams.iter().map(|f| f.text()).collect()
     }
 
     fn svc(ns: &str, last: Option<f64>, n: Option<i64>) -> ServiceAccess {

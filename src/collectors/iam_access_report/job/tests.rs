@@ -187,7 +187,7 @@ impl ReportApi for Fake {
 fn text(state: &State, paths: &[String]) -> String {
     convert::families(&convert::entries(state, paths))
         .iter()
-        .map(|f| String::from_utf8(f.lines().to_vec()).unwrap())
+        .map(|f| f.text())
         .collect()
 }
 

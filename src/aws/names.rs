@@ -1,0 +1,30 @@
+//! The names of the operations the exporter sends, as `'static` strings for the call counter's
+//! labels (counting an attempt then allocates nothing). The list is the operations table of
+//! `call.rs` (a test there keeps the two equal) plus AssumeRole, which the credentials provider
+//! sends outside it. It is a module of its own because the call counter sits below the call path.
+
+/// Every operation of the operations table.
+pub const OPERATION_NAMES: &[&str] = &[
+    "DescribeConfigurationRecorders",
+    "DescribeConfigurationRecorderStatus",
+    "DescribeOrganizationConfigRuleStatuses",
+    "DescribeOrganizationConfigRules",
+    "GetOrganizationConfigRuleDetailedStatus",
+    "DescribeConfigurationAggregators",
+    "DescribeConfigurationAggregatorSourcesStatus",
+    "ListDetectors",
+    "GetDetector",
+    "GetFindingsStatistics",
+    "ListMembers",
+    "GetAdministratorAccount",
+    "GenerateOrganizationsAccessReport",
+    "GetOrganizationsAccessReport",
+    "ListAccounts",
+    "ListRoots",
+    "ListAccountsForParent",
+    "ListOrganizationalUnitsForParent",
+    "GetCallerIdentity",
+];
+
+/// Operations sent outside the operations table (by the credentials provider).
+pub const OTHER_OPERATIONS: &[&str] = &["AssumeRole"];

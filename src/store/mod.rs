@@ -1,0 +1,372 @@
+//! The store: what collections report and what `/metrics`, `/ready` and the status page read,
+//! in four parts with one job each.
+//!
+//! - [`jobs`]: the job table, the latest snapshot of every (collector, account, region) job, and
+//!   the freshness rule (how long a failed job's last good values are served).
+//! - [`readiness`]: which targets are still being resolved, and so whether `/ready` says yes.
+//! - [`exposition`]: the bodies `/metrics` serves, encoded ahead for the formats asked for lately
+//!   and on first request for the others, gzip, and the encoder task.
+//! - [`telemetry`]: the exporter's own metrics in a `prometheus-client` registry.
+//!
+//! [`Store`] is the one handle the rest of the exporter holds; it passes each report to the
+//! parts it concerns. A job reporting its result never waits for an encode, and a scrape never
+//! waits for a job or for AWS.
+
+pub mod exposition;
+pub mod jobs;
+pub mod readiness;
+pub mod telemetry;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use tokio_util::sync::CancellationToken;
+
+use crate::aws::calls::CallCounter;
+use crate::config::duration::HumanDuration;
+use crate::metrics::{Family, Format, Snapshot};
+
+pub use exposition::{Exposition, EAGER_WINDOW};
+pub use jobs::{Failure, JobKey, RunReport, StatusRow};
+
+use exposition::Cache;
+use jobs::Jobs;
+use readiness::Readiness;
+use telemetry::Telemetry;
+
+/// The shared store. Cheap to share behind an `Arc`.
+pub struct Store {
+    jobs: Jobs,
+    readiness: Readiness,
+    cache: Cache,
+    telemetry: Arc<Telemetry>,
+    calls: Arc<CallCounter>,
+}
+
+impl Store {
+    /// A store with the given freshness window, exporting the calls counted in `calls`.
+    pub fn new(max_stale_intervals: u32, calls: Arc<CallCounter>) -> Self {
+        let telemetry = Arc::new(Telemetry::new(
+            &calls,
+            env!("CARGO_PKG_VERSION"),
+            option_env!("POSTURE_EXPORTER_REVISION").unwrap_or("unknown"),
+        ));
+        Store {
+            jobs: Jobs::new(max_stale_intervals),
+            readiness: Readiness::default(),
+            cache: Cache::new(Exposition::new(Vec::new(), telemetry.clone(), 0, 0)),
+            telemetry,
+            calls,
+        }
+    }
+
+    /// Changes the freshness window (on reload).
+    pub fn set_max_stale_intervals(&self, n: u32) {
+        self.jobs.set_max_stale_intervals(n);
+        self.cache.changed();
+    }
+
+    /// The API call counter this store exports.
+    pub fn calls(&self) -> &Arc<CallCounter> {
+        &self.calls
+    }
+
+    /// Declares a job, so that `/ready` waits for its first attempt. Keeps a known job's data.
+    pub fn register(&self, key: JobKey, target: &str, interval: Duration) {
+        self.jobs.register(key, target, interval);
+    }
+
+    /// Forgets a job and its series (its target or collector is gone).
+    pub fn remove(&self, key: &JobKey) {
+        if self.jobs.remove(key) {
+            self.telemetry.forget(key);
+            self.cache.changed();
+        }
+    }
+
+    /// The keys of every registered job.
+    pub fn keys(&self) -> Vec<JobKey> {
+        self.jobs.keys()
+    }
+
+    /// Records the outcome of one run and applies the freshness rule.
+    pub fn record(&self, key: &JobKey, report: RunReport) {
+        let duration = report.duration;
+        if let Some(r) = self.jobs.record(key, report) {
+            self.telemetry
+                .attempt(key, duration, r.failed, r.last_success);
+            self.cache.changed();
+        }
+    }
+
+    /// Replaces an extra family that is not tied to a job (e.g. `aws_account_info` of one
+    /// discovery target), under `source`.
+    pub fn set_extra(&self, source: &str, family: Family) {
+        self.jobs.set_extra(source, vec![family]);
+        self.cache.changed();
+    }
+
+    /// Records the result of a configuration (re)load.
+    pub fn set_reload(&self, ok: bool, at: SystemTime) {
+        self.telemetry.set_reload(ok, at);
+        self.cache.changed();
+    }
+
+    /// A target whose accounts are not known yet; `/ready` waits for it.
+    pub fn add_pending_target(&self, name: &str) {
+        self.readiness.add_pending_target(name);
+    }
+
+    /// A pending target was resolved (or removed).
+    pub fn target_resolved(&self, name: &str) {
+        self.readiness.target_resolved(name);
+    }
+
+    /// True once every configured target's accounts are known (its jobs exist).
+    pub fn targets_resolved(&self) -> bool {
+        self.readiness.targets_resolved()
+    }
+
+    /// True once every target is resolved and every registered job has finished one attempt.
+    pub fn ready(&self) -> bool {
+        self.readiness.ready(|| self.jobs.all_attempted())
+    }
+
+    /// Rows for the status page, in key order.
+    pub fn status(&self) -> Vec<StatusRow> {
+        self.jobs.status()
+    }
+
+    /// The exposition encoded last.
+    pub fn exposition(&self) -> Arc<Exposition> {
+        self.cache.current()
+    }
+
+    /// Builds the exposition now, encodes the bodies asked for within [`EAGER_WINDOW`], and
+    /// publishes it. Other bodies are encoded when first asked for.
+    pub fn refresh(&self) -> Arc<Exposition> {
+        let taken = self.jobs.snapshots();
+        let job_series = taken.job_series;
+        self.telemetry.set_stale_jobs(&taken.stale);
+        // One HELP suffix per distinct interval, shared by every snapshot collected that often.
+        let mut suffixes: BTreeMap<Duration, Arc<str>> = BTreeMap::new();
+        let mut snapshots = Vec::with_capacity(taken.jobs.len() + taken.extra.len());
+        for (families, interval) in taken.jobs {
+            let help_suffix = suffixes
+                .entry(interval)
+                .or_insert_with(|| {
+                    Arc::from(format!(
+                        " Collected in the background every {}.",
+                        HumanDuration(interval)
+                    ))
+                })
+                .clone();
+            snapshots.push(Snapshot {
+                families,
+                help_suffix,
+            });
+        }
+        let none: Arc<str> = Arc::from("");
+        for families in taken.extra {
+            snapshots.push(Snapshot {
+                families,
+                help_suffix: none.clone(),
+            });
+        }
+        let posture: usize = snapshots
+            .iter()
+            .flat_map(|s| s.families.iter())
+            .map(Family::len)
+            .sum();
+        let series = posture + job_series;
+        let exp = Exposition::new(
+            snapshots,
+            self.telemetry.clone(),
+            series,
+            self.cache.size_hint(),
+        );
+        self.cache.publish(exp)
+    }
+
+    /// The body a scrape asked for, from the exposition built last; notes that it was asked
+    /// for, so the encoder keeps it encoded ahead.
+    pub fn body(&self, format: Format, gzip: bool) -> Bytes {
+        self.cache.body(format, gzip)
+    }
+
+    /// Re-encodes after changes until `shutdown`, coalescing changes within the debounce.
+    pub async fn run_encoder(self: Arc<Self>, shutdown: CancellationToken) {
+        let store = self.clone();
+        self.cache
+            .run(shutdown, move || {
+                store.refresh();
+            })
+            .await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::exposition::BODIES;
+    use super::*;
+    use crate::collectors::CollectorKind;
+    use crate::metrics::{Desc, Kind};
+
+    static F: Desc = Desc {
+        name: "aws_test_value",
+        help: "A test value.",
+        kind: Kind::Gauge,
+        labels: &["account_id"],
+    };
+
+    fn key(acct: &str) -> JobKey {
+        JobKey {
+            collector: CollectorKind::ConfigRecorder,
+            account_id: acct.into(),
+            region: "us-east-1".into(),
+        }
+    }
+
+    fn ok(acct: &str, v: f64) -> RunReport {
+        let mut f = Family::new(&F);
+        f.push(&[acct], v);
+        RunReport {
+            started: SystemTime::now(),
+            duration: Duration::from_millis(5),
+            result: Ok(vec![f]),
+            notes: vec![],
+        }
+    }
+
+    fn fail() -> RunReport {
+        RunReport {
+            started: SystemTime::now(),
+            duration: Duration::from_millis(5),
+            result: Err(Failure {
+                kind: "throttled",
+                message: "boom".into(),
+            }),
+            notes: vec![],
+        }
+    }
+
+    fn text(s: &Store) -> String {
+        String::from_utf8(s.refresh().body(Format::Prometheus, false).to_vec()).unwrap()
+    }
+
+    #[test]
+    fn families_from_many_jobs_share_one_header_and_stale_data_expires() {
+        let s = Store::new(2, Arc::new(CallCounter::default()));
+        s.register(key("111111111111"), "a", Duration::from_secs(300));
+        s.register(key("222222222222"), "b", Duration::from_secs(300));
+        assert!(!s.ready());
+        s.record(&key("111111111111"), ok("111111111111", 1.0));
+        assert!(!s.ready());
+        s.record(&key("222222222222"), ok("222222222222", 2.0));
+        assert!(s.ready());
+        let t = text(&s);
+        assert_eq!(t.matches("# TYPE aws_test_value gauge").count(), 1, "{t}");
+        assert!(t.contains(
+            "# HELP aws_test_value A test value. Collected in the background every 5m.\n"
+        ));
+        assert!(t.contains("aws_test_value{account_id=\"111111111111\"} 1\n"));
+        assert!(t.contains("aws_test_value{account_id=\"222222222222\"} 2\n"));
+
+        // First failure: value kept, up 0, one stale job of the collector.
+        s.record(&key("111111111111"), fail());
+        let t = text(&s);
+        assert!(t.contains("aws_test_value{account_id=\"111111111111\"} 1\n"));
+        assert!(t.contains("posture_exporter_collector_up{collector=\"config_recorder\",account_id=\"111111111111\",region=\"us-east-1\"} 0\n"));
+        assert!(t.contains("posture_exporter_collector_up{collector=\"config_recorder\",account_id=\"222222222222\",region=\"us-east-1\"} 1\n"));
+        assert!(
+            t.contains("posture_exporter_collector_stale_jobs{collector=\"config_recorder\"} 1\n"),
+            "{t}"
+        );
+        // Second failure reaches max_stale_intervals = 2: gone; the other job is untouched.
+        s.record(&key("111111111111"), fail());
+        let t = text(&s);
+        assert!(
+            !t.contains("aws_test_value{account_id=\"111111111111\"}"),
+            "{t}"
+        );
+        assert!(t.contains("aws_test_value{account_id=\"222222222222\"} 2\n"));
+        assert!(
+            t.contains("posture_exporter_collector_stale_jobs{collector=\"config_recorder\"} 0\n")
+        );
+        assert!(t.contains("posture_exporter_collector_failures_total{collector=\"config_recorder\",kind=\"throttled\"} 2\n"), "{t}");
+        // Three attempts of job 1 and one of job 2 in the duration histogram.
+        assert!(t.contains("posture_exporter_collection_duration_seconds_count{collector=\"config_recorder\"} 4\n"), "{t}");
+        assert!(t.contains("posture_exporter_collection_duration_seconds_bucket{collector=\"config_recorder\",le=\"0.01\"} 4\n"), "{t}");
+        // A good run brings it back.
+        s.record(&key("111111111111"), ok("111111111111", 3.0));
+        assert!(text(&s).contains("aws_test_value{account_id=\"111111111111\"} 3\n"));
+        let t = text(&s);
+        assert!(t.contains("posture_exporter_collector_last_success_timestamp_seconds{collector=\"config_recorder\",account_id=\"111111111111\",region=\"us-east-1\"} "));
+        // Removing the job removes its series, its own and the exporter's.
+        s.remove(&key("111111111111"));
+        assert!(!text(&s).contains("111111111111"));
+    }
+
+    #[test]
+    fn gzip_and_openmetrics_carry_the_same_samples() {
+        let s = Store::new(3, Arc::new(CallCounter::default()));
+        s.register(key("111111111111"), "a", Duration::from_secs(60));
+        s.record(&key("111111111111"), ok("111111111111", 7.0));
+        let e = s.refresh();
+        // Gzip first, so it is compressed from a plain body encoded for it alone.
+        let gz = e.body(Format::Prometheus, true);
+        let mut d = flate2::read::GzDecoder::new(&gz[..]);
+        let mut plain = String::new();
+        std::io::Read::read_to_string(&mut d, &mut plain).unwrap();
+        assert_eq!(plain.as_bytes(), &e.body(Format::Prometheus, false)[..]);
+        let om = String::from_utf8(e.body(Format::OpenMetrics, false).to_vec()).unwrap();
+        assert!(om.ends_with("# EOF\n"));
+        assert!(om.contains("# TYPE posture_exporter_build info\n"));
+        assert!(om.contains("aws_test_value{account_id=\"111111111111\"} 7\n"));
+        assert!(e.series >= 3);
+    }
+
+    #[test]
+    fn only_the_bodies_asked_for_lately_are_encoded_ahead() {
+        let s = Store::new(3, Arc::new(CallCounter::default()));
+        s.register(key("111111111111"), "a", Duration::from_secs(60));
+        s.record(&key("111111111111"), ok("111111111111", 7.0));
+        let e = s.refresh();
+        for (f, gz) in BODIES {
+            assert!(
+                !e.is_encoded(f, gz),
+                "{f:?} gzip={gz} encoded before anyone asked"
+            );
+        }
+        // A scrape as Prometheus makes it.
+        let gz = s.body(Format::OpenMetrics, true);
+        assert!(!gz.is_empty());
+        s.record(&key("111111111111"), ok("111111111111", 8.0));
+        let e = s.refresh();
+        assert!(e.is_encoded(Format::OpenMetrics, true));
+        assert!(!e.is_encoded(Format::OpenMetrics, false));
+        assert!(!e.is_encoded(Format::Prometheus, false));
+        assert!(!e.is_encoded(Format::Prometheus, true));
+        // The body encoded ahead is the new one.
+        let gz = s.body(Format::OpenMetrics, true);
+        let mut d = flate2::read::GzDecoder::new(&gz[..]);
+        let mut om = String::new();
+        std::io::Read::read_to_string(&mut d, &mut om).unwrap();
+        assert!(
+            om.contains("aws_test_value{account_id=\"111111111111\"} 8\n"),
+            "{om}"
+        );
+        assert_eq!(om.as_bytes(), &e.body(Format::OpenMetrics, false)[..]);
+        // A store nobody scraped still answers: the build, the reload state and nothing else.
+        let empty = Store::new(3, Arc::new(CallCounter::default()));
+        let om = String::from_utf8(empty.body(Format::OpenMetrics, false).to_vec()).unwrap();
+        assert!(om.ends_with("# EOF\n"), "{om}");
+        assert!(
+            om.contains("posture_exporter_build_info{version=\""),
+            "{om}"
+        );
+        assert!(!om.contains("aws_"), "{om}");
+    }
+}
