@@ -18,10 +18,10 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 VENV="${POSTURE_VENV:-target/pyvenv}"
-if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import boto3, moto, pytest, bcrypt, kubernetes_validate' >/dev/null 2>&1; then
-  echo "== creating $VENV with boto3, moto[server], pytest, bcrypt and kubernetes-validate"
+if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import boto3, moto, pytest, bcrypt, kubernetes_validate, prometheus_client' >/dev/null 2>&1; then
+  echo "== creating $VENV with boto3, moto[server], pytest, bcrypt, kubernetes-validate and prometheus_client"
   python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q --disable-pip-version-check boto3 'moto[server]' pytest bcrypt kubernetes-validate
+  "$VENV/bin/pip" install -q --disable-pip-version-check boto3 'moto[server]' pytest bcrypt kubernetes-validate prometheus_client
 fi
 export POSTURE_PYTHON="$PWD/$VENV/bin/python"
 

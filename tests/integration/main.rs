@@ -6,6 +6,7 @@ mod aggregators;
 mod cli;
 mod common;
 mod config_corpus;
+mod escaping;
 mod faults;
 mod fuzz;
 mod golden;

@@ -270,6 +270,18 @@ impl State {
         &self.rules
     }
 
+    /// Renames a generated rule (before any override names it): for names with the characters
+    /// AWS allows (`.*\S.*`, up to 64), quotes and backslashes included.
+    pub fn rename_rule(&mut self, from: &str, to: &str) -> bool {
+        match self.rules.iter_mut().find(|r| r.name == from) {
+            Some(r) => {
+                r.name = to.to_string();
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Deletes a rule: it vanishes from every answer.
     pub fn delete_rule(&mut self, name: &str) {
         self.deleted_rules.insert(name.to_string());
