@@ -173,8 +173,8 @@ impl Family {
         })
     }
 
-    /// The family's sample lines as the exposition carries them (no HELP or TYPE), for tests and
-    /// for `collect --once`.
+    /// The family's sample lines as the OpenMetrics exposition carries them (no HELP or TYPE),
+    /// for tests.
     pub fn text(&self) -> String {
         let mut out = String::new();
         let one = Posture::new(
