@@ -70,6 +70,7 @@ impl App {
         let counter = Arc::new(CallCounter::default());
         let store = Arc::new(Store::new(config.max_stale_intervals, counter.clone()));
         store.set_reload(true, SystemTime::now());
+        store.set_overview_url(config.web.external_url());
         let factory = AwsFactory::new(&config.aws, counter, opts.static_credentials.clone()).await;
         let scheduler = Scheduler::new(
             store.clone(),
@@ -209,6 +210,7 @@ impl App {
             let token = self.spawn_target(&inner.factory, &new_cfg, t.clone());
             inner.targets.insert(t.name.clone(), (t.clone(), token));
         }
+        self.store.set_overview_url(new_cfg.web.external_url());
         inner.config = new_cfg;
         self.store.set_reload(true, SystemTime::now());
         tracing::info!(

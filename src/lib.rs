@@ -4,7 +4,8 @@
 //! Map of the modules, bottom layer first; a module imports only from those above it in this
 //! list (its own children aside), which `tests/integration/layout.rs` checks:
 //! - [`web`]: TLS with certificates re-read on change, bcrypt basic auth.
-//! - [`metrics`]: the metric model and the Prometheus / OpenMetrics text encoders.
+//! - [`metrics`]: the posture metric model, encoded through `prometheus-client` (OpenMetrics
+//!   and Prometheus text 0.0.4).
 //! - [`config`]: its children are the bottom layer: durations, problems, AWS identifier shapes,
 //!   the `web`/`aws`/`targets` sections and the contract of a collector's section
 //!   (`config::section`); `config` itself gathers every section (collectors' included) and
@@ -15,11 +16,14 @@
 //! - [`collect`]: what every collector is: the `Collector` trait, a run's context and result.
 //! - [`collectors`]: one folder per collector (`config.rs`, `api.rs`, `convert.rs`, `mod.rs`)
 //!   and their list, one line each.
-//! - [`store`]: the last snapshot per job, the freshness rule, the pre-encoded exposition.
+//! - [`store`]: the job table and freshness rule, readiness, the exposition cache, and the
+//!   exporter's own metrics.
 //! - [`targets`]: which (account, region, credentials) exist: static targets and discovery.
 //! - [`scheduler`]: the only job runner: one loop per (collector, account, region) with
 //!   interval, jitter, timeout, no overlap; reconciles the jobs when targets or config change.
-//! - [`server`]: `/metrics`, `/healthz`, `/ready`, `/`.
+//! - [`overview`]: what needs attention across the organization, from the snapshots held: the
+//!   page at `/` and `/status.json`.
+//! - [`server`]: `/metrics`, `/healthz`, `/ready`, `/`, `/status.json`.
 //! - [`app`]: wires the above into a running daemon (used by `main`, `demo` and the tests).
 //!
 //! The simulated AWS that `demo`, the tests and the benchmarks run against is the `aws-sim` crate
@@ -33,6 +37,7 @@ pub mod collect;
 pub mod collectors;
 pub mod config;
 pub mod metrics;
+pub mod overview;
 pub mod scheduler;
 pub mod server;
 pub mod store;

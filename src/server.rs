@@ -1,4 +1,5 @@
-//! The HTTP server: `/metrics`, `/healthz`, `/ready` and `/` (a status page).
+//! The HTTP server: `/metrics`, `/healthz`, `/ready`, `/` (the posture overview) and
+//! `/status.json` (the same for scripts).
 //!
 //! `/metrics` serves the exposition the store encoded last, in the format the `Accept` header
 //! prefers (OpenMetrics or Prometheus text 0.0.4) and gzip when `Accept-Encoding` allows: a scrape
@@ -7,9 +8,8 @@
 //! connections to finish, and gives up on them after the grace period.
 
 use std::convert::Infallible;
-use std::fmt::Write as _;
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::{self, HeaderValue};
@@ -24,6 +24,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::metrics::Format;
+use crate::overview::{self, Overview, Query};
 use crate::store::Store;
 use crate::web::BasicAuth;
 
@@ -226,7 +227,8 @@ pub fn handle<B>(store: &Store, req: Request<B>) -> Resp {
                 )
             }
         }
-        "/" => status_page(store),
+        "/" => page(store, req.uri().query(), false),
+        "/status.json" => page(store, req.uri().query(), true),
         _ => text(StatusCode::NOT_FOUND, "not found\n"),
     };
     if head {
@@ -308,89 +310,19 @@ fn metrics<B>(store: &Store, req: &Request<B>) -> Resp {
     r
 }
 
-fn esc(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '&' => o.push_str("&amp;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&#39;"),
-            _ => o.push(c),
-        }
-    }
-    o
-}
-
-fn ago(t: Option<SystemTime>) -> String {
-    match t.and_then(|t| SystemTime::now().duration_since(t).ok()) {
-        Some(d) => format!("{}s ago", d.as_secs()),
-        None => "never".into(),
-    }
-}
-
-fn status_page(store: &Store) -> Resp {
-    let rows = store.status();
-    let mut h = String::with_capacity(4096 + rows.len() * 256);
-    h.push_str("<!doctype html><html><head><meta charset=\"utf-8\"><title>posture-exporter</title>\
-<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}.ok{color:#070}.err{color:#b00}</style>\
-</head><body><h1>posture-exporter</h1><p><a href=\"/metrics\">/metrics</a> · <a href=\"/healthz\">/healthz</a> · <a href=\"/ready\">/ready</a></p>");
-    let exp = store.exposition();
-    let failing = rows.iter().filter(|r| r.last_error.is_some()).count();
-    let _ = write!(
-        h,
-        "<p>{} jobs, {} failing; {} series, {} bytes of exposition.</p>",
-        rows.len(),
-        failing,
-        exp.series,
-        exp.body(Format::OpenMetrics, false).len()
-    );
-    h.push_str("<table><tr><th>collector</th><th>target</th><th>account</th><th>region</th><th>last result</th><th>duration</th><th>last success</th><th>series</th><th>details</th></tr>");
-    for r in &rows {
-        let (class, result) = match (&r.last_attempt, &r.last_error) {
-            (None, _) => ("", "pending".to_string()),
-            (Some(_), None) => ("ok", "ok".to_string()),
-            (Some(_), Some(e)) => (
-                "err",
-                format!("{} ({} in a row)", e.kind, r.consecutive_failures),
-            ),
-        };
-        let mut details = String::new();
-        if let Some(e) = &r.last_error {
-            details.push_str(&esc(&e.message));
-        }
-        for n in r.notes.iter().take(20) {
-            if !details.is_empty() {
-                details.push_str("<br>");
-            }
-            details.push_str(&esc(n));
-        }
-        if r.notes.len() > 20 {
-            let _ = write!(details, "<br>… {} more", r.notes.len() - 20);
-        }
-        let _ = write!(
-            h,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"{class}\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            r.key.collector.name(),
-            esc(&r.target),
-            esc(&r.key.account_id),
-            esc(&r.key.region),
-            esc(&result),
-            r.last_duration
-                .map(|d| format!("{:.3}s", d.as_secs_f64()))
-                .unwrap_or_default(),
-            ago(r.last_success),
-            r.series,
-            details
-        );
-    }
-    h.push_str("</table></body></html>\n");
-    let mut resp = Response::new(Full::new(Bytes::from(h)));
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
+fn page(store: &Store, req_query: Option<&str>, json: bool) -> Resp {
+    let q = Query::parse(req_query);
+    let o = Overview::compute(store, &q);
+    let (body, ty) = if json {
+        (overview::json::render(&o, &q), "application/json")
+    } else {
+        (overview::html::render(&o, &q), "text/html; charset=utf-8")
+    };
+    let mut resp = Response::new(Full::new(Bytes::from(body)));
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(ty));
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     resp
 }
 

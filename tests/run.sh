@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test suite of posture-exporter. On a fresh machine it first installs what the
-# suites need: Debian's prometheus (promtool) and prometheus-alertmanager, and a Python venv
-# with boto3, moto, pytest and bcrypt from PyPI. Tests that need those tools are #[ignore]d for a plain
+# suites need: Debian's prometheus (promtool), prometheus-alertmanager, chromium and
+# chromium-driver, and a Python venv with boto3, moto, pytest, bcrypt, kubernetes-validate,
+# prometheus_client and selenium from PyPI. Tests that need those tools are #[ignore]d for a plain
 # `cargo test`; here they run with --include-ignored.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +12,8 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 missing=()
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 command -v prometheus-alertmanager >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "== installing ${missing[*]}"
   as_root apt-get update -qq
@@ -18,10 +21,10 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 VENV="${POSTURE_VENV:-target/pyvenv}"
-if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import boto3, moto, pytest, bcrypt, kubernetes_validate, prometheus_client' >/dev/null 2>&1; then
-  echo "== creating $VENV with boto3, moto[server], pytest, bcrypt, kubernetes-validate and prometheus_client"
+if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import boto3, moto, pytest, bcrypt, kubernetes_validate, prometheus_client, selenium' >/dev/null 2>&1; then
+  echo "== creating $VENV with boto3, moto[server], pytest, bcrypt, kubernetes-validate, prometheus_client and selenium"
   python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q --disable-pip-version-check boto3 'moto[server]' pytest bcrypt kubernetes-validate prometheus_client
+  "$VENV/bin/pip" install -q --disable-pip-version-check boto3 'moto[server]' pytest bcrypt kubernetes-validate prometheus_client selenium
 fi
 export POSTURE_PYTHON="$PWD/$VENV/bin/python"
 
@@ -64,4 +67,7 @@ TARGET_DIR="${CARGO_TARGET_DIR:-target}"
 case "$TARGET_DIR" in /*) ;; *) TARGET_DIR="$PWD/$TARGET_DIR" ;; esac
 export POSTURE_EXPORTER_BIN="${POSTURE_EXPORTER_BIN:-$TARGET_DIR/debug/posture-exporter}"
 "$POSTURE_PYTHON" tests/e2e/prometheus_e2e.py
+
+echo "== browser: the overview page in headless chromium (screenshots in target/test-output)"
+"$POSTURE_PYTHON" tests/browser/overview.py
 echo "== all suites passed"

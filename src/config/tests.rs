@@ -226,3 +226,29 @@ collectors:
     );
     assert_eq!(ps.len(), 7, "{ps:#?}");
 }
+
+#[test]
+fn the_external_url_must_be_an_http_url_without_query() {
+    let with = |u: &str| {
+        format!("web:\n  external_url: \"{u}\"\ntargets:\n  - name: a\n    regions: [us-east-1]\n")
+    };
+    let c = Config::from_yaml_str(&with("https://posture.example.com/")).unwrap();
+    assert_eq!(c.web.external_url(), Some("https://posture.example.com"));
+    let c = Config::from_yaml_str(&with("http://10.0.0.1:9946/posture")).unwrap();
+    assert_eq!(c.web.external_url(), Some("http://10.0.0.1:9946/posture"));
+    for (bad, why) in [
+        ("posture.example.com", "must start with http:// or https://"),
+        ("https://", "has no host"),
+        ("https://a b", "contains a space"),
+        ("https://x/\\\"", "contains a space, a quote"),
+        ("https://x/?a=1", "query or a fragment"),
+    ] {
+        let ps = problems(&with(bad));
+        assert!(has(&ps, "web.external_url", why), "{bad}: {ps:?}");
+    }
+    // Unset by default.
+    assert_eq!(
+        Config::from_yaml_str(GOOD).unwrap().web.external_url(),
+        None
+    );
+}

@@ -36,6 +36,11 @@ pub struct WebConfig {
     /// How long shutdown waits for open connections to finish.
     #[serde(default = "default_shutdown_grace")]
     pub shutdown_grace: HumanDuration,
+    /// The URL people reach this exporter's pages at (behind a proxy, an ingress, TLS), without a
+    /// trailing slash. Exported as `posture_exporter_overview_url{url}` so that alert annotations
+    /// link to the overview; unset, they use `http://<the scrape's instance>`.
+    #[serde(default)]
+    pub external_url: Option<String>,
 }
 
 fn default_header_read_timeout() -> HumanDuration {
@@ -56,6 +61,7 @@ impl Default for WebConfig {
             header_read_timeout: default_header_read_timeout(),
             max_connections: default_max_connections(),
             shutdown_grace: default_shutdown_grace(),
+            external_url: None,
         }
     }
 }
@@ -88,5 +94,44 @@ impl WebConfig {
         if self.header_read_timeout.0.is_zero() {
             p.at("web.header_read_timeout", "must be more than 0s");
         }
+        if let Some(u) = &self.external_url {
+            let rest = u
+                .strip_prefix("https://")
+                .or_else(|| u.strip_prefix("http://"));
+            match rest {
+                None => p.at(
+                    "web.external_url",
+                    format!("`{u}` must start with http:// or https://"),
+                ),
+                Some(r) if r.is_empty() || r.starts_with('/') => {
+                    p.at("web.external_url", format!("`{u}` has no host"))
+                }
+                Some(_)
+                    if u.chars().any(|c| {
+                        c.is_whitespace() || c.is_control() || c == '"' || c == '<' || c == '>'
+                    }) =>
+                {
+                    p.at(
+                        "web.external_url",
+                        format!(
+                            "`{}` contains a space, a quote or a control character",
+                            u.escape_debug()
+                        ),
+                    )
+                }
+                Some(_) if u.contains('?') || u.contains('#') => p.at(
+                    "web.external_url",
+                    format!("`{u}` must not carry a query or a fragment"),
+                ),
+                Some(_) => {}
+            }
+        }
+    }
+
+    /// The external URL without a trailing slash.
+    pub fn external_url(&self) -> Option<&str> {
+        self.external_url
+            .as_deref()
+            .map(|u| u.trim_end_matches('/'))
     }
 }

@@ -79,6 +79,8 @@ pub struct StatusRow {
     pub consecutive_failures: u32,
     /// Notes of the last good run.
     pub notes: Vec<String>,
+    /// The families the job exports now (its last good snapshot while it is kept).
+    pub snapshot: Option<Arc<Vec<Family>>>,
 }
 
 struct Entry {
@@ -210,6 +212,16 @@ impl Jobs {
             .insert(source.to_string(), Arc::new(families));
     }
 
+    /// The families of sources that are not jobs.
+    pub fn extras(&self) -> Vec<Arc<Vec<Family>>> {
+        self.extra
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect()
+    }
+
     /// True when jobs exist and every one has finished an attempt.
     pub fn all_attempted(&self) -> bool {
         let entries = self.lock();
@@ -234,6 +246,7 @@ impl Jobs {
                     .unwrap_or(0),
                 consecutive_failures: e.consecutive_failures,
                 notes: e.notes.clone(),
+                snapshot: e.snapshot.clone(),
             })
             .collect()
     }
@@ -261,13 +274,7 @@ impl Jobs {
             }
             jobs
         };
-        let extra = self
-            .extra
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-            .cloned()
-            .collect();
+        let extra = self.extras();
         Taken {
             jobs,
             extra,

@@ -114,6 +114,12 @@ impl Store {
         self.cache.changed();
     }
 
+    /// The URL the overview is reached at (`web.external_url`), for alert links.
+    pub fn set_overview_url(&self, url: Option<&str>) {
+        self.telemetry.set_overview_url(url);
+        self.cache.changed();
+    }
+
     /// A target whose accounts are not known yet; `/ready` waits for it.
     pub fn add_pending_target(&self, name: &str) {
         self.readiness.add_pending_target(name);
@@ -137,6 +143,11 @@ impl Store {
     /// Rows for the status page, in key order.
     pub fn status(&self) -> Vec<StatusRow> {
         self.jobs.status()
+    }
+
+    /// The families that are not tied to a job (discovery's `aws_account_info`).
+    pub fn extras(&self) -> Vec<Arc<Vec<Family>>> {
+        self.jobs.extras()
     }
 
     /// The exposition encoded last.

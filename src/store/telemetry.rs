@@ -48,6 +48,11 @@ struct CollectorLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct UrlLabels {
+    url: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct FailureLabels {
     collector: &'static str,
     kind: &'static str,
@@ -72,6 +77,7 @@ pub struct Telemetry {
     stale_jobs: Family<CollectorLabels, Gauge>,
     reload_ok: Gauge,
     reload_success: FloatGauge,
+    overview_url: Family<UrlLabels, Gauge>,
 }
 
 /// HELP texts. `Registry::register` appends the final full stop.
@@ -91,6 +97,7 @@ impl Telemetry {
             stale_jobs: Family::default(),
             reload_ok: Gauge::default(),
             reload_success: FloatGauge::default(),
+            overview_url: Family::default(),
         };
         let mut registry = t.registry;
         registry.register(
@@ -133,6 +140,11 @@ impl Telemetry {
             "posture_exporter_config_last_reload_success_timestamp_seconds",
             "Unix time of the last successful configuration load",
             t.reload_success.clone(),
+        );
+        registry.register(
+            "posture_exporter_overview_url",
+            "Constant 1 labelled with web.external_url, where alert annotations link to the overview page; absent when it is not set",
+            t.overview_url.clone(),
         );
         Telemetry { registry, ..t }
     }
@@ -193,6 +205,18 @@ impl Telemetry {
                     self.stale_jobs.remove(&labels);
                 }
             }
+        }
+    }
+
+    /// The configured external URL (or none).
+    pub fn set_overview_url(&self, url: Option<&str>) {
+        self.overview_url.clear();
+        if let Some(url) = url {
+            self.overview_url
+                .get_or_create(&UrlLabels {
+                    url: url.to_string(),
+                })
+                .set(1);
         }
     }
 

@@ -671,6 +671,18 @@ scrape_configs:
     c.check(f"{MEMBER_ALERT}: severity=warning, summary and description name rule, account, "
             "status and error code", m_alerts and not bad, f"{bad[:3]}")
 
+    # The alert links to the overview's section of the exporter that exported it (no
+    # web.external_url in the demo: http:// and the scraped instance), and the link works.
+    links = {a.get("annotations", {}).get("overview") for a in m_alerts}
+    want_link = f"{demo_base}/?section=failed_deployments"
+    ok_link = links == {want_link}
+    page = ""
+    if ok_link:
+        st, _, page = http_get(want_link)
+        ok_link = st == 200 and 'id="failed_deployments"' in page
+    c.check(f"{MEMBER_ALERT}: the overview annotation links to the page's failed-deployments "
+            "list, which answers", ok_link, f"links {links}, want {want_link}: {page[:200]}")
+
     got = gd_set(g_alerts)
     c.check(f"{GUARDDUTY_ALERT} firing: one alert per aws_guardduty_findings series > 0 with "
             "(account_id, region, detector_id, finding_severity in high|critical) and its value",

@@ -174,6 +174,19 @@ enum Cmd {
         #[arg(long, default_value_t = 0.0)]
         burst: f64,
     },
+    /// The overview page (`/`, a section, a filtered job list, `/status.json`): size and time
+    /// to serve from a warm exporter over a discovered organization.
+    Overview {
+        /// Accounts of the simulated organization (management included).
+        #[arg(long, default_value_t = 1000)]
+        accounts: usize,
+        /// Regions.
+        #[arg(long, default_value_t = 4)]
+        regions: usize,
+        /// Requests per page (sequential, one connection each).
+        #[arg(long, default_value_t = 100)]
+        requests: usize,
+    },
     /// Org-rule calls per cycle against a naive full scan.
     Budget {
         /// Accounts (management included).
@@ -266,6 +279,11 @@ fn main() -> anyhow::Result<()> {
             rules,
             cycles,
         } => budget(accounts, rules, cycles),
+        Cmd::Overview {
+            accounts,
+            regions: n,
+            requests,
+        } => overview(accounts, n, requests),
     }
 }
 
@@ -1297,6 +1315,97 @@ fn scale_one(a: ScaleArgs) -> anyhow::Result<()> {
         cpu_sim_s: cpu_sim,
     };
     println!("{}", serde_json::to_string(&row)?);
+    rt.block_on(app.stop());
+    drop(sim);
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// overview
+
+fn overview(accounts: usize, nregions: usize, requests: usize) -> anyhow::Result<()> {
+    let sim = SimChild::start(accounts.saturating_sub(1), nregions, 0, 0.0, 0.0)?;
+    let yaml = discovery_yaml(
+        &sim.url,
+        "127.0.0.1:0",
+        &regions(nregions),
+        DEMO_COLLECTORS,
+        64,
+        "1h",
+    );
+    let cfg = Config::from_yaml_str(&yaml).map_err(|e| anyhow!("{e}\n{yaml}"))?;
+    let rt = runtime(2)?;
+    let app = rt.block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        App::start(
+            cfg,
+            listener,
+            AppOptions {
+                mode: posture_exporter::scheduler::Mode::Loops { jitter: false },
+                static_credentials: Some(creds()),
+            },
+        )
+        .await
+        .map_err(anyhow::Error::from)
+    })?;
+    let t0 = Instant::now();
+    rt.block_on(async {
+        while !app.store.ready() && t0.elapsed() < Duration::from_secs(1800) {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    });
+    if !app.store.ready() {
+        bail!("not ready after 30 minutes");
+    }
+    app.store.refresh();
+    let jobs = app.store.keys().len();
+    let account = app
+        .store
+        .keys()
+        .iter()
+        .map(|k| k.account_id.clone())
+        .nth(jobs / 2)
+        .unwrap_or_default();
+    println!(
+        "overview: {accounts} accounts x {nregions} regions, {jobs} jobs (collectors {}), {requests} sequential requests a page, each on a new connection; {}",
+        DEMO_COLLECTORS.join(", "),
+        machine()
+    );
+    println!();
+    println!("| page | bytes | rows | p50 ms | p90 ms | max ms |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    let addr = app.addr;
+    for path in [
+        "/".to_string(),
+        "/?section=failed_deployments".to_string(),
+        "/?section=findings&page=2".to_string(),
+        format!("/?account={account}#jobs"),
+        "/?state=ok&page=3".to_string(),
+        "/status.json".to_string(),
+    ] {
+        let mut times = Vec::with_capacity(requests);
+        let mut bytes = 0;
+        let mut rows = 0;
+        for _ in 0..requests.max(1) {
+            let t = Instant::now();
+            let (status, body) = rt.block_on(get(addr, &path, false))?;
+            times.push(t.elapsed().as_secs_f64() * 1000.0);
+            if status != StatusCode::OK {
+                bail!("{path}: HTTP {status}");
+            }
+            bytes = body.len();
+            let text = String::from_utf8_lossy(&body);
+            rows = text.matches("<tr class=").count();
+        }
+        times.sort_by(f64::total_cmp);
+        let q = |f: f64| times[((times.len() - 1) as f64 * f) as usize];
+        println!(
+            "| `{path}` | {bytes} | {rows} | {:.2} | {:.2} | {:.2} |",
+            q(0.5),
+            q(0.9),
+            q(1.0)
+        );
+    }
     rt.block_on(app.stop());
     drop(sim);
     Ok(())

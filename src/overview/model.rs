@@ -1,0 +1,566 @@
+//! The overview's model: its sections and items, the query, and how they are computed from the
+//! store's status rows.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use crate::metrics::Family;
+use crate::store::{StatusRow, Store};
+
+/// Rows a page shows, per section and in the job table.
+pub const PAGE: usize = 50;
+
+/// One thing that needs attention.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Item {
+    /// The account it is about.
+    pub account_id: String,
+    /// Its name, where discovery knows it.
+    pub account_name: Option<String>,
+    /// The region (empty for organization-wide items).
+    pub region: String,
+    /// What is wrong, in a few words (the rule, the recorder, the collector, ...).
+    pub subject: String,
+    /// AWS's error code or the state, as exported.
+    pub code: String,
+    /// AWS's message or the exporter's, where there is one.
+    pub message: String,
+    /// When the exporter last read it.
+    pub seen: Option<SystemTime>,
+}
+
+/// One kind of trouble and its items.
+#[derive(Debug, Clone)]
+pub struct Section {
+    /// Anchor and query value (`failed_deployments`, ...).
+    pub id: &'static str,
+    /// Heading.
+    pub title: &'static str,
+    /// What is counted, as a PromQL expression over `/metrics` would count it.
+    pub counts: &'static str,
+    /// Every item, sorted (account, region, subject).
+    pub items: Vec<Item>,
+}
+
+/// Job states a filter can ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobState {
+    /// The last attempt failed.
+    Failing,
+    /// The last attempt succeeded.
+    Ok,
+    /// No attempt finished yet.
+    Pending,
+}
+
+impl JobState {
+    /// The query value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Failing => "failing",
+            JobState::Ok => "ok",
+            JobState::Pending => "pending",
+        }
+    }
+
+    fn of(r: &StatusRow) -> JobState {
+        match (&r.last_attempt, &r.last_error) {
+            (None, _) => JobState::Pending,
+            (Some(_), None) => JobState::Ok,
+            (Some(_), Some(_)) => JobState::Failing,
+        }
+    }
+}
+
+/// What the request asked for: a section's list or the overview, a page, and the job filter.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Query {
+    /// Only this section, paged.
+    pub section: Option<String>,
+    /// Page (0-based) of the section or of the job table.
+    pub page: usize,
+    /// Jobs of this collector.
+    pub collector: Option<String>,
+    /// Jobs of this account (id or a part of its name).
+    pub account: Option<String>,
+    /// Jobs of this region.
+    pub region: Option<String>,
+    /// Jobs in this state.
+    pub state: Option<JobState>,
+}
+
+impl Query {
+    /// Reads `?section=...&page=...&collector=...&account=...&region=...&state=...`; unknown
+    /// keys and empty values are ignored, a page that is not a number is the first.
+    pub fn parse(query: Option<&str>) -> Query {
+        let mut q = Query::default();
+        for (k, v) in query.unwrap_or("").split('&').filter_map(|kv| {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            Some((k, percent_decode(v)?))
+        }) {
+            let v = v.trim().to_string();
+            if v.is_empty() {
+                continue;
+            }
+            match k {
+                "section" => q.section = Some(v),
+                "page" => q.page = v.parse::<usize>().unwrap_or(1).saturating_sub(1),
+                "collector" => q.collector = Some(v),
+                "account" => q.account = Some(v),
+                "region" => q.region = Some(v),
+                "state" => {
+                    q.state = match v.as_str() {
+                        "failing" => Some(JobState::Failing),
+                        "ok" => Some(JobState::Ok),
+                        "pending" => Some(JobState::Pending),
+                        _ => None,
+                    }
+                }
+                _ => {}
+            }
+        }
+        q
+    }
+}
+
+/// `application/x-www-form-urlencoded` decoding; `None` for invalid UTF-8.
+fn percent_decode(v: &str) -> Option<String> {
+    let b = v.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < b.len() => {
+                let hex = std::str::from_utf8(&b[i + 1..i + 3]).ok();
+                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                    Some(x) => {
+                        out.push(x);
+                        i += 2;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).ok()
+}
+
+/// One row of the job table.
+#[derive(Debug, Clone)]
+pub struct JobRow {
+    /// The status row.
+    pub row: StatusRow,
+    /// The account's name, where known.
+    pub account_name: Option<String>,
+    /// Its state.
+    pub state: JobState,
+}
+
+/// The overview at one moment.
+#[derive(Debug, Clone)]
+pub struct Overview {
+    /// When it was computed.
+    pub generated_at: SystemTime,
+    /// Accounts the exporter reads (distinct account ids of its jobs).
+    pub accounts: usize,
+    /// Jobs, and how many of them fail.
+    pub jobs: usize,
+    /// Jobs whose last attempt failed.
+    pub jobs_failing: usize,
+    /// The sections, in a fixed order.
+    pub sections: Vec<Section>,
+    /// Jobs that match the filter: failing first, then by key.
+    pub matching_jobs: Vec<JobRow>,
+    /// Account names by id.
+    pub names: BTreeMap<String, String>,
+}
+
+/// The labels of one sample by name.
+struct Sample<'a> {
+    labels: Vec<(&'static str, &'a str)>,
+    value: f64,
+}
+
+impl<'a> Sample<'a> {
+    fn get(&self, name: &str) -> &'a str {
+        self.labels
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| *v)
+            .unwrap_or("")
+    }
+}
+
+/// Every sample of family `name` in `families`.
+fn samples<'a>(families: &'a [Family], name: &'a str) -> impl Iterator<Item = Sample<'a>> + 'a {
+    families
+        .iter()
+        .filter(move |f| f.desc().name == name)
+        .flat_map(|f| {
+            let names = f.desc().labels;
+            f.samples().map(move |(l, value)| Sample {
+                labels: names.iter().copied().zip(l.values()).collect(),
+                value,
+            })
+        })
+}
+
+/// The message of a failed member deployment, as the org-rules collector wrote it in its notes
+/// (`rule R: account A STATUS CODE: message`).
+fn member_message(notes: &[String], rule: &str, account: &str, status: &str, code: &str) -> String {
+    let prefix = format!("rule {rule}: account {account} {status} {code}: ");
+    notes
+        .iter()
+        .find_map(|n| n.strip_prefix(&prefix))
+        .unwrap_or("")
+        .to_string()
+}
+
+/// AWS's error code and message of a recorder's last failure, as the recorder collector wrote
+/// them in its notes (`recorder NAME: CODE message`; AWS's codes have no spaces).
+fn recorder_error<'a>(notes: &'a [String], recorder: &str) -> (Option<&'a str>, &'a str) {
+    let prefix = format!("recorder {recorder}: ");
+    match notes.iter().find_map(|n| n.strip_prefix(&prefix)) {
+        Some(rest) => {
+            let (code, message) = rest.split_once(' ').unwrap_or((rest, ""));
+            (Some(code), message)
+        }
+        None => (None, ""),
+    }
+}
+
+impl Overview {
+    /// Computes the overview from what `store` holds now, the job table filtered by `q`.
+    pub fn compute(store: &Store, q: &Query) -> Overview {
+        Self::from_rows(store.status(), &store.extras(), q)
+    }
+
+    /// Computes the overview from status rows (with their snapshots) and the extra families.
+    pub fn from_rows(rows: Vec<StatusRow>, extras: &[Arc<Vec<Family>>], q: &Query) -> Overview {
+        let mut names = BTreeMap::new();
+        for families in extras {
+            for s in samples(families, "aws_account") {
+                names.insert(
+                    s.get("account_id").to_string(),
+                    s.get("account_name").to_string(),
+                );
+            }
+        }
+        let name = |id: &str| names.get(id).cloned();
+        let mut failed = Vec::new();
+        let mut noncompliant = Vec::new();
+        let mut findings = Vec::new();
+        let mut recorders = Vec::new();
+        let mut guardduty = Vec::new();
+        let mut plans = Vec::new();
+        let mut collectors = Vec::new();
+        for r in &rows {
+            if let Some(e) = &r.last_error {
+                collectors.push(Item {
+                    account_id: r.key.account_id.clone(),
+                    account_name: name(&r.key.account_id),
+                    region: r.key.region.clone(),
+                    subject: r.key.collector.name().to_string(),
+                    code: e.kind.to_string(),
+                    message: e.message.clone(),
+                    seen: r.last_attempt,
+                });
+            }
+            let Some(families) = &r.snapshot else {
+                continue;
+            };
+            let item =
+                |account: &str, region: &str, subject: String, code: &str, message: String| Item {
+                    account_id: account.to_string(),
+                    account_name: name(account),
+                    region: region.to_string(),
+                    subject,
+                    code: code.to_string(),
+                    message,
+                    seen: r.last_success,
+                };
+            for s in samples(families, "aws_config_org_rule_member_status") {
+                let status = s.get("status");
+                if s.value == 1.0 && status.ends_with("_FAILED") {
+                    let (rule, account, code) =
+                        (s.get("rule"), s.get("account_id"), s.get("error_code"));
+                    let message = member_message(&r.notes, rule, account, status, code);
+                    failed.push(item(
+                        account,
+                        &r.key.region,
+                        format!("rule {rule}: {status}"),
+                        code,
+                        message,
+                    ));
+                }
+            }
+            for s in samples(families, "aws_config_org_conformance_pack_member_status") {
+                let status = s.get("status");
+                if s.value == 1.0 && status.ends_with("_FAILED") {
+                    let (pack, account, code) =
+                        (s.get("pack"), s.get("account_id"), s.get("error_code"));
+                    failed.push(item(
+                        account,
+                        &r.key.region,
+                        format!("conformance pack {pack}: {status}"),
+                        code,
+                        String::new(),
+                    ));
+                }
+            }
+            for s in samples(families, "aws_config_rule_compliance") {
+                if s.value == 1.0 && s.get("compliance") == "NON_COMPLIANT" {
+                    let rule = s.get("rule");
+                    noncompliant.push(item(
+                        s.get("account_id"),
+                        s.get("region"),
+                        format!("rule {rule}"),
+                        "NON_COMPLIANT",
+                        String::new(),
+                    ));
+                }
+            }
+            for s in samples(families, "aws_config_conformance_pack_compliance") {
+                if s.value == 1.0 && s.get("compliance") == "NON_COMPLIANT" {
+                    let pack = s.get("pack");
+                    noncompliant.push(item(
+                        s.get("account_id"),
+                        s.get("region"),
+                        format!("conformance pack {pack}"),
+                        "NON_COMPLIANT",
+                        String::new(),
+                    ));
+                }
+            }
+            // High and critical findings per account and region (the sample's own account).
+            let mut by_place: BTreeMap<(&str, &str), (f64, f64)> = BTreeMap::new();
+            for s in samples(families, "aws_guardduty_findings") {
+                let e = by_place
+                    .entry((s.get("account_id"), s.get("region")))
+                    .or_default();
+                match s.get("severity") {
+                    "high" => e.0 += s.value,
+                    "critical" => e.1 += s.value,
+                    _ => {}
+                }
+            }
+            for ((account, region), (high, critical)) in by_place {
+                if high + critical > 0.0 {
+                    findings.push(item(
+                        account,
+                        region,
+                        format!("{high} high, {critical} critical"),
+                        if critical > 0.0 { "critical" } else { "high" },
+                        String::new(),
+                    ));
+                }
+            }
+            for s in samples(families, "aws_config_recorders") {
+                if s.value == 0.0 {
+                    recorders.push(item(
+                        s.get("account_id"),
+                        s.get("region"),
+                        "no configuration recorder".into(),
+                        "NONE",
+                        String::new(),
+                    ));
+                }
+            }
+            for s in samples(families, "aws_config_recorder_recording") {
+                if s.value == 0.0 {
+                    recorders.push(item(
+                        s.get("account_id"),
+                        s.get("region"),
+                        format!("recorder {} is not recording", s.get("recorder")),
+                        "STOPPED",
+                        String::new(),
+                    ));
+                }
+            }
+            for s in samples(families, "aws_config_recorder_last_status") {
+                if s.value == 1.0 && s.get("status") == "Failure" {
+                    let recorder = s.get("recorder");
+                    let (code, message) = recorder_error(&r.notes, recorder);
+                    recorders.push(item(
+                        s.get("account_id"),
+                        s.get("region"),
+                        format!("recorder {recorder}: last delivery failed"),
+                        code.unwrap_or("Failure"),
+                        message.to_string(),
+                    ));
+                }
+            }
+            for s in samples(families, "aws_guardduty_detectors") {
+                if s.value == 0.0 {
+                    guardduty.push(item(
+                        s.get("account_id"),
+                        s.get("region"),
+                        "no GuardDuty detector".into(),
+                        "OFF",
+                        String::new(),
+                    ));
+                }
+            }
+            for s in samples(families, "aws_guardduty_detector_enabled") {
+                if s.value == 0.0 {
+                    guardduty.push(item(
+                        s.get("account_id"),
+                        s.get("region"),
+                        format!("detector {} disabled", s.get("detector_id")),
+                        "DISABLED",
+                        String::new(),
+                    ));
+                }
+            }
+            for s in samples(families, "aws_guardduty_org_account_not_covered") {
+                if s.value == 1.0 {
+                    guardduty.push(item(
+                        s.get("account_id"),
+                        s.get("region"),
+                        "not an enabled member of the administrator".into(),
+                        "NOT_COVERED",
+                        String::new(),
+                    ));
+                }
+            }
+            for s in samples(families, "aws_guardduty_feature_status") {
+                if s.value == 1.0 && s.get("status") == "DISABLED" {
+                    plans.push(item(
+                        s.get("account_id"),
+                        s.get("region"),
+                        format!("{} disabled", s.get("feature")),
+                        "DISABLED",
+                        String::new(),
+                    ));
+                }
+            }
+        }
+        let sections = vec![
+            section("failed_deployments", "Failed member deployments", "count(aws_config_org_rule_member_status{status=~\".*_FAILED\"} == 1) + count(aws_config_org_conformance_pack_member_status{status=~\".*_FAILED\"} == 1)", failed),
+            section("noncompliant", "Non-compliant rules and conformance packs", "count(aws_config_rule_compliance{compliance=\"NON_COMPLIANT\"} == 1) + count(aws_config_conformance_pack_compliance{compliance=\"NON_COMPLIANT\"} == 1)", noncompliant),
+            section("findings", "High and critical GuardDuty findings", "count by (account_id, region) (aws_guardduty_findings{severity=~\"high|critical\"} > 0)", findings),
+            section("recorders", "Config recorders off or failing", "count(aws_config_recorders == 0) + count(aws_config_recorder_recording == 0) + count(aws_config_recorder_last_status{status=\"Failure\"} == 1)", recorders),
+            section("guardduty", "GuardDuty off or not covering an account", "count(aws_guardduty_detectors == 0) + count(aws_guardduty_detector_enabled == 0) + count(aws_guardduty_org_account_not_covered == 1)", guardduty),
+            section("plans", "GuardDuty protection plans disabled", "count(aws_guardduty_feature_status{status=\"DISABLED\"} == 1)", plans),
+            section("collectors", "Collectors failing", "count(posture_exporter_collector_up == 0)", collectors),
+        ];
+        let accounts = rows
+            .iter()
+            .map(|r| r.key.account_id.as_str())
+            .collect::<std::collections::BTreeSet<_>>()
+            .len();
+        let jobs = rows.len();
+        let jobs_failing = rows.iter().filter(|r| r.last_error.is_some()).count();
+        let mut matching_jobs: Vec<JobRow> = rows
+            .into_iter()
+            .map(|row| JobRow {
+                account_name: names.get(&row.key.account_id).cloned(),
+                state: JobState::of(&row),
+                row,
+            })
+            .filter(|j| matches(j, q))
+            .collect();
+        // Failing first, then pending, then by key (already the rows' order).
+        matching_jobs.sort_by_key(|j| match j.state {
+            JobState::Failing => 0,
+            JobState::Pending => 1,
+            JobState::Ok => 2,
+        });
+        Overview {
+            generated_at: SystemTime::now(),
+            accounts,
+            jobs,
+            jobs_failing,
+            sections,
+            matching_jobs,
+            names,
+        }
+    }
+
+    /// The page `page` of a list of `len` rows: the range of rows it shows and the page count.
+    pub fn page_of(len: usize, page: usize) -> (std::ops::Range<usize>, usize) {
+        let pages = len.div_ceil(PAGE).max(1);
+        let page = page.min(pages - 1);
+        (page * PAGE..((page + 1) * PAGE).min(len), pages)
+    }
+}
+
+fn section(
+    id: &'static str,
+    title: &'static str,
+    counts: &'static str,
+    mut items: Vec<Item>,
+) -> Section {
+    items.sort_by(|a, b| {
+        (&a.account_id, &a.region, &a.subject).cmp(&(&b.account_id, &b.region, &b.subject))
+    });
+    Section {
+        id,
+        title,
+        counts,
+        items,
+    }
+}
+
+fn matches(j: &JobRow, q: &Query) -> bool {
+    let k = &j.row.key;
+    q.collector
+        .as_deref()
+        .is_none_or(|c| k.collector.name() == c)
+        && q.region.as_deref().is_none_or(|r| k.region == r)
+        && q.state.is_none_or(|s| j.state == s)
+        && q.account.as_deref().is_none_or(|a| {
+            k.account_id == a
+                || j.account_name
+                    .as_deref()
+                    .is_some_and(|n| n.to_lowercase().contains(&a.to_lowercase()))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queries_decode_and_bad_values_are_ignored() {
+        let q = Query::parse(Some("section=findings&page=3&account=Prod%20%22blue%22+x&state=failing&region=&junk=1&collector=guardduty"));
+        assert_eq!(q.section.as_deref(), Some("findings"));
+        assert_eq!(q.page, 2);
+        assert_eq!(q.account.as_deref(), Some("Prod \"blue\" x"));
+        assert_eq!(q.state, Some(JobState::Failing));
+        assert_eq!(q.region, None);
+        assert_eq!(q.collector.as_deref(), Some("guardduty"));
+        let q = Query::parse(Some("page=x&state=weird&account=%ZZ%4"));
+        assert_eq!(q.page, 0);
+        assert_eq!(q.state, None);
+        assert_eq!(q.account.as_deref(), Some("%ZZ%4"));
+        assert_eq!(Query::parse(None), Query::default());
+        // Invalid UTF-8 after decoding: the value is dropped, not the request.
+        assert_eq!(Query::parse(Some("account=%ff")).account, None);
+    }
+
+    #[test]
+    fn pages_are_bounded_and_clamped() {
+        assert_eq!(Overview::page_of(0, 0), (0..0, 1));
+        assert_eq!(Overview::page_of(120, 0), (0..50, 3));
+        assert_eq!(Overview::page_of(120, 2), (100..120, 3));
+        assert_eq!(Overview::page_of(120, 9), (100..120, 3));
+    }
+
+    #[test]
+    fn member_messages_are_found_by_their_exact_prefix() {
+        let notes = vec![
+            "rule r: x: account 1 CREATE_FAILED E: not this".to_string(),
+            "rule r: x: account 2 CREATE_FAILED E: the message: with a colon".to_string(),
+        ];
+        assert_eq!(
+            member_message(&notes, "r: x", "2", "CREATE_FAILED", "E"),
+            "the message: with a colon"
+        );
+        assert_eq!(member_message(&notes, "r", "2", "CREATE_FAILED", "E"), "");
+    }
+}
