@@ -402,7 +402,7 @@ async fn bad_and_missing_credentials_never_get_in() {
         ("huge", format!("Basic {}", b64(&vec![b'a'; 20_000]))),
     ];
     for (what, h) in &bad {
-        for path in ["/metrics", "/"] {
+        for path in ["/metrics", "/", "/status.json", "/?section=findings"] {
             let headers: Vec<(&str, &str)> = if h.is_empty() {
                 vec![]
             } else {

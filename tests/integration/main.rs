@@ -15,6 +15,7 @@ mod iam;
 mod layout;
 mod longrun;
 mod org_rules;
+mod overview;
 mod policy;
 mod recorder;
 mod scale;

@@ -69,6 +69,17 @@ async fn basic_auth_guards_everything_but_the_probes() {
     assert!(String::from_utf8(ok.body)
         .unwrap()
         .contains("aws_config_recorders"));
+    // The overview and its JSON are behind the same users.
+    for path in ["/", "/status.json", "/?section=recorders&page=2"] {
+        assert_eq!(get(env.addr(), path, &[]).await.status, 401, "{path}");
+        let ok = get(
+            env.addr(),
+            path,
+            &[("authorization", &basic("prometheus", "scrape-me"))],
+        )
+        .await;
+        assert_eq!(ok.status, 200, "{path}");
+    }
     assert_eq!(get(env.addr(), "/healthz", &[]).await.status, 200);
     assert_eq!(get(env.addr(), "/ready", &[]).await.status, 200);
     env.stop().await;
