@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use crate::metrics::Family;
+use crate::metrics::{Family, Labels};
 use crate::store::{StatusRow, Store};
 
 /// Rows a page shows, per section and in the job table.
@@ -179,19 +179,20 @@ pub struct Overview {
     pub names: BTreeMap<String, String>,
 }
 
-/// The labels of one sample by name.
+/// One sample of a family: its label names and values, borrowed, and its value.
 struct Sample<'a> {
-    labels: Vec<(&'static str, &'a str)>,
+    names: &'static [&'static str],
+    labels: Labels<'a>,
     value: f64,
 }
 
 impl<'a> Sample<'a> {
+    /// The value of label `name` ("" if the family has no such label).
     fn get(&self, name: &str) -> &'a str {
-        self.labels
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| *v)
-            .unwrap_or("")
+        match self.names.iter().position(|n| *n == name) {
+            Some(i) => self.labels.values().nth(i).unwrap_or(""),
+            None => "",
+        }
     }
 }
 
@@ -202,8 +203,9 @@ fn samples<'a>(families: &'a [Family], name: &'a str) -> impl Iterator<Item = Sa
         .filter(move |f| f.desc().name == name)
         .flat_map(|f| {
             let names = f.desc().labels;
-            f.samples().map(move |(l, value)| Sample {
-                labels: names.iter().copied().zip(l.values()).collect(),
+            f.samples().map(move |(labels, value)| Sample {
+                names,
+                labels,
                 value,
             })
         })
