@@ -90,15 +90,15 @@ fn per_type<'a>(fam: &mut Family, labels: &[&str], types: impl Iterator<Item = &
     for t in types {
         *counts.entry(t).or_insert(0) += 1;
     }
-    let mut l = labels.to_vec();
-    l.push("");
-    for t in ZERO_FILLED {
-        *l.last_mut().expect("pushed above") = t;
-        fam.push(&l, counts[t] as f64);
-    }
-    for (t, n) in counts.iter().filter(|(t, _)| !ZERO_FILLED.contains(t)) {
-        *l.last_mut().expect("pushed above") = t;
-        fam.push(&l, *n as f64);
+    // The zero-filled types in their documented order, then the others by name.
+    let order = ZERO_FILLED
+        .iter()
+        .copied()
+        .chain(counts.keys().copied().filter(|t| !ZERO_FILLED.contains(t)));
+    for t in order {
+        let mut l = labels.to_vec();
+        l.push(t);
+        fam.push(&l, counts.get(t).copied().unwrap_or(0) as f64);
     }
 }
 
