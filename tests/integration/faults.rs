@@ -627,6 +627,8 @@ const REQUIRED: &[(&str, &str, &str, &str)] = &[
     ("guardduty", "GetDetector", "status", "DetectorStatus \"no value was set\": exported as that state, detector_enabled 0"),
     ("guardduty", "GetFindingsStatistics", "findingStatistics", "every severity counted 0"),
     ("config_org_rules", "DescribeOrganizationConfigRules", "OrganizationConfigRuleName", "definitions matched to no rule"),
+    ("config_compliance", "DescribeConformancePacks", "ConformancePackName", "packs named \"\" asked for their summary"),
+    ("config_compliance", "GetConformancePackComplianceSummary", "ConformancePackComplianceStatus", "ConformancePackComplianceType \"no value was set\" counted as a compliance type"),
 ];
 
 #[tokio::test]
