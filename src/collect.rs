@@ -30,12 +30,18 @@ pub enum Scope {
 pub trait Collector: Send + Sync + 'static {
     /// Name in the config, in labels and in logs.
     const NAME: &'static str;
-    /// Where its jobs run.
+    /// Where its jobs run, unless its settings say otherwise ([`Collector::scope`]).
     const SCOPE: Scope;
     /// Its YAML section.
     type Settings: Section;
     /// What a job keeps from one run to the next (`()` for stateless collectors).
     type State: Default + Send + 'static;
+
+    /// Where its jobs run with these settings: [`Collector::SCOPE`] unless the collector reads
+    /// either an organization-wide source or each account, as its section says.
+    fn scope(_settings: &Self::Settings) -> Scope {
+        Self::SCOPE
+    }
 
     /// One run of one job.
     fn collect(

@@ -394,7 +394,7 @@ fn demo_config(endpoint: &str, listen: &str, interval: &str, sim: &Sim) -> Strin
 listen: \"{listen}\"\n\
 aws:\n  region: us-east-1\n  endpoint_url: \"{endpoint}\"\n  max_attempts: 3\n\
 targets:\n  - name: org\n    discover: organizations\n    role_name: {role}\n    regions: {regions}\n    refresh_interval: 5m\n\
-collectors:\n  config_recorder:\n    interval: {interval}\n  config_org_rules:\n    interval: {interval}\n  config_aggregators:\n    interval: {interval}\n  guardduty:\n    interval: {interval}\n  iam_access_report:\n    interval: 5m\n    poll_interval: 5s\n    entity_paths: [\"{iam_root}\"]\n"
+collectors:\n  config_recorder:\n    interval: {interval}\n  config_org_rules:\n    interval: {interval}\n  config_aggregators:\n    interval: {interval}\n  config_compliance:\n    interval: {interval}\n    aggregator: organization-aggregator\n  guardduty:\n    interval: {interval}\n  iam_access_report:\n    interval: 5m\n    poll_interval: 5s\n    entity_paths: [\"{iam_root}\"]\n"
     )
 }
 

@@ -163,7 +163,7 @@ impl Scheduler {
                     schedule,
                 });
             };
-            match kind.scope() {
+            match kind.scope(&cfg.collectors) {
                 Scope::AccountRegion => {
                     for t in targets.values().filter(|t| t.account_jobs) {
                         for r in &t.regions {

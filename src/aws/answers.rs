@@ -53,6 +53,24 @@ pub const REQUIRED: &[Required] = &[
             &["AccountId", "MemberAccountRuleStatus"],
         )],
     ),
+    (
+        "DescribeConformancePacks",
+        &[],
+        &[("ConformancePackDetails", &["ConformancePackName"])],
+    ),
+    (
+        "GetConformancePackComplianceSummary",
+        &[],
+        &[(
+            "ConformancePackComplianceSummaryList",
+            &["ConformancePackName", "ConformancePackComplianceStatus"],
+        )],
+    ),
+    (
+        "DescribeConformancePackCompliance",
+        &["ConformancePackRuleComplianceList"],
+        &[],
+    ),
     ("ListDetectors", &["detectorIds"], &[]),
     ("GetDetector", &["status"], &[]),
     ("GetFindingsStatistics", &["findingStatistics"], &[]),

@@ -224,6 +224,26 @@ operations! {
             DescribeConfigurationAggregatorSourcesStatusFluentBuilder
             -> DescribeConfigurationAggregatorSourcesStatusOutput,
                DescribeConfigurationAggregatorSourcesStatusError;
+        DescribeAggregateComplianceByConfigRules in describe_aggregate_compliance_by_config_rules [paged]:
+            DescribeAggregateComplianceByConfigRulesFluentBuilder
+            -> DescribeAggregateComplianceByConfigRulesOutput,
+               DescribeAggregateComplianceByConfigRulesError;
+        DescribeAggregateComplianceByConformancePacks in describe_aggregate_compliance_by_conformance_packs [paged]:
+            DescribeAggregateComplianceByConformancePacksFluentBuilder
+            -> DescribeAggregateComplianceByConformancePacksOutput,
+               DescribeAggregateComplianceByConformancePacksError;
+        DescribeComplianceByConfigRule in describe_compliance_by_config_rule [paged]:
+            DescribeComplianceByConfigRuleFluentBuilder
+            -> DescribeComplianceByConfigRuleOutput, DescribeComplianceByConfigRuleError;
+        DescribeConformancePacks in describe_conformance_packs [paged]:
+            DescribeConformancePacksFluentBuilder
+            -> DescribeConformancePacksOutput, DescribeConformancePacksError;
+        GetConformancePackComplianceSummary in get_conformance_pack_compliance_summary [paged]:
+            GetConformancePackComplianceSummaryFluentBuilder
+            -> GetConformancePackComplianceSummaryOutput, GetConformancePackComplianceSummaryError;
+        DescribeConformancePackCompliance in describe_conformance_pack_compliance [paged]:
+            DescribeConformancePackComplianceFluentBuilder
+            -> DescribeConformancePackComplianceOutput, DescribeConformancePackComplianceError;
     }
     aws_sdk_guardduty as GuardDuty {
         ListDetectors in list_detectors [paged]:

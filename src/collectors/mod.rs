@@ -8,6 +8,7 @@
 //! folder and its line below; nothing else in the crate names a particular collector.
 
 pub mod config_aggregators;
+pub mod config_compliance;
 pub mod config_org_rules;
 pub mod config_recorder;
 pub mod guardduty;
@@ -44,10 +45,10 @@ macro_rules! collectors {
                 }
             }
 
-            /// Where the collector runs.
-            pub fn scope(self) -> Scope {
+            /// Where the collector runs with the sections `s`.
+            pub fn scope(self, s: &Sections) -> Scope {
                 match self {
-                    $(CollectorKind::$ty => <$module::$ty as Collector>::SCOPE,)*
+                    $(CollectorKind::$ty => <$module::$ty as Collector>::scope(&s.$module),)*
                 }
             }
 
@@ -162,6 +163,7 @@ collectors! {
     config_recorder::ConfigRecorder,
     config_org_rules::ConfigOrgRules,
     config_aggregators::ConfigAggregators,
+    config_compliance::ConfigCompliance,
     guardduty::GuardDuty,
     iam_access_report::IamAccessReport,
 }
@@ -179,6 +181,7 @@ mod tests {
                 "config_recorder",
                 "config_org_rules",
                 "config_aggregators",
+                "config_compliance",
                 "guardduty",
                 "iam_access_report"
             ]

@@ -252,3 +252,80 @@ fn the_external_url_must_be_an_http_url_without_query() {
         None
     );
 }
+
+#[test]
+fn config_compliance_takes_one_source_and_known_types() {
+    let ps = problems(
+        r#"
+targets:
+  - name: management
+    regions: [us-east-1]
+collectors:
+  config_compliance:
+    target: management
+    region: mars-1
+    detail_compliance: [NON_COMPLIANT, NONCOMPLIANT]
+"#,
+    );
+    let path = "collectors.config_compliance";
+    assert!(
+        has(&ps, &format!("{path}.target"), "only with `aggregator`"),
+        "{ps:?}"
+    );
+    assert!(
+        has(&ps, &format!("{path}.region"), "only with `aggregator`"),
+        "{ps:?}"
+    );
+    assert!(
+        has(&ps, &format!("{path}.region"), "not an AWS region"),
+        "{ps:?}"
+    );
+    assert!(
+        has(
+            &ps,
+            &format!("{path}.detail_compliance[1]"),
+            "`NONCOMPLIANT` is not a compliance type"
+        ),
+        "{ps:?}"
+    );
+    assert!(
+        !ps.iter().any(|p| p.path.ends_with("detail_compliance[0]")),
+        "{ps:?}"
+    );
+
+    let ps = problems(
+        r#"
+targets:
+  - name: management
+    regions: [us-east-1]
+collectors:
+  config_compliance:
+    aggregator: "org aggregator"
+    target: elsewhere
+"#,
+    );
+    assert!(
+        has(&ps, &format!("{path}.aggregator"), "not an aggregator name"),
+        "{ps:?}"
+    );
+    assert!(has(&ps, &format!("{path}.target"), "elsewhere"), "{ps:?}");
+
+    use crate::collect::{Collector, Scope};
+    use crate::collectors::config_compliance::{ConfigCompliance, Settings};
+    let c = Config::from_yaml_str(
+        "targets:\n  - name: m\n    regions: [us-east-1]\ncollectors:\n  config_compliance:\n    aggregator: org-aggregator\n    region: eu-west-1\n",
+    )
+    .unwrap();
+    assert_eq!(
+        ConfigCompliance::scope(&c.collectors.config_compliance),
+        Scope::Org
+    );
+    assert_eq!(
+        ConfigCompliance::scope(&Settings::default()),
+        Scope::AccountRegion
+    );
+    assert_eq!(
+        c.collectors.config_compliance.detail_compliance,
+        ["NON_COMPLIANT"]
+    );
+}

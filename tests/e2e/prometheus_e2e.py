@@ -39,6 +39,7 @@ missing, 130 when interrupted; the last line is `e2e: N passed, M failed`.
 """
 
 import base64
+import collections
 import http.client
 import json
 import os
@@ -66,6 +67,8 @@ DEADLINE = STARTED + BUDGET
 
 MEMBER_ALERT = "AwsConfigOrgRuleMemberDeploymentFailed"
 GUARDDUTY_ALERT = "AwsGuardDutyHighSeverityFindings"
+RULE_ALERT = "AwsConfigRuleNonCompliant"
+PACK_ALERT = "AwsConfigConformancePackNonCompliant"
 DEMO_JOB = "posture-exporter-demo"
 TLS_JOB = "posture-exporter-tls"
 NOAUTH_JOB = "tls-noauth-probe"  # no "posture" in the name: PostureExporterDown must not match it
@@ -482,6 +485,7 @@ collectors:
   config_recorder: {{interval: 5s}}
   config_org_rules: {{enabled: false}}
   config_aggregators: {{enabled: false}}
+  config_compliance: {{enabled: false}}
   guardduty: {{enabled: false}}
   iam_access_report: {{enabled: false}}
 web:
@@ -714,6 +718,57 @@ scrape_configs:
             f"{len(g_alerts)} {GUARDDUTY_ALERT} alerts, active, with the same labels",
             ok and bool(m_alerts),
             f"missing: {sorted(missing, key=str)[:5] if missing else missing}")
+
+    # -- the compliance alerts, against the exporter's own series, and in Alertmanager
+    def compliance_expected():
+        _, _, text = http_get(demo_metrics, headers={"Accept": "text/plain"})
+        series = parse_exposition(text)
+        capped = {(l["account_id"], l["region"], l["rule"]): v for n, l, v in series
+                  if n == "aws_config_rule_noncompliant_resources_capped"}
+        rules = {(l["account_id"], l["region"], l["rule"],
+                  "capped" if capped.get((l["account_id"], l["region"], l["rule"])) == 1
+                  else "exact"): v
+                 for n, l, v in series if n == "aws_config_rule_noncompliant_resources"}
+        packs = {(l["account_id"], l["region"], l["pack"]): v for n, l, v in series
+                 if n == "aws_config_conformance_pack_noncompliant_rules" and v > 0}
+        return rules, packs
+
+    def compliance_firing():
+        r = {(a["labels"].get("account_id"), a["labels"].get("region"), a["labels"].get("rule"),
+              a["labels"].get("resource_count")): float(a["value"])
+             for a in firing(RULE_ALERT)}
+        p = {(a["labels"].get("account_id"), a["labels"].get("region"), a["labels"].get("pack")):
+             float(a["value"]) for a in firing(PACK_ALERT)}
+        return r, p
+
+    def compliance_match():
+        rules, packs = compliance_expected()
+        r, p = compliance_firing()
+        return bool(rules) and bool(packs) and r == rules and p == packs, (rules, packs, r, p)
+
+    ok, last = wait_until("compliance alerts firing", compliance_match, 60, 1.0)
+    if not isinstance(last, tuple):
+        last = ({}, {}, {}, {})
+    rules, packs, r_alerts, p_alerts = last
+    c.check(f"{RULE_ALERT} firing: one alert per aws_config_rule_noncompliant_resources series, "
+            f"with its count and resource_count capped|exact ({len(rules)} expected, "
+            f"{sum(1 for k in rules if k[3] == 'capped')} capped)",
+            bool(rules) and r_alerts == rules and any(k[3] == "capped" for k in rules),
+            f"only in the exposition: {sorted(set(rules) - set(r_alerts))[:5]}; only in alerts: "
+            f"{sorted(set(r_alerts) - set(rules))[:5]}")
+    c.check(f"{PACK_ALERT} firing: one alert per pack with non-compliant rules ({len(packs)})",
+            bool(packs) and p_alerts == packs, f"exposition: {packs}\n        alerts: {p_alerts}")
+
+    def am_has_compliance():
+        alerts = get_json(f"{am_base}/api/v2/alerts?active=true")
+        names = collections.Counter(a["labels"].get("alertname") for a in alerts
+                                    if a.get("status", {}).get("state") == "active"
+                                    and a["labels"].get("job") == DEMO_JOB)
+        return names[RULE_ALERT] == len(rules) and names[PACK_ALERT] == len(packs), names
+
+    ok, names = wait_until("Alertmanager has the compliance alerts", am_has_compliance, 60, 1.0)
+    c.check(f"Alertmanager lists the {len(rules)} {RULE_ALERT} and {len(packs)} {PACK_ALERT} "
+            "alerts, active", ok and bool(rules), f"{names}")
 
     # -- the dashboard: every query returns data (rate() over [5m] needs two scrapes: by now
     #    Prometheus has scraped for well over 4 s; the IAM report panels wait for the demo's

@@ -25,8 +25,8 @@ use crate::common::{get, Env, Scrape};
 pub struct Subject {
     /// Collector name.
     pub collector: &'static str,
-    /// Prefix of the families it exports.
-    pub prefix: &'static str,
+    /// Prefixes of the families it exports.
+    pub prefix: &'static [&'static str],
     /// Organization collector: its job runs as the management account in `region`; otherwise
     /// the matrix aims at a member account's job in `region`.
     pub org: bool,
@@ -42,7 +42,7 @@ pub struct Subject {
 pub const SUBJECTS: &[Subject] = &[
     Subject {
         collector: "config_recorder",
-        prefix: "aws_config_recorder",
+        prefix: &["aws_config_recorder"],
         org: false,
         region: "eu-west-1",
         op: "DescribeConfigurationRecorders",
@@ -55,7 +55,7 @@ pub const SUBJECTS: &[Subject] = &[
     },
     Subject {
         collector: "guardduty",
-        prefix: "aws_guardduty_",
+        prefix: &["aws_guardduty_"],
         org: false,
         region: "us-east-1",
         op: "ListDetectors",
@@ -68,7 +68,7 @@ pub const SUBJECTS: &[Subject] = &[
     },
     Subject {
         collector: "config_org_rules",
-        prefix: "aws_config_org_rule",
+        prefix: &["aws_config_org_rule"],
         org: true,
         region: "us-east-1",
         op: "DescribeOrganizationConfigRuleStatuses",
@@ -81,7 +81,7 @@ pub const SUBJECTS: &[Subject] = &[
     },
     Subject {
         collector: "config_aggregators",
-        prefix: "aws_config_aggregator",
+        prefix: &["aws_config_aggregator"],
         org: true,
         region: "us-east-1",
         op: "DescribeConfigurationAggregators",
@@ -91,6 +91,14 @@ pub const SUBJECTS: &[Subject] = &[
             "aws_config_aggregator_source_status",
             "status",
         )),
+    },
+    Subject {
+        collector: "config_compliance",
+        prefix: &["aws_config_rule", "aws_config_conformance_pack"],
+        org: false,
+        region: "us-east-1",
+        op: "DescribeComplianceByConfigRule",
+        state: None,
     },
 ];
 
@@ -132,7 +140,8 @@ pub fn world() -> WorldOptions {
     }
 }
 
-/// Every collector on, hourly (runs come from [`Env::cycle`]); the IAM report of the root.
+/// Every collector on, hourly (runs come from [`Env::cycle`]); the IAM report of the root;
+/// `config_compliance` reads every account (no aggregator), by its default.
 pub fn all_collectors(root: &str) -> String {
     format!(
         "  config_recorder:\n    interval: 1h\n  config_org_rules:\n    interval: 1h\n  config_aggregators:\n    interval: 1h\n  guardduty:\n    interval: 1h\n  iam_access_report:\n    interval: 1h\n    poll_interval: 1h\n    entity_paths: [\"{root}\"]\n"
@@ -242,7 +251,7 @@ impl Subject {
         s.samples
             .iter()
             .filter(|(k, _)| {
-                k.starts_with(self.prefix)
+                self.prefix.iter().any(|p| k.starts_with(p))
                     && (self.org
                         || (has_label(k, "account_id", &aim.account)
                             && has_label(k, "region", &aim.region)))
@@ -537,6 +546,11 @@ async fn config_aggregators_survives_every_fault() {
     run_matrix("config_aggregators").await;
 }
 
+#[tokio::test]
+async fn config_compliance_survives_every_fault() {
+    run_matrix("config_compliance").await;
+}
+
 #[test]
 fn every_collector_is_in_the_matrix_or_says_why_not() {
     for kind in CollectorKind::ALL {
@@ -634,6 +648,8 @@ const REQUIRED: &[(&str, &str, &str, &str)] = &[
     ("guardduty", "GetDetector", "status", "DetectorStatus \"no value was set\": exported as that state, detector_enabled 0"),
     ("guardduty", "GetFindingsStatistics", "findingStatistics", "every severity counted 0"),
     ("config_org_rules", "DescribeOrganizationConfigRules", "OrganizationConfigRuleName", "definitions matched to no rule"),
+    ("config_compliance", "DescribeConformancePacks", "ConformancePackName", "packs named \"\" asked for their summary"),
+    ("config_compliance", "GetConformancePackComplianceSummary", "ConformancePackComplianceStatus", "ConformancePackComplianceType \"no value was set\" counted as a compliance type"),
 ];
 
 #[tokio::test]
@@ -792,8 +808,8 @@ async fn assume_role_failing_takes_down_only_its_account_until_it_is_allowed() {
     assert_eq!(failed, down.len());
     assert_eq!(
         down.len(),
-        4,
-        "config_recorder and guardduty in two regions: {down:?}"
+        6,
+        "config_recorder, guardduty and config_compliance (per account) in two regions: {down:?}"
     );
     for r in &down {
         assert_eq!(r.key.account_id, denied);

@@ -33,6 +33,7 @@ fn collectors(path: &str, interval: &str, poll: &str) -> String {
         "config_recorder",
         "config_org_rules",
         "config_aggregators",
+        "config_compliance",
         "guardduty",
     ] {
         s.push_str(&format!("  {c}:\n    enabled: false\n"));

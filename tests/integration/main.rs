@@ -5,6 +5,7 @@ mod abuse;
 mod aggregators;
 mod cli;
 mod common;
+mod compliance;
 mod config_corpus;
 mod escaping;
 mod faults;

@@ -27,6 +27,12 @@ one through boto3, so this table cannot go stale silently):
 | Config DescribeOrganizationConfigRuleStatuses   | config_org_rules       | unsupported (HTTP 500) | the run fails cleanly                  |
 | Config DescribeOrganizationConfigRules          | config_org_rules       | unsupported (HTTP 500) | not reached                            |
 | Config GetOrganizationConfigRuleDetailedStatus  | config_org_rules       | unsupported (HTTP 500) | not reached                            |
+| Config DescribeComplianceByConfigRule           | config_compliance      | unsupported (HTTP 500) | every account and region's run fails cleanly |
+| Config DescribeConformancePacks                 | config_compliance      | unsupported (HTTP 500) | not reached                            |
+| Config GetConformancePackComplianceSummary      | config_compliance      | unsupported (HTTP 500) | not reached                            |
+| Config DescribeConformancePackCompliance        | config_compliance      | unsupported (HTTP 500) | not reached                            |
+| Config DescribeAggregateComplianceByConfigRules | config_compliance (aggregator) | unsupported (HTTP 500) | the aggregator run fails cleanly |
+| Config DescribeAggregateComplianceByConformancePacks | config_compliance (aggregator) | unsupported (HTTP 500) | not reached                |
 | GuardDuty ListDetectors                         | guardduty              | supported   | aws_guardduty_detectors 0 where moto has none     |
 | GuardDuty GetDetector                           | guardduty              | supported   | called once per detector, succeeds (counted)      |
 | GuardDuty GetFindingsStatistics                 | guardduty              | unsupported (HTTP 404) | the run fails cleanly where a detector is |
@@ -58,6 +64,7 @@ RECORDER_ONLY = """\
   config_recorder: {interval: 5m}
   config_org_rules: {enabled: false}
   config_aggregators: {enabled: false}
+  config_compliance: {enabled: false}
   guardduty: {enabled: false}
   iam_access_report: {enabled: false}
 """
@@ -180,6 +187,10 @@ def test_collectors_needing_unsupported_operations_fail_cleanly(moto, world, ful
     }
     for (account, region) in world["detectors"]:
         expected[("guardduty", account, region)] = "GetFindingsStatistics"
+    # config_compliance without an aggregator: every account and region, at its first call.
+    for account in accounts_of(world):
+        for region in REGIONS:
+            expected[("config_compliance", account, region)] = "DescribeComplianceByConfigRule"
     assert sorted(failed) == sorted(expected)
     for key, op in expected.items():
         assert op in failed[key], (key, failed[key])
@@ -214,6 +225,28 @@ def test_collectors_needing_unsupported_operations_fail_cleanly(moto, world, ful
     assert calls(exp, "config", "DescribeConfigurationAggregators") == len(REGIONS)
 
 
+def test_compliance_from_an_aggregator_fails_cleanly_alone(world, run_exporter):
+    """moto serves no aggregate compliance: the one aggregator job is down, nothing else."""
+    collectors = RECORDER_ONLY.replace(
+        "config_compliance: {enabled: false}",
+        f"config_compliance: {{interval: 15m, aggregator: moto-aggregator, region: {world['aggregator_region']}}}",
+    )
+    code, exp, logs, stderr = run_exporter(collectors)
+    assert code == 1 and "panicked" not in stderr
+    key = ("config_compliance", world["management"], world["aggregator_region"])
+    failed = failures(logs)
+    assert sorted(failed) == [key]
+    assert "DescribeAggregateComplianceByConfigRules" in failed[key]
+    down = {
+        (l["collector"], l["account_id"], l["region"])
+        for l, v in exp.series("posture_exporter_collector_up")
+        if v == 0
+    }
+    assert down == {key}
+    assert exp.series("aws_config_recorders")
+    assert not exp.series("aws_config_rules_by_compliance")
+
+
 def test_discovery_by_organizational_unit(world, run_exporter):
     code, exp, logs, stderr = run_exporter(RECORDER_ONLY, f"    include_ous: [{world['ou']}]")
     assert code == 0, stderr[-4000:]
@@ -232,6 +265,12 @@ UNSUPPORTED = [
     ("config", "get_organization_config_rule_detailed_status", {"OrganizationConfigRuleName": "r"}),
     ("guardduty", "get_findings_statistics", {"GroupBy": "SEVERITY"}),
     ("guardduty", "list_members", {"OnlyAssociated": "false"}),
+    ("config", "describe_compliance_by_config_rule", {}),
+    ("config", "describe_conformance_packs", {}),
+    ("config", "get_conformance_pack_compliance_summary", {"ConformancePackNames": ["p"]}),
+    ("config", "describe_conformance_pack_compliance", {"ConformancePackName": "p"}),
+    ("config", "describe_aggregate_compliance_by_config_rules", {"ConfigurationAggregatorName": "moto-aggregator"}),
+    ("config", "describe_aggregate_compliance_by_conformance_packs", {"ConfigurationAggregatorName": "moto-aggregator"}),
     ("iam", "generate_organizations_access_report", {"EntityPath": None}),
     ("iam", "get_organizations_access_report", {"JobId": "0" * 36}),
 ]

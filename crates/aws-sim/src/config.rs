@@ -10,7 +10,10 @@ pub fn handle(world: &mut World, call: &Call) -> Answer {
     match call.op.as_str() {
         "DescribeConfigurationRecorders" => recorders(world, call, false),
         "DescribeConfigurationRecorderStatus" => recorders(world, call, true),
-        _ => super::config_org::handle(world, call),
+        _ => match super::config_compliance::handle(world, call) {
+            Some(answer) => answer,
+            None => super::config_org::handle(world, call),
+        },
     }
 }
 

@@ -352,7 +352,7 @@ impl State {
 }
 
 /// SplitMix64 over the inputs: a cheap, stable, well-mixed hash of indices.
-fn mix(parts: &[u64]) -> u64 {
+pub(crate) fn mix(parts: &[u64]) -> u64 {
     let mut h: u64 = 0x9e37_79b9_7f4a_7c15;
     for p in parts {
         h ^= *p;
@@ -366,7 +366,7 @@ fn mix(parts: &[u64]) -> u64 {
 }
 
 /// A uniform number in [0, 1).
-fn unit(h: u64) -> f64 {
+pub(crate) fn unit(h: u64) -> f64 {
     (h >> 11) as f64 / (1u64 << 53) as f64
 }
 
@@ -534,7 +534,7 @@ pub fn aggregators(world: &World, account: &str, region: &str) -> Vec<Aggregator
 
 /// The accounts an account aggregator reads: all of them for the first, every k-th for the
 /// k-th.
-fn aggregator_accounts<'a>(world: &'a World, agg: &Aggregator) -> Vec<&'a Account> {
+pub(crate) fn aggregator_accounts<'a>(world: &'a World, agg: &Aggregator) -> Vec<&'a Account> {
     world
         .accounts
         .iter()
@@ -896,7 +896,7 @@ fn aggregator_arn(world: &World, agg: &Aggregator) -> String {
     )
 }
 
-fn no_such_aggregator(name: &str) -> AwsError {
+pub(crate) fn no_such_aggregator(name: &str) -> AwsError {
     AwsError::client(
         "NoSuchConfigurationAggregatorException",
         format!("The configuration aggregator {name} does not exist."),

@@ -16,6 +16,7 @@
 
 pub mod body;
 pub mod config;
+pub mod config_compliance;
 pub mod config_org;
 pub mod guardduty;
 pub mod iam;

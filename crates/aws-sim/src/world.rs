@@ -21,6 +21,8 @@ pub struct WorldOptions {
     pub role_name: String,
     /// Organization Config rules and aggregators.
     pub config_org: super::config_org::Options,
+    /// Config rule and conformance pack compliance.
+    pub compliance: super::config_compliance::Options,
     /// GuardDuty.
     pub guardduty: super::guardduty::Options,
     /// IAM access reports.
@@ -35,6 +37,7 @@ impl Default for WorldOptions {
             regions: vec!["us-east-1".into(), "eu-west-1".into()],
             role_name: "PostureExporterReadOnly".into(),
             config_org: Default::default(),
+            compliance: Default::default(),
             guardduty: Default::default(),
             iam: Default::default(),
         }
@@ -93,6 +96,8 @@ pub struct World {
     recorder_overrides: HashMap<(String, String), Vec<Recorder>>,
     /// Organization Config rules and aggregators.
     pub config_org: super::config_org::State,
+    /// Config rule and conformance pack compliance overrides.
+    pub compliance: super::config_compliance::State,
     /// GuardDuty.
     pub guardduty: super::guardduty::State,
     /// IAM access reports.
@@ -115,6 +120,7 @@ impl World {
             .collect();
         World {
             config_org: super::config_org::State::new(&opts),
+            compliance: Default::default(),
             guardduty: super::guardduty::State::new(&opts),
             iam: super::iam::State::new(&opts),
             opts,

@@ -10,6 +10,7 @@
 //!   cold first cycle and the daemon's own second cycle, against the floor
 //!   `calls x latency / concurrency`.
 //! - `budget`: org-rule calls per cycle against a naive full scan of every member.
+//! - `compliance-budget`: compliance calls per cycle through the aggregator and the fan-out.
 //!
 //! Ratios, not absolute figures, are what the goals are about: the figures compared are always
 //! taken in one run on one machine. Everything here is bounded in time and talks to loopback
@@ -40,6 +41,8 @@ use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 
+mod compliance;
+
 use aws_sim::config_org as co;
 use aws_sim::{Sim, SimRateLimit, WorldOptions};
 use posture_exporter::app::{App, AppOptions};
@@ -59,6 +62,7 @@ const ALL_COLLECTORS: &[&str] = &[
     "config_recorder",
     "config_org_rules",
     "config_aggregators",
+    "config_compliance",
     "guardduty",
     "iam_access_report",
 ];
@@ -199,6 +203,24 @@ enum Cmd {
         #[arg(long, default_value_t = 3)]
         cycles: usize,
     },
+    /// `config_compliance` calls per cycle: through the aggregator and through the fan-out.
+    ComplianceBudget {
+        /// Accounts (management included).
+        #[arg(long, default_value_t = 1000)]
+        accounts: usize,
+        /// Regions (at most 4).
+        #[arg(long, default_value_t = 4)]
+        regions: usize,
+        /// Config rules in every account and region.
+        #[arg(long, default_value_t = 50)]
+        rules: usize,
+        /// Conformance packs in every account and region.
+        #[arg(long, default_value_t = 0)]
+        packs: usize,
+        /// Share of (rule, account, region) that is NON_COMPLIANT.
+        #[arg(long, default_value_t = 0.02)]
+        noncompliant: f64,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -284,6 +306,13 @@ fn main() -> anyhow::Result<()> {
             regions: n,
             requests,
         } => overview(accounts, n, requests),
+        Cmd::ComplianceBudget {
+            accounts,
+            regions,
+            rules,
+            packs,
+            noncompliant,
+        } => compliance::budget(accounts, regions, rules, packs, noncompliant),
     }
 }
 

@@ -1,0 +1,761 @@
+//! AWS Config rule and conformance pack compliance, in the awsJson1_1 protocol:
+//! DescribeAggregateComplianceByConfigRules, DescribeAggregateComplianceByConformancePacks (from
+//! an aggregator), DescribeComplianceByConfigRule, DescribeConformancePacks,
+//! GetConformancePackComplianceSummary and DescribeConformancePackCompliance (in one account
+//! and region).
+//!
+//! Like the organization rules, nothing per account is stored: the compliance of rule `i` in
+//! (account, region) is a pure function of the seed and the indices ([`rule_compliance`]), so the
+//! aggregator and the accounts answer the same thing and a test can compute what the exporter
+//! must show. Every account of the organization has [`Options::rules`] rules and
+//! [`Options::packs`] conformance packs in every served region; a pack's compliance is derived
+//! from its own rules as AWS defines it (NON_COMPLIANT if one rule is, else INSUFFICIENT_DATA if
+//! one is, else COMPLIANT). Two triples are pinned so every small organization shows every case:
+//! rule 0 of the first member in the first region is NON_COMPLIANT with a capped count, rule 1 of
+//! the management account there has INSUFFICIENT_DATA.
+//!
+//! Shapes follow the service model: `ComplianceContributorCount` (`CappedCount`, `CapExceeded`)
+//! only on NON_COMPLIANT results, counts capped at 100; every `Limit` in its model range
+//! (aggregate rules 0..=1000, aggregate packs 0..=100, pack listings 0..=20, pack rules
+//! 0..=1000; 0 is the default) or `InvalidLimitException`; unknown aggregators, rules and packs
+//! their `NoSuch...` errors. With [`Options::empty_pages`] the aggregate listings serve an empty
+//! page with a `NextToken` before each page, as AWS documents they may.
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Value};
+
+use super::config_org::{aggregator_accounts, aggregators, mix, no_such_aggregator, unit};
+use super::wire::{json_ok, next_token, parse_token, AwsError};
+use super::world::{Account, EPOCH};
+use super::{Answer, Call, World};
+
+/// The rule compliance types of the model's `ComplianceType`.
+pub const RULE_TYPES: &[&str] = &[
+    "COMPLIANT",
+    "NON_COMPLIANT",
+    "NOT_APPLICABLE",
+    "INSUFFICIENT_DATA",
+];
+/// The conformance pack compliance types (`ConformancePackComplianceType`).
+pub const PACK_TYPES: &[&str] = &["COMPLIANT", "NON_COMPLIANT", "INSUFFICIENT_DATA"];
+/// The most resources AWS counts (`CappedCount`); past it `CapExceeded` is true.
+pub const CAP: i64 = 100;
+/// Results of one DescribeComplianceByConfigRule page (the operation takes no `Limit`).
+pub const RULES_PAGE: usize = 25;
+
+/// Generation settings.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Config rules in every account and region.
+    pub rules: usize,
+    /// Conformance packs in every account and region.
+    pub packs: usize,
+    /// Rules in each conformance pack.
+    pub pack_rules: usize,
+    /// Chance that a (rule, account, region) is NON_COMPLIANT.
+    pub noncompliant_ratio: f64,
+    /// Chance that it has INSUFFICIENT_DATA.
+    pub insufficient_ratio: f64,
+    /// Every n-th non-compliant result has more resources than AWS counts (0: none).
+    pub capped_every: u64,
+    /// The aggregate listings serve an empty page (with a token) before each page.
+    pub empty_pages: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            rules: 6,
+            packs: 3,
+            pack_rules: 4,
+            noncompliant_ratio: 0.25,
+            insufficient_ratio: 0.1,
+            capped_every: 4,
+            empty_pages: false,
+        }
+    }
+}
+
+/// The compliance of one rule in one account and region.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RuleResult {
+    /// Compliance type (anything a test sets, too).
+    pub compliance: String,
+    /// Non-compliant resources, uncapped (AWS shows at most [`CAP`]).
+    pub resources: i64,
+}
+
+/// Test overrides.
+#[derive(Clone, Debug, Default)]
+pub struct State {
+    rule_overrides: BTreeMap<(String, String, String), RuleResult>,
+    pack_overrides: BTreeMap<(String, String, String), String>,
+}
+
+impl State {
+    /// Sets the result of rule `rule` in (account, region), e.g. a compliance type AWS may add.
+    pub fn set_rule(&mut self, account: &str, region: &str, rule: &str, r: RuleResult) {
+        self.rule_overrides
+            .insert((account.into(), region.into(), rule.into()), r);
+    }
+
+    /// Sets the compliance type of pack `pack` in (account, region).
+    pub fn set_pack(&mut self, account: &str, region: &str, pack: &str, compliance: &str) {
+        self.pack_overrides.insert(
+            (account.into(), region.into(), pack.into()),
+            compliance.into(),
+        );
+    }
+}
+
+const RULE_NAMES: &[&str] = &[
+    "s3-bucket-versioning-enabled",
+    "encrypted-volumes",
+    "iam-password-policy",
+    "cloudtrail-enabled",
+    "root-account-mfa-enabled",
+    "rds-storage-encrypted",
+    "restricted-ssh",
+    "vpc-flow-logs-enabled",
+    "access-keys-rotated",
+    "s3-bucket-public-read-prohibited",
+];
+
+const PACK_NAMES: &[&str] = &[
+    "operational-best-practices-for-cis",
+    "operational-best-practices-for-pci-dss",
+    "operational-best-practices-for-hipaa",
+    "security-baseline",
+];
+
+fn numbered(base: &[&str], i: usize) -> String {
+    let b = base[i % base.len()];
+    if i < base.len() {
+        b.to_string()
+    } else {
+        format!("{b}-{}", i / base.len() + 1)
+    }
+}
+
+/// Name of rule `i` (the same in every account).
+pub fn rule_name(i: usize) -> String {
+    numbered(RULE_NAMES, i)
+}
+
+/// Name of pack `j`.
+pub fn pack_name(j: usize) -> String {
+    numbered(PACK_NAMES, j)
+}
+
+fn generated(o: &Options, h: u64, pinned: Option<&str>) -> RuleResult {
+    let u = unit(h);
+    let compliance = match pinned {
+        Some(p) => p,
+        None if u < o.noncompliant_ratio => "NON_COMPLIANT",
+        None if u < o.noncompliant_ratio + o.insufficient_ratio => "INSUFFICIENT_DATA",
+        None => "COMPLIANT",
+    };
+    let resources = if compliance != "NON_COMPLIANT" {
+        0
+    } else if pinned.is_some() || (o.capped_every > 0 && (h >> 7) % o.capped_every == 0) {
+        CAP + 1 + ((h >> 17) % 900) as i64
+    } else {
+        1 + ((h >> 23) % 40) as i64
+    };
+    RuleResult {
+        compliance: compliance.to_string(),
+        resources,
+    }
+}
+
+/// The compliance of rule `i` in (account, region index `g`).
+pub fn rule_compliance(world: &World, a: &Account, g: usize, i: usize) -> RuleResult {
+    let region = &world.opts.regions[g];
+    if let Some(r) =
+        world
+            .compliance
+            .rule_overrides
+            .get(&(a.id.clone(), region.clone(), rule_name(i)))
+    {
+        return r.clone();
+    }
+    let pinned = match (i, a.index, g) {
+        (0, 1, 0) => Some("NON_COMPLIANT"),
+        (1, 0, 0) => Some("INSUFFICIENT_DATA"),
+        _ => None,
+    };
+    let h = mix(&[world.opts.seed, 0xc0, i as u64, a.index as u64, g as u64]);
+    generated(&world.opts.compliance, h, pinned)
+}
+
+/// The compliance of rule `k` of pack `j` in (account, region index `g`).
+pub fn pack_rule_compliance(world: &World, a: &Account, g: usize, j: usize, k: usize) -> String {
+    let h = mix(&[
+        world.opts.seed,
+        0xcb,
+        j as u64,
+        k as u64,
+        a.index as u64,
+        g as u64,
+    ]);
+    generated(&world.opts.compliance, h, None).compliance
+}
+
+/// Name of rule `k` of pack `j` (AWS suffixes the rules a pack deploys).
+pub fn pack_rule_name(j: usize, k: usize) -> String {
+    format!("{}-conformance-pack-{j}", rule_name(k))
+}
+
+/// The compliance of pack `j` in (account, region index `g`), and its non-compliant rules.
+pub fn pack_compliance(world: &World, a: &Account, g: usize, j: usize) -> (String, usize) {
+    let types: Vec<String> = (0..world.opts.compliance.pack_rules)
+        .map(|k| pack_rule_compliance(world, a, g, j, k))
+        .collect();
+    let nc = types.iter().filter(|t| *t == "NON_COMPLIANT").count();
+    let region = &world.opts.regions[g];
+    if let Some(o) =
+        world
+            .compliance
+            .pack_overrides
+            .get(&(a.id.clone(), region.clone(), pack_name(j)))
+    {
+        return (o.clone(), nc);
+    }
+    let t = if nc > 0 {
+        "NON_COMPLIANT"
+    } else if types.iter().any(|t| t == "INSUFFICIENT_DATA") {
+        "INSUFFICIENT_DATA"
+    } else {
+        "COMPLIANT"
+    };
+    (t.to_string(), nc)
+}
+
+/// The `Compliance` member of a rule result, as AWS shapes it.
+pub fn compliance_json(r: &RuleResult) -> Value {
+    let mut c = json!({ "ComplianceType": r.compliance });
+    if r.compliance == "NON_COMPLIANT" {
+        c["ComplianceContributorCount"] = json!({
+            "CappedCount": r.resources.min(CAP),
+            "CapExceeded": r.resources > CAP,
+        });
+    }
+    c
+}
+
+/// Handles one call; `None` when the operation is not one of this module's.
+pub fn handle(world: &mut World, call: &Call) -> Option<Answer> {
+    Some(match call.op.as_str() {
+        "DescribeAggregateComplianceByConfigRules" => aggregate_rules(world, call),
+        "DescribeAggregateComplianceByConformancePacks" => aggregate_packs(world, call),
+        "DescribeComplianceByConfigRule" => account_rules(world, call),
+        "DescribeConformancePacks" => describe_packs(world, call),
+        "GetConformancePackComplianceSummary" => pack_summary(world, call),
+        "DescribeConformancePackCompliance" => pack_rules(world, call),
+        _ => return None,
+    })
+}
+
+fn validation(msg: impl Into<String>) -> AwsError {
+    AwsError::client("ValidationException", msg)
+}
+
+fn invalid_token() -> AwsError {
+    AwsError::client(
+        "InvalidNextTokenException",
+        "The nextToken provided is invalid",
+    )
+}
+
+/// `Limit` in `0..=max` (0 or absent: `default`), else `InvalidLimitException`.
+fn limit(call: &Call, max: i64, default: i64) -> Result<usize, AwsError> {
+    let l = match call.json.get("Limit") {
+        None | Some(Value::Null) => 0,
+        Some(v) => v.as_i64().unwrap_or(-1),
+    };
+    if !(0..=max).contains(&l) {
+        return Err(AwsError::client(
+            "InvalidLimitException",
+            format!("Limit {l} is out of range: it must be between 0 and {max}."),
+        ));
+    }
+    Ok(if l == 0 { default } else { l } as usize)
+}
+
+fn token(call: &Call, scope: &str) -> Result<usize, AwsError> {
+    match call.json.get("NextToken").and_then(Value::as_str) {
+        None | Some("") => Ok(0),
+        Some(t) => parse_token(scope, t).ok_or_else(invalid_token),
+    }
+}
+
+fn str_field<'a>(v: Option<&'a Value>, name: &str) -> Option<&'a str> {
+    v.and_then(|f| f.get(name)).and_then(Value::as_str)
+}
+
+fn check_enum(value: Option<&str>, allowed: &[&str], at: &str) -> Result<(), AwsError> {
+    match value {
+        Some(v) if !allowed.contains(&v) => Err(validation(format!(
+            "1 validation error detected: Value '{v}' at '{at}' failed to satisfy constraint: Member must satisfy enum value set: [{}]",
+            allowed.join(", ")
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Serves `items` one page at a time; with `empty` every real page is preceded by an empty
+/// one that carries a token (virtual page `2p` empty, `2p + 1` real page `p`).
+fn paged(
+    call: &Call,
+    items: Vec<Value>,
+    key: &str,
+    scope: &str,
+    limit: usize,
+    empty: bool,
+) -> Result<Value, AwsError> {
+    let mut out = paged_with(call, items.len(), scope, limit, empty, |r| {
+        items[r].to_vec()
+    })?;
+    if key != PAGE {
+        let page = out.as_object_mut().and_then(|o| o.remove(PAGE));
+        out[key] = page.unwrap_or_else(|| json!([]));
+    }
+    Ok(out)
+}
+
+/// The member a page's items are put under by [`paged_with`], renamed by its caller.
+const PAGE: &str = "AggregateComplianceByConfigRules";
+
+/// [`paged`] over `total` items of which `build` makes only those of the page served, put
+/// under [`PAGE`].
+fn paged_with(
+    call: &Call,
+    total: usize,
+    scope: &str,
+    limit: usize,
+    empty: bool,
+    build: impl FnOnce(std::ops::Range<usize>) -> Vec<Value>,
+) -> Result<Value, AwsError> {
+    let scope = format!("{scope}|{limit}");
+    let vpage = token(call, &scope)?;
+    let (real, page_index) = if empty {
+        (vpage % 2 == 1, vpage / 2)
+    } else {
+        (true, vpage)
+    };
+    let mut out = json!({});
+    let start = page_index.saturating_mul(limit);
+    if real {
+        let end = start.saturating_add(limit).min(total);
+        out[PAGE] = json!(build(start.min(total)..end));
+        if end < total {
+            out["NextToken"] = json!(next_token(&scope, vpage + 1));
+        }
+    } else {
+        out[PAGE] = json!([]);
+        if start < total || start == 0 {
+            out["NextToken"] = json!(next_token(&scope, vpage + 1));
+        }
+    }
+    Ok(out)
+}
+
+/// (account, region index) pairs.
+type Covered<'a> = Vec<(&'a Account, usize)>;
+
+/// The (account, region index) pairs an aggregator of the caller answers for.
+fn aggregator_scope<'a>(world: &'a World, call: &Call) -> Result<(String, Covered<'a>), AwsError> {
+    let name = call
+        .json
+        .get("ConfigurationAggregatorName")
+        .and_then(Value::as_str)
+        .ok_or_else(|| validation("1 validation error detected: Value null at 'configurationAggregatorName' failed to satisfy constraint: Member must not be null"))?;
+    let agg = aggregators(world, &call.account, &call.region)
+        .into_iter()
+        .find(|a| a.name == name)
+        .ok_or_else(|| no_such_aggregator(name))?;
+    let regions = world.opts.regions.len();
+    let pairs = aggregator_accounts(world, &agg)
+        .into_iter()
+        .flat_map(|a| (0..regions).map(move |g| (a, g)))
+        .collect();
+    Ok((name.to_string(), pairs))
+}
+
+fn aggregate_rules(world: &World, call: &Call) -> Answer {
+    let limit = limit(call, 1000, 1000)?;
+    let (name, pairs) = aggregator_scope(world, call)?;
+    let f = call.json.get("Filters");
+    let (rule_f, type_f) = (
+        str_field(f, "ConfigRuleName"),
+        str_field(f, "ComplianceType"),
+    );
+    let (acct_f, region_f) = (str_field(f, "AccountId"), str_field(f, "AwsRegion"));
+    check_enum(type_f, RULE_TYPES, "filters.complianceType")?;
+    let names: Vec<String> = (0..world.opts.compliance.rules).map(rule_name).collect();
+    // What matches, cheaply; the JSON only for the page served (an organization of 1,000
+    // accounts has 200,000 results and 200 pages).
+    let mut matched: Vec<(&Account, usize, usize, RuleResult)> = Vec::new();
+    for (a, g) in pairs {
+        let region = &world.opts.regions[g];
+        if acct_f.is_some_and(|x| x != a.id) || region_f.is_some_and(|x| x != region) {
+            continue;
+        }
+        for (i, rule) in names.iter().enumerate() {
+            if rule_f.is_some_and(|x| x != rule) {
+                continue;
+            }
+            let r = rule_compliance(world, a, g, i);
+            if type_f.is_some_and(|x| x != r.compliance) {
+                continue;
+            }
+            matched.push((a, g, i, r));
+        }
+    }
+    let scope = format!(
+        "DescribeAggregateComplianceByConfigRules|{name}|{}",
+        call.json
+            .get("Filters")
+            .map(Value::to_string)
+            .unwrap_or_default()
+    );
+    let empty = world.opts.compliance.empty_pages;
+    let body = paged_with(call, matched.len(), &scope, limit, empty, |range| {
+        matched[range]
+            .iter()
+            .map(|(a, g, i, r)| {
+                json!({
+                    "ConfigRuleName": names[*i],
+                    "Compliance": compliance_json(r),
+                    "AccountId": a.id,
+                    "AwsRegion": world.opts.regions[*g],
+                })
+            })
+            .collect()
+    })?;
+    Ok(json_ok(call.protocol, &body))
+}
+
+fn aggregate_packs(world: &World, call: &Call) -> Answer {
+    let limit = limit(call, 100, 100)?;
+    let (name, pairs) = aggregator_scope(world, call)?;
+    let f = call.json.get("Filters");
+    let (pack_f, type_f) = (
+        str_field(f, "ConformancePackName"),
+        str_field(f, "ComplianceType"),
+    );
+    let (acct_f, region_f) = (str_field(f, "AccountId"), str_field(f, "AwsRegion"));
+    check_enum(type_f, PACK_TYPES, "filters.complianceType")?;
+    let total = world.opts.compliance.pack_rules;
+    let mut items = Vec::new();
+    for (a, g) in pairs {
+        let region = &world.opts.regions[g];
+        if acct_f.is_some_and(|x| x != a.id) || region_f.is_some_and(|x| x != region) {
+            continue;
+        }
+        for j in 0..world.opts.compliance.packs {
+            let pack = pack_name(j);
+            if pack_f.is_some_and(|x| x != pack) {
+                continue;
+            }
+            let (t, nc) = pack_compliance(world, a, g, j);
+            if type_f.is_some_and(|x| x != t) {
+                continue;
+            }
+            let compliant = (0..total)
+                .filter(|k| pack_rule_compliance(world, a, g, j, *k) == "COMPLIANT")
+                .count();
+            items.push(json!({
+                "ConformancePackName": pack,
+                "Compliance": {
+                    "ComplianceType": t,
+                    "CompliantRuleCount": compliant,
+                    "NonCompliantRuleCount": nc,
+                    "TotalRuleCount": total,
+                },
+                "AccountId": a.id,
+                "AwsRegion": region,
+            }));
+        }
+    }
+    let scope = format!(
+        "DescribeAggregateComplianceByConformancePacks|{name}|{}",
+        call.json
+            .get("Filters")
+            .map(Value::to_string)
+            .unwrap_or_default()
+    );
+    let empty = world.opts.compliance.empty_pages;
+    let body = paged(
+        call,
+        items,
+        "AggregateComplianceByConformancePacks",
+        &scope,
+        limit,
+        empty,
+    )?;
+    Ok(json_ok(call.protocol, &body))
+}
+
+/// The caller's (account, region index), when the organization has them.
+fn here<'a>(world: &'a World, call: &Call) -> Option<(&'a Account, usize)> {
+    Some((
+        world.account(&call.account)?,
+        world.region_index(&call.region)?,
+    ))
+}
+
+fn names_param(call: &Call, field: &str) -> Option<Vec<String>> {
+    call.json.get(field).and_then(Value::as_array).map(|a| {
+        a.iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect()
+    })
+}
+
+fn account_rules(world: &World, call: &Call) -> Answer {
+    let here = here(world, call);
+    let n = if here.is_some() {
+        world.opts.compliance.rules
+    } else {
+        0
+    };
+    let all: Vec<String> = (0..n).map(rule_name).collect();
+    let names = names_param(call, "ConfigRuleNames").unwrap_or_default();
+    if names.len() > 25 {
+        return Err(validation("1 validation error detected: Value at 'configRuleNames' failed to satisfy constraint: Member must have length less than or equal to 25"));
+    }
+    if let Some(bad) = names.iter().find(|x| !all.contains(x)) {
+        return Err(AwsError::client(
+            "NoSuchConfigRuleException",
+            format!("The ConfigRule '{bad}' provided in the request is invalid. Please check the configRule name."),
+        ));
+    }
+    let types = names_param(call, "ComplianceTypes").unwrap_or_default();
+    if types.len() > 3 {
+        return Err(validation("1 validation error detected: Value at 'complianceTypes' failed to satisfy constraint: Member must have length less than or equal to 3"));
+    }
+    if let Some(bad) = types
+        .iter()
+        .find(|t| !["COMPLIANT", "NON_COMPLIANT", "INSUFFICIENT_DATA"].contains(&t.as_str()))
+    {
+        return Err(AwsError::client(
+            "InvalidParameterValueException",
+            format!("The compliance type {bad} is not valid: use COMPLIANT, NON_COMPLIANT or INSUFFICIENT_DATA."),
+        ));
+    }
+    let mut items = Vec::new();
+    if let Some((a, g)) = here {
+        for (i, rule) in all.iter().enumerate() {
+            if !names.is_empty() && !names.contains(rule) {
+                continue;
+            }
+            let r = rule_compliance(world, a, g, i);
+            if !types.is_empty() && !types.contains(&r.compliance) {
+                continue;
+            }
+            items.push(json!({ "ConfigRuleName": rule, "Compliance": compliance_json(&r) }));
+        }
+    }
+    let scope = format!(
+        "DescribeComplianceByConfigRule|{}|{}|{}",
+        call.account,
+        names.join(","),
+        types.join(",")
+    );
+    let body = paged(
+        call,
+        items,
+        "ComplianceByConfigRules",
+        &scope,
+        RULES_PAGE,
+        false,
+    )?;
+    Ok(json_ok(call.protocol, &body))
+}
+
+fn no_such_pack(name: &str) -> AwsError {
+    AwsError::client(
+        "NoSuchConformancePackException",
+        format!("Conformance pack {name} does not exist."),
+    )
+}
+
+/// The packs of the caller's account and region.
+fn packs_here(world: &World, call: &Call) -> Vec<String> {
+    if here(world, call).is_none() {
+        return Vec::new();
+    }
+    (0..world.opts.compliance.packs).map(pack_name).collect()
+}
+
+fn describe_packs(world: &World, call: &Call) -> Answer {
+    let limit = limit(call, 20, 20)?;
+    let all = packs_here(world, call);
+    let names = names_param(call, "ConformancePackNames").unwrap_or_default();
+    if names.len() > 25 {
+        return Err(validation("1 validation error detected: Value at 'conformancePackNames' failed to satisfy constraint: Member must have length less than or equal to 25"));
+    }
+    if let Some(bad) = names.iter().find(|x| !all.contains(x)) {
+        return Err(no_such_pack(bad));
+    }
+    let items: Vec<Value> = all
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| names.is_empty() || names.contains(p))
+        .map(|(j, p)| {
+            let id = format!("conformance-pack-{:014x}", mix(&[world.opts.seed, 0xcf, j as u64]) >> 8);
+            json!({
+                "ConformancePackName": p,
+                "ConformancePackArn": format!("arn:aws:config:{}:{}:conformance-pack/{p}/{id}", call.region, call.account),
+                "ConformancePackId": id,
+                "ConformancePackInputParameters": [],
+                "LastUpdateRequestedTime": EPOCH - 86_400.0 * (10 + j) as f64,
+            })
+        })
+        .collect();
+    let scope = format!(
+        "DescribeConformancePacks|{}|{}",
+        call.account,
+        names.join(",")
+    );
+    let body = paged(call, items, "ConformancePackDetails", &scope, limit, false)?;
+    Ok(json_ok(call.protocol, &body))
+}
+
+fn pack_summary(world: &World, call: &Call) -> Answer {
+    let limit = limit(call, 20, 20)?;
+    let names = names_param(call, "ConformancePackNames").unwrap_or_default();
+    if names.is_empty() || names.len() > 5 {
+        return Err(validation(format!("1 validation error detected: Value at 'conformancePackNames' failed to satisfy constraint: Member must have length between 1 and 5 (it has {})", names.len())));
+    }
+    let all = packs_here(world, call);
+    if let Some(bad) = names.iter().find(|x| !all.contains(x)) {
+        return Err(no_such_pack(bad));
+    }
+    let Some((a, g)) = here(world, call) else {
+        return Err(no_such_pack(&names[0]));
+    };
+    let items: Vec<Value> = names
+        .iter()
+        .map(|n| {
+            let j = all.iter().position(|p| p == n).unwrap_or(0);
+            json!({
+                "ConformancePackName": n,
+                "ConformancePackComplianceStatus": pack_compliance(world, a, g, j).0,
+            })
+        })
+        .collect();
+    let scope = format!(
+        "GetConformancePackComplianceSummary|{}|{}",
+        call.account,
+        names.join(",")
+    );
+    let body = paged(
+        call,
+        items,
+        "ConformancePackComplianceSummaryList",
+        &scope,
+        limit,
+        false,
+    )?;
+    Ok(json_ok(call.protocol, &body))
+}
+
+fn pack_rules(world: &World, call: &Call) -> Answer {
+    let limit = limit(call, 1000, 100)?;
+    let name = call
+        .json
+        .get("ConformancePackName")
+        .and_then(Value::as_str)
+        .ok_or_else(|| validation("1 validation error detected: Value null at 'conformancePackName' failed to satisfy constraint: Member must not be null"))?;
+    let f = call.json.get("Filters");
+    let type_f = str_field(f, "ComplianceType");
+    check_enum(type_f, PACK_TYPES, "filters.complianceType")?;
+    if type_f == Some("INSUFFICIENT_DATA") {
+        return Err(AwsError::client(
+            "InvalidParameterValueException",
+            "INSUFFICIENT_DATA is not a supported compliance type filter: use COMPLIANT or NON_COMPLIANT.",
+        ));
+    }
+    let rule_f = f
+        .and_then(|f| f.get("ConfigRuleNames"))
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    let all = packs_here(world, call);
+    let j = all
+        .iter()
+        .position(|p| p == name)
+        .ok_or_else(|| no_such_pack(name))?;
+    let Some((a, g)) = here(world, call) else {
+        return Err(no_such_pack(name));
+    };
+    let items: Vec<Value> = (0..world.opts.compliance.pack_rules)
+        .map(|k| {
+            (
+                pack_rule_name(j, k),
+                pack_rule_compliance(world, a, g, j, k),
+            )
+        })
+        .filter(|(r, t)| type_f.is_none_or(|x| x == t) && (rule_f.is_empty() || rule_f.contains(r)))
+        .map(|(r, t)| json!({ "ConfigRuleName": r, "ComplianceType": t, "Controls": [] }))
+        .collect();
+    let scope = format!(
+        "DescribeConformancePackCompliance|{}|{name}|{}",
+        call.account,
+        f.map(Value::to_string).unwrap_or_default()
+    );
+    let mut body = paged(
+        call,
+        items,
+        "ConformancePackRuleComplianceList",
+        &scope,
+        limit,
+        false,
+    )?;
+    // The answer names its pack (a required member of the model).
+    body["ConformancePackName"] = json!(name);
+    Ok(json_ok(call.protocol, &body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_type_appears_and_packs_follow_their_rules() {
+        let w = World::new(crate::WorldOptions::default());
+        let mut seen = std::collections::BTreeSet::new();
+        let mut capped = 0;
+        for a in &w.accounts {
+            for g in 0..w.opts.regions.len() {
+                for i in 0..w.opts.compliance.rules {
+                    let r = rule_compliance(&w, a, g, i);
+                    capped += usize::from(r.resources > CAP);
+                    seen.insert(r.compliance);
+                }
+                for j in 0..w.opts.compliance.packs {
+                    let (t, nc) = pack_compliance(&w, a, g, j);
+                    assert_eq!(t == "NON_COMPLIANT", nc > 0);
+                    seen.insert(format!("pack {t}"));
+                }
+            }
+        }
+        for t in [
+            "COMPLIANT",
+            "NON_COMPLIANT",
+            "INSUFFICIENT_DATA",
+            "pack COMPLIANT",
+            "pack NON_COMPLIANT",
+        ] {
+            assert!(seen.contains(t), "{t} missing from {seen:?}");
+        }
+        assert!(capped > 0);
+    }
+}

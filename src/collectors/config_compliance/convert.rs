@@ -1,0 +1,329 @@
+//! Pure conversion of rule and conformance pack compliance into metric families.
+//!
+//! Cardinality follows what needs attention: the per-account counts are a handful of series per
+//! (account, region); a (rule, account, region) gets a series of its own only when its compliance
+//! type is one of the detail types (by default NON_COMPLIANT), and a resource count only where
+//! AWS gave one (AWS counts non-compliant resources only). A count AWS capped keeps its own flag
+//! beside it, so a floor is never read as the number.
+//!
+//! The organization-wide roll-up per rule (`aws_config_rule_account_regions`) is exported only
+//! from an aggregator: in the per-account mode every job sees one account and region, and a
+//! roll-up from each would export the same label set once per job.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::api::{PackCompliance, RuleCompliance};
+use super::config::ZERO_FILLED;
+use crate::metrics::{Desc, Family, Kind};
+
+static RULES_BY: Desc = Desc {
+    name: "aws_config_rules_by_compliance",
+    help: "AWS Config rules of an account and region per compliance type.",
+    kind: Kind::Gauge,
+    labels: &["account_id", "region", "compliance"],
+};
+static RULE: Desc = Desc {
+    name: "aws_config_rule_compliance",
+    help: "1 for a Config rule in an account and region whose compliance type is one of the \
+           configured detail types (default NON_COMPLIANT), with that type.",
+    kind: Kind::Gauge,
+    labels: &["account_id", "region", "rule", "compliance"],
+};
+static RESOURCES: Desc = Desc {
+    name: "aws_config_rule_noncompliant_resources",
+    help: "Non-compliant resources of a Config rule in an account and region, as AWS counts them \
+           (its CappedCount: a floor where aws_config_rule_noncompliant_resources_capped is 1).",
+    kind: Kind::Gauge,
+    labels: &["account_id", "region", "rule"],
+};
+static CAPPED: Desc = Desc {
+    name: "aws_config_rule_noncompliant_resources_capped",
+    help: "1 where AWS capped the non-compliant resource count of a Config rule (CapExceeded): \
+           there are more resources than aws_config_rule_noncompliant_resources says.",
+    kind: Kind::Gauge,
+    labels: &["account_id", "region", "rule"],
+};
+static RULE_ACCOUNT_REGIONS: Desc = Desc {
+    name: "aws_config_rule_account_regions",
+    help: "Account-region pairs of a Config rule per compliance type, across the aggregator \
+           (exported only when reading from an aggregator).",
+    kind: Kind::Gauge,
+    labels: &["rule", "compliance"],
+};
+static PACKS_BY: Desc = Desc {
+    name: "aws_config_conformance_packs_by_compliance",
+    help: "AWS Config conformance packs of an account and region per compliance type.",
+    kind: Kind::Gauge,
+    labels: &["account_id", "region", "compliance"],
+};
+static PACK: Desc = Desc {
+    name: "aws_config_conformance_pack_compliance",
+    help: "1 for a conformance pack in an account and region whose compliance type is one of the \
+           configured detail types (default NON_COMPLIANT), with that type.",
+    kind: Kind::Gauge,
+    labels: &["account_id", "region", "pack", "compliance"],
+};
+static PACK_RULES: Desc = Desc {
+    name: "aws_config_conformance_pack_noncompliant_rules",
+    help: "Non-compliant rules of a conformance pack in an account and region.",
+    kind: Kind::Gauge,
+    labels: &["account_id", "region", "pack"],
+};
+
+/// What one run read, whichever the source.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Compliance {
+    /// Every (account, region) the run covers: zero-filled even without rules or packs.
+    pub covered: BTreeSet<(String, String)>,
+    /// Rule compliance, one entry per (account, region, rule).
+    pub rules: Vec<RuleCompliance>,
+    /// Pack compliance, one entry per (account, region, pack).
+    pub packs: Vec<PackCompliance>,
+    /// Export the organization-wide roll-up per rule (aggregator only).
+    pub rollup: bool,
+}
+
+/// Counts per type of one (account, region), the zero-filled types first, then any other type
+/// AWS answered, under its raw spelling.
+fn per_type<'a>(fam: &mut Family, labels: &[&str], types: impl Iterator<Item = &'a str>) {
+    let mut counts: BTreeMap<&str, u64> = ZERO_FILLED.iter().map(|t| (*t, 0)).collect();
+    for t in types {
+        *counts.entry(t).or_insert(0) += 1;
+    }
+    // The zero-filled types in their documented order, then the others by name.
+    let order = ZERO_FILLED
+        .iter()
+        .copied()
+        .chain(counts.keys().copied().filter(|t| !ZERO_FILLED.contains(t)));
+    for t in order {
+        let mut l = labels.to_vec();
+        l.push(t);
+        fam.push(&l, counts.get(t).copied().unwrap_or(0) as f64);
+    }
+}
+
+/// The families of one run; `detail` names the compliance types listed one by one.
+pub fn families(c: &Compliance, detail: &[String]) -> Vec<Family> {
+    let is_detail = |t: &str| detail.iter().any(|d| d == t);
+    let mut rules: Vec<&RuleCompliance> = c.rules.iter().collect();
+    rules.sort_by(|a, b| {
+        (&a.account_id, &a.region, &a.rule).cmp(&(&b.account_id, &b.region, &b.rule))
+    });
+    let mut packs: Vec<&PackCompliance> = c.packs.iter().collect();
+    packs.sort_by(|a, b| {
+        (&a.account_id, &a.region, &a.pack).cmp(&(&b.account_id, &b.region, &b.pack))
+    });
+
+    let mut by = Family::new(&RULES_BY);
+    let mut packs_by = Family::new(&PACKS_BY);
+    for (a, r) in &c.covered {
+        let in_ar = |x: &&&RuleCompliance| &x.account_id == a && &x.region == r;
+        per_type(
+            &mut by,
+            &[a, r],
+            rules.iter().filter(in_ar).map(|x| x.compliance.as_str()),
+        );
+        per_type(
+            &mut packs_by,
+            &[a, r],
+            packs
+                .iter()
+                .filter(|x| &x.account_id == a && &x.region == r)
+                .map(|x| x.compliance.as_str()),
+        );
+    }
+
+    let mut rule = Family::new(&RULE);
+    let mut resources = Family::new(&RESOURCES);
+    let mut capped = Family::new(&CAPPED);
+    let mut rollup: BTreeMap<&str, BTreeMap<&str, u64>> = BTreeMap::new();
+    for x in &rules {
+        let l = [x.account_id.as_str(), x.region.as_str(), x.rule.as_str()];
+        if is_detail(&x.compliance) {
+            rule.push(&[l[0], l[1], l[2], &x.compliance], 1.0);
+        }
+        if let Some(n) = x.noncompliant_resources {
+            resources.push(&l, n as f64);
+            capped.push(&l, if x.capped { 1.0 } else { 0.0 });
+        }
+        *rollup
+            .entry(&x.rule)
+            .or_default()
+            .entry(&x.compliance)
+            .or_insert(0) += 1;
+    }
+    let mut account_regions = Family::new(&RULE_ACCOUNT_REGIONS);
+    if c.rollup {
+        for (name, types) in &rollup {
+            let mut l = vec![*name, ""];
+            for t in ZERO_FILLED {
+                l[1] = t;
+                account_regions.push(&l, types.get(t).copied().unwrap_or(0) as f64);
+            }
+            for (t, n) in types.iter().filter(|(t, _)| !ZERO_FILLED.contains(t)) {
+                l[1] = t;
+                account_regions.push(&l, *n as f64);
+            }
+        }
+    }
+
+    let mut pack = Family::new(&PACK);
+    let mut pack_rules = Family::new(&PACK_RULES);
+    for x in &packs {
+        let l = [x.account_id.as_str(), x.region.as_str(), x.pack.as_str()];
+        if is_detail(&x.compliance) {
+            pack.push(&[l[0], l[1], l[2], &x.compliance], 1.0);
+        }
+        pack_rules.push(&l, x.noncompliant_rules as f64);
+    }
+    vec![
+        by,
+        rule,
+        resources,
+        capped,
+        account_regions,
+        packs_by,
+        pack,
+        pack_rules,
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(fams: &[Family]) -> String {
+        fams.iter().map(|f| f.text()).collect()
+    }
+
+    fn rule(a: &str, r: &str, name: &str, t: &str, n: Option<i64>, capped: bool) -> RuleCompliance {
+        RuleCompliance {
+            account_id: a.into(),
+            region: r.into(),
+            rule: name.into(),
+            compliance: t.into(),
+            noncompliant_resources: n,
+            capped,
+        }
+    }
+
+    fn sample() -> Compliance {
+        let a = "111111111111";
+        let b = "222222222222";
+        Compliance {
+            covered: [
+                (a.to_string(), "us-east-1".to_string()),
+                (b.to_string(), "us-east-1".to_string()),
+            ]
+            .into(),
+            rules: vec![
+                rule(b, "us-east-1", "s3-versioning", "COMPLIANT", None, false),
+                rule(
+                    a,
+                    "us-east-1",
+                    "s3-versioning",
+                    "NON_COMPLIANT",
+                    Some(100),
+                    true,
+                ),
+                rule(
+                    a,
+                    "us-east-1",
+                    "encrypted-volumes",
+                    "NON_COMPLIANT",
+                    Some(3),
+                    false,
+                ),
+                rule(a, "us-east-1", "root-mfa", "INSUFFICIENT_DATA", None, false),
+                rule(
+                    a,
+                    "us-east-1",
+                    "iam-policy",
+                    "PARTIALLY_COMPLIANT",
+                    None,
+                    false,
+                ),
+            ],
+            packs: vec![
+                PackCompliance {
+                    account_id: a.into(),
+                    region: "us-east-1".into(),
+                    pack: "operational-best-practices".into(),
+                    compliance: "NON_COMPLIANT".into(),
+                    noncompliant_rules: 4,
+                },
+                PackCompliance {
+                    account_id: a.into(),
+                    region: "us-east-1".into(),
+                    pack: "cis".into(),
+                    compliance: "COMPLIANT".into(),
+                    noncompliant_rules: 0,
+                },
+            ],
+            rollup: true,
+        }
+    }
+
+    #[test]
+    fn golden_every_type_zero_filled_capped_and_unknown() {
+        let want = "\
+aws_config_rules_by_compliance{account_id=\"111111111111\",region=\"us-east-1\",compliance=\"COMPLIANT\"} 0
+aws_config_rules_by_compliance{account_id=\"111111111111\",region=\"us-east-1\",compliance=\"NON_COMPLIANT\"} 2
+aws_config_rules_by_compliance{account_id=\"111111111111\",region=\"us-east-1\",compliance=\"INSUFFICIENT_DATA\"} 1
+aws_config_rules_by_compliance{account_id=\"111111111111\",region=\"us-east-1\",compliance=\"PARTIALLY_COMPLIANT\"} 1
+aws_config_rules_by_compliance{account_id=\"222222222222\",region=\"us-east-1\",compliance=\"COMPLIANT\"} 1
+aws_config_rules_by_compliance{account_id=\"222222222222\",region=\"us-east-1\",compliance=\"NON_COMPLIANT\"} 0
+aws_config_rules_by_compliance{account_id=\"222222222222\",region=\"us-east-1\",compliance=\"INSUFFICIENT_DATA\"} 0
+aws_config_rule_compliance{account_id=\"111111111111\",region=\"us-east-1\",rule=\"encrypted-volumes\",compliance=\"NON_COMPLIANT\"} 1
+aws_config_rule_compliance{account_id=\"111111111111\",region=\"us-east-1\",rule=\"s3-versioning\",compliance=\"NON_COMPLIANT\"} 1
+aws_config_rule_noncompliant_resources{account_id=\"111111111111\",region=\"us-east-1\",rule=\"encrypted-volumes\"} 3
+aws_config_rule_noncompliant_resources{account_id=\"111111111111\",region=\"us-east-1\",rule=\"s3-versioning\"} 100
+aws_config_rule_noncompliant_resources_capped{account_id=\"111111111111\",region=\"us-east-1\",rule=\"encrypted-volumes\"} 0
+aws_config_rule_noncompliant_resources_capped{account_id=\"111111111111\",region=\"us-east-1\",rule=\"s3-versioning\"} 1
+aws_config_rule_account_regions{rule=\"encrypted-volumes\",compliance=\"COMPLIANT\"} 0
+aws_config_rule_account_regions{rule=\"encrypted-volumes\",compliance=\"NON_COMPLIANT\"} 1
+aws_config_rule_account_regions{rule=\"encrypted-volumes\",compliance=\"INSUFFICIENT_DATA\"} 0
+aws_config_rule_account_regions{rule=\"iam-policy\",compliance=\"COMPLIANT\"} 0
+aws_config_rule_account_regions{rule=\"iam-policy\",compliance=\"NON_COMPLIANT\"} 0
+aws_config_rule_account_regions{rule=\"iam-policy\",compliance=\"INSUFFICIENT_DATA\"} 0
+aws_config_rule_account_regions{rule=\"iam-policy\",compliance=\"PARTIALLY_COMPLIANT\"} 1
+aws_config_rule_account_regions{rule=\"root-mfa\",compliance=\"COMPLIANT\"} 0
+aws_config_rule_account_regions{rule=\"root-mfa\",compliance=\"NON_COMPLIANT\"} 0
+aws_config_rule_account_regions{rule=\"root-mfa\",compliance=\"INSUFFICIENT_DATA\"} 1
+aws_config_rule_account_regions{rule=\"s3-versioning\",compliance=\"COMPLIANT\"} 1
+aws_config_rule_account_regions{rule=\"s3-versioning\",compliance=\"NON_COMPLIANT\"} 1
+aws_config_rule_account_regions{rule=\"s3-versioning\",compliance=\"INSUFFICIENT_DATA\"} 0
+aws_config_conformance_packs_by_compliance{account_id=\"111111111111\",region=\"us-east-1\",compliance=\"COMPLIANT\"} 1
+aws_config_conformance_packs_by_compliance{account_id=\"111111111111\",region=\"us-east-1\",compliance=\"NON_COMPLIANT\"} 1
+aws_config_conformance_packs_by_compliance{account_id=\"111111111111\",region=\"us-east-1\",compliance=\"INSUFFICIENT_DATA\"} 0
+aws_config_conformance_packs_by_compliance{account_id=\"222222222222\",region=\"us-east-1\",compliance=\"COMPLIANT\"} 0
+aws_config_conformance_packs_by_compliance{account_id=\"222222222222\",region=\"us-east-1\",compliance=\"NON_COMPLIANT\"} 0
+aws_config_conformance_packs_by_compliance{account_id=\"222222222222\",region=\"us-east-1\",compliance=\"INSUFFICIENT_DATA\"} 0
+aws_config_conformance_pack_compliance{account_id=\"111111111111\",region=\"us-east-1\",pack=\"operational-best-practices\",compliance=\"NON_COMPLIANT\"} 1
+aws_config_conformance_pack_noncompliant_rules{account_id=\"111111111111\",region=\"us-east-1\",pack=\"cis\"} 0
+aws_config_conformance_pack_noncompliant_rules{account_id=\"111111111111\",region=\"us-east-1\",pack=\"operational-best-practices\"} 4
+";
+        assert_eq!(text(&families(&sample(), &["NON_COMPLIANT".into()])), want);
+    }
+
+    #[test]
+    fn detail_types_choose_the_rule_series_and_the_rollup_needs_an_aggregator() {
+        let mut c = sample();
+        c.rollup = false;
+        let fams = families(&c, &["INSUFFICIENT_DATA".into(), "COMPLIANT".into()]);
+        let t = text(&fams);
+        assert!(
+            t.contains("rule=\"root-mfa\",compliance=\"INSUFFICIENT_DATA\"} 1"),
+            "{t}"
+        );
+        assert!(t.contains("account_id=\"222222222222\",region=\"us-east-1\",rule=\"s3-versioning\",compliance=\"COMPLIANT\"} 1"), "{t}");
+        assert!(!t.contains("aws_config_rule_compliance{account_id=\"111111111111\",region=\"us-east-1\",rule=\"s3-versioning\""), "{t}");
+        assert!(
+            t.contains("pack=\"cis\",compliance=\"COMPLIANT\"} 1"),
+            "{t}"
+        );
+        assert!(!t.contains("aws_config_rule_account_regions"), "{t}");
+        // The resource counts do not depend on the detail types.
+        assert!(t.contains("aws_config_rule_noncompliant_resources_capped{account_id=\"111111111111\",region=\"us-east-1\",rule=\"s3-versioning\"} 1"), "{t}");
+    }
+}
