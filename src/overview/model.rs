@@ -314,27 +314,61 @@ impl Overview {
                     ));
                 }
             }
+            // Resource counts as AWS gives them (capped at 100), by (account, region, rule).
+            let mut resources: BTreeMap<(&str, &str, &str), (f64, bool)> = BTreeMap::new();
+            for s in samples(families, "aws_config_rule_noncompliant_resources") {
+                resources
+                    .entry((s.get("account_id"), s.get("region"), s.get("rule")))
+                    .or_default()
+                    .0 = s.value;
+            }
+            for s in samples(families, "aws_config_rule_noncompliant_resources_capped") {
+                resources
+                    .entry((s.get("account_id"), s.get("region"), s.get("rule")))
+                    .or_default()
+                    .1 = s.value == 1.0;
+            }
             for s in samples(families, "aws_config_rule_compliance") {
                 if s.value == 1.0 && s.get("compliance") == "NON_COMPLIANT" {
-                    let rule = s.get("rule");
+                    let (account, region, rule) =
+                        (s.get("account_id"), s.get("region"), s.get("rule"));
+                    let message = match resources.get(&(account, region, rule)) {
+                        Some((n, true)) => {
+                            format!("at least {n} non-compliant resources (AWS caps the count)")
+                        }
+                        Some((n, false)) => format!("{n} non-compliant resources"),
+                        None => String::new(),
+                    };
                     noncompliant.push(item(
-                        s.get("account_id"),
-                        s.get("region"),
+                        account,
+                        region,
                         format!("rule {rule}"),
                         "NON_COMPLIANT",
-                        String::new(),
+                        message,
                     ));
                 }
             }
+            let mut pack_rules: BTreeMap<(&str, &str, &str), f64> = BTreeMap::new();
+            for s in samples(families, "aws_config_conformance_pack_noncompliant_rules") {
+                pack_rules.insert(
+                    (s.get("account_id"), s.get("region"), s.get("pack")),
+                    s.value,
+                );
+            }
             for s in samples(families, "aws_config_conformance_pack_compliance") {
                 if s.value == 1.0 && s.get("compliance") == "NON_COMPLIANT" {
-                    let pack = s.get("pack");
+                    let (account, region, pack) =
+                        (s.get("account_id"), s.get("region"), s.get("pack"));
+                    let message = pack_rules
+                        .get(&(account, region, pack))
+                        .map(|n| format!("{n} non-compliant rules"))
+                        .unwrap_or_default();
                     noncompliant.push(item(
-                        s.get("account_id"),
-                        s.get("region"),
+                        account,
+                        region,
                         format!("conformance pack {pack}"),
                         "NON_COMPLIANT",
-                        String::new(),
+                        message,
                     ));
                 }
             }

@@ -163,8 +163,8 @@ def main():
         c.check("the page shows every section's count", shown is not None and set(shown) == set(want or {}), f"{shown} vs {want}")
         for k, v in (want or {}).items():
             c.check(f"count {k} = {v} as /metrics says", shown.get(k) == v, f"page {shown.get(k)}")
-        c.check("the demo has failed deployments, findings and recorder trouble to show",
-                all((want or {}).get(k, 0) > 0 for k in ("failed_deployments", "findings", "recorders")), f"{want}")
+        c.check("the demo has failed deployments, non-compliance, findings and recorder trouble to show",
+                all((want or {}).get(k, 0) > 0 for k in ("failed_deployments", "noncompliant", "findings", "recorders")), f"{want}")
 
         # 3. Follow a count's link.
         driver.find_element(By.ID, "count-failed_deployments").click()
