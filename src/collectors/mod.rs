@@ -51,6 +51,13 @@ macro_rules! collectors {
                 }
             }
 
+            /// Where the collector runs with the settings in `s`.
+            pub fn scope_in(self, s: &Sections) -> Scope {
+                match self {
+                    $(CollectorKind::$ty => <$module::$ty as Collector>::scope(&s.$module),)*
+                }
+            }
+
             /// Whether it runs, its interval and its per-run timeout.
             pub fn schedule(self, s: &Sections) -> Schedule {
                 match self {
