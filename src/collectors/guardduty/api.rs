@@ -167,22 +167,20 @@ pub async fn severities(
     c: &RegionClients,
     id: &str,
 ) -> Result<(Vec<SeverityCount>, bool), CollectError> {
-    Ok({
-        let out = statistics(c, id, GroupByType::Severity).await?;
-        let list = out
-            .finding_statistics()
-            .map(|s| s.grouped_by_severity())
-            .unwrap_or_default();
-        let counts: Vec<SeverityCount> = list
-            .iter()
-            .map(|s| SeverityCount {
-                severity: s.severity().unwrap_or(f64::NAN),
-                count: i64::from(s.total_findings().unwrap_or(0)),
-            })
-            .collect();
-        let full = counts.len() >= GROUP_LIMIT as usize;
-        (counts, full)
-    })
+    let out = statistics(c, id, GroupByType::Severity).await?;
+    let list = out
+        .finding_statistics()
+        .map(|s| s.grouped_by_severity())
+        .unwrap_or_default();
+    let counts: Vec<SeverityCount> = list
+        .iter()
+        .map(|s| SeverityCount {
+            severity: s.severity().unwrap_or(f64::NAN),
+            count: i64::from(s.total_findings().unwrap_or(0)),
+        })
+        .collect();
+    let full = counts.len() >= GROUP_LIMIT as usize;
+    Ok((counts, full))
 }
 
 /// What the members part of one detector reads.
