@@ -45,6 +45,8 @@ def test_member_detectors_answer_enabled_members_and_list_the_rest_unprocessed(a
         assert {"S3_DATA_EVENTS", "EBS_MALWARE_PROTECTION", "RUNTIME_MONITORING"} <= names
         runtime = next(f for f in m["Features"] if f["Name"] == "RUNTIME_MONITORING")
         assert {a["Name"] for a in runtime["AdditionalConfiguration"]} >= {"EKS_ADDON_MANAGEMENT", "EC2_AGENT_MANAGEMENT"}
+        # OrgFeature names only: the foundational sources are in the deprecated dataSources.
+        assert not names & {"CLOUD_TRAIL", "DNS_LOGS", "FLOW_LOGS"}
         # The same plans the member's own GetDetector reports, as the accounts mode exported them.
         for f in m["Features"]:
             for name, status in [(f["Name"], f["Status"])] + [

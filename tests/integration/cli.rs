@@ -203,7 +203,13 @@ fn demo_in_administrator_mode_shows_findings_plans_uncovered_accounts_and_covera
     while started.elapsed() < Duration::from_secs(90) {
         let r = rt.block_on(crate::common::get(addr.parse().unwrap(), "/metrics", &[]));
         last = Scrape::parse(&String::from_utf8(r.body).unwrap());
-        if wanted.iter().all(|w| last.text.contains(w)) && accounts(&last).len() >= 3 {
+        let jobs = last
+            .matching(
+                "posture_exporter_collector_up",
+                &[("collector", "guardduty")],
+            )
+            .len();
+        if wanted.iter().all(|w| last.text.contains(w)) && accounts(&last).len() >= 3 && jobs >= 2 {
             break;
         }
         std::thread::sleep(Duration::from_millis(100));

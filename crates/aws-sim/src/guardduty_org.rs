@@ -91,6 +91,10 @@ pub fn feature_json(p: &Plan, updated: f64) -> Value {
     o
 }
 
+/// GetDetector's features that are not OrgFeature names (GetMemberDetectors reports them in
+/// `dataSources` only).
+pub const FOUNDATIONAL: [&str; 3] = ["CLOUD_TRAIL", "DNS_LOGS", "FLOW_LOGS"];
+
 /// The organization's auto-enable setting per plan (the same in every region).
 pub const AUTO_ENABLE: [(&str, &str); 8] = [
     ("S3_DATA_EVENTS", "ALL"),
@@ -204,8 +208,10 @@ fn member_detectors(world: &mut World, call: &Call) -> Answer {
                         "flowLogs": {"status": st("FLOW_LOGS")},
                         "s3Logs": {"status": st("S3_DATA_EVENTS")},
                     },
+                    // OrgFeature names only: the foundational sources are in dataSources.
                     "features": plans
                         .iter()
+                        .filter(|p| !FOUNDATIONAL.contains(&p.name))
                         .map(|p| feature_json(p, updated))
                         .collect::<Vec<_>>(),
                 }));
@@ -285,7 +291,10 @@ fn org_statistics(world: &mut World, call: &Call) -> Answer {
         .count();
     let mut by_feature: Vec<FeatureCount> = Vec::new();
     for (a, d) in &covered {
-        for p in plans_of(a, d) {
+        for p in plans_of(a, d)
+            .into_iter()
+            .filter(|p| !FOUNDATIONAL.contains(&p.name))
+        {
             let i = match by_feature.iter().position(|(n, _, _)| *n == p.name) {
                 Some(i) => i,
                 None => {

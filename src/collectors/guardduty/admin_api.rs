@@ -102,7 +102,28 @@ pub async fn member_detectors(
             let Some(account) = m.account_id() else {
                 continue;
             };
+            // GetMemberDetectors' features are OrgFeature names, which leave out the three
+            // foundational sources; those are only in the deprecated (and still required)
+            // dataSources. Read from there under GetDetector's names, so that both modes export
+            // the same plans.
             let mut plans = Vec::new();
+            // Deprecated in favour of `features`, yet the only place AWS puts these three.
+            #[allow(deprecated)]
+            let sources = m.data_sources();
+            if let Some(ds) = sources {
+                for (name, status) in [
+                    ("CLOUD_TRAIL", ds.cloud_trail().and_then(|x| x.status())),
+                    ("DNS_LOGS", ds.dns_logs().and_then(|x| x.status())),
+                    ("FLOW_LOGS", ds.flow_logs().and_then(|x| x.status())),
+                ] {
+                    if let Some(st) = status {
+                        plans.push(Feature {
+                            name: name.to_string(),
+                            status: st.as_str().to_string(),
+                        });
+                    }
+                }
+            }
             for f in m.features() {
                 let Some(name) = f.name() else { continue };
                 plans.push(Feature {
