@@ -50,15 +50,53 @@ pub trait Collector: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Collected, CollectError>> + Send;
 }
 
-/// What one successful run produced.
+/// What one run produced: the families read in every run, and the parts read apart.
+///
+/// A run that makes several calls whose answers stand on their own (GuardDuty's detectors and
+/// its findings statistics) puts each such group of families in a [`Part`]: a part whose calls
+/// failed does not fail the run, the store keeps that part's last good families under the
+/// freshness rule while the rest is replaced, and the job reports itself down
+/// (`collector_up` 0) naming the part, its operation and its error kind. `families` are the
+/// run's core: when what they need fails, the whole run fails (`Err`), as before.
 #[derive(Debug, Default)]
 pub struct Collected {
-    /// The families of the new snapshot.
+    /// The families of the new snapshot that are not in a part.
     pub families: Vec<Family>,
     /// Lines for the status page.
     pub notes: Vec<String>,
     /// Run again sooner than the interval (e.g. to poll an asynchronous job).
     pub next_run: Option<Duration>,
+    /// The parts, each read or failed on its own; names are unique within a run and stable
+    /// across runs (a part that is not reported again is gone, with its families).
+    pub parts: Vec<Part>,
+}
+
+/// A group of families read on its own within a run: their calls succeeded, or they failed with
+/// this error and the part's last good families are kept within the staleness window.
+#[derive(Debug)]
+pub struct Part {
+    /// Stable name, e.g. `findings detector 12ab...`; in the log and on the status page.
+    pub name: String,
+    /// The part's families, or the error of the call that failed.
+    pub result: Result<Vec<Family>, CollectError>,
+}
+
+impl Collected {
+    /// Adds a part.
+    pub fn part(&mut self, name: impl Into<String>, result: Result<Vec<Family>, CollectError>) {
+        self.parts.push(Part {
+            name: name.into(),
+            result,
+        });
+    }
+
+    /// The parts that failed.
+    pub fn failed_parts(&self) -> impl Iterator<Item = (&str, &CollectError)> {
+        self.parts.iter().filter_map(|p| match &p.result {
+            Ok(_) => None,
+            Err(e) => Some((p.name.as_str(), e)),
+        })
+    }
 }
 
 /// Everything a run needs: where to call, and the collector's own section.

@@ -19,7 +19,7 @@ use crate::aws::{ErrorKind, RegionClients};
 use crate::collect::{Job, Schedule, Scope};
 use crate::collectors::CollectorKind;
 use crate::config::Config;
-use crate::store::{Failure, JobKey, RunReport, Store};
+use crate::store::{Failure, JobKey, PartReport, RunReport, Store};
 use crate::targets::{ResolvedTarget, TargetSink};
 
 /// How jobs are run.
@@ -319,21 +319,51 @@ impl Scheduler {
 /// run again. Waits for a run of its loop in flight.
 async fn run_slot(slot: Arc<Slot>, store: Arc<Store>) -> (JobKey, bool, Option<Duration>) {
     let mut job = slot.job.lock().await;
-    let (report, hint) = run_one(&slot, &mut job).await;
-    let failed = report.result.is_err();
-    store.record(&slot.key, report);
+    let (report, parts, hint) = run_one(&slot, &mut job).await;
+    let failed = report.result.is_err() || parts.iter().any(|p| p.result.is_err());
+    store.record_parts(&slot.key, report, parts);
     (slot.key.clone(), failed, hint)
 }
 
-async fn run_one(slot: &Slot, job: &mut Box<dyn Job>) -> (RunReport, Option<Duration>) {
+/// One run: its report, its parts (see `collect::Part`), and how soon it asks to run again.
+async fn run_one(
+    slot: &Slot,
+    job: &mut Box<dyn Job>,
+) -> (RunReport, Vec<PartReport>, Option<Duration>) {
     let started = SystemTime::now();
     let start = Instant::now();
     let timeout = slot.schedule.timeout;
     let result = tokio::time::timeout(timeout, job.run()).await;
     let duration = start.elapsed();
     let key = &slot.key;
+    let mut parts = Vec::new();
     let (result, notes, hint) = match result {
-        Ok(Ok(c)) => (Ok(c.families), c.notes, c.next_run),
+        Ok(Ok(c)) => {
+            for p in c.parts {
+                let result = p.result.map_err(|e| {
+                    tracing::warn!(
+                        collector = key.collector.name(),
+                        target = %slot.target,
+                        account_id = %key.account_id,
+                        region = %key.region,
+                        part = %p.name,
+                        operation = e.operation,
+                        kind = e.kind.as_str(),
+                        error = %e,
+                        "part of the collection failed; exporting the rest, keeping this part's last good values within the staleness window"
+                    );
+                    Failure {
+                        kind: e.kind.as_str(),
+                        message: e.to_string(),
+                    }
+                });
+                parts.push(PartReport {
+                    name: p.name,
+                    result,
+                });
+            }
+            (Ok(c.families), c.notes, c.next_run)
+        }
         Ok(Err(e)) => {
             tracing::warn!(
                 collector = key.collector.name(),
@@ -379,6 +409,7 @@ async fn run_one(slot: &Slot, job: &mut Box<dyn Job>) -> (RunReport, Option<Dura
             result,
             notes,
         },
+        parts,
         hint,
     )
 }
@@ -392,14 +423,14 @@ async fn run_job(slot: Arc<Slot>, store: Arc<Store>, token: CancellationToken, d
     }
     loop {
         let start = Instant::now();
-        let (report, hint) = tokio::select! {
+        let (report, parts, hint) = tokio::select! {
             _ = token.cancelled() => return,
             r = async {
                 let mut job = slot.job.lock().await;
                 run_one(&slot, &mut job).await
             } => r,
         };
-        store.record(&slot.key, report);
+        store.record_parts(&slot.key, report, parts);
         let period = hint
             .unwrap_or(slot.schedule.interval)
             .max(Duration::from_millis(10));

@@ -79,6 +79,21 @@ pub const REQUIRED: &[Required] = &[
         &[],
         &[("members", &["accountId", "relationshipStatus"])],
     ),
+    // Both lists are required: a missing `members` would read as "no member has a plan" and
+    // a missing `unprocessedAccounts` would hide accounts AWS did not answer for.
+    (
+        "GetMemberDetectors",
+        &["members", "unprocessedAccounts"],
+        &[
+            ("members", &["accountId"]),
+            ("unprocessedAccounts", &["accountId", "result"]),
+        ],
+    ),
+    (
+        "DescribeOrganizationConfiguration",
+        &["memberAccountLimitReached"],
+        &[],
+    ),
 ];
 
 /// Why an answer was refused.

@@ -258,6 +258,18 @@ operations! {
         GetAdministratorAccount in get_administrator_account:
             GetAdministratorAccountFluentBuilder
             -> GetAdministratorAccountOutput, GetAdministratorAccountError;
+        GetMemberDetectors in get_member_detectors:
+            GetMemberDetectorsFluentBuilder
+            -> GetMemberDetectorsOutput, GetMemberDetectorsError;
+        DescribeOrganizationConfiguration in describe_organization_configuration [paged]:
+            DescribeOrganizationConfigurationFluentBuilder
+            -> DescribeOrganizationConfigurationOutput, DescribeOrganizationConfigurationError;
+        GetOrganizationStatistics in get_organization_statistics:
+            GetOrganizationStatisticsFluentBuilder
+            -> GetOrganizationStatisticsOutput, GetOrganizationStatisticsError;
+        GetCoverageStatistics in get_coverage_statistics:
+            GetCoverageStatisticsFluentBuilder
+            -> GetCoverageStatisticsOutput, GetCoverageStatisticsError;
     }
     aws_sdk_iam as Iam {
         GenerateOrganizationsAccessReport in generate_organizations_access_report:

@@ -196,10 +196,14 @@ impl<'a> Sample<'a> {
     }
 }
 
-/// Every sample of family `name` in `families`.
-fn samples<'a>(families: &'a [Family], name: &'a str) -> impl Iterator<Item = Sample<'a>> + 'a {
-    families
+/// Every sample of family `name` in `snapshots` (a job's, or the extra families).
+fn samples<'a>(
+    snapshots: &'a [Arc<Vec<Family>>],
+    name: &'a str,
+) -> impl Iterator<Item = Sample<'a>> + 'a {
+    snapshots
         .iter()
+        .flat_map(|s| s.iter())
         .filter(move |f| f.desc().name == name)
         .flat_map(|f| {
             let names = f.desc().labels;
@@ -244,8 +248,8 @@ impl Overview {
     /// Computes the overview from status rows (with their snapshots) and the extra families.
     pub fn from_rows(rows: Vec<StatusRow>, extras: &[Arc<Vec<Family>>], q: &Query) -> Overview {
         let mut names = BTreeMap::new();
-        for families in extras {
-            for s in samples(families, "aws_account") {
+        {
+            for s in samples(extras, "aws_account") {
                 names.insert(
                     s.get("account_id").to_string(),
                     s.get("account_name").to_string(),
@@ -272,9 +276,7 @@ impl Overview {
                     seen: r.last_attempt,
                 });
             }
-            let Some(families) = &r.snapshot else {
-                continue;
-            };
+            let families = &r.snapshots;
             let item =
                 |account: &str, region: &str, subject: String, code: &str, message: String| Item {
                     account_id: account.to_string(),

@@ -5,6 +5,14 @@
 //! `max_stale_intervals` runs in a row have failed, then drops it; `collector_up` is 0 from the
 //! first failure and the last-success timestamp tells the data's age. A successful run replaces
 //! the snapshot whole, so series that vanished from AWS vanish from `/metrics`.
+//!
+//! Partial results: a run may report parts (see `collect::Part`) beside its core families. Each
+//! part has its own snapshot and its own count of failures in a row, so the same rule applies per
+//! part: a failed part keeps its last good families while fewer than `max_stale_intervals` runs
+//! in a row failed to read it, then they go; the parts that were read replace theirs. A run with
+//! a failed part is a failed attempt for `collector_up` and the failure counters (kind of the
+//! first failed part) but not for the last-success timestamp, which stays the time of the last
+//! run that read everything. A part no longer reported is gone with its families.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -46,6 +54,15 @@ pub struct Failure {
     pub message: String,
 }
 
+/// One part of a run (see `collect::Part`): its families, or why reading them failed.
+#[derive(Debug)]
+pub struct PartReport {
+    /// The part's stable name.
+    pub name: String,
+    /// Its families, or the failure.
+    pub result: Result<Vec<Family>, Failure>,
+}
+
 /// What one run of a job produced.
 pub struct RunReport {
     /// When the run started.
@@ -79,8 +96,19 @@ pub struct StatusRow {
     pub consecutive_failures: u32,
     /// Notes of the last good run.
     pub notes: Vec<String>,
-    /// The families the job exports now (its last good snapshot while it is kept).
-    pub snapshot: Option<Arc<Vec<Family>>>,
+    /// The families the job exports now: its last good snapshot and those of its parts, while
+    /// they are kept.
+    pub snapshots: Vec<Arc<Vec<Family>>>,
+    /// The parts that failed in the last run, each with its failure and the runs in a row that
+    /// failed to read it (already in `last_error` as text).
+    pub failed_parts: Vec<(String, Failure, u32)>,
+}
+
+/// One part of a job: its last good families and the runs in a row that failed to read it.
+struct PartEntry {
+    snapshot: Option<Arc<Vec<Family>>>,
+    failures: u32,
+    last_error: Option<Failure>,
 }
 
 struct Entry {
@@ -93,14 +121,80 @@ struct Entry {
     last_error: Option<Failure>,
     consecutive_failures: u32,
     notes: Vec<String>,
+    parts: BTreeMap<String, PartEntry>,
 }
 
 impl Entry {
-    /// Serving its last good values after failed runs.
+    /// Serving last good values after failed runs, of the whole job or of one of its parts.
     fn stale(&self, max_stale: u32) -> bool {
-        self.last_error.is_some()
+        let part_stale = self
+            .parts
+            .values()
+            .any(|p| p.last_error.is_some() && p.snapshot.is_some());
+        let whole = self.last_error.is_some()
             && self.snapshot.is_some()
-            && self.consecutive_failures < max_stale
+            && self.consecutive_failures < max_stale;
+        part_stale || (whole && !self.last_run_partial())
+    }
+
+    /// The last run was good but left parts unread.
+    fn last_run_partial(&self) -> bool {
+        self.parts.values().any(|p| p.last_error.is_some())
+    }
+
+    fn series(&self) -> usize {
+        let count = |s: &Option<Arc<Vec<Family>>>| {
+            s.as_ref()
+                .map(|s| s.iter().map(Family::len).sum())
+                .unwrap_or(0)
+        };
+        count(&self.snapshot)
+            + self
+                .parts
+                .values()
+                .map(|p| count(&p.snapshot))
+                .sum::<usize>()
+    }
+
+    /// Applies a good run's parts: read ones replace their families, failed ones keep theirs
+    /// within the window, unreported ones go. Returns the failed parts as one failure.
+    fn apply_parts(&mut self, parts: Vec<PartReport>, max_stale: u32) -> Option<Failure> {
+        let mut old = std::mem::take(&mut self.parts);
+        let mut failed: Vec<(String, Failure)> = Vec::new();
+        for p in parts {
+            let mut e = old.remove(&p.name).unwrap_or(PartEntry {
+                snapshot: None,
+                failures: 0,
+                last_error: None,
+            });
+            match p.result {
+                Ok(families) => {
+                    e.snapshot = Some(Arc::new(families));
+                    e.failures = 0;
+                    e.last_error = None;
+                }
+                Err(f) => {
+                    e.failures = e.failures.saturating_add(1);
+                    if e.failures >= max_stale {
+                        e.snapshot = None;
+                    }
+                    failed.push((p.name.clone(), f.clone()));
+                    e.last_error = Some(f);
+                }
+            }
+            self.parts.insert(p.name, e);
+        }
+        let (_, first) = failed.first()?;
+        let kind = first.kind;
+        let message = failed
+            .iter()
+            .map(|(name, f)| format!("part `{name}` not read ({}): {}", f.kind, f.message))
+            .collect::<Vec<_>>()
+            .join("; ");
+        Some(Failure {
+            kind,
+            message: format!("partial result, the rest is fresh; {message}"),
+        })
     }
 }
 
@@ -156,6 +250,7 @@ impl Jobs {
             last_error: None,
             consecutive_failures: 0,
             notes: Vec::new(),
+            parts: BTreeMap::new(),
         });
         e.interval = interval;
         e.target = target.to_string();
@@ -174,6 +269,17 @@ impl Jobs {
     /// Records the outcome of one run and applies the freshness rule; `None` if the job was
     /// removed while it ran (its result has no home any more).
     pub fn record(&self, key: &JobKey, report: RunReport) -> Option<Recorded> {
+        self.record_parts(key, report, Vec::new())
+    }
+
+    /// Like [`Jobs::record`], for a run that reported parts beside its core families (ignored
+    /// when the run failed as a whole).
+    pub fn record_parts(
+        &self,
+        key: &JobKey,
+        report: RunReport,
+        parts: Vec<PartReport>,
+    ) -> Option<Recorded> {
         let max_stale = self.max_stale_intervals.load(Ordering::Relaxed);
         let mut entries = self.lock();
         let e = entries.get_mut(key)?;
@@ -182,18 +288,38 @@ impl Jobs {
         let failed = match report.result {
             Ok(families) => {
                 e.snapshot = Some(Arc::new(families));
-                e.last_success = Some(report.started + report.duration);
-                e.last_error = None;
-                e.consecutive_failures = 0;
                 e.notes = report.notes;
-                None
+                match e.apply_parts(parts, max_stale) {
+                    None => {
+                        e.last_success = Some(report.started + report.duration);
+                        e.last_error = None;
+                        e.consecutive_failures = 0;
+                        None
+                    }
+                    Some(partial) => {
+                        // "In a row" counts the runs that left some part unread.
+                        e.consecutive_failures =
+                            e.parts.values().map(|p| p.failures).max().unwrap_or(1);
+                        let kind = partial.kind;
+                        e.last_error = Some(partial);
+                        Some(kind)
+                    }
+                }
             }
             Err(failure) => {
                 e.consecutive_failures = e.consecutive_failures.saturating_add(1);
                 let kind = failure.kind;
                 e.last_error = Some(failure);
+                // No part was read either: each is one more run behind.
+                for p in e.parts.values_mut() {
+                    p.failures = p.failures.saturating_add(1);
+                    if p.failures >= max_stale {
+                        p.snapshot = None;
+                    }
+                }
                 if e.consecutive_failures >= max_stale {
                     e.snapshot = None;
+                    e.parts.clear();
                 }
                 Some(kind)
             }
@@ -239,14 +365,24 @@ impl Jobs {
                 last_duration: e.last_duration,
                 last_success: e.last_success,
                 last_error: e.last_error.clone(),
-                series: e
-                    .snapshot
-                    .as_ref()
-                    .map(|s| s.iter().map(Family::len).sum())
-                    .unwrap_or(0),
+                series: e.series(),
                 consecutive_failures: e.consecutive_failures,
                 notes: e.notes.clone(),
-                snapshot: e.snapshot.clone(),
+                snapshots: e
+                    .snapshot
+                    .iter()
+                    .chain(e.parts.values().filter_map(|p| p.snapshot.as_ref()))
+                    .cloned()
+                    .collect(),
+                failed_parts: e
+                    .parts
+                    .iter()
+                    .filter_map(|(n, p)| {
+                        p.last_error
+                            .as_ref()
+                            .map(|f| (n.clone(), f.clone(), p.failures))
+                    })
+                    .collect(),
             })
             .collect()
     }
@@ -270,6 +406,11 @@ impl Jobs {
                     usize::from(e.last_attempt.is_some()) + usize::from(e.last_success.is_some());
                 if let Some(s) = &e.snapshot {
                     jobs.push((s.clone(), e.interval));
+                }
+                for p in e.parts.values() {
+                    if let Some(s) = &p.snapshot {
+                        jobs.push((s.clone(), e.interval));
+                    }
                 }
             }
             jobs
@@ -295,4 +436,165 @@ pub struct Taken {
     /// The exporter's own per-job series: `collector_up` for every job that ran, the last
     /// success timestamp for every job that succeeded once.
     pub job_series: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::{Desc, Kind};
+
+    static CORE: Desc = Desc {
+        name: "aws_test_core",
+        help: "core",
+        kind: Kind::Gauge,
+        labels: &["v"],
+    };
+    static PART: Desc = Desc {
+        name: "aws_test_part",
+        help: "part",
+        kind: Kind::Gauge,
+        labels: &["v"],
+    };
+
+    fn key() -> JobKey {
+        JobKey {
+            collector: CollectorKind::ALL[0],
+            account_id: "111111111111".into(),
+            region: "us-east-1".into(),
+        }
+    }
+
+    fn fam(desc: &'static Desc, v: f64) -> Vec<Family> {
+        let mut f = Family::new(desc);
+        f.push(&["x"], v);
+        vec![f]
+    }
+
+    fn good(v: f64) -> RunReport {
+        RunReport {
+            started: SystemTime::now(),
+            duration: Duration::from_millis(1),
+            result: Ok(fam(&CORE, v)),
+            notes: vec![],
+        }
+    }
+
+    fn part(ok: Option<f64>) -> Vec<PartReport> {
+        vec![PartReport {
+            name: "findings".into(),
+            result: match ok {
+                Some(v) => Ok(fam(&PART, v)),
+                None => Err(Failure {
+                    kind: "access_denied",
+                    message: "GetFindingsStatistics for account 111111111111 in us-east-1 failed (access_denied): no".into(),
+                }),
+            },
+        }]
+    }
+
+    /// The values the exposition would show: (family, value) of every snapshot.
+    fn shown(j: &Jobs) -> Vec<(String, f64)> {
+        let mut out = Vec::new();
+        for (s, _) in j.snapshots().jobs {
+            for f in s.iter() {
+                for line in f.text().lines() {
+                    let (name, v) = line.split_once(' ').unwrap();
+                    out.push((
+                        name.split('{').next().unwrap().to_string(),
+                        v.parse().unwrap(),
+                    ));
+                }
+            }
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
+    #[test]
+    fn a_failed_part_keeps_its_last_values_for_the_window_while_the_rest_is_replaced() {
+        let j = Jobs::new(3);
+        j.register(key(), "t", Duration::from_secs(60));
+        let r = j.record_parts(&key(), good(1.0), part(Some(10.0))).unwrap();
+        assert_eq!(r.failed, None);
+        let first_success = r.last_success;
+        assert_eq!(
+            shown(&j),
+            vec![
+                ("aws_test_core".into(), 1.0),
+                ("aws_test_part".into(), 10.0)
+            ]
+        );
+
+        // Two failed reads of the part: the core is fresh, the part keeps 10, the job is down.
+        for (run, core) in [(1u32, 2.0), (2, 3.0)] {
+            let r = j.record_parts(&key(), good(core), part(None)).unwrap();
+            assert_eq!(r.failed, Some("access_denied"));
+            assert_eq!(
+                r.last_success, first_success,
+                "a partial run is not a success"
+            );
+            assert_eq!(
+                shown(&j),
+                vec![
+                    ("aws_test_core".into(), core),
+                    ("aws_test_part".into(), 10.0)
+                ]
+            );
+            let row = &j.status()[0];
+            assert_eq!(row.consecutive_failures, run);
+            assert_eq!(row.failed_parts.len(), 1);
+            assert_eq!(row.failed_parts[0].0, "findings");
+            assert_eq!(row.failed_parts[0].2, run);
+            let e = row.last_error.as_ref().unwrap();
+            assert_eq!(e.kind, "access_denied");
+            assert!(
+                e.message
+                    .contains("part `findings` not read (access_denied): GetFindingsStatistics"),
+                "{}",
+                e.message
+            );
+            assert_eq!(j.snapshots().stale.values().sum::<i64>(), 1);
+        }
+        // The third: the window of 3 is spent, the part's values go, the core stays.
+        j.record_parts(&key(), good(4.0), part(None)).unwrap();
+        assert_eq!(shown(&j), vec![("aws_test_core".into(), 4.0)]);
+        assert_eq!(j.snapshots().stale.values().sum::<i64>(), 0);
+
+        // Read again: back, and the job is up.
+        let r = j.record_parts(&key(), good(5.0), part(Some(11.0))).unwrap();
+        assert_eq!(r.failed, None);
+        assert!(r.last_success > first_success);
+        assert!(j.status()[0].last_error.is_none());
+        assert_eq!(
+            shown(&j),
+            vec![
+                ("aws_test_core".into(), 5.0),
+                ("aws_test_part".into(), 11.0)
+            ]
+        );
+
+        // A part no longer reported is gone with its values.
+        j.record_parts(&key(), good(6.0), vec![]).unwrap();
+        assert_eq!(shown(&j), vec![("aws_test_core".into(), 6.0)]);
+    }
+
+    #[test]
+    fn a_whole_failure_ages_the_parts_too() {
+        let j = Jobs::new(2);
+        j.register(key(), "t", Duration::from_secs(60));
+        j.record_parts(&key(), good(1.0), part(Some(10.0)));
+        let fail = || RunReport {
+            started: SystemTime::now(),
+            duration: Duration::from_millis(1),
+            result: Err(Failure {
+                kind: "throttled",
+                message: "slow down".into(),
+            }),
+            notes: vec![],
+        };
+        j.record(&key(), fail());
+        assert_eq!(shown(&j).len(), 2, "within the window both stay");
+        j.record(&key(), fail());
+        assert!(shown(&j).is_empty(), "past it both go");
+    }
 }

@@ -29,7 +29,7 @@ use crate::config::duration::HumanDuration;
 use crate::metrics::{Family, Format, Snapshot};
 
 pub use exposition::{Exposition, EAGER_WINDOW};
-pub use jobs::{Failure, JobKey, RunReport, StatusRow};
+pub use jobs::{Failure, JobKey, PartReport, RunReport, StatusRow};
 
 use exposition::Cache;
 use jobs::Jobs;
@@ -95,6 +95,17 @@ impl Store {
     pub fn record(&self, key: &JobKey, report: RunReport) {
         let duration = report.duration;
         if let Some(r) = self.jobs.record(key, report) {
+            self.telemetry
+                .attempt(key, duration, r.failed, r.last_success);
+            self.cache.changed();
+        }
+    }
+
+    /// Records a run that reported parts beside its core families (see [`jobs`] on partial
+    /// results).
+    pub fn record_parts(&self, key: &JobKey, report: RunReport, parts: Vec<PartReport>) {
+        let duration = report.duration;
+        if let Some(r) = self.jobs.record_parts(key, report, parts) {
             self.telemetry
                 .attempt(key, duration, r.failed, r.last_success);
             self.cache.changed();

@@ -462,7 +462,10 @@ def run(tmp, children, c):
     rules_path, alert_count = fast_alerts(tmp)
 
     # -- the exporters
-    children.start("demo", [BIN, "demo", "--listen", "127.0.0.1:0", "--interval", "5s"])
+    # The demo reads GuardDuty as the organization's administrator, so the coverage panels and
+    # alerts (administrator-only families) have data; the browser test runs the default mode.
+    children.start("demo", [BIN, "demo", "--listen", "127.0.0.1:0", "--interval", "5s",
+                            "--guardduty-mode", "administrator"])
     children.start("simulate", [BIN, "simulate", "--listen", "127.0.0.1:0", "--accounts", "2",
                                 "--seed", "99"])
     demo_metrics = children.stdout_line("demo", "metrics:")

@@ -178,3 +178,53 @@ fn demo_keeps_serving_when_the_reader_of_its_stdout_goes_away() {
         "the demo exited after its stdout was closed"
     );
 }
+
+#[test]
+fn demo_in_administrator_mode_shows_findings_plans_uncovered_accounts_and_coverage() {
+    let (_child, addr) =
+        crate::golden::start_demo(&["--interval", "5s", "--guardduty-mode", "administrator"]);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let wanted = [
+        "aws_guardduty_findings{",
+        "aws_guardduty_feature_status{",
+        "aws_guardduty_feature_auto_enable{",
+        "aws_guardduty_org_account_not_covered{",
+        "aws_guardduty_coverage_resources{",
+    ];
+    // Findings of members, read from the administrator: more accounts than the one job's.
+    let accounts = |s: &Scrape| -> std::collections::BTreeSet<String> {
+        s.matching("aws_guardduty_findings", &[("region", "us-east-1")])
+            .iter()
+            .filter_map(|(k, _)| k.split("account_id=\"").nth(1).map(|r| r[..12].to_string()))
+            .collect()
+    };
+    let mut last = Scrape::default();
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(90) {
+        let r = rt.block_on(crate::common::get(addr.parse().unwrap(), "/metrics", &[]));
+        last = Scrape::parse(&String::from_utf8(r.body).unwrap());
+        let jobs = last
+            .matching(
+                "posture_exporter_collector_up",
+                &[("collector", "guardduty")],
+            )
+            .len();
+        if wanted.iter().all(|w| last.text.contains(w)) && accounts(&last).len() >= 3 && jobs >= 2 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    for w in wanted {
+        assert!(last.text.contains(w), "{w} missing");
+    }
+    assert!(accounts(&last).len() >= 3, "{:?}", accounts(&last));
+    // One job per region, on the management account: no per-account GuardDuty jobs.
+    assert_eq!(
+        last.matching(
+            "posture_exporter_collector_up",
+            &[("collector", "guardduty")]
+        )
+        .len(),
+        2
+    );
+}

@@ -222,6 +222,7 @@ async fn every_page_of_detectors_and_members_is_read() {
         guardduty: gd::Options {
             detector_page: 1,
             member_page: 2,
+            ..gd::Options::default()
         },
         ..WorldOptions::default()
     })

@@ -12,6 +12,7 @@ mod faults;
 mod fuzz;
 mod golden;
 mod guardduty;
+mod guardduty_admin;
 mod iam;
 mod layout;
 mod longrun;

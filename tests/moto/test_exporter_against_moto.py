@@ -34,15 +34,20 @@ one through boto3, so this table cannot go stale silently):
 | Config DescribeAggregateComplianceByConfigRules | config_compliance (aggregator) | unsupported (HTTP 500) | the aggregator run fails cleanly |
 | Config DescribeAggregateComplianceByConformancePacks | config_compliance (aggregator) | unsupported (HTTP 500) | not reached                |
 | GuardDuty ListDetectors                         | guardduty              | supported   | aws_guardduty_detectors 0 where moto has none     |
-| GuardDuty GetDetector                           | guardduty              | supported   | called once per detector, succeeds (counted)      |
-| GuardDuty GetFindingsStatistics                 | guardduty              | unsupported (HTTP 404) | the run fails cleanly where a detector is |
-| GuardDuty ListMembers                           | guardduty              | unsupported (HTTP 404) | not reached                            |
-| GuardDuty GetAdministratorAccount               | guardduty              | supported   | not reached: the run fails at GetFindingsStatistics first |
+| GuardDuty GetDetector                           | guardduty              | supported   | the detector and its enabled state exported (no features: moto lists none) |
+| GuardDuty GetFindingsStatistics                 | guardduty              | unsupported (HTTP 404) | its part fails: up 0, operation logged, detector still exported |
+| GuardDuty ListMembers                           | guardduty              | unsupported (HTTP 404) | its part fails the same way            |
+| GuardDuty GetAdministratorAccount               | guardduty              | supported   | not reached: ListMembers fails first in the same part |
+| GuardDuty GetMemberDetectors                    | guardduty administrator| unsupported (HTTP 404) | not run here (administrator mode)      |
+| GuardDuty DescribeOrganizationConfiguration     | guardduty administrator| unsupported (HTTP 404) | not run here (administrator mode)      |
+| GuardDuty GetOrganizationStatistics             | guardduty administrator| unsupported (HTTP 404) | not run here (administrator mode)      |
+| GuardDuty GetCoverageStatistics                 | guardduty administrator| unsupported (HTTP 404) | not run here (administrator mode)      |
 | IAM GenerateOrganizationsAccessReport           | iam_access_report      | unsupported (HTTP 500) | the run fails cleanly                  |
 | IAM GetOrganizationsAccessReport                | iam_access_report      | unsupported (HTTP 500) | not reached                            |
 
 "Fails cleanly": that (collector, account, region) says posture_exporter_collector_up 0, its
-logged error names the unsupported operation, every other collector exports as before, nothing
+logged error names the unsupported operation (for a part of a run, the part, and what the other
+calls of the run read is exported), every other collector exports as before, nothing
 panics, and `collect --once` exits 1 as documented for a failed collection. The unsupported
 operations are not faked: a collector that needs one is shown failing, not passing.
 
@@ -75,12 +80,14 @@ def calls(exp, service, operation, outcome="ok"):
 
 
 def failures(logs):
-    """(collector, account, region) -> the logged error of each failed collection."""
+    """(collector, account, region) -> the logged errors of each failed collection or part."""
     out = {}
     for rec in logs:
         f = rec.get("fields", {})
-        if f.get("message", "").startswith("collection failed"):
-            out[(f["collector"], f["account_id"], f["region"])] = f["error"]
+        msg = f.get("message", "")
+        if msg.startswith("collection failed") or msg.startswith("part of the collection failed"):
+            key = (f["collector"], f["account_id"], f["region"])
+            out[key] = (out[key] + "; " if key in out else "") + f["error"]
     return out
 
 
@@ -194,6 +201,9 @@ def test_collectors_needing_unsupported_operations_fail_cleanly(moto, world, ful
     assert sorted(failed) == sorted(expected)
     for key, op in expected.items():
         assert op in failed[key], (key, failed[key])
+        if key[0] == "guardduty":
+            # Both parts of each detector failed, each named.
+            assert "ListMembers" in failed[key], (key, failed[key])
     down = {
         (l["collector"], l["account_id"], l["region"])
         for l, v in exp.series("posture_exporter_collector_up")
@@ -208,7 +218,16 @@ def test_collectors_needing_unsupported_operations_fail_cleanly(moto, world, ful
             has = (account, region) in world["detectors"]
             listed = moto.client("guardduty", region, None if account == mgmt else account).list_detectors()
             assert len(listed["DetectorIds"]) == (1 if has else 0)
-            assert exp.get("aws_guardduty_detectors", **where) == (None if has else 0), where
+            assert exp.get("aws_guardduty_detectors", **where) == (1 if has else 0), where
+            if has:
+                det_id = world["detectors"][(account, region)]
+                status = moto.client("guardduty", region, None if account == mgmt else account).get_detector(
+                    DetectorId=det_id
+                )["Status"]
+                on = dict(where, detector_id=det_id)
+                assert exp.get("aws_guardduty_detector_enabled", **on) == (1 if status == "ENABLED" else 0), on
+                # The failed parts' families are absent (there were never good values to keep).
+                assert exp.get("aws_guardduty_findings", **on, severity="high") is None
     other = [r for r in REGIONS if r != world["aggregator_region"]]
     for region in other:
         assert moto.client("config", region).describe_configuration_aggregators()["ConfigurationAggregators"] == []
@@ -222,6 +241,7 @@ def test_collectors_needing_unsupported_operations_fail_cleanly(moto, world, ful
     assert calls(exp, "guardduty", "ListDetectors") == len(accounts_of(world)) * len(REGIONS)
     assert calls(exp, "guardduty", "GetDetector") == n
     assert calls(exp, "guardduty", "GetFindingsStatistics", "error") == n
+    assert calls(exp, "guardduty", "ListMembers", "error") == n
     assert calls(exp, "config", "DescribeConfigurationAggregators") == len(REGIONS)
 
 
@@ -271,6 +291,10 @@ UNSUPPORTED = [
     ("config", "describe_conformance_pack_compliance", {"ConformancePackName": "p"}),
     ("config", "describe_aggregate_compliance_by_config_rules", {"ConfigurationAggregatorName": "moto-aggregator"}),
     ("config", "describe_aggregate_compliance_by_conformance_packs", {"ConfigurationAggregatorName": "moto-aggregator"}),
+    ("guardduty", "get_member_detectors", {"AccountIds": ["111111111111"]}),
+    ("guardduty", "describe_organization_configuration", {}),
+    ("guardduty", "get_organization_statistics", {"NoDetector": True}),
+    ("guardduty", "get_coverage_statistics", {"StatisticsType": ["COUNT_BY_RESOURCE_TYPE"]}),
     ("iam", "generate_organizations_access_report", {"EntityPath": None}),
     ("iam", "get_organizations_access_report", {"JobId": "0" * 36}),
 ]
@@ -295,6 +319,8 @@ def _args(world, service, kw):
         kw["EntityPath"] = f"{world['org_id']}/{world['root']}"
     if "ParentId" in kw:
         kw["ParentId"] = world["root"]
+    if kw.pop("NoDetector", False):
+        return kw
     if service == "guardduty" and "DetectorId" not in kw:
         kw["DetectorId"] = world["detectors"][(world["management"], "us-east-1")]
     return kw

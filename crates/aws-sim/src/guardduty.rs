@@ -1,5 +1,6 @@
 //! GuardDuty in the restJson1 protocol: ListDetectors, GetDetector, GetFindingsStatistics,
-//! ListMembers and GetAdministratorAccount at their real paths, with the real error shapes
+//! ListMembers and GetAdministratorAccount at their real paths (the administrator's
+//! organization-wide operations are in `guardduty_org`), with the real error shapes
 //! (`x-amzn-ErrorType` header and a JSON body; BadRequestException is HTTP 400).
 //!
 //! What an account holds is a pure function of the seed, the account's index and the region's
@@ -29,6 +30,9 @@ pub struct Options {
     pub detector_page: usize,
     /// The most members ListMembers puts in one page (AWS: 50).
     pub member_page: usize,
+    /// The management account is the GuardDuty administrator in every region, not only in the
+    /// first (the administrator-mode demo and budget).
+    pub admin_all_regions: bool,
 }
 
 impl Default for Options {
@@ -36,6 +40,7 @@ impl Default for Options {
         Options {
             detector_page: 50,
             member_page: 50,
+            admin_all_regions: false,
         }
     }
 }
@@ -146,7 +151,7 @@ fn member_sees_administrator(status: &str) -> bool {
 
 /// A stable hash of `s` with well-mixed low bits: FNV-1a alone leaves its low bits a function
 /// of the last bytes' low bits, so `% 4` of two tags differing in one digit would repeat.
-fn hash(s: &str) -> u64 {
+pub(crate) fn hash(s: &str) -> u64 {
     let mut h = super::wire::fnv(s);
     h ^= h >> 33;
     h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
@@ -159,7 +164,7 @@ fn hash(s: &str) -> u64 {
 /// is computed and checked rather than searched for: every call looks its caller up, and a
 /// linear search would make a cycle over thousands of accounts quadratic. Accounts added or
 /// removed by a test shift positions; those fall back to the search.
-fn find_account<'a>(w: &'a World, id: &str) -> Option<&'a Account> {
+pub(crate) fn find_account<'a>(w: &'a World, id: &str) -> Option<&'a Account> {
     let base: u64 = w.management().id.parse().ok()?;
     let guess = id
         .parse::<u64>()
@@ -197,7 +202,12 @@ fn generated_detector(
     })
 }
 
-fn detectors_of(w: &World, a: &Account, region: &str, region_index: usize) -> Vec<Detector> {
+pub(crate) fn detectors_of(
+    w: &World,
+    a: &Account,
+    region: &str,
+    region_index: usize,
+) -> Vec<Detector> {
     match w
         .guardduty
         .detectors
@@ -252,14 +262,16 @@ fn own_findings(
 }
 
 /// Whether `account` is the GuardDuty administrator in `region`: the management account is, in
-/// the first region, as long as it has a detector there.
+/// the first region (in every region with `admin_all_regions`), as long as it has a detector
+/// there.
 pub fn is_administrator(w: &World, account: &str, region: &str) -> bool {
     account == w.management().id
-        && w.region_index(region) == Some(0)
+        && (w.region_index(region) == Some(0)
+            || (w.opts.guardduty.admin_all_regions && w.region_index(region).is_some()))
         && !detectors(w, account, region).is_empty()
 }
 
-fn relationship(w: &World, a: &Account, region: &str) -> String {
+pub(crate) fn relationship(w: &World, a: &Account, region: &str) -> String {
     if let Some(s) = w
         .guardduty
         .relationships
@@ -323,7 +335,7 @@ pub fn administrator(w: &World, account: &str, region: &str) -> Option<(String, 
 
 /// Per account, the (severity, count) pairs that `account`'s detector in `region` reports: its
 /// own and, on an administrator, those of its Enabled members that have a detector there.
-fn findings_by_account(
+pub(crate) fn findings_by_account(
     w: &World,
     account: &str,
     region: &str,
@@ -377,7 +389,7 @@ pub fn account_counts(w: &World, account: &str, region: &str) -> Vec<(String, i6
     totals(findings_by_account(w, account, region, false))
 }
 
-fn totals(by_account: Vec<(String, Vec<(f64, i64)>)>) -> Vec<(String, i64)> {
+pub(crate) fn totals(by_account: Vec<(String, Vec<(f64, i64)>)>) -> Vec<(String, i64)> {
     by_account
         .into_iter()
         .map(|(a, l)| (a, l.iter().map(|(_, n)| n).sum::<i64>()))
@@ -393,6 +405,10 @@ pub fn handle(world: &mut World, call: &Call) -> Answer {
         "GetFindingsStatistics" => statistics(world, call),
         "ListMembers" => list_members(world, call),
         "GetAdministratorAccount" => get_administrator(world, call),
+        "GetMemberDetectors"
+        | "DescribeOrganizationConfiguration"
+        | "GetOrganizationStatistics"
+        | "GetCoverageStatistics" => super::guardduty_org::handle(world, call),
         _ => Err(AwsError::status(
             StatusCode::NOT_FOUND,
             "UnknownOperationException",
@@ -401,7 +417,7 @@ pub fn handle(world: &mut World, call: &Call) -> Answer {
     }
 }
 
-fn bad_request(msg: impl Into<String>) -> AwsError {
+pub(crate) fn bad_request(msg: impl Into<String>) -> AwsError {
     AwsError::client("BadRequestException", msg)
 }
 
@@ -449,7 +465,7 @@ fn list_detectors(world: &mut World, call: &Call) -> Answer {
 }
 
 /// The detector named in the path, if the caller owns it in this region.
-fn owned_detector(world: &World, call: &Call) -> Result<Detector, AwsError> {
+pub(crate) fn owned_detector(world: &World, call: &Call) -> Result<Detector, AwsError> {
     let id = call.path.trim_matches('/').split('/').nth(1).unwrap_or("");
     let not_owned = || {
         bad_request("The request is rejected because the input detectorId is not owned by the current account.")
@@ -468,7 +484,11 @@ fn get_detector(world: &mut World, call: &Call) -> Answer {
     let h = hash(&format!("{}|{}|{}", world.opts.seed, call.account, d.id));
     let created = EPOCH - 86_400.0 * 200.0 - (h % 86_400) as f64;
     let updated = EPOCH - (h % 86_400) as f64;
-    let feature = |name: &str| json!({"name": name, "status": d.status, "updatedAt": updated});
+    let features: Vec<Value> =
+        super::guardduty_org::features(world, &call.account, &call.region, &d)
+            .iter()
+            .map(|f| super::guardduty_org::feature_json(f, updated))
+            .collect();
     Ok(json_ok(
         call.protocol,
         &json!({
@@ -477,7 +497,7 @@ fn get_detector(world: &mut World, call: &Call) -> Answer {
             "findingPublishingFrequency": "SIX_HOURS",
             "serviceRole": format!("arn:aws:iam::{}:role/aws-service-role/guardduty.amazonaws.com/AWSServiceRoleForAmazonGuardDuty", call.account),
             "status": d.status,
-            "features": [feature("CLOUD_TRAIL"), feature("DNS_LOGS"), feature("FLOW_LOGS")],
+            "features": features,
         }),
     ))
 }
@@ -552,7 +572,10 @@ fn statistics(world: &mut World, call: &Call) -> Answer {
         Some("ASC") => true,
         Some(o) => return Err(bad_request(format!("Invalid orderBy value {o}"))),
     };
-    let by_account = findings_by_account(world, &call.account, &call.region, !excludes_archived(b));
+    let by_account = super::guardduty_org::apply_criteria(
+        b,
+        findings_by_account(world, &call.account, &call.region, !excludes_archived(b)),
+    )?;
     let seen = |k: &str| EPOCH - (hash(&format!("{}|{k}", world.opts.seed)) % 86_400) as f64;
     let stats = match group_by {
         None => {

@@ -19,6 +19,7 @@ pub mod config;
 pub mod config_compliance;
 pub mod config_org;
 pub mod guardduty;
+pub mod guardduty_org;
 pub mod iam;
 pub mod organizations;
 pub mod sts;
@@ -433,7 +434,8 @@ async fn handle(state: &SimState, req: Request<Incoming>) -> Response<SimBody> {
             json,
             Vec::new(),
         )
-    } else if path.starts_with("/detector") {
+    } else if path.starts_with("/detector") || path.starts_with("/organization/") {
+        // GuardDuty's paths; GetOrganizationStatistics is the one outside `/detector`.
         let params = parts
             .uri
             .query()
@@ -744,6 +746,10 @@ fn guardduty_operation(method: &http::Method, path: &str) -> String {
         ("POST", ["detector", _, "findings", "statistics"]) => "GetFindingsStatistics",
         ("GET", ["detector", _, "member"]) => "ListMembers",
         ("GET", ["detector", _, "administrator"]) => "GetAdministratorAccount",
+        ("POST", ["detector", _, "member", "detector", "get"]) => "GetMemberDetectors",
+        ("GET", ["detector", _, "admin"]) => "DescribeOrganizationConfiguration",
+        ("GET", ["organization", "statistics"]) => "GetOrganizationStatistics",
+        ("POST", ["detector", _, "coverage", "statistics"]) => "GetCoverageStatistics",
         _ => "Unknown",
     }
     .to_string()

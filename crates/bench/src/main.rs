@@ -11,12 +11,16 @@
 //!   `calls x latency / concurrency`.
 //! - `budget`: org-rule calls per cycle against a naive full scan of every member.
 //! - `compliance-budget`: compliance calls per cycle through the aggregator and the fan-out.
+//! - `guardduty-budget`: GuardDuty calls per cycle, accounts mode against administrator mode
+//!   (`gd_budget.rs`).
 //!
 //! Ratios, not absolute figures, are what the goals are about: the figures compared are always
 //! taken in one run on one machine. Everything here is bounded in time and talks to loopback
 //! only. Build with `cargo build --release --workspace --bins` (the exporter binary must sit
 //! beside this one for `rss`).
 #![forbid(unsafe_code)]
+
+mod gd_budget;
 
 /// The process allocator (see BENCHMARKS.md, "Changes found by profiling").
 #[global_allocator]
@@ -221,6 +225,15 @@ enum Cmd {
         #[arg(long, default_value_t = 0.02)]
         noncompliant: f64,
     },
+    /// GuardDuty calls per cycle in both modes at each organization size.
+    GuarddutyBudget {
+        /// Organization sizes (accounts, management included), comma-separated.
+        #[arg(long, default_value = "10,100,1000")]
+        accounts: String,
+        /// Regions per account.
+        #[arg(long, default_value_t = 4)]
+        regions: usize,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -313,6 +326,9 @@ fn main() -> anyhow::Result<()> {
             packs,
             noncompliant,
         } => compliance::budget(accounts, regions, rules, packs, noncompliant),
+        Cmd::GuarddutyBudget { accounts, regions } => {
+            gd_budget::run(&parse_list(&accounts)?, regions)
+        }
     }
 }
 

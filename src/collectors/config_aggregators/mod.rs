@@ -84,5 +84,6 @@ pub async fn collect(ctx: &JobContext<Settings>) -> Result<Collected, CollectErr
         families: convert::families(&c.region, &aggregators),
         notes,
         next_run: None,
+        ..Collected::default()
     })
 }

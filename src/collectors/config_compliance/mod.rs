@@ -82,6 +82,7 @@ pub async fn collect(ctx: &JobContext<Settings>) -> Result<Collected, CollectErr
         families: convert::families(&got, &ctx.settings.detail_compliance),
         notes,
         next_run: None,
+        ..Collected::default()
     })
 }
 

@@ -295,6 +295,7 @@ pub async fn collect(
         families: convert::families(&views),
         notes,
         next_run: (!t.deferred.is_empty()).then_some(CONTINUE_AFTER),
+        ..Collected::default()
     })
 }
 

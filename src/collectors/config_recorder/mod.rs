@@ -46,5 +46,6 @@ pub async fn collect(ctx: &JobContext<Settings>) -> Result<Collected, CollectErr
             })
             .collect(),
         next_run: None,
+        ..Collected::default()
     })
 }

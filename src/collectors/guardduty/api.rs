@@ -53,6 +53,16 @@ pub struct Administrator {
     pub relationship_status: String,
 }
 
+/// A protection plan (a detector feature, or one of its additional configurations) and its
+/// status, both in AWS's raw spelling.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Feature {
+    /// `S3_DATA_EVENTS`, `EKS_ADDON_MANAGEMENT`, ... or a name AWS adds later.
+    pub name: String,
+    /// `ENABLED`, `DISABLED`, or a value AWS adds later.
+    pub status: String,
+}
+
 /// What GuardDuty answered about one detector.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DetectorData {
@@ -60,6 +70,8 @@ pub struct DetectorData {
     pub id: String,
     /// Its status in AWS's raw spelling (`ENABLED`, `DISABLED`, or a value added later).
     pub status: String,
+    /// Its features and their additional configurations, flattened, as GetDetector lists them.
+    pub features: Vec<Feature>,
     /// Current findings by severity value.
     pub severities: Vec<SeverityCount>,
     /// The severity list came back full: rarer severity values may be missing.
@@ -111,36 +123,82 @@ pub async fn list_detectors(c: &RegionClients) -> Result<Vec<String>, CollectErr
     Ok(ids)
 }
 
-/// Reads everything about one detector. An error here may mean the detector was deleted
-/// after ListDetectors named it; [`fetch`] tells that apart.
-pub async fn detector(c: &RegionClients, id: &str) -> Result<DetectorData, CollectError> {
-    let status = c
+/// GetDetector: the status and the protection plans of one detector. An error here may mean
+/// the detector was deleted after ListDetectors named it; [`fetch`] tells that apart.
+pub async fn get_detector(c: &RegionClients, id: &str) -> Result<DetectorData, CollectError> {
+    let out = c
         .guardduty(|g| g.get_detector().detector_id(id))
         .await
-        .map_err(denied)?
+        .map_err(denied)?;
+    let status = out
         .status()
         .map(|s| s.as_str().to_string())
         .unwrap_or_default();
     let status =
         crate::aws::error::required(&status, "status", "GetDetector", &c.account_id, &c.region)?;
+    let mut features = Vec::new();
+    for f in out.features() {
+        // A feature without a name cannot be labelled; AWS always names them.
+        let Some(name) = f.name() else { continue };
+        features.push(Feature {
+            name: name.as_str().to_string(),
+            status: f.status().map(|s| s.as_str()).unwrap_or("").to_string(),
+        });
+        for a in f.additional_configuration() {
+            if let Some(n) = a.name() {
+                features.push(Feature {
+                    name: n.as_str().to_string(),
+                    status: a.status().map(|s| s.as_str()).unwrap_or("").to_string(),
+                });
+            }
+        }
+    }
+    Ok(DetectorData {
+        id: id.to_string(),
+        status,
+        features,
+        ..DetectorData::default()
+    })
+}
 
-    let (severities, severities_truncated) = {
-        let out = statistics(c, id, GroupByType::Severity).await?;
-        let list = out
-            .finding_statistics()
-            .map(|s| s.grouped_by_severity())
-            .unwrap_or_default();
-        let counts: Vec<SeverityCount> = list
-            .iter()
-            .map(|s| SeverityCount {
-                severity: s.severity().unwrap_or(f64::NAN),
-                count: i64::from(s.total_findings().unwrap_or(0)),
-            })
-            .collect();
-        let full = counts.len() >= GROUP_LIMIT as usize;
-        (counts, full)
-    };
+/// The findings part of one detector: current findings by severity value, and whether the
+/// list came back full.
+pub async fn severities(
+    c: &RegionClients,
+    id: &str,
+) -> Result<(Vec<SeverityCount>, bool), CollectError> {
+    let out = statistics(c, id, GroupByType::Severity).await?;
+    let list = out
+        .finding_statistics()
+        .map(|s| s.grouped_by_severity())
+        .unwrap_or_default();
+    let counts: Vec<SeverityCount> = list
+        .iter()
+        .map(|s| SeverityCount {
+            severity: s.severity().unwrap_or(f64::NAN),
+            count: i64::from(s.total_findings().unwrap_or(0)),
+        })
+        .collect();
+    let full = counts.len() >= GROUP_LIMIT as usize;
+    Ok((counts, full))
+}
 
+/// What the members part of one detector reads.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MembersData {
+    /// Every member, whatever its relationship.
+    pub members: Vec<Member>,
+    /// Current findings per account (an administrator only).
+    pub by_account: Option<Vec<AccountCount>>,
+    /// The per-account list came back full.
+    pub by_account_truncated: bool,
+    /// The administrator of this account, when it is a member.
+    pub administrator: Option<Administrator>,
+}
+
+/// The members part of one detector: ListMembers, then findings by account (an administrator)
+/// or GetAdministratorAccount (anyone else).
+pub async fn members(c: &RegionClients, id: &str) -> Result<MembersData, CollectError> {
     let members = list_members(c, id).await?;
 
     // Only an administrator has members, and an administrator cannot be a member itself, so
@@ -164,11 +222,7 @@ pub async fn detector(c: &RegionClients, id: &str) -> Result<DetectorData, Colle
         (Some(counts), full, None)
     };
 
-    Ok(DetectorData {
-        id: id.to_string(),
-        status,
-        severities,
-        severities_truncated,
+    Ok(MembersData {
         members,
         by_account,
         by_account_truncated,
@@ -206,7 +260,7 @@ async fn statistics(
 
 /// Every member of the detector, whatever its relationship (ListMembers with
 /// `onlyAssociated=false`, every page).
-async fn list_members(c: &RegionClients, id: &str) -> Result<Vec<Member>, CollectError> {
+pub async fn list_members(c: &RegionClients, id: &str) -> Result<Vec<Member>, CollectError> {
     let members = c
         .guardduty(|g| {
             g.list_members()
@@ -263,7 +317,9 @@ async fn get_administrator(
     }))
 }
 
-/// Reads every detector of the account in this region.
+/// Reads every detector of the account in this region: ListDetectors and GetDetector, the core
+/// of a run (the findings and members of each detector are parts, read by [`severities`] and
+/// [`members`]).
 ///
 /// A BadRequestException about one detector usually means it was deleted after ListDetectors
 /// named it; but the same error also answers a malformed request, which must not silently empty
@@ -274,7 +330,7 @@ pub async fn fetch(c: &RegionClients) -> Result<GuardDutyData, CollectError> {
     let ids = list_detectors(c).await?;
     let mut out = GuardDutyData::default();
     for id in ids {
-        match detector(c, &id).await {
+        match get_detector(c, &id).await {
             Ok(d) => out.detectors.push(d),
             Err(e) if e.code() == Some("BadRequestException") => {
                 if list_detectors(c).await?.contains(&id) {

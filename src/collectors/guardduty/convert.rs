@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 
-use super::api::{GuardDutyData, GROUP_LIMIT};
+use super::api::{DetectorData, Feature, GuardDutyData, GROUP_LIMIT};
 use crate::metrics::{Desc, Family, Kind};
 
 /// The severity buckets, in the order they are exported.
@@ -31,43 +31,53 @@ pub const RELATIONSHIP_STATUSES: &[&str] = &[
 /// The detector statuses AWS documents.
 pub const DETECTOR_STATUSES: &[&str] = &["ENABLED", "DISABLED"];
 
-static DETECTORS: Desc = Desc {
+/// The feature (protection plan) statuses AWS documents.
+pub const FEATURE_STATUSES: &[&str] = &["ENABLED", "DISABLED"];
+
+pub(super) static FEATURE: Desc = Desc {
+    name: "aws_guardduty_feature_status",
+    help: "Status of a GuardDuty protection plan (a detector feature such as S3_DATA_EVENTS or RUNTIME_MONITORING, or an additional configuration such as EKS_ADDON_MANAGEMENT) in this account and region, as a state set; a name or status AWS adds later appears under its own spelling.",
+    kind: Kind::Gauge,
+    labels: &["account_id", "region", "feature", "status"],
+};
+
+pub(super) static DETECTORS: Desc = Desc {
     name: "aws_guardduty_detectors",
     help: "GuardDuty detectors in this account and region (0: GuardDuty is off there).",
     kind: Kind::Gauge,
     labels: &["account_id", "region"],
 };
-static ENABLED: Desc = Desc {
+pub(super) static ENABLED: Desc = Desc {
     name: "aws_guardduty_detector_enabled",
     help: "1 if the GuardDuty detector's status is ENABLED, 0 if it is DISABLED or anything else.",
     kind: Kind::Gauge,
     labels: &["account_id", "region", "detector_id"],
 };
-static STATUS: Desc = Desc {
+pub(super) static STATUS: Desc = Desc {
     name: "aws_guardduty_detector_status",
     help: "Status of the GuardDuty detector, as a state set (1 for the current one; a status AWS adds later appears under its own spelling).",
     kind: Kind::Gauge,
     labels: &["account_id", "region", "detector_id", "status"],
 };
-static FINDINGS: Desc = Desc {
+pub(super) static FINDINGS: Desc = Desc {
     name: "aws_guardduty_findings",
     help: "Current (not archived) GuardDuty findings by severity: low 1.0-3.9, medium 4.0-6.9, high 7.0-8.9, critical 9.0-10.0; a value between two ranges counts in the lower one (3.95 is low), below 1 as low, above 10 as critical. On an administrator this includes its members' findings, so do not sum it over the accounts of one organization.",
     kind: Kind::Gauge,
     labels: &["account_id", "region", "detector_id", "severity"],
 };
-static BY_ACCOUNT: Desc = Desc {
+pub(super) static BY_ACCOUNT: Desc = Desc {
     name: "aws_guardduty_findings_by_account",
     help: "Current (not archived) GuardDuty findings per account, as the administrator's detector counts them; only the 100 accounts with the most findings (GetFindingsStatistics groupBy ACCOUNT answers no more), accounts without findings absent.",
     kind: Kind::Gauge,
     labels: &["account_id", "region", "detector_id", "member_account_id"],
 };
-static MEMBERS: Desc = Desc {
+pub(super) static MEMBERS: Desc = Desc {
     name: "aws_guardduty_members",
     help: "Member accounts of this GuardDuty administrator by relationship status; every documented status is exported (0 when none), for detectors that have members.",
     kind: Kind::Gauge,
     labels: &["account_id", "region", "detector_id", "relationship_status"],
 };
-static ADMINISTRATOR: Desc = Desc {
+pub(super) static ADMINISTRATOR: Desc = Desc {
     name: "aws_guardduty_administrator_relationship",
     help: "1 for the GuardDuty administrator of this member account, labelled with the relationship status; only the current status is exported.",
     kind: Kind::Gauge,
@@ -111,109 +121,164 @@ pub struct Converted {
     pub anomalies: Vec<String>,
 }
 
-/// Converts what one (account, region) answered.
+/// Converts what one (account, region) answered, every part together (the families of
+/// [`core`], then [`findings`] and [`members`] of each detector).
 pub fn convert(account_id: &str, region: &str, d: &GuardDutyData) -> Converted {
-    let mut detectors = Family::new(&DETECTORS);
-    let mut enabled = Family::new(&ENABLED);
-    let mut status = Family::new(&STATUS);
-    let mut findings = Family::new(&FINDINGS);
-    let mut by_account = Family::new(&BY_ACCOUNT);
-    let mut members = Family::new(&MEMBERS);
-    let mut administrator = Family::new(&ADMINISTRATOR);
     let mut anomalies = Vec::new();
-
-    detectors.push(&[account_id, region], d.detectors.len() as f64);
+    let mut families = core(account_id, region, d);
     for det in &d.detectors {
-        let id = det.id.as_str();
-        let l = [account_id, region, id];
-        enabled.push(&l, if det.status == "ENABLED" { 1.0 } else { 0.0 });
-        status.push_state_set(&l, DETECTOR_STATUSES, &det.status);
-
-        let mut sums = [0.0f64; 4];
-        for s in &det.severities {
-            let (b, odd) = bucket(s.severity);
-            if let Some(why) = odd {
-                anomalies.push(format!(
-                    "detector {id}: {} finding(s) of severity {} (a value that {why})",
-                    s.count, s.severity
-                ));
-            }
-            if s.count < 0 {
-                anomalies.push(format!(
-                    "detector {id}: severity {} came with a negative count {}; counted as 0",
-                    s.severity, s.count
-                ));
-            }
-            sums[b] += s.count.max(0) as f64;
-        }
-        for (name, v) in SEVERITIES.iter().zip(sums) {
-            findings.push(&[account_id, region, id, name], v);
-        }
-        if det.severities_truncated {
-            anomalies.push(format!(
-                "detector {id}: GetFindingsStatistics returned {GROUP_LIMIT} severity values, its maximum; the rarest values may be missing from the counts"
-            ));
-        }
-
-        if let Some(list) = &det.by_account {
-            // Summed per account, so that a repeated account cannot produce a duplicate series.
-            let mut per: BTreeMap<&str, i64> = BTreeMap::new();
-            for a in list {
-                *per.entry(a.account_id.as_str()).or_insert(0) += a.count.max(0);
-            }
-            for (member, n) in per {
-                by_account.push(&[account_id, region, id, member], n as f64);
-            }
-            if det.by_account_truncated {
-                anomalies.push(format!(
-                    "detector {id}: findings by account cover the top {GROUP_LIMIT} accounts only"
-                ));
-            }
-        }
-
-        if !det.members.is_empty() {
-            let mut counts: BTreeMap<&str, u64> = BTreeMap::new();
-            for m in &det.members {
-                *counts.entry(m.relationship_status.as_str()).or_insert(0) += 1;
-            }
-            for s in RELATIONSHIP_STATUSES {
-                let n = counts.remove(s).unwrap_or(0);
-                members.push(&[account_id, region, id, s], n as f64);
-            }
-            for (s, n) in counts {
-                members.push(&[account_id, region, id, s], n as f64);
-            }
-        }
-
-        if let Some(a) = &det.administrator {
-            administrator.push(
-                &[
-                    account_id,
-                    region,
-                    a.account_id.as_str(),
-                    a.relationship_status.as_str(),
-                ],
-                1.0,
-            );
-        }
+        families.extend(findings(account_id, region, det, &mut anomalies));
+    }
+    for det in &d.detectors {
+        families.extend(members(account_id, region, det, &mut anomalies));
     }
     Converted {
-        families: vec![
-            detectors,
-            enabled,
-            status,
-            findings,
-            by_account,
-            members,
-            administrator,
-        ],
+        families,
         anomalies,
     }
 }
 
+/// The core of a run (ListDetectors and GetDetector): the detectors, their status and their
+/// protection plans.
+pub fn core(account_id: &str, region: &str, d: &GuardDutyData) -> Vec<Family> {
+    let mut detectors = Family::new(&DETECTORS);
+    let mut enabled = Family::new(&ENABLED);
+    let mut status = Family::new(&STATUS);
+    detectors.push(&[account_id, region], d.detectors.len() as f64);
+    for det in &d.detectors {
+        let l = [account_id, region, det.id.as_str()];
+        enabled.push(&l, if det.status == "ENABLED" { 1.0 } else { 0.0 });
+        status.push_state_set(&l, DETECTOR_STATUSES, &det.status);
+    }
+    // One detector per account and region is all AWS allows; should two be listed, the
+    // first one's plans are exported, so that no series is duplicated.
+    let plans = d
+        .detectors
+        .first()
+        .map(|det| det.features.as_slice())
+        .unwrap_or(&[]);
+    vec![
+        detectors,
+        enabled,
+        status,
+        feature_status(account_id, region, plans),
+    ]
+}
+
+/// `aws_guardduty_feature_status` of one account and region; a name listed twice is exported
+/// once (its first status).
+pub fn feature_status(account_id: &str, region: &str, features: &[Feature]) -> Family {
+    let mut f = Family::new(&FEATURE);
+    push_features(&mut f, account_id, region, features);
+    f
+}
+
+/// Adds one account's plans to an `aws_guardduty_feature_status` family.
+pub fn push_features(f: &mut Family, account_id: &str, region: &str, features: &[Feature]) {
+    let mut seen: Vec<&str> = Vec::new();
+    for x in features {
+        if seen.contains(&x.name.as_str()) {
+            continue;
+        }
+        seen.push(&x.name);
+        f.push_state_set(&[account_id, region, &x.name], FEATURE_STATUSES, &x.status);
+    }
+}
+
+/// The findings part of one detector: current findings by severity bucket, zero-filled.
+pub fn findings(
+    account_id: &str,
+    region: &str,
+    det: &DetectorData,
+    anomalies: &mut Vec<String>,
+) -> Vec<Family> {
+    let mut findings = Family::new(&FINDINGS);
+    let id = det.id.as_str();
+    let mut sums = [0.0f64; 4];
+    for s in &det.severities {
+        let (b, odd) = bucket(s.severity);
+        if let Some(why) = odd {
+            anomalies.push(format!(
+                "detector {id}: {} finding(s) of severity {} (a value that {why})",
+                s.count, s.severity
+            ));
+        }
+        if s.count < 0 {
+            anomalies.push(format!(
+                "detector {id}: severity {} came with a negative count {}; counted as 0",
+                s.severity, s.count
+            ));
+        }
+        sums[b] += s.count.max(0) as f64;
+    }
+    for (name, v) in SEVERITIES.iter().zip(sums) {
+        findings.push(&[account_id, region, id, name], v);
+    }
+    if det.severities_truncated {
+        anomalies.push(format!(
+            "detector {id}: GetFindingsStatistics returned {GROUP_LIMIT} severity values, its maximum; the rarest values may be missing from the counts"
+        ));
+    }
+    vec![findings]
+}
+
+/// The members part of one detector: findings per member account (an administrator), member
+/// counts by relationship, and the administrator of a member account.
+pub fn members(
+    account_id: &str,
+    region: &str,
+    det: &DetectorData,
+    anomalies: &mut Vec<String>,
+) -> Vec<Family> {
+    let mut by_account = Family::new(&BY_ACCOUNT);
+    let mut members = Family::new(&MEMBERS);
+    let mut administrator = Family::new(&ADMINISTRATOR);
+    let id = det.id.as_str();
+    if let Some(list) = &det.by_account {
+        // Summed per account, so that a repeated account cannot produce a duplicate series.
+        let mut per: BTreeMap<&str, i64> = BTreeMap::new();
+        for a in list {
+            *per.entry(a.account_id.as_str()).or_insert(0) += a.count.max(0);
+        }
+        for (member, n) in per {
+            by_account.push(&[account_id, region, id, member], n as f64);
+        }
+        if det.by_account_truncated {
+            anomalies.push(format!(
+                "detector {id}: findings by account cover the top {GROUP_LIMIT} accounts only"
+            ));
+        }
+    }
+    if !det.members.is_empty() {
+        let mut counts: BTreeMap<&str, u64> = BTreeMap::new();
+        for m in &det.members {
+            *counts.entry(m.relationship_status.as_str()).or_insert(0) += 1;
+        }
+        for s in RELATIONSHIP_STATUSES {
+            let n = counts.remove(s).unwrap_or(0);
+            members.push(&[account_id, region, id, s], n as f64);
+        }
+        for (s, n) in counts {
+            members.push(&[account_id, region, id, s], n as f64);
+        }
+    }
+    if let Some(a) = &det.administrator {
+        administrator.push(
+            &[
+                account_id,
+                region,
+                a.account_id.as_str(),
+                a.relationship_status.as_str(),
+            ],
+            1.0,
+        );
+    }
+    vec![by_account, members, administrator]
+}
+
 #[cfg(test)]
 mod tests {
-    use super::super::api::{AccountCount, Administrator, DetectorData, Member, SeverityCount};
+    use super::super::api::{AccountCount, Administrator, Member, SeverityCount};
     use super::*;
 
     fn text(c: &Converted) -> String {
@@ -267,6 +332,7 @@ mod tests {
             detectors: vec![DetectorData {
                 id: "12abc34d567e8fa901bc2d34eexample".into(),
                 status: "ENABLED".into(),
+                features: vec![],
                 severities: vec![
                     sev(3.9, 1),
                     sev(4.0, 2),
@@ -369,6 +435,47 @@ aws_guardduty_administrator_relationship{{account_id=\"111111111111\",region=\"e
         );
         assert_eq!(text(&c), want);
         assert!(c.anomalies.is_empty());
+    }
+
+    #[test]
+    fn golden_protection_plans_with_a_new_name_and_a_new_status() {
+        let plan = |name: &str, status: &str| Feature {
+            name: name.into(),
+            status: status.into(),
+        };
+        let d = GuardDutyData {
+            detectors: vec![DetectorData {
+                id: "d3".into(),
+                status: "ENABLED".into(),
+                features: vec![
+                    plan("S3_DATA_EVENTS", "ENABLED"),
+                    plan("RUNTIME_MONITORING", "DISABLED"),
+                    plan("EKS_ADDON_MANAGEMENT", "ENABLED"),
+                    plan("QUANTUM_PROTECTION", "PAUSED"),
+                    plan("S3_DATA_EVENTS", "DISABLED"),
+                ],
+                ..DetectorData::default()
+            }],
+            vanished: vec![],
+        };
+        let text: String = core("333333333333", "us-east-1", &d)[3].text();
+        let l = "account_id=\"333333333333\",region=\"us-east-1\"";
+        assert_eq!(
+            text,
+            format!(
+                "\
+aws_guardduty_feature_status{{{l},feature=\"S3_DATA_EVENTS\",status=\"ENABLED\"}} 1
+aws_guardduty_feature_status{{{l},feature=\"S3_DATA_EVENTS\",status=\"DISABLED\"}} 0
+aws_guardduty_feature_status{{{l},feature=\"RUNTIME_MONITORING\",status=\"ENABLED\"}} 0
+aws_guardduty_feature_status{{{l},feature=\"RUNTIME_MONITORING\",status=\"DISABLED\"}} 1
+aws_guardduty_feature_status{{{l},feature=\"EKS_ADDON_MANAGEMENT\",status=\"ENABLED\"}} 1
+aws_guardduty_feature_status{{{l},feature=\"EKS_ADDON_MANAGEMENT\",status=\"DISABLED\"}} 0
+aws_guardduty_feature_status{{{l},feature=\"QUANTUM_PROTECTION\",status=\"ENABLED\"}} 0
+aws_guardduty_feature_status{{{l},feature=\"QUANTUM_PROTECTION\",status=\"DISABLED\"}} 0
+aws_guardduty_feature_status{{{l},feature=\"QUANTUM_PROTECTION\",status=\"PAUSED\"}} 1
+"
+            )
+        );
     }
 
     #[test]

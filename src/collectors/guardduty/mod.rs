@@ -1,44 +1,97 @@
-//! `guardduty`: is GuardDuty on in this account and region, and what does it see?
+//! `guardduty`: is GuardDuty on, what does it see, and which protection plans are on?
 //!
-//! Per (account, region): ListDetectors (every page; none means GuardDuty is off there, itself
-//! a finding), then per detector GetDetector, GetFindingsStatistics grouped by severity over
-//! current findings, and ListMembers (every page, every relationship). A detector with members
-//! belongs to an administrator: it also gets GetFindingsStatistics grouped by account. One
-//! without members may belong to a member account: it gets GetAdministratorAccount. That is 5
-//! calls for an ordinary account, 4 plus one per 50 members for an administrator, and 1 where
-//! GuardDuty is off.
+//! `mode: accounts` (the default), per (account, region): ListDetectors (every page; none
+//! means GuardDuty is off there, itself a finding), then per detector GetDetector (its status
+//! and protection plans), GetFindingsStatistics grouped by severity over current findings, and
+//! ListMembers (every page, every relationship). A detector with members belongs to an
+//! administrator: it also gets GetFindingsStatistics grouped by account. One without members
+//! may belong to a member account: it gets GetAdministratorAccount. That is 5 calls for an
+//! ordinary account, 4 plus one per 50 members for an administrator, and 1 where GuardDuty is
+//! off.
 //!
-//! A detector deleted during the run is dropped (see [`api::fetch`]); an access denial fails the
-//! whole (account, region), its message naming the missing IAM action.
+//! `mode: administrator`: one job per region on the GuardDuty administrator reads the whole
+//! organization (see [`admin`]); the collector then has no per-account jobs at all, so no
+//! account is read both ways.
+//!
+//! Partial results: ListDetectors and GetDetector are the core of an accounts-mode run (an
+//! error there fails the run); each detector's findings and its members are parts
+//! ([`crate::collect::Part`]): a GetFindingsStatistics that fails (denied, or not served by an
+//! emulator) leaves the detectors and their plans exported, names itself, and keeps that part's
+//! last values within the staleness window.
+//!
+//! A detector deleted during the run is dropped (see [`api::fetch`]); an access denial names
+//! the missing IAM action.
 
+pub mod admin;
+pub mod admin_api;
+pub mod admin_convert;
 pub mod api;
 pub mod config;
 pub mod convert;
 
 use crate::aws::CollectError;
 use crate::collect::{Collected, Collector, JobContext, Scope};
-pub use config::Settings;
+pub use config::{Mode, Settings};
 
-/// GuardDuty detectors, findings and members, per account and region.
+/// GuardDuty detectors, findings, members and protection plans.
 pub struct GuardDuty;
 
 impl Collector for GuardDuty {
     const NAME: &'static str = "guardduty";
     const SCOPE: Scope = Scope::AccountRegion;
     type Settings = Settings;
-    type State = ();
+    type State = admin::State;
 
-    async fn collect(ctx: &JobContext<Settings>, _: &mut ()) -> Result<Collected, CollectError> {
-        collect(ctx).await
+    fn scope(settings: &Settings) -> Scope {
+        match settings.mode {
+            Mode::Accounts => Scope::AccountRegion,
+            Mode::Administrator => Scope::Org,
+        }
+    }
+
+    async fn collect(
+        ctx: &JobContext<Settings>,
+        state: &mut admin::State,
+    ) -> Result<Collected, CollectError> {
+        match ctx.settings.mode {
+            Mode::Accounts => collect(ctx).await,
+            Mode::Administrator => admin::collect(ctx, state).await,
+        }
     }
 }
 
-/// One run.
+/// One accounts-mode run.
 pub async fn collect(ctx: &JobContext<Settings>) -> Result<Collected, CollectError> {
     let c = &ctx.aws;
     let data = api::fetch(c).await?;
-    let converted = convert::convert(&c.account_id, &c.region, &data);
-    let mut notes = Vec::new();
+    let (account, region) = (c.account_id.as_str(), c.region.as_str());
+    let mut out = Collected {
+        families: convert::core(account, region, &data),
+        ..Collected::default()
+    };
+    let mut anomalies = Vec::new();
+    for det in &data.detectors {
+        let findings = api::severities(c, &det.id).await.map(|(list, full)| {
+            let d = api::DetectorData {
+                severities: list,
+                severities_truncated: full,
+                ..det.clone()
+            };
+            convert::findings(account, region, &d, &mut anomalies)
+        });
+        out.part(format!("findings of detector {}", det.id), findings);
+        let members = api::members(c, &det.id).await.map(|m| {
+            let d = api::DetectorData {
+                members: m.members,
+                by_account: m.by_account,
+                by_account_truncated: m.by_account_truncated,
+                administrator: m.administrator,
+                ..det.clone()
+            };
+            convert::members(account, region, &d, &mut anomalies)
+        });
+        out.part(format!("members of detector {}", det.id), members);
+    }
     for id in &data.vanished {
         tracing::info!(
             account_id = %c.account_id,
@@ -46,15 +99,12 @@ pub async fn collect(ctx: &JobContext<Settings>) -> Result<Collected, CollectErr
             detector_id = %id,
             "GuardDuty detector deleted during the collection; dropped"
         );
-        notes.push(format!("detector {id} was deleted during the collection"));
+        out.notes
+            .push(format!("detector {id} was deleted during the collection"));
     }
-    for a in converted.anomalies {
+    for a in anomalies {
         tracing::warn!(account_id = %c.account_id, region = %c.region, "{a}");
-        notes.push(a);
+        out.notes.push(a);
     }
-    Ok(Collected {
-        families: converted.families,
-        notes,
-        next_run: None,
-    })
+    Ok(out)
 }

@@ -63,6 +63,7 @@ pub async fn collect(
         families: convert::families(&convert::entries(state, &cfg.entity_paths)),
         notes,
         next_run: out.next_run,
+        ..Collected::default()
     })
 }
 

@@ -1,0 +1,145 @@
+//! One administrator-mode run: the whole organization in one region, from the GuardDuty
+//! administrator, without a role in any member.
+//!
+//! The core is ListDetectors and GetDetector of the administrator and ListMembers (every page):
+//! without them nothing else can be asked, so their failure fails the run. The rest are parts
+//! (see [`crate::collect::Part`]), each exported or failed on its own:
+//! - `member protection plans`: GetMemberDetectors, 50 Enabled members a call;
+//! - `findings`: GetFindingsStatistics `groupBy ACCOUNT` per severity bucket and group of at
+//!   most 100 accounts (the administrator and its Enabled members);
+//! - `organization configuration`: DescribeOrganizationConfiguration (auto-enable per plan);
+//! - `organization statistics`: GetOrganizationStatistics;
+//! - `coverage`: GetCoverageStatistics, once per coverage status;
+//! - `organization accounts`: Organizations ListAccounts, kept for `accounts_refresh` (default
+//!   1h; the account list changes slowly and is the costliest read at 20 accounts a page),
+//!   joined with the members for `aws_guardduty_org_account_not_covered`. The job cannot see
+//!   the discovery's account list (targets sit above collectors), so it reads its own.
+//!
+//! Calls per run with `n` members, `e` of them Enabled: 3 + ceil(n/50) + ceil(e/50) +
+//! 4 * ceil((e+1)/100) + 1 + 1 + 2, plus ceil(accounts/20) once per `accounts_refresh`.
+
+use std::collections::BTreeMap;
+
+use tokio::time::Instant;
+
+use super::admin_api as api;
+use super::admin_convert as convert;
+use super::api::{get_detector, list_detectors};
+use super::config::Settings;
+use crate::aws::CollectError;
+use crate::collect::{Collected, JobContext};
+
+/// What an administrator-mode job keeps between runs: the organization's ACTIVE accounts and
+/// when they were read.
+#[derive(Debug, Default)]
+pub struct State {
+    accounts: Option<(Instant, Vec<String>)>,
+}
+
+/// One run.
+pub async fn collect(
+    ctx: &JobContext<Settings>,
+    state: &mut State,
+) -> Result<Collected, CollectError> {
+    let c = &ctx.aws;
+    let (admin_account, region) = (c.account_id.as_str(), c.region.as_str());
+    let ids = list_detectors(c).await?;
+    let mut out = Collected::default();
+    let Some(id) = ids.first().cloned() else {
+        out.families = convert::core(admin_account, region, None, &[]);
+        out.notes.push(
+            "the administrator account has no GuardDuty detector in this region: no member is covered here"
+                .into(),
+        );
+        not_covered_part(ctx, state, &[], &mut out).await;
+        return Ok(out);
+    };
+    let admin = get_detector(c, &id).await?;
+    let members = api::list_members(c, &id).await?;
+    out.families = convert::core(admin_account, region, Some(&admin), &members);
+    if members.is_empty() {
+        out.notes.push(format!(
+            "detector {id} has no members: the account is not the GuardDuty administrator in this region"
+        ));
+    }
+
+    let enabled: Vec<String> = convert::enabled_members(&members)
+        .into_iter()
+        .map(|m| m.account_id.clone())
+        .collect();
+    let plans = api::member_detectors(c, &id, &enabled).await.map(|p| {
+        for (a, why) in &p.unprocessed {
+            out.notes.push(format!(
+                "GetMemberDetectors did not process account {a}: {why}"
+            ));
+        }
+        convert::member_plans(region, &p)
+    });
+    out.part("member protection plans", plans);
+
+    let mut detector_of: BTreeMap<String, String> = members
+        .iter()
+        .filter_map(|m| Some((m.account_id.clone(), m.detector_id.clone()?)))
+        .collect();
+    detector_of.insert(admin_account.to_string(), id.clone());
+    let mut counted = vec![admin_account.to_string()];
+    counted.extend(enabled.iter().filter(|a| *a != admin_account).cloned());
+    let findings = api::findings_by_account(c, &id, &counted)
+        .await
+        .map(|counts| convert::findings(admin_account, region, &id, &detector_of, &counts));
+    out.part("findings", findings);
+
+    let conf = api::org_configuration(c, &id)
+        .await
+        .map(|conf| convert::org_configuration(region, &conf));
+    out.part("organization configuration", conf);
+    let stats = api::org_statistics(c)
+        .await
+        .map(|s| convert::org_statistics(region, &s));
+    out.part("organization statistics", stats);
+    let cov = api::coverage(c, &id)
+        .await
+        .map(|cov| convert::coverage(admin_account, region, &cov));
+    out.part("coverage", cov);
+
+    not_covered_part(ctx, state, &members, &mut out).await;
+    Ok(out)
+}
+
+/// The `organization accounts` part: the ACTIVE accounts (read again once `accounts_refresh`
+/// has passed) that are not Enabled members.
+async fn not_covered_part(
+    ctx: &JobContext<Settings>,
+    state: &mut State,
+    members: &[api::OrgMember],
+    out: &mut Collected,
+) {
+    let c = &ctx.aws;
+    let fresh = state
+        .accounts
+        .as_ref()
+        .is_some_and(|(at, _)| at.elapsed() < ctx.settings.accounts_refresh.0);
+    if !fresh {
+        match api::active_accounts(c).await {
+            Ok(list) => state.accounts = Some((Instant::now(), list)),
+            Err(e) => {
+                out.part("organization accounts", Err(e));
+                return;
+            }
+        }
+    }
+    let active = state
+        .accounts
+        .as_ref()
+        .map(|(_, l)| l.as_slice())
+        .unwrap_or(&[]);
+    out.part(
+        "organization accounts",
+        Ok(convert::not_covered(
+            &c.account_id,
+            &c.region,
+            active,
+            members,
+        )),
+    );
+}

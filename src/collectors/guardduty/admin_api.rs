@@ -1,0 +1,385 @@
+//! SDK calls of `guardduty` in administrator mode; with `api.rs`, the only place its SDK types
+//! appear.
+//!
+//! Limits that shape the calls, from the service model and API reference: GetMemberDetectors
+//! takes at most 50 account ids; GetFindingsStatistics with `groupBy` answers at most 100 groups
+//! and does not page, so the accounts are split into groups of at most 100 with an `accountId`
+//! criterion and each group is asked once per severity bucket: no account can be cut off.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_guardduty::types::{
+    Condition, CoverageFilterCondition, CoverageFilterCriteria, CoverageFilterCriterion,
+    CoverageFilterCriterionKey, CoverageStatisticsType, FindingCriteria, GroupByType, OrderBy,
+};
+
+use super::api::{Feature, GROUP_LIMIT};
+use crate::aws::{CollectError, ErrorKind, RegionClients};
+
+/// Most account ids GetMemberDetectors takes in one call.
+pub const MEMBER_DETECTORS_LIMIT: usize = 50;
+
+/// Severity buckets as GetFindingsStatistics criteria: (bucket index, `gte`, `lt`). AWS's
+/// ranges are closed by their lower edges (see `convert`), which are whole numbers, so the
+/// model's integer `greaterThanOrEqual`/`lessThan` express them exactly.
+pub const BUCKET_CRITERIA: [(usize, Option<i64>, Option<i64>); 4] = [
+    (0, None, Some(4)),
+    (1, Some(4), Some(7)),
+    (2, Some(7), Some(9)),
+    (3, Some(9), None),
+];
+
+/// A member of the administrator, as ListMembers lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrgMember {
+    /// The member's account id.
+    pub account_id: String,
+    /// Relationship status in AWS's raw spelling.
+    pub relationship_status: String,
+    /// The member's own detector in this region, when it has one.
+    pub detector_id: Option<String>,
+}
+
+/// Every member of the administrator's detector, whatever the relationship (ListMembers,
+/// `onlyAssociated=false`, every page).
+pub async fn list_members(c: &RegionClients, id: &str) -> Result<Vec<OrgMember>, CollectError> {
+    let listed = c
+        .guardduty(|g| {
+            g.list_members()
+                .detector_id(id)
+                .only_associated("false")
+                .max_results(50)
+        })
+        .all_pages(|out| {
+            Ok(out
+                .members()
+                .iter()
+                .map(|m| OrgMember {
+                    account_id: m.account_id().unwrap_or_default().to_string(),
+                    relationship_status: m.relationship_status().unwrap_or_default().to_string(),
+                    detector_id: m
+                        .detector_id()
+                        .filter(|d| !d.is_empty())
+                        .map(str::to_string),
+                })
+                .collect())
+        })
+        .await?;
+    // One account listed twice would be two series: the later entry wins.
+    let mut by_id: BTreeMap<String, OrgMember> = BTreeMap::new();
+    for m in listed {
+        by_id.insert(m.account_id.clone(), m);
+    }
+    Ok(by_id.into_values().collect())
+}
+
+/// What GetMemberDetectors answered: each member's protection plans, and the accounts it did
+/// not process with AWS's reason.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MemberPlans {
+    /// Per member account, its features and additional configurations, flattened.
+    pub plans: BTreeMap<String, Vec<Feature>>,
+    /// (account, reason) of the accounts AWS did not process.
+    pub unprocessed: Vec<(String, String)>,
+}
+
+/// GetMemberDetectors for `accounts`, at most 50 a call.
+pub async fn member_detectors(
+    c: &RegionClients,
+    id: &str,
+    accounts: &[String],
+) -> Result<MemberPlans, CollectError> {
+    let mut out = MemberPlans::default();
+    for chunk in accounts.chunks(MEMBER_DETECTORS_LIMIT) {
+        let answer = c
+            .guardduty(|g| {
+                g.get_member_detectors()
+                    .detector_id(id)
+                    .set_account_ids(Some(chunk.to_vec()))
+            })
+            .await?;
+        for m in answer.member_data_source_configurations() {
+            let Some(account) = m.account_id() else {
+                continue;
+            };
+            // GetMemberDetectors' features are OrgFeature names, which leave out the three
+            // foundational sources; those are only in the deprecated (and still required)
+            // dataSources. Read from there under GetDetector's names, so that both modes export
+            // the same plans.
+            let mut plans = Vec::new();
+            // Deprecated in favour of `features`, yet the only place AWS puts these three.
+            #[allow(deprecated)]
+            let sources = m.data_sources();
+            if let Some(ds) = sources {
+                for (name, status) in [
+                    ("CLOUD_TRAIL", ds.cloud_trail().and_then(|x| x.status())),
+                    ("DNS_LOGS", ds.dns_logs().and_then(|x| x.status())),
+                    ("FLOW_LOGS", ds.flow_logs().and_then(|x| x.status())),
+                ] {
+                    if let Some(st) = status {
+                        plans.push(Feature {
+                            name: name.to_string(),
+                            status: st.as_str().to_string(),
+                        });
+                    }
+                }
+            }
+            for f in m.features() {
+                let Some(name) = f.name() else { continue };
+                plans.push(Feature {
+                    name: name.as_str().to_string(),
+                    status: f.status().map(|s| s.as_str()).unwrap_or("").to_string(),
+                });
+                for a in f.additional_configuration() {
+                    if let Some(n) = a.name() {
+                        plans.push(Feature {
+                            name: n.as_str().to_string(),
+                            status: a.status().map(|s| s.as_str()).unwrap_or("").to_string(),
+                        });
+                    }
+                }
+            }
+            out.plans.insert(account.to_string(), plans);
+        }
+        for u in answer.unprocessed_accounts() {
+            out.unprocessed.push((
+                u.account_id().unwrap_or_default().to_string(),
+                u.result().unwrap_or_default().to_string(),
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// Current findings per account and severity bucket: GetFindingsStatistics `groupBy ACCOUNT`
+/// over non-archived findings, once per bucket and group of at most 100 accounts. Accounts
+/// without findings are absent from the answer (and zero here).
+pub async fn findings_by_account(
+    c: &RegionClients,
+    id: &str,
+    accounts: &[String],
+) -> Result<BTreeMap<String, [i64; 4]>, CollectError> {
+    let mut out: BTreeMap<String, [i64; 4]> =
+        accounts.iter().map(|a| (a.clone(), [0; 4])).collect();
+    for chunk in accounts.chunks(GROUP_LIMIT as usize) {
+        for (bucket, gte, lt) in BUCKET_CRITERIA {
+            let mut severity = Condition::builder();
+            if let Some(v) = gte {
+                severity = severity.greater_than_or_equal(v);
+            }
+            if let Some(v) = lt {
+                severity = severity.less_than(v);
+            }
+            let mut in_chunk = Condition::builder();
+            for a in chunk {
+                in_chunk = in_chunk.equals(a.clone());
+            }
+            let criteria = FindingCriteria::builder()
+                .criterion(
+                    "service.archived",
+                    Condition::builder().equals("false").build(),
+                )
+                .criterion("severity", severity.build())
+                .criterion("accountId", in_chunk.build())
+                .build();
+            let answer = c
+                .guardduty(|g| {
+                    g.get_findings_statistics()
+                        .detector_id(id)
+                        .finding_criteria(criteria)
+                        .group_by(GroupByType::Account)
+                        .order_by(OrderBy::Desc)
+                        .max_results(GROUP_LIMIT)
+                })
+                .await?;
+            let groups = answer
+                .finding_statistics()
+                .map(|s| s.grouped_by_account())
+                .unwrap_or_default();
+            for g in groups {
+                let Some(account) = g.account_id() else {
+                    continue;
+                };
+                // An account we did not ask for would mean the criterion was not applied, and
+                // the counts of the others could be cut off: refuse the answer.
+                let Some(counts) = out.get_mut(account) else {
+                    return Err(CollectError::new(
+                        "GetFindingsStatistics",
+                        &c.account_id,
+                        &c.region,
+                        ErrorKind::Malformed,
+                        format!("the answer counts account {account}, which the accountId criterion left out"),
+                    ));
+                };
+                counts[bucket] += i64::from(g.total_findings().unwrap_or(0)).max(0);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The organization's auto-enable settings (DescribeOrganizationConfiguration, every page).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OrgConfiguration {
+    /// `autoEnableOrganizationMembers`: NEW, ALL or NONE (raw spelling; empty when absent).
+    pub auto_enable_members: String,
+    /// Per feature and additional configuration, its `autoEnable` (NEW, ALL, NONE).
+    pub auto_enable: Vec<(String, String)>,
+}
+
+/// DescribeOrganizationConfiguration, every page.
+pub async fn org_configuration(
+    c: &RegionClients,
+    id: &str,
+) -> Result<OrgConfiguration, CollectError> {
+    let mut members = String::new();
+    let pages = c
+        .guardduty(|g| {
+            g.describe_organization_configuration()
+                .detector_id(id)
+                .max_results(50)
+        })
+        .all_pages(|out| {
+            if let Some(a) = out.auto_enable_organization_members() {
+                members = a.as_str().to_string();
+            }
+            let mut v = Vec::new();
+            for f in out.features() {
+                let Some(name) = f.name() else { continue };
+                v.push((
+                    name.as_str().to_string(),
+                    f.auto_enable()
+                        .map(|s| s.as_str())
+                        .unwrap_or("")
+                        .to_string(),
+                ));
+                for a in f.additional_configuration() {
+                    if let Some(n) = a.name() {
+                        v.push((
+                            n.as_str().to_string(),
+                            a.auto_enable()
+                                .map(|s| s.as_str())
+                                .unwrap_or("")
+                                .to_string(),
+                        ));
+                    }
+                }
+            }
+            Ok(v)
+        })
+        .await?;
+    Ok(OrgConfiguration {
+        auto_enable_members: members,
+        auto_enable: pages,
+    })
+}
+
+/// GetOrganizationStatistics: accounts of the organization as GuardDuty counts them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OrgStatistics {
+    /// (kind, count) for total, member, active and enabled accounts, those AWS answered.
+    pub accounts: Vec<(&'static str, i64)>,
+    /// Accounts with each feature or additional configuration enabled.
+    pub by_feature: Vec<(String, i64)>,
+}
+
+/// GetOrganizationStatistics.
+pub async fn org_statistics(c: &RegionClients) -> Result<OrgStatistics, CollectError> {
+    let out = c.guardduty(|g| g.get_organization_statistics()).await?;
+    let mut s = OrgStatistics::default();
+    let Some(st) = out
+        .organization_details()
+        .and_then(|d| d.organization_statistics())
+    else {
+        return Ok(s);
+    };
+    for (k, v) in [
+        ("total", st.total_accounts_count()),
+        ("member", st.member_accounts_count()),
+        ("active", st.active_accounts_count()),
+        ("enabled", st.enabled_accounts_count()),
+    ] {
+        if let Some(v) = v {
+            s.accounts.push((k, i64::from(v)));
+        }
+    }
+    for f in st.count_by_feature() {
+        let Some(name) = f.name() else { continue };
+        s.by_feature.push((
+            name.as_str().to_string(),
+            i64::from(f.enabled_accounts_count().unwrap_or(0)),
+        ));
+        for a in f.additional_configuration() {
+            if let Some(n) = a.name() {
+                s.by_feature.push((
+                    n.as_str().to_string(),
+                    i64::from(a.enabled_accounts_count().unwrap_or(0)),
+                ));
+            }
+        }
+    }
+    Ok(s)
+}
+
+/// The coverage statuses asked for, one GetCoverageStatistics call each.
+pub const COVERAGE_STATUSES: [&str; 2] = ["HEALTHY", "UNHEALTHY"];
+
+/// Runtime-monitoring coverage as (resource type, coverage status, resources): one
+/// GetCoverageStatistics `COUNT_BY_RESOURCE_TYPE` per coverage status, so the counts cross both.
+pub async fn coverage(
+    c: &RegionClients,
+    id: &str,
+) -> Result<Vec<(String, &'static str, i64)>, CollectError> {
+    let mut out = Vec::new();
+    for status in COVERAGE_STATUSES {
+        let criteria = CoverageFilterCriteria::builder()
+            .filter_criterion(
+                CoverageFilterCriterion::builder()
+                    .criterion_key(CoverageFilterCriterionKey::CoverageStatus)
+                    .filter_condition(CoverageFilterCondition::builder().equals(status).build())
+                    .build(),
+            )
+            .build();
+        let answer = c
+            .guardduty(|g| {
+                g.get_coverage_statistics()
+                    .detector_id(id)
+                    .statistics_type(CoverageStatisticsType::CountByResourceType)
+                    .filter_criteria(criteria)
+            })
+            .await?;
+        let mut counts: Vec<(String, i64)> = answer
+            .coverage_statistics()
+            .and_then(|s| s.count_by_resource_type())
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| (k.as_str().to_string(), (*v).max(0)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        counts.sort();
+        out.extend(counts.into_iter().map(|(t, n)| (t, status, n)));
+    }
+    Ok(out)
+}
+
+/// The ACTIVE accounts of the organization (Organizations ListAccounts, every page).
+pub async fn active_accounts(c: &RegionClients) -> Result<Vec<String>, CollectError> {
+    c.organizations(|o| o.list_accounts().max_results(20))
+        .all_pages(|page| {
+            Ok(page
+                .accounts()
+                .iter()
+                .filter(|a| {
+                    let state = a
+                        .state()
+                        .map(|s| s.as_str().to_string())
+                        .or_else(|| a.status().map(|s| s.as_str().to_string()))
+                        .unwrap_or_default();
+                    state == "ACTIVE"
+                })
+                .filter_map(|a| a.id().map(str::to_string))
+                .collect())
+        })
+        .await
+}
