@@ -773,6 +773,40 @@ scrape_configs:
     c.check(f"Alertmanager lists the {len(rules)} {RULE_ALERT} and {len(packs)} {PACK_ALERT} "
             "alerts, active", ok and bool(rules), f"{names}")
 
+    # -- GuardDuty coverage (the demo reads GuardDuty as the administrator): each alert fires,
+    #    as many times as its own expression has series in Prometheus, and reaches Alertmanager
+    coverage = ["AwsGuardDutyProtectionPlanDisabledDespiteAutoEnable",
+                "AwsGuardDutyOrgAccountNotCovered", "AwsGuardDutyRuntimeCoverageUnhealthy"]
+    exprs_by_name = {}
+    import yaml as _yaml  # PyYAML comes with the venv's kubernetes-validate
+    with open(ALERTS_YML, encoding="utf-8") as f:
+        for g in _yaml.safe_load(f)["groups"]:
+            for r in g["rules"]:
+                if r.get("alert") in coverage:
+                    exprs_by_name[r["alert"]] = r["expr"]
+
+    def coverage_match():
+        got = {}
+        for name in coverage:
+            want = len([x for x in query(exprs_by_name[name])
+                        if x["metric"].get("job") == DEMO_JOB])
+            got[name] = (want, len(firing(name)))
+        return all(w > 0 and w == n for w, n in got.values()), got
+
+    ok, got = wait_until("GuardDuty coverage alerts firing", coverage_match, 60, 1.0)
+    c.check("GuardDuty coverage alerts (plan off despite auto-enable, account not covered, "
+            "unhealthy runtime coverage) fire, one per series of their expression",
+            ok, f"(expected, firing) per alert: {got}")
+
+    def am_has_coverage():
+        alerts = get_json(f"{am_base}/api/v2/alerts?active=true")
+        names = collections.Counter(a["labels"].get("alertname") for a in alerts
+                                    if a.get("status", {}).get("state") == "active")
+        return all(names[n] > 0 for n in coverage), names
+
+    ok, names = wait_until("Alertmanager has the coverage alerts", am_has_coverage, 60, 1.0)
+    c.check("Alertmanager lists the GuardDuty coverage alerts, active", ok, f"{names}")
+
     # -- the dashboard: every query returns data (rate() over [5m] needs two scrapes: by now
     #    Prometheus has scraped for well over 4 s; the IAM report panels wait for the demo's
     #    report job to complete, one 5s poll after the start: retried for up to 45 s)
