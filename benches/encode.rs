@@ -218,7 +218,7 @@ fn family_push(c: &mut Criterion) {
 }
 
 fn handle_metrics(c: &mut Criterion) {
-    let store = store_with(10_000);
+    let web = posture_exporter::server::WebState::new(Arc::new(store_with(10_000)), None);
     let mut g = c.benchmark_group("handle_metrics_10k");
     for (name, encoding) in [("plain", "identity"), ("gzip", "gzip")] {
         g.bench_function(name, |b| {
@@ -231,7 +231,7 @@ fn handle_metrics(c: &mut Criterion) {
                     .header("accept-encoding", encoding)
                     .body(())
                     .unwrap_or_default();
-                black_box(posture_exporter::server::handle(&store, req))
+                black_box(posture_exporter::server::handle(&web, req))
             })
         });
     }

@@ -24,7 +24,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::metrics::Format;
-use crate::overview::{self, Overview, Query};
+use crate::overview::{self, Digests, Overview, Query};
 use crate::store::Store;
 use crate::web::BasicAuth;
 
@@ -54,6 +54,8 @@ pub struct WebState {
     /// The store whose exposition `/metrics` serves.
     pub store: Arc<Store>,
     auth: RwLock<Option<Arc<BasicAuth>>>,
+    /// The overview's digest, reused until the store changes.
+    digests: Digests,
 }
 
 impl WebState {
@@ -62,6 +64,7 @@ impl WebState {
         WebState {
             store,
             auth: RwLock::new(auth.map(Arc::new)),
+            digests: Digests::default(),
         }
     }
 
@@ -190,7 +193,7 @@ pub async fn respond<B>(web: &WebState, req: Request<B>) -> Resp {
             }
         }
     }
-    handle(&web.store, req)
+    handle(web, req)
 }
 
 type Resp = Response<Full<Bytes>>;
@@ -206,7 +209,8 @@ fn text(status: StatusCode, body: &'static str) -> Resp {
 }
 
 /// Answers one request, without auth. Public for benchmarks.
-pub fn handle<B>(store: &Store, req: Request<B>) -> Resp {
+pub fn handle<B>(web: &WebState, req: Request<B>) -> Resp {
+    let store = &*web.store;
     let head = req.method() == Method::HEAD;
     if req.method() != Method::GET && !head {
         let mut r = text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
@@ -227,8 +231,8 @@ pub fn handle<B>(store: &Store, req: Request<B>) -> Resp {
                 )
             }
         }
-        "/" => page(store, req.uri().query(), false),
-        "/status.json" => page(store, req.uri().query(), true),
+        "/" => page(web, req.uri().query(), false),
+        "/status.json" => page(web, req.uri().query(), true),
         _ => text(StatusCode::NOT_FOUND, "not found\n"),
     };
     if head {
@@ -310,9 +314,9 @@ fn metrics<B>(store: &Store, req: &Request<B>) -> Resp {
     r
 }
 
-fn page(store: &Store, req_query: Option<&str>, json: bool) -> Resp {
+fn page(web: &WebState, req_query: Option<&str>, json: bool) -> Resp {
     let q = Query::parse(req_query);
-    let o = Overview::compute(store, &q);
+    let o = Overview::new(web.digests.get(&web.store), &q);
     let (body, ty) = if json {
         (overview::json::render(&o, &q), "application/json")
     } else {

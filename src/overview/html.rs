@@ -245,14 +245,14 @@ pub fn render(o: &Overview, q: &Query) -> String {
         );
     }
     h.push_str("</select></label><button type=\"submit\">filter</button></form>");
-    let (range, pages) = Overview::page_of(o.matching_jobs.len(), q.page);
+    let (range, pages) = Overview::page_of(o.matching_len(), q.page);
     let _ = write!(
         h,
         "<p class=\"meta\"><span id=\"jobs-matching\">{}</span> matching jobs.</p>",
-        o.matching_jobs.len()
+        o.matching_len()
     );
     h.push_str("<div class=\"scroll\"><table id=\"job-table\"><tr><th>collector</th><th>account</th><th>region</th><th>state</th><th>last success</th><th>duration</th><th>series</th><th>details</th></tr>");
-    for j in &o.matching_jobs[range] {
+    for j in o.matching_page(range) {
         let r = &j.row;
         let (class, state) = match (&r.last_error, j.state) {
             (Some(e), _) => (

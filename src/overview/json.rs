@@ -48,9 +48,9 @@ pub fn render(o: &Overview, q: &Query) -> String {
             })
         })
         .collect();
-    let (range, pages) = Overview::page_of(o.matching_jobs.len(), q.page);
-    let jobs: Vec<Value> = o.matching_jobs[range]
-        .iter()
+    let (range, pages) = Overview::page_of(o.matching_len(), q.page);
+    let jobs: Vec<Value> = o
+        .matching_page(range)
         .map(|j| {
             let r = &j.row;
             json!({
@@ -79,7 +79,7 @@ pub fn render(o: &Overview, q: &Query) -> String {
         "jobs": {
             "total": o.jobs,
             "failing": o.jobs_failing,
-            "matching": o.matching_jobs.len(),
+            "matching": o.matching_len(),
             "page": q.page.min(pages - 1) + 1,
             "pages": pages,
             "items": jobs,

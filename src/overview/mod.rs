@@ -17,4 +17,4 @@ pub mod html;
 pub mod json;
 pub mod model;
 
-pub use model::{Item, JobRow, JobState, Overview, Query, Section, PAGE};
+pub use model::{Digest, Digests, Item, JobRow, JobState, Overview, Query, Section, PAGE};

@@ -160,9 +160,13 @@ pub struct JobRow {
     pub state: JobState,
 }
 
-/// The overview at one moment.
-#[derive(Debug, Clone)]
-pub struct Overview {
+/// What the overview shows, computed once per change of the store: the sections and every job,
+/// in the order the job table lists them. Requests share it and only filter and page it, so a
+/// page costs its rows, not the organization's size.
+#[derive(Debug)]
+pub struct Digest {
+    /// The store's revision it was computed at ([`Store::revision`]).
+    pub revision: u64,
     /// When it was computed.
     pub generated_at: SystemTime,
     /// Accounts the exporter reads (distinct account ids of its jobs).
@@ -173,10 +177,48 @@ pub struct Overview {
     pub jobs_failing: usize,
     /// The sections, in a fixed order.
     pub sections: Vec<Section>,
-    /// Jobs that match the filter: failing first, then by key.
-    pub matching_jobs: Vec<JobRow>,
+    /// Every job: failing first, then pending, then by key.
+    pub all_jobs: Vec<JobRow>,
     /// Account names by id.
     pub names: BTreeMap<String, String>,
+}
+
+/// The overview as one request sees it: the digest and the jobs its filter matches.
+#[derive(Debug, Clone)]
+pub struct Overview {
+    digest: Arc<Digest>,
+    /// Indices into `digest.all_jobs` of the jobs that match the filter, in order.
+    matching: Vec<u32>,
+}
+
+impl std::ops::Deref for Overview {
+    type Target = Digest;
+    fn deref(&self) -> &Digest {
+        &self.digest
+    }
+}
+
+/// The last digest computed, reused while the store has not changed. Concurrent requests after a
+/// change wait for one computation instead of each making their own.
+#[derive(Debug, Default)]
+pub struct Digests {
+    last: std::sync::Mutex<Option<Arc<Digest>>>,
+}
+
+impl Digests {
+    /// The digest of what `store` holds now: the last one if the store has not changed since.
+    pub fn get(&self, store: &Store) -> Arc<Digest> {
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        // Read before the rows: a change in between makes the digest look older than it is,
+        // so the next request computes again; it never makes a stale digest look current.
+        let revision = store.revision();
+        if let Some(d) = last.as_ref().filter(|d| d.revision == revision) {
+            return d.clone();
+        }
+        let d = Arc::new(Digest::compute(store, revision));
+        *last = Some(d.clone());
+        d
+    }
 }
 
 /// One sample of a family: its label names and values, borrowed, and its value.
@@ -215,10 +257,17 @@ fn samples<'a>(
         })
 }
 
-/// The message of a failed member deployment, as the org-rules collector wrote it in its notes
-/// (`rule R: account A STATUS CODE: message`).
-fn member_message(notes: &[String], rule: &str, account: &str, status: &str, code: &str) -> String {
-    let prefix = format!("rule {rule}: account {account} {status} {code}: ");
+/// The message of a failed member deployment, as the org-rules and org-packs collectors wrote it
+/// in their notes (`rule R: account A STATUS CODE: message`, `conformance pack P: ...`).
+fn member_message(
+    notes: &[String],
+    word: &str,
+    rule: &str,
+    account: &str,
+    status: &str,
+    code: &str,
+) -> String {
+    let prefix = format!("{word} {rule}: account {account} {status} {code}: ");
     notes
         .iter()
         .find_map(|n| n.strip_prefix(&prefix))
@@ -240,13 +289,48 @@ fn recorder_error<'a>(notes: &'a [String], recorder: &str) -> (Option<&'a str>, 
 }
 
 impl Overview {
-    /// Computes the overview from what `store` holds now, the job table filtered by `q`.
-    pub fn compute(store: &Store, q: &Query) -> Overview {
-        Self::from_rows(store.status(), &store.extras(), q)
+    /// The overview of `digest` with the job table filtered by `q`.
+    pub fn new(digest: Arc<Digest>, q: &Query) -> Overview {
+        let matching = (0..digest.all_jobs.len() as u32)
+            .filter(|&i| matches(&digest.all_jobs[i as usize], q))
+            .collect();
+        Overview { digest, matching }
     }
 
-    /// Computes the overview from status rows (with their snapshots) and the extra families.
-    pub fn from_rows(rows: Vec<StatusRow>, extras: &[Arc<Vec<Family>>], q: &Query) -> Overview {
+    /// Computes the overview from what `store` holds now (no cache), the job table filtered by
+    /// `q`.
+    pub fn compute(store: &Store, q: &Query) -> Overview {
+        Overview::new(Arc::new(Digest::compute(store, store.revision())), q)
+    }
+
+    /// How many jobs match the filter.
+    pub fn matching_len(&self) -> usize {
+        self.matching.len()
+    }
+
+    /// The matching jobs in `range` (of [`Overview::page_of`]).
+    pub fn matching_page(&self, range: std::ops::Range<usize>) -> impl Iterator<Item = &JobRow> {
+        self.matching[range]
+            .iter()
+            .map(|&i| &self.digest.all_jobs[i as usize])
+    }
+
+    /// The page `page` of a list of `len` rows: the range of rows it shows and the page count.
+    pub fn page_of(len: usize, page: usize) -> (std::ops::Range<usize>, usize) {
+        let pages = len.div_ceil(PAGE).max(1);
+        let page = page.min(pages - 1);
+        (page * PAGE..((page + 1) * PAGE).min(len), pages)
+    }
+}
+
+impl Digest {
+    /// Computes the digest of what `store` holds now, labelled with `revision`.
+    pub fn compute(store: &Store, revision: u64) -> Digest {
+        Self::from_rows(revision, store.status(), &store.extras())
+    }
+
+    /// Computes the digest from status rows (with their snapshots) and the extra families.
+    pub fn from_rows(revision: u64, rows: Vec<StatusRow>, extras: &[Arc<Vec<Family>>]) -> Digest {
         let mut names = BTreeMap::new();
         {
             for s in samples(extras, "aws_account") {
@@ -292,7 +376,7 @@ impl Overview {
                 if s.value == 1.0 && status.ends_with("_FAILED") {
                     let (rule, account, code) =
                         (s.get("rule"), s.get("account_id"), s.get("error_code"));
-                    let message = member_message(&r.notes, rule, account, status, code);
+                    let message = member_message(&r.notes, "rule", rule, account, status, code);
                     failed.push(item(
                         account,
                         &r.key.region,
@@ -307,12 +391,14 @@ impl Overview {
                 if s.value == 1.0 && status.ends_with("_FAILED") {
                     let (pack, account, code) =
                         (s.get("pack"), s.get("account_id"), s.get("error_code"));
+                    let message =
+                        member_message(&r.notes, "conformance pack", pack, account, status, code);
                     failed.push(item(
                         account,
                         &r.key.region,
                         format!("conformance pack {pack}: {status}"),
                         code,
-                        String::new(),
+                        message,
                     ));
                 }
             }
@@ -493,37 +579,30 @@ impl Overview {
             .len();
         let jobs = rows.len();
         let jobs_failing = rows.iter().filter(|r| r.last_error.is_some()).count();
-        let mut matching_jobs: Vec<JobRow> = rows
+        let mut all_jobs: Vec<JobRow> = rows
             .into_iter()
             .map(|row| JobRow {
                 account_name: names.get(&row.key.account_id).cloned(),
                 state: JobState::of(&row),
                 row,
             })
-            .filter(|j| matches(j, q))
             .collect();
-        // Failing first, then pending, then by key (already the rows' order).
-        matching_jobs.sort_by_key(|j| match j.state {
+        // Failing first, then pending, then by key (already the rows' order; the sort is stable).
+        all_jobs.sort_by_key(|j| match j.state {
             JobState::Failing => 0,
             JobState::Pending => 1,
             JobState::Ok => 2,
         });
-        Overview {
+        Digest {
+            revision,
             generated_at: SystemTime::now(),
             accounts,
             jobs,
             jobs_failing,
             sections,
-            matching_jobs,
+            all_jobs,
             names,
         }
-    }
-
-    /// The page `page` of a list of `len` rows: the range of rows it shows and the page count.
-    pub fn page_of(len: usize, page: usize) -> (std::ops::Range<usize>, usize) {
-        let pages = len.div_ceil(PAGE).max(1);
-        let page = page.min(pages - 1);
-        (page * PAGE..((page + 1) * PAGE).min(len), pages)
     }
 }
 
@@ -562,6 +641,68 @@ fn matches(j: &JobRow, q: &Query) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::aws::calls::CallCounter;
+    use crate::collectors::CollectorKind;
+    use crate::store::{Failure, JobKey, RunReport};
+    use std::time::Duration;
+
+    fn run(result: Result<Vec<Family>, Failure>) -> RunReport {
+        RunReport {
+            started: SystemTime::now(),
+            duration: Duration::from_millis(5),
+            result,
+            notes: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_digest_is_reused_until_the_store_changes() {
+        let store = Store::new(3, Arc::new(CallCounter::default()));
+        let key = |account: &str| JobKey {
+            collector: CollectorKind::ConfigRecorder,
+            account_id: account.to_string(),
+            region: "eu-west-1".to_string(),
+        };
+        store.register(key("111111111111"), "org", Duration::from_secs(60));
+        let digests = Digests::default();
+        let first = digests.get(&store);
+        assert_eq!((first.jobs, first.jobs_failing), (1, 0));
+        assert_eq!(first.all_jobs[0].state, JobState::Pending);
+        // Nothing changed: the same digest, not an equal one.
+        assert!(Arc::ptr_eq(&first, &digests.get(&store)));
+
+        let failure = Failure {
+            kind: "throttled",
+            message: "Rate exceeded".to_string(),
+        };
+        store.record(&key("111111111111"), run(Err(failure)));
+        let failing = digests.get(&store);
+        assert!(!Arc::ptr_eq(&first, &failing));
+        assert_eq!(failing.jobs_failing, 1);
+        assert_eq!(failing.sections.last().map(|s| s.items.len()), Some(1));
+
+        // A new job, then a good run: each change is seen by the next request.
+        store.register(key("222222222222"), "org", Duration::from_secs(60));
+        assert_eq!(digests.get(&store).jobs, 2);
+        store.record(&key("111111111111"), run(Ok(Vec::new())));
+        let d = digests.get(&store);
+        assert_eq!((d.jobs, d.jobs_failing), (2, 0));
+        // The job table's order: pending before ok.
+        let order: Vec<_> = d.all_jobs.iter().map(|j| j.state).collect();
+        assert_eq!(order, [JobState::Pending, JobState::Ok]);
+        // A filter sees the digest through the query, without recomputing it.
+        let q = Query::parse(Some("state=ok"));
+        let o = Overview::new(d.clone(), &q);
+        assert_eq!(o.matching_len(), 1);
+        assert_eq!(
+            o.matching_page(0..1)
+                .next()
+                .map(|j| j.row.key.account_id.as_str()),
+            Some("111111111111")
+        );
+        store.remove(&key("222222222222"));
+        assert_eq!(digests.get(&store).jobs, 1);
+    }
 
     #[test]
     fn queries_decode_and_bad_values_are_ignored() {
@@ -596,9 +737,23 @@ mod tests {
             "rule r: x: account 2 CREATE_FAILED E: the message: with a colon".to_string(),
         ];
         assert_eq!(
-            member_message(&notes, "r: x", "2", "CREATE_FAILED", "E"),
+            member_message(&notes, "rule", "r: x", "2", "CREATE_FAILED", "E"),
             "the message: with a colon"
         );
-        assert_eq!(member_message(&notes, "r", "2", "CREATE_FAILED", "E"), "");
+        assert_eq!(
+            member_message(&notes, "rule", "r", "2", "CREATE_FAILED", "E"),
+            ""
+        );
+        assert_eq!(
+            member_message(
+                &notes,
+                "conformance pack",
+                "r: x",
+                "2",
+                "CREATE_FAILED",
+                "E"
+            ),
+            ""
+        );
     }
 }

@@ -18,6 +18,7 @@ pub mod readiness;
 pub mod telemetry;
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -43,6 +44,9 @@ pub struct Store {
     cache: Cache,
     telemetry: Arc<Telemetry>,
     calls: Arc<CallCounter>,
+    /// Counts changes to the job table (after each is made), for readers that cache what they
+    /// derive from it (the overview).
+    revision: AtomicU64,
 }
 
 impl Store {
@@ -59,7 +63,20 @@ impl Store {
             cache: Cache::new(Exposition::new(Vec::new(), telemetry.clone(), 0, 0)),
             telemetry,
             calls,
+            revision: AtomicU64::new(0),
         }
+    }
+
+    /// A number that changes whenever the job table does (a job registered, removed or
+    /// recorded, an extra family replaced). Equal revisions mean equal [`Store::status`] and
+    /// [`Store::extras`].
+    pub fn revision(&self) -> u64 {
+        self.revision.load(Ordering::Acquire)
+    }
+
+    /// Called after every change to the job table.
+    fn touched(&self) {
+        self.revision.fetch_add(1, Ordering::AcqRel);
     }
 
     /// Changes the freshness window (on reload).
@@ -76,11 +93,13 @@ impl Store {
     /// Declares a job, so that `/ready` waits for its first attempt. Keeps a known job's data.
     pub fn register(&self, key: JobKey, target: &str, interval: Duration) {
         self.jobs.register(key, target, interval);
+        self.touched();
     }
 
     /// Forgets a job and its series (its target or collector is gone).
     pub fn remove(&self, key: &JobKey) {
         if self.jobs.remove(key) {
+            self.touched();
             self.telemetry.forget(key);
             self.cache.changed();
         }
@@ -95,6 +114,7 @@ impl Store {
     pub fn record(&self, key: &JobKey, report: RunReport) {
         let duration = report.duration;
         if let Some(r) = self.jobs.record(key, report) {
+            self.touched();
             self.telemetry
                 .attempt(key, duration, r.failed, r.last_success);
             self.cache.changed();
@@ -106,6 +126,7 @@ impl Store {
     pub fn record_parts(&self, key: &JobKey, report: RunReport, parts: Vec<PartReport>) {
         let duration = report.duration;
         if let Some(r) = self.jobs.record_parts(key, report, parts) {
+            self.touched();
             self.telemetry
                 .attempt(key, duration, r.failed, r.last_success);
             self.cache.changed();
@@ -116,6 +137,7 @@ impl Store {
     /// discovery target), under `source`.
     pub fn set_extra(&self, source: &str, family: Family) {
         self.jobs.set_extra(source, vec![family]);
+        self.touched();
         self.cache.changed();
     }
 
