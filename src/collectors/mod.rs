@@ -13,6 +13,7 @@ pub mod config_org_rules;
 pub mod config_recorder;
 pub mod guardduty;
 pub mod iam_access_report;
+pub mod org_deployments;
 
 use std::sync::Arc;
 

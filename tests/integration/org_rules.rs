@@ -444,7 +444,7 @@ async fn statuses_aws_may_add_keep_their_raw_spelling() {
 /// Config clients calling the simulator as `account` (the simulator reads the account from
 /// the access key). Plain SDK clients: the exporter hands out none of its own, which are
 /// reachable only through its call path.
-async fn config_client(sim: &Sim, account: Option<&str>) -> aws_sdk_config::Client {
+pub async fn config_client(sim: &Sim, account: Option<&str>) -> aws_sdk_config::Client {
     let cfg = Config::from_yaml_str(&mgmt_yaml(sim, "")).unwrap();
     let creds = match account {
         None => creds(),

@@ -11,8 +11,9 @@ use aws_smithy_types::DateTime;
 use crate::aws::error::required;
 use crate::aws::{CollectError, RegionClients};
 
-/// The largest page AWS serves for these operations (the model's `CosmosPageLimit`: 0..=100).
-pub const PAGE_LIMIT: i32 = 100;
+pub use crate::collectors::org_deployments::{
+    Definition as RuleDef, Detail, MemberStatus, Status as RuleStatus, PAGE_LIMIT,
+};
 
 /// AWS's error code for a rule that does not exist (any more).
 pub const NO_SUCH_RULE: &str = "NoSuchOrganizationConfigRuleException";
@@ -21,56 +22,6 @@ pub const NO_SUCH_RULE: &str = "NoSuchOrganizationConfigRuleException";
 pub const ORG_ACCESS_DENIED: &str = "OrganizationAccessDeniedException";
 /// AWS's error code for a pagination token it refuses.
 pub const INVALID_NEXT_TOKEN: &str = "InvalidNextTokenException";
-
-/// The organization-wide status of a rule.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct RuleStatus {
-    /// Rule name.
-    pub name: String,
-    /// Organization status in AWS's raw spelling.
-    pub status: String,
-    /// Error code of an organization-level failure.
-    pub error_code: Option<String>,
-    /// Error message of an organization-level failure (status page only).
-    pub error_message: Option<String>,
-    /// Unix seconds of the last status update.
-    pub last_update: Option<f64>,
-}
-
-/// The definition of a rule, as far as the exporter uses it.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct RuleDef {
-    /// Rule name.
-    pub name: String,
-    /// Accounts the rule is not deployed to.
-    pub excluded_accounts: Vec<String>,
-    /// Unix seconds of the last change of the definition.
-    pub last_update: Option<f64>,
-}
-
-/// The deployment status of a rule in one member account.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct MemberStatus {
-    /// Member account id.
-    pub account_id: String,
-    /// Status in AWS's raw spelling.
-    pub status: String,
-    /// Error code of a failure.
-    pub error_code: Option<String>,
-    /// Error message of a failure (status page and logs, never a label).
-    pub error_message: Option<String>,
-    /// Unix seconds of the last status update.
-    pub last_update: Option<f64>,
-}
-
-/// The member statuses of a rule, or the news that it was deleted meanwhile.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Detail {
-    /// Every member status asked for.
-    Members(Vec<MemberStatus>),
-    /// `NoSuchOrganizationConfigRuleException`: deleted since it was listed.
-    Vanished,
-}
 
 fn secs(t: Option<&DateTime>) -> Option<f64> {
     t.map(|t| t.as_secs_f64())

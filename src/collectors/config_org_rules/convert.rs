@@ -6,28 +6,11 @@
 //! status alone, never counts from another status). Error messages never become labels: they
 //! are long, free text, and would make a new series each time AWS rewords them.
 
-use std::collections::BTreeMap;
-
-use super::api::MemberStatus;
-use super::config::MEMBER_STATUSES;
+use crate::collectors::org_deployments::{self, Descs};
 use crate::metrics::{Desc, Family, Kind};
 
 /// What the exporter shows of one rule.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct RuleView {
-    /// Rule name.
-    pub name: String,
-    /// Organization-wide status, raw spelling.
-    pub status: String,
-    /// Unix seconds of the last status update.
-    pub last_update: Option<f64>,
-    /// Accounts the rule excludes, when the rule's definition was listed.
-    pub excluded_accounts: Option<usize>,
-    /// Member accounts per status (raw spellings), when known.
-    pub counts: Option<BTreeMap<String, u64>>,
-    /// The members in the detail statuses, sorted by account.
-    pub members: Vec<MemberStatus>,
-}
+pub type RuleView = org_deployments::View;
 
 static STATUS: Desc = Desc {
     name: "aws_config_org_rule_status",
@@ -66,55 +49,26 @@ static MEMBER_LAST_UPDATE: Desc = Desc {
     labels: &["rule", "account_id"],
 };
 
+/// The descriptors of the organization rules' families.
+pub static DESCS: Descs = Descs {
+    status: &STATUS,
+    last_update: &LAST_UPDATE,
+    excluded: &EXCLUDED,
+    member_accounts: &MEMBER_ACCOUNTS,
+    member_status: &MEMBER_STATUS,
+    member_last_update: &MEMBER_LAST_UPDATE,
+};
+
 /// The families of the organization rules.
 pub fn families(rules: &[RuleView]) -> Vec<Family> {
-    let mut status = Family::new(&STATUS);
-    let mut last = Family::new(&LAST_UPDATE);
-    let mut excluded = Family::new(&EXCLUDED);
-    let mut accounts = Family::new(&MEMBER_ACCOUNTS);
-    let mut member = Family::new(&MEMBER_STATUS);
-    let mut member_last = Family::new(&MEMBER_LAST_UPDATE);
-    for r in rules {
-        let rule = r.name.as_str();
-        status.push_state_set(&[rule], MEMBER_STATUSES, &r.status);
-        if let Some(t) = r.last_update {
-            last.push(&[rule], t);
-        }
-        if let Some(n) = r.excluded_accounts {
-            excluded.push(&[rule], n as f64);
-        }
-        if let Some(counts) = &r.counts {
-            for s in MEMBER_STATUSES {
-                accounts.push(&[rule, s], counts.get(*s).copied().unwrap_or(0) as f64);
-            }
-            // A status AWS adds later keeps its raw spelling and its count.
-            for (s, n) in counts {
-                if !MEMBER_STATUSES.contains(&s.as_str()) {
-                    accounts.push(&[rule, s], *n as f64);
-                }
-            }
-        }
-        for m in &r.members {
-            member.push(
-                &[
-                    rule,
-                    &m.account_id,
-                    &m.status,
-                    m.error_code.as_deref().unwrap_or(""),
-                ],
-                1.0,
-            );
-            if let Some(t) = m.last_update {
-                member_last.push(&[rule, &m.account_id], t);
-            }
-        }
-    }
-    vec![status, last, excluded, accounts, member, member_last]
+    org_deployments::families(&DESCS, rules)
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::api::MemberStatus;
     use super::*;
+    use std::collections::BTreeMap;
 
     fn text(fams: &[Family]) -> String {
         fams.iter().map(|f| f.text()).collect()
