@@ -87,6 +87,11 @@ pub struct Options {
     /// Region holding the aggregators (of the management account); the first served region when
     /// `None`.
     pub aggregator_region: Option<String>,
+    /// Organization conformance packs, generated like the rules (members, exclusions, derived
+    /// status) around their own statuses; deployed from the same account as the rules.
+    pub packs: usize,
+    /// The organization statuses the packs are generated around, cycled over pack indices.
+    pub pack_statuses: Vec<String>,
 }
 
 impl Default for Options {
@@ -113,21 +118,53 @@ impl Default for Options {
             delegated_admin: None,
             aggregators: 2,
             aggregator_region: None,
+            packs: 4,
+            pack_statuses: [
+                "CREATE_FAILED",
+                "CREATE_SUCCESSFUL",
+                "UPDATE_SUCCESSFUL",
+                "UPDATE_FAILED",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
         }
     }
 }
 
-/// A rule as generated.
+/// What an organization deployment is: a Config rule or a conformance pack. Both deploy to every
+/// member the same way, so one generator serves both.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// An organization Config rule.
+    Rule,
+    /// An organization conformance pack.
+    Pack,
+}
+
+/// A rule (or conformance pack) as generated.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RuleDef {
-    /// Generation index.
+    /// Generation index (within its kind).
     pub index: usize,
-    /// Rule name.
+    /// Rule or pack name.
     pub name: String,
-    /// Managed rule identifier.
+    /// Managed rule identifier (of a pack: its template).
     pub identifier: String,
     /// The organization status it was generated around.
     pub target: String,
+    /// Rule or pack.
+    pub kind: Kind,
+}
+
+impl RuleDef {
+    /// The index that seeds its members: packs draw from another stream than rules.
+    fn seed_index(&self) -> u64 {
+        match self.kind {
+            Kind::Rule => self.index as u64,
+            Kind::Pack => self.index as u64 + (1 << 40),
+        }
+    }
 }
 
 /// The deployment status of a rule in one member account.
@@ -192,6 +229,7 @@ pub struct Aggregator {
 #[derive(Clone, Debug, Default)]
 pub struct State {
     rules: Vec<RuleDef>,
+    packs: Vec<RuleDef>,
     deleted_rules: BTreeSet<String>,
     ghost_rules: BTreeSet<String>,
     member_overrides: BTreeMap<(String, String), MemberStatus>,
@@ -216,6 +254,29 @@ const IDENTIFIERS: &[&str] = &[
     "VPC_FLOW_LOGS_ENABLED",
     "ACCESS_KEYS_ROTATED",
     "MFA_ENABLED_FOR_IAM_CONSOLE_ACCESS",
+];
+
+const PACK_TEMPLATES: &[&str] = &[
+    "operational-best-practices-for-amazon-s3",
+    "operational-best-practices-for-cis-aws-v1-4-level1",
+    "operational-best-practices-for-pci-dss",
+    "operational-best-practices-for-nist-800-53-rev-5",
+    "security-best-practices-for-ec2",
+];
+
+const PACK_MEMBER_ERRORS: &[(&str, &str)] = &[
+    (
+        "NoAvailableConfigurationRecorderException",
+        "Failed to deploy the conformance pack: there is no configuration recorder in the member account.",
+    ),
+    (
+        "InsufficientPermissionsException",
+        "The service-linked role AWSServiceRoleForConfigMultiAccountSetup cannot be assumed in the member account.",
+    ),
+    (
+        "MaxNumberOfConformancePacksExceededException",
+        "Failed to deploy the conformance pack: the member account has reached its maximum number of conformance packs.",
+    ),
 ];
 
 const MEMBER_ERRORS: &[(&str, &str)] = &[
@@ -256,13 +317,42 @@ impl State {
                     name,
                     identifier: ident.to_string(),
                     target: statuses[i % statuses.len()].clone(),
+                    kind: Kind::Rule,
+                }
+            })
+            .collect();
+        let pack_statuses: Vec<String> = if o.pack_statuses.is_empty() {
+            vec!["CREATE_SUCCESSFUL".into()]
+        } else {
+            o.pack_statuses.clone()
+        };
+        let packs = (0..o.packs)
+            .map(|i| {
+                let template = PACK_TEMPLATES[i % PACK_TEMPLATES.len()];
+                let name = if i < PACK_TEMPLATES.len() {
+                    format!("org-{template}")
+                } else {
+                    format!("org-{template}-{}", i / PACK_TEMPLATES.len() + 1)
+                };
+                RuleDef {
+                    index: i,
+                    name,
+                    identifier: template.to_string(),
+                    target: pack_statuses[i % pack_statuses.len()].clone(),
+                    kind: Kind::Pack,
                 }
             })
             .collect();
         State {
             rules,
+            packs,
             ..State::default()
         }
+    }
+
+    /// The generated conformance packs, deleted ones included.
+    pub fn pack_defs(&self) -> &[RuleDef] {
+        &self.packs
     }
 
     /// The generated rules, deleted ones included.
@@ -282,7 +372,7 @@ impl State {
         }
     }
 
-    /// Deletes a rule: it vanishes from every answer.
+    /// Deletes a rule (or a conformance pack, by its name): it vanishes from every answer.
     pub fn delete_rule(&mut self, name: &str) {
         self.deleted_rules.insert(name.to_string());
     }
@@ -293,7 +383,8 @@ impl State {
         self.ghost_rules.insert(name.to_string());
     }
 
-    /// Sets (or with `None`, restores) one member's status; the rule's status time moves on.
+    /// Sets (or with `None`, restores) one member's status of a rule or pack; its status time
+    /// moves on.
     pub fn set_member_status(&mut self, rule: &str, account_id: &str, s: Option<MemberStatus>) {
         self.set_member_status_quietly(rule, account_id, s);
         *self.bumps.entry(rule.to_string()).or_insert(0) += 1;
@@ -404,6 +495,35 @@ pub fn rules(world: &World) -> Vec<&RuleDef> {
         .collect()
 }
 
+/// The organization conformance packs that exist (not deleted), in generation order.
+pub fn packs(world: &World) -> Vec<&RuleDef> {
+    let s = &world.config_org;
+    s.packs
+        .iter()
+        .filter(|r| !s.deleted_rules.contains(&r.name))
+        .collect()
+}
+
+/// A conformance pack that exists, by name.
+pub fn pack_by_name<'a>(world: &'a World, name: &str) -> Option<&'a RuleDef> {
+    packs(world).into_iter().find(|r| r.name == name)
+}
+
+/// Whether a rule or pack is listed but answers `NoSuch...` to its detail call.
+pub(crate) fn is_ghost(world: &World, name: &str) -> bool {
+    world.config_org.ghost_rules.contains(name)
+}
+
+/// Consumes one expiry set by [`State::expire_next_tokens`]; true if this call must fail.
+pub(crate) fn take_expired_token(world: &mut World) -> bool {
+    if world.config_org.expire_tokens > 0 {
+        world.config_org.expire_tokens -= 1;
+        true
+    } else {
+        false
+    }
+}
+
 /// A rule that exists, by name.
 pub fn rule_by_name<'a>(world: &'a World, name: &str) -> Option<&'a RuleDef> {
     rules(world).into_iter().find(|r| r.name == name)
@@ -439,7 +559,7 @@ pub fn member_status(world: &World, rule: &RuleDef, account: &Account) -> Member
     }
     let o = &world.opts.config_org;
     let seed = world.opts.seed;
-    let h = mix(&[seed, rule.index as u64, account.index as u64]);
+    let h = mix(&[seed, rule.seed_index(), account.index as u64]);
     let designated = if world.opts.members == 0 {
         0
     } else {
@@ -453,7 +573,11 @@ pub fn member_status(world: &World, rule: &RuleDef, account: &Account) -> Member
         _ => "SUCCESSFUL",
     };
     let (error_code, error_message) = if status == "FAILED" {
-        let (c, m) = MEMBER_ERRORS[(h >> 7) as usize % MEMBER_ERRORS.len()];
+        let errors = match rule.kind {
+            Kind::Rule => MEMBER_ERRORS,
+            Kind::Pack => PACK_MEMBER_ERRORS,
+        };
+        let (c, m) = errors[(h >> 7) as usize % errors.len()];
         (Some(c.to_string()), Some(m.to_string()))
     } else {
         (None, None)
@@ -614,6 +738,13 @@ pub fn handle(world: &mut World, call: &Call) -> Answer {
         "GetOrganizationConfigRuleDetailedStatus" => detailed_status(world, call),
         "DescribeConfigurationAggregators" => describe_aggregators(world, call),
         "DescribeConfigurationAggregatorSourcesStatus" => sources_status(world, call),
+        "DescribeOrganizationConformancePacks" => super::config_org_packs::describe(world, call),
+        "DescribeOrganizationConformancePackStatuses" => {
+            super::config_org_packs::statuses(world, call)
+        }
+        "GetOrganizationConformancePackDetailedStatus" => {
+            super::config_org_packs::detailed_status(world, call)
+        }
         _ => Err(AwsError::client(
             "UnknownOperationException",
             format!("unknown operation {}", call.op),
@@ -622,7 +753,7 @@ pub fn handle(world: &mut World, call: &Call) -> Answer {
 }
 
 /// Validates `Limit` (0 to 100; 0 or absent: 100) and decodes `NextToken` of `scope`.
-fn page_args(call: &Call, scope: &str) -> Result<(usize, usize), AwsError> {
+pub(crate) fn page_args(call: &Call, scope: &str) -> Result<(usize, usize), AwsError> {
     let limit = match call.json.get("Limit") {
         None | Some(Value::Null) => 0,
         Some(v) => v.as_i64().unwrap_or(-1),
@@ -641,14 +772,20 @@ fn page_args(call: &Call, scope: &str) -> Result<(usize, usize), AwsError> {
     Ok((limit, offset))
 }
 
-fn invalid_token() -> AwsError {
+pub(crate) fn invalid_token() -> AwsError {
     AwsError::client(
         "InvalidNextTokenException",
         "The nextToken provided is invalid",
     )
 }
 
-fn page(items: Vec<Value>, key: &str, scope: &str, limit: usize, offset: usize) -> Value {
+pub(crate) fn page(
+    items: Vec<Value>,
+    key: &str,
+    scope: &str,
+    limit: usize,
+    offset: usize,
+) -> Value {
     let end = offset.saturating_add(limit).min(items.len());
     let slice: Vec<Value> = items
         .get(offset.min(items.len())..end)
@@ -661,7 +798,7 @@ fn page(items: Vec<Value>, key: &str, scope: &str, limit: usize, offset: usize) 
     out
 }
 
-fn names_param(call: &Call, field: &str) -> Option<Vec<String>> {
+pub(crate) fn names_param(call: &Call, field: &str) -> Option<Vec<String>> {
     call.json.get(field).and_then(Value::as_array).map(|a| {
         a.iter()
             .filter_map(|v| v.as_str().map(str::to_string))
@@ -669,7 +806,7 @@ fn names_param(call: &Call, field: &str) -> Option<Vec<String>> {
     })
 }
 
-fn org_access(world: &World, call: &Call) -> Result<(), AwsError> {
+pub(crate) fn org_access(world: &World, call: &Call) -> Result<(), AwsError> {
     if is_privileged(world, &call.account) {
         Ok(())
     } else {
@@ -744,7 +881,7 @@ fn rule_arn(world: &World, call: &Call, rule: &RuleDef) -> String {
     )
 }
 
-fn answer(
+pub(crate) fn answer(
     call: &Call,
     items: Vec<Value>,
     key: &str,

@@ -18,6 +18,7 @@ pub mod body;
 pub mod config;
 pub mod config_compliance;
 pub mod config_org;
+pub mod config_org_packs;
 pub mod guardduty;
 pub mod guardduty_org;
 pub mod iam;
