@@ -71,6 +71,30 @@ pub const REQUIRED: &[Required] = &[
         &["ConformancePackRuleComplianceList"],
         &[],
     ),
+    (
+        "DescribeOrganizationConformancePackStatuses",
+        &[],
+        &[(
+            "OrganizationConformancePackStatuses",
+            &["OrganizationConformancePackName", "Status"],
+        )],
+    ),
+    (
+        "DescribeOrganizationConformancePacks",
+        &[],
+        &[(
+            "OrganizationConformancePacks",
+            &["OrganizationConformancePackName", "LastUpdateTime"],
+        )],
+    ),
+    (
+        "GetOrganizationConformancePackDetailedStatus",
+        &[],
+        &[(
+            "OrganizationConformancePackDetailedStatuses",
+            &["AccountId", "Status"],
+        )],
+    ),
     ("ListDetectors", &["detectorIds"], &[]),
     ("GetDetector", &["status"], &[]),
     ("GetFindingsStatistics", &["findingStatistics"], &[]),

@@ -244,6 +244,18 @@ operations! {
         DescribeConformancePackCompliance in describe_conformance_pack_compliance [paged]:
             DescribeConformancePackComplianceFluentBuilder
             -> DescribeConformancePackComplianceOutput, DescribeConformancePackComplianceError;
+        DescribeOrganizationConformancePackStatuses in describe_organization_conformance_pack_statuses [paged]:
+            DescribeOrganizationConformancePackStatusesFluentBuilder
+            -> DescribeOrganizationConformancePackStatusesOutput,
+               DescribeOrganizationConformancePackStatusesError;
+        DescribeOrganizationConformancePacks in describe_organization_conformance_packs [paged]:
+            DescribeOrganizationConformancePacksFluentBuilder
+            -> DescribeOrganizationConformancePacksOutput,
+               DescribeOrganizationConformancePacksError;
+        GetOrganizationConformancePackDetailedStatus in get_organization_conformance_pack_detailed_status [paged]:
+            GetOrganizationConformancePackDetailedStatusFluentBuilder
+            -> GetOrganizationConformancePackDetailedStatusOutput,
+               GetOrganizationConformancePackDetailedStatusError;
     }
     aws_sdk_guardduty as GuardDuty {
         ListDetectors in list_detectors [paged]:

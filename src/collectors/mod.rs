@@ -9,6 +9,7 @@
 
 pub mod config_aggregators;
 pub mod config_compliance;
+pub mod config_org_conformance_packs;
 pub mod config_org_rules;
 pub mod config_recorder;
 pub mod guardduty;
@@ -163,6 +164,7 @@ macro_rules! collectors {
 collectors! {
     config_recorder::ConfigRecorder,
     config_org_rules::ConfigOrgRules,
+    config_org_conformance_packs::ConfigOrgConformancePacks,
     config_aggregators::ConfigAggregators,
     config_compliance::ConfigCompliance,
     guardduty::GuardDuty,
@@ -181,6 +183,7 @@ mod tests {
             [
                 "config_recorder",
                 "config_org_rules",
+                "config_org_conformance_packs",
                 "config_aggregators",
                 "config_compliance",
                 "guardduty",

@@ -169,6 +169,7 @@ targets:
 collectors:
   config_recorder: {{interval: 5m}}
   config_org_rules: {{interval: 10m, detail_statuses: [{statuses}]}}
+  config_org_conformance_packs: {{interval: 10m, detail_statuses: [{statuses}]}}
   config_aggregators: {{interval: 10m, regions: [{", ".join(REGIONS)}]}}
   guardduty: {{interval: 5m}}
   iam_access_report: {{enabled: false}}

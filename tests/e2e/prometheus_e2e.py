@@ -775,8 +775,11 @@ scrape_configs:
 
     # -- GuardDuty coverage (the demo reads GuardDuty as the administrator): each alert fires,
     #    as many times as its own expression has series in Prometheus, and reaches Alertmanager
+    # (with them, the organization conformance pack deployments failed in a member, which the
+    #  demo has in every failed pack)
     coverage = ["AwsGuardDutyProtectionPlanDisabledDespiteAutoEnable",
-                "AwsGuardDutyOrgAccountNotCovered", "AwsGuardDutyRuntimeCoverageUnhealthy"]
+                "AwsGuardDutyOrgAccountNotCovered", "AwsGuardDutyRuntimeCoverageUnhealthy",
+                "AwsConfigOrgConformancePackMemberDeploymentFailed"]
     exprs_by_name = {}
     import yaml as _yaml  # PyYAML comes with the venv's kubernetes-validate
     with open(ALERTS_YML, encoding="utf-8") as f:
@@ -795,7 +798,8 @@ scrape_configs:
 
     ok, got = wait_until("GuardDuty coverage alerts firing", coverage_match, 60, 1.0)
     c.check("GuardDuty coverage alerts (plan off despite auto-enable, account not covered, "
-            "unhealthy runtime coverage) fire, one per series of their expression",
+            "unhealthy runtime coverage) and failed org conformance pack deployments fire, one "
+            "per series of their expression",
             ok, f"(expected, firing) per alert: {got}")
 
     def am_has_coverage():

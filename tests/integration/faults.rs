@@ -80,6 +80,19 @@ pub const SUBJECTS: &[Subject] = &[
         )),
     },
     Subject {
+        collector: "config_org_conformance_packs",
+        prefix: &["aws_config_org_conformance_pack"],
+        org: true,
+        region: "us-east-1",
+        op: "DescribeOrganizationConformancePackStatuses",
+        state: Some((
+            "DescribeOrganizationConformancePackStatuses",
+            "Status",
+            "aws_config_org_conformance_pack_status",
+            "status",
+        )),
+    },
+    Subject {
         collector: "config_aggregators",
         prefix: &["aws_config_aggregator"],
         org: true,
@@ -539,6 +552,11 @@ async fn guardduty_survives_every_fault() {
 #[tokio::test]
 async fn config_org_rules_survives_every_fault() {
     run_matrix("config_org_rules").await;
+}
+
+#[tokio::test]
+async fn config_org_conformance_packs_survives_every_fault() {
+    run_matrix("config_org_conformance_packs").await;
 }
 
 #[tokio::test]

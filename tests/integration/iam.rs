@@ -29,13 +29,12 @@ fn world(iam: Options) -> WorldOptions {
 /// Every other collector off; the access report of `path` on the given timing.
 fn collectors(path: &str, interval: &str, poll: &str) -> String {
     let mut s = String::new();
-    for c in [
-        "config_recorder",
-        "config_org_rules",
-        "config_aggregators",
-        "config_compliance",
-        "guardduty",
-    ] {
+    // Every other collector the exporter has, so that one added later is off here too.
+    for c in posture_exporter::collectors::CollectorKind::ALL
+        .iter()
+        .map(|k| k.name())
+        .filter(|c| *c != "iam_access_report")
+    {
         s.push_str(&format!("  {c}:\n    enabled: false\n"));
     }
     s.push_str(&format!(

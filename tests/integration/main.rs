@@ -16,6 +16,7 @@ mod guardduty_admin;
 mod iam;
 mod layout;
 mod longrun;
+mod org_packs;
 mod org_rules;
 mod overview;
 mod policy;

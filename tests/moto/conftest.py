@@ -151,7 +151,12 @@ def world(moto):
         ConfigurationAggregatorName="moto-aggregator",
         AccountAggregationSources=[{"AccountIds": [mgmt, *members], "AllAwsRegions": True}],
     )
+    moto.client("config", "us-east-1").put_organization_conformance_pack(
+        OrganizationConformancePackName="org-moto-pack",
+        TemplateS3Uri="s3://moto-templates/pack.yaml",
+    )
     return {
+        "org_pack": "org-moto-pack",
         "org_id": org["Id"],
         "management": mgmt,
         "members": members,

@@ -27,6 +27,9 @@ one through boto3, so this table cannot go stale silently):
 | Config DescribeOrganizationConfigRuleStatuses   | config_org_rules       | unsupported (HTTP 500) | the run fails cleanly                  |
 | Config DescribeOrganizationConfigRules          | config_org_rules       | unsupported (HTTP 500) | not reached                            |
 | Config GetOrganizationConfigRuleDetailedStatus  | config_org_rules       | unsupported (HTTP 500) | not reached                            |
+| Config DescribeOrganizationConformancePackStatuses | config_org_conformance_packs | supported | statuses read; the run goes on to the next call |
+| Config DescribeOrganizationConformancePacks     | config_org_conformance_packs | unsupported without names (HTTP 500: moto iterates the absent name list) | the run fails cleanly |
+| Config GetOrganizationConformancePackDetailedStatus | config_org_conformance_packs | supported (the caller's account only, no filters) | not reached |
 | Config DescribeComplianceByConfigRule           | config_compliance      | unsupported (HTTP 500) | every account and region's run fails cleanly |
 | Config DescribeConformancePacks                 | config_compliance      | unsupported (HTTP 500) | not reached                            |
 | Config GetConformancePackComplianceSummary      | config_compliance      | unsupported (HTTP 500) | not reached                            |
@@ -70,6 +73,7 @@ RECORDER_ONLY = """\
   config_org_rules: {enabled: false}
   config_aggregators: {enabled: false}
   config_compliance: {enabled: false}
+  config_org_conformance_packs: {enabled: false}
   guardduty: {enabled: false}
   iam_access_report: {enabled: false}
 """
@@ -189,6 +193,7 @@ def test_collectors_needing_unsupported_operations_fail_cleanly(moto, world, ful
     mgmt, home = world["management"], "us-east-1"
     expected = {
         ("config_org_rules", mgmt, home): "DescribeOrganizationConfigRuleStatuses",
+        ("config_org_conformance_packs", mgmt, home): "DescribeOrganizationConformancePacks",
         ("config_aggregators", mgmt, world["aggregator_region"]): "DescribeConfigurationAggregatorSourcesStatus",
         ("iam_access_report", mgmt, home): "GenerateOrganizationsAccessReport",
     }
@@ -243,6 +248,10 @@ def test_collectors_needing_unsupported_operations_fail_cleanly(moto, world, ful
     assert calls(exp, "guardduty", "GetFindingsStatistics", "error") == n
     assert calls(exp, "guardduty", "ListMembers", "error") == n
     assert calls(exp, "config", "DescribeConfigurationAggregators") == len(REGIONS)
+    # The org conformance pack run read the statuses moto serves, then failed on the listing.
+    assert calls(exp, "config", "DescribeOrganizationConformancePackStatuses") == 1
+    assert calls(exp, "config", "DescribeOrganizationConformancePacks", "error") == 1
+    assert exp.get("aws_config_org_conformance_pack_status", pack=world["org_pack"], status="CREATE_SUCCESSFUL") is None
 
 
 def test_compliance_from_an_aggregator_fails_cleanly_alone(world, run_exporter):
@@ -289,6 +298,7 @@ UNSUPPORTED = [
     ("config", "describe_conformance_packs", {}),
     ("config", "get_conformance_pack_compliance_summary", {"ConformancePackNames": ["p"]}),
     ("config", "describe_conformance_pack_compliance", {"ConformancePackName": "p"}),
+    ("config", "describe_organization_conformance_packs", {}),
     ("config", "describe_aggregate_compliance_by_config_rules", {"ConfigurationAggregatorName": "moto-aggregator"}),
     ("config", "describe_aggregate_compliance_by_conformance_packs", {"ConfigurationAggregatorName": "moto-aggregator"}),
     ("guardduty", "get_member_detectors", {"AccountIds": ["111111111111"]}),
@@ -307,6 +317,8 @@ SUPPORTED = [
     ("config", "describe_configuration_recorders", {}),
     ("config", "describe_configuration_recorder_status", {}),
     ("config", "describe_configuration_aggregators", {}),
+    ("config", "describe_organization_conformance_pack_statuses", {}),
+    ("config", "get_organization_conformance_pack_detailed_status", {"OrganizationConformancePackName": None}),
     ("guardduty", "list_detectors", {}),
     ("guardduty", "get_detector", {}),
     ("guardduty", "get_administrator_account", {}),
@@ -319,6 +331,8 @@ def _args(world, service, kw):
         kw["EntityPath"] = f"{world['org_id']}/{world['root']}"
     if "ParentId" in kw:
         kw["ParentId"] = world["root"]
+    if "OrganizationConformancePackName" in kw:
+        kw["OrganizationConformancePackName"] = world["org_pack"]
     if kw.pop("NoDetector", False):
         return kw
     if service == "guardduty" and "DetectorId" not in kw:
