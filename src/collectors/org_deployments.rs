@@ -59,6 +59,11 @@ pub const MEMBER_STATUSES: &[&str] = &[
     "UPDATE_FAILED",
 ];
 
+/// The log targets of the two collectors' lines (what `RUST_LOG` filters on), as they were
+/// before this module held the code.
+const RULES_TARGET: &str = "posture_exporter::collectors::config_org_rules";
+const PACKS_TARGET: &str = "posture_exporter::collectors::config_org_conformance_packs";
+
 /// Status-page lines listing members, at most.
 pub const NOTE_MEMBERS: usize = 50;
 /// Log lines about members newly in a detail status, at most per run.
@@ -444,10 +449,12 @@ impl Scans {
             _ => {
                 match noun {
                     Noun::Rule => tracing::info!(
+                        target: RULES_TARGET,
                         rule = name,
                         "member statuses changed without a new rule status time; scanning the rule again"
                     ),
                     Noun::Pack => tracing::info!(
+                        target: PACKS_TARGET,
                         pack = name,
                         "member statuses changed without a new conformance pack status time; scanning the pack again"
                     ),
@@ -474,10 +481,12 @@ fn log_new(before: Option<&Scan>, name: &str, now: &[MemberStatus], noun: Noun, 
         if t.logged == LOG_MEMBERS {
             match noun {
                 Noun::Rule => tracing::warn!(
+                    target: RULES_TARGET,
                     rule = name,
                     "more members entered a detail status; see the status page and the metrics"
                 ),
                 Noun::Pack => tracing::warn!(
+                    target: PACKS_TARGET,
                     pack = name,
                     "more members entered a detail status; see the status page and the metrics"
                 ),
@@ -493,6 +502,7 @@ fn log_new(before: Option<&Scan>, name: &str, now: &[MemberStatus], noun: Noun, 
         );
         match noun {
             Noun::Rule => tracing::warn!(
+                    target: RULES_TARGET,
                 rule = name,
                 account_id = %m.account_id,
                 status = %m.status,
@@ -501,6 +511,7 @@ fn log_new(before: Option<&Scan>, name: &str, now: &[MemberStatus], noun: Noun, 
                 "organization Config rule deployment needs attention in a member account"
             ),
             Noun::Pack => tracing::warn!(
+                    target: PACKS_TARGET,
                 pack = name,
                 account_id = %m.account_id,
                 status = %m.status,

@@ -487,6 +487,7 @@ targets:
 collectors:
   config_recorder: {{interval: 5s}}
   config_org_rules: {{enabled: false}}
+  config_org_conformance_packs: {{enabled: false}}
   config_aggregators: {{enabled: false}}
   config_compliance: {{enabled: false}}
   guardduty: {{enabled: false}}
