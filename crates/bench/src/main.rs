@@ -62,14 +62,12 @@ const ACCESS_KEY: &str = "AKIABENCHMANAGEMENT1";
 const REGIONS: &[&str] = &["us-east-1", "eu-west-1", "ap-southeast-2", "us-west-2"];
 /// The Accept header Prometheus 2.x/3.x sends on a scrape.
 const PROMETHEUS_ACCEPT: &str = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
-const ALL_COLLECTORS: &[&str] = &[
-    "config_recorder",
-    "config_org_rules",
-    "config_aggregators",
-    "config_compliance",
-    "guardduty",
-    "iam_access_report",
-];
+/// Every collector the exporter has (so one added later is listed, and off unless asked for).
+fn all_collectors() -> impl Iterator<Item = &'static str> {
+    posture_exporter::collectors::CollectorKind::ALL
+        .iter()
+        .map(|k| k.name())
+}
 
 #[derive(Parser, Debug)]
 #[command(
@@ -376,10 +374,10 @@ fn discovery_yaml(
 targets:\n  - name: org\n    discover: organizations\n    role_name: PostureExporterReadOnly\n    regions: [{}]\ncollectors:\n",
         regions.join(", ")
     );
-    for c in ALL_COLLECTORS {
+    for c in all_collectors() {
         y.push_str(&format!(
             "  {c}:\n    enabled: {}\n    interval: {interval}\n",
-            collectors.contains(c)
+            collectors.contains(&c)
         ));
     }
     y
@@ -1527,11 +1525,10 @@ fn budget(accounts: usize, rules: usize, cycles: usize) -> anyhow::Result<()> {
             "listen: 127.0.0.1:0\naws:\n  region: us-east-1\n  endpoint_url: \"{}\"\n  rate_limits:\n    config:\n      rate: 0\n      burst: 1\n\
 targets:\n  - name: management\n    regions: [us-east-1]\ncollectors:\n{}",
             sim.url(),
-            ALL_COLLECTORS
-                .iter()
+            all_collectors()
                 .map(|c| format!(
                     "  {c}:\n    enabled: {}\n    interval: 10m\n",
-                    *c == "config_org_rules"
+                    c == "config_org_rules"
                 ))
                 .collect::<String>()
         );
