@@ -13,7 +13,7 @@ use posture_exporter::app::{App, AppOptions};
 use posture_exporter::config::Config;
 use tokio::net::TcpListener;
 
-use super::{creds, regions, runtime, ALL_COLLECTORS};
+use super::{all_collectors, creds, regions, runtime};
 
 /// What one (size, mode) measured.
 struct Row {
@@ -33,12 +33,12 @@ fn yaml(url: &str, regions: &[String], mode: &str) -> String {
 targets:\n  - name: org\n    discover: organizations\n    role_name: PostureExporterReadOnly\n    regions: [{}]\ncollectors:\n",
         regions.join(", ")
     );
-    for c in ALL_COLLECTORS {
+    for c in all_collectors() {
         y.push_str(&format!(
             "  {c}:\n    enabled: {}\n    interval: 1h\n",
-            *c == "guardduty"
+            c == "guardduty"
         ));
-        if *c == "guardduty" && mode == "administrator" {
+        if c == "guardduty" && mode == "administrator" {
             y.push_str(&format!(
                 "    mode: administrator\n    regions: [{}]\n",
                 regions.join(", ")
