@@ -223,7 +223,7 @@ pub fn can_match_high(c: &Condition) -> bool {
         return true;
     }
     let excluded: Vec<Option<f64>> = c.not_equals.iter().map(|v| v.trim().parse().ok()).collect();
-    let is_excluded = |x: f64| excluded.iter().any(|e| *e == Some(x));
+    let is_excluded = |x: f64| excluded.contains(&Some(x));
     if !c.equals.is_empty() {
         return c.equals.iter().any(|v| match v.trim().parse::<f64>() {
             Ok(x) if x.is_nan() => true,
