@@ -118,6 +118,12 @@ pub const REQUIRED: &[Required] = &[
         &["memberAccountLimitReached"],
         &[],
     ),
+    ("ListThreatIntelSets", &["threatIntelSetIds"], &[]),
+    ("GetThreatIntelSet", &["name", "status"], &[]),
+    ("ListIPSets", &["ipSetIds"], &[]),
+    ("GetIPSet", &["name", "status"], &[]),
+    ("ListFilters", &["filterNames"], &[]),
+    ("GetFilter", &["name", "action", "findingCriteria"], &[]),
 ];
 
 /// Why an answer was refused.

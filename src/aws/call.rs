@@ -282,6 +282,24 @@ operations! {
         GetCoverageStatistics in get_coverage_statistics:
             GetCoverageStatisticsFluentBuilder
             -> GetCoverageStatisticsOutput, GetCoverageStatisticsError;
+        ListThreatIntelSets in list_threat_intel_sets [paged]:
+            ListThreatIntelSetsFluentBuilder
+            -> ListThreatIntelSetsOutput, ListThreatIntelSetsError;
+        GetThreatIntelSet in get_threat_intel_set:
+            GetThreatIntelSetFluentBuilder -> GetThreatIntelSetOutput, GetThreatIntelSetError;
+        ListIPSets in list_ip_sets [paged]:
+            ListIPSetsFluentBuilder -> ListIpSetsOutput, ListIPSetsError;
+        GetIPSet in get_ip_set:
+            GetIPSetFluentBuilder -> GetIpSetOutput, GetIPSetError;
+        ListFilters in list_filters [paged]:
+            ListFiltersFluentBuilder -> ListFiltersOutput, ListFiltersError;
+        GetFilter in get_filter:
+            GetFilterFluentBuilder -> GetFilterOutput, GetFilterError;
+        GetInvitationsCount in get_invitations_count:
+            GetInvitationsCountFluentBuilder
+            -> GetInvitationsCountOutput, GetInvitationsCountError;
+        ListInvitations in list_invitations [paged]:
+            ListInvitationsFluentBuilder -> ListInvitationsOutput, ListInvitationsError;
     }
     aws_sdk_iam as Iam {
         GenerateOrganizationsAccessReport in generate_organizations_access_report:

@@ -780,6 +780,10 @@ scrape_configs:
     #  demo has in every failed pack)
     coverage = ["AwsGuardDutyProtectionPlanDisabledDespiteAutoEnable",
                 "AwsGuardDutyOrgAccountNotCovered", "AwsGuardDutyRuntimeCoverageUnhealthy",
+                # The administrator's lists and its members' invitations: a threat-intel set in
+                # ERROR, a suppression rule that can archive high findings, an old invitation.
+                "AwsGuardDutyThreatListInError", "AwsGuardDutyArchiveFilterCanHideHighFindings",
+                "AwsGuardDutyInvitationPendingTooLong",
                 "AwsConfigOrgConformancePackMemberDeploymentFailed"]
     exprs_by_name = {}
     import yaml as _yaml  # PyYAML comes with the venv's kubernetes-validate
@@ -798,9 +802,10 @@ scrape_configs:
         return all(w > 0 and w == n for w, n in got.values()), got
 
     ok, got = wait_until("GuardDuty coverage alerts firing", coverage_match, 60, 1.0)
-    c.check("GuardDuty coverage alerts (plan off despite auto-enable, account not covered, "
-            "unhealthy runtime coverage) and failed org conformance pack deployments fire, one "
-            "per series of their expression",
+    c.check("GuardDuty coverage and list alerts (plan off despite auto-enable, account not "
+            "covered, unhealthy runtime coverage, a set in ERROR, a suppression rule that can hide "
+            "high findings, an invitation pending for over 7 days) and failed org conformance pack "
+            "deployments fire, one per series of their expression",
             ok, f"(expected, firing) per alert: {got}")
 
     def am_has_coverage():

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use aws_sim::guardduty::{self as gd, Detector};
+use aws_sim::guardduty_lists as gl;
 use aws_sim::{Fault, FaultRule, World, WorldOptions};
 use posture_exporter::collectors::guardduty::convert::{bucket, RELATIONSHIP_STATUSES, SEVERITIES};
 
@@ -202,12 +203,35 @@ async fn scrape_shows_every_family_for_every_account_and_region() {
     assert_eq!(env.cycle().await, 0);
     let calls = env.sim.all_calls();
     let pairs = (accounts.len() * regions.len()) as u64;
+    // An hourly job reads the slower lists on every run (they are due every 30 minutes): per
+    // detector one page of each list and a Get per entry, per account and region the
+    // invitations count, and the invitations where any is pending.
+    let lists = env.sim.world(|w| {
+        let mut n = [0u64; 4];
+        for a in &accounts {
+            for r in &regions {
+                n[0] += gl::threat_intel_sets(w, a, r).len() as u64;
+                n[1] += gl::ip_sets(w, a, r).len() as u64;
+                n[2] += gl::filters(w, a, r).len() as u64;
+                n[3] += u64::from(!gl::invitations(w, a, r).is_empty());
+            }
+        }
+        n
+    });
     let want: BTreeMap<String, u64> = [
         ("ListDetectors", pairs),
         ("GetDetector", detectors_total),
         ("GetFindingsStatistics", detectors_total + admin_detectors),
         ("ListMembers", detectors_total),
         ("GetAdministratorAccount", detectors_total - admin_detectors),
+        ("ListThreatIntelSets", detectors_total),
+        ("GetThreatIntelSet", lists[0]),
+        ("ListIPSets", detectors_total),
+        ("GetIPSet", lists[1]),
+        ("ListFilters", detectors_total),
+        ("GetFilter", lists[2]),
+        ("GetInvitationsCount", pairs),
+        ("ListInvitations", lists[3]),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))

@@ -13,6 +13,7 @@ mod fuzz;
 mod golden;
 mod guardduty;
 mod guardduty_admin;
+mod guardduty_lists;
 mod iam;
 mod layout;
 mod longrun;

@@ -143,10 +143,17 @@ def world(moto):
         (members[0], "eu-west-1"): moto.client("guardduty", "eu-west-1", members[0]).create_detector(Enable=False)[
             "DetectorId"
         ],
-        (members[1], "us-east-1"): moto.client("guardduty", "us-east-1", members[1]).create_detector(Enable=True)[
-            "DetectorId"
-        ],
+        (members[1], "us-east-1"): moto.client("guardduty", "us-east-1", members[1]).create_detector(
+            Enable=True, FindingPublishingFrequency="FIFTEEN_MINUTES"
+        )["DetectorId"],
     }
+    # A suppression rule without a severity condition (it can archive high-severity findings).
+    moto.client("guardduty", "us-east-1").create_filter(
+        DetectorId=detectors[(mgmt, "us-east-1")],
+        Name="moto-archive-scanner",
+        Action="ARCHIVE",
+        FindingCriteria={"Criterion": {"type": {"Equals": ["Recon:EC2/PortProbeUnprotectedPort"]}}},
+    )
     moto.client("config", "us-east-1").put_configuration_aggregator(
         ConfigurationAggregatorName="moto-aggregator",
         AccountAggregationSources=[{"AccountIds": [mgmt, *members], "AllAwsRegions": True}],
@@ -163,6 +170,7 @@ def world(moto):
         "root": root,
         "ou": ou,
         "detectors": detectors,
+        "filter": "moto-archive-scanner",
         "aggregator_region": "us-east-1",
     }
 

@@ -45,6 +45,15 @@ one through boto3, so this table cannot go stale silently):
 | GuardDuty DescribeOrganizationConfiguration     | guardduty administrator| unsupported (HTTP 404) | not run here (administrator mode)      |
 | GuardDuty GetOrganizationStatistics             | guardduty administrator| unsupported (HTTP 404) | not run here (administrator mode)      |
 | GuardDuty GetCoverageStatistics                 | guardduty administrator| unsupported (HTTP 404) | not run here (administrator mode)      |
+| GuardDuty GetDetector findingPublishingFrequency | guardduty             | supported   | aws_guardduty_finding_publishing_frequency == moto's (SIX_HOURS unless created otherwise) |
+| GuardDuty ListThreatIntelSets                   | guardduty (lists)      | unsupported (HTTP 404) | its part fails: up 0, operation logged |
+| GuardDuty GetThreatIntelSet                     | guardduty (lists)      | unsupported (HTTP 404) | not reached                            |
+| GuardDuty ListIPSets                            | guardduty (lists)      | unsupported (HTTP 404) | its part fails the same way            |
+| GuardDuty GetIPSet                              | guardduty (lists)      | unsupported (HTTP 404) | not reached                            |
+| GuardDuty ListFilters                           | guardduty (lists)      | unsupported (HTTP 500, not implemented) | its part fails the same way |
+| GuardDuty GetFilter                             | guardduty (lists)      | supported (with CreateFilter) | not reached: ListFilters fails first; the table test reads the filter back |
+| GuardDuty GetInvitationsCount                   | guardduty (lists)      | unsupported (HTTP 404) | the invitations part fails in every account and region, GuardDuty on or off |
+| GuardDuty ListInvitations                       | guardduty (lists)      | unsupported (HTTP 404) | not reached                            |
 | IAM GenerateOrganizationsAccessReport           | iam_access_report      | unsupported (HTTP 500) | the run fails cleanly                  |
 | IAM GetOrganizationsAccessReport                | iam_access_report      | unsupported (HTTP 500) | not reached                            |
 
@@ -197,6 +206,11 @@ def test_collectors_needing_unsupported_operations_fail_cleanly(moto, world, ful
         ("config_aggregators", mgmt, world["aggregator_region"]): "DescribeConfigurationAggregatorSourcesStatus",
         ("iam_access_report", mgmt, home): "GenerateOrganizationsAccessReport",
     }
+    # The invitations part fails in every account and region; where there is a detector, its
+    # findings, members, sets and filters parts fail too.
+    for account in accounts_of(world):
+        for region in REGIONS:
+            expected[("guardduty", account, region)] = "GetInvitationsCount"
     for (account, region) in world["detectors"]:
         expected[("guardduty", account, region)] = "GetFindingsStatistics"
     # config_compliance without an aggregator: every account and region, at its first call.
@@ -207,8 +221,11 @@ def test_collectors_needing_unsupported_operations_fail_cleanly(moto, world, ful
     for key, op in expected.items():
         assert op in failed[key], (key, failed[key])
         if key[0] == "guardduty":
-            # Both parts of each detector failed, each named.
-            assert "ListMembers" in failed[key], (key, failed[key])
+            assert "GetInvitationsCount" in failed[key], (key, failed[key])
+        if key[0] == "guardduty" and op == "GetFindingsStatistics":
+            # Every part of each detector failed, each named.
+            for other in ("ListMembers", "ListThreatIntelSets", "ListIPSets", "ListFilters"):
+                assert other in failed[key], (key, other, failed[key])
     down = {
         (l["collector"], l["account_id"], l["region"])
         for l, v in exp.series("posture_exporter_collector_up")
@@ -233,6 +250,13 @@ def test_collectors_needing_unsupported_operations_fail_cleanly(moto, world, ful
                 assert exp.get("aws_guardduty_detector_enabled", **on) == (1 if status == "ENABLED" else 0), on
                 # The failed parts' families are absent (there were never good values to keep).
                 assert exp.get("aws_guardduty_findings", **on, severity="high") is None
+                assert exp.get("aws_guardduty_archive_filters", **on) is None
+                # The publishing frequency comes with GetDetector, which moto serves.
+                freq = moto.client("guardduty", region, None if account == mgmt else account).get_detector(
+                    DetectorId=det_id
+                )["FindingPublishingFrequency"]
+                assert exp.get("aws_guardduty_finding_publishing_frequency", **on, frequency=freq) == 1, (on, freq)
+                assert sum(v for _, v in exp.series("aws_guardduty_finding_publishing_frequency", **on)) == 1
     other = [r for r in REGIONS if r != world["aggregator_region"]]
     for region in other:
         assert moto.client("config", region).describe_configuration_aggregators()["ConfigurationAggregators"] == []
@@ -247,6 +271,10 @@ def test_collectors_needing_unsupported_operations_fail_cleanly(moto, world, ful
     assert calls(exp, "guardduty", "GetDetector") == n
     assert calls(exp, "guardduty", "GetFindingsStatistics", "error") == n
     assert calls(exp, "guardduty", "ListMembers", "error") == n
+    for op in ("ListThreatIntelSets", "ListIPSets", "ListFilters"):
+        assert calls(exp, "guardduty", op, "error") >= n, op
+    assert calls(exp, "guardduty", "GetInvitationsCount", "error") >= len(accounts_of(world)) * len(REGIONS)
+    assert calls(exp, "guardduty", "GetFilter") == 0
     assert calls(exp, "config", "DescribeConfigurationAggregators") == len(REGIONS)
     # The org conformance pack run read the statuses moto serves, then failed on the listing.
     assert calls(exp, "config", "DescribeOrganizationConformancePackStatuses") == 1
@@ -305,6 +333,13 @@ UNSUPPORTED = [
     ("guardduty", "describe_organization_configuration", {}),
     ("guardduty", "get_organization_statistics", {"NoDetector": True}),
     ("guardduty", "get_coverage_statistics", {"StatisticsType": ["COUNT_BY_RESOURCE_TYPE"]}),
+    ("guardduty", "list_threat_intel_sets", {}),
+    ("guardduty", "get_threat_intel_set", {"ThreatIntelSetId": "0" * 32}),
+    ("guardduty", "list_ip_sets", {}),
+    ("guardduty", "get_ip_set", {"IpSetId": "0" * 32}),
+    ("guardduty", "list_filters", {}),
+    ("guardduty", "get_invitations_count", {"NoDetector": True}),
+    ("guardduty", "list_invitations", {"NoDetector": True}),
     ("iam", "generate_organizations_access_report", {"EntityPath": None}),
     ("iam", "get_organizations_access_report", {"JobId": "0" * 36}),
 ]
@@ -322,6 +357,7 @@ SUPPORTED = [
     ("guardduty", "list_detectors", {}),
     ("guardduty", "get_detector", {}),
     ("guardduty", "get_administrator_account", {}),
+    ("guardduty", "get_filter", {"FilterName": "moto-archive-scanner"}),
 ]
 
 
@@ -347,6 +383,9 @@ def test_the_table_supported_rows_hold(moto, world, service, op, kw):
         kw.pop("DetectorId")
     out = getattr(moto.client(service), op)(**kw)
     assert out["ResponseMetadata"]["HTTPStatusCode"] == 200
+    if op == "get_filter":
+        # What the exporter would judge: an ARCHIVE rule without a severity condition.
+        assert out["Action"] == "ARCHIVE" and "severity" not in out["FindingCriteria"]["Criterion"]
 
 
 @pytest.mark.parametrize("service,op,kw", UNSUPPORTED, ids=[o for _, o, _ in UNSUPPORTED])

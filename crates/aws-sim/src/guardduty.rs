@@ -1,6 +1,7 @@
 //! GuardDuty in the restJson1 protocol: ListDetectors, GetDetector, GetFindingsStatistics,
 //! ListMembers and GetAdministratorAccount at their real paths (the administrator's
-//! organization-wide operations are in `guardduty_org`), with the real error shapes
+//! organization-wide operations are in `guardduty_org`, the sets, filters and invitations in
+//! `guardduty_lists`), with the real error shapes
 //! (`x-amzn-ErrorType` header and a JSON body; BadRequestException is HTTP 400).
 //!
 //! What an account holds is a pure function of the seed, the account's index and the region's
@@ -30,6 +31,9 @@ pub struct Options {
     pub detector_page: usize,
     /// The most members ListMembers puts in one page (AWS: 50).
     pub member_page: usize,
+    /// The most entries ListThreatIntelSets, ListIPSets, ListFilters and ListInvitations put in
+    /// one page (AWS: 50).
+    pub list_page: usize,
     /// The management account is the GuardDuty administrator in every region, not only in the
     /// first (the administrator-mode demo and budget).
     pub admin_all_regions: bool,
@@ -40,6 +44,7 @@ impl Default for Options {
         Options {
             detector_page: 50,
             member_page: 50,
+            list_page: 50,
             admin_all_regions: false,
         }
     }
@@ -409,6 +414,14 @@ pub fn handle(world: &mut World, call: &Call) -> Answer {
         | "DescribeOrganizationConfiguration"
         | "GetOrganizationStatistics"
         | "GetCoverageStatistics" => super::guardduty_org::handle(world, call),
+        "ListThreatIntelSets"
+        | "GetThreatIntelSet"
+        | "ListIPSets"
+        | "GetIPSet"
+        | "ListFilters"
+        | "GetFilter"
+        | "GetInvitationsCount"
+        | "ListInvitations" => super::guardduty_lists::handle(world, call),
         _ => Err(AwsError::status(
             StatusCode::NOT_FOUND,
             "UnknownOperationException",
@@ -422,7 +435,7 @@ pub(crate) fn bad_request(msg: impl Into<String>) -> AwsError {
 }
 
 /// `maxResults` (1 to `max`, default `max`) and the offset of `nextToken`, from the query string.
-fn page_args(call: &Call, scope: &str, max: usize) -> Result<(usize, usize), AwsError> {
+pub(crate) fn page_args(call: &Call, scope: &str, max: usize) -> Result<(usize, usize), AwsError> {
     let limit = match call.param("maxResults") {
         None => max,
         Some(v) => match v.parse::<usize>() {
@@ -494,7 +507,7 @@ fn get_detector(world: &mut World, call: &Call) -> Answer {
         &json!({
             "createdAt": iso8601(created),
             "updatedAt": iso8601(updated),
-            "findingPublishingFrequency": "SIX_HOURS",
+            "findingPublishingFrequency": super::guardduty_lists::publishing_frequency(world, &call.account, &call.region),
             "serviceRole": format!("arn:aws:iam::{}:role/aws-service-role/guardduty.amazonaws.com/AWSServiceRoleForAmazonGuardDuty", call.account),
             "status": d.status,
             "features": features,

@@ -20,6 +20,7 @@ pub mod config_compliance;
 pub mod config_org;
 pub mod config_org_packs;
 pub mod guardduty;
+pub mod guardduty_lists;
 pub mod guardduty_org;
 pub mod iam;
 pub mod organizations;
@@ -435,8 +436,13 @@ async fn handle(state: &SimState, req: Request<Incoming>) -> Response<SimBody> {
             json,
             Vec::new(),
         )
-    } else if path.starts_with("/detector") || path.starts_with("/organization/") {
-        // GuardDuty's paths; GetOrganizationStatistics is the one outside `/detector`.
+    } else if path.starts_with("/detector")
+        || path.starts_with("/organization/")
+        || path == "/invitation"
+        || path.starts_with("/invitation/")
+    {
+        // GuardDuty's paths; GetOrganizationStatistics and the invitations are outside
+        // `/detector`.
         let params = parts
             .uri
             .query()
@@ -751,6 +757,14 @@ fn guardduty_operation(method: &http::Method, path: &str) -> String {
         ("GET", ["detector", _, "admin"]) => "DescribeOrganizationConfiguration",
         ("GET", ["organization", "statistics"]) => "GetOrganizationStatistics",
         ("POST", ["detector", _, "coverage", "statistics"]) => "GetCoverageStatistics",
+        ("GET", ["detector", _, "threatintelset"]) => "ListThreatIntelSets",
+        ("GET", ["detector", _, "threatintelset", _]) => "GetThreatIntelSet",
+        ("GET", ["detector", _, "ipset"]) => "ListIPSets",
+        ("GET", ["detector", _, "ipset", _]) => "GetIPSet",
+        ("GET", ["detector", _, "filter"]) => "ListFilters",
+        ("GET", ["detector", _, "filter", _]) => "GetFilter",
+        ("GET", ["invitation", "count"]) => "GetInvitationsCount",
+        ("GET", ["invitation"]) => "ListInvitations",
         _ => "Unknown",
     }
     .to_string()

@@ -3,7 +3,11 @@
 //! management account, the GuardDuty administrator of every region here), for organizations of
 //! several sizes; the daemon's real scheduler and call path against the in-process simulator,
 //! counted by the simulator per operation. The cold cycle is the first after discovery (it
-//! assumes the roles it needs); the steady cycle is the next one, with credentials cached.
+//! assumes the roles it needs) and reads the slower lists (sets, filters, invitations); the
+//! steady cycle is the next one, with credentials cached and the lists not yet due again
+//! (`lists_interval` 2h here, so that the two are told apart). The lists' calls are counted
+//! from the cold cycle, and the average per 5-minute cycle with the default 30-minute
+//! `lists_interval` is steady + lists / 6.
 
 use std::collections::BTreeMap;
 
@@ -24,8 +28,21 @@ struct Row {
     cold_assume: u64,
     steady: u64,
     steady_by_op: BTreeMap<String, u64>,
+    lists_by_op: BTreeMap<String, u64>,
     failed: usize,
 }
+
+/// The operations of the slower lists, read once per `lists_interval`.
+const LIST_OPS: [&str; 8] = [
+    "ListThreatIntelSets",
+    "GetThreatIntelSet",
+    "ListIPSets",
+    "GetIPSet",
+    "ListFilters",
+    "GetFilter",
+    "GetInvitationsCount",
+    "ListInvitations",
+];
 
 fn yaml(url: &str, regions: &[String], mode: &str) -> String {
     let mut y = format!(
@@ -38,6 +55,9 @@ targets:\n  - name: org\n    discover: organizations\n    role_name: PostureExpo
             "  {c}:\n    enabled: {}\n    interval: 1h\n",
             c == "guardduty"
         ));
+        if c == "guardduty" {
+            y.push_str("    lists_interval: 2h\n");
+        }
         if c == "guardduty" && mode == "administrator" {
             y.push_str(&format!(
                 "    mode: administrator\n    regions: [{}]\n",
@@ -79,6 +99,11 @@ async fn measure(accounts: usize, nregions: usize, mode: &'static str) -> anyhow
     app.scheduler.run_once().await;
     let cold = sim.total_calls();
     let cold_assume = sim.calls("AssumeRole");
+    let lists_by_op: BTreeMap<String, u64> = sim
+        .all_calls()
+        .into_iter()
+        .filter(|(k, _)| LIST_OPS.contains(&k.as_str()))
+        .collect();
     sim.reset_calls();
     let failed = app.scheduler.run_once().await;
     let steady = sim.total_calls();
@@ -94,6 +119,7 @@ async fn measure(accounts: usize, nregions: usize, mode: &'static str) -> anyhow
         cold_assume,
         steady,
         steady_by_op,
+        lists_by_op,
         failed,
     })
 }
@@ -127,6 +153,34 @@ pub fn run(sizes: &[usize], nregions: usize) -> anyhow::Result<()> {
                 r.failed
             );
         }
+    }
+    println!();
+    println!("| accounts x regions | mode | steady cycle calls | lists calls (once per lists_interval) | average per 5m cycle with lists_interval 30m |");
+    println!("|---|---|---:|---:|---:|");
+    for r in &rows {
+        let lists: u64 = r.lists_by_op.values().sum();
+        println!(
+            "| {} x {nregions} | {} | {} | {} | {:.0} |",
+            r.accounts,
+            r.mode,
+            r.steady,
+            lists,
+            r.steady as f64 + lists as f64 / 6.0
+        );
+    }
+    println!();
+    for r in &rows {
+        let ops: Vec<String> = r
+            .lists_by_op
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect();
+        println!(
+            "- lists, {} accounts, {}: {}",
+            r.accounts,
+            r.mode,
+            ops.join(", ")
+        );
     }
     println!();
     for r in &rows {

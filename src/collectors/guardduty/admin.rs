@@ -15,8 +15,16 @@
 //!   joined with the members for `aws_guardduty_org_account_not_covered`. The job cannot see
 //!   the discovery's account list (targets sit above collectors), so it reads its own.
 //!
+//! - the administrator's threat-intel sets, trusted IP sets and suppression rules, which its
+//!   members use, read every `lists_interval` (see [`super::lists`]).
+//!
+//! Pending invitations come from ListMembers (members whose relationship is Invited, with the
+//! time they were invited) and the publishing frequency from the administrator's GetDetector:
+//! neither costs a call.
+//!
 //! Calls per run with `n` members, `e` of them Enabled: 3 + ceil(n/50) + ceil(e/50) +
-//! 4 * ceil((e+1)/100) + 1 + 1 + 2, plus ceil(accounts/20) once per `accounts_refresh`.
+//! 4 * ceil((e+1)/100) + 1 + 1 + 2, plus ceil(accounts/20) once per `accounts_refresh` and
+//! 3 + sets + filters once per `lists_interval`.
 
 use std::collections::BTreeMap;
 
@@ -26,6 +34,8 @@ use super::admin_api as api;
 use super::admin_convert as convert;
 use super::api::{get_detector, list_detectors};
 use super::config::Settings;
+use super::lists;
+use super::lists_convert;
 use crate::aws::CollectError;
 use crate::collect::{Collected, JobContext};
 
@@ -40,6 +50,7 @@ pub struct State {
 pub async fn collect(
     ctx: &JobContext<Settings>,
     state: &mut State,
+    lists_state: &mut lists::State,
 ) -> Result<Collected, CollectError> {
     let c = &ctx.aws;
     let (admin_account, region) = (c.account_id.as_str(), c.region.as_str());
@@ -57,6 +68,21 @@ pub async fn collect(
     let admin = get_detector(c, &id).await?;
     let members = api::list_members(c, &id).await?;
     out.families = convert::core(admin_account, region, Some(&admin), &members);
+    out.families
+        .push(lists_convert::frequency(admin_account, region, &[&admin]));
+    let invited: Vec<(&str, &str, Option<f64>)> = members
+        .iter()
+        .filter(|m| m.account_id != admin_account)
+        .map(|m| {
+            (
+                m.account_id.as_str(),
+                m.relationship_status.as_str(),
+                m.invited_at,
+            )
+        })
+        .collect();
+    out.families
+        .extend(lists_convert::invited_members(region, &invited));
     if members.is_empty() {
         out.notes.push(format!(
             "detector {id} has no members: the account is not the GuardDuty administrator in this region"
@@ -103,6 +129,7 @@ pub async fn collect(
     out.part("coverage", cov);
 
     not_covered_part(ctx, state, &members, &mut out).await;
+    lists::parts(ctx, lists_state, std::slice::from_ref(&id), false, &mut out).await;
     Ok(out)
 }
 

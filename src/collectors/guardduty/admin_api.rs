@@ -38,6 +38,8 @@ pub struct OrgMember {
     pub relationship_status: String,
     /// The member's own detector in this region, when it has one.
     pub detector_id: Option<String>,
+    /// When it was invited, in seconds since the epoch, if ListMembers says.
+    pub invited_at: Option<f64>,
 }
 
 /// Every member of the administrator's detector, whatever the relationship (ListMembers,
@@ -61,6 +63,16 @@ pub async fn list_members(c: &RegionClients, id: &str) -> Result<Vec<OrgMember>,
                         .detector_id()
                         .filter(|d| !d.is_empty())
                         .map(str::to_string),
+                    invited_at: m
+                        .invited_at()
+                        .and_then(|t| {
+                            aws_smithy_types::DateTime::from_str(
+                                t,
+                                aws_smithy_types::date_time::Format::DateTime,
+                            )
+                            .ok()
+                        })
+                        .map(|t| t.as_secs_f64()),
                 })
                 .collect())
         })

@@ -258,6 +258,7 @@ mod tests {
             account_id: id.into(),
             relationship_status: status.into(),
             detector_id: det.map(String::from),
+            invited_at: None,
         }
     }
 

@@ -72,6 +72,8 @@ pub struct DetectorData {
     pub status: String,
     /// Its features and their additional configurations, flattened, as GetDetector lists them.
     pub features: Vec<Feature>,
+    /// `findingPublishingFrequency` in AWS's raw spelling; empty when GetDetector left it out.
+    pub publishing_frequency: String,
     /// Current findings by severity value.
     pub severities: Vec<SeverityCount>,
     /// The severity list came back full: rarer severity values may be missing.
@@ -96,7 +98,7 @@ pub struct GuardDutyData {
 }
 
 /// An access denial names the IAM action that is missing.
-fn denied(mut err: CollectError) -> CollectError {
+pub(super) fn denied(mut err: CollectError) -> CollectError {
     if err.kind == ErrorKind::AccessDenied {
         err.message = format!(
             "missing permission guardduty:{} (add it to the role's policy, or lift the SCP that denies it): {}",
@@ -157,6 +159,10 @@ pub async fn get_detector(c: &RegionClients, id: &str) -> Result<DetectorData, C
         id: id.to_string(),
         status,
         features,
+        publishing_frequency: out
+            .finding_publishing_frequency()
+            .map(|f| f.as_str().to_string())
+            .unwrap_or_default(),
         ..DetectorData::default()
     })
 }

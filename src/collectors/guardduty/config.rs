@@ -1,5 +1,6 @@
 //! The `collectors.guardduty` section: every 5 minutes by default, read per account (`mode:
-//! accounts`, the default) or from the GuardDuty administrator (`mode: administrator`).
+//! accounts`, the default) or from the GuardDuty administrator (`mode: administrator`); the
+//! lists that change rarely every `lists_interval` (30 minutes by default).
 
 use serde::Deserialize;
 
@@ -49,6 +50,12 @@ pub struct Settings {
     /// again.
     #[serde(default = "default_accounts_refresh")]
     pub accounts_refresh: HumanDuration,
+    /// How often the lists that change rarely are read again: threat-intel and trusted IP sets,
+    /// suppression rules (filters) and, in accounts mode, invitations. They are read on the
+    /// first run, then on the first run at which this much time has (nearly) passed; never more
+    /// often than `interval`.
+    #[serde(default = "default_lists_interval")]
+    pub lists_interval: HumanDuration,
 }
 
 fn yes() -> bool {
@@ -59,6 +66,9 @@ fn default_interval() -> HumanDuration {
 }
 fn default_accounts_refresh() -> HumanDuration {
     d(3600)
+}
+fn default_lists_interval() -> HumanDuration {
+    d(1800)
 }
 
 impl Default for Settings {
@@ -71,6 +81,7 @@ impl Default for Settings {
             target: None,
             regions: None,
             accounts_refresh: default_accounts_refresh(),
+            lists_interval: default_lists_interval(),
         }
     }
 }
@@ -88,6 +99,9 @@ impl Section for Settings {
     }
 
     fn validate(&self, path: &str, ctx: &ValidateContext<'_>, p: &mut Problems) {
+        if self.lists_interval.0 < std::time::Duration::from_secs(60) {
+            p.at(format!("{path}.lists_interval"), "must be at least 1m");
+        }
         if self.mode == Mode::Accounts {
             // Both are about the administrator's job; in accounts mode they would be silently
             // ignored while every account is read on its own.

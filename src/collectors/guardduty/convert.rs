@@ -157,11 +157,13 @@ pub fn core(account_id: &str, region: &str, d: &GuardDutyData) -> Vec<Family> {
         .first()
         .map(|det| det.features.as_slice())
         .unwrap_or(&[]);
+    let all: Vec<&DetectorData> = d.detectors.iter().collect();
     vec![
         detectors,
         enabled,
         status,
         feature_status(account_id, region, plans),
+        super::lists_convert::frequency(account_id, region, &all),
     ]
 }
 
@@ -333,6 +335,7 @@ mod tests {
                 id: "12abc34d567e8fa901bc2d34eexample".into(),
                 status: "ENABLED".into(),
                 features: vec![],
+                publishing_frequency: "FIFTEEN_MINUTES".into(),
                 severities: vec![
                     sev(3.9, 1),
                     sev(4.0, 2),
@@ -376,6 +379,9 @@ aws_guardduty_detectors{{account_id=\"000000000001\",region=\"us-east-1\"}} 1
 aws_guardduty_detector_enabled{{{l}}} 1
 aws_guardduty_detector_status{{{l},status=\"ENABLED\"}} 1
 aws_guardduty_detector_status{{{l},status=\"DISABLED\"}} 0
+aws_guardduty_finding_publishing_frequency{{{l},frequency=\"FIFTEEN_MINUTES\"}} 1
+aws_guardduty_finding_publishing_frequency{{{l},frequency=\"ONE_HOUR\"}} 0
+aws_guardduty_finding_publishing_frequency{{{l},frequency=\"SIX_HOURS\"}} 0
 aws_guardduty_findings{{{l},severity=\"low\"}} 101
 aws_guardduty_findings{{{l},severity=\"medium\"}} 6
 aws_guardduty_findings{{{l},severity=\"high\"}} 24

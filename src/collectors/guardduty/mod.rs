@@ -21,6 +21,13 @@
 //!
 //! A detector deleted during the run is dropped (see [`api::fetch`]); an access denial names
 //! the missing IAM action.
+//!
+//! The lists that change rarely (threat-intel and trusted IP sets, suppression rules and, in
+//! accounts mode, invitations) are parts read every `lists_interval` rather than every run (see
+//! [`lists`]); the detector's finding publishing frequency comes with GetDetector, at no cost.
+//! A sub-interval of this collector rather than a collector of its own: the lists belong to the
+//! same detectors in the same scope (per account, or the administrator's in administrator
+//! mode), which a second section would have to repeat and keep in step with this one.
 
 pub mod admin;
 pub mod admin_api;
@@ -28,6 +35,9 @@ pub mod admin_convert;
 pub mod api;
 pub mod config;
 pub mod convert;
+pub mod lists;
+pub mod lists_api;
+pub mod lists_convert;
 
 use crate::aws::CollectError;
 use crate::collect::{Collected, Collector, JobContext, Scope};
@@ -36,11 +46,21 @@ pub use config::{Mode, Settings};
 /// GuardDuty detectors, findings, members and protection plans.
 pub struct GuardDuty;
 
+/// What a job keeps between runs: the administrator's account list (administrator mode) and
+/// the slower lists with the time they were read.
+#[derive(Debug, Default)]
+pub struct State {
+    /// Administrator mode's kept account list.
+    pub admin: admin::State,
+    /// The lists read every `lists_interval`.
+    pub lists: lists::State,
+}
+
 impl Collector for GuardDuty {
     const NAME: &'static str = "guardduty";
     const SCOPE: Scope = Scope::AccountRegion;
     type Settings = Settings;
-    type State = admin::State;
+    type State = State;
 
     fn scope(settings: &Settings) -> Scope {
         match settings.mode {
@@ -51,17 +71,20 @@ impl Collector for GuardDuty {
 
     async fn collect(
         ctx: &JobContext<Settings>,
-        state: &mut admin::State,
+        state: &mut State,
     ) -> Result<Collected, CollectError> {
         match ctx.settings.mode {
-            Mode::Accounts => collect(ctx).await,
-            Mode::Administrator => admin::collect(ctx, state).await,
+            Mode::Accounts => collect(ctx, &mut state.lists).await,
+            Mode::Administrator => admin::collect(ctx, &mut state.admin, &mut state.lists).await,
         }
     }
 }
 
 /// One accounts-mode run.
-pub async fn collect(ctx: &JobContext<Settings>) -> Result<Collected, CollectError> {
+pub async fn collect(
+    ctx: &JobContext<Settings>,
+    lists_state: &mut lists::State,
+) -> Result<Collected, CollectError> {
     let c = &ctx.aws;
     let data = api::fetch(c).await?;
     let (account, region) = (c.account_id.as_str(), c.region.as_str());
@@ -92,6 +115,8 @@ pub async fn collect(ctx: &JobContext<Settings>) -> Result<Collected, CollectErr
         });
         out.part(format!("members of detector {}", det.id), members);
     }
+    let ids: Vec<String> = data.detectors.iter().map(|d| d.id.clone()).collect();
+    lists::parts(ctx, lists_state, &ids, true, &mut out).await;
     for id in &data.vanished {
         tracing::info!(
             account_id = %c.account_id,

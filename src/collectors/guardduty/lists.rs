@@ -1,0 +1,165 @@
+//! GuardDuty's slower lists, read on their own interval inside the `guardduty` job: the
+//! threat-intel sets, trusted IP sets and suppression rules of each detector and, in accounts
+//! mode, the account's pending invitations.
+//!
+//! They change rarely and cost a call per set and per filter, so they are read on the first run
+//! and then once `lists_interval` (30 minutes by default) has passed, within half a run
+//! interval, so that a 5-minute job reads them every sixth run rather than every seventh. In
+//! between, each part is reported again from what the job kept, so the snapshot holds its
+//! families throughout. Each list is a part of its own ([`crate::collect::Part`]): a failing
+//! ListFilters leaves the sets exported and names itself; a part that failed is read again on
+//! the next run (not a whole `lists_interval` later), and meanwhile the store keeps its last
+//! good families under the freshness rule.
+//!
+//! Calls when read, per detector: 1 + s ListThreatIntelSets / GetThreatIntelSet, 1 + i for IP
+//! sets, 1 + f ListFilters / GetFilter (more with over 50 of one kind); per account and region
+//! in accounts mode, 1 GetInvitationsCount, plus ListInvitations pages when any is pending.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::config::Settings;
+use super::lists_api as api;
+use super::lists_convert as convert;
+use crate::aws::CollectError;
+use crate::collect::{Collected, JobContext};
+use crate::metrics::Family;
+
+/// What a job keeps of its lists between two reads: per part, when it was read and its families.
+#[derive(Debug, Default)]
+pub struct State {
+    parts: BTreeMap<String, (Instant, Vec<Family>)>,
+}
+
+/// Which list a part reads.
+#[derive(Clone, Copy)]
+enum List {
+    ThreatIntelSets,
+    IpSets,
+    Filters,
+    Invitations,
+}
+
+/// Adds the lists' parts of this run to `out`: for every detector in `detectors`, its sets and
+/// filters; with `invitations`, the account's invitations.
+pub async fn parts(
+    ctx: &JobContext<Settings>,
+    state: &mut State,
+    detectors: &[String],
+    invitations: bool,
+    out: &mut Collected,
+) {
+    let mut wanted: Vec<(String, List, Option<&str>)> = Vec::new();
+    for id in detectors {
+        wanted.push((
+            format!("threat intel sets of detector {id}"),
+            List::ThreatIntelSets,
+            Some(id.as_str()),
+        ));
+        wanted.push((
+            format!("trusted IP sets of detector {id}"),
+            List::IpSets,
+            Some(id.as_str()),
+        ));
+        wanted.push((
+            format!("filters of detector {id}"),
+            List::Filters,
+            Some(id.as_str()),
+        ));
+    }
+    if invitations {
+        wanted.push(("invitations".into(), List::Invitations, None));
+    }
+    // A detector that is gone takes its kept parts with it.
+    state
+        .parts
+        .retain(|name, _| wanted.iter().any(|(n, _, _)| n == name));
+
+    let s = &ctx.settings;
+    for (name, list, detector) in wanted {
+        let kept = state
+            .parts
+            .get(&name)
+            .filter(|(at, _)| !due(at.elapsed(), s.interval.0, s.lists_interval.0));
+        if let Some((_, families)) = kept {
+            out.part(name, Ok(families.clone()));
+            continue;
+        }
+        let got = read(ctx, list, detector.unwrap_or("")).await;
+        match &got {
+            Ok(families) => {
+                state
+                    .parts
+                    .insert(name.clone(), (Instant::now(), families.clone()));
+            }
+            Err(_) => {
+                state.parts.remove(&name);
+            }
+        }
+        out.part(name, got);
+    }
+}
+
+/// Whether a list read `elapsed` ago is to be read again by a job that runs every `interval`.
+pub fn due(elapsed: Duration, interval: Duration, lists_interval: Duration) -> bool {
+    elapsed + interval / 2 >= lists_interval
+}
+
+async fn read(
+    ctx: &JobContext<Settings>,
+    list: List,
+    detector: &str,
+) -> Result<Vec<Family>, CollectError> {
+    let c = &ctx.aws;
+    let (account, region) = (c.account_id.as_str(), c.region.as_str());
+    Ok(match list {
+        List::ThreatIntelSets => {
+            let sets = api::threat_intel_sets(c, detector).await?;
+            convert::threat_intel_sets(account, region, detector, &sets)
+        }
+        List::IpSets => {
+            let sets = api::ip_sets(c, detector).await?;
+            convert::ip_sets(account, region, detector, &sets)
+        }
+        List::Filters => {
+            let filters = api::filters(c, detector).await?;
+            convert::filters(account, region, detector, &filters)
+        }
+        List::Invitations => {
+            let inv = api::invitations(c).await?;
+            convert::invitations(account, region, &inv)
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_five_minute_job_reads_its_lists_every_sixth_run() {
+        let (run, lists) = (Duration::from_secs(300), Duration::from_secs(1800));
+        let reads: Vec<u64> = (1..=13u64)
+            .scan(0u64, |last, k| {
+                // Runs start a few milliseconds late; the read happened a little after its run.
+                let elapsed = Duration::from_secs((k - *last) * 300) - Duration::from_millis(40);
+                let d = due(elapsed, run, lists);
+                if d {
+                    *last = k;
+                }
+                Some((k, d))
+            })
+            .filter(|(_, d)| *d)
+            .map(|(k, _)| k)
+            .collect();
+        assert_eq!(reads, vec![6, 12]);
+        // A list interval shorter than the job's is read every run.
+        assert!(due(
+            Duration::from_secs(300),
+            Duration::from_secs(600),
+            Duration::from_secs(60)
+        ));
+    }
+}

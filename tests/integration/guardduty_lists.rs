@@ -1,0 +1,501 @@
+//! `guardduty`'s slower lists against the simulator: threat-intel and trusted IP sets,
+//! suppression rules and whether they can hide high-severity findings, pending invitations and
+//! the publishing frequency, in both modes; read every `lists_interval` rather than every run;
+//! each list a part of its own, so a failing ListFilters does not hide the sets.
+
+use aws_sim::guardduty as gd;
+use aws_sim::guardduty_lists::{self as gl, SET_STATUSES};
+use aws_sim::{Fault, FaultRule, Sim, WorldOptions};
+use posture_exporter::config::Config;
+
+use crate::common::{only, yaml_for, Env, Scrape};
+
+async fn on_demand(world: WorldOptions, collectors: &str) -> Env {
+    let sim = Sim::start(world).await.expect("simulator starts");
+    let yaml = yaml_for(&sim, collectors, "");
+    let cfg = Config::from_yaml_str(&yaml).unwrap_or_else(|e| panic!("{e}\n{yaml}"));
+    Env::start_on_demand(sim, cfg).await
+}
+
+/// Accounts mode, every run 10 minutes apart: lists are due on the first run only (30m).
+fn accounts_every_10m() -> String {
+    only(&["guardduty"], "10m")
+}
+
+fn admin_every_10m() -> String {
+    only(&[], "10m").replace(
+        "  guardduty:\n    enabled: false\n    interval: 10m\n",
+        "  guardduty:\n    enabled: true\n    interval: 10m\n    mode: administrator\n    regions: [us-east-1, eu-west-1]\n",
+    )
+}
+
+fn set_state(
+    s: &Scrape,
+    family: &str,
+    l: &[(&str, &str)],
+    set: &gl::ListSet,
+) -> Vec<(String, f64)> {
+    let mut got = Vec::new();
+    for st in SET_STATUSES.iter().copied().chain(["QUARANTINED"]) {
+        let mut k = l.to_vec();
+        k.push(("set_id", set.id.as_str()));
+        k.push(("set_name", set.name.as_str()));
+        k.push(("status", st));
+        if let Some(v) = s.get(family, &k) {
+            got.push((st.to_string(), v));
+        }
+    }
+    got
+}
+
+fn want_state(status: &str) -> Vec<(String, f64)> {
+    SET_STATUSES
+        .iter()
+        .map(|s| (s.to_string(), if *s == status { 1.0 } else { 0.0 }))
+        .collect()
+}
+
+#[tokio::test]
+async fn every_list_of_every_detector_is_exported_in_accounts_mode() {
+    let env = on_demand(WorldOptions::default(), &accounts_every_10m()).await;
+    env.sim.reset_calls();
+    assert_eq!(env.cycle().await, 0);
+    let s = env.scrape().await;
+    let (accounts, regions) = env.sim.world(|w| {
+        (
+            w.accounts.iter().map(|a| a.id.clone()).collect::<Vec<_>>(),
+            w.opts.regions.clone(),
+        )
+    });
+    let (mut detectors, mut sets, mut ips, mut filters, mut with_invitations) = (0, 0, 0, 0, 0);
+    let (mut error_sets, mut hiding, mut pending_total) = (0, 0, 0.0);
+    for a in &accounts {
+        for r in &regions {
+            let (dets, tis, ipl, fl, inv, freq) = env.sim.world(|w| {
+                (
+                    gd::detectors(w, a, r),
+                    gl::threat_intel_sets(w, a, r),
+                    gl::ip_sets(w, a, r),
+                    gl::filters(w, a, r),
+                    gl::invitations(w, a, r),
+                    gl::publishing_frequency(w, a, r),
+                )
+            });
+            let ar = [("account_id", a.as_str()), ("region", r.as_str())];
+            // Invitations are read wherever the job runs, GuardDuty on or off.
+            let pending = s.get("aws_guardduty_pending_invitations", &ar);
+            assert_eq!(pending, Some(inv.len() as f64), "{a} {r}");
+            pending_total += inv.len() as f64;
+            let oldest = inv.iter().map(|i| i.invited_at).reduce(f64::min);
+            assert_eq!(
+                s.get(
+                    "aws_guardduty_pending_invitation_oldest_timestamp_seconds",
+                    &ar
+                ),
+                oldest,
+                "{a} {r}"
+            );
+            if !inv.is_empty() {
+                with_invitations += 1;
+            }
+            for d in &dets {
+                detectors += 1;
+                let l = [
+                    ("account_id", a.as_str()),
+                    ("region", r.as_str()),
+                    ("detector_id", d.id.as_str()),
+                ];
+                for f in gl::FREQUENCIES {
+                    let mut k = l.to_vec();
+                    k.push(("frequency", f));
+                    assert_eq!(
+                        s.get("aws_guardduty_finding_publishing_frequency", &k),
+                        Some(if f == freq { 1.0 } else { 0.0 })
+                    );
+                }
+                assert_eq!(
+                    s.matching("aws_guardduty_threat_intel_set_status", &l)
+                        .len(),
+                    tis.len() * SET_STATUSES.len()
+                );
+                for set in &tis {
+                    assert_eq!(
+                        set_state(&s, "aws_guardduty_threat_intel_set_status", &l, set),
+                        want_state(set.status),
+                        "{a} {r} {set:?}"
+                    );
+                    if set.status == "ERROR" {
+                        error_sets += 1;
+                    }
+                }
+                sets += tis.len();
+                for set in &ipl {
+                    assert_eq!(
+                        set_state(&s, "aws_guardduty_ip_set_status", &l, set),
+                        want_state(set.status),
+                        "{a} {r} {set:?}"
+                    );
+                }
+                ips += ipl.len();
+                let archiving: Vec<&gl::Filter> =
+                    fl.iter().filter(|f| f.action == "ARCHIVE").collect();
+                assert_eq!(
+                    s.get("aws_guardduty_archive_filters", &l),
+                    Some(archiving.len() as f64)
+                );
+                assert_eq!(
+                    s.matching("aws_guardduty_archive_filter_can_hide_high", &l)
+                        .len(),
+                    archiving.len(),
+                    "saved (NOOP) filters are not suppression rules"
+                );
+                for f in archiving {
+                    let mut k = l.to_vec();
+                    k.push(("filter", f.name));
+                    assert_eq!(
+                        s.get("aws_guardduty_archive_filter_can_hide_high", &k),
+                        Some(if f.can_hide_high { 1.0 } else { 0.0 }),
+                        "{a} {r} {}",
+                        f.name
+                    );
+                    if f.can_hide_high {
+                        hiding += 1;
+                    }
+                }
+                filters += fl.len();
+            }
+            if dets.is_empty() {
+                assert!(s.matching("aws_guardduty_archive_filters", &ar).is_empty());
+            }
+        }
+    }
+    assert!(error_sets >= 1 && hiding >= 1 && pending_total >= 2.0);
+
+    // The calls of a run that reads the lists: per detector one page of each list and a Get per
+    // entry; per account and region GetInvitationsCount, and ListInvitations where any is
+    // pending.
+    let pairs = (accounts.len() * regions.len()) as u64;
+    for (op, n) in [
+        ("ListThreatIntelSets", detectors),
+        ("GetThreatIntelSet", sets),
+        ("ListIPSets", detectors),
+        ("GetIPSet", ips),
+        ("ListFilters", detectors),
+        ("GetFilter", filters),
+        ("GetInvitationsCount", pairs as usize),
+        ("ListInvitations", with_invitations),
+    ] {
+        assert_eq!(env.sim.calls(op), n as u64, "{op}");
+    }
+
+    // The next run, ten minutes later by its schedule, reads none of them, and exports them
+    // all the same.
+    env.sim.reset_calls();
+    assert_eq!(env.cycle().await, 0);
+    for op in [
+        "ListThreatIntelSets",
+        "GetThreatIntelSet",
+        "ListIPSets",
+        "GetIPSet",
+        "ListFilters",
+        "GetFilter",
+        "GetInvitationsCount",
+        "ListInvitations",
+    ] {
+        assert_eq!(env.sim.calls(op), 0, "{op}");
+    }
+    assert!(env.sim.calls("GetDetector") > 0);
+    let again = env.scrape().await;
+    for family in [
+        "aws_guardduty_threat_intel_set_status",
+        "aws_guardduty_ip_set_status",
+        "aws_guardduty_archive_filters",
+        "aws_guardduty_archive_filter_can_hide_high",
+        "aws_guardduty_pending_invitations",
+        "aws_guardduty_pending_invitation_oldest_timestamp_seconds",
+    ] {
+        let before = s.matching(family, &[]);
+        assert!(!before.is_empty(), "{family}");
+        assert_eq!(again.matching(family, &[]), before, "{family}");
+    }
+    env.stop().await;
+}
+
+#[tokio::test]
+async fn every_page_of_every_list_is_read() {
+    let env = on_demand(
+        WorldOptions {
+            guardduty: gd::Options {
+                list_page: 1,
+                ..gd::Options::default()
+            },
+            ..WorldOptions::default()
+        },
+        &accounts_every_10m(),
+    )
+    .await;
+    env.sim.reset_calls();
+    assert_eq!(env.cycle().await, 0);
+    let s = env.scrape().await;
+    let (mgmt, r) = env.sim.world(|w| (w.management().id.clone(), "eu-west-1"));
+    let (det, tis, fl) = env.sim.world(|w| {
+        (
+            gd::detectors(w, &mgmt, r)[0].id.clone(),
+            gl::threat_intel_sets(w, &mgmt, r),
+            gl::filters(w, &mgmt, r),
+        )
+    });
+    assert!(tis.len() >= 2 && fl.len() >= 2, "{tis:?} {fl:?}");
+    let l = [
+        ("account_id", mgmt.as_str()),
+        ("region", r),
+        ("detector_id", det.as_str()),
+    ];
+    assert_eq!(
+        s.matching("aws_guardduty_threat_intel_set_status", &l)
+            .len(),
+        tis.len() * SET_STATUSES.len()
+    );
+    let archiving = fl.iter().filter(|f| f.action == "ARCHIVE").count();
+    assert_eq!(
+        s.get("aws_guardduty_archive_filters", &l),
+        Some(archiving as f64)
+    );
+    // One entry a page: as many pages as entries (one for an empty list).
+    let total = |f: &dyn Fn(&aws_sim::World, &str, &str) -> usize| -> u64 {
+        env.sim.world(|w| {
+            let mut n = 0;
+            for a in &w.accounts {
+                for r in &w.opts.regions {
+                    if !gd::detectors(w, &a.id, r).is_empty() {
+                        n += f(&*w, &a.id, r.as_str()).max(1) as u64;
+                    }
+                }
+            }
+            n
+        })
+    };
+    assert_eq!(
+        env.sim.calls("ListThreatIntelSets"),
+        total(&|w, a, r| gl::threat_intel_sets(w, a, r).len())
+    );
+    assert_eq!(
+        env.sim.calls("ListFilters"),
+        total(&|w, a, r| gl::filters(w, a, r).len())
+    );
+    env.stop().await;
+}
+
+#[tokio::test]
+async fn a_failing_list_filters_leaves_the_sets_exported_and_is_read_again_next_run() {
+    let env = on_demand(WorldOptions::default(), &accounts_every_10m()).await;
+    let mgmt = env.sim.world(|w| w.management().id.clone());
+    let (det, fl) = env.sim.world(|w| {
+        (
+            gd::detectors(w, &mgmt, "us-east-1")[0].id.clone(),
+            gl::filters(w, &mgmt, "us-east-1"),
+        )
+    });
+    let l = [
+        ("account_id", mgmt.as_str()),
+        ("region", "us-east-1"),
+        ("detector_id", det.as_str()),
+    ];
+    env.sim.add_fault(
+        FaultRule::always(Fault::Http500)
+            .operation("ListFilters")
+            .account(&mgmt)
+            .region("us-east-1"),
+    );
+    assert_eq!(
+        env.cycle().await,
+        1,
+        "only the management account's us-east-1 job is partial"
+    );
+    let s = env.scrape().await;
+    assert_eq!(s.up("guardduty", &mgmt, "us-east-1"), Some(0.0));
+    assert!(!s
+        .matching("aws_guardduty_threat_intel_set_status", &l)
+        .is_empty());
+    assert!(!s.matching("aws_guardduty_ip_set_status", &l).is_empty());
+    assert_eq!(s.get("aws_guardduty_detector_enabled", &l), Some(1.0));
+    assert!(s.matching("aws_guardduty_archive_filters", &l).is_empty());
+    let row = env
+        .app
+        .store
+        .status()
+        .into_iter()
+        .find(|r| r.key.account_id == mgmt && r.key.region == "us-east-1")
+        .unwrap();
+    let e = row.last_error.expect("the partial run is reported");
+    assert_eq!(e.kind, "service_error", "{}", e.message);
+    assert!(
+        e.message
+            .contains(&format!("part `filters of detector {det}`"))
+            && e.message.contains("ListFilters"),
+        "{}",
+        e.message
+    );
+    assert_eq!(row.failed_parts.len(), 1, "{:?}", row.failed_parts);
+
+    // A failed list is read again on the next run, not a lists_interval later; the others wait.
+    env.sim.clear_faults();
+    env.sim.reset_calls();
+    assert_eq!(env.cycle().await, 0);
+    assert_eq!(env.sim.calls("ListFilters"), 1);
+    assert_eq!(env.sim.calls("ListThreatIntelSets"), 0);
+    let s = env.scrape().await;
+    assert_eq!(s.up("guardduty", &mgmt, "us-east-1"), Some(1.0));
+    let archiving = fl.iter().filter(|f| f.action == "ARCHIVE").count();
+    assert_eq!(
+        s.get("aws_guardduty_archive_filters", &l),
+        Some(archiving as f64)
+    );
+    env.stop().await;
+}
+
+#[tokio::test]
+async fn statuses_aws_may_add_and_a_missing_required_member_are_handled() {
+    let env = on_demand(WorldOptions::default(), &accounts_every_10m()).await;
+    let mgmt = env.sim.world(|w| w.management().id.clone());
+    env.sim.add_fault(
+        FaultRule::always(Fault::UnknownEnum {
+            field: "status".into(),
+            value: "QUARANTINED".into(),
+        })
+        .operation("GetThreatIntelSet")
+        .account(&mgmt)
+        .region("us-east-1"),
+    );
+    env.sim.add_fault(
+        FaultRule::always(Fault::MissingField("action".into()))
+            .operation("GetFilter")
+            .account(&mgmt)
+            .region("us-east-1"),
+    );
+    assert_eq!(env.cycle().await, 1);
+    let s = env.scrape().await;
+    let (det, tis) = env.sim.world(|w| {
+        (
+            gd::detectors(w, &mgmt, "us-east-1")[0].id.clone(),
+            gl::threat_intel_sets(w, &mgmt, "us-east-1"),
+        )
+    });
+    let l = [
+        ("account_id", mgmt.as_str()),
+        ("region", "us-east-1"),
+        ("detector_id", det.as_str()),
+    ];
+    for set in &tis {
+        let got = set_state(&s, "aws_guardduty_threat_intel_set_status", &l, set);
+        let mut want = want_state("QUARANTINED");
+        want.push(("QUARANTINED".into(), 1.0));
+        assert_eq!(got, want);
+    }
+    // A filter without its action cannot be judged: the part fails rather than guess.
+    assert!(s.matching("aws_guardduty_archive_filters", &l).is_empty());
+    let row = env
+        .app
+        .store
+        .status()
+        .into_iter()
+        .find(|r| r.key.account_id == mgmt && r.key.region == "us-east-1")
+        .unwrap();
+    let e = row.last_error.expect("reported");
+    assert_eq!(e.kind, "malformed_response", "{}", e.message);
+    env.stop().await;
+}
+
+#[tokio::test]
+async fn administrator_mode_reads_the_administrators_lists_and_members_invitations() {
+    // The management account administers both regions, as an organization's administrator does.
+    let mut world = WorldOptions::default();
+    world.guardduty.admin_all_regions = true;
+    let env = on_demand(world, &admin_every_10m()).await;
+    env.sim.reset_calls();
+    let failed = env.cycle().await;
+    let errors: Vec<String> = env
+        .app
+        .store
+        .status()
+        .into_iter()
+        .filter_map(|r| r.last_error.map(|e| e.message))
+        .collect();
+    assert_eq!(failed, 0, "{errors:?}");
+    let s = env.scrape().await;
+    let mgmt = env.sim.world(|w| w.management().id.clone());
+    for r in ["us-east-1", "eu-west-1"] {
+        let (det, tis, fl, freq) = env.sim.world(|w| {
+            (
+                gd::detectors(w, &mgmt, r)[0].id.clone(),
+                gl::threat_intel_sets(w, &mgmt, r),
+                gl::filters(w, &mgmt, r),
+                gl::publishing_frequency(w, &mgmt, r),
+            )
+        });
+        let l = [
+            ("account_id", mgmt.as_str()),
+            ("region", r),
+            ("detector_id", det.as_str()),
+        ];
+        for set in &tis {
+            assert_eq!(
+                set_state(&s, "aws_guardduty_threat_intel_set_status", &l, set),
+                want_state(set.status)
+            );
+        }
+        let archiving = fl.iter().filter(|f| f.action == "ARCHIVE").count();
+        assert_eq!(
+            s.get("aws_guardduty_archive_filters", &l),
+            Some(archiving as f64)
+        );
+        let mut k = l.to_vec();
+        k.push(("frequency", freq));
+        assert_eq!(
+            s.get("aws_guardduty_finding_publishing_frequency", &k),
+            Some(1.0)
+        );
+    }
+    // Only the administrator's lists: no member's.
+    for family in [
+        "aws_guardduty_threat_intel_set_status",
+        "aws_guardduty_archive_filters",
+        "aws_guardduty_finding_publishing_frequency",
+    ] {
+        for (k, _) in s.matching(family, &[]) {
+            assert!(k.contains(&format!("account_id=\"{mgmt}\"")), "{k}");
+        }
+    }
+    // Invitations from ListMembers: 1 for each member still Invited, with the time it was sent.
+    let members = env.sim.world(|w| gd::members(w, &mgmt, "us-east-1"));
+    let mut invited = 0;
+    for m in &members {
+        let ar = [
+            ("account_id", m.account_id.as_str()),
+            ("region", "us-east-1"),
+        ];
+        let is = m.relationship_status == "Invited";
+        assert_eq!(
+            s.get("aws_guardduty_pending_invitations", &ar),
+            Some(if is { 1.0 } else { 0.0 })
+        );
+        let at = env
+            .sim
+            .world(|w| gl::invited_at(w, &m.account_id, "us-east-1"));
+        assert_eq!(
+            s.get(
+                "aws_guardduty_pending_invitation_oldest_timestamp_seconds",
+                &ar
+            ),
+            is.then_some(at)
+        );
+        invited += usize::from(is);
+    }
+    assert!(invited >= 1);
+    // No member is called, and the administrator reads no invitations of its own.
+    assert_eq!(env.sim.calls("GetInvitationsCount"), 0);
+    assert_eq!(env.sim.calls("ListThreatIntelSets"), 2);
+    assert_eq!(env.sim.calls("ListFilters"), 2);
+    assert_eq!(env.sim.calls("AssumeRole"), 0);
+    env.stop().await;
+}
