@@ -264,10 +264,19 @@ collectors:
   config_compliance:
     target: management
     region: mars-1
+    full_read_interval: 2h
     detail_compliance: [NON_COMPLIANT, NONCOMPLIANT]
 "#,
     );
     let path = "collectors.config_compliance";
+    assert!(
+        has(
+            &ps,
+            &format!("{path}.full_read_interval"),
+            "only with `aggregator`"
+        ),
+        "{ps:?}"
+    );
     assert!(
         has(&ps, &format!("{path}.target"), "only with `aggregator`"),
         "{ps:?}"
@@ -327,5 +336,19 @@ collectors:
     assert_eq!(
         c.collectors.config_compliance.detail_compliance,
         ["NON_COMPLIANT"]
+    );
+    assert_eq!(
+        c.collectors.config_compliance.full_read_interval().0,
+        std::time::Duration::from_secs(3600),
+        "a full listing an hour by default"
+    );
+    assert!(c.collectors.config_compliance.incremental());
+    let detailed = Settings {
+        detail_compliance: vec!["NON_COMPLIANT".into(), "INSUFFICIENT_DATA".into()],
+        ..Settings::default()
+    };
+    assert!(
+        !detailed.incremental(),
+        "an INSUFFICIENT_DATA series per rule needs every run to list everything"
     );
 }

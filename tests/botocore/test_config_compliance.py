@@ -93,6 +93,18 @@ def test_aggregate_rule_filters_and_limits(cfg, aggregate_rules):
         if r["Compliance"]["ComplianceType"] == "NON_COMPLIANT" and r["AwsRegion"] == "eu-west-1"
     ]
     assert nc == want
+    # One result narrowed to its rule, account and region, whatever its compliance: how the
+    # exporter looks up a result that stopped being NON_COMPLIANT.
+    for r in [aggregate_rules[0], want[-1]]:
+        one = cfg.describe_aggregate_compliance_by_config_rules(
+            ConfigurationAggregatorName=AGGREGATOR,
+            Filters={
+                "ConfigRuleName": r["ConfigRuleName"],
+                "AccountId": r["AccountId"],
+                "AwsRegion": r["AwsRegion"],
+            },
+        )["AggregateComplianceByConfigRules"]
+        assert one == [r]
     with pytest.raises(ClientError) as e:
         cfg.describe_aggregate_compliance_by_config_rules(
             ConfigurationAggregatorName=AGGREGATOR, Limit=1001
@@ -122,6 +134,27 @@ def test_aggregate_packs_every_page_match_the_exporter(cfg, accounts, exported):
             "aws_config_conformance_pack_noncompliant_rules", account_id=a, region=g, pack=pack
         ) == c["NonCompliantRuleCount"]
     assert {"COMPLIANT", "NON_COMPLIANT"} <= seen
+    # The listings read between two full ones, and a lookup of one pack.
+    for t in ["NON_COMPLIANT", "INSUFFICIENT_DATA"]:
+        got, _ = walk(
+            cfg,
+            "describe_aggregate_compliance_by_conformance_packs",
+            "AggregateComplianceByConformancePacks",
+            100,
+            ConfigurationAggregatorName=AGGREGATOR,
+            Filters={"ComplianceType": t},
+        )
+        assert got == [p for p in items if p["Compliance"]["ComplianceType"] == t], t
+    p = items[-1]
+    one = cfg.describe_aggregate_compliance_by_conformance_packs(
+        ConfigurationAggregatorName=AGGREGATOR,
+        Filters={
+            "ConformancePackName": p["ConformancePackName"],
+            "AccountId": p["AccountId"],
+            "AwsRegion": p["AwsRegion"],
+        },
+    )["AggregateComplianceByConformancePacks"]
+    assert one == [p]
     with pytest.raises(ClientError) as e:
         cfg.describe_aggregate_compliance_by_conformance_packs(
             ConfigurationAggregatorName=AGGREGATOR, Limit=101

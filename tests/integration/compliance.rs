@@ -28,8 +28,14 @@ const SHARED: &[&str] = &[
 ];
 
 fn section(aggregator: bool, detail: &str) -> String {
+    section_with(aggregator, detail, "")
+}
+
+/// The section with more settings (`extra`: YAML lines indented by four spaces).
+fn section_with(aggregator: bool, detail: &str, extra: &str) -> String {
     let mut s = only(&["config_compliance"], "1h");
     s.push_str("  config_compliance:\n    interval: 1h\n");
+    s.push_str(extra);
     if aggregator {
         s.push_str(&format!("    aggregator: {AGGREGATOR}\n"));
     }
@@ -43,7 +49,11 @@ fn section(aggregator: bool, detail: &str) -> String {
 }
 
 async fn env(world: WorldOptions, aggregator: bool, detail: &str) -> Env {
-    let env = Env::start_with(world, &section(aggregator, detail), NO_RATE_LIMITS).await;
+    env_with(world, &section(aggregator, detail)).await
+}
+
+async fn env_with(world: WorldOptions, section: &str) -> Env {
+    let env = Env::start_with(world, section, NO_RATE_LIMITS).await;
     env.wait_ready().await;
     // Ready: every job ran once on its own; the calls counted are the cycle's.
     env.sim.reset_calls();
@@ -199,7 +209,9 @@ async fn aggregator_and_fanout_export_the_same_families() {
         .matching("aws_config_rule_account_regions", &[])
         .is_empty());
 
-    // The aggregator: one organization job, one page of each listing, nothing per account.
+    // The aggregator: one organization job, nothing per account. This cycle is its second run,
+    // between two full listings: one page of NON_COMPLIANT rule results, one of each pack type
+    // needing attention, nothing looked up (nothing changed).
     let mgmt = w.management().id.clone();
     assert_eq!(a.up("config_compliance", &mgmt, "us-east-1"), Some(1.0));
     assert_eq!(
@@ -214,7 +226,7 @@ async fn aggregator_and_fanout_export_the_same_families() {
     assert_eq!(
         agg.sim
             .calls("DescribeAggregateComplianceByConformancePacks"),
-        1
+        2
     );
     for op in [
         "DescribeComplianceByConfigRule",
@@ -311,7 +323,12 @@ async fn empty_pages_with_a_token_are_not_the_end() {
     // empty page that carries a token.
     let mut w = world(100);
     w.compliance.empty_pages = true;
-    let env = env(w, true, "NON_COMPLIANT").await;
+    // Every run a full listing, so the cycle counted is one.
+    let env = env_with(
+        w,
+        &section_with(true, "NON_COMPLIANT", "    full_read_interval: 0s\n"),
+    )
+    .await;
     let s = env.scrape().await;
     let w = env.sim.world(|w| w.clone());
     assert_truth(&s, &w, &["NON_COMPLIANT"]);
@@ -321,6 +338,148 @@ async fn empty_pages_with_a_token_are_not_the_end() {
         env.sim
             .calls("DescribeAggregateComplianceByConformancePacks"),
         14
+    );
+    env.stop().await;
+}
+
+fn set(env: &Env, account: &str, region: &str, rule: &str, t: &str, resources: i64) {
+    env.sim.world(|w| {
+        w.compliance.set_rule(
+            account,
+            region,
+            rule,
+            RuleResult {
+                compliance: t.into(),
+                resources,
+            },
+        )
+    });
+}
+
+fn notes(env: &Env) -> Vec<String> {
+    env.app
+        .store
+        .status()
+        .into_iter()
+        .find(|r| r.key.collector == CollectorKind::ConfigCompliance)
+        .map(|r| r.notes)
+        .unwrap_or_default()
+}
+
+/// Between two full listings a run reads the NON_COMPLIANT results and looks up the ones that
+/// left: what it exports is what a full listing would, but for what AWS cannot filter on
+/// (a move between COMPLIANT and INSUFFICIENT_DATA), which waits for the next full listing.
+#[tokio::test]
+async fn between_full_listings_only_what_needs_attention_is_read() {
+    let env = env(world(3), true, "NON_COMPLIANT").await;
+    let w = env.sim.world(|w| w.clone());
+    let find = |t: &str, not: &[(String, String, String)]| {
+        w.accounts
+            .iter()
+            .flat_map(|a| (0..2).map(move |g| (a, g)))
+            .flat_map(|(a, g)| (0..w.opts.compliance.rules).map(move |i| (a, g, i)))
+            .filter(|(a, g, i)| cc::rule_compliance(&w, a, *g, *i).compliance == t)
+            .map(|(a, g, i)| (a.id.clone(), w.opts.regions[g].clone(), cc::rule_name(i)))
+            .find(|k| !not.contains(k))
+            .unwrap()
+    };
+    let fixed = find("NON_COMPLIANT", &[]);
+    let to_insufficient = find("NON_COMPLIANT", std::slice::from_ref(&fixed));
+    let broken = find("COMPLIANT", &[]);
+    set(&env, &fixed.0, &fixed.1, &fixed.2, "COMPLIANT", 0);
+    set(
+        &env,
+        &to_insufficient.0,
+        &to_insufficient.1,
+        &to_insufficient.2,
+        "INSUFFICIENT_DATA",
+        0,
+    );
+    set(&env, &broken.0, &broken.1, &broken.2, "NON_COMPLIANT", 250);
+    // A pack that needed attention and no longer does.
+    let (pa, pg, pj) = w
+        .accounts
+        .iter()
+        .flat_map(|a| (0..2).map(move |g| (a, g)))
+        .flat_map(|(a, g)| (0..w.opts.compliance.packs).map(move |j| (a, g, j)))
+        .find(|(a, g, j)| cc::pack_compliance(&w, a, *g, *j).0 == "NON_COMPLIANT")
+        .unwrap();
+    env.sim.world(|w| {
+        w.compliance.set_pack(
+            &pa.id,
+            &w.opts.regions[pg].clone(),
+            &cc::pack_name(pj),
+            "COMPLIANT",
+        )
+    });
+    env.sim.reset_calls();
+    assert_eq!(env.cycle().await, 0);
+    let s = env.scrape().await;
+    let now = env.sim.world(|w| w.clone());
+    assert_truth(&s, &now, &["NON_COMPLIANT"]);
+    // One page of NON_COMPLIANT rules and two rules looked up; two pack listings and one
+    // pack looked up.
+    assert_eq!(env.sim.calls("DescribeAggregateComplianceByConfigRules"), 3);
+    assert_eq!(
+        env.sim
+            .calls("DescribeAggregateComplianceByConformancePacks"),
+        3
+    );
+    let n = notes(&env);
+    assert!(
+        n.iter().any(|l| l.contains("brought up to date")
+            && l.contains("3 results that left them looked up")
+            && l.contains("next full listing in")),
+        "{n:?}"
+    );
+    let read = s.matching("aws_config_compliance_full_read_timestamp_seconds", &[]);
+    assert_eq!(read.len(), 1, "{read:?}");
+
+    // COMPLIANT -> INSUFFICIENT_DATA never passes through what is read between full listings:
+    // it shows only at the next full listing (the documented lag).
+    let quiet = find("COMPLIANT", std::slice::from_ref(&broken));
+    set(&env, &quiet.0, &quiet.1, &quiet.2, "INSUFFICIENT_DATA", 0);
+    assert_eq!(env.cycle().await, 0);
+    let lagging = env.scrape().await;
+    let count = |s: &crate::common::Scrape, t: &str| {
+        s.get(
+            "aws_config_rules_by_compliance",
+            &[
+                ("account_id", &quiet.0),
+                ("region", &quiet.1),
+                ("compliance", t),
+            ],
+        )
+    };
+    assert_eq!(
+        count(&lagging, "INSUFFICIENT_DATA"),
+        count(&s, "INSUFFICIENT_DATA")
+    );
+
+    // A result the view never saw (a new rule in every account) makes the run a full listing.
+    env.sim.world(|w| w.opts.compliance.rules += 1);
+    assert!(
+        env.sim.world(|w| {
+            let i = w.opts.compliance.rules - 1;
+            w.accounts.iter().any(|a| {
+                (0..2).any(|g| cc::rule_compliance(w, a, g, i).compliance == "NON_COMPLIANT")
+            })
+        }),
+        "the new rule is NON_COMPLIANT somewhere"
+    );
+    env.sim.reset_calls();
+    assert_eq!(env.cycle().await, 0);
+    let s = env.scrape().await;
+    let now = env.sim.world(|w| w.clone());
+    // Exact again, the lagging move included.
+    assert_truth(&s, &now, &["NON_COMPLIANT"]);
+    // The NON_COMPLIANT page, then the whole listing.
+    assert_eq!(env.sim.calls("DescribeAggregateComplianceByConfigRules"), 2);
+    let n = notes(&env);
+    assert!(
+        n.iter().any(|l| l
+            .contains("full listing (a rule or pack result the last full listing did not have)")),
+        "{n:?}"
     );
     env.stop().await;
 }

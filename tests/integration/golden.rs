@@ -70,11 +70,13 @@ pub fn start_demo_reading(args: &[&str], drain: bool) -> (KillOnDrop, String) {
 
 /// True for a series whose value depends on when it was read, not on what AWS answered.
 fn masked(name: &str) -> bool {
-    name.starts_with("posture_exporter_")
-        && (name.ends_with("_timestamp_seconds")
-            || name.contains("duration_seconds")
-            || name == "posture_exporter_aws_api_calls_total"
-            || name == "posture_exporter_process_start_time_seconds")
+    // When the aggregator's compliance was last listed whole: a moment, like the exporter's own.
+    name == "aws_config_compliance_full_read_timestamp_seconds"
+        || (name.starts_with("posture_exporter_")
+            && (name.ends_with("_timestamp_seconds")
+                || name.contains("duration_seconds")
+                || name == "posture_exporter_aws_api_calls_total"
+                || name == "posture_exporter_process_start_time_seconds"))
 }
 
 /// The exposition as `series -> value` plus its HELP/TYPE lines, in a canonical text form.

@@ -18,6 +18,31 @@ use posture_exporter::collect::{Collector as _, JobContext};
 use posture_exporter::collectors::config_compliance::{ConfigCompliance, Settings};
 use posture_exporter::config::Config;
 
+type Run = (
+    &'static str,
+    u64,
+    std::collections::BTreeMap<String, u64>,
+    usize,
+);
+
+/// One run of the aggregator job: (label, calls, calls by operation, series).
+async fn agg_run(
+    sim: &Sim,
+    ctx: &JobContext<Settings>,
+    state: &mut <ConfigCompliance as posture_exporter::collect::Collector>::State,
+    label: &'static str,
+) -> anyhow::Result<Run> {
+    sim.reset_calls();
+    let got = ConfigCompliance::collect(ctx, state)
+        .await
+        .map_err(|e| anyhow!("{label}: {e}"))?;
+    let series: usize = got.families.iter().map(|f| f.len()).sum();
+    Ok((label, sim.total_calls(), sim.all_calls(), series))
+}
+
+/// Results fixed (and as many broken) before the last aggregator run.
+const CHANGES: usize = 10;
+
 /// Runs the measurement and prints a Markdown table.
 pub fn budget(
     accounts: usize,
@@ -84,17 +109,57 @@ targets:\n  - name: management\n    regions: [{}]\ncollectors:\n  config_complia
         });
         let fanned = Arc::new(Settings::default());
 
-        sim.reset_calls();
+        // The aggregator: a full listing, then the runs between two full listings, first with
+        // nothing changed, then with `CHANGES` results fixed and as many broken.
         let ctx = JobContext {
             aws: Arc::new(factory.ambient().region(&regions[0], &mgmt)),
-            settings: aggregated,
+            settings: aggregated.clone(),
         };
-        let got = ConfigCompliance::collect(&ctx, &mut ())
-            .await
-            .map_err(|e| anyhow!("{e}"))?;
-        let agg_series: usize = got.families.iter().map(|f| f.len()).sum();
-        let agg_calls = sim.all_calls();
-        let agg_total = sim.total_calls();
+        let mut state = Default::default();
+        let full = agg_run(&sim, &ctx, &mut state, "full listing").await?;
+        let steady = agg_run(&sim, &ctx, &mut state, "between full listings, nothing changed").await?;
+        let changed = sim.world(|w| {
+            let mut fixed = 0;
+            let mut broken = 0;
+            let mut set = Vec::new();
+            'all: for a in &w.accounts {
+                for (g, region) in w.opts.regions.iter().enumerate() {
+                    for i in 0..w.opts.compliance.rules {
+                        let r = cc::rule_compliance(w, a, g, i);
+                        let nc = r.compliance == "NON_COMPLIANT";
+                        let (to, n) = if nc && fixed < CHANGES {
+                            fixed += 1;
+                            ("COMPLIANT", 0)
+                        } else if !nc && broken < CHANGES {
+                            broken += 1;
+                            ("NON_COMPLIANT", 3)
+                        } else {
+                            continue;
+                        };
+                        set.push((a.id.clone(), region.clone(), cc::rule_name(i), to, n));
+                        if fixed == CHANGES && broken == CHANGES {
+                            break 'all;
+                        }
+                    }
+                }
+            }
+            for (a, r, rule, to, n) in &set {
+                w.compliance.set_rule(
+                    a,
+                    r,
+                    rule,
+                    cc::RuleResult {
+                        compliance: to.to_string(),
+                        resources: *n,
+                    },
+                );
+            }
+            set.len()
+        });
+        let churn = agg_run(&sim, &ctx, &mut state, "between full listings, results changed").await?;
+        let agg_total = full.1;
+        let agg_series = full.3;
+        let agg_calls = full.2.clone();
 
         sim.reset_calls();
         let mut fan_series = 0usize;
@@ -104,7 +169,7 @@ targets:\n  - name: management\n    regions: [{}]\ncollectors:\n  config_complia
                     aws: Arc::new(factory.ambient().region(r, id)),
                     settings: fanned.clone(),
                 };
-                let got = ConfigCompliance::collect(&ctx, &mut ())
+                let got = ConfigCompliance::collect(&ctx, &mut Default::default())
                     .await
                     .map_err(|e| anyhow!("{e}"))?;
                 fan_series += got.families.iter().map(|f| f.len()).sum::<usize>();
@@ -138,9 +203,30 @@ targets:\n  - name: management\n    regions: [{}]\ncollectors:\n  config_complia
             ops(&fan_calls)
         );
         println!(
-            "\naggregator / fan-out: {:.2}% of the calls ({:.2}% counting the fan-out's AssumeRole); no AssumeRole through the aggregator",
+            "\naggregator's full listing / fan-out: {:.2}% of the calls ({:.2}% counting the fan-out's AssumeRole); no AssumeRole through the aggregator",
             agg_total as f64 * 100.0 / fan_total as f64,
             agg_total as f64 * 100.0 / (fan_total + assume) as f64
+        );
+        println!();
+        println!("The aggregator's runs (full_read_interval 1h, interval 15m: one full listing in four runs):");
+        println!();
+        println!("| aggregator run | calls | by operation | series | / fan-out |");
+        println!("|---|---:|---|---:|---:|");
+        for (label, total, calls, series) in [&full, &steady, &churn] {
+            println!(
+                "| {label} | {total} | {} | {series} | {:.2}% |",
+                ops(calls),
+                *total as f64 * 100.0 / fan_total as f64
+            );
+        }
+        let per_hour = full.1 + 3 * churn.1;
+        println!(
+            "\n{changed} results changed between the last two runs ({CHANGES} fixed, {CHANGES} broken). \
+             An hour of runs with that much change (one full listing, three runs between): {per_hour} calls, \
+             {:.2} a run, {:.2}% of the fan-out's {}",
+            per_hour as f64 / 4.0,
+            per_hour as f64 * 25.0 / fan_total as f64,
+            fan_total
         );
         sim.stop();
         Ok(())

@@ -5,7 +5,8 @@
 //! empty while a token follows, so an empty page is never taken for the end.
 
 use aws_sdk_config::types::{
-    Compliance, ConformancePackComplianceFilters, ConformancePackComplianceType,
+    AggregateConformancePackComplianceFilters, Compliance, ComplianceType,
+    ConfigRuleComplianceFilters, ConformancePackComplianceFilters, ConformancePackComplianceType,
 };
 
 use crate::aws::error::required;
@@ -85,15 +86,86 @@ fn member(
     required(v.unwrap_or(""), name, op, &c.account_id, &c.region)
 }
 
-/// DescribeAggregateComplianceByConfigRules of `aggregator`, every page.
+/// What an aggregate listing is narrowed to: AWS's `Filters` (a rule or pack name, a compliance
+/// type, an account, a region). [`Narrow::ALL`] sends no `Filters` at all.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Narrow<'a> {
+    /// Rule (or conformance pack) name.
+    pub name: Option<&'a str>,
+    /// Compliance type. For rules AWS supports only COMPLIANT and NON_COMPLIANT here.
+    pub compliance: Option<&'a str>,
+    /// Source account.
+    pub account_id: Option<&'a str>,
+    /// Source region.
+    pub region: Option<&'a str>,
+}
+
+impl<'a> Narrow<'a> {
+    /// The whole listing.
+    pub const ALL: Narrow<'static> = Narrow {
+        name: None,
+        compliance: None,
+        account_id: None,
+        region: None,
+    };
+
+    /// Only results of this compliance type.
+    pub fn compliance(t: &'a str) -> Self {
+        Narrow {
+            compliance: Some(t),
+            ..Narrow::default()
+        }
+    }
+
+    /// One (name, account, region), whatever its compliance.
+    pub fn one(name: &'a str, account_id: &'a str, region: &'a str) -> Self {
+        Narrow {
+            name: Some(name),
+            compliance: None,
+            account_id: Some(account_id),
+            region: Some(region),
+        }
+    }
+
+    fn is_all(&self) -> bool {
+        *self == Narrow::ALL
+    }
+
+    fn rule_filters(&self) -> Option<ConfigRuleComplianceFilters> {
+        (!self.is_all()).then(|| {
+            ConfigRuleComplianceFilters::builder()
+                .set_config_rule_name(self.name.map(str::to_string))
+                .set_compliance_type(self.compliance.map(ComplianceType::from))
+                .set_account_id(self.account_id.map(str::to_string))
+                .set_aws_region(self.region.map(str::to_string))
+                .build()
+        })
+    }
+
+    fn pack_filters(&self) -> Option<AggregateConformancePackComplianceFilters> {
+        (!self.is_all()).then(|| {
+            AggregateConformancePackComplianceFilters::builder()
+                .set_conformance_pack_name(self.name.map(str::to_string))
+                .set_compliance_type(self.compliance.map(ConformancePackComplianceType::from))
+                .set_account_id(self.account_id.map(str::to_string))
+                .set_aws_region(self.region.map(str::to_string))
+                .build()
+        })
+    }
+}
+
+/// DescribeAggregateComplianceByConfigRules of `aggregator`, narrowed to `narrow`, every page.
 pub async fn aggregate_rules(
     c: &RegionClients,
     aggregator: &str,
+    narrow: Narrow<'_>,
 ) -> Result<Vec<RuleCompliance>, CollectError> {
     let op = "DescribeAggregateComplianceByConfigRules";
+    let filters = narrow.rule_filters();
     c.config(|cl| {
         cl.describe_aggregate_compliance_by_config_rules()
             .configuration_aggregator_name(aggregator)
+            .set_filters(filters.clone())
             .limit(RULES_PAGE_LIMIT)
     })
     .all_pages(|out| {
@@ -115,15 +187,19 @@ pub async fn aggregate_rules(
     .await
 }
 
-/// DescribeAggregateComplianceByConformancePacks of `aggregator`, every page.
+/// DescribeAggregateComplianceByConformancePacks of `aggregator`, narrowed to `narrow`, every
+/// page.
 pub async fn aggregate_packs(
     c: &RegionClients,
     aggregator: &str,
+    narrow: Narrow<'_>,
 ) -> Result<Vec<PackCompliance>, CollectError> {
     let op = "DescribeAggregateComplianceByConformancePacks";
+    let filters = narrow.pack_filters();
     c.config(|cl| {
         cl.describe_aggregate_compliance_by_conformance_packs()
             .configuration_aggregator_name(aggregator)
+            .set_filters(filters.clone())
             .limit(PACKS_PAGE_LIMIT)
     })
     .all_pages(|out| {

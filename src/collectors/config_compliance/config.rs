@@ -53,6 +53,10 @@ pub struct Settings {
     /// and `aws_config_conformance_pack_compliance`.
     #[serde(default = "default_detail")]
     pub detail_compliance: Vec<String>,
+    /// Time between two full listings of the aggregator; the runs in between read only what is
+    /// NON_COMPLIANT (see [`Settings::incremental`]). Defaults to 1h. Only with `aggregator`.
+    #[serde(default)]
+    pub full_read_interval: Option<HumanDuration>,
 }
 
 fn yes() -> bool {
@@ -65,6 +69,21 @@ fn default_detail() -> Vec<String> {
     vec!["NON_COMPLIANT".into()]
 }
 
+impl Settings {
+    /// Time between two full listings of the aggregator.
+    pub fn full_read_interval(&self) -> HumanDuration {
+        self.full_read_interval.unwrap_or(d(3600))
+    }
+
+    /// True when the runs between full listings may read only the NON_COMPLIANT results: the
+    /// detail types ask for nothing else rule by rule (a COMPLIANT or INSUFFICIENT_DATA rule
+    /// series would lag until the next full listing; AWS filters rules only by COMPLIANT or
+    /// NON_COMPLIANT).
+    pub fn incremental(&self) -> bool {
+        self.detail_compliance.iter().all(|t| t == "NON_COMPLIANT")
+    }
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Settings {
@@ -75,6 +94,7 @@ impl Default for Settings {
             target: None,
             region: None,
             detail_compliance: default_detail(),
+            full_read_interval: None,
         }
     }
 }
@@ -109,6 +129,7 @@ impl Section for Settings {
                 for (field, set) in [
                     ("target", self.target.is_some()),
                     ("region", self.region.is_some()),
+                    ("full_read_interval", self.full_read_interval.is_some()),
                 ] {
                     if set {
                         p.at(

@@ -11,6 +11,7 @@
 //! roll-up from each would export the same label set once per job.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::api::{PackCompliance, RuleCompliance};
 use super::config::ZERO_FILLED;
@@ -69,6 +70,25 @@ static PACK_RULES: Desc = Desc {
     kind: Kind::Gauge,
     labels: &["account_id", "region", "pack"],
 };
+
+static FULL_READ: Desc = Desc {
+    name: "aws_config_compliance_full_read_timestamp_seconds",
+    help: "When the aggregator's compliance was last listed whole. Between two full listings \
+           only NON_COMPLIANT results are read: a rule result that moves between COMPLIANT and \
+           INSUFFICIENT_DATA, or is added or removed while not NON_COMPLIANT, shows at the next.",
+    kind: Kind::Gauge,
+    labels: &["aggregator"],
+};
+
+/// The time of the aggregator's last full listing.
+pub fn full_read(aggregator: &str, at: SystemTime) -> Family {
+    let mut f = Family::new(&FULL_READ);
+    let secs = at
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs() as f64);
+    f.push(&[aggregator], secs);
+    f
+}
 
 /// What one run read, whichever the source.
 #[derive(Debug, Clone, Default, PartialEq)]

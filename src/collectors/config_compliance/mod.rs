@@ -7,6 +7,9 @@
 //!   DescribeAggregateComplianceByConformancePacks (100 a page), every page: the whole
 //!   organization in a few calls and no role in any member. The covered (account, region) pairs
 //!   are those the aggregator answers for (AWS lists no account that has no rule or pack).
+//!   That full listing is repeated every `full_read_interval`; the runs in between read only
+//!   the NON_COMPLIANT results and apply them to what the last full listing found ([`view`]),
+//!   unless the detail types ask for more than NON_COMPLIANT.
 //! - Without it, every (account, region) job reads its own: DescribeComplianceByConfigRule
 //!   (every page), DescribeConformancePacks (20 a page), GetConformancePackComplianceSummary for
 //!   five packs a call (the model's maximum), and for each NON_COMPLIANT pack only,
@@ -20,14 +23,17 @@
 pub mod api;
 pub mod config;
 pub mod convert;
+pub mod view;
 
 use std::collections::BTreeSet;
+use std::time::{Instant, SystemTime};
 
 use crate::aws::{CollectError, RegionClients};
 use crate::collect::{Collected, Collector, JobContext, Scope};
-use api::{PackCompliance, RuleCompliance};
+use api::{Narrow, PackCompliance, RuleCompliance};
 pub use config::Settings;
 use convert::Compliance;
+use view::{View, LOOKUPS, PACK_ATTENTION, RULE_ATTENTION};
 
 /// Config rule and conformance pack compliance, from an aggregator or per account and region.
 pub struct ConfigCompliance;
@@ -36,7 +42,7 @@ impl Collector for ConfigCompliance {
     const NAME: &'static str = "config_compliance";
     const SCOPE: Scope = Scope::AccountRegion;
     type Settings = Settings;
-    type State = ();
+    type State = State;
 
     fn scope(settings: &Settings) -> Scope {
         if settings.aggregator.is_some() {
@@ -46,21 +52,52 @@ impl Collector for ConfigCompliance {
         }
     }
 
-    async fn collect(ctx: &JobContext<Settings>, _: &mut ()) -> Result<Collected, CollectError> {
-        collect(ctx).await
+    async fn collect(
+        ctx: &JobContext<Settings>,
+        state: &mut State,
+    ) -> Result<Collected, CollectError> {
+        collect(ctx, state).await
     }
 }
 
+/// What an aggregator job keeps between runs: the last full listing, brought up to date.
+#[derive(Debug, Default)]
+pub struct State {
+    kept: Option<Kept>,
+}
+
+#[derive(Debug)]
+struct Kept {
+    aggregator: String,
+    view: View,
+    /// When the full listing was read, for the interval and for the exported timestamp.
+    at: Instant,
+    wall: SystemTime,
+}
+
 /// One run.
-pub async fn collect(ctx: &JobContext<Settings>) -> Result<Collected, CollectError> {
+pub async fn collect(
+    ctx: &JobContext<Settings>,
+    state: &mut State,
+) -> Result<Collected, CollectError> {
     let c = &*ctx.aws;
     let calls_before = c.calls();
     let mut notes = Vec::new();
-    let mut got = match &ctx.settings.aggregator {
-        Some(name) => from_aggregator(c, name).await?,
-        None => from_account(c).await?,
+    let mut extra = Vec::new();
+    let got = match &ctx.settings.aggregator {
+        Some(name) => {
+            let got = from_aggregator(ctx, name, state, &mut notes).await?;
+            if let Some(k) = &state.kept {
+                extra.push(convert::full_read(name, k.wall));
+            }
+            got
+        }
+        None => {
+            let mut got = from_account(c).await?;
+            tidy(&mut got, &mut notes);
+            got
+        }
     };
-    tidy(&mut got, &mut notes);
     let non_compliant = got
         .rules
         .iter()
@@ -78,8 +115,10 @@ pub async fn collect(ctx: &JobContext<Settings>) -> Result<Collected, CollectErr
         got.packs.len(),
         c.calls() - calls_before
     ));
+    let mut families = convert::families(&got, &ctx.settings.detail_compliance);
+    families.extend(extra);
     Ok(Collected {
-        families: convert::families(&got, &ctx.settings.detail_compliance),
+        families,
         notes,
         next_run: None,
         ..Collected::default()
@@ -109,9 +148,110 @@ fn tidy(got: &mut Compliance, notes: &mut Vec<String>) {
     }
 }
 
-async fn from_aggregator(c: &RegionClients, name: &str) -> Result<Compliance, CollectError> {
-    let rules = api::aggregate_rules(c, name).await?;
-    let packs = api::aggregate_packs(c, name).await?;
+/// Why this run lists everything, or `None` when the kept view can be brought up to date.
+fn full_listing_due(settings: &Settings, name: &str, state: &State) -> Option<&'static str> {
+    let Some(k) = &state.kept else {
+        return Some("nothing read before");
+    };
+    if k.aggregator != name {
+        return Some("the aggregator changed");
+    }
+    if !settings.incremental() {
+        return Some("the detail types ask for more than NON_COMPLIANT");
+    }
+    if k.at.elapsed() >= settings.full_read_interval().0 {
+        return Some("full_read_interval has passed");
+    }
+    None
+}
+
+async fn from_aggregator(
+    ctx: &JobContext<Settings>,
+    name: &str,
+    state: &mut State,
+    notes: &mut Vec<String>,
+) -> Result<Compliance, CollectError> {
+    let c = &*ctx.aws;
+    let mut why = full_listing_due(&ctx.settings, name, state);
+    if let (None, Some(k)) = (why, state.kept.as_mut()) {
+        match bring_up_to_date(c, name, &mut k.view).await? {
+            Ok(line) => {
+                let next = ctx
+                    .settings
+                    .full_read_interval()
+                    .0
+                    .saturating_sub(k.at.elapsed());
+                notes.push(format!(
+                    "{line}; next full listing in {}",
+                    crate::config::duration::HumanDuration(std::time::Duration::from_secs(
+                        next.as_secs()
+                    ))
+                ));
+                return Ok(k.view.compliance());
+            }
+            Err(reason) => why = Some(reason),
+        }
+    }
+    let mut got = full_listing(c, name).await?;
+    tidy(&mut got, notes);
+    notes.push(format!(
+        "full listing ({})",
+        why.unwrap_or("nothing read before")
+    ));
+    state.kept = ctx.settings.incremental().then(|| Kept {
+        aggregator: name.to_string(),
+        view: View::of(&got),
+        at: Instant::now(),
+        wall: SystemTime::now(),
+    });
+    Ok(got)
+}
+
+/// The NON_COMPLIANT rule results and the packs needing attention, applied to `view`; the
+/// results that left those listings looked up one by one. `Ok(Err(why))` when a full listing is
+/// needed instead (a result the view does not know, or too many to look up).
+async fn bring_up_to_date(
+    c: &RegionClients,
+    name: &str,
+    view: &mut View,
+) -> Result<Result<String, &'static str>, CollectError> {
+    let rules = api::aggregate_rules(c, name, Narrow::compliance(RULE_ATTENTION)).await?;
+    let mut packs = Vec::new();
+    for t in PACK_ATTENTION {
+        packs.extend(api::aggregate_packs(c, name, Narrow::compliance(t)).await?);
+    }
+    let Ok((left_rules, left_packs)) = view.apply(&rules, &packs) else {
+        return Ok(Err(
+            "a rule or pack result the last full listing did not have",
+        ));
+    };
+    let looked_up = left_rules.len() + left_packs.len();
+    if looked_up > LOOKUPS {
+        return Ok(Err(
+            "more results left NON_COMPLIANT than are worth looking up one by one",
+        ));
+    }
+    for l in &left_rules {
+        let now =
+            api::aggregate_rules(c, name, Narrow::one(&l.name, &l.account_id, &l.region)).await?;
+        view.settle_rule(l, now.iter().find(|x| !x.compliance.is_empty()));
+    }
+    for l in &left_packs {
+        let now =
+            api::aggregate_packs(c, name, Narrow::one(&l.name, &l.account_id, &l.region)).await?;
+        view.settle_pack(l, now.iter().find(|x| !x.compliance.is_empty()));
+    }
+    Ok(Ok(format!(
+        "brought up to date: {} NON_COMPLIANT rule results and {} conformance packs needing \
+         attention read, {looked_up} results that left them looked up",
+        rules.len(),
+        packs.len()
+    )))
+}
+
+async fn full_listing(c: &RegionClients, name: &str) -> Result<Compliance, CollectError> {
+    let rules = api::aggregate_rules(c, name, Narrow::ALL).await?;
+    let packs = api::aggregate_packs(c, name, Narrow::ALL).await?;
     let covered = rules
         .iter()
         .map(|r| (r.account_id.clone(), r.region.clone()))
@@ -174,4 +314,62 @@ async fn from_account(c: &RegionClients) -> Result<Compliance, CollectError> {
         packs,
         rollup: false,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn kept(name: &str, age: Duration) -> State {
+        State {
+            kept: Some(Kept {
+                aggregator: name.into(),
+                view: View::default(),
+                at: Instant::now().checked_sub(age).unwrap_or_else(Instant::now),
+                wall: SystemTime::now(),
+            }),
+        }
+    }
+
+    #[test]
+    fn a_full_listing_is_due_first_after_the_interval_and_on_a_change_of_aggregator() {
+        let s = Settings {
+            aggregator: Some("org".into()),
+            full_read_interval: Some(crate::config::duration::d(600)),
+            ..Settings::default()
+        };
+        assert_eq!(
+            full_listing_due(&s, "org", &State::default()),
+            Some("nothing read before")
+        );
+        assert_eq!(
+            full_listing_due(&s, "org", &kept("org", Duration::from_secs(60))),
+            None
+        );
+        assert_eq!(
+            full_listing_due(&s, "org", &kept("org", Duration::from_secs(601))),
+            Some("full_read_interval has passed")
+        );
+        assert_eq!(
+            full_listing_due(&s, "org", &kept("other", Duration::from_secs(1))),
+            Some("the aggregator changed")
+        );
+        let detailed = Settings {
+            detail_compliance: vec!["COMPLIANT".into()],
+            ..s.clone()
+        };
+        assert_eq!(
+            full_listing_due(&detailed, "org", &kept("org", Duration::from_secs(1))),
+            Some("the detail types ask for more than NON_COMPLIANT")
+        );
+        let every_run = Settings {
+            full_read_interval: Some(crate::config::duration::d(0)),
+            ..s
+        };
+        assert_eq!(
+            full_listing_due(&every_run, "org", &kept("org", Duration::ZERO)),
+            Some("full_read_interval has passed")
+        );
+    }
 }
