@@ -41,6 +41,21 @@ struct JobSpec {
     target: String,
     clients: Arc<RegionClients>,
     schedule: Schedule,
+    scope: Scope,
+}
+
+/// How long a new job's loop waits before its first run. With `jitter`, a job per account and
+/// region waits a random part (`r` in 0..1) of its interval, at most five minutes: enough to
+/// smooth a cycle over thousands of accounts, short enough that a 6h collector starts the same
+/// day. An organization job is one job (or one per region): spreading it smooths nothing and
+/// only delays what it reads (and `/ready`), so it starts at once.
+fn first_delay(jitter: bool, scope: Scope, interval: Duration, r: f64) -> Duration {
+    match (jitter, scope) {
+        (true, Scope::AccountRegion) => interval
+            .min(Duration::from_secs(300))
+            .mul_f64(r.clamp(0.0, 1.0)),
+        _ => Duration::ZERO,
+    }
 }
 
 /// A job and its state. The lock is held for the whole of a run, by whichever runs it (its loop
@@ -151,6 +166,7 @@ impl Scheduler {
             if !schedule.enabled {
                 continue;
             }
+            let scope = kind.scope(&cfg.collectors);
             let mut push = |t: &ResolvedTarget, region: &str| {
                 out.push(JobSpec {
                     key: JobKey {
@@ -161,9 +177,10 @@ impl Scheduler {
                     target: t.name.clone(),
                     clients: Arc::new(t.aws.region(region, &t.account_id)),
                     schedule,
+                    scope,
                 });
             };
-            match kind.scope(&cfg.collectors) {
+            match scope {
                 Scope::AccountRegion => {
                     for t in targets.values().filter(|t| t.account_jobs) {
                         for r in &t.regions {
@@ -237,17 +254,8 @@ impl Scheduler {
                 schedule: spec.schedule,
             });
             if let Mode::Loops { jitter } = self.mode {
-                // Spread first runs over the interval, at most five minutes: enough to smooth
-                // a cycle over thousands of accounts, short enough that a 6h collector starts
-                // the same day.
-                let delay = if jitter {
-                    spec.schedule
-                        .interval
-                        .min(Duration::from_secs(300))
-                        .mul_f64(fastrand::f64())
-                } else {
-                    Duration::ZERO
-                };
+                let delay =
+                    first_delay(jitter, spec.scope, spec.schedule.interval, fastrand::f64());
                 self.tracker.spawn(run_job(
                     slot.clone(),
                     self.store.clone(),
@@ -455,6 +463,27 @@ mod tests {
     use super::*;
     use crate::aws::CallCounter;
     use crate::collect::{Collected, RunFuture};
+
+    #[test]
+    fn only_jobs_per_account_and_region_are_spread_and_organization_jobs_start_at_once() {
+        let hour = Duration::from_secs(3600);
+        let minute = Duration::from_secs(60);
+        assert_eq!(
+            first_delay(true, Scope::AccountRegion, hour, 0.5),
+            Duration::from_secs(150),
+            "half of the five-minute cap"
+        );
+        assert_eq!(
+            first_delay(true, Scope::AccountRegion, minute, 0.5),
+            Duration::from_secs(30),
+            "half of a shorter interval"
+        );
+        assert_eq!(first_delay(true, Scope::Org, hour, 0.99), Duration::ZERO);
+        assert_eq!(
+            first_delay(false, Scope::AccountRegion, hour, 0.99),
+            Duration::ZERO
+        );
+    }
 
     /// A job that takes 50 ms and counts how many of its runs are in flight at once.
     struct Probe {
