@@ -109,6 +109,25 @@ targets:\n  - name: management\n    regions: [{}]\ncollectors:\n  config_complia
         });
         let fanned = Arc::new(Settings::default());
 
+        // The fan-out first, on the organization as generated.
+        sim.reset_calls();
+        let mut fan_series = 0usize;
+        for id in &ids {
+            for r in &regions {
+                let ctx = JobContext {
+                    aws: Arc::new(factory.ambient().region(r, id)),
+                    settings: fanned.clone(),
+                };
+                let got = ConfigCompliance::collect(&ctx, &mut Default::default())
+                    .await
+                    .map_err(|e| anyhow!("{e}"))?;
+                fan_series += got.families.iter().map(|f| f.len()).sum::<usize>();
+            }
+        }
+        let fan_calls = sim.all_calls();
+        let fan_total = sim.total_calls();
+        let assume = ids.len() as u64 - 1;
+
         // The aggregator: a full listing, then the runs between two full listings, first with
         // nothing changed, then with `CHANGES` results fixed and as many broken.
         let ctx = JobContext {
@@ -160,24 +179,6 @@ targets:\n  - name: management\n    regions: [{}]\ncollectors:\n  config_complia
         let agg_total = full.1;
         let agg_series = full.3;
         let agg_calls = full.2.clone();
-
-        sim.reset_calls();
-        let mut fan_series = 0usize;
-        for id in &ids {
-            for r in &regions {
-                let ctx = JobContext {
-                    aws: Arc::new(factory.ambient().region(r, id)),
-                    settings: fanned.clone(),
-                };
-                let got = ConfigCompliance::collect(&ctx, &mut Default::default())
-                    .await
-                    .map_err(|e| anyhow!("{e}"))?;
-                fan_series += got.families.iter().map(|f| f.len()).sum::<usize>();
-            }
-        }
-        let fan_calls = sim.all_calls();
-        let fan_total = sim.total_calls();
-        let assume = ids.len() as u64 - 1;
 
         println!("machine: {}", super::machine());
         println!(
