@@ -543,9 +543,17 @@ pub fn excluded_accounts(world: &World, rule: &RuleDef) -> Vec<String> {
         .collect()
 }
 
-fn rule_time(world: &World, rule: &RuleDef) -> f64 {
+/// When the rule's deployments last changed (a member override bumps it); generated member
+/// times are drawn before it.
+fn deploy_time(world: &World, rule: &RuleDef) -> f64 {
     let bump = world.config_org.bumps.get(&rule.name).copied().unwrap_or(0);
     EPOCH - 86_400.0 * (1 + rule.index % 30) as f64 + 600.0 * bump as f64
+}
+
+/// The organization status's time: the deployments' time, moved on by every account that
+/// joined or left since (a member's own time does not move when another account joins).
+fn rule_time(world: &World, rule: &RuleDef) -> f64 {
+    deploy_time(world, rule) + 600.0 * world.membership_changes as f64
 }
 
 /// The status of `rule` in `account` (excluded accounts included: callers filter them).
@@ -587,7 +595,7 @@ pub fn member_status(world: &World, rule: &RuleDef, account: &Account) -> Member
         status: format!("{phase}_{status}"),
         error_code,
         error_message,
-        last_update: rule_time(world, rule) - (h % 86_400) as f64 - 0.5,
+        last_update: deploy_time(world, rule) - (h % 86_400) as f64 - 0.5,
     }
 }
 
@@ -1234,5 +1242,28 @@ mod tests {
         let after = rule_status(&w, &r);
         assert_eq!(after.status, "CREATE_FAILED");
         assert!(after.last_update > before);
+    }
+
+    #[test]
+    fn an_account_joining_or_leaving_moves_every_rule_status_time() {
+        let mut w = world(5);
+        let times = |w: &World| -> Vec<f64> {
+            rules(w)
+                .iter()
+                .map(|r| rule_status(w, r).last_update)
+                .collect()
+        };
+        let t0 = times(&w);
+        let id = w.add_account();
+        let t1 = times(&w);
+        assert!(t0.iter().zip(&t1).all(|(a, b)| b > a), "{t0:?} {t1:?}");
+        assert!(w.remove_account(&id));
+        let t2 = times(&w);
+        assert!(t1.iter().zip(&t2).all(|(a, b)| b > a), "{t1:?} {t2:?}");
+        assert!(
+            !w.remove_account(&id),
+            "removing an absent account changes nothing"
+        );
+        assert_eq!(times(&w), t2);
     }
 }

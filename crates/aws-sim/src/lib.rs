@@ -230,6 +230,9 @@ pub struct Sim {
     state: Arc<SimState>,
     addr: SocketAddr,
     shutdown: CancellationToken,
+    /// Cancels the listener and every open connection (a child of `shutdown`), so that the
+    /// simulator can go away for a while and come back on the same port.
+    listening: Mutex<CancellationToken>,
 }
 
 impl Sim {
@@ -253,12 +256,38 @@ impl Sim {
             rng: Mutex::new(fastrand::Rng::with_seed(seed)),
         });
         let shutdown = CancellationToken::new();
-        tokio::spawn(serve(listener, state.clone(), shutdown.clone()));
+        let listening = shutdown.child_token();
+        tokio::spawn(serve(listener, state.clone(), listening.clone()));
         Ok(Sim {
             state,
             addr,
             shutdown,
+            listening: Mutex::new(listening),
         })
+    }
+
+    /// Makes the simulator unreachable for `d`: the listener closes and every open connection
+    /// is dropped (calls in flight see a reset, new ones a refused connection), then it listens
+    /// again on the same address. Errors if the address cannot be bound again.
+    pub async fn unreachable_for(&self, d: Duration) -> std::io::Result<()> {
+        lock(&self.listening).cancel();
+        tokio::time::sleep(d).await;
+        // The port was ours a moment ago; a socket still closing can hold it briefly.
+        let mut tries = 0;
+        let listener = loop {
+            match TcpListener::bind(self.addr).await {
+                Ok(l) => break l,
+                Err(e) if tries >= 50 => return Err(e),
+                Err(_) => {
+                    tries += 1;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        };
+        let token = self.shutdown.child_token();
+        *lock(&self.listening) = token.clone();
+        tokio::spawn(serve(listener, self.state.clone(), token));
+        Ok(())
     }
 
     /// The endpoint URL to give the exporter.

@@ -93,6 +93,9 @@ pub struct World {
     pub accounts: Vec<Account>,
     /// Accounts whose AssumeRole is refused.
     pub assume_role_denied: BTreeSet<String>,
+    /// Accounts that joined or left since the world was generated: AWS updates the status of
+    /// every organization deployment (its `LastUpdateTime`) when its member set changes.
+    pub membership_changes: u64,
     recorder_overrides: HashMap<(String, String), Vec<Recorder>>,
     /// Organization Config rules and aggregators.
     pub config_org: super::config_org::State,
@@ -127,6 +130,7 @@ impl World {
             org_id,
             accounts,
             assume_role_denied: BTreeSet::new(),
+            membership_changes: 0,
             recorder_overrides: HashMap::new(),
             notes: BTreeMap::new(),
         }
@@ -167,6 +171,7 @@ impl World {
         let a = Self::make_account(self.opts.seed, base, i);
         let id = a.id.clone();
         self.accounts.push(a);
+        self.membership_changes += 1;
         id
     }
 
@@ -174,7 +179,11 @@ impl World {
     pub fn remove_account(&mut self, id: &str) -> bool {
         let before = self.accounts.len();
         self.accounts.retain(|a| a.id != id || a.index == 0);
-        before != self.accounts.len()
+        let removed = before != self.accounts.len();
+        if removed {
+            self.membership_changes += 1;
+        }
+        removed
     }
 
     /// The organization's root id.
