@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -12,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::aws::{AwsFactory, CallCounter};
-use crate::config::{Config, TargetConfig};
+use crate::config::{Config, Shard, TargetConfig};
 use crate::scheduler::{Mode, Scheduler};
 use crate::server::{self, ServerOptions, WebState};
 use crate::store::Store;
@@ -124,22 +125,27 @@ impl App {
         {
             let mut inner = app.inner.lock().await;
             for t in config.targets.clone() {
-                let token = app.spawn_target(&inner.factory, &inner.config, t.clone());
+                let token = app.spawn_target(&inner.factory, &inner.config, t.clone(), true);
                 inner.targets.insert(t.name.clone(), (t, token));
             }
         }
         Ok(app)
     }
 
-    /// Starts the task that resolves (or discovers) one configured target.
+    /// Starts the task that resolves (or discovers) one configured target; with `pending`,
+    /// `/ready` waits for its first resolution (a target restarted by a reload is served from
+    /// what it resolved before meanwhile, so it is not pending again).
     fn spawn_target(
         &self,
         factory: &AwsFactory,
         cfg: &Config,
         t: TargetConfig,
+        pending: bool,
     ) -> CancellationToken {
         let token = self.shutdown.child_token();
-        self.store.add_pending_target(&t.name);
+        if pending {
+            self.store.add_pending_target(&t.name);
+        }
         self.tracker.spawn(crate::targets::watch(
             t,
             factory.clone(),
@@ -198,16 +204,25 @@ impl App {
             .filter(|n| !keep.contains(n))
             .cloned()
             .collect();
+        let mut restarted: Vec<String> = Vec::new();
         for name in &stale {
             if let Some((_, tok)) = inner.targets.remove(name) {
                 tok.cancel();
+            }
+            if new_cfg.targets.iter().any(|t| &t.name == name) {
+                // Restarted, not removed: its accounts' jobs go on with their data (and the old
+                // credentials) until the new watch resolves it and replaces them, so a reload
+                // never blanks what was known; jobs whose credentials changed restart then.
+                restarted.push(name.clone());
+                continue;
             }
             self.store.target_resolved(name);
             self.scheduler.remove_targets_of(name);
         }
         self.scheduler.set_config(new_cfg.clone());
         for t in new_cfg.targets.iter().filter(|t| !keep.contains(&t.name)) {
-            let token = self.spawn_target(&inner.factory, &new_cfg, t.clone());
+            let pending = !restarted.contains(&t.name);
+            let token = self.spawn_target(&inner.factory, &new_cfg, t.clone(), pending);
             inner.targets.insert(t.name.clone(), (t.clone(), token));
         }
         self.store.set_overview_url(new_cfg.web.external_url());
@@ -218,6 +233,26 @@ impl App {
             restarted = inner.targets.len() - keep.len(),
             "configuration reloaded"
         );
+    }
+
+    /// What SIGHUP does: reads `path` again and swaps it in; `shard` (the command line's
+    /// `--shard`) wins over the file's. A file that does not load or validate is refused with
+    /// every problem logged, and the running configuration stays. Returns whether it was applied.
+    pub async fn reload_from(&self, path: &Path, shard: Option<Shard>) -> bool {
+        match Config::load(path) {
+            Ok(mut c) => {
+                if let Some(sh) = shard {
+                    c.shard = sh;
+                }
+                self.reload(c).await;
+                true
+            }
+            Err(e) => {
+                tracing::error!(file = %path.display(), problems = %e, "reload refused; keeping the running configuration");
+                self.reload_failed();
+                false
+            }
+        }
     }
 
     /// Records a refused reload (the old configuration stays).

@@ -299,18 +299,7 @@ async fn run(cfg: Config, path: PathBuf, shard: Option<Shard>) -> anyhow::Result
             tokio::select! {
                 _ = &mut stop => break,
                 _ = hup.recv() => {
-                    match Config::load(&path) {
-                        Ok(mut c) => {
-                            if let Some(sh) = shard {
-                                c.shard = sh;
-                            }
-                            app.reload(c).await;
-                        }
-                        Err(e) => {
-                            tracing::error!(file = %path.display(), problems = %e, "reload refused; keeping the running configuration");
-                            app.reload_failed();
-                        }
-                    }
+                    app.reload_from(&path, shard).await;
                 }
             }
         }

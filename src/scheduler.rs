@@ -15,7 +15,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::aws::{ErrorKind, RegionClients};
+use crate::aws::{AccountAws, ErrorKind, RegionClients};
 use crate::collect::{Job, Schedule, Scope};
 use crate::collectors::CollectorKind;
 use crate::config::Config;
@@ -39,6 +39,8 @@ pub enum Mode {
 struct JobSpec {
     key: JobKey,
     target: String,
+    /// The target's credentials and SDK configuration, which `clients` are made of.
+    aws: AccountAws,
     clients: Arc<RegionClients>,
     schedule: Schedule,
     scope: Scope,
@@ -73,6 +75,9 @@ struct Running {
     token: CancellationToken,
     /// The configuration the job was made with: a changed section restarts it.
     config: Arc<Config>,
+    /// The credentials and SDK configuration it calls with: other ones (a reload that changed
+    /// `aws:` or the target's role) restart it.
+    aws: AccountAws,
 }
 
 /// Runs and reconciles the jobs.
@@ -93,6 +98,18 @@ impl TargetSink for Scheduler {
             for name in remove {
                 t.remove(name);
             }
+            for target in targets {
+                t.insert(target.name.clone(), target);
+            }
+        }
+        self.reconcile();
+    }
+
+    fn replace_targets_of(&self, name: &str, targets: Vec<ResolvedTarget>) {
+        {
+            let prefix = format!("{name}/");
+            let mut t = self.targets.lock().unwrap_or_else(|e| e.into_inner());
+            t.retain(|k, _| k != name && !k.starts_with(&prefix));
             for target in targets {
                 t.insert(target.name.clone(), target);
             }
@@ -175,6 +192,7 @@ impl Scheduler {
                         region: region.to_string(),
                     },
                     target: t.name.clone(),
+                    aws: t.aws.clone(),
                     clients: Arc::new(t.aws.region(region, &t.account_id)),
                     schedule,
                     scope,
@@ -235,6 +253,7 @@ impl Scheduler {
             if let Some(r) = jobs.get(&spec.key) {
                 let same = r.slot.schedule == spec.schedule
                     && r.slot.target == spec.target
+                    && r.aws.same(&spec.aws)
                     && spec
                         .key
                         .collector
@@ -269,6 +288,7 @@ impl Scheduler {
                     slot,
                     token,
                     config: cfg.clone(),
+                    aws: spec.aws,
                 },
             );
         }
@@ -422,6 +442,14 @@ async fn run_one(
     )
 }
 
+/// The time from one run's start to the next: the interval, or sooner when the job asked
+/// (`next_run`), never later: a collector's "again soon" (say 30 s) must not hold back a job
+/// whose interval is shorter.
+fn period(interval: Duration, hint: Option<Duration>) -> Duration {
+    hint.map_or(interval, |h| h.min(interval))
+        .max(Duration::from_millis(10))
+}
+
 async fn run_job(slot: Arc<Slot>, store: Arc<Store>, token: CancellationToken, delay: Duration) {
     if !delay.is_zero() {
         tokio::select! {
@@ -439,9 +467,7 @@ async fn run_job(slot: Arc<Slot>, store: Arc<Store>, token: CancellationToken, d
             } => r,
         };
         store.record_parts(&slot.key, report, parts);
-        let period = hint
-            .unwrap_or(slot.schedule.interval)
-            .max(Duration::from_millis(10));
+        let period = period(slot.schedule.interval, hint);
         // Skip ticks a long run missed rather than run back to back.
         let now = Instant::now();
         let mut next = start + period;
@@ -463,6 +489,22 @@ mod tests {
     use super::*;
     use crate::aws::CallCounter;
     use crate::collect::{Collected, RunFuture};
+
+    #[test]
+    fn a_job_runs_again_sooner_when_it_asks_and_never_later_than_its_interval() {
+        let s = Duration::from_secs;
+        assert_eq!(period(s(600), None), s(600));
+        assert_eq!(period(s(600), Some(s(30))), s(30), "sooner, as asked");
+        assert_eq!(
+            period(s(4), Some(s(30))),
+            s(4),
+            "never later than the interval"
+        );
+        assert_eq!(
+            period(s(4), Some(Duration::ZERO)),
+            Duration::from_millis(10)
+        );
+    }
 
     #[test]
     fn only_jobs_per_account_and_region_are_spread_and_organization_jobs_start_at_once() {

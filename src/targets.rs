@@ -46,6 +46,11 @@ pub struct ResolvedTarget {
 pub trait TargetSink: Send + Sync {
     /// Adds or replaces `targets` (keyed by name) and removes those named in `remove`.
     fn set_targets(&self, targets: Vec<ResolvedTarget>, remove: &[String]);
+
+    /// Makes `targets` all there is of the configured target `name` (itself and, for discovery,
+    /// every `name/<account>`): the first resolution of a target restarted by a reload, which
+    /// replaces what the previous one resolved (jobs that stay keep their data).
+    fn replace_targets_of(&self, name: &str, targets: Vec<ResolvedTarget>);
 }
 
 /// Resolves a static target: the account of its role ARN, or asks STS for ambient credentials.
@@ -118,7 +123,7 @@ pub async fn watch(
         match r {
             Ok(r) => {
                 tracing::info!(target = %t.name, account_id = %r.account_id, regions = ?r.regions, "target resolved");
-                sink.set_targets(vec![r], &[]);
+                sink.replace_targets_of(&t.name, vec![r]);
                 store.target_resolved(&t.name);
                 return;
             }
@@ -399,7 +404,13 @@ async fn run(
                     removed = removed.len(),
                     "organization accounts listed"
                 );
-                scheduler.set_targets(next.values().cloned().collect(), &removed);
+                if first {
+                    // What a previous watch of this target resolved (before a reload) goes,
+                    // unless listed again.
+                    scheduler.replace_targets_of(&t.name, next.values().cloned().collect());
+                } else {
+                    scheduler.set_targets(next.values().cloned().collect(), &removed);
+                }
                 known = next;
                 if first {
                     store.target_resolved(&t.name);

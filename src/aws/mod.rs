@@ -116,6 +116,7 @@ impl AwsFactory {
         AccountAws {
             credentials: None,
             factory: self.clone(),
+            identity: next_identity(),
         }
     }
 
@@ -137,6 +138,7 @@ impl AwsFactory {
         AccountAws {
             credentials: Some(SharedCredentialsProvider::new(provider)),
             factory: self.clone(),
+            identity: next_identity(),
         }
     }
 }
@@ -162,9 +164,23 @@ pub struct AccountAws {
     /// `None`: the base (ambient or static) credentials.
     credentials: Option<SharedCredentialsProvider>,
     factory: AwsFactory,
+    /// Tells this configuration from any other made in the process (clones share it).
+    identity: u64,
+}
+
+/// A number no other [`AccountAws`] of the process has.
+fn next_identity() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 impl AccountAws {
+    /// Whether `other` is this very configuration (a clone of it): same credentials, same
+    /// factory. A job whose target's configuration is another one must be restarted to use it.
+    pub fn same(&self, other: &AccountAws) -> bool {
+        self.identity == other.identity
+    }
+
     /// Clients of this account in `region`. `account_id` keys the rate limits; it may be empty
     /// before the account is known.
     pub fn region(&self, region: &str, account_id: &str) -> RegionClients {

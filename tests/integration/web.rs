@@ -187,6 +187,62 @@ async fn tls_serves_and_picks_up_a_renewed_certificate() {
     env.stop().await;
 }
 
+/// A reload that changes `aws:` rebuilds every target (new SDK clients, every role assumed
+/// again). Until the new credentials answer, every job goes on with its data: nothing vanishes
+/// from `/metrics` and `/ready` stays 200; then the jobs restart on the new clients and read the
+/// same values again.
+#[tokio::test]
+async fn reload_that_changes_aws_keeps_every_series_until_the_new_targets_answer() {
+    let sim = Sim::start(world()).await.unwrap();
+    let collectors = only(&["config_recorder", "guardduty"], "1h");
+    let yaml_a = yaml_for(&sim, &collectors, "");
+    let env = Env::start_config(sim, Config::from_yaml_str(&yaml_a).unwrap()).await;
+    env.wait_ready().await;
+    let before = crate::faults::stable(&env.scrape().await);
+    let members = env.sim.world(|w| w.accounts.len());
+    assert!(before.len() > 50, "{before:?}");
+    let success_key = |s: &crate::common::Scrape| {
+        s.matching(
+            "posture_exporter_collector_last_success_timestamp_seconds",
+            &[("collector", "config_recorder")],
+        )
+        .into_iter()
+        .map(|(k, v)| (k.clone(), v))
+        .collect::<std::collections::BTreeMap<_, _>>()
+    };
+    let first_successes = success_key(&env.scrape().await);
+    assert_eq!(first_successes.len(), members * 2, "{first_successes:?}");
+
+    // The management account's identity (the first call of a rebuilt target) hangs for now.
+    env.sim.add_fault(
+        aws_sim::FaultRule::always(aws_sim::Fault::Hang).operation("GetCallerIdentity"),
+    );
+    let yaml_b = yaml_a.replace("max_attempts: 2", "max_attempts: 3");
+    assert_ne!(yaml_a, yaml_b);
+    env.app.reload(Config::from_yaml_str(&yaml_b).unwrap()).await;
+    let during = crate::faults::stable(&env.scrape().await);
+    assert_eq!(during, before, "nothing vanished or changed at the reload");
+    assert_eq!(get(env.addr(), "/ready", &[]).await.status, 200);
+
+    // Once the targets resolve on the new clients, the jobs restart on them and run at once.
+    env.sim.clear_faults();
+    let mut rerun = false;
+    // The hung identity call times out and the target's retry comes 5 s later.
+    for _ in 0..600 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let now = success_key(&env.scrape().await);
+        if now.len() == first_successes.len()
+            && now.iter().all(|(k, v)| first_successes.get(k).is_some_and(|f| v > f))
+        {
+            rerun = true;
+            break;
+        }
+    }
+    assert!(rerun, "every job ran again on the new clients");
+    assert_eq!(crate::faults::stable(&env.scrape().await), before);
+    env.stop().await;
+}
+
 #[tokio::test]
 async fn reload_swaps_targets_and_collectors_without_dropping_unchanged_data() {
     let sim = Sim::start(world()).await.unwrap();
