@@ -46,6 +46,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 
 mod compliance;
+mod soak;
 
 use aws_sim::config_org as co;
 use aws_sim::{Sim, SimRateLimit, WorldOptions};
@@ -166,7 +167,8 @@ enum Cmd {
         #[arg(long)]
         sim_burst: f64,
     },
-    /// A simulator child: prints `url <url>`, then answers `calls` and `reset` on stdin.
+    /// A simulator child: prints `url <url>`, then answers commands on stdin (`calls`, `reset`,
+    /// and the fault and organization commands of `soak.rs`).
     #[command(hide = true)]
     Sim {
         #[arg(long)]
@@ -179,7 +181,15 @@ enum Cmd {
         rate: f64,
         #[arg(long, default_value_t = 0.0)]
         burst: f64,
+        /// IAM access reports that complete on their first read and never fail, so that the
+        /// report's series stay put once complete.
+        #[arg(long)]
+        steady_iam: bool,
     },
+    /// A fault soak at organization scale: discovery, every collector, faults rotating each
+    /// interval, accounts joining and leaving, SIGHUP reloads, the simulator unreachable, and a
+    /// scraper throughout; then every check of `soak.rs`. Exits 1 if one fails.
+    Soak(soak::SoakArgs),
     /// The overview page (`/`, a section, a filtered job list, `/status.json`): size and time
     /// to serve from a warm exporter over a discovered organization.
     Overview {
@@ -306,7 +316,9 @@ fn main() -> anyhow::Result<()> {
             latency_ms,
             rate,
             burst,
-        } => sim_child(members, regions, latency_ms, rate, burst),
+            steady_iam,
+        } => sim_child(members, regions, latency_ms, rate, burst, steady_iam),
+        Cmd::Soak(a) => soak::run(a),
         Cmd::Budget {
             accounts,
             rules,
@@ -478,6 +490,18 @@ impl SimChild {
         rate: f64,
         burst: f64,
     ) -> anyhow::Result<SimChild> {
+        Self::start_with(members, regions, latency_ms, rate, burst, &[])
+    }
+
+    /// Like [`SimChild::start`], with further flags of the `sim` command.
+    fn start_with(
+        members: usize,
+        regions: usize,
+        latency_ms: u64,
+        rate: f64,
+        burst: f64,
+        flags: &[&str],
+    ) -> anyhow::Result<SimChild> {
         let mut child = Command::new(std::env::current_exe()?)
             .args([
                 "sim",
@@ -492,6 +516,7 @@ impl SimChild {
                 "--burst",
                 &burst.to_string(),
             ])
+            .args(flags)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
@@ -544,19 +569,30 @@ impl Drop for SimChild {
     }
 }
 
+/// The organization of a simulator child (the soak computes the same one to know its IAM root).
+fn sim_world(members: usize, nregions: usize, steady_iam: bool) -> WorldOptions {
+    let mut w = WorldOptions {
+        members,
+        regions: regions(nregions),
+        ..WorldOptions::default()
+    };
+    if steady_iam {
+        w.iam.polls_in_progress = 0;
+        w.iam.fail_every = 0;
+    }
+    w
+}
+
 fn sim_child(
     members: usize,
     nregions: usize,
     latency_ms: u64,
     rate: f64,
     burst: f64,
+    steady_iam: bool,
 ) -> anyhow::Result<()> {
     let rt = runtime(2)?;
-    let sim = rt.block_on(Sim::start(WorldOptions {
-        members,
-        regions: regions(nregions),
-        ..WorldOptions::default()
-    }))?;
+    let sim = rt.block_on(Sim::start(sim_world(members, nregions, steady_iam)))?;
     sim.set_latency(Duration::from_millis(latency_ms));
     if rate > 0.0 {
         sim.set_rate_limit(Some(SimRateLimit {
@@ -574,7 +610,7 @@ fn sim_child(
                 sim.reset_calls();
                 writeln!(out, "ok")?;
             }
-            other => writeln!(out, "unknown command {other:?}")?,
+            other => writeln!(out, "{}", soak::sim_command(&rt, &sim, other))?,
         }
         out.flush()?;
     }

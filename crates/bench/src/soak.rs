@@ -1,0 +1,867 @@
+//! `bench soak`: the daemon under rotating faults at organization scale, with every check it
+//! must pass afterwards.
+//!
+//! The simulator is a child process (its memory, descriptors and tasks are not the exporter's),
+//! driven over its stdin by [`sim_command`]. The exporter runs in this process as the daemon
+//! does: discovery over Organizations with AssumeRole into every account, every collector on,
+//! first runs spread over the interval, job loops, the encoder, the HTTP server, and the daemon's
+//! own SIGHUP handler ([`App::reload_from`]) receiving a real signal. A scraper on a thread of
+//! its own asks `/metrics` as Prometheus does every `scrape_ms` throughout.
+//!
+//! One phase per interval; each aims its faults at accounts drawn from a fixed seed and records
+//! them as affected: throttling storms on every call, HTTP 500 and 503, hangs past the attempt
+//! timeout, resets mid-body, malformed and truncated bodies, AccessDenied, AssumeRole refused
+//! (for accounts whose credentials are fetched while it lasts: joining accounts and every account
+//! after a reload that changes `aws:`), accounts joining and leaving, two SIGHUP reloads in the
+//! middle of a phase, and the simulator unreachable for a few seconds.
+//!
+//! After a recovery phase without faults it checks: every job succeeded at its last attempt and
+//! is within its staleness window; every series of an account no fault was aimed at is what it
+//! was after the first cycle (and was at every phase boundary without a global fault); the
+//! accounts that joined are gone again; nothing panicked; resident set, live tasks and open
+//! descriptors are back near their figures after the first cycle; every scrape was answered 200
+//! in under `max_scrape_ms`. It prints the figures and `N passed, M failed`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::{anyhow, bail, Context as _};
+use aws_sim::{Fault, FaultRule, Sim, World};
+use posture_exporter::app::{App, AppOptions};
+use posture_exporter::config::Config;
+use posture_exporter::metrics::Format;
+use posture_exporter::scheduler::Mode;
+use tokio::net::TcpListener;
+
+use super::{all_collectors, creds, get, regions, rss_mib, runtime, sim_world, SimChild};
+
+/// Settings of a soak.
+#[derive(clap::Args, Debug, Clone)]
+pub struct SoakArgs {
+    /// Accounts of the organization (management included).
+    #[arg(long, default_value_t = 1000)]
+    pub accounts: usize,
+    /// Regions per account.
+    #[arg(long, default_value_t = 4)]
+    pub regions: usize,
+    /// Phases with faults (one interval each).
+    #[arg(long, default_value_t = 20)]
+    pub cycles: usize,
+    /// The interval of every collector, seconds: long enough for a cycle of the whole
+    /// organization on this machine, with room for retries and timeouts.
+    #[arg(long, default_value_t = 15)]
+    pub interval: u64,
+    /// `aws.max_concurrent_calls`.
+    #[arg(long, default_value_t = 64)]
+    pub concurrency: usize,
+    /// Seed of the draws of accounts to hit.
+    #[arg(long, default_value_t = 19)]
+    pub seed: u64,
+    /// Milliseconds between two scrapes.
+    #[arg(long, default_value_t = 200)]
+    pub scrape_ms: u64,
+    /// Slowest scrape allowed, milliseconds.
+    #[arg(long, default_value_t = 100)]
+    pub max_scrape_ms: u64,
+    /// Accounts hit by each targeted fault.
+    #[arg(long, default_value_t = 3)]
+    pub hit: usize,
+}
+
+// ---------------------------------------------------------------------------------------------
+// The simulator child's side.
+
+/// Answers one soak command in the simulator child (one line back):
+/// `fault KIND OP ACCOUNT REGION PROBABILITY TIMES` (`-` for any / forever), `clear`,
+/// `deny-assume ID`, `allow-assume`, `join` (answers the new id), `leave ID`, `down MS`,
+/// `management` (answers its id).
+pub fn sim_command(rt: &tokio::runtime::Runtime, sim: &Sim, line: &str) -> String {
+    match sim_command_inner(rt, sim, line) {
+        Ok(s) => s,
+        Err(e) => format!("error {e}"),
+    }
+}
+
+fn sim_command_inner(
+    rt: &tokio::runtime::Runtime,
+    sim: &Sim,
+    line: &str,
+) -> anyhow::Result<String> {
+    let w: Vec<&str> = line.split_whitespace().collect();
+    let any = |s: &str| (s != "-").then(|| s.to_string());
+    match w.as_slice() {
+        ["fault", kind, op, account, region, p, times] => {
+            let fault = match *kind {
+                "throttle" => Fault::Throttle,
+                "500" => Fault::Http500,
+                "503" => Fault::Http503,
+                "malformed" => Fault::Malformed,
+                "truncated" => Fault::Truncated,
+                "reset" => Fault::Reset,
+                "hang" => Fault::Hang,
+                "denied" => Fault::AccessDenied,
+                "expired" => Fault::ExpiredToken,
+                other => bail!("unknown fault {other}"),
+            };
+            let mut rule = FaultRule::always(fault).probability(p.parse()?);
+            rule.operation = any(op);
+            rule.account = any(account);
+            rule.region = any(region);
+            if *times != "-" {
+                rule = rule.times(times.parse()?);
+            }
+            sim.add_fault(rule);
+            Ok("ok".into())
+        }
+        ["clear"] => {
+            sim.clear_faults();
+            Ok("ok".into())
+        }
+        ["deny-assume", id] => {
+            sim.world(|w| w.assume_role_denied.insert(id.to_string()));
+            Ok("ok".into())
+        }
+        ["allow-assume"] => {
+            sim.world(|w| w.assume_role_denied.clear());
+            Ok("ok".into())
+        }
+        ["join"] => Ok(sim.world(|w| w.add_account())),
+        ["management"] => Ok(sim.world(|w| w.management().id.clone())),
+        ["leave", id] => Ok(if sim.world(|w| w.remove_account(id)) {
+            "ok".into()
+        } else {
+            format!("error no account {id}")
+        }),
+        ["down", ms] => {
+            rt.block_on(sim.unreachable_for(Duration::from_millis(ms.parse()?)))?;
+            Ok("ok".into())
+        }
+        _ => bail!("unknown command {line:?}"),
+    }
+}
+
+impl SimChild {
+    /// Sends a soak command; its answer, or an error if the child said one.
+    fn cmd(&mut self, line: &str) -> anyhow::Result<String> {
+        let a = self.ask(line)?;
+        let a = a.trim().to_string();
+        if a.starts_with("error") || a.starts_with("unknown") {
+            bail!("the simulator refused {line:?}: {a}");
+        }
+        Ok(a)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The exporter's side.
+
+/// Figures of the exporter process.
+#[derive(Clone, Copy, Debug)]
+struct Figures {
+    rss_mib: f64,
+    tasks: usize,
+    fds: usize,
+}
+
+fn figures(rt: &tokio::runtime::Runtime) -> anyhow::Result<Figures> {
+    Ok(Figures {
+        rss_mib: rss_mib(None)?.0,
+        tasks: rt.metrics().num_alive_tasks(),
+        fds: std::fs::read_dir("/proc/self/fd")?.count(),
+    })
+}
+
+/// Scrapes made by the scraper thread.
+#[derive(Default)]
+struct Scrapes {
+    count: AtomicU64,
+    failed: AtomicU64,
+    slow: AtomicU64,
+    /// When (seconds since the scraper started) each slow scrape began, and how long it took.
+    slow_at: std::sync::Mutex<Vec<(f64, f64)>>,
+    slowest_us: AtomicU64,
+    total_us: AtomicU64,
+}
+
+/// The configuration file of the soak (`max_attempts` varies between reloads). Config calls
+/// may go at 50 a second (AWS's default is 5 here): the organization jobs' first full listings
+/// at 1,000 accounts (~200 compliance pages alone) must fit in one short interval, and what the
+/// soak tests is faults, not the budget (which has benchmarks of its own).
+fn yaml(url: &str, a: &SoakArgs, iam_root: &str, max_attempts: u32, lists: &str) -> String {
+    let regions = regions(a.regions).join(", ");
+    let t = a.interval;
+    let mut y = format!(
+        "listen: 127.0.0.1:0\nmax_stale_intervals: 3\naws:\n  region: us-east-1\n  endpoint_url: \"{url}\"\n  \
+max_attempts: {max_attempts}\n  attempt_timeout: 2s\n  operation_timeout: 5s\n  max_concurrent_calls: {}\n  \
+rate_limits:\n    organizations: {{rate: 20, burst: 20}}\n    config: {{rate: 50, burst: 50}}\n\
+targets:\n  - name: org\n    discover: organizations\n    role_name: PostureExporterReadOnly\n    regions: [{regions}]\n    refresh_interval: 1h\n\
+collectors:\n",
+        a.concurrency
+    );
+    for c in all_collectors() {
+        y.push_str(&format!("  {c}:\n    interval: {t}s\n"));
+        match c {
+            "config_compliance" => y.push_str("    aggregator: organization-aggregator\n"),
+            "guardduty" => y.push_str(&format!("    lists_interval: {lists}\n")),
+            "iam_access_report" => y.push_str(&format!(
+                "    poll_interval: {t}s\n    entity_paths: [\"{iam_root}\"]\n"
+            )),
+            _ => {}
+        }
+    }
+    y
+}
+
+/// One scrape's samples, by series.
+type Samples = BTreeMap<String, f64>;
+
+fn parse(text: &str) -> Samples {
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .filter_map(|l| {
+            let (series, value) = l.rsplit_once(' ')?;
+            Some((series.to_string(), value.parse().ok()?))
+        })
+        .collect()
+}
+
+/// The account a series is about (`account_id`), if any.
+fn account_of(series: &str) -> Option<&str> {
+    let rest = series.split("account_id=\"").nth(1)?;
+    rest.split('"').next()
+}
+
+/// Series the checks compare: the posture and whether each job is up. Timestamps of the last
+/// success, durations, counters and the process figures move by design.
+fn compared(series: &str) -> bool {
+    !series.starts_with("posture_exporter_") || series.starts_with("posture_exporter_collector_up")
+}
+
+/// The compared series of `accounts`, grouped by account.
+fn of_accounts<'a>(
+    s: &'a Samples,
+    accounts: &BTreeSet<String>,
+) -> BTreeMap<&'a str, Vec<(&'a str, f64)>> {
+    let mut out: BTreeMap<&str, Vec<(&str, f64)>> = BTreeMap::new();
+    for (k, v) in s {
+        if !compared(k) {
+            continue;
+        }
+        if let Some(a) = account_of(k) {
+            if accounts.contains(a) {
+                out.entry(a).or_default().push((k.as_str(), *v));
+            }
+        }
+    }
+    out
+}
+
+/// Differences between two groupings, as a few readable lines (empty when equal).
+fn differences(
+    before: &BTreeMap<&str, Vec<(&str, f64)>>,
+    after: &BTreeMap<&str, Vec<(&str, f64)>>,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for (acct, b) in before {
+        let a = after.get(acct).map(Vec::as_slice).unwrap_or(&[]);
+        if a == b.as_slice() {
+            continue;
+        }
+        let bm: BTreeMap<_, _> = b.iter().copied().collect();
+        let am: BTreeMap<_, _> = a.iter().copied().collect();
+        for (k, v) in &bm {
+            match am.get(k) {
+                None => out.push(format!("{k} {v} vanished")),
+                Some(w) if w != v => out.push(format!("{k} {v} -> {w}")),
+                _ => {}
+            }
+        }
+        for (k, w) in &am {
+            if !bm.contains_key(k) {
+                out.push(format!("{k} {w} appeared"));
+            }
+        }
+    }
+    for acct in after.keys().filter(|a| !before.contains_key(*a)) {
+        out.push(format!("series of {acct} appeared"));
+    }
+    out
+}
+
+/// What a phase does.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Phase {
+    /// Throttling on a share of every call of every account (absorbed by retries).
+    Storm,
+    /// A fault kind on every call of a few accounts.
+    Targeted(&'static str),
+    /// A few accounts refuse AssumeRole, and accounts join (the refusal bites them).
+    Join,
+    /// The joined accounts leave.
+    Leave,
+    /// SIGHUP mid-phase with `aws:` changed: every target is rebuilt and every role assumed
+    /// again, while a few accounts refuse it.
+    ReloadAws,
+    /// SIGHUP mid-phase back to the first file.
+    ReloadBack,
+    /// The simulator unreachable for a few seconds.
+    Down,
+}
+
+impl Phase {
+    /// Whether the phase may fail jobs of accounts no fault was aimed at.
+    fn global(self) -> bool {
+        matches!(
+            self,
+            Phase::Storm | Phase::Down | Phase::ReloadAws | Phase::ReloadBack
+        )
+    }
+}
+
+/// The phases, in order: every kind of fault, then again at random.
+fn phases(n: usize, rng: &mut fastrand::Rng) -> Vec<Phase> {
+    use Phase::*;
+    let fixed = [
+        Targeted("500"),
+        Storm,
+        Targeted("hang"),
+        Targeted("reset"),
+        Join,
+        Targeted("malformed"),
+        ReloadAws,
+        Targeted("truncated"),
+        Targeted("denied"),
+        Leave,
+        Targeted("503"),
+        ReloadBack,
+        Down,
+        Targeted("expired"),
+    ];
+    let mixed = [
+        "500",
+        "503",
+        "hang",
+        "reset",
+        "malformed",
+        "truncated",
+        "denied",
+        "expired",
+    ];
+    let mut out: Vec<Phase> = fixed.iter().copied().take(n).collect();
+    while out.len() < n {
+        out.push(if rng.usize(..4) == 0 {
+            Storm
+        } else {
+            Targeted(mixed[rng.usize(..mixed.len())])
+        });
+    }
+    out
+}
+
+/// Runs the soak; exits the process with 1 if a check failed.
+pub fn run(a: SoakArgs) -> anyhow::Result<()> {
+    let members = a.accounts.saturating_sub(1);
+    let world = sim_world(members, a.regions, true);
+    let iam_root = aws_sim::iam::root_entity_path(&World::new(world.clone()));
+    let mut sim = SimChild::start_with(members, a.regions, 0, 0.0, 0.0, &["--steady-iam"])?;
+    let dir = std::env::temp_dir().join(format!("posture-soak-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let path: PathBuf = dir.join("config.yaml");
+    let first = yaml(&sim.url, &a, &iam_root, 3, "1m");
+    std::fs::write(&path, &first)?;
+    let cfg = Config::load(&path).map_err(|e| anyhow!("{e}\n{first}"))?;
+
+    let panics = Arc::new(AtomicU64::new(0));
+    {
+        let panics = panics.clone();
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            panics.fetch_add(1, Ordering::Relaxed);
+            default(info);
+        }));
+    }
+
+    let rt = runtime(2)?;
+    let t0 = Instant::now();
+    let app = Arc::new(rt.block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        App::start(
+            cfg,
+            listener,
+            AppOptions {
+                mode: Mode::Loops { jitter: true },
+                static_credentials: Some(creds()),
+            },
+        )
+        .await
+        .map_err(anyhow::Error::from)
+    })?);
+    // The daemon's SIGHUP handler, as `main` installs it.
+    let hups = Arc::new(AtomicU64::new(0));
+    let hup_task = {
+        let app = app.clone();
+        let path = path.clone();
+        let hups = hups.clone();
+        rt.spawn(async move {
+            use tokio::signal::unix::{signal, SignalKind};
+            let Ok(mut hup) = signal(SignalKind::hangup()) else {
+                return;
+            };
+            while hup.recv().await.is_some() {
+                app.reload_from(&path, None).await;
+                hups.fetch_add(1, Ordering::Relaxed);
+            }
+        })
+    };
+    let interval = Duration::from_secs(a.interval);
+    let limit = Duration::from_secs(600);
+    rt.block_on(async {
+        while !app.store.ready() && t0.elapsed() < limit {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    });
+    if !app.store.ready() {
+        bail!("not ready after {limit:?}");
+    }
+    let ready_after = t0.elapsed();
+    let jobs = app.store.keys().len();
+    println!(
+        "soak: {} accounts x {} regions, {jobs} jobs, every collector every {}s; ready after {:.1} s",
+        a.accounts,
+        a.regions,
+        a.interval,
+        ready_after.as_secs_f64()
+    );
+
+    // The scraper, on a thread and runtime of its own.
+    let scrapes = Arc::new(Scrapes::default());
+    let stop = Arc::new(AtomicBool::new(false));
+    let scraper = {
+        let scrapes = scrapes.clone();
+        let stop = stop.clone();
+        let addr: SocketAddr = app.addr;
+        let every = Duration::from_millis(a.scrape_ms);
+        let slow = Duration::from_millis(a.max_scrape_ms);
+        std::thread::spawn(move || -> anyhow::Result<()> {
+            let rt = runtime(1)?;
+            rt.block_on(async {
+                let begun = Instant::now();
+                while !stop.load(Ordering::Relaxed) {
+                    let t = Instant::now();
+                    let ok = matches!(get(addr, "/metrics", true).await, Ok((s, b)) if s == 200 && !b.is_empty());
+                    let took = t.elapsed();
+                    let us = took.as_micros() as u64;
+                    scrapes.count.fetch_add(1, Ordering::Relaxed);
+                    scrapes.total_us.fetch_add(us, Ordering::Relaxed);
+                    scrapes.slowest_us.fetch_max(us, Ordering::Relaxed);
+                    if !ok {
+                        scrapes.failed.fetch_add(1, Ordering::Relaxed);
+                    }
+                    if took >= slow {
+                        scrapes.slow.fetch_add(1, Ordering::Relaxed);
+                        if let Ok(mut v) = scrapes.slow_at.lock() {
+                            v.push((t.duration_since(begun).as_secs_f64(), took.as_secs_f64() * 1000.0));
+                        }
+                    }
+                    tokio::time::sleep(every.saturating_sub(took)).await;
+                }
+            });
+            Ok(())
+        })
+    };
+
+    let snapshot = |app: &App| -> Samples {
+        app.store.refresh();
+        parse(&String::from_utf8_lossy(
+            &app.store.body(Format::Prometheus, false),
+        ))
+    };
+    let sleep = |d: Duration| std::thread::sleep(d);
+
+    // The first cycle: one more interval after ready, so every job has run twice and the IAM
+    // report, generated on the first run, is complete.
+    sleep(interval);
+    let rows = app.store.status();
+    let failing: Vec<String> = rows
+        .iter()
+        .filter_map(|r| {
+            r.last_error
+                .as_ref()
+                .map(|e| format!("{}: {}", r.key, e.message))
+        })
+        .take(5)
+        .collect();
+    if !failing.is_empty() {
+        bail!("jobs failed before any fault: {failing:?}");
+    }
+    let base_fig = figures(&rt)?;
+    let base = snapshot(&app);
+    let all_members: BTreeSet<String> = base
+        .keys()
+        .filter_map(|k| account_of(k))
+        .map(str::to_string)
+        .collect();
+    let management = sim.cmd("management")?;
+    let members_list: Vec<String> = all_members
+        .iter()
+        .filter(|a| **a != management)
+        .cloned()
+        .collect();
+    println!(
+        "soak: after the first cycle: {} series, {:.1} MiB resident, {} tasks, {} descriptors",
+        base.len(),
+        base_fig.rss_mib,
+        base_fig.tasks,
+        base_fig.fds
+    );
+
+    let mut rng = fastrand::Rng::with_seed(a.seed);
+    let plan = phases(a.cycles, &mut rng);
+    let mut affected: BTreeSet<String> = BTreeSet::new();
+    affected.insert(management.clone());
+    let mut joined: Vec<String> = Vec::new();
+    let draw = |rng: &mut fastrand::Rng, affected: &mut BTreeSet<String>| -> Vec<String> {
+        let picked: Vec<String> = (0..a.hit)
+            .map(|_| members_list[rng.usize(..members_list.len())].clone())
+            .collect();
+        affected.extend(picked.iter().cloned());
+        picked
+    };
+    let mut failures: Vec<String> = Vec::new();
+    let mut boundary_checks = 0usize;
+    let mut faults_applied: BTreeMap<String, usize> = BTreeMap::new();
+    // A global fault may fail jobs of any account, seen until each has run again: up to an
+    // interval later, so for two boundaries.
+    let mut since_global = 0usize;
+    let mut trajectory: Vec<Figures> = Vec::new();
+    let soak_start = Instant::now();
+    for (i, phase) in plan.iter().enumerate() {
+        let phase_start = Instant::now();
+        // The boundary: accounts no fault was aimed at are as they were, and (unless the
+        // phase that ended could fail anyone) up.
+        let now = snapshot(&app);
+        let unaffected: BTreeSet<String> = all_members.difference(&affected).cloned().collect();
+        let mut diff = differences(
+            &of_accounts(&base, &unaffected),
+            &of_accounts(&now, &unaffected),
+        );
+        if since_global < 2 {
+            // Jobs of any account may be down after a global fault; their values must stay.
+            diff.retain(|d| !d.starts_with("posture_exporter_collector_up"));
+        }
+        trajectory.push(figures(&rt)?);
+        boundary_checks += 1;
+        if !diff.is_empty() {
+            failures.push(format!(
+                "phase {i}: {} series of unaffected accounts changed, e.g. {:?}",
+                diff.len(),
+                &diff[..diff.len().min(5)]
+            ));
+        }
+        sim.cmd("clear")?;
+        let name = match phase {
+            Phase::Storm => {
+                sim.cmd("fault throttle - - - 0.2 -")?;
+                "throttling storm (20% of every call)".to_string()
+            }
+            Phase::Targeted(kind) => {
+                let hit = draw(&mut rng, &mut affected);
+                for acct in &hit {
+                    sim.cmd(&format!("fault {kind} - {acct} - 1.0 -"))?;
+                }
+                format!("{kind} in {}", hit.join(", "))
+            }
+            Phase::Join => {
+                let hit = draw(&mut rng, &mut affected);
+                for acct in &hit {
+                    sim.cmd(&format!("deny-assume {acct}"))?;
+                }
+                for _ in 0..5 {
+                    joined.push(sim.cmd("join")?);
+                }
+                sim.cmd(&format!("deny-assume {}", joined[0]))?;
+                app.refresh_discovery();
+                format!(
+                    "5 accounts join ({}; AssumeRole refused in the first), AssumeRole refused in {}",
+                    joined.join(", "),
+                    hit.join(", ")
+                )
+            }
+            Phase::Leave => {
+                sim.cmd("allow-assume")?;
+                for id in &joined {
+                    sim.cmd(&format!("leave {id}"))?;
+                }
+                app.refresh_discovery();
+                format!("{} accounts leave", joined.len())
+            }
+            Phase::ReloadAws | Phase::ReloadBack => {
+                let hit = if *phase == Phase::ReloadAws {
+                    let hit = draw(&mut rng, &mut affected);
+                    for acct in &hit {
+                        sim.cmd(&format!("deny-assume {acct}"))?;
+                    }
+                    hit
+                } else {
+                    sim.cmd("allow-assume")?;
+                    Vec::new()
+                };
+                sleep(interval / 2);
+                let y = if *phase == Phase::ReloadAws {
+                    yaml(&sim.url, &a, &iam_root, 4, "2m")
+                } else {
+                    first.clone()
+                };
+                std::fs::write(&path, y)?;
+                let before = hups.load(Ordering::Relaxed);
+                let status = std::process::Command::new("kill")
+                    .args(["-HUP", &std::process::id().to_string()])
+                    .status()
+                    .context("kill -HUP")?;
+                if !status.success() {
+                    bail!("kill -HUP failed");
+                }
+                let t = Instant::now();
+                while hups.load(Ordering::Relaxed) == before
+                    && t.elapsed() < Duration::from_secs(30)
+                {
+                    sleep(Duration::from_millis(20));
+                }
+                if hups.load(Ordering::Relaxed) == before {
+                    failures.push(format!("phase {i}: SIGHUP was not handled within 30 s"));
+                }
+                format!(
+                    "SIGHUP mid-phase ({}){}",
+                    if *phase == Phase::ReloadAws {
+                        "aws: and lists_interval changed"
+                    } else {
+                        "back to the first file"
+                    },
+                    if hit.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", AssumeRole refused in {}", hit.join(", "))
+                    }
+                )
+            }
+            Phase::Down => {
+                sleep(interval / 3);
+                sim.cmd("down 4000")?;
+                "the simulator unreachable for 4 s".to_string()
+            }
+        };
+        *faults_applied.entry(format!("{phase:?}")).or_default() += 1;
+        println!(
+            "soak: phase {:2} at {:5.1} s: {name}",
+            i + 1,
+            soak_start.elapsed().as_secs_f64()
+        );
+        since_global = if phase.global() { 0 } else { since_global + 1 };
+        sleep(interval.saturating_sub(phase_start.elapsed()));
+    }
+    // Recovery: no faults, every role allowed, two intervals.
+    sim.cmd("clear")?;
+    sim.cmd("allow-assume")?;
+    sleep(interval * 2);
+    let soak_took = soak_start.elapsed();
+    stop.store(true, Ordering::Relaxed);
+    let _ = scraper.join();
+    sleep(Duration::from_millis(500));
+    let end_fig = figures(&rt)?;
+    let end = snapshot(&app);
+    let rows = app.store.status();
+
+    // The checks.
+    let mut checks: Vec<(String, bool)> = Vec::new();
+    let mut check = |name: String, ok: bool| checks.push((name, ok));
+    check(
+        format!("{boundary_checks} phase boundaries: no series of an unaffected account changed"),
+        failures.iter().all(|f| !f.contains("unaffected")),
+    );
+    let down: Vec<String> = rows
+        .iter()
+        .filter_map(|r| {
+            r.last_error
+                .as_ref()
+                .map(|e| format!("{}: {} ({})", r.key, e.kind, e.message))
+        })
+        .collect();
+    check(
+        format!(
+            "every job succeeded at its last attempt after recovery ({} failing)",
+            down.len()
+        ),
+        down.is_empty(),
+    );
+    let window = interval * 4;
+    let now = SystemTime::now();
+    let stale: Vec<String> = rows
+        .iter()
+        .filter(|r| {
+            r.last_success
+                .and_then(|t| now.duration_since(t).ok())
+                .is_none_or(|age| age > window)
+        })
+        .map(|r| {
+            let ago = |t: Option<SystemTime>| {
+                t.and_then(|t| now.duration_since(t).ok())
+                    .map(|d| format!("{:.1} s ago", d.as_secs_f64()))
+                    .unwrap_or_else(|| "never".into())
+            };
+            format!(
+                "{}: last success {}, last attempt {} ({:?}), {} failures in a row",
+                r.key,
+                ago(r.last_success),
+                ago(r.last_attempt),
+                r.last_duration,
+                r.consecutive_failures
+            )
+        })
+        .collect();
+    check(
+        format!(
+            "every job fresh or within its staleness window ({} outside)",
+            stale.len()
+        ),
+        stale.is_empty(),
+    );
+    let kept: BTreeSet<String> = all_members
+        .difference(&BTreeSet::from([management.clone()]))
+        .cloned()
+        .collect();
+    let diff = differences(&of_accounts(&base, &kept), &of_accounts(&end, &kept));
+    check(
+        format!(
+            "every member account's series as after the first cycle ({} accounts, {} of them hit; {} differences)",
+            kept.len(),
+            affected.len() - 1,
+            diff.len()
+        ),
+        diff.is_empty(),
+    );
+    let leftover: Vec<&String> = joined
+        .iter()
+        .filter(|j| end.keys().any(|k| account_of(k) == Some(j.as_str())))
+        .collect();
+    check(
+        format!(
+            "the {} accounts that joined and left export nothing ({} do)",
+            joined.len(),
+            leftover.len()
+        ),
+        leftover.is_empty(),
+    );
+    check(
+        format!("jobs back to {jobs} ({} now)", rows.len()),
+        rows.len() == jobs,
+    );
+    let p = panics.load(Ordering::Relaxed);
+    check(format!("nothing panicked ({p} panics)"), p == 0);
+    check(
+        format!(
+            "resident set back near the first cycle's ({:.1} -> {:.1} MiB, at most +25%)",
+            base_fig.rss_mib, end_fig.rss_mib
+        ),
+        end_fig.rss_mib <= base_fig.rss_mib * 1.25,
+    );
+    // Pooled connections to AWS (a task and a descriptor each) come and go with the load, up to
+    // one per call in flight; a leak per job, run or reload would be thousands.
+    let slack = a.concurrency / 2;
+    check(
+        format!(
+            "live tasks back ({} -> {}, at most +{slack}: pooled connections)",
+            base_fig.tasks, end_fig.tasks
+        ),
+        end_fig.tasks <= base_fig.tasks + slack,
+    );
+    check(
+        format!(
+            "open descriptors back ({} -> {}, at most +{slack})",
+            base_fig.fds, end_fig.fds
+        ),
+        end_fig.fds <= base_fig.fds + slack,
+    );
+    println!(
+        "soak: at each phase boundary: resident MiB {:?}; tasks {:?}; descriptors {:?}",
+        trajectory
+            .iter()
+            .map(|f| f.rss_mib.round() as u64)
+            .collect::<Vec<_>>(),
+        trajectory.iter().map(|f| f.tasks).collect::<Vec<_>>(),
+        trajectory.iter().map(|f| f.fds).collect::<Vec<_>>()
+    );
+    if let Ok(v) = scrapes.slow_at.lock() {
+        for (at, ms) in v.iter() {
+            println!("soak: slow scrape at {at:.1} s of the scraper: {ms:.1} ms");
+        }
+    }
+    let n = scrapes.count.load(Ordering::Relaxed);
+    let slowest = scrapes.slowest_us.load(Ordering::Relaxed) as f64 / 1000.0;
+    let mean = scrapes.total_us.load(Ordering::Relaxed) as f64 / 1000.0 / n.max(1) as f64;
+    check(
+        format!(
+            "every scrape answered 200 ({n} scrapes, {} failed)",
+            scrapes.failed.load(Ordering::Relaxed)
+        ),
+        n > 0 && scrapes.failed.load(Ordering::Relaxed) == 0,
+    );
+    check(
+        format!(
+            "every scrape under {} ms (slowest {slowest:.1} ms, mean {mean:.1} ms, {} at or over)",
+            a.max_scrape_ms,
+            scrapes.slow.load(Ordering::Relaxed)
+        ),
+        n > 0 && scrapes.slow.load(Ordering::Relaxed) == 0,
+    );
+    check(
+        format!("{} SIGHUPs handled", hups.load(Ordering::Relaxed)),
+        hups.load(Ordering::Relaxed)
+            == plan
+                .iter()
+                .filter(|p| matches!(p, Phase::ReloadAws | Phase::ReloadBack))
+                .count() as u64,
+    );
+
+    let calls = sim.calls()?;
+    let total: u64 = calls.values().sum();
+    println!(
+        "soak: {} phases in {:.1} s, {total} calls ({} AssumeRole), {} series at the end; faults: {faults_applied:?}",
+        plan.len(),
+        soak_took.as_secs_f64(),
+        calls.get("AssumeRole").copied().unwrap_or(0),
+        end.len()
+    );
+    for f in failures
+        .iter()
+        .filter(|f| !f.contains("unaffected"))
+        .chain(failures.iter().filter(|f| f.contains("unaffected")).take(3))
+    {
+        println!("soak: {f}");
+    }
+    for d in down
+        .iter()
+        .take(5)
+        .chain(stale.iter().take(5))
+        .chain(diff.iter().take(10))
+    {
+        println!("soak:   {d}");
+    }
+    let failed = checks.iter().filter(|(_, ok)| !ok).count();
+    for (name, ok) in &checks {
+        println!("soak: {} {name}", if *ok { "ok  " } else { "FAIL" });
+    }
+    println!("soak: {} passed, {failed} failed", checks.len() - failed);
+    hup_task.abort();
+    let app = Arc::try_unwrap(app).map_err(|_| anyhow!("the app is still shared"))?;
+    rt.block_on(app.stop());
+    drop(sim);
+    let _ = std::fs::remove_dir_all(&dir);
+    if failed > 0 {
+        std::process::exit(1);
+    }
+    Ok(())
+}
