@@ -124,8 +124,9 @@ impl Query {
     }
 }
 
-/// `application/x-www-form-urlencoded` decoding; `None` for invalid UTF-8.
-fn percent_decode(v: &str) -> Option<String> {
+/// `application/x-www-form-urlencoded` decoding; `None` for invalid UTF-8. Public for the fuzz
+/// targets.
+pub fn percent_decode(v: &str) -> Option<String> {
     let b = v.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
