@@ -315,8 +315,11 @@ fn helpers(path: &str, query: Option<&str>, authorization: Option<&str>) {
     let offset = path.len() * 7919 + scope.len();
     let token = aws_sim::wire::next_token(scope, offset);
     assert_eq!(aws_sim::wire::parse_token(scope, &token), Some(offset));
+    // A token that decodes names an offset whose own token decodes to it again (the spelling of
+    // the offset may differ: leading zeros).
     if let Some(o) = aws_sim::wire::parse_token(scope, path) {
-        assert_eq!(aws_sim::wire::next_token(scope, o), path);
+        let again = aws_sim::wire::next_token(scope, o);
+        assert_eq!(aws_sim::wire::parse_token(scope, &again), Some(o));
     }
     let secs = f64::from_bits(aws_sim::wire::fnv(path));
     let t = aws_sim::wire::iso8601(secs);
