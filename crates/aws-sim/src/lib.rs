@@ -379,11 +379,12 @@ pub fn parse_authorization(h: &str) -> Option<(String, String, String)> {
 /// The account an access key belongs to: keys handed out by the simulator's AssumeRole carry
 /// it (`ASIA` + 12 digits + suffix); any other key is the management account's.
 pub fn account_for_key(world: &World, key: &str) -> String {
-    if key.len() >= 16 && key.starts_with("ASIA") && key[4..16].bytes().all(|b| b.is_ascii_digit())
-    {
-        key[4..16].to_string()
-    } else {
-        world.management().id.clone()
+    // Bytes, not a `str` slice: byte 16 of a key that is not ASCII can be inside a character.
+    match key.as_bytes().get(4..16) {
+        Some(digits) if key.starts_with("ASIA") && digits.iter().all(u8::is_ascii_digit) => {
+            String::from_utf8_lossy(digits).into_owned()
+        }
+        _ => world.management().id.clone(),
     }
 }
 
@@ -885,4 +886,31 @@ fn pick_fault(state: &SimState, call: &Call) -> Option<Fault> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_name_their_account_and_no_key_panics() {
+        let world = World::new(WorldOptions::default());
+        let management = world.management().id.clone();
+        assert_eq!(
+            account_for_key(&world, "ASIA123456789012XYZ"),
+            "123456789012"
+        );
+        assert_eq!(account_for_key(&world, "ASIA123456789012"), "123456789012");
+        assert_eq!(account_for_key(&world, "ASIA12345678901"), management);
+        assert_eq!(account_for_key(&world, "AKIDEXAMPLE"), management);
+        // Not ASCII where the account id would end: once a panic slicing the key.
+        assert_eq!(
+            account_for_key(&world, "ASIAAKIDEXAMPL$\u{0100}"),
+            management
+        );
+        assert_eq!(
+            account_for_key(&world, "ASIA12345678901\u{00e9}"),
+            management
+        );
+    }
 }
