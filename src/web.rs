@@ -211,7 +211,9 @@ impl BasicAuth {
     }
 }
 
-fn parse_basic(h: &str) -> Option<(String, String)> {
+/// The user and password of a `Basic` `Authorization` header; `None` for any other scheme or
+/// a value that is not base64 of UTF-8 `user:password`. Public for the fuzz targets.
+pub fn parse_basic(h: &str) -> Option<(String, String)> {
     let (scheme, rest) = h.trim().split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;

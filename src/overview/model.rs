@@ -124,22 +124,24 @@ impl Query {
     }
 }
 
-/// `application/x-www-form-urlencoded` decoding; `None` for invalid UTF-8.
-fn percent_decode(v: &str) -> Option<String> {
+/// `application/x-www-form-urlencoded` decoding; `None` for invalid UTF-8. Public for the fuzz
+/// targets.
+pub fn percent_decode(v: &str) -> Option<String> {
     let b = v.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
         match b[i] {
             b'+' => out.push(b' '),
+            // Two hex digits exactly: `u8::from_str_radix` would also take a sign (`%+1`).
             b'%' if i + 2 < b.len() => {
-                let hex = std::str::from_utf8(&b[i + 1..i + 3]).ok();
-                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                    Some(x) => {
-                        out.push(x);
+                let hex = |c: u8| char::from(c).to_digit(16);
+                match (hex(b[i + 1]), hex(b[i + 2])) {
+                    (Some(h), Some(l)) => {
+                        out.push((h * 16 + l) as u8);
                         i += 2;
                     }
-                    None => out.push(b'%'),
+                    _ => out.push(b'%'),
                 }
             }
             c => out.push(c),
@@ -653,6 +655,16 @@ mod tests {
             result,
             notes: Vec::new(),
         }
+    }
+
+    #[test]
+    fn query_values_decode_two_hex_digits_only() {
+        assert_eq!(percent_decode("a%2Bb+c").as_deref(), Some("a+b c"));
+        assert_eq!(percent_decode("%E2%9C%93").as_deref(), Some("\u{2713}"));
+        // A sign is no hex digit: `%+C` is `%`, then `+` (a space), then `C`.
+        assert_eq!(percent_decode("c%2%+C").as_deref(), Some("c%2% C"));
+        assert_eq!(percent_decode("%-1%4").as_deref(), Some("%-1%4"));
+        assert_eq!(percent_decode("%FF"), None);
     }
 
     #[test]

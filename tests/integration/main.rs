@@ -10,6 +10,7 @@ mod config_corpus;
 mod escaping;
 mod faults;
 mod fuzz;
+mod fuzz_regressions;
 mod golden;
 mod guardduty;
 mod guardduty_admin;

@@ -408,32 +408,46 @@ pub fn parse_authorization(h: &str) -> Option<(String, String, String)> {
 /// The account an access key belongs to: keys handed out by the simulator's AssumeRole carry
 /// it (`ASIA` + 12 digits + suffix); any other key is the management account's.
 pub fn account_for_key(world: &World, key: &str) -> String {
-    if key.len() >= 16 && key.starts_with("ASIA") && key[4..16].bytes().all(|b| b.is_ascii_digit())
-    {
-        key[4..16].to_string()
-    } else {
-        world.management().id.clone()
+    // Bytes, not a `str` slice: byte 16 of a key that is not ASCII can be inside a character.
+    match key.as_bytes().get(4..16) {
+        Some(digits) if key.starts_with("ASIA") && digits.iter().all(u8::is_ascii_digit) => {
+            String::from_utf8_lossy(digits).into_owned()
+        }
+        _ => world.management().id.clone(),
     }
 }
 
-async fn handle(state: &SimState, req: Request<Incoming>) -> Response<SimBody> {
-    let (parts, body) = req.into_parts();
-    let body = match http_body_util::Limited::new(body, 16 << 20).collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(_) => Bytes::new(),
-    };
-    let h = |n: &str| {
-        parts
-            .headers
-            .get(n)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-    };
-    let target = h("x-amz-target");
-    let auth = h("authorization").and_then(|a| parse_authorization(&a));
-    let path = parts.uri.path().to_string();
+/// A request as the simulator routes it: what [`read_request`] makes of its method, path,
+/// headers and body, before the calling account, rate limits and faults are applied.
+#[derive(Debug)]
+pub struct Routed {
+    /// Service the request is for (`config`, `organizations`, `guardduty`, `sts`, `iam`, or
+    /// `unknown`).
+    pub service: String,
+    /// Protocol of the service.
+    pub protocol: Protocol,
+    /// Operation name (`Unknown` for a GuardDuty path no operation has).
+    pub op: String,
+    /// JSON body (awsJson, restJson).
+    pub json: serde_json::Value,
+    /// Form parameters (awsQuery) or query-string parameters (restJson).
+    pub params: Vec<(String, String)>,
+    /// Access key, region and service of the `Authorization` header, if it has a credential.
+    pub auth: Option<(String, String, String)>,
+}
 
-    // Work out the protocol, service and operation.
+/// Routes a request from its parts: `target` is the `X-Amz-Target` header and `authorization`
+/// the `Authorization` header. Pure, so that it can be fuzzed apart from the server; the error
+/// is the awsJson answer to a body that is not JSON.
+pub fn read_request(
+    method: &http::Method,
+    path: &str,
+    query: Option<&str>,
+    target: Option<&str>,
+    authorization: Option<&str>,
+    body: &[u8],
+) -> Result<Routed, AwsError> {
+    let auth = authorization.and_then(parse_authorization);
     let (service, protocol, op, json, params): (
         String,
         Protocol,
@@ -441,7 +455,7 @@ async fn handle(state: &SimState, req: Request<Incoming>) -> Response<SimBody> {
         serde_json::Value,
         Vec<(String, String)>,
     ) = if let Some(t) = target {
-        let (prefix, op) = t.split_once('.').unwrap_or((t.as_str(), ""));
+        let (prefix, op) = t.split_once('.').unwrap_or((t, ""));
         let service = match prefix {
             "StarlingDoveService" => "config",
             "AWSOrganizationsV20161128" => "organizations",
@@ -450,13 +464,9 @@ async fn handle(state: &SimState, req: Request<Incoming>) -> Response<SimBody> {
         let json = if body.is_empty() {
             serde_json::json!({})
         } else {
-            match serde_json::from_slice(&body) {
-                Ok(v) => v,
-                Err(e) => {
-                    return AwsError::client("SerializationException", format!("invalid JSON: {e}"))
-                        .into_response(Protocol::AwsJson)
-                }
-            }
+            serde_json::from_slice(body).map_err(|e| {
+                AwsError::client("SerializationException", format!("invalid JSON: {e}"))
+            })?
         };
         (
             service.into(),
@@ -472,25 +482,23 @@ async fn handle(state: &SimState, req: Request<Incoming>) -> Response<SimBody> {
     {
         // GuardDuty's paths; GetOrganizationStatistics and the invitations are outside
         // `/detector`.
-        let params = parts
-            .uri
-            .query()
+        let params = query
             .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
             .unwrap_or_default();
         let json = if body.is_empty() {
             serde_json::json!({})
         } else {
-            serde_json::from_slice(&body).unwrap_or(serde_json::json!({}))
+            serde_json::from_slice(body).unwrap_or(serde_json::json!({}))
         };
         (
             "guardduty".into(),
             Protocol::RestJson,
-            String::new(),
+            guardduty_operation(method, path),
             json,
             params,
         )
     } else {
-        let params: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
+        let params: Vec<(String, String)> = form_urlencoded::parse(body).into_owned().collect();
         let action = params
             .iter()
             .find(|(k, _)| k == "Action")
@@ -512,6 +520,60 @@ async fn handle(state: &SimState, req: Request<Incoming>) -> Response<SimBody> {
             params,
         )
     };
+    Ok(Routed {
+        service,
+        protocol,
+        op,
+        json,
+        params,
+        auth,
+    })
+}
+
+/// Answers a routed call from `world`: the service handlers, without faults or rate limits.
+pub fn answer(world: &mut World, service: &str, call: &Call) -> Answer {
+    match service {
+        "config" => config::handle(world, call),
+        "organizations" => organizations::handle(world, call),
+        "sts" => sts::handle(world, call),
+        "guardduty" => guardduty::handle(world, call),
+        "iam" => iam::handle(world, call),
+        _ => Err(unknown_operation(call)),
+    }
+}
+
+async fn handle(state: &SimState, req: Request<Incoming>) -> Response<SimBody> {
+    let (parts, body) = req.into_parts();
+    let body = match http_body_util::Limited::new(body, 16 << 20).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => Bytes::new(),
+    };
+    let h = |n: &str| {
+        parts
+            .headers
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let path = parts.uri.path().to_string();
+    let Routed {
+        service,
+        protocol,
+        op,
+        json,
+        params,
+        auth,
+    } = match read_request(
+        &parts.method,
+        &path,
+        parts.uri.query(),
+        h("x-amz-target").as_deref(),
+        h("authorization").as_deref(),
+        &body,
+    ) {
+        Ok(r) => r,
+        Err(e) => return e.into_response(Protocol::AwsJson),
+    };
 
     let Some((access_key, region, _)) = auth else {
         return AwsError::status(
@@ -523,7 +585,7 @@ async fn handle(state: &SimState, req: Request<Incoming>) -> Response<SimBody> {
     };
     let account = account_for_key(&lock(&state.world), &access_key);
 
-    let mut call = Call {
+    let call = Call {
         op,
         account,
         access_key,
@@ -534,9 +596,6 @@ async fn handle(state: &SimState, req: Request<Incoming>) -> Response<SimBody> {
         method: parts.method.clone(),
         path,
     };
-    if service == "guardduty" {
-        call.op = guardduty_operation(&call.method, &call.path);
-    }
     *lock(&state.calls).entry(call.op.clone()).or_insert(0) += 1;
 
     let latency = *lock(&state.latency);
@@ -611,17 +670,7 @@ async fn handle(state: &SimState, req: Request<Incoming>) -> Response<SimBody> {
         _ => {}
     }
 
-    let answer = {
-        let mut world = lock(&state.world);
-        match service.as_str() {
-            "config" => config::handle(&mut world, &call),
-            "organizations" => organizations::handle(&mut world, &call),
-            "sts" => sts::handle(&mut world, &call),
-            "guardduty" => guardduty::handle(&mut world, &call),
-            "iam" => iam::handle(&mut world, &call),
-            _ => Err(unknown_operation(&call)),
-        }
-    };
+    let answer = answer(&mut lock(&state.world), &service, &call);
     let resp = match answer {
         Ok(r) => r,
         Err(e) => e.into_response(protocol),
@@ -866,4 +915,31 @@ fn pick_fault(state: &SimState, call: &Call) -> Option<Fault> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_name_their_account_and_no_key_panics() {
+        let world = World::new(WorldOptions::default());
+        let management = world.management().id.clone();
+        assert_eq!(
+            account_for_key(&world, "ASIA123456789012XYZ"),
+            "123456789012"
+        );
+        assert_eq!(account_for_key(&world, "ASIA123456789012"), "123456789012");
+        assert_eq!(account_for_key(&world, "ASIA12345678901"), management);
+        assert_eq!(account_for_key(&world, "AKIDEXAMPLE"), management);
+        // Not ASCII where the account id would end: once a panic slicing the key.
+        assert_eq!(
+            account_for_key(&world, "ASIAAKIDEXAMPL$\u{0100}"),
+            management
+        );
+        assert_eq!(
+            account_for_key(&world, "ASIA12345678901\u{00e9}"),
+            management
+        );
+    }
 }
