@@ -42,6 +42,9 @@ pub struct Exposition {
     /// Samples of the posture families and the exporter's per-job series (not counted: the
     /// exporter's process-wide series, a few hundred at most).
     pub series: usize,
+    /// Whether every job had made its first attempt when the snapshots were taken, so that
+    /// this exposition shows each job's first result (`/ready` waits for one that does).
+    pub all_attempted: bool,
     snapshots: Arc<[Snapshot]>,
     telemetry: Arc<Telemetry>,
     /// Bytes of the last body of this kind, to size the next one's buffer.
@@ -75,9 +78,11 @@ impl Exposition {
         telemetry: Arc<Telemetry>,
         series: usize,
         size_hint: usize,
+        all_attempted: bool,
     ) -> Self {
         Exposition {
             series,
+            all_attempted,
             snapshots: Arc::from(snapshots),
             telemetry,
             size_hint,

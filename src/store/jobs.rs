@@ -394,10 +394,13 @@ impl Jobs {
         let max_stale = self.max_stale_intervals.load(Ordering::Relaxed);
         let mut stale = BTreeMap::new();
         let mut job_series = 0;
+        let mut all_attempted = true;
         let jobs = {
             let entries = self.lock();
+            all_attempted &= !entries.is_empty();
             let mut jobs = Vec::with_capacity(entries.len());
             for (k, e) in entries.iter() {
+                all_attempted &= e.last_attempt.is_some();
                 let n = stale.entry(k.collector).or_insert(0);
                 if e.stale(max_stale) {
                     *n += 1;
@@ -421,6 +424,7 @@ impl Jobs {
             extra,
             stale,
             job_series,
+            all_attempted,
         }
     }
 }
@@ -436,6 +440,8 @@ pub struct Taken {
     /// The exporter's own per-job series: `collector_up` for every job that ran, the last
     /// success timestamp for every job that succeeded once.
     pub job_series: usize,
+    /// Whether every job had made an attempt (and there was one).
+    pub all_attempted: bool,
 }
 
 #[cfg(test)]

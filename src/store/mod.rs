@@ -60,7 +60,7 @@ impl Store {
         Store {
             jobs: Jobs::new(max_stale_intervals),
             readiness: Readiness::default(),
-            cache: Cache::new(Exposition::new(Vec::new(), telemetry.clone(), 0, 0)),
+            cache: Cache::new(Exposition::new(Vec::new(), telemetry.clone(), 0, 0, false)),
             telemetry,
             calls,
             revision: AtomicU64::new(0),
@@ -168,9 +168,14 @@ impl Store {
         self.readiness.targets_resolved()
     }
 
-    /// True once every target is resolved and every registered job has finished one attempt.
+    /// True once every target is resolved, every registered job has finished one attempt, and
+    /// the exposition served shows those attempts.
     pub fn ready(&self) -> bool {
-        self.readiness.ready(|| self.jobs.all_attempted())
+        // The exposition served must show every job's first result too: the encoder publishes
+        // a moment after the last job reports, and a scrape let in by `/ready` then would see
+        // none of it.
+        self.readiness
+            .ready(|| self.jobs.all_attempted() && self.cache.current().all_attempted)
     }
 
     /// Rows for the status page, in key order.
@@ -193,6 +198,7 @@ impl Store {
     pub fn refresh(&self) -> Arc<Exposition> {
         let taken = self.jobs.snapshots();
         let job_series = taken.job_series;
+        let all_attempted = taken.all_attempted;
         self.telemetry.set_stale_jobs(&taken.stale);
         // One HELP suffix per distinct interval, shared by every snapshot collected that often.
         let mut suffixes: BTreeMap<Duration, Arc<str>> = BTreeMap::new();
@@ -230,6 +236,7 @@ impl Store {
             self.telemetry.clone(),
             series,
             self.cache.size_hint(),
+            all_attempted,
         );
         self.cache.publish(exp)
     }
@@ -309,8 +316,8 @@ mod tests {
         s.record(&key("111111111111"), ok("111111111111", 1.0));
         assert!(!s.ready());
         s.record(&key("222222222222"), ok("222222222222", 2.0));
-        assert!(s.ready());
         let t = text(&s);
+        assert!(s.ready());
         assert_eq!(t.matches("# TYPE aws_test_value gauge").count(), 1, "{t}");
         assert!(t.contains(
             "# HELP aws_test_value A test value. Collected in the background every 5m.\n"
@@ -370,6 +377,24 @@ mod tests {
         assert!(om.contains("# TYPE posture_exporter_build info\n"));
         assert!(om.contains("aws_test_value{account_id=\"111111111111\"} 7\n"));
         assert!(e.series >= 3);
+    }
+
+    #[test]
+    fn ready_waits_for_an_exposition_that_shows_every_first_attempt() {
+        let s = Store::new(3, Arc::new(CallCounter::default()));
+        assert!(!s.ready(), "no job yet");
+        s.register(key("111111111111"), "a", Duration::from_secs(60));
+        s.register(key("222222222222"), "a", Duration::from_secs(60));
+        s.record(&key("111111111111"), ok("111111111111", 7.0));
+        s.refresh();
+        assert!(!s.ready(), "one job has not run");
+        s.record(&key("222222222222"), fail());
+        assert!(!s.ready(), "both ran, but what is served shows one");
+        let e = s.refresh();
+        assert!(s.ready());
+        let text = String::from_utf8(e.body(Format::Prometheus, false).to_vec()).unwrap();
+        assert!(text.contains("aws_test_value{account_id=\"111111111111\"} 7"));
+        assert!(text.contains("collector_up{collector=\"config_recorder\",account_id=\"222222222222\",region=\"us-east-1\"} 0"), "{text}");
     }
 
     #[test]
