@@ -21,10 +21,15 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 VENV="${POSTURE_VENV:-target/pyvenv}"
-if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import boto3, moto, pytest, bcrypt, kubernetes_validate, prometheus_client, selenium' >/dev/null 2>&1; then
-  echo "== creating $VENV with boto3, moto[server], pytest, bcrypt, kubernetes-validate, prometheus_client and selenium"
+# moto and botocore are pinned: the moto table (tests/moto) records what this moto serves, and
+# the botocore suite parses by this botocore's service models. A new release that learns an
+# operation fails the table's test on purpose; move these pins when the table has followed.
+BOTO3=1.44.18
+MOTO=5.2.6
+if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import boto3, moto, pytest, bcrypt, kubernetes_validate, prometheus_client, selenium; assert moto.__version__ == '$MOTO' and boto3.__version__ == '$BOTO3'" >/dev/null 2>&1; then
+  echo "== creating $VENV with boto3 $BOTO3, moto[server] $MOTO, pytest, bcrypt, kubernetes-validate, prometheus_client and selenium"
   python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q --disable-pip-version-check boto3 'moto[server]' pytest bcrypt kubernetes-validate prometheus_client selenium
+  "$VENV/bin/pip" install -q --disable-pip-version-check "boto3==$BOTO3" "moto[server]==$MOTO" pytest bcrypt kubernetes-validate prometheus_client selenium
 fi
 export POSTURE_PYTHON="$PWD/$VENV/bin/python"
 

@@ -154,6 +154,14 @@ def world(moto):
         Action="ARCHIVE",
         FindingCriteria={"Criterion": {"type": {"Equals": ["Recon:EC2/PortProbeUnprotectedPort"]}}},
     )
+    # A trusted IP list, activated (moto serves the IP set operations since 5.2).
+    ip_set = moto.client("guardduty", "us-east-1").create_ip_set(
+        DetectorId=detectors[(mgmt, "us-east-1")],
+        Name="moto-trusted-ips",
+        Format="TXT",
+        Location="s3://moto-lists/trusted.txt",
+        Activate=True,
+    )["IpSetId"]
     moto.client("config", "us-east-1").put_configuration_aggregator(
         ConfigurationAggregatorName="moto-aggregator",
         AccountAggregationSources=[{"AccountIds": [mgmt, *members], "AllAwsRegions": True}],
@@ -171,6 +179,7 @@ def world(moto):
         "ou": ou,
         "detectors": detectors,
         "filter": "moto-archive-scanner",
+        "ip_set": ip_set,
         "aggregator_region": "us-east-1",
     }
 

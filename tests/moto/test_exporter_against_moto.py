@@ -48,8 +48,8 @@ one through boto3, so this table cannot go stale silently):
 | GuardDuty GetDetector findingPublishingFrequency | guardduty             | supported   | aws_guardduty_finding_publishing_frequency == moto's (SIX_HOURS unless created otherwise) |
 | GuardDuty ListThreatIntelSets                   | guardduty (lists)      | unsupported (HTTP 404) | its part fails: up 0, operation logged |
 | GuardDuty GetThreatIntelSet                     | guardduty (lists)      | unsupported (HTTP 404) | not reached                            |
-| GuardDuty ListIPSets                            | guardduty (lists)      | unsupported (HTTP 404) | its part fails the same way            |
-| GuardDuty GetIPSet                              | guardduty (lists)      | unsupported (HTTP 404) | not reached                            |
+| GuardDuty ListIPSets                            | guardduty (lists)      | supported (since moto 5.2) | the IP sets listed (one in the management account's us-east-1 detector, none elsewhere) |
+| GuardDuty GetIPSet                              | guardduty (lists)      | supported (with CreateIPSet) | aws_guardduty_ip_set_status == moto's status, name and id |
 | GuardDuty ListFilters                           | guardduty (lists)      | unsupported (HTTP 500, not implemented) | its part fails the same way |
 | GuardDuty GetFilter                             | guardduty (lists)      | supported (with CreateFilter) | not reached: ListFilters fails first; the table test reads the filter back |
 | GuardDuty GetInvitationsCount                   | guardduty (lists)      | unsupported (HTTP 404) | the invitations part fails in every account and region, GuardDuty on or off |
@@ -224,8 +224,9 @@ def test_collectors_needing_unsupported_operations_fail_cleanly(moto, world, ful
             assert "GetInvitationsCount" in failed[key], (key, failed[key])
         if key[0] == "guardduty" and op == "GetFindingsStatistics":
             # Every part of each detector failed, each named.
-            for other in ("ListMembers", "ListThreatIntelSets", "ListIPSets", "ListFilters"):
+            for other in ("ListMembers", "ListThreatIntelSets", "ListFilters"):
                 assert other in failed[key], (key, other, failed[key])
+            assert "ListIPSets" not in failed[key] and "GetIPSet" not in failed[key], (key, failed[key])
     down = {
         (l["collector"], l["account_id"], l["region"])
         for l, v in exp.series("posture_exporter_collector_up")
@@ -257,6 +258,19 @@ def test_collectors_needing_unsupported_operations_fail_cleanly(moto, world, ful
                 )["FindingPublishingFrequency"]
                 assert exp.get("aws_guardduty_finding_publishing_frequency", **on, frequency=freq) == 1, (on, freq)
                 assert sum(v for _, v in exp.series("aws_guardduty_finding_publishing_frequency", **on)) == 1
+                # The IP sets moto holds, with their status, and no other.
+                gd = moto.client("guardduty", region, None if account == mgmt else account)
+                held = gd.list_ip_sets(DetectorId=det_id)["IpSetIds"]
+                exported = {l["set_id"] for l, _ in exp.series("aws_guardduty_ip_set_status", **on)}
+                assert exported == set(held), (on, held, exported)
+                for set_id in held:
+                    s = gd.get_ip_set(DetectorId=det_id, IpSetId=set_id)
+                    assert (
+                        exp.get(
+                            "aws_guardduty_ip_set_status", **on, set_id=set_id, set_name=s["Name"], status=s["Status"]
+                        )
+                        == 1
+                    ), (on, s)
     other = [r for r in REGIONS if r != world["aggregator_region"]]
     for region in other:
         assert moto.client("config", region).describe_configuration_aggregators()["ConfigurationAggregators"] == []
@@ -271,8 +285,14 @@ def test_collectors_needing_unsupported_operations_fail_cleanly(moto, world, ful
     assert calls(exp, "guardduty", "GetDetector") == n
     assert calls(exp, "guardduty", "GetFindingsStatistics", "error") == n
     assert calls(exp, "guardduty", "ListMembers", "error") == n
-    for op in ("ListThreatIntelSets", "ListIPSets", "ListFilters"):
+    for op in ("ListThreatIntelSets", "ListFilters"):
         assert calls(exp, "guardduty", op, "error") >= n, op
+    assert calls(exp, "guardduty", "ListIPSets") == n
+    assert calls(exp, "guardduty", "GetIPSet") == 1
+    ip_set = exp.series(
+        "aws_guardduty_ip_set_status", account_id=mgmt, region="us-east-1", set_id=world["ip_set"], status="ACTIVE"
+    )
+    assert [v for _, v in ip_set] == [1], ip_set
     assert calls(exp, "guardduty", "GetInvitationsCount", "error") >= len(accounts_of(world)) * len(REGIONS)
     assert calls(exp, "guardduty", "GetFilter") == 0
     assert calls(exp, "config", "DescribeConfigurationAggregators") == len(REGIONS)
@@ -335,8 +355,6 @@ UNSUPPORTED = [
     ("guardduty", "get_coverage_statistics", {"StatisticsType": ["COUNT_BY_RESOURCE_TYPE"]}),
     ("guardduty", "list_threat_intel_sets", {}),
     ("guardduty", "get_threat_intel_set", {"ThreatIntelSetId": "0" * 32}),
-    ("guardduty", "list_ip_sets", {}),
-    ("guardduty", "get_ip_set", {"IpSetId": "0" * 32}),
     ("guardduty", "list_filters", {}),
     ("guardduty", "get_invitations_count", {"NoDetector": True}),
     ("guardduty", "list_invitations", {"NoDetector": True}),
@@ -358,6 +376,8 @@ SUPPORTED = [
     ("guardduty", "get_detector", {}),
     ("guardduty", "get_administrator_account", {}),
     ("guardduty", "get_filter", {"FilterName": "moto-archive-scanner"}),
+    ("guardduty", "list_ip_sets", {}),
+    ("guardduty", "get_ip_set", {"IpSetId": None}),
 ]
 
 
@@ -367,6 +387,8 @@ def _args(world, service, kw):
         kw["EntityPath"] = f"{world['org_id']}/{world['root']}"
     if "ParentId" in kw:
         kw["ParentId"] = world["root"]
+    if "IpSetId" in kw and kw["IpSetId"] is None:
+        kw["IpSetId"] = world["ip_set"]
     if "OrganizationConformancePackName" in kw:
         kw["OrganizationConformancePackName"] = world["org_pack"]
     if kw.pop("NoDetector", False):
@@ -386,6 +408,10 @@ def test_the_table_supported_rows_hold(moto, world, service, op, kw):
     if op == "get_filter":
         # What the exporter would judge: an ARCHIVE rule without a severity condition.
         assert out["Action"] == "ARCHIVE" and "severity" not in out["FindingCriteria"]["Criterion"]
+    if op == "list_ip_sets":
+        assert out["IpSetIds"] == [world["ip_set"]]
+    if op == "get_ip_set":
+        assert out["Name"] == "moto-trusted-ips" and out["Status"] == "ACTIVE", out
 
 
 @pytest.mark.parametrize("service,op,kw", UNSUPPORTED, ids=[o for _, o, _ in UNSUPPORTED])
