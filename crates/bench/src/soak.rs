@@ -843,6 +843,9 @@ pub fn run(a: SoakArgs) -> anyhow::Result<()> {
     // flight (8,000 jobs' runs, re-encodes, a reload's two sets of jobs), and the allocator
     // keeps some of a peak. A leak grows with every run, phase and reload: the mean of the last
     // five readings (the end's included) against that of the first five after the first phase.
+    // Within 20%: the late phases hold three of the four throttling storms, whose retries keep
+    // more in flight (+6% and +8% in two runs); a leak of a kilobyte per job run, or of one set
+    // of jobs per reload, would add 40% or more.
     let rss: Vec<f64> = trajectory
         .iter()
         .skip(1)
@@ -856,10 +859,10 @@ pub fn run(a: SoakArgs) -> anyhow::Result<()> {
     );
     check(
         format!(
-            "resident set flat over the soak (mean of five readings {early:.1} MiB early, {late:.1} MiB late, at most +10%; {:.1} MiB after the first cycle, {:.1} MiB at the end)",
+            "resident set flat over the soak (mean of five readings {early:.1} MiB early, {late:.1} MiB late, at most +20%; {:.1} MiB after the first cycle, {:.1} MiB at the end)",
             base_fig.rss_mib, end_fig.rss_mib
         ),
-        late <= early * 1.10,
+        late <= early * 1.20,
     );
     // Pooled connections to AWS (a task and a descriptor each) come and go with the load, up to
     // one per call in flight; a leak per job, run or reload would be thousands.
@@ -953,6 +956,8 @@ pub fn run(a: SoakArgs) -> anyhow::Result<()> {
     }
     println!("soak: {} passed, {failed} failed", checks.len() - failed);
     hup_task.abort();
+    // The aborted task holds the app until the runtime has dropped it.
+    let _ = rt.block_on(hup_task);
     let app = Arc::try_unwrap(app).map_err(|_| anyhow!("the app is still shared"))?;
     rt.block_on(app.stop());
     drop(sim);
