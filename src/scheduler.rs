@@ -157,12 +157,7 @@ impl Scheduler {
     /// Removes the targets of a configured target `name` (itself and, for discovery, every
     /// `name/<account>`) and reconciles.
     pub fn remove_targets_of(&self, name: &str) {
-        {
-            let prefix = format!("{name}/");
-            let mut t = self.targets.lock().unwrap_or_else(|e| e.into_inner());
-            t.retain(|k, _| k != name && !k.starts_with(&prefix));
-        }
-        self.reconcile();
+        self.replace_targets_of(name, Vec::new());
     }
 
     /// Names of the targets known now.
