@@ -98,7 +98,7 @@ impl App {
             max_connections: config.web.max_connections,
             shutdown_grace: config.web.shutdown_grace.0,
         };
-        tracker.spawn(server::run(
+        tracker.spawn(server::run_isolated(
             listener,
             web.clone(),
             acceptor,

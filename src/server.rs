@@ -78,6 +78,59 @@ impl WebState {
     }
 }
 
+/// Serves like [`run`], on a runtime of its own: two worker threads that do nothing but answer
+/// requests, so that a scrape or a probe is never queued behind collection work (SDK
+/// deserialization, reloads, thousands of job tasks) on the collection runtime's workers.
+/// Returns when serving has stopped. If the thread or its runtime cannot be created, serves on
+/// the caller's runtime instead, with a warning.
+pub async fn run_isolated(
+    listener: TcpListener,
+    web: Arc<WebState>,
+    tls: Option<TlsAcceptor>,
+    opts: ServerOptions,
+    shutdown: CancellationToken,
+) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("posture-http")
+        .enable_all()
+        .build();
+    let rt = match runtime {
+        Ok(rt) => rt,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot start the HTTP runtime; serving on the collection runtime");
+            return run(listener, web, tls, opts, shutdown).await;
+        }
+    };
+    // A listener belongs to the runtime that registered it: hand it over as a std socket.
+    let std_listener = match listener.into_std() {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot hand the listener to the HTTP runtime; not serving");
+            return;
+        }
+    };
+    let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
+    let spawned = std::thread::Builder::new()
+        .name("posture-http-main".into())
+        .spawn(move || {
+            rt.block_on(async move {
+                match TcpListener::from_std(std_listener) {
+                    Ok(l) => run(l, web, tls, opts, shutdown).await,
+                    Err(e) => tracing::error!(error = %e, "cannot serve on the listener"),
+                }
+            });
+            // Connections still open after the grace period are dropped with the runtime.
+            rt.shutdown_background();
+            let _ = done_tx.send(());
+        });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "cannot start the HTTP thread; not serving");
+        return;
+    }
+    let _ = done_rx.await;
+}
+
 /// Serves until `shutdown`, then drains within the grace period. With `tls`, every connection
 /// is a TLS handshake first (bounded by the header read timeout).
 pub async fn run(
