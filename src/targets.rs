@@ -81,7 +81,7 @@ pub async fn resolve_all(
     let mut failed = Vec::new();
     for t in &cfg.targets {
         let resolved = if t.discover.is_some() {
-            discover_once(t, factory, cfg.shard, &mut None, &BTreeMap::new())
+            discover_once(t, factory, cfg.shard, &mut None, &BTreeMap::new(), None)
                 .await
                 .map(|(targets, info, _)| {
                     store.set_extra(&format!("discovery/{}", t.name), info);
@@ -159,9 +159,18 @@ static ACCOUNT_INFO: Desc = Desc {
 
 /// Every account (ListAccounts, every page).
 pub async fn list_accounts(c: &RegionClients) -> Result<Vec<OrgAccount>, CollectError> {
+    list_accounts_paged(c, |_| {}).await
+}
+
+/// Every account, handing each page's accounts to `on_page` as it arrives (a listing restarted
+/// after a refused token hands the first pages again).
+pub async fn list_accounts_paged(
+    c: &RegionClients,
+    mut on_page: impl FnMut(&[OrgAccount]),
+) -> Result<Vec<OrgAccount>, CollectError> {
     c.organizations(|o| o.list_accounts().max_results(20))
         .all_pages(|page| {
-            Ok(page
+            let accounts: Vec<OrgAccount> = page
                 .accounts()
                 .iter()
                 .filter_map(|a| {
@@ -178,7 +187,9 @@ pub async fn list_accounts(c: &RegionClients) -> Result<Vec<OrgAccount>, Collect
                         status,
                     })
                 })
-                .collect())
+                .collect();
+            on_page(&accounts);
+            Ok(accounts)
         })
         .await
 }
@@ -301,12 +312,17 @@ pub async fn own_credentials(
 
 /// One listing: the targets to read now (reusing `known` ones, so their credential caches
 /// survive) and the `aws_account_info` family. `own` caches the target's own credentials.
+///
+/// `early`, when given, receives the member targets of each page as soon as the page is listed
+/// (a first listing over thousands of accounts takes minutes at Organizations' rate; their
+/// collection need not wait for the last page). The targets it receives are the ones returned.
 pub async fn discover_once(
     t: &TargetConfig,
     factory: &AwsFactory,
     shard: Shard,
     own: &mut Option<(String, AccountAws)>,
     known: &BTreeMap<String, ResolvedTarget>,
+    mut early: Option<&mut (dyn FnMut(Vec<ResolvedTarget>) + Send)>,
 ) -> Result<(BTreeMap<String, ResolvedTarget>, Family, usize), CollectError> {
     if own.is_none() {
         *own = Some(own_credentials(factory, t).await?);
@@ -321,12 +337,50 @@ pub async fn discover_once(
         ));
     };
     let c = caller_aws.region(factory.home_region(), &caller);
-    let accounts = list_accounts(&c).await?;
+    // The OU tree first, so that each page can be selected as it arrives.
     let anc = if t.include_ous.is_empty() && t.exclude_ous.is_empty() {
         None
     } else {
         Some(ancestors(&c).await?)
     };
+    // A member's target: the one already known (its credential cache survives), else a new one.
+    let member = |id: &str| -> ResolvedTarget {
+        let name = format!("{}/{id}", t.name);
+        match known.get(&name) {
+            Some(k) => k.clone(),
+            None => {
+                let role_name = t.role_name.clone().unwrap_or_default();
+                ResolvedTarget {
+                    name,
+                    account_id: id.to_string(),
+                    regions: t.regions.clone(),
+                    aws: factory.assume_role(role_spec(
+                        t,
+                        format!("arn:aws:iam::{id}:role/{role_name}"),
+                        id,
+                    )),
+                    account_jobs: true,
+                }
+            }
+        }
+    };
+    let mut streamed: BTreeMap<String, ResolvedTarget> = BTreeMap::new();
+    let accounts = list_accounts_paged(&c, |page| {
+        let Some(early) = early.as_mut() else { return };
+        let fresh: Vec<ResolvedTarget> = select(page, t, anc.as_ref())
+            .into_iter()
+            .filter(|a| a.id != caller && shard.contains(&a.id))
+            .filter(|a| !streamed.contains_key(&format!("{}/{}", t.name, a.id)))
+            .map(|a| member(&a.id))
+            .collect();
+        for r in &fresh {
+            streamed.insert(r.name.clone(), r.clone());
+        }
+        if !fresh.is_empty() {
+            early(fresh);
+        }
+    })
+    .await?;
     let chosen = select(&accounts, t, anc.as_ref());
     let mut info = Family::new(&ACCOUNT_INFO);
     for a in &accounts {
@@ -351,27 +405,17 @@ pub async fn discover_once(
         .filter(|a| a.id != caller && shard.contains(&a.id))
     {
         let name = format!("{}/{}", t.name, a.id);
-        let target = match known.get(&name) {
-            Some(k) => k.clone(),
-            None => {
-                let role_name = t.role_name.clone().unwrap_or_default();
-                ResolvedTarget {
-                    name: name.clone(),
-                    account_id: a.id.clone(),
-                    regions: t.regions.clone(),
-                    aws: factory.assume_role(role_spec(
-                        t,
-                        format!("arn:aws:iam::{}:role/{role_name}", a.id),
-                        &a.id,
-                    )),
-                    account_jobs: true,
-                }
-            }
+        let target = match streamed.remove(&name) {
+            Some(r) => r,
+            None => member(&a.id),
         };
         next.insert(name, target);
     }
     Ok((next, info, accounts.len()))
 }
+
+/// How often a first listing hands the accounts listed so far to the scheduler.
+const EARLY_HANDOVER: Duration = Duration::from_secs(5);
 
 /// Runs one discovery target until `token` is cancelled.
 async fn run(
@@ -387,7 +431,23 @@ async fn run(
     let mut first = true;
     let mut own: Option<(String, AccountAws)> = None;
     loop {
-        let wait = match discover_once(&t, &factory, shard, &mut own, &known).await {
+        // The first listing hands its accounts to the scheduler while it lists, at most every
+        // few seconds (each hand-over reconciles every job); the last ones come with the
+        // complete listing below, which also removes what a previous watch of this target
+        // (before a reload) resolved and was not listed again.
+        let mut last_handover: Option<std::time::Instant> = None;
+        let mut batch: Vec<ResolvedTarget> = Vec::new();
+        let mut handover = |fresh: Vec<ResolvedTarget>| {
+            batch.extend(fresh);
+            if last_handover.is_none_or(|t| t.elapsed() >= EARLY_HANDOVER) {
+                scheduler.set_targets(std::mem::take(&mut batch), &[]);
+                last_handover = Some(std::time::Instant::now());
+            }
+        };
+        let early: Option<&mut (dyn FnMut(Vec<ResolvedTarget>) + Send)> =
+            if first { Some(&mut handover) } else { None };
+        let listed = discover_once(&t, &factory, shard, &mut own, &known, early).await;
+        let wait = match listed {
             Ok((next, info, listed)) => {
                 store.set_extra(&format!("discovery/{}", t.name), info);
                 let removed: Vec<String> = known

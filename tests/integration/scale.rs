@@ -326,3 +326,50 @@ async fn assume_role_stays_inside_the_sts_budget_and_none_fails() {
     assert_eq!(failures, 0.0, "no failed AssumeRole surfaced");
     env.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn collection_starts_on_the_first_pages_while_the_rest_are_listed() {
+    // 200 members are 11 pages of 20; at one listing call a second the listing takes ~10 s,
+    // and the accounts of its first page are read long before the last page is listed.
+    let sim = Sim::start(WorldOptions {
+        members: 200,
+        regions: regions(1),
+        ..WorldOptions::default()
+    })
+    .await
+    .unwrap();
+    let yaml = discovery_yaml(
+        &sim,
+        "",
+        "  rate_limits:\n    organizations: {rate: 1, burst: 1}\n",
+    );
+    let cfg = Config::from_yaml_str(&yaml).unwrap_or_else(|e| panic!("{e}\n{yaml}"));
+    let env = Env::start_config(sim, cfg).await;
+    let t = std::time::Instant::now();
+    let mut read_while_listing = 0;
+    while !env.app.store.targets_resolved() && t.elapsed() < Duration::from_secs(120) {
+        let rows = env.app.store.status();
+        let done = rows.iter().filter(|r| r.last_attempt.is_some()).count();
+        // Read the flag again: the listing may have ended while the rows were taken.
+        if !env.app.store.targets_resolved() {
+            read_while_listing = read_while_listing.max(done);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let listing_pages = env.sim.calls("ListAccounts");
+    assert_eq!(listing_pages, 11, "one listing of 11 pages");
+    assert!(
+        read_while_listing >= 20,
+        "the first page's 20 accounts are read before the listing ends ({read_while_listing} were)"
+    );
+    env.wait_ready_for(Duration::from_secs(120)).await;
+    let calls = env.app.store.calls();
+    use posture_exporter::aws::Outcome;
+    // A target handed over early is the one the complete listing keeps: its jobs are not
+    // restarted and its role is assumed once.
+    assert_eq!(calls.get("AssumeRole", Outcome::Ok), 200);
+    let s = env.scrape().await;
+    assert_eq!(accounts_in(&s).len(), 201, "every account was read");
+    assert_eq!(env.app.store.keys().len(), 201);
+    env.stop().await;
+}
