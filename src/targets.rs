@@ -381,6 +381,17 @@ pub async fn discover_once(
         }
     })
     .await?;
+    // Kept for the jobs that need the same list from this account (GuardDuty's administrator).
+    c.org_listings()
+        .put(
+            &caller,
+            accounts
+                .iter()
+                .filter(|a| a.status == "ACTIVE")
+                .map(|a| a.id.clone())
+                .collect(),
+        )
+        .await;
     let chosen = select(&accounts, t, anc.as_ref());
     let mut info = Family::new(&ACCOUNT_INFO);
     for a in &accounts {

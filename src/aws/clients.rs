@@ -53,6 +53,8 @@ pub(super) struct Clients {
     iam: OnceLock<aws_sdk_iam::Client>,
     organizations: OnceLock<aws_sdk_organizations::Client>,
     sts: OnceLock<aws_sdk_sts::Client>,
+    /// The organization's account listings, shared by discovery and the jobs.
+    pub(super) org_listings: super::org_listing::OrgListings,
 }
 
 impl Clients {
@@ -65,6 +67,7 @@ impl Clients {
             iam: OnceLock::new(),
             organizations: OnceLock::new(),
             sts: OnceLock::new(),
+            org_listings: Default::default(),
         }
     }
 }
@@ -109,3 +112,11 @@ client!(guardduty, aws_sdk_guardduty, "guardduty");
 client!(iam, aws_sdk_iam, "iam");
 client!(organizations, aws_sdk_organizations, "organizations");
 client!(sts, aws_sdk_sts, "sts");
+
+impl RegionClients {
+    /// The organization's account listings made from any account, shared by the process
+    /// (see [`super::org_listing`]).
+    pub fn org_listings(&self) -> &super::org_listing::OrgListings {
+        &self.clients.org_listings
+    }
+}

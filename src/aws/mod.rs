@@ -19,6 +19,7 @@ pub mod clients;
 pub mod error;
 pub mod limits;
 pub mod names;
+pub mod org_listing;
 pub mod pages;
 
 use std::sync::atomic::AtomicU64;

@@ -520,3 +520,67 @@ async fn both_modes_at_once_are_refused_by_the_configuration() {
     let ok = format!("{y}    mode: administrator\n");
     Config::from_yaml_str(&ok).expect("administrator mode takes regions");
 }
+
+#[tokio::test]
+async fn the_organization_is_listed_once_for_every_region_and_for_discovery() {
+    // 46 accounts are three pages of ListAccounts. The two regions' jobs share one listing.
+    let world = || WorldOptions {
+        members: 45,
+        ..WorldOptions::default()
+    };
+    let env = on_demand(world(), &admin_collectors()).await;
+    env.cycle().await;
+    listed_in_both_regions(&env).await;
+    assert_eq!(
+        env.sim.calls("ListAccounts"),
+        3,
+        "one listing for both regions"
+    );
+    env.stop().await;
+
+    // Discovery listing from the administrator's account: its listing serves the jobs too.
+    let sim = Sim::start(world()).await.expect("simulator starts");
+    let yaml = format!(
+        "listen: 127.0.0.1:0\naws:\n  region: us-east-1\n  endpoint_url: \"{}\"\n  max_attempts: 2\ntargets:\n  - name: org\n    discover: organizations\n    role_name: PostureExporterReadOnly\n    regions: [us-east-1, eu-west-1]\ncollectors:\n{}",
+        sim.url(),
+        admin_collectors()
+    );
+    let cfg = Config::from_yaml_str(&yaml).unwrap_or_else(|e| panic!("{e}\n{yaml}"));
+    let env = Env::start_on_demand(sim, cfg).await;
+    env.cycle().await;
+    listed_in_both_regions(&env).await;
+    assert_eq!(
+        env.sim.calls("ListAccounts"),
+        3,
+        "discovery's listing is the jobs' too"
+    );
+    env.stop().await;
+}
+
+/// Both regions' jobs read the `organization accounts` part (the simulator's management account
+/// is not eu-west-1's administrator, so other parts fail there).
+async fn listed_in_both_regions(env: &Env) {
+    let rows = env.app.store.status();
+    assert_eq!(rows.len(), 2);
+    for r in &rows {
+        assert!(r.last_attempt.is_some(), "{}", r.key);
+        assert!(
+            !format!("{:?}", r.failed_parts).contains("organization accounts"),
+            "{}: {:?}",
+            r.key,
+            r.failed_parts
+        );
+    }
+    let s = env.scrape().await;
+    let regions: BTreeSet<String> = s
+        .matching("aws_guardduty_org_account_not_covered", &[])
+        .iter()
+        .filter_map(|(k, _)| {
+            k.split("region=\"")
+                .nth(1)
+                .and_then(|r| r.split('"').next())
+                .map(str::to_string)
+        })
+        .collect();
+    assert_eq!(regions.len(), 2, "{regions:?}");
+}

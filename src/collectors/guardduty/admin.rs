@@ -12,8 +12,9 @@
 //! - `coverage`: GetCoverageStatistics, once per coverage status;
 //! - `organization accounts`: Organizations ListAccounts, kept for `accounts_refresh` (default
 //!   1h; the account list changes slowly and is the costliest read at 20 accounts a page),
-//!   joined with the members for `aws_guardduty_org_account_not_covered`. The job cannot see
-//!   the discovery's account list (targets sit above collectors), so it reads its own.
+//!   joined with the members for `aws_guardduty_org_account_not_covered`. The listing is shared
+//!   by the process per account it is made from: the jobs of the other regions and a discovery
+//!   target listing from the same account reuse it (`crate::aws::org_listing`).
 //!
 //! - the administrator's threat-intel sets, trusted IP sets and suppression rules, which its
 //!   members use, read every `lists_interval` (see [`super::lists`]).
@@ -28,8 +29,6 @@
 
 use std::collections::BTreeMap;
 
-use tokio::time::Instant;
-
 use super::admin_api as api;
 use super::admin_convert as convert;
 use super::api::{get_detector, list_detectors};
@@ -39,11 +38,12 @@ use super::lists_convert;
 use crate::aws::CollectError;
 use crate::collect::{Collected, JobContext};
 
-/// What an administrator-mode job keeps between runs: the organization's ACTIVE accounts and
-/// when they were read.
+/// What an administrator-mode job keeps between runs: the organization's ACTIVE accounts as
+/// last read (shared with the other regions' jobs and discovery; see
+/// [`crate::aws::org_listing`]).
 #[derive(Debug, Default)]
 pub struct State {
-    accounts: Option<(Instant, Vec<String>)>,
+    accounts: Option<std::sync::Arc<Vec<String>>>,
 }
 
 /// One run.
@@ -142,24 +142,20 @@ async fn not_covered_part(
     out: &mut Collected,
 ) {
     let c = &ctx.aws;
-    let fresh = state
-        .accounts
-        .as_ref()
-        .is_some_and(|(at, _)| at.elapsed() < ctx.settings.accounts_refresh.0);
-    if !fresh {
-        match api::active_accounts(c).await {
-            Ok(list) => state.accounts = Some((Instant::now(), list)),
-            Err(e) => {
-                out.part("organization accounts", Err(e));
-                return;
-            }
+    let listed = c
+        .org_listings()
+        .get_or_list(&c.account_id, ctx.settings.accounts_refresh.0, || {
+            api::active_accounts(c)
+        })
+        .await;
+    match listed {
+        Ok(l) => state.accounts = Some(l.active),
+        Err(e) => {
+            out.part("organization accounts", Err(e));
+            return;
         }
     }
-    let active = state
-        .accounts
-        .as_ref()
-        .map(|(_, l)| l.as_slice())
-        .unwrap_or(&[]);
+    let active = state.accounts.as_deref().map(Vec::as_slice).unwrap_or(&[]);
     out.part(
         "organization accounts",
         Ok(convert::not_covered(
