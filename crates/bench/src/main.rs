@@ -148,6 +148,14 @@ enum Cmd {
         /// Simulator burst.
         #[arg(long, default_value_t = 600.0)]
         sim_burst: f64,
+        /// GuardDuty's mode: `accounts` (every account and region reads its own detector) or
+        /// `administrator` (one job per region on the management account).
+        #[arg(long, default_value = "accounts")]
+        guardduty_mode: String,
+        /// `config_compliance`: `off`, `fan-out` (every account and region) or `aggregator`
+        /// (one job on the management account's organization aggregator).
+        #[arg(long, default_value = "off")]
+        compliance: String,
     },
     /// One size of `scale`, in a fresh process; prints one JSON line.
     #[command(hide = true)]
@@ -166,6 +174,10 @@ enum Cmd {
         sim_rate: f64,
         #[arg(long)]
         sim_burst: f64,
+        #[arg(long)]
+        guardduty_mode: String,
+        #[arg(long)]
+        compliance: String,
     },
     /// A simulator child: prints `url <url>`, then answers commands on stdin (`calls`, `reset`,
     /// and the fault and organization commands of `soak.rs`).
@@ -185,6 +197,9 @@ enum Cmd {
         /// report's series stay put once complete.
         #[arg(long)]
         steady_iam: bool,
+        /// The management account is GuardDuty's administrator in every region.
+        #[arg(long)]
+        gd_admin_all_regions: bool,
     },
     /// A fault soak at organization scale: discovery, every collector, faults rotating each
     /// interval, accounts joining and leaving, SIGHUP reloads, the simulator unreachable, and a
@@ -280,6 +295,8 @@ fn main() -> anyhow::Result<()> {
             collectors,
             sim_rate,
             sim_burst,
+            guardduty_mode,
+            compliance,
         } => scale(
             &parse_list(&accounts)?,
             &parse_list(&concurrency)?,
@@ -291,6 +308,8 @@ fn main() -> anyhow::Result<()> {
                 collectors,
                 sim_rate,
                 sim_burst,
+                guardduty_mode,
+                compliance,
             },
         ),
         Cmd::ScaleOne {
@@ -301,6 +320,8 @@ fn main() -> anyhow::Result<()> {
             collectors,
             sim_rate,
             sim_burst,
+            guardduty_mode,
+            compliance,
         } => scale_one(ScaleArgs {
             accounts,
             concurrency,
@@ -309,6 +330,8 @@ fn main() -> anyhow::Result<()> {
             collectors,
             sim_rate,
             sim_burst,
+            guardduty_mode,
+            compliance,
         }),
         Cmd::Sim {
             members,
@@ -317,7 +340,16 @@ fn main() -> anyhow::Result<()> {
             rate,
             burst,
             steady_iam,
-        } => sim_child(members, regions, latency_ms, rate, burst, steady_iam),
+            gd_admin_all_regions,
+        } => sim_child(
+            members,
+            regions,
+            latency_ms,
+            rate,
+            burst,
+            steady_iam,
+            gd_admin_all_regions,
+        ),
         Cmd::Soak(a) => soak::run(a),
         Cmd::Budget {
             accounts,
@@ -590,9 +622,12 @@ fn sim_child(
     rate: f64,
     burst: f64,
     steady_iam: bool,
+    gd_admin_all_regions: bool,
 ) -> anyhow::Result<()> {
     let rt = runtime(2)?;
-    let sim = rt.block_on(Sim::start(sim_world(members, nregions, steady_iam)))?;
+    let mut world = sim_world(members, nregions, steady_iam);
+    world.guardduty.admin_all_regions = gd_admin_all_regions;
+    let sim = rt.block_on(Sim::start(world))?;
     sim.set_latency(Duration::from_millis(latency_ms));
     if rate > 0.0 {
         sim.set_rate_limit(Some(SimRateLimit {
@@ -1133,6 +1168,8 @@ struct ScaleArgs {
     collectors: String,
     sim_rate: f64,
     sim_burst: f64,
+    guardduty_mode: String,
+    compliance: String,
 }
 
 /// What one size measured (one JSON line from `scale-one`).
@@ -1140,6 +1177,15 @@ struct ScaleArgs {
 struct ScaleRow {
     accounts: usize,
     regions: usize,
+    guardduty_mode: String,
+    compliance: String,
+    /// Start to the end of the listing (collection runs during it).
+    ready_s: f64,
+    /// AssumeRole calls from start to `/ready`.
+    assume_role: u64,
+    gzip_bytes: usize,
+    /// `Store::refresh` and the OpenMetrics gzip body, once, after the steady cycle.
+    encode_ms: f64,
     jobs: usize,
     concurrency: usize,
     latency_ms: u64,
@@ -1190,6 +1236,10 @@ fn scale(accounts: &[usize], concurrency: &[usize], base: ScaleArgs) -> anyhow::
                 &base.sim_rate.to_string(),
                 "--sim-burst",
                 &base.sim_burst.to_string(),
+                "--guardduty-mode",
+                &base.guardduty_mode,
+                "--compliance",
+                &base.compliance,
             ])
             .stderr(Stdio::inherit())
             .output()?;
@@ -1204,16 +1254,18 @@ fn scale(accounts: &[usize], concurrency: &[usize], base: ScaleArgs) -> anyhow::
     }
     println!("machine: {}", machine());
     println!(
-        "simulated latency {} ms per call, simulator rate limit {} /s burst {} per (account, region, operation), collectors {}",
-        base.latency_ms, base.sim_rate, base.sim_burst, base.collectors
+        "simulated latency {} ms per call, simulator rate limit {} /s burst {} per (account, region, operation), collectors {}, GuardDuty mode {}, compliance {}",
+        base.latency_ms, base.sim_rate, base.sim_burst, base.collectors, base.guardduty_mode, base.compliance
     );
     println!();
-    println!("| accounts | jobs | concurrency | steady cycle | calls | floor | cycle / floor | throttled (absorbed) | failed | cold cycle (calls) | discovery (calls) | VmRSS | VmHWM | series | exposition bytes | CPU exporter / sim |");
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("| accounts | GuardDuty | compliance | jobs | concurrency | steady cycle | calls | floor | cycle / floor | throttled (absorbed) | failed | listing (calls) | /ready | calls to /ready (AssumeRole) | VmRSS | VmHWM | series | exposition bytes (OpenMetrics / gzip) | encode | CPU exporter / sim | exporter CPU per call |");
+    println!("|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for r in &rows {
         println!(
-            "| {} | {} | {} | {:.2} s | {} | {:.2} s | **{:.2}x** | {} | {} | {:.2} s ({}) | {:.2} s ({}) | {:.1} MiB | {:.1} MiB | {} | {} | {:.1} s / {:.1} s |",
+            "| {} | {} | {} | {} | {} | {:.2} s | {} | {:.2} s | **{:.2}x** | {} | {} | {:.1} s ({}) | {:.1} s | {} ({}) | {:.1} MiB | {:.1} MiB | {} | {} / {} | {:.0} ms | {:.1} s / {:.1} s | {:.0} µs |",
             r.accounts,
+            r.guardduty_mode,
+            r.compliance,
             r.jobs,
             r.concurrency,
             r.steady_s,
@@ -1222,26 +1274,32 @@ fn scale(accounts: &[usize], concurrency: &[usize], base: ScaleArgs) -> anyhow::
             r.steady_s / r.floor_s,
             r.throttled,
             r.failed,
-            r.cold_s,
-            r.cold_calls,
             r.discovery_s,
             r.discovery_calls,
+            r.ready_s,
+            r.cold_calls,
+            r.assume_role,
             r.rss_mib,
             r.hwm_mib,
             r.series,
             r.bytes,
+            r.gzip_bytes,
+            r.encode_ms,
             r.cpu_exporter_s,
-            r.cpu_sim_s
+            r.cpu_sim_s,
+            r.cpu_exporter_s * 1e6 / r.steady_calls.max(1) as f64,
         );
     }
     println!();
-    println!("| accounts | steady cycle / account | calls / account | VmRSS / account | bytes / account |");
-    println!("|---:|---:|---:|---:|---:|");
+    println!("| accounts | GuardDuty | compliance | steady cycle / account | calls / account | VmRSS / account | bytes / account |");
+    println!("|---:|---|---|---:|---:|---:|---:|");
     for r in &rows {
         let n = r.accounts as f64;
         println!(
-            "| {} | {:.2} ms | {:.1} | {:.1} KiB | {:.0} |",
+            "| {} | {} | {} | {:.2} ms | {:.1} | {:.1} KiB | {:.0} |",
             r.accounts,
+            r.guardduty_mode,
+            r.compliance,
             r.steady_s * 1000.0 / n,
             r.steady_calls as f64 / n,
             r.rss_mib * 1024.0 / n,
@@ -1259,30 +1317,83 @@ fn throttled(counter: &CallCounter) -> u64 {
     counter.total(Outcome::Throttled)
 }
 
+/// The scale run's configuration: discovery, `a`'s collectors, GuardDuty's mode and the
+/// compliance source.
+fn scale_yaml(a: &ScaleArgs, url: &str, interval: Duration) -> anyhow::Result<String> {
+    let mut collectors: Vec<&str> = a.collectors.split(',').map(str::trim).collect();
+    match a.compliance.as_str() {
+        "off" => {}
+        "fan-out" | "aggregator" => collectors.push("config_compliance"),
+        other => bail!("--compliance {other}: off, fan-out or aggregator"),
+    }
+    let regions = regions(a.regions);
+    let mut yaml = discovery_yaml(
+        url,
+        "127.0.0.1:0",
+        &regions,
+        &collectors,
+        a.concurrency,
+        &format!("{}s", interval.as_secs()),
+    );
+    // Settings go right after a collector's `interval:` line.
+    let after = |yaml: &mut String, collector: &str, extra: &str| {
+        let head = format!("  {collector}:\n    enabled: true\n");
+        if let Some(i) = yaml.find(&head) {
+            let end = yaml[i + head.len()..]
+                .find('\n')
+                .map(|j| i + head.len() + j + 1)
+                .unwrap_or(yaml.len());
+            yaml.insert_str(end, extra);
+        }
+    };
+    match a.guardduty_mode.as_str() {
+        "accounts" => {}
+        "administrator" => after(
+            &mut yaml,
+            "guardduty",
+            &format!(
+                "    mode: administrator\n    regions: [{}]\n",
+                regions.join(", ")
+            ),
+        ),
+        other => bail!("--guardduty-mode {other}: accounts or administrator"),
+    }
+    if a.compliance == "aggregator" {
+        after(
+            &mut yaml,
+            "config_compliance",
+            "    aggregator: organization-aggregator\n",
+        );
+    }
+    Ok(yaml)
+}
+
 fn scale_one(a: ScaleArgs) -> anyhow::Result<()> {
-    let mut sim = SimChild::start(
+    let admin = a.guardduty_mode == "administrator";
+    let extra: &[&str] = if admin {
+        &["--gd-admin-all-regions"]
+    } else {
+        &[]
+    };
+    let mut sim = SimChild::start_with(
         a.accounts.saturating_sub(1),
         a.regions,
         a.latency_ms,
         a.sim_rate,
         a.sim_burst,
+        extra,
     )?;
-    let collectors: Vec<&str> = a.collectors.split(',').map(str::trim).collect();
     // The steady cycle is the daemon's own second one: every job loop starts its next run one
-    // interval after its first started, so the interval must outlast the cold cycle. Four times
-    // a generous estimate of the floor (7 calls per job) does.
-    let estimate = (a.accounts * a.regions * 7) as f64 * a.latency_ms as f64
+    // interval after its first started, so the interval must outlast the cold cycle (and, since
+    // collection starts on the first listing pages, the listing: 20 accounts a page at the
+    // Organizations rate of 2 a second). Four times a generous estimate of the floor (10 calls
+    // per account and region) does.
+    let estimate = (a.accounts * a.regions * 10) as f64 * a.latency_ms as f64
         / 1000.0
-        / a.concurrency.max(1) as f64;
+        / a.concurrency.max(1) as f64
+        + a.accounts as f64 / 40.0;
     let interval = Duration::from_secs((estimate * 4.0 + 15.0).ceil() as u64);
-    let yaml = discovery_yaml(
-        &sim.url,
-        "127.0.0.1:0",
-        &regions(a.regions),
-        &collectors,
-        a.concurrency,
-        &format!("{}s", interval.as_secs()),
-    );
+    let yaml = scale_yaml(&a, &sim.url, interval)?;
     let cfg = Config::from_yaml_str(&yaml).map_err(|e| anyhow!("{e}\n{yaml}"))?;
     let rt = runtime(2)?;
     let t0 = Instant::now();
@@ -1299,15 +1410,16 @@ fn scale_one(a: ScaleArgs) -> anyhow::Result<()> {
         .await
         .map_err(anyhow::Error::from)
     })?;
-    // Discovery is over when the scheduler has jobs; the cold cycle when every job has run once.
+    // The listing is over when the target is resolved (collection starts on its first pages);
+    // the cold cycle when every job has run once and the exposition shows it (`/ready`).
     let limit = Duration::from_secs(1800);
     rt.block_on(async {
-        while app.scheduler.job_count() == 0 && t0.elapsed() < limit {
-            tokio::time::sleep(Duration::from_millis(5)).await;
+        while !app.store.targets_resolved() && t0.elapsed() < limit {
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     });
     let discovery = t0.elapsed();
-    let discovery_calls = total(&sim.calls()?);
+    let listing_calls = sim.calls()?.get("ListAccounts").copied().unwrap_or(0);
     rt.block_on(async {
         while !app.store.ready() && t0.elapsed() < limit {
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -1316,13 +1428,16 @@ fn scale_one(a: ScaleArgs) -> anyhow::Result<()> {
     if !app.store.ready() {
         bail!("not ready after {limit:?}");
     }
-    let cold = t0.elapsed() - discovery;
-    if cold >= interval {
+    let ready = t0.elapsed();
+    let cold = ready - discovery;
+    if ready >= interval {
         bail!(
-            "the cold cycle ({cold:?}) outlasted the interval ({interval:?}): raise the estimate"
+            "the cold cycle ({ready:?}) outlasted the interval ({interval:?}): raise the estimate"
         );
     }
-    let cold_calls = total(&sim.calls()?) - discovery_calls;
+    let cold_by_op = sim.calls()?;
+    let cold_calls = total(&cold_by_op);
+    let assume_role = cold_by_op.get("AssumeRole").copied().unwrap_or(0);
     let jobs = app.store.keys().len();
     let cold_end = std::time::SystemTime::now();
     sim.reset()?;
@@ -1366,9 +1481,12 @@ fn scale_one(a: ScaleArgs) -> anyhow::Result<()> {
     let by_op = sim.calls()?;
     let steady_calls = total(&by_op);
     let throttled = throttled(app.store.calls()) - throttled0;
+    // The encode a change costs: the exposition built, then the body Prometheus asks for.
+    let t_encode = Instant::now();
     let exp = app.store.refresh();
     // A scrape as Prometheus makes it: the daemon then keeps that body (and only it) encoded.
-    app.store.body(Format::OpenMetrics, true);
+    let gz = app.store.body(Format::OpenMetrics, true);
+    let encode = t_encode.elapsed();
     let (rss, hwm) = rss_mib(None)?;
     let row = ScaleRow {
         accounts: a.accounts,
@@ -1376,10 +1494,16 @@ fn scale_one(a: ScaleArgs) -> anyhow::Result<()> {
         jobs,
         concurrency: a.concurrency,
         latency_ms: a.latency_ms,
+        guardduty_mode: a.guardduty_mode.clone(),
+        compliance: a.compliance.clone(),
         discovery_s: discovery.as_secs_f64(),
-        discovery_calls,
+        discovery_calls: listing_calls,
         cold_s: cold.as_secs_f64(),
         cold_calls,
+        ready_s: ready.as_secs_f64(),
+        assume_role,
+        gzip_bytes: gz.len(),
+        encode_ms: encode.as_secs_f64() * 1000.0,
         steady_s: steady.as_secs_f64(),
         steady_calls,
         steady_calls_by_op: by_op,
