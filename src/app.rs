@@ -265,6 +265,11 @@ impl App {
         self.refresh.notify_waiters();
     }
 
+    /// The limiter the AWS calls go through now (a reload that changes `aws:` makes another).
+    pub async fn limiter(&self) -> Arc<crate::aws::Limiter> {
+        self.inner.lock().await.factory.limiter().clone()
+    }
+
     /// A token that stops the daemon when cancelled.
     pub fn shutdown_token(&self) -> CancellationToken {
         self.shutdown.clone()

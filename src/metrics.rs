@@ -89,6 +89,15 @@ impl Family {
         }
     }
 
+    /// Gives back the room grown for samples never pushed: a family is built by pushing (each
+    /// buffer doubling as it grows) and then kept until the job's next run, so up to half of
+    /// what it holds would otherwise be slack.
+    pub fn shrink_to_fit(&mut self) {
+        self.text.shrink_to_fit();
+        self.ends.shrink_to_fit();
+        self.values.shrink_to_fit();
+    }
+
     /// Appends one sample. `values` pairs with `desc.labels`; a missing value is empty.
     pub fn push(&mut self, values: &[&str], value: f64) {
         if value.is_infinite() {

@@ -6,6 +6,7 @@
 //! until it would have been there, so callers are served in arrival order with no polling.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -46,6 +47,39 @@ pub struct Limiter {
     in_flight: Arc<Semaphore>,
     buckets: Mutex<HashMap<(String, String, Service), Bucket>>,
     limits: HashMap<Service, RateLimit>,
+    slots: Arc<SlotUse>,
+}
+
+/// How the slots were used, since the start: calls that held one, for how long in all, and
+/// how long calls waited for one. What a cycle longer than its floor spent its time on: in
+/// the calls (held time per call above the AWS latency) or between them (slots idle).
+#[derive(Debug, Default)]
+pub struct SlotUse {
+    calls: AtomicU64,
+    held_nanos: AtomicU64,
+    queued_nanos: AtomicU64,
+}
+
+/// A reading of [`SlotUse`].
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct SlotReading {
+    /// Calls that held a slot and gave it back.
+    pub calls: u64,
+    /// Time slots were held, summed over those calls.
+    pub held: Duration,
+    /// Time calls waited for a slot (after their rate-limit token), summed.
+    pub queued: Duration,
+}
+
+impl SlotReading {
+    /// What happened between `earlier` and this reading.
+    pub fn since(&self, earlier: &SlotReading) -> SlotReading {
+        SlotReading {
+            calls: self.calls.saturating_sub(earlier.calls),
+            held: self.held.saturating_sub(earlier.held),
+            queued: self.queued.saturating_sub(earlier.queued),
+        }
+    }
 }
 
 impl std::fmt::Debug for Limiter {
@@ -60,6 +94,16 @@ impl std::fmt::Debug for Limiter {
 /// Held for the duration of one call.
 pub struct Permit {
     _slot: Option<OwnedSemaphorePermit>,
+    since: Instant,
+    slots: Arc<SlotUse>,
+}
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        let held = u64::try_from(self.since.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.slots.calls.fetch_add(1, Ordering::Relaxed);
+        self.slots.held_nanos.fetch_add(held, Ordering::Relaxed);
+    }
 }
 
 impl Limiter {
@@ -77,6 +121,7 @@ impl Limiter {
             in_flight: Arc::new(Semaphore::new(cfg.max_concurrent_calls.max(1))),
             buckets: Mutex::new(HashMap::new()),
             limits,
+            slots: Arc::default(),
         }
     }
 
@@ -86,8 +131,25 @@ impl Limiter {
         if let Some(wait) = self.reserve(account, region, service) {
             tokio::time::sleep(wait).await;
         }
+        let queued = Instant::now();
         let slot = self.in_flight.clone().acquire_owned().await.ok();
-        Permit { _slot: slot }
+        let since = Instant::now();
+        let waited = u64::try_from((since - queued).as_nanos()).unwrap_or(u64::MAX);
+        self.slots.queued_nanos.fetch_add(waited, Ordering::Relaxed);
+        Permit {
+            _slot: slot,
+            since,
+            slots: self.slots.clone(),
+        }
+    }
+
+    /// How the slots were used so far.
+    pub fn slot_use(&self) -> SlotReading {
+        SlotReading {
+            calls: self.slots.calls.load(Ordering::Relaxed),
+            held: Duration::from_nanos(self.slots.held_nanos.load(Ordering::Relaxed)),
+            queued: Duration::from_nanos(self.slots.queued_nanos.load(Ordering::Relaxed)),
+        }
     }
 
     /// Takes a token, possibly on credit; returns how long to wait for it.
@@ -156,6 +218,36 @@ mod tests {
         l.acquire("222222222222", "us-east-1", Service::Config)
             .await;
         assert!(t.elapsed() < Duration::from_millis(1));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn slot_use_counts_held_and_queued_time() {
+        let cfg = AwsConfig {
+            max_concurrent_calls: 1,
+            ..AwsConfig::default()
+        };
+        let l = Arc::new(Limiter::new(&cfg));
+        let before = l.slot_use();
+        let first = l.acquire("1", "r", Service::Sts).await;
+        let second = {
+            let l = l.clone();
+            tokio::spawn(async move {
+                let p = l.acquire("1", "r", Service::Sts).await;
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                drop(p);
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        drop(first);
+        second.await.unwrap();
+        let used = l.slot_use().since(&before);
+        assert_eq!(used.calls, 2);
+        assert_eq!(used.held, Duration::from_millis(25), "20 ms and 5 ms");
+        assert_eq!(
+            used.queued,
+            Duration::from_millis(20),
+            "the second waited for the first"
+        );
     }
 
     #[tokio::test]

@@ -39,7 +39,7 @@ pub use calls::{CallCounter, CountCalls, Outcome};
 use clients::Clients;
 pub use clients::{RegionClients, Scope};
 pub use error::{CollectError, ErrorKind};
-pub use limits::{Limiter, Service};
+pub use limits::{Limiter, Service, SlotReading};
 
 use crate::config::aws::AwsConfig;
 

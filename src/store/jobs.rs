@@ -280,6 +280,14 @@ impl Jobs {
         report: RunReport,
         parts: Vec<PartReport>,
     ) -> Option<Recorded> {
+        let (mut report, mut parts) = (report, parts);
+        // Kept until the next run: trimmed before the lock is taken.
+        let results =
+            std::iter::once(&mut report.result).chain(parts.iter_mut().map(|p| &mut p.result));
+        for families in results.filter_map(|r| r.as_mut().ok()) {
+            families.iter_mut().for_each(Family::shrink_to_fit);
+            families.shrink_to_fit();
+        }
         let max_stale = self.max_stale_intervals.load(Ordering::Relaxed);
         let mut entries = self.lock();
         let e = entries.get_mut(key)?;

@@ -1186,6 +1186,11 @@ struct ScaleRow {
     gzip_bytes: usize,
     /// `Store::refresh` and the OpenMetrics gzip body, once, after the steady cycle.
     encode_ms: f64,
+    /// Steady cycle: mean time a call held its slot (AWS latency plus the exporter's own time
+    /// around the call), mean time it waited for one, and the share of slot-time in use.
+    held_ms_per_call: f64,
+    queued_ms_per_call: f64,
+    slots_busy: f64,
     jobs: usize,
     concurrency: usize,
     latency_ms: u64,
@@ -1288,6 +1293,23 @@ fn scale(accounts: &[usize], concurrency: &[usize], base: ScaleArgs) -> anyhow::
             r.cpu_exporter_s,
             r.cpu_sim_s,
             r.cpu_exporter_s * 1e6 / r.steady_calls.max(1) as f64,
+        );
+    }
+    println!();
+    println!("Where the steady cycle's time went: a call holds its slot for the AWS latency ({} ms here) plus the exporter's own time around it; slots busy = slot-time held / (cycle x concurrency).", base.latency_ms);
+    println!();
+    println!("| accounts | GuardDuty | compliance | cycle / floor | slot held per call | waited for a slot per call | slots busy |");
+    println!("|---:|---|---|---:|---:|---:|---:|");
+    for r in &rows {
+        println!(
+            "| {} | {} | {} | {:.2}x | {:.1} ms | {:.1} ms | {:.0}% |",
+            r.accounts,
+            r.guardduty_mode,
+            r.compliance,
+            r.steady_s / r.floor_s,
+            r.held_ms_per_call,
+            r.queued_ms_per_call,
+            r.slots_busy * 100.0
         );
     }
     println!();
@@ -1440,6 +1462,8 @@ fn scale_one(a: ScaleArgs) -> anyhow::Result<()> {
     let assume_role = cold_by_op.get("AssumeRole").copied().unwrap_or(0);
     let jobs = app.store.keys().len();
     let cold_end = std::time::SystemTime::now();
+    let limiter = rt.block_on(app.limiter());
+    let slots0 = limiter.slot_use();
     sim.reset()?;
     let throttled0 = throttled(app.store.calls());
     let cpu0 = cpu_secs(None)?;
@@ -1468,6 +1492,7 @@ fn scale_one(a: ScaleArgs) -> anyhow::Result<()> {
     })?;
     let cpu_exporter = cpu_secs(None)? - cpu0;
     let cpu_sim = cpu_secs(Some(sim.pid()))? - sim_cpu0;
+    let slots = limiter.slot_use().since(&slots0);
     let first = rows.iter().filter_map(|r| r.last_attempt).min();
     let last = rows
         .iter()
@@ -1503,6 +1528,10 @@ fn scale_one(a: ScaleArgs) -> anyhow::Result<()> {
         ready_s: ready.as_secs_f64(),
         assume_role,
         gzip_bytes: gz.len(),
+        held_ms_per_call: slots.held.as_secs_f64() * 1000.0 / slots.calls.max(1) as f64,
+        queued_ms_per_call: slots.queued.as_secs_f64() * 1000.0 / slots.calls.max(1) as f64,
+        slots_busy: slots.held.as_secs_f64()
+            / (steady.as_secs_f64() * a.concurrency as f64).max(1e-9),
         encode_ms: encode.as_secs_f64() * 1000.0,
         steady_s: steady.as_secs_f64(),
         steady_calls,

@@ -21,9 +21,8 @@
 //! accounts that joined are gone again; nothing panicked; live tasks and open descriptors are
 //! back near their figures after the first cycle, and the resident set does not grow from the
 //! first phases to the last (its readings at every boundary are printed); every scrape made
-//! during the phases was answered 200, and all but 1% of them (none over 3 s) in under
-//! `max_scrape_ms`; whether every one was (the goal) is printed as met or missed, with what a
-//! bystander thread saw of stalls at the same moments. The scrapes before the phases are
+//! during the phases was answered 200, every one in under `max_scrape_ms` (a slow one is
+//! printed with what a bystander thread saw of stalls at the same moment). The scrapes before the phases are
 //! reported apart: the first one encodes its format on request. It prints the figures and
 //! `N passed, M failed`.
 
@@ -935,12 +934,10 @@ pub fn run(a: SoakArgs) -> anyhow::Result<()> {
         format!("every scrape during the soak answered 200 ({n} scrapes, {failed} failed)"),
         n > 0 && failed == 0,
     );
-    // The goal is every scrape under `max_scrape_ms`. It is printed as met or missed with the
-    // figures; what fails the soak is a slow share over 1% or any scrape over 3 s, so that the
-    // rare outliers seen here (0, 0, 1 and 4 of ~1,630 in four runs, at most 1,010 ms, about
-    // 1.5 s after a phase boundary; the cause is not found: see `stalls`) are reported without
-    // failing CI, and a serving path that waits on collection (slow scrapes by the hundred) is
-    // not.
+    // Every scrape under `max_scrape_ms`. Before requests had threads of their own, a few
+    // scrapes a run (0 to 4 of ~1,630, at most 1,010 ms, about 1.5 s after a phase boundary)
+    // waited behind collection work on the shared workers; the bystander thread, which saw no
+    // stall at those moments, still tells a whole-process stall from the exporter's own.
     let stalled = stalls.lock().map(|v| v.clone()).unwrap_or_default();
     println!(
         "soak: the bystander thread woke over 20 ms late {} times, at most {:.0} ms late",
@@ -958,17 +955,12 @@ pub fn run(a: SoakArgs) -> anyhow::Result<()> {
             overlap.max(0.0) * 1000.0
         );
     }
-    println!(
-        "soak: goal, every scrape during the soak under {} ms: {} (slowest {slowest:.1} ms, mean {mean:.1} ms, {slow} of {n} at or over)",
-        a.max_scrape_ms,
-        if slow == 0 { "met" } else { "MISSED" }
-    );
     check(
         format!(
-            "scrapes during the soak under {} ms but for at most 1%, none over 3 s ({slow} of {n} at or over, slowest {slowest:.1} ms)",
+            "every scrape during the soak under {} ms ({slow} of {n} at or over, slowest {slowest:.1} ms, mean {mean:.1} ms)",
             a.max_scrape_ms
         ),
-        n > 0 && (slow as f64) <= n as f64 * 0.01 && slowest < 3000.0,
+        n > 0 && slow == 0,
     );
     check(
         format!("{} SIGHUPs handled", hups.load(Ordering::Relaxed)),
