@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
+use tokio::sync::Semaphore;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -67,6 +68,66 @@ struct Slot {
     target: String,
     schedule: Schedule,
     job: tokio::sync::Mutex<Box<dyn Job>>,
+    /// The scheduler's bound on jobs running at once (see [`Gate`]).
+    gate: Arc<Gate>,
+}
+
+/// How many jobs run at once: [`RUNNING_PER_CALL_SLOT`] per slot of `aws.max_concurrent_calls`.
+///
+/// Every call waits for a slot anyway, so more jobs running than that only queue. Without the
+/// bound, a cycle over 10,000 accounts x 4 regions with every job due at once (a start without
+/// jitter, a recovery) put 80,000 tasks on two runtime queues: a call slot handed to a waiting
+/// job stayed idle until that job's turn came round, 10% of slot-time at that size, and every
+/// job's first futures were alive at once. A job waits for its turn before its run starts (its
+/// timeout and duration count from there), parked, costing nothing while it waits.
+struct Gate {
+    permits: Arc<Semaphore>,
+    size: Mutex<usize>,
+}
+
+/// Jobs running at once per slot of `aws.max_concurrent_calls`: enough that slots freed by a
+/// job between two of its calls (parsing, its rate-limit bucket) find another job's call ready.
+const RUNNING_PER_CALL_SLOT: usize = 4;
+
+impl Gate {
+    fn size_for(cfg: &Config) -> usize {
+        (cfg.aws.max_concurrent_calls * RUNNING_PER_CALL_SLOT).max(16)
+    }
+
+    fn new(cfg: &Config) -> Self {
+        let size = Self::size_for(cfg);
+        Gate {
+            permits: Arc::new(Semaphore::new(size)),
+            size: Mutex::new(size),
+        }
+    }
+
+    /// Follows a reloaded `aws.max_concurrent_calls` (runs in flight keep their permits).
+    fn resize(&self, cfg: &Config) {
+        let want = Self::size_for(cfg);
+        let mut size = self.size.lock().unwrap_or_else(|e| e.into_inner());
+        if want > *size {
+            self.permits.add_permits(want - *size);
+        } else if want < *size {
+            // Permits held now are not forgotten: the bound reaches its new size as runs end
+            // and the excess is taken back below.
+            let forgotten = self.permits.forget_permits(*size - want);
+            let owed = *size - want - forgotten;
+            if owed > 0 {
+                let permits = self.permits.clone();
+                tokio::spawn(async move {
+                    if let Ok(p) = permits.acquire_many_owned(owed as u32).await {
+                        p.forget();
+                    }
+                });
+            }
+        }
+        *size = want;
+    }
+
+    async fn enter(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        self.permits.clone().acquire_owned().await.ok()
+    }
 }
 
 struct Running {
@@ -83,6 +144,7 @@ struct Running {
 /// Runs and reconciles the jobs.
 pub struct Scheduler {
     store: Arc<Store>,
+    gate: Arc<Gate>,
     config: Mutex<Arc<Config>>,
     jobs: Mutex<HashMap<JobKey, Running>>,
     targets: Mutex<BTreeMap<String, ResolvedTarget>>,
@@ -129,6 +191,7 @@ impl Scheduler {
     ) -> Arc<Self> {
         Arc::new(Scheduler {
             store,
+            gate: Arc::new(Gate::new(&config)),
             config: Mutex::new(config),
             jobs: Mutex::new(HashMap::new()),
             targets: Mutex::new(BTreeMap::new()),
@@ -150,6 +213,7 @@ impl Scheduler {
     pub fn set_config(&self, config: Arc<Config>) {
         self.store
             .set_max_stale_intervals(config.max_stale_intervals);
+        self.gate.resize(&config);
         *self.config.lock().unwrap_or_else(|e| e.into_inner()) = config;
         self.reconcile();
     }
@@ -266,6 +330,7 @@ impl Scheduler {
                 key: spec.key.clone(),
                 target: spec.target,
                 schedule: spec.schedule,
+                gate: self.gate.clone(),
             });
             if let Mode::Loops { jitter } = self.mode {
                 let delay =
@@ -342,7 +407,9 @@ impl Scheduler {
 /// run again. Waits for a run of its loop in flight.
 async fn run_slot(slot: Arc<Slot>, store: Arc<Store>) -> (JobKey, bool, Option<Duration>) {
     let mut job = slot.job.lock().await;
+    let turn = slot.gate.enter().await;
     let (report, parts, hint) = run_one(&slot, &mut job).await;
+    drop(turn);
     let failed = report.result.is_err() || parts.iter().any(|p| p.result.is_err());
     store.record_parts(&slot.key, report, parts);
     (slot.key.clone(), failed, hint)
@@ -458,6 +525,7 @@ async fn run_job(slot: Arc<Slot>, store: Arc<Store>, token: CancellationToken, d
             _ = token.cancelled() => return,
             r = async {
                 let mut job = slot.job.lock().await;
+                let _turn = slot.gate.enter().await;
                 run_one(&slot, &mut job).await
             } => r,
         };
@@ -565,6 +633,7 @@ mod tests {
                 most: most.clone(),
                 runs: runs.clone(),
             })),
+            gate: Arc::new(Gate::new(&config(64))),
         });
         let store = Arc::new(Store::new(3, Arc::new(CallCounter::default())));
         store.register(key, "t", Duration::from_millis(20));
@@ -595,5 +664,77 @@ mod tests {
             total > 20,
             "the loop ran too, beside the 20 others ({total} runs)"
         );
+    }
+
+    fn config(max_concurrent_calls: usize) -> Config {
+        Config::from_yaml_str(&format!(
+            "aws:\n  max_concurrent_calls: {max_concurrent_calls}\ntargets:\n  - name: management\n    regions: [us-east-1]\n"
+        ))
+        .expect("a valid configuration")
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn no_more_jobs_run_at_once_than_the_gate_lets_in() {
+        let in_flight = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let runs = Arc::new(AtomicUsize::new(0));
+        // 4 calls at once: 16 jobs running at once.
+        let gate = Arc::new(Gate::new(&config(4)));
+        let store = Arc::new(Store::new(3, Arc::new(CallCounter::default())));
+        let mut set = tokio::task::JoinSet::new();
+        for i in 0..40 {
+            let key = JobKey {
+                collector: CollectorKind::ALL[0],
+                account_id: format!("{i:012}"),
+                region: "us-east-1".into(),
+            };
+            store.register(key.clone(), "t", Duration::from_secs(3600));
+            let slot = Arc::new(Slot {
+                key,
+                target: "t".into(),
+                schedule: Schedule {
+                    enabled: true,
+                    interval: Duration::from_secs(3600),
+                    timeout: Duration::from_secs(5),
+                },
+                job: tokio::sync::Mutex::new(Box::new(Probe {
+                    in_flight: in_flight.clone(),
+                    most: most.clone(),
+                    runs: runs.clone(),
+                })),
+                gate: gate.clone(),
+            });
+            set.spawn(run_slot(slot, store.clone()));
+        }
+        while let Some(r) = set.join_next().await {
+            assert!(!r.expect("the run task").1);
+        }
+        assert_eq!(runs.load(Ordering::SeqCst), 40);
+        assert_eq!(
+            most.load(Ordering::SeqCst),
+            16,
+            "at most 16 at once, and 16 did run at once"
+        );
+
+        // A reload to 2 calls at once: 16 permits become 8 (at least 16, the floor, here:
+        // 2 x 4 = 8 is below it), and back up to 40 at 10 calls.
+        gate.resize(&config(2));
+        assert_eq!(
+            gate.permits.available_permits(),
+            16,
+            "the floor of 16 holds"
+        );
+        gate.resize(&config(10));
+        assert_eq!(gate.permits.available_permits(), 40);
+        gate.resize(&config(5));
+        assert_eq!(gate.permits.available_permits(), 20);
+        // Shrinking while runs hold permits: the excess is taken back as they end.
+        let held = gate.permits.clone().acquire_many_owned(20).await.unwrap();
+        gate.resize(&config(4));
+        assert_eq!(gate.permits.available_permits(), 0);
+        drop(held);
+        tokio::task::yield_now().await;
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        assert_eq!(gate.permits.available_permits(), 16);
     }
 }

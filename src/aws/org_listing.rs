@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::CollectError;
+use super::error::CollectError;
 
 /// One listing: when it was made and the ACTIVE account ids it found.
 #[derive(Clone, Debug)]
@@ -81,7 +81,7 @@ impl OrgListings {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aws::ErrorKind;
+    use crate::aws::error::ErrorKind;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     fn ids(n: usize) -> Vec<String> {

@@ -29,6 +29,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::collections::BTreeMap;
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -124,6 +125,10 @@ enum Cmd {
         /// (jitter), so `/ready` comes after about this long.
         #[arg(long, default_value = "20s")]
         interval: String,
+        /// The exporter binary to run (default: `posture-exporter` beside this one), to compare
+        /// builds.
+        #[arg(long)]
+        exporter: Option<PathBuf>,
     },
     /// Cycle time, calls and resident set against the organization size.
     Scale {
@@ -286,7 +291,8 @@ fn main() -> anyhow::Result<()> {
             regions,
             seconds,
             interval,
-        } => rss(accounts, regions, seconds, &interval),
+            exporter,
+        } => rss(accounts, regions, seconds, &interval, exporter),
         Cmd::Scale {
             accounts,
             concurrency,
@@ -1044,8 +1050,17 @@ fn serve(a: ServeArgs) -> anyhow::Result<()> {
 // ---------------------------------------------------------------------------------------------
 // rss
 
-fn rss(accounts: usize, nregions: usize, seconds: f64, interval: &str) -> anyhow::Result<()> {
-    let exe = std::env::current_exe()?.with_file_name("posture-exporter");
+fn rss(
+    accounts: usize,
+    nregions: usize,
+    seconds: f64,
+    interval: &str,
+    exporter: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    let exe = match exporter {
+        Some(p) => p,
+        None => std::env::current_exe()?.with_file_name("posture-exporter"),
+    };
     if !exe.exists() {
         bail!(
             "{} is missing: build it with `cargo build --release -p posture-exporter`",
@@ -1469,39 +1484,27 @@ fn scale_one(a: ScaleArgs) -> anyhow::Result<()> {
     let cpu0 = cpu_secs(None)?;
     let sim_cpu0 = cpu_secs(Some(sim.pid()))?;
 
-    // The steady cycle: every job's second run (credentials cached, clients built), from the
-    // first start to the last end the store recorded. The figure comes from the rows' own
-    // timestamps, so polling only decides when we look; it is spaced by the number of jobs,
-    // because reading the status of 80,000 jobs costs this process tens of milliseconds.
-    let poll = Duration::from_micros(25 * jobs as u64)
-        .clamp(Duration::from_millis(100), Duration::from_secs(5));
+    // The steady cycle: every job run once more, all due at once (credentials cached, clients
+    // built), through the scheduler's own run of every job. The daemon's loops would start
+    // their second runs one interval after their first, spread as the listing spread them:
+    // that measures the listing, not the exporter.
     let rows = rt.block_on(async {
-        loop {
-            let rows = app.store.status();
-            if rows
-                .iter()
-                .all(|r| r.last_attempt.is_some_and(|t| t > cold_end))
-            {
-                return Ok(rows);
-            }
-            if t0.elapsed() > limit {
-                bail!("the second cycle did not finish within {limit:?}");
-            }
-            tokio::time::sleep(poll).await;
-        }
-    })?;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let t = Instant::now();
+        app.scheduler.run_once().await;
+        let steady = t.elapsed();
+        (steady, app.store.status())
+    });
+    let (steady, rows) = rows;
     let cpu_exporter = cpu_secs(None)? - cpu0;
     let cpu_sim = cpu_secs(Some(sim.pid()))? - sim_cpu0;
     let slots = limiter.slot_use().since(&slots0);
-    let first = rows.iter().filter_map(|r| r.last_attempt).min();
-    let last = rows
+    if let Some(r) = rows
         .iter()
-        .filter_map(|r| Some(r.last_attempt? + r.last_duration?))
-        .max();
-    let steady = match (first, last) {
-        (Some(f), Some(l)) => l.duration_since(f).unwrap_or_default(),
-        _ => Duration::ZERO,
-    };
+        .find(|r| r.last_attempt.is_none_or(|t| t <= cold_end))
+    {
+        bail!("{} did not run in the steady cycle", r.key);
+    }
     let failed = rows.iter().filter(|r| r.last_error.is_some()).count();
     let by_op = sim.calls()?;
     let steady_calls = total(&by_op);
