@@ -3,6 +3,7 @@
 //!
 //! Map of the modules, bottom layer first; a module imports only from those above it in this
 //! list (its own children aside), which `tests/integration/layout.rs` checks:
+//! - [`allocator`]: the binaries' allocator settings (freed memory returned at once).
 //! - [`web`]: TLS with certificates re-read on change, bcrypt basic auth.
 //! - [`metrics`]: the posture metric model, encoded through `prometheus-client` (OpenMetrics
 //!   and Prometheus text 0.0.4).
@@ -31,6 +32,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod allocator;
 pub mod app;
 pub mod aws;
 pub mod collect;

@@ -156,6 +156,10 @@ fn load_config(path: Option<&Path>) -> Result<Config, ExitCode> {
 }
 
 fn main() -> ExitCode {
+    // Before anything else (threads, the runtime): see `posture_exporter::allocator`.
+    if let Err(e) = posture_exporter::allocator::purge_promptly() {
+        eprintln!("{e}; freed memory is returned to the system later");
+    }
     let cli = Cli::parse();
     if let Some(Command::CheckConfig { file }) = &cli.command {
         return match Config::load(file) {

@@ -393,6 +393,7 @@ async fn sigterm_during_a_collection_and_a_scrape_ends_cleanly_within_the_grace_
         .env("AWS_ACCESS_KEY_ID", "AKIATESTMANAGEMENT01")
         .env("AWS_SECRET_ACCESS_KEY", "test")
         .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove(posture_exporter::allocator::PURGE_DELAY)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -417,6 +418,21 @@ async fn sigterm_during_a_collection_and_a_scrape_ends_cleanly_within_the_grace_
             break v["fields"]["addr"].as_str().unwrap().parse().unwrap();
         }
     };
+    // The binary ran itself again with its allocator told to return freed memory at once: the
+    // same process (the id SIGTERM goes to below), the same arguments.
+    let environ = std::fs::read(format!("/proc/{}/environ", child.id())).unwrap();
+    assert!(
+        environ
+            .split(|b| *b == 0)
+            .any(|v| v == b"MIMALLOC_PURGE_DELAY=0"),
+        "not re-executed with MIMALLOC_PURGE_DELAY=0"
+    );
+    let cmdline = std::fs::read(format!("/proc/{}/cmdline", child.id())).unwrap();
+    let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+    assert!(
+        args.contains(&&b"--config"[..]) && args.contains(&&b"json"[..]),
+        "{args:?}"
+    );
     let t = Instant::now();
     while sim.calls("DescribeConfigurationRecorders") == 0 {
         assert!(

@@ -265,6 +265,10 @@ enum Cmd {
 }
 
 fn main() -> anyhow::Result<()> {
+    // Before anything else (threads, the runtime): see `posture_exporter::allocator`.
+    if let Err(e) = posture_exporter::allocator::purge_promptly() {
+        eprintln!("{e}; freed memory is returned to the system later");
+    }
     let cli = Cli::parse();
     match cli.command {
         Cmd::Serve {
@@ -1405,6 +1409,53 @@ fn scale_yaml(a: &ScaleArgs, url: &str, interval: Duration) -> anyhow::Result<St
     Ok(yaml)
 }
 
+/// The least a steady cycle can take: its calls spread over every slot (calls x latency /
+/// concurrency), or, when the organization's reads run from one account, that account's
+/// busiest client-side bucket (calls beyond the burst at the bucket's rate, then one latency):
+/// the aggregator's Config calls and the management account's recorder calls share the
+/// management account's Config bucket in the home region (default 5 a second, burst 10), and an
+/// administrator-mode GuardDuty job's calls its region's GuardDuty bucket (10 a second, burst 20).
+fn floor(a: &ScaleArgs, by_op: &BTreeMap<String, u64>, calls: u64) -> f64 {
+    let latency = a.latency_ms as f64 / 1000.0;
+    let spread = calls as f64 * latency / a.concurrency.max(1) as f64;
+    let limits = posture_exporter::config::aws::RateLimits::default();
+    let bucket = |calls: f64, rl: posture_exporter::config::aws::RateLimit| {
+        if rl.rate <= 0.0 || calls <= 0.0 {
+            0.0
+        } else {
+            (calls - rl.burst).max(0.0) / rl.rate + latency
+        }
+    };
+    let op = |name: &str| by_op.get(name).copied().unwrap_or(0) as f64;
+    let mut worst: f64 = 0.0;
+    if a.compliance == "aggregator" {
+        // The recorder job of the management account in the home region: its two calls.
+        let config = op("DescribeAggregateComplianceByConfigRules")
+            + op("DescribeAggregateComplianceByConformancePacks")
+            + 2.0;
+        worst = worst.max(bucket(config, limits.config));
+    }
+    if a.guardduty_mode == "administrator" {
+        // Every GuardDuty call of the cycle is the administrator's, one job per region.
+        // GuardDuty's operations sit together in the operations table, ListDetectors first.
+        let names = posture_exporter::aws::names::OPERATION_NAMES;
+        let first = names
+            .iter()
+            .position(|n| *n == "ListDetectors")
+            .unwrap_or(0);
+        let last = names
+            .iter()
+            .position(|n| *n == "ListInvitations")
+            .unwrap_or(0);
+        let guardduty: f64 = names[first..=last.max(first)].iter().map(|n| op(n)).sum();
+        worst = worst.max(bucket(
+            guardduty / a.regions.max(1) as f64,
+            limits.guardduty,
+        ));
+    }
+    spread.max(worst)
+}
+
 fn scale_one(a: ScaleArgs) -> anyhow::Result<()> {
     let admin = a.guardduty_mode == "administrator";
     let extra: &[&str] = if admin {
@@ -1538,8 +1589,8 @@ fn scale_one(a: ScaleArgs) -> anyhow::Result<()> {
         encode_ms: encode.as_secs_f64() * 1000.0,
         steady_s: steady.as_secs_f64(),
         steady_calls,
+        floor_s: floor(&a, &by_op, steady_calls),
         steady_calls_by_op: by_op,
-        floor_s: steady_calls as f64 * a.latency_ms as f64 / 1000.0 / a.concurrency as f64,
         throttled,
         failed,
         series: exp.series,
