@@ -68,8 +68,9 @@ struct Slot {
     target: String,
     schedule: Schedule,
     job: tokio::sync::Mutex<Box<dyn Job>>,
-    /// The scheduler's bound on jobs running at once (see [`Gate`]).
-    gate: Arc<Gate>,
+    /// The scheduler's bound on jobs running at once (see [`Gate`]); `None` for organization
+    /// jobs, which do not wait for it.
+    gate: Option<Arc<Gate>>,
 }
 
 /// How many jobs run at once: [`RUNNING_PER_CALL_SLOT`] per slot of `aws.max_concurrent_calls`.
@@ -80,6 +81,9 @@ struct Slot {
 /// job stayed idle until that job's turn came round, 10% of slot-time at that size, and every
 /// job's first futures were alive at once. A job waits for its turn before its run starts (its
 /// timeout and duration count from there), parked, costing nothing while it waits.
+/// Organization jobs (one per region at most, each a long chain of calls paced by one account's
+/// buckets: GuardDuty's administrator, an aggregator) do not wait: queued behind thousands of
+/// account jobs, their chain would start late and end the cycle.
 struct Gate {
     permits: Arc<Semaphore>,
     size: Mutex<usize>,
@@ -330,7 +334,7 @@ impl Scheduler {
                 key: spec.key.clone(),
                 target: spec.target,
                 schedule: spec.schedule,
-                gate: self.gate.clone(),
+                gate: (spec.scope == Scope::AccountRegion).then(|| self.gate.clone()),
             });
             if let Mode::Loops { jitter } = self.mode {
                 let delay =
@@ -407,7 +411,10 @@ impl Scheduler {
 /// run again. Waits for a run of its loop in flight.
 async fn run_slot(slot: Arc<Slot>, store: Arc<Store>) -> (JobKey, bool, Option<Duration>) {
     let mut job = slot.job.lock().await;
-    let turn = slot.gate.enter().await;
+    let turn = match &slot.gate {
+        Some(g) => g.enter().await,
+        None => None,
+    };
     let (report, parts, hint) = run_one(&slot, &mut job).await;
     drop(turn);
     let failed = report.result.is_err() || parts.iter().any(|p| p.result.is_err());
@@ -525,7 +532,10 @@ async fn run_job(slot: Arc<Slot>, store: Arc<Store>, token: CancellationToken, d
             _ = token.cancelled() => return,
             r = async {
                 let mut job = slot.job.lock().await;
-                let _turn = slot.gate.enter().await;
+                let _turn = match &slot.gate {
+                    Some(g) => g.enter().await,
+                    None => None,
+                };
                 run_one(&slot, &mut job).await
             } => r,
         };
@@ -633,7 +643,7 @@ mod tests {
                 most: most.clone(),
                 runs: runs.clone(),
             })),
-            gate: Arc::new(Gate::new(&config(64))),
+            gate: Some(Arc::new(Gate::new(&config(64)))),
         });
         let store = Arc::new(Store::new(3, Arc::new(CallCounter::default())));
         store.register(key, "t", Duration::from_millis(20));
@@ -702,7 +712,7 @@ mod tests {
                     most: most.clone(),
                     runs: runs.clone(),
                 })),
-                gate: gate.clone(),
+                gate: Some(gate.clone()),
             });
             set.spawn(run_slot(slot, store.clone()));
         }
