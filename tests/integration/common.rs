@@ -261,6 +261,19 @@ impl Scrape {
             .collect()
     }
 
+    /// The distinct values of `label` over a family's series.
+    pub fn label_values(&self, name: &str, label: &str) -> std::collections::BTreeSet<String> {
+        self.matching(name, &[])
+            .iter()
+            .filter_map(|(k, _)| {
+                k.split(&format!("{label}=\""))
+                    .nth(1)
+                    .and_then(|r| r.split('"').next())
+                    .map(str::to_string)
+            })
+            .collect()
+    }
+
     pub fn up(&self, collector: &str, account: &str, region: &str) -> Option<f64> {
         self.get(
             "posture_exporter_collector_up",

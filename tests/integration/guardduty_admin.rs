@@ -572,15 +572,6 @@ async fn listed_in_both_regions(env: &Env) {
         );
     }
     let s = env.scrape().await;
-    let regions: BTreeSet<String> = s
-        .matching("aws_guardduty_org_account_not_covered", &[])
-        .iter()
-        .filter_map(|(k, _)| {
-            k.split("region=\"")
-                .nth(1)
-                .and_then(|r| r.split('"').next())
-                .map(str::to_string)
-        })
-        .collect();
+    let regions = s.label_values("aws_guardduty_org_account_not_covered", "region");
     assert_eq!(regions.len(), 2, "{regions:?}");
 }

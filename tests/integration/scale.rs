@@ -43,15 +43,7 @@ async fn start(world: WorldOptions, extra_target: &str, extra_top: &str) -> Env 
 }
 
 fn accounts_in(s: &Scrape) -> BTreeSet<String> {
-    s.matching("aws_config_recorders", &[])
-        .iter()
-        .filter_map(|(k, _)| {
-            k.split("account_id=\"")
-                .nth(1)
-                .and_then(|r| r.split('"').next())
-                .map(str::to_string)
-        })
-        .collect()
+    s.label_values("aws_config_recorders", "account_id")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
