@@ -33,6 +33,14 @@ if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import boto3, moto, p
 fi
 export POSTURE_PYTHON="$PWD/$VENV/bin/python"
 
+echo "== the simulator's constraint table is what AWS's service models say (tests/botocore/constraints.py)"
+"$POSTURE_PYTHON" tests/botocore/constraints.py --check
+
+# Every simulator of every suite below (integration, botocore, moto, soak, end to end) records each
+# distinct request the exporter sends; at the end botocore validates them all against AWS's models.
+export POSTURE_SIM_RECORD="$PWD/target/sim-requests"
+rm -rf "$POSTURE_SIM_RECORD"
+
 echo "== cargo test (every crate of the workspace: libraries, binaries, tests; ignored included but known bugs)"
 # Known bugs stay visible as ignored tests named known_bug_*; they are not part of the gate.
 cargo test --workspace --lib --bins --tests -- --include-ignored --skip known_bug
@@ -83,4 +91,9 @@ export POSTURE_EXPORTER_BIN="${POSTURE_EXPORTER_BIN:-$TARGET_DIR/debug/posture-e
 
 echo "== browser: the overview page in headless chromium (screenshots in target/test-output)"
 "$POSTURE_PYTHON" tests/browser/overview.py
+
+echo "== every request the exporter sent in the suites above, validated by botocore against AWS's models"
+# Shares no code with the simulator: a request the simulator let through but AWS would refuse fails
+# here with the model's words. The floor keeps the check from passing on a recording that broke.
+"$POSTURE_PYTHON" tests/botocore/validate_requests.py "$POSTURE_SIM_RECORD" --min-requests 5000
 echo "== all suites passed"

@@ -1,25 +1,9 @@
 """Runs last (files run in name order): every operation the simulator serves was called through
 botocore in this session, answered successfully and wire-checked. The list is read from the
-simulator's sources, so an operation added there without a test here fails this suite."""
+simulator's sources (constraints.served_operations, the same list the constraint table is
+generated for), so an operation added there without a test here fails this suite."""
 
-import pathlib
-import re
-
-import botocore.session
-
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-SERVICES = ["config", "organizations", "guardduty", "sts", "iam"]
-
-
-def served_operations():
-    text = "".join(p.read_text() for p in sorted((ROOT / "crates" / "aws-sim" / "src").glob("*.rs")))
-    names = set(re.findall(r'"([A-Z][A-Za-z]+)"\s*=>', text)) | set(re.findall(r'=>\s*"([A-Z][A-Za-z]+)"', text))
-    session = botocore.session.get_session()
-    ops = set()
-    for svc in SERVICES:
-        model = session.get_service_model(svc)
-        ops |= {f"{svc}.{n}" for n in names & set(model.operation_names)}
-    return ops
+from constraints import served_operations
 
 
 def test_every_served_operation_was_checked(checker):

@@ -253,6 +253,8 @@ async fn access_denied_on_generation_fails_the_collection() {
 
 fn iam_client(sim: &Sim) -> aws_sdk_iam::Client {
     let conf = aws_sdk_iam::Config::builder()
+        // Probes send what AWS refuses on purpose: the request check leaves them out.
+        .app_name(aws_sdk_iam::config::AppName::new(aws_sim::record::PROBE).unwrap())
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .endpoint_url(sim.url())

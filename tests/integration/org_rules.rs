@@ -451,6 +451,8 @@ pub async fn config_client(sim: &Sim, account: Option<&str>) -> aws_sdk_config::
         Some(a) => Credentials::new(format!("ASIA{a}TEST"), "secret", None, None, "test"),
     };
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        // Probes send what AWS refuses on purpose: the request check leaves them out.
+        .app_name(aws_config::AppName::new(aws_sim::record::PROBE).unwrap())
         .region(aws_config::Region::new(cfg.aws.region.clone()))
         .endpoint_url(cfg.aws.endpoint_url.clone().unwrap())
         .credentials_provider(creds)

@@ -19,11 +19,13 @@ pub mod config;
 pub mod config_compliance;
 pub mod config_org;
 pub mod config_org_packs;
+pub mod constraints;
 pub mod guardduty;
 pub mod guardduty_lists;
 pub mod guardduty_org;
 pub mod iam;
 pub mod organizations;
+pub mod record;
 pub mod sts;
 pub mod wire;
 pub mod world;
@@ -530,8 +532,10 @@ pub fn read_request(
     })
 }
 
-/// Answers a routed call from `world`: the service handlers, without faults or rate limits.
+/// Answers a routed call from `world`: the service models' constraints
+/// ([`constraints::check`]), then the service handlers, without faults or rate limits.
 pub fn answer(world: &mut World, service: &str, call: &Call) -> Answer {
+    constraints::check(service, call)?;
     match service {
         "config" => config::handle(world, call),
         "organizations" => organizations::handle(world, call),
@@ -574,6 +578,21 @@ async fn handle(state: &SimState, req: Request<Incoming>) -> Response<SimBody> {
         Ok(r) => r,
         Err(e) => return e.into_response(Protocol::AwsJson),
     };
+    record::request(&record::Raw {
+        service: &service,
+        op: &op,
+        protocol: match protocol {
+            Protocol::AwsJson => "json",
+            Protocol::RestJson => "rest-json",
+            Protocol::Query { .. } => "query",
+        },
+        method: parts.method.as_str(),
+        path: &path,
+        query: parts.uri.query().unwrap_or(""),
+        target: h("x-amz-target").as_deref(),
+        user_agent: h("user-agent").as_deref().unwrap_or(""),
+        body: &body,
+    });
 
     let Some((access_key, region, _)) = auth else {
         return AwsError::status(
