@@ -48,11 +48,13 @@ def test_member_detectors_answer_enabled_members_and_list_the_rest_unprocessed(a
         # OrgFeature names only: the foundational sources are in the deprecated dataSources.
         assert not names & {"CLOUD_TRAIL", "DNS_LOGS", "FLOW_LOGS"}
         # The same plans the member's own GetDetector reports, as the accounts mode exported them.
+        # Each setting under the plan AWS lists it under (EKS_ADDON_MANAGEMENT may be under the
+        # legacy and the unified runtime plan at once, with different statuses).
         for f in m["Features"]:
             for name, status in [(f["Name"], f["Status"])] + [
                 (a["Name"], a["Status"]) for a in f.get("AdditionalConfiguration", [])
             ]:
-                where = dict(account_id=account, region="us-east-1", feature=name)
+                where = dict(account_id=account, region="us-east-1", plan=f["Name"], feature=name)
                 assert exported.get("aws_guardduty_feature_status", **where, status=status) == 1, where
 
 

@@ -293,15 +293,39 @@ async fn both_modes_export_the_same_families_and_values_for_one_organization() {
 
     // Auto-enable per plan, and drift: EBS malware protection auto-enabled for ALL yet off.
     for (feature, auto) in AUTO_ENABLE {
+        // The simulator lists the agent settings under the unified runtime plan.
+        let plan = if feature.ends_with("_MANAGEMENT") {
+            "RUNTIME_MONITORING"
+        } else {
+            feature
+        };
         assert_eq!(
             b.get(
                 "aws_guardduty_feature_auto_enable",
-                &[("region", r), ("feature", feature), ("auto_enable", auto)]
+                &[
+                    ("region", r),
+                    ("plan", plan),
+                    ("feature", feature),
+                    ("auto_enable", auto)
+                ]
             ),
             Some(1.0),
             "{feature}"
         );
     }
+    // The same setting under the legacy plan keeps its own value, not the unified plan's.
+    assert_eq!(
+        b.get(
+            "aws_guardduty_feature_auto_enable",
+            &[
+                ("region", r),
+                ("plan", "EKS_RUNTIME_MONITORING"),
+                ("feature", "EKS_ADDON_MANAGEMENT"),
+                ("auto_enable", "NONE")
+            ]
+        ),
+        Some(1.0)
+    );
     let drift = b
         .matching(
             "aws_guardduty_feature_status",
@@ -361,7 +385,7 @@ async fn both_modes_export_the_same_families_and_values_for_one_organization() {
 }
 
 #[tokio::test]
-async fn findings_are_split_so_that_no_member_past_100_is_cut_off() {
+async fn findings_past_100_members_are_complete_with_at_most_50_ids_a_criterion() {
     let world = WorldOptions {
         members: 330,
         regions: vec!["us-east-1".into()],
@@ -384,9 +408,29 @@ async fn findings_are_split_so_that_no_member_past_100_is_cut_off() {
         assert_eq!(findings(&s, m, r, det), want.map(Some), "{m}");
     }
     assert!(with_findings > 100, "{with_findings} members with findings");
-    // The administrator and its Enabled members, 100 at most a call, once per bucket.
-    let groups = (enabled.len() + 1).div_ceil(100) as u64;
-    assert_eq!(env.sim.calls("GetFindingsStatistics"), 4 * groups);
+    // Per bucket one call for the top 100 accounts; a bucket with 100 or more accounts with
+    // findings is completed for the rest in groups of at most 50 ids (the simulator refuses
+    // more, as AWS documents).
+    let counted = enabled.len() + 1;
+    let full: Vec<usize> = (0..4)
+        .filter(|b| {
+            let n = env.sim.world(|w| {
+                enabled
+                    .iter()
+                    .filter(|(m, _)| buckets(w, m, r)[*b] > 0.0)
+                    .count()
+            });
+            n >= 100
+        })
+        .collect();
+    assert!(!full.is_empty(), "no bucket has 100 accounts with findings");
+    let most = 4 + full.len() as u64 * (counted - 100).div_ceil(50) as u64;
+    let calls = env.sim.calls("GetFindingsStatistics");
+    assert!(
+        calls > 4 && calls <= most,
+        "{calls} calls, {} full buckets",
+        full.len()
+    );
     assert_eq!(
         env.sim.calls("GetMemberDetectors"),
         enabled.len().div_ceil(50) as u64
@@ -399,6 +443,32 @@ async fn findings_are_split_so_that_no_member_past_100_is_cut_off() {
             "{m}"
         );
     }
+    env.stop().await;
+}
+
+#[tokio::test]
+async fn findings_of_fewer_than_100_accounts_take_one_call_a_bucket() {
+    let world = WorldOptions {
+        members: 95,
+        regions: vec!["us-east-1".into()],
+        ..WorldOptions::default()
+    };
+    let env = on_demand(
+        world,
+        &admin_collectors().replace("regions: [us-east-1, eu-west-1]", "regions: [us-east-1]"),
+    )
+    .await;
+    assert_eq!(env.cycle().await, 0, "{:?}", env.app.store.status());
+    let s = env.scrape().await;
+    let r = "us-east-1";
+    let enabled = env.sim.world(|w| enabled_members(w, r));
+    assert!(enabled.len() > 50, "{}", enabled.len());
+    for (m, det) in &enabled {
+        let want = env.sim.world(|w| buckets(w, m, r));
+        assert_eq!(findings(&s, m, r, det), want.map(Some), "{m}");
+    }
+    // The top-100 answer of each bucket is every account with findings: no partition.
+    assert_eq!(env.sim.calls("GetFindingsStatistics"), 4);
     env.stop().await;
 }
 

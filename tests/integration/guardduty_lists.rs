@@ -69,9 +69,10 @@ async fn every_list_of_every_detector_is_exported_in_accounts_mode() {
     });
     let (mut detectors, mut sets, mut ips, mut filters, mut with_invitations) = (0, 0, 0, 0, 0);
     let (mut error_sets, mut hiding, mut pending_total) = (0, 0, 0.0);
+    let (mut managed_detectors, mut unmanaged_detectors) = (0, 0);
     for a in &accounts {
         for r in &regions {
-            let (dets, tis, ipl, fl, inv, freq) = env.sim.world(|w| {
+            let (dets, tis, ipl, fl, inv, freq, managed) = env.sim.world(|w| {
                 (
                     gd::detectors(w, a, r),
                     gl::threat_intel_sets(w, a, r),
@@ -79,6 +80,8 @@ async fn every_list_of_every_detector_is_exported_in_accounts_mode() {
                     gl::filters(w, a, r),
                     gl::invitations(w, a, r),
                     gl::publishing_frequency(w, a, r),
+                    // A member of an associated administrator sees the administrator's sets.
+                    gl::set_owner(w, a, r) != *a,
                 )
             });
             let ar = [("account_id", a.as_str()), ("region", r.as_str())];
@@ -113,6 +116,23 @@ async fn every_list_of_every_detector_is_exported_in_accounts_mode() {
                         Some(if f == freq { 1.0 } else { 0.0 })
                     );
                 }
+                if managed {
+                    // Its sets are the administrator's: not read, not exported here.
+                    managed_detectors += 1;
+                    for family in [
+                        "aws_guardduty_threat_intel_set_status",
+                        "aws_guardduty_ip_set_status",
+                    ] {
+                        assert!(s.matching(family, &l).is_empty(), "{family} {a} {r}");
+                    }
+                } else {
+                    unmanaged_detectors += 1;
+                }
+                let (tis, ipl) = if managed {
+                    (Vec::new(), Vec::new())
+                } else {
+                    (tis.clone(), ipl.clone())
+                };
                 assert_eq!(
                     s.matching("aws_guardduty_threat_intel_set_status", &l)
                         .len(),
@@ -170,15 +190,19 @@ async fn every_list_of_every_detector_is_exported_in_accounts_mode() {
         }
     }
     assert!(error_sets >= 1 && hiding >= 1 && pending_total >= 2.0);
+    assert!(
+        managed_detectors >= 1,
+        "no member of an associated administrator"
+    );
 
     // The calls of a run that reads the lists: per detector one page of each list and a Get per
     // entry; per account and region GetInvitationsCount, and ListInvitations where any is
     // pending.
     let pairs = (accounts.len() * regions.len()) as u64;
     for (op, n) in [
-        ("ListThreatIntelSets", detectors),
+        ("ListThreatIntelSets", unmanaged_detectors),
         ("GetThreatIntelSet", sets),
-        ("ListIPSets", detectors),
+        ("ListIPSets", unmanaged_detectors),
         ("GetIPSet", ips),
         ("ListFilters", detectors),
         ("GetFilter", filters),
@@ -262,12 +286,14 @@ async fn every_page_of_every_list_is_read() {
         Some(archiving as f64)
     );
     // One entry a page: as many pages as entries (one for an empty list).
-    let total = |f: &dyn Fn(&aws_sim::World, &str, &str) -> usize| -> u64 {
+    let total = |f: &dyn Fn(&aws_sim::World, &str, &str) -> usize, sets_too: bool| -> u64 {
         env.sim.world(|w| {
             let mut n = 0;
             for a in &w.accounts {
                 for r in &w.opts.regions {
-                    if !gd::detectors(w, &a.id, r).is_empty() {
+                    // Members of an associated administrator read no sets; filters everywhere.
+                    let reads = sets_too || gl::set_owner(w, &a.id, r) == a.id;
+                    if !gd::detectors(w, &a.id, r).is_empty() && reads {
                         n += f(&*w, &a.id, r.as_str()).max(1) as u64;
                     }
                 }
@@ -277,11 +303,11 @@ async fn every_page_of_every_list_is_read() {
     };
     assert_eq!(
         env.sim.calls("ListThreatIntelSets"),
-        total(&|w, a, r| gl::threat_intel_sets(w, a, r).len())
+        total(&|w, a, r| gl::threat_intel_sets(w, a, r).len(), false)
     );
     assert_eq!(
         env.sim.calls("ListFilters"),
-        total(&|w, a, r| gl::filters(w, a, r).len())
+        total(&|w, a, r| gl::filters(w, a, r).len(), true)
     );
     env.stop().await;
 }

@@ -268,11 +268,29 @@ fn page(world: &World, call: &Call, op: &str, member: &str, all: Vec<Value>) -> 
     Ok(json_ok(call.protocol, &out))
 }
 
-fn sets_of(world: &World, call: &Call, threat: bool) -> Vec<ListSet> {
-    if threat {
-        threat_intel_sets(world, &call.account, &call.region)
+/// Whose sets an account sees: the model's ListIPSets and ListThreatIntelSets say "If you use
+/// this operation from a member account, the IPSets returned are the IPSets from the associated
+/// administrator account" (and the same of threat-intel sets). A member is associated while its
+/// relationship is Enabled.
+pub fn set_owner(world: &World, account: &str, region: &str) -> String {
+    let admin = &world.management().id;
+    let associated = account != admin
+        && is_administrator(world, admin, region)
+        && find_account(world, account)
+            .is_some_and(|a| relationship(world, a, region) == "Enabled");
+    if associated {
+        admin.clone()
     } else {
-        ip_sets(world, &call.account, &call.region)
+        account.to_string()
+    }
+}
+
+fn sets_of(world: &World, call: &Call, threat: bool) -> Vec<ListSet> {
+    let owner = set_owner(world, &call.account, &call.region);
+    if threat {
+        threat_intel_sets(world, &owner, &call.region)
+    } else {
+        ip_sets(world, &owner, &call.region)
     }
 }
 
@@ -306,7 +324,8 @@ fn get_set(world: &mut World, call: &Call, threat: bool) -> Answer {
             "The request is rejected because the input {what} is not owned by the current account."
         )));
     };
-    let bucket = format!("posture-lists-{}", call.account);
+    let owner = set_owner(world, &call.account, &call.region);
+    let bucket = format!("posture-lists-{owner}");
     Ok(json_ok(
         call.protocol,
         &json!({
@@ -315,7 +334,7 @@ fn get_set(world: &mut World, call: &Call, threat: bool) -> Answer {
             "location": format!("https://s3.amazonaws.com/{bucket}/{}.txt", s.name),
             "status": s.status,
             "tags": {"team": "security"},
-            "expectedBucketOwner": call.account,
+            "expectedBucketOwner": owner,
         }),
     ))
 }

@@ -42,6 +42,14 @@ fn on(b: bool) -> &'static str {
 
 /// The plans of account `a`'s detector `d`: the three foundational sources follow the
 /// detector's status; the others follow a pattern of the account's index.
+///
+/// Every feature name of the model's `DetectorFeatureResult` appears, `AI_PROTECTION` and
+/// `AI_ANALYST` among them (on the administrator), and every `FeatureAdditionalConfiguration` (`RDS_DATA_RISK` too; the
+/// model names no parent for it, so it is put under the RDS plan). Accounts with index 4 mod 6
+/// still run the legacy `EKS_RUNTIME_MONITORING` beside the unified `RUNTIME_MONITORING`, both
+/// with `EKS_ADDON_MANAGEMENT` (ENABLED under the legacy plan, DISABLED under the unified one),
+/// listed first, as AWS answers while an account migrates: a reader that keys a setting by its
+/// name alone takes the legacy plan's value.
 pub fn plans_of(a: &Account, d: &Detector) -> Vec<Plan> {
     let base = on(d.status == "ENABLED");
     let i = a.index;
@@ -50,25 +58,54 @@ pub fn plans_of(a: &Account, d: &Detector) -> Vec<Plan> {
         status,
         additional: Vec::new(),
     };
-    vec![
+    let mut plans = vec![
         plan("CLOUD_TRAIL", base),
         plan("DNS_LOGS", base),
         plan("FLOW_LOGS", base),
         plan("S3_DATA_EVENTS", on(i % 5 != 4)),
         plan("EKS_AUDIT_LOGS", on(i % 3 != 2)),
         plan("EBS_MALWARE_PROTECTION", on(i % 2 == 0)),
-        plan("RDS_LOGIN_EVENTS", on(i % 4 == 0)),
-        plan("LAMBDA_NETWORK_LOGS", "ENABLED"),
         Plan {
-            name: "RUNTIME_MONITORING",
-            status: on(i % 3 != 1),
-            additional: vec![
-                ("EKS_ADDON_MANAGEMENT", on(i % 3 != 1)),
-                ("ECS_FARGATE_AGENT_MANAGEMENT", on(i % 3 != 1)),
-                ("EC2_AGENT_MANAGEMENT", on(i % 3 == 0)),
-            ],
+            name: "RDS_LOGIN_EVENTS",
+            status: on(i % 4 == 0),
+            additional: vec![("RDS_DATA_RISK", on(i % 8 == 0))],
         },
-    ]
+        plan("LAMBDA_NETWORK_LOGS", "ENABLED"),
+    ];
+    if legacy_runtime(a) {
+        plans.push(Plan {
+            name: "EKS_RUNTIME_MONITORING",
+            status: "ENABLED",
+            additional: vec![("EKS_ADDON_MANAGEMENT", "ENABLED")],
+        });
+    }
+    plans.push(Plan {
+        name: "RUNTIME_MONITORING",
+        status: on(i % 3 != 1),
+        additional: vec![
+            ("EKS_ADDON_MANAGEMENT", on(i % 3 != 1)),
+            ("ECS_FARGATE_AGENT_MANAGEMENT", on(i % 3 != 1)),
+            ("EC2_AGENT_MANAGEMENT", on(i % 3 == 0)),
+        ],
+    });
+    plans.push(plan("AI_PROTECTION", on(i % 2 == 1)));
+    // An administrator's feature (its investigations); members' detectors do not list it.
+    if i == 0 {
+        plans.push(plan("AI_ANALYST", "ENABLED"));
+    }
+    plans
+}
+
+/// Whether account `a` still runs the legacy EKS runtime plan beside the unified one.
+pub fn legacy_runtime(a: &Account) -> bool {
+    a.index % 6 == 4
+}
+
+/// Feature names that are not `OrgFeature` names: GetMemberDetectors and
+/// GetOrganizationStatistics cannot name them (the model's `OrgFeature` enum lists neither the
+/// foundational sources nor `AI_ANALYST`).
+pub fn org_feature(name: &str) -> bool {
+    !FOUNDATIONAL.contains(&name) && name != "AI_ANALYST"
 }
 
 /// The plans of `account`'s detector `d` in `region` (none for an unknown account).
@@ -96,13 +133,15 @@ pub fn feature_json(p: &Plan, updated: f64) -> Value {
 pub const FOUNDATIONAL: [&str; 3] = ["CLOUD_TRAIL", "DNS_LOGS", "FLOW_LOGS"];
 
 /// The organization's auto-enable setting per plan (the same in every region).
-pub const AUTO_ENABLE: [(&str, &str); 8] = [
+pub const AUTO_ENABLE: [(&str, &str); 10] = [
     ("S3_DATA_EVENTS", "ALL"),
     ("EKS_AUDIT_LOGS", "NEW"),
     ("EBS_MALWARE_PROTECTION", "ALL"),
     ("RDS_LOGIN_EVENTS", "NONE"),
     ("LAMBDA_NETWORK_LOGS", "ALL"),
+    ("EKS_RUNTIME_MONITORING", "NONE"),
     ("RUNTIME_MONITORING", "ALL"),
+    ("AI_PROTECTION", "NEW"),
     ("EKS_ADDON_MANAGEMENT", "ALL"),
     ("EC2_AGENT_MANAGEMENT", "NEW"),
 ];
@@ -211,7 +250,7 @@ fn member_detectors(world: &mut World, call: &Call) -> Answer {
                     // OrgFeature names only: the foundational sources are in dataSources.
                     "features": plans
                         .iter()
-                        .filter(|p| !FOUNDATIONAL.contains(&p.name))
+                        .filter(|p| org_feature(p.name))
                         .map(|p| feature_json(p, updated))
                         .collect::<Vec<_>>(),
                 }));
@@ -258,6 +297,13 @@ fn org_configuration(world: &mut World, call: &Call) -> Answer {
                     {"name": "EC2_AGENT_MANAGEMENT", "autoEnable": auto("EC2_AGENT_MANAGEMENT")},
                 ]);
             }
+            // The legacy plan is still configured for the organization while it migrates,
+            // with its own add-on setting, which differs from the unified plan's.
+            if *n == "EKS_RUNTIME_MONITORING" {
+                o["additionalConfiguration"] = json!([
+                    {"name": "EKS_ADDON_MANAGEMENT", "autoEnable": "NONE"},
+                ]);
+            }
             o
         })
         .collect();
@@ -291,10 +337,7 @@ fn org_statistics(world: &mut World, call: &Call) -> Answer {
         .count();
     let mut by_feature: Vec<FeatureCount> = Vec::new();
     for (a, d) in &covered {
-        for p in plans_of(a, d)
-            .into_iter()
-            .filter(|p| !FOUNDATIONAL.contains(&p.name))
-        {
+        for p in plans_of(a, d).into_iter().filter(|p| org_feature(p.name)) {
             let i = match by_feature.iter().position(|(n, _, _)| *n == p.name) {
                 Some(i) => i,
                 None => {

@@ -129,7 +129,11 @@ pub async fn collect(
     out.part("coverage", cov);
 
     not_covered_part(ctx, state, &members, &mut out).await;
-    lists::parts(ctx, lists_state, std::slice::from_ref(&id), false, &mut out).await;
+    let read = lists::Read {
+        sets: true,
+        invitations: false,
+    };
+    lists::parts(ctx, lists_state, std::slice::from_ref(&id), read, &mut out).await;
     Ok(out)
 }
 

@@ -3,8 +3,8 @@
 //!
 //! Limits that shape the calls, from the service model and API reference: GetMemberDetectors
 //! takes at most 50 account ids; GetFindingsStatistics with `groupBy` answers at most 100 groups
-//! and does not page, so the accounts are split into groups of at most 100 with an `accountId`
-//! criterion and each group is asked once per severity bucket: no account can be cut off.
+//! and does not page, and a criterion takes at most 50 values (see [`findings_by_account`] for
+//! how no account is cut off with the fewest calls).
 
 use std::collections::BTreeMap;
 
@@ -130,6 +130,7 @@ pub async fn member_detectors(
                 ] {
                     if let Some(st) = status {
                         plans.push(Feature {
+                            plan: name.to_string(),
                             name: name.to_string(),
                             status: st.as_str().to_string(),
                         });
@@ -139,12 +140,14 @@ pub async fn member_detectors(
             for f in m.features() {
                 let Some(name) = f.name() else { continue };
                 plans.push(Feature {
+                    plan: name.as_str().to_string(),
                     name: name.as_str().to_string(),
                     status: f.status().map(|s| s.as_str()).unwrap_or("").to_string(),
                 });
                 for a in f.additional_configuration() {
                     if let Some(n) = a.name() {
                         plans.push(Feature {
+                            plan: name.as_str().to_string(),
                             name: n.as_str().to_string(),
                             status: a.status().map(|s| s.as_str()).unwrap_or("").to_string(),
                         });
@@ -163,9 +166,19 @@ pub async fn member_detectors(
     Ok(out)
 }
 
+/// Most values one GetFindingsStatistics criterion takes. The model's `Condition.Equals` says
+/// "Max values: 50" in its documentation only (no `max` trait, so the SDK does not refuse more;
+/// AWS answers BadRequestException).
+pub const CRITERION_VALUES: usize = 50;
+
 /// Current findings per account and severity bucket: GetFindingsStatistics `groupBy ACCOUNT`
-/// over non-archived findings, once per bucket and group of at most 100 accounts. Accounts
-/// without findings are absent from the answer (and zero here).
+/// over non-archived findings, per bucket. AWS answers the top `maxResults` (at most 100)
+/// accounts by count and does not page, so one call per bucket without an account criterion
+/// suffices while fewer than 100 accounts have findings in it: that answer is every such
+/// account. Only a bucket that comes back full is completed for the accounts the top 100 left
+/// out, in groups of at most 50 (the criterion's documented limit), which cannot come back full.
+/// Accounts without findings are zero; accounts outside `accounts` (the administrator's own
+/// findings about a former member, say) are not counted.
 pub async fn findings_by_account(
     c: &RegionClients,
     id: &str,
@@ -173,48 +186,30 @@ pub async fn findings_by_account(
 ) -> Result<BTreeMap<String, [i64; 4]>, CollectError> {
     let mut out: BTreeMap<String, [i64; 4]> =
         accounts.iter().map(|a| (a.clone(), [0; 4])).collect();
-    for chunk in accounts.chunks(GROUP_LIMIT as usize) {
-        for (bucket, gte, lt) in BUCKET_CRITERIA {
-            let mut severity = Condition::builder();
-            if let Some(v) = gte {
-                severity = severity.greater_than_or_equal(v);
+    for (bucket, gte, lt) in BUCKET_CRITERIA {
+        let top = account_groups(c, id, gte, lt, None).await?;
+        let full = top.len() >= GROUP_LIMIT as usize;
+        let mut answered = std::collections::BTreeSet::new();
+        for (account, n) in top {
+            if let Some(counts) = out.get_mut(&account) {
+                counts[bucket] += n;
             }
-            if let Some(v) = lt {
-                severity = severity.less_than(v);
-            }
-            let mut in_chunk = Condition::builder();
-            for a in chunk {
-                in_chunk = in_chunk.equals(a.clone());
-            }
-            let criteria = FindingCriteria::builder()
-                .criterion(
-                    "service.archived",
-                    Condition::builder().equals("false").build(),
-                )
-                .criterion("severity", severity.build())
-                .criterion("accountId", in_chunk.build())
-                .build();
-            let answer = c
-                .guardduty(|g| {
-                    g.get_findings_statistics()
-                        .detector_id(id)
-                        .finding_criteria(criteria)
-                        .group_by(GroupByType::Account)
-                        .order_by(OrderBy::Desc)
-                        .max_results(GROUP_LIMIT)
-                })
-                .await?;
-            let groups = answer
-                .finding_statistics()
-                .map(|s| s.grouped_by_account())
-                .unwrap_or_default();
-            for g in groups {
-                let Some(account) = g.account_id() else {
-                    continue;
-                };
+            answered.insert(account);
+        }
+        if !full {
+            continue;
+        }
+        let rest: Vec<String> = accounts
+            .iter()
+            .filter(|a| !answered.contains(*a))
+            .cloned()
+            .collect();
+        for chunk in rest.chunks(CRITERION_VALUES) {
+            for (account, n) in account_groups(c, id, gte, lt, Some(chunk)).await? {
                 // An account we did not ask for would mean the criterion was not applied, and
                 // the counts of the others could be cut off: refuse the answer.
-                let Some(counts) = out.get_mut(account) else {
+                let Some(counts) = out.get_mut(&account).filter(|_| chunk.contains(&account))
+                else {
                     return Err(CollectError::new(
                         "GetFindingsStatistics",
                         &c.account_id,
@@ -223,11 +218,63 @@ pub async fn findings_by_account(
                         format!("the answer counts account {account}, which the accountId criterion left out"),
                     ));
                 };
-                counts[bucket] += i64::from(g.total_findings().unwrap_or(0)).max(0);
+                counts[bucket] += n;
             }
         }
     }
     Ok(out)
+}
+
+/// One GetFindingsStatistics `groupBy ACCOUNT` call over non-archived findings with severity in
+/// `[gte, lt)`, restricted to `only` (at most [`CRITERION_VALUES`] ids) when given: (account,
+/// findings) for the top 100 accounts by count.
+async fn account_groups(
+    c: &RegionClients,
+    id: &str,
+    gte: Option<i64>,
+    lt: Option<i64>,
+    only: Option<&[String]>,
+) -> Result<Vec<(String, i64)>, CollectError> {
+    let mut severity = Condition::builder();
+    if let Some(v) = gte {
+        severity = severity.greater_than_or_equal(v);
+    }
+    if let Some(v) = lt {
+        severity = severity.less_than(v);
+    }
+    let mut criteria = FindingCriteria::builder()
+        .criterion(
+            "service.archived",
+            Condition::builder().equals("false").build(),
+        )
+        .criterion("severity", severity.build());
+    if let Some(only) = only {
+        let in_chunk = Condition::builder().set_equals(Some(only.to_vec()));
+        criteria = criteria.criterion("accountId", in_chunk.build());
+    }
+    let criteria = criteria.build();
+    let answer = c
+        .guardduty(|g| {
+            g.get_findings_statistics()
+                .detector_id(id)
+                .finding_criteria(criteria)
+                .group_by(GroupByType::Account)
+                .order_by(OrderBy::Desc)
+                .max_results(GROUP_LIMIT)
+        })
+        .await?;
+    Ok(answer
+        .finding_statistics()
+        .map(|s| s.grouped_by_account())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|g| {
+            Some((
+                g.account_id()?.to_string(),
+                i64::from(g.total_findings().unwrap_or(0)).max(0),
+            ))
+        })
+        .collect())
 }
 
 /// The organization's auto-enable settings (DescribeOrganizationConfiguration, every page).
@@ -235,8 +282,9 @@ pub async fn findings_by_account(
 pub struct OrgConfiguration {
     /// `autoEnableOrganizationMembers`: NEW, ALL or NONE (raw spelling; empty when absent).
     pub auto_enable_members: String,
-    /// Per feature and additional configuration, its `autoEnable` (NEW, ALL, NONE).
-    pub auto_enable: Vec<(String, String)>,
+    /// Per feature and additional configuration, its `autoEnable` (NEW, ALL, NONE) as the
+    /// feature's `status`.
+    pub auto_enable: Vec<Feature>,
 }
 
 /// DescribeOrganizationConfiguration, every page.
@@ -258,22 +306,19 @@ pub async fn org_configuration(
             let mut v = Vec::new();
             for f in out.features() {
                 let Some(name) = f.name() else { continue };
-                v.push((
-                    name.as_str().to_string(),
-                    f.auto_enable()
-                        .map(|s| s.as_str())
-                        .unwrap_or("")
-                        .to_string(),
-                ));
+                let plan = name.as_str().to_string();
+                v.push(Feature {
+                    plan: plan.clone(),
+                    name: plan.clone(),
+                    status: f.auto_enable().map(|s| s.as_str()).unwrap_or("").into(),
+                });
                 for a in f.additional_configuration() {
                     if let Some(n) = a.name() {
-                        v.push((
-                            n.as_str().to_string(),
-                            a.auto_enable()
-                                .map(|s| s.as_str())
-                                .unwrap_or("")
-                                .to_string(),
-                        ));
+                        v.push(Feature {
+                            plan: plan.clone(),
+                            name: n.as_str().to_string(),
+                            status: a.auto_enable().map(|s| s.as_str()).unwrap_or("").into(),
+                        });
                     }
                 }
             }
@@ -291,8 +336,8 @@ pub async fn org_configuration(
 pub struct OrgStatistics {
     /// (kind, count) for total, member, active and enabled accounts, those AWS answered.
     pub accounts: Vec<(&'static str, i64)>,
-    /// Accounts with each feature or additional configuration enabled.
-    pub by_feature: Vec<(String, i64)>,
+    /// Accounts with each feature or additional configuration enabled: (plan, name, count).
+    pub by_feature: Vec<(String, String, i64)>,
 }
 
 /// GetOrganizationStatistics.
@@ -317,13 +362,16 @@ pub async fn org_statistics(c: &RegionClients) -> Result<OrgStatistics, CollectE
     }
     for f in st.count_by_feature() {
         let Some(name) = f.name() else { continue };
+        let plan = name.as_str().to_string();
         s.by_feature.push((
-            name.as_str().to_string(),
+            plan.clone(),
+            plan.clone(),
             i64::from(f.enabled_accounts_count().unwrap_or(0)),
         ));
         for a in f.additional_configuration() {
             if let Some(n) = a.name() {
                 s.by_feature.push((
+                    plan.clone(),
                     n.as_str().to_string(),
                     i64::from(a.enabled_accounts_count().unwrap_or(0)),
                 ));

@@ -22,7 +22,7 @@ static AUTO_ENABLE_FEATURE: Desc = Desc {
     name: "aws_guardduty_feature_auto_enable",
     help: "The organization's auto-enable setting of a GuardDuty protection plan (feature or additional configuration) in this region, as the administrator's DescribeOrganizationConfiguration answers it: NEW (new accounts only), ALL (every member), NONE; a state set.",
     kind: Kind::Gauge,
-    labels: &["region", "feature", "auto_enable"],
+    labels: &["region", "plan", "feature", "auto_enable"],
 };
 static AUTO_ENABLE_MEMBERS: Desc = Desc {
     name: "aws_guardduty_org_auto_enable_members",
@@ -52,7 +52,7 @@ static ORG_FEATURE_ACCOUNTS: Desc = Desc {
     name: "aws_guardduty_org_feature_enabled_accounts",
     help: "Accounts of the organization with a GuardDuty protection plan enabled, as GetOrganizationStatistics counts them.",
     kind: Kind::Gauge,
-    labels: &["region", "feature"],
+    labels: &["region", "plan", "feature"],
 };
 
 /// Relationship statuses in which a member sees its administrator (GetAdministratorAccount
@@ -188,9 +188,9 @@ pub fn findings(
 pub fn org_configuration(region: &str, c: &OrgConfiguration) -> Vec<Family> {
     let mut f = Family::new(&AUTO_ENABLE_FEATURE);
     let mut seen = BTreeSet::new();
-    for (name, auto) in &c.auto_enable {
-        if seen.insert(name.as_str()) {
-            f.push_state_set(&[region, name], AUTO_ENABLE, auto);
+    for x in &c.auto_enable {
+        if seen.insert((x.plan.as_str(), x.name.as_str())) {
+            f.push_state_set(&[region, &x.plan, &x.name], AUTO_ENABLE, &x.status);
         }
     }
     let mut m = Family::new(&AUTO_ENABLE_MEMBERS);
@@ -208,9 +208,9 @@ pub fn org_statistics(region: &str, s: &OrgStatistics) -> Vec<Family> {
     }
     let mut f = Family::new(&ORG_FEATURE_ACCOUNTS);
     let mut seen = BTreeSet::new();
-    for (name, n) in &s.by_feature {
-        if seen.insert(name.as_str()) {
-            f.push(&[region, name], *n as f64);
+    for (plan, name, n) in &s.by_feature {
+        if seen.insert((plan.as_str(), name.as_str())) {
+            f.push(&[region, plan, name], *n as f64);
         }
     }
     vec![a, f]

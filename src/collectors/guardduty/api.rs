@@ -55,8 +55,15 @@ pub struct Administrator {
 
 /// A protection plan (a detector feature, or one of its additional configurations) and its
 /// status, both in AWS's raw spelling.
+///
+/// An additional configuration keeps the plan it is listed under: AWS lists
+/// `EKS_ADDON_MANAGEMENT` under both the legacy `EKS_RUNTIME_MONITORING` and the unified
+/// `RUNTIME_MONITORING` while an account migrates, with a status of its own under each.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Feature {
+    /// The plan it belongs to: its own name for a feature, its feature's for an additional
+    /// configuration.
+    pub plan: String,
     /// `S3_DATA_EVENTS`, `EKS_ADDON_MANAGEMENT`, ... or a name AWS adds later.
     pub name: String,
     /// `ENABLED`, `DISABLED`, or a value AWS adds later.
@@ -143,12 +150,14 @@ pub async fn get_detector(c: &RegionClients, id: &str) -> Result<DetectorData, C
         // A feature without a name cannot be labelled; AWS always names them.
         let Some(name) = f.name() else { continue };
         features.push(Feature {
+            plan: name.as_str().to_string(),
             name: name.as_str().to_string(),
             status: f.status().map(|s| s.as_str()).unwrap_or("").to_string(),
         });
         for a in f.additional_configuration() {
             if let Some(n) = a.name() {
                 features.push(Feature {
+                    plan: name.as_str().to_string(),
                     name: n.as_str().to_string(),
                     status: a.status().map(|s| s.as_str()).unwrap_or("").to_string(),
                 });

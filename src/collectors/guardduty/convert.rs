@@ -36,9 +36,9 @@ pub const FEATURE_STATUSES: &[&str] = &["ENABLED", "DISABLED"];
 
 pub(super) static FEATURE: Desc = Desc {
     name: "aws_guardduty_feature_status",
-    help: "Status of a GuardDuty protection plan (a detector feature such as S3_DATA_EVENTS or RUNTIME_MONITORING, or an additional configuration such as EKS_ADDON_MANAGEMENT) in this account and region, as a state set; a name or status AWS adds later appears under its own spelling.",
+    help: "Status of a GuardDuty protection plan (a detector feature such as S3_DATA_EVENTS or RUNTIME_MONITORING, or an additional configuration such as EKS_ADDON_MANAGEMENT) in this account and region, as a state set; `plan` is the plan it is listed under (the feature itself for a plan; the legacy EKS_RUNTIME_MONITORING and the unified RUNTIME_MONITORING each list their own EKS_ADDON_MANAGEMENT); a name or status AWS adds later appears under its own spelling.",
     kind: Kind::Gauge,
-    labels: &["account_id", "region", "feature", "status"],
+    labels: &["account_id", "region", "plan", "feature", "status"],
 };
 
 pub(super) static DETECTORS: Desc = Desc {
@@ -167,8 +167,9 @@ pub fn core(account_id: &str, region: &str, d: &GuardDutyData) -> Vec<Family> {
     ]
 }
 
-/// `aws_guardduty_feature_status` of one account and region; a name listed twice is exported
-/// once (its first status).
+/// `aws_guardduty_feature_status` of one account and region; a (plan, name) listed twice is
+/// exported once (its first status). The same additional configuration under two plans (the
+/// legacy and the unified runtime plan) is two series, each with its own plan's status.
 pub fn feature_status(account_id: &str, region: &str, features: &[Feature]) -> Family {
     let mut f = Family::new(&FEATURE);
     push_features(&mut f, account_id, region, features);
@@ -177,13 +178,17 @@ pub fn feature_status(account_id: &str, region: &str, features: &[Feature]) -> F
 
 /// Adds one account's plans to an `aws_guardduty_feature_status` family.
 pub fn push_features(f: &mut Family, account_id: &str, region: &str, features: &[Feature]) {
-    let mut seen: Vec<&str> = Vec::new();
+    let mut seen: Vec<(&str, &str)> = Vec::new();
     for x in features {
-        if seen.contains(&x.name.as_str()) {
+        if seen.contains(&(x.plan.as_str(), x.name.as_str())) {
             continue;
         }
-        seen.push(&x.name);
-        f.push_state_set(&[account_id, region, &x.name], FEATURE_STATUSES, &x.status);
+        seen.push((&x.plan, &x.name));
+        f.push_state_set(
+            &[account_id, region, &x.plan, &x.name],
+            FEATURE_STATUSES,
+            &x.status,
+        );
     }
 }
 
@@ -446,6 +451,12 @@ aws_guardduty_administrator_relationship{{account_id=\"111111111111\",region=\"e
     #[test]
     fn golden_protection_plans_with_a_new_name_and_a_new_status() {
         let plan = |name: &str, status: &str| Feature {
+            plan: name.into(),
+            name: name.into(),
+            status: status.into(),
+        };
+        let under = |plan: &str, name: &str, status: &str| Feature {
+            plan: plan.into(),
             name: name.into(),
             status: status.into(),
         };
@@ -453,10 +464,14 @@ aws_guardduty_administrator_relationship{{account_id=\"111111111111\",region=\"e
             detectors: vec![DetectorData {
                 id: "d3".into(),
                 status: "ENABLED".into(),
+                // The legacy and the unified runtime plan side by side, each with the add-on
+                // setting under it (as AWS answers while an account migrates).
                 features: vec![
                     plan("S3_DATA_EVENTS", "ENABLED"),
+                    plan("EKS_RUNTIME_MONITORING", "ENABLED"),
+                    under("EKS_RUNTIME_MONITORING", "EKS_ADDON_MANAGEMENT", "ENABLED"),
                     plan("RUNTIME_MONITORING", "DISABLED"),
-                    plan("EKS_ADDON_MANAGEMENT", "ENABLED"),
+                    under("RUNTIME_MONITORING", "EKS_ADDON_MANAGEMENT", "DISABLED"),
                     plan("QUANTUM_PROTECTION", "PAUSED"),
                     plan("S3_DATA_EVENTS", "DISABLED"),
                 ],
@@ -470,15 +485,19 @@ aws_guardduty_administrator_relationship{{account_id=\"111111111111\",region=\"e
             text,
             format!(
                 "\
-aws_guardduty_feature_status{{{l},feature=\"S3_DATA_EVENTS\",status=\"ENABLED\"}} 1
-aws_guardduty_feature_status{{{l},feature=\"S3_DATA_EVENTS\",status=\"DISABLED\"}} 0
-aws_guardduty_feature_status{{{l},feature=\"RUNTIME_MONITORING\",status=\"ENABLED\"}} 0
-aws_guardduty_feature_status{{{l},feature=\"RUNTIME_MONITORING\",status=\"DISABLED\"}} 1
-aws_guardduty_feature_status{{{l},feature=\"EKS_ADDON_MANAGEMENT\",status=\"ENABLED\"}} 1
-aws_guardduty_feature_status{{{l},feature=\"EKS_ADDON_MANAGEMENT\",status=\"DISABLED\"}} 0
-aws_guardduty_feature_status{{{l},feature=\"QUANTUM_PROTECTION\",status=\"ENABLED\"}} 0
-aws_guardduty_feature_status{{{l},feature=\"QUANTUM_PROTECTION\",status=\"DISABLED\"}} 0
-aws_guardduty_feature_status{{{l},feature=\"QUANTUM_PROTECTION\",status=\"PAUSED\"}} 1
+aws_guardduty_feature_status{{{l},plan=\"S3_DATA_EVENTS\",feature=\"S3_DATA_EVENTS\",status=\"ENABLED\"}} 1
+aws_guardduty_feature_status{{{l},plan=\"S3_DATA_EVENTS\",feature=\"S3_DATA_EVENTS\",status=\"DISABLED\"}} 0
+aws_guardduty_feature_status{{{l},plan=\"EKS_RUNTIME_MONITORING\",feature=\"EKS_RUNTIME_MONITORING\",status=\"ENABLED\"}} 1
+aws_guardduty_feature_status{{{l},plan=\"EKS_RUNTIME_MONITORING\",feature=\"EKS_RUNTIME_MONITORING\",status=\"DISABLED\"}} 0
+aws_guardduty_feature_status{{{l},plan=\"EKS_RUNTIME_MONITORING\",feature=\"EKS_ADDON_MANAGEMENT\",status=\"ENABLED\"}} 1
+aws_guardduty_feature_status{{{l},plan=\"EKS_RUNTIME_MONITORING\",feature=\"EKS_ADDON_MANAGEMENT\",status=\"DISABLED\"}} 0
+aws_guardduty_feature_status{{{l},plan=\"RUNTIME_MONITORING\",feature=\"RUNTIME_MONITORING\",status=\"ENABLED\"}} 0
+aws_guardduty_feature_status{{{l},plan=\"RUNTIME_MONITORING\",feature=\"RUNTIME_MONITORING\",status=\"DISABLED\"}} 1
+aws_guardduty_feature_status{{{l},plan=\"RUNTIME_MONITORING\",feature=\"EKS_ADDON_MANAGEMENT\",status=\"ENABLED\"}} 0
+aws_guardduty_feature_status{{{l},plan=\"RUNTIME_MONITORING\",feature=\"EKS_ADDON_MANAGEMENT\",status=\"DISABLED\"}} 1
+aws_guardduty_feature_status{{{l},plan=\"QUANTUM_PROTECTION\",feature=\"QUANTUM_PROTECTION\",status=\"ENABLED\"}} 0
+aws_guardduty_feature_status{{{l},plan=\"QUANTUM_PROTECTION\",feature=\"QUANTUM_PROTECTION\",status=\"DISABLED\"}} 0
+aws_guardduty_feature_status{{{l},plan=\"QUANTUM_PROTECTION\",feature=\"QUANTUM_PROTECTION\",status=\"PAUSED\"}} 1
 "
             )
         );

@@ -42,34 +42,50 @@ enum List {
     Invitations,
 }
 
-/// Adds the lists' parts of this run to `out`: for every detector in `detectors`, its sets and
-/// filters; with `invitations`, the account's invitations.
+/// Which of the lists a job reads.
+#[derive(Clone, Copy, Debug)]
+pub struct Read {
+    /// The threat-intel and trusted IP sets. Not for a member whose administrator is associated
+    /// (relationship Enabled): the model's ListIPSets and ListThreatIntelSets say that "if you
+    /// use this operation from a member account, the IPSets returned are the IPSets from the
+    /// associated administrator account", so reading them there would export the
+    /// administrator's sets once per member (and alert once per member on one set in ERROR),
+    /// at a call per set each. The administrator's own job exports them.
+    pub sets: bool,
+    /// The account's pending invitations (accounts mode).
+    pub invitations: bool,
+}
+
+/// Adds the lists' parts of this run to `out`: for every detector in `detectors`, its filters
+/// and, as `read` says, its sets and the account's invitations.
 pub async fn parts(
     ctx: &JobContext<Settings>,
     state: &mut State,
     detectors: &[String],
-    invitations: bool,
+    read: Read,
     out: &mut Collected,
 ) {
     let mut wanted: Vec<(String, List, Option<&str>)> = Vec::new();
     for id in detectors {
-        wanted.push((
-            format!("threat intel sets of detector {id}"),
-            List::ThreatIntelSets,
-            Some(id.as_str()),
-        ));
-        wanted.push((
-            format!("trusted IP sets of detector {id}"),
-            List::IpSets,
-            Some(id.as_str()),
-        ));
+        if read.sets {
+            wanted.push((
+                format!("threat intel sets of detector {id}"),
+                List::ThreatIntelSets,
+                Some(id.as_str()),
+            ));
+            wanted.push((
+                format!("trusted IP sets of detector {id}"),
+                List::IpSets,
+                Some(id.as_str()),
+            ));
+        }
         wanted.push((
             format!("filters of detector {id}"),
             List::Filters,
             Some(id.as_str()),
         ));
     }
-    if invitations {
+    if read.invitations {
         wanted.push(("invitations".into(), List::Invitations, None));
     }
     // A detector that is gone takes its kept parts with it.
@@ -87,7 +103,7 @@ pub async fn parts(
             out.part(name, Ok(families.clone()));
             continue;
         }
-        let got = read(ctx, list, detector.unwrap_or("")).await;
+        let got = read_list(ctx, list, detector.unwrap_or("")).await;
         match &got {
             Ok(families) => {
                 state
@@ -107,7 +123,7 @@ pub fn due(elapsed: Duration, interval: Duration, lists_interval: Duration) -> b
     elapsed + interval / 2 >= lists_interval
 }
 
-async fn read(
+async fn read_list(
     ctx: &JobContext<Settings>,
     list: List,
     detector: &str,

@@ -93,6 +93,8 @@ pub async fn collect(
         ..Collected::default()
     };
     let mut anomalies = Vec::new();
+    // A member's sets are its administrator's (see `lists::Read`): known from the members part.
+    let mut managed = false;
     for det in &data.detectors {
         let findings = api::severities(c, &det.id).await.map(|(list, full)| {
             let d = api::DetectorData {
@@ -104,6 +106,10 @@ pub async fn collect(
         });
         out.part(format!("findings of detector {}", det.id), findings);
         let members = api::members(c, &det.id).await.map(|m| {
+            managed |= m
+                .administrator
+                .as_ref()
+                .is_some_and(|a| a.relationship_status == "Enabled");
             let d = api::DetectorData {
                 members: m.members,
                 by_account: m.by_account,
@@ -116,7 +122,11 @@ pub async fn collect(
         out.part(format!("members of detector {}", det.id), members);
     }
     let ids: Vec<String> = data.detectors.iter().map(|d| d.id.clone()).collect();
-    lists::parts(ctx, lists_state, &ids, true, &mut out).await;
+    let read = lists::Read {
+        sets: !managed,
+        invitations: true,
+    };
+    lists::parts(ctx, lists_state, &ids, read, &mut out).await;
     for id in &data.vanished {
         tracing::info!(
             account_id = %c.account_id,
