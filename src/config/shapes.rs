@@ -111,6 +111,15 @@ pub fn valid_session_name(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b))
 }
 
+/// True for an STS external id as AssumeRole's model shapes `externalIdType`: length 2 to 1224,
+/// pattern `[\w+=,.@:\/-]*` (Java's `\w` is ASCII letters, digits and `_`). STS refuses any
+/// other with a ValidationError, so every AssumeRole of the target would fail.
+pub fn valid_external_id(s: &str) -> bool {
+    (2..=1224).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_+=,.@:/-".contains(&b))
+}
+
 /// Checks a bcrypt-shaped string (used for basic auth hashes).
 pub fn looks_like_bcrypt(h: &str) -> bool {
     (h.starts_with("$2a$") || h.starts_with("$2b$") || h.starts_with("$2y$")) && h.len() == 60

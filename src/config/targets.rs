@@ -9,7 +9,8 @@ use serde::Deserialize;
 use super::duration::{d, HumanDuration};
 use super::problem::Problems;
 use super::shapes::{
-    role_arn_account, valid_account_id, valid_ou_or_root, valid_region, valid_session_name,
+    role_arn_account, valid_account_id, valid_external_id, valid_ou_or_root, valid_region,
+    valid_session_name,
 };
 
 /// One account to read, with ambient credentials or through an assumed role.
@@ -231,8 +232,11 @@ impl TargetConfig {
             p.at(format!("{at}.refresh_interval"), "must be at least 10s");
         }
         if let Some(x) = &t.external_id {
-            if x.len() < 2 || x.len() > 1224 {
-                p.at(format!("{at}.external_id"), "must be 2 to 1224 characters");
+            if !valid_external_id(x) {
+                p.at(
+                    format!("{at}.external_id"),
+                    "must be 2 to 1224 characters of letters, digits and _+=,.@:/- (STS refuses any other)",
+                );
             }
         }
         if let Some(s) = &t.session_name {

@@ -352,3 +352,20 @@ collectors:
         "an INSUFFICIENT_DATA series per rule needs every run to list everything"
     );
 }
+
+/// STS's model shapes an external id as `[\w+=,.@:\/-]*` of 2 to 1224 characters: one with a
+/// space or `#` would pass a length check and then fail every AssumeRole.
+#[test]
+fn an_external_id_sts_refuses_is_refused_here() {
+    let with = |id: &str| GOOD.replace("external_id: abc123", &format!("external_id: \"{id}\""));
+    let ps = problems(&with("tenant 42 / prod#1"));
+    assert!(has(&ps, "targets[1].external_id", "STS refuses"), "{ps:?}");
+    assert!(has(
+        &problems(&with("x")),
+        "targets[1].external_id",
+        "2 to 1224"
+    ));
+    for ok in ["tenant-42/prod@eu:1", "a_b+c=d,e.f", &"x".repeat(1224)] {
+        Config::from_yaml_str(&with(ok)).unwrap_or_else(|e| panic!("{ok}: {e}"));
+    }
+}

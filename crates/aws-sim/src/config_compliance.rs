@@ -10,7 +10,7 @@
 //! must show. Every account of the organization has [`Options::rules`] rules and
 //! [`Options::packs`] conformance packs in every served region; a pack's compliance is derived
 //! from its own rules as AWS defines it (NON_COMPLIANT if one rule is, else INSUFFICIENT_DATA if
-//! one is, else COMPLIANT). Two triples are pinned so every small organization shows every case:
+//! all are, else COMPLIANT). Two triples are pinned so every small organization shows every case:
 //! rule 0 of the first member in the first region is NON_COMPLIANT with a capped count, rule 1 of
 //! the management account there has INSUFFICIENT_DATA.
 //!
@@ -222,9 +222,15 @@ pub fn pack_compliance(world: &World, a: &Account, g: usize, j: usize) -> (Strin
     {
         return (o.clone(), nc);
     }
+    // The model's `AggregateComplianceByConformancePack`: "A conformance pack is compliant if all
+    // of the rules in a conformance packs are compliant. It is noncompliant if any of the rules
+    // are not compliant. The compliance status of a conformance pack is INSUFFICIENT_DATA only if
+    // all rules within a conformance pack cannot be evaluated due to insufficient data. If some
+    // of the rules [...] are compliant but [...] other rules [...] INSUFFICIENT_DATA, the
+    // conformance pack shows compliant."
     let t = if nc > 0 {
         "NON_COMPLIANT"
-    } else if types.iter().any(|t| t == "INSUFFICIENT_DATA") {
+    } else if !types.is_empty() && types.iter().all(|t| t == "INSUFFICIENT_DATA") {
         "INSUFFICIENT_DATA"
     } else {
         "COMPLIANT"
@@ -757,5 +763,32 @@ mod tests {
             assert!(seen.contains(t), "{t} missing from {seen:?}");
         }
         assert!(capped > 0);
+    }
+
+    /// AWS: INSUFFICIENT_DATA "only if all rules within a conformance pack cannot be evaluated";
+    /// a pack with compliant and insufficient-data rules and no non-compliant one is COMPLIANT.
+    #[test]
+    fn a_pack_is_insufficient_only_when_all_its_rules_are() {
+        let w = World::new(crate::WorldOptions::default());
+        let mut mixed = 0;
+        for a in &w.accounts {
+            for g in 0..w.opts.regions.len() {
+                for j in 0..w.opts.compliance.packs {
+                    let types: Vec<String> = (0..w.opts.compliance.pack_rules)
+                        .map(|k| pack_rule_compliance(&w, a, g, j, k))
+                        .collect();
+                    let (t, _) = pack_compliance(&w, a, g, j);
+                    let has = |x: &str| types.iter().any(|y| y == x);
+                    if !has("NON_COMPLIANT") && has("INSUFFICIENT_DATA") && has("COMPLIANT") {
+                        mixed += 1;
+                        assert_eq!(t, "COMPLIANT", "{types:?}");
+                    }
+                    if types.iter().all(|y| y == "INSUFFICIENT_DATA") {
+                        assert_eq!(t, "INSUFFICIENT_DATA", "{types:?}");
+                    }
+                }
+            }
+        }
+        assert!(mixed > 0, "the default organization has no mixed pack");
     }
 }

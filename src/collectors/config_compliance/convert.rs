@@ -19,7 +19,7 @@ use crate::metrics::{Desc, Family, Kind};
 
 static RULES_BY: Desc = Desc {
     name: "aws_config_rules_by_compliance",
-    help: "AWS Config rules of an account and region per compliance type.",
+    help: "AWS Config rules of an account and region per compliance type (from an aggregator, rules without a compliance result are not listed by AWS, so INSUFFICIENT_DATA may be under-counted).",
     kind: Kind::Gauge,
     labels: &["account_id", "region", "compliance"],
 };

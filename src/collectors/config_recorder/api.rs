@@ -11,7 +11,7 @@ pub struct RecorderStatus {
     pub name: String,
     /// Whether it is recording.
     pub recording: bool,
-    /// Last delivery status, in AWS's raw spelling (a value AWS adds later is kept as is).
+    /// Status of the latest recording event, in AWS's raw spelling (a value AWS adds later is kept as is).
     pub last_status: Option<String>,
     /// Unix seconds of the last status change.
     pub last_status_change: Option<f64>,

@@ -8,7 +8,7 @@ pub const STATUSES: &[&str] = &["Pending", "Success", "Failure", "NotApplicable"
 
 static RECORDERS: Desc = Desc {
     name: "aws_config_recorders",
-    help: "AWS Config configuration recorders in this account and region (0: Config is off there).",
+    help: "Customer-managed AWS Config configuration recorders in this account and region, as DescribeConfigurationRecorders lists them (0: no customer-managed recorder; service-linked recorders are not counted).",
     kind: Kind::Gauge,
     labels: &["account_id", "region"],
 };
@@ -20,7 +20,7 @@ static RECORDING: Desc = Desc {
 };
 static LAST_STATUS: Desc = Desc {
     name: "aws_config_recorder_last_status",
-    help: "Status of the recorder's last delivery attempt, as a state set (1 for the current one).",
+    help: "Status of the latest recording event the recorder processed, as a state set (1 for the current one).",
     kind: Kind::Gauge,
     labels: &["account_id", "region", "recorder", "status"],
 };

@@ -2,7 +2,7 @@
 //!
 //! Two calls per (account, region): DescribeConfigurationRecorders (how many recorders exist;
 //! none means Config is off there, itself a finding) and DescribeConfigurationRecorderStatus
-//! (recording or not, the last delivery status and its times). Neither paginates.
+//! (recording or not, the status of the latest recording event and its times). Neither paginates.
 
 pub mod api;
 pub mod config;

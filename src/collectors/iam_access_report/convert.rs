@@ -43,7 +43,7 @@ static LAST_AUTH: Desc = Desc {
 };
 static ENTITIES: Desc = Desc {
     name: "aws_iam_org_access_report_service_authenticated_entities",
-    help: "Principals under the entity path that authenticated to the service in the tracking period (0: never accessed).",
+    help: "Accounts under the entity path with authenticated principals (root user, IAM users and roles) that attempted to access the service in the tracking period (0: never accessed).",
     kind: Kind::Gauge,
     labels: &["entity_path", "service_namespace"],
 };
