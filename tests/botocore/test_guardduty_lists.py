@@ -63,6 +63,13 @@ def test_sets_filters_and_frequency_of_every_detector_match_the_exporter(aws, ac
                 for f in FREQUENCIES:
                     assert exported.get("aws_guardduty_finding_publishing_frequency", **l, frequency=f) == (f == freq)
 
+                # A member of an associated administrator lists the administrator's sets (the
+                # model's ListIPSets/ListThreatIntelSets documentation): the exporter reads and
+                # exports them at the administrator only.
+                admin = gd.get_administrator_account(DetectorId=d).get("Administrator") or {}
+                managed = admin.get("RelationshipStatus") == "Enabled"
+                if managed:
+                    cases["member sees its administrator's sets"] += 1
                 for kind, lister, key, getter, arg, family in (
                     ("threat", "list_threat_intel_sets", "ThreatIntelSetIds", "get_threat_intel_set", "ThreatIntelSetId", "aws_guardduty_threat_intel_set_status"),
                     ("ip", "list_ip_sets", "IpSetIds", "get_ip_set", "IpSetId", "aws_guardduty_ip_set_status"),
@@ -70,6 +77,12 @@ def test_sets_filters_and_frequency_of_every_detector_match_the_exporter(aws, ac
                     pages = list(gd.get_paginator(lister).paginate(DetectorId=d, PaginationConfig={"PageSize": 1}))
                     ids = [i for p in pages for i in p[key]]
                     assert len(pages) == max(1, len(ids))
+                    if managed:
+                        assert exported.series(family, **l) == [], (l, family)
+                        for i in ids:
+                            s = getattr(gd, getter)(DetectorId=d, **{arg: i})
+                            assert s["ExpectedBucketOwner"] == admin["AccountId"]
+                        continue
                     assert len(exported.series(family, **l)) == len(ids) * len(SET_STATUSES)
                     for i in ids:
                         s = getattr(gd, getter)(DetectorId=d, **{arg: i})
@@ -98,7 +111,7 @@ def test_sets_filters_and_frequency_of_every_detector_match_the_exporter(aws, ac
                 cases["no suppression rule" if not archiving else "suppression rules"] += 1
     for st in SET_STATUSES:
         assert cases[f"threat {st}"] >= 1 and cases[f"ip {st}"] >= 1, (st, cases)
-    for case in FREQUENCIES + ["hides high", "keeps high", "saved filter", "no suppression rule"]:
+    for case in FREQUENCIES + ["hides high", "keeps high", "saved filter", "no suppression rule", "member sees its administrator's sets"]:
         assert cases[case] >= 1, (case, cases)
 
 
