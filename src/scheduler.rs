@@ -274,20 +274,30 @@ impl Scheduler {
                         continue;
                     }
                     let placement = kind.placement(&cfg.collectors);
-                    let Some(name) = placement
-                        .target
-                        .or_else(|| cfg.default_org_target().map(|t| t.name.clone()))
-                    else {
-                        continue;
-                    };
-                    let Some(t) = targets.get(&name) else {
-                        continue;
+                    let names: Vec<String> = if placement.targets.is_empty() {
+                        placement
+                            .target
+                            .or_else(|| cfg.default_org_target().map(|t| t.name.clone()))
+                            .into_iter()
+                            .collect()
+                    } else {
+                        placement.targets
                     };
                     let regions = placement
                         .regions
                         .unwrap_or_else(|| vec![cfg.aws.region.clone()]);
-                    for r in &regions {
-                        push(t, r);
+                    let mut accounts = HashSet::new();
+                    for name in &names {
+                        let Some(t) = targets.get(name) else {
+                            continue;
+                        };
+                        // Two names for one account would be one job twice.
+                        if !accounts.insert(t.account_id.clone()) {
+                            continue;
+                        }
+                        for r in &regions {
+                            push(t, r);
+                        }
                     }
                 }
             }

@@ -92,6 +92,12 @@ pub struct Settings {
     /// defaults to the first target.
     #[serde(default)]
     pub target: Option<String>,
+    /// Names of several targets to call from, one job each, instead of `target`: AWS shows an
+    /// organization rule or pack only to the account that deployed it, so when both the
+    /// management account and a delegated administrator deployed some, list both; each series
+    /// says which one deployed it (`deployed_by`).
+    #[serde(default)]
+    pub targets: Vec<String>,
     /// Region of the deployments; defaults to `aws.region`.
     #[serde(default)]
     pub region: Option<String>,
@@ -121,6 +127,7 @@ impl Default for Settings {
             interval: default_interval(),
             timeout: None,
             target: None,
+            targets: Vec::new(),
             region: None,
             detail_statuses: default_detail_statuses(),
         }
@@ -135,12 +142,28 @@ impl Section for Settings {
     fn placement(&self) -> Placement {
         Placement {
             target: self.target.clone(),
+            targets: self.targets.clone(),
             regions: self.region.clone().map(|r| vec![r]),
         }
     }
 
     fn validate(&self, path: &str, ctx: &ValidateContext<'_>, p: &mut Problems) {
         ctx.check_target(&format!("{path}.target"), self.target.as_ref(), p);
+        if self.target.is_some() && !self.targets.is_empty() {
+            p.at(
+                format!("{path}.targets"),
+                "give either target or targets, not both",
+            );
+        }
+        for (i, t) in self.targets.iter().enumerate() {
+            ctx.check_target(&format!("{path}.targets[{i}]"), Some(t), p);
+            if self.targets[..i].contains(t) {
+                p.at(
+                    format!("{path}.targets[{i}]"),
+                    format!("`{t}` is listed twice"),
+                );
+            }
+        }
         for (i, s) in self.detail_statuses.iter().enumerate() {
             if !MEMBER_STATUSES.contains(&s.as_str()) {
                 p.at(
@@ -540,6 +563,18 @@ pub struct View {
     pub members: Vec<MemberStatus>,
 }
 
+/// What a run reads: the kind of deployment, its descriptors, and the account it is read from
+/// (the one that deployed what it sees).
+#[derive(Clone, Copy)]
+pub struct Deployments<'a> {
+    /// Rules or packs.
+    pub noun: Noun,
+    /// Their descriptors.
+    pub descs: &'a Descs,
+    /// The calling account: `deployed_by` of every series.
+    pub deployed_by: &'a str,
+}
+
 /// The six descriptors of a kind of deployment, in the order of [`families`].
 pub struct Descs {
     /// `{name, status}` state set of the organization status.
@@ -556,9 +591,11 @@ pub struct Descs {
     pub member_last_update: &'static Desc,
 }
 
-/// The families of the deployments. Error messages never become labels: they are long, free
-/// text, and would make a new series each time AWS rewords them.
-pub fn families(d: &Descs, views: &[View]) -> Vec<Family> {
+/// The families of the deployments, each series labelled with the account that deployed it
+/// (AWS shows a deployment only to that account, so the management account and a delegated
+/// administrator are read apart and may both deploy one name). Error messages never become
+/// labels: they are long, free text, and would make a new series each time AWS rewords them.
+pub fn families(d: &Descs, deployed_by: &str, views: &[View]) -> Vec<Family> {
     let mut status = Family::new(d.status);
     let mut last = Family::new(d.last_update);
     let mut excluded = Family::new(d.excluded);
@@ -567,21 +604,24 @@ pub fn families(d: &Descs, views: &[View]) -> Vec<Family> {
     let mut member_last = Family::new(d.member_last_update);
     for r in views {
         let name = r.name.as_str();
-        status.push_state_set(&[name], MEMBER_STATUSES, &r.status);
+        status.push_state_set(&[name, deployed_by], MEMBER_STATUSES, &r.status);
         if let Some(t) = r.last_update {
-            last.push(&[name], t);
+            last.push(&[name, deployed_by], t);
         }
         if let Some(n) = r.excluded_accounts {
-            excluded.push(&[name], n as f64);
+            excluded.push(&[name, deployed_by], n as f64);
         }
         if let Some(counts) = &r.counts {
             for s in MEMBER_STATUSES {
-                accounts.push(&[name, s], counts.get(*s).copied().unwrap_or(0) as f64);
+                accounts.push(
+                    &[name, deployed_by, s],
+                    counts.get(*s).copied().unwrap_or(0) as f64,
+                );
             }
             // A status AWS adds later keeps its raw spelling and its count.
             for (s, n) in counts {
                 if !MEMBER_STATUSES.contains(&s.as_str()) {
-                    accounts.push(&[name, s], *n as f64);
+                    accounts.push(&[name, deployed_by, s], *n as f64);
                 }
             }
         }
@@ -589,6 +629,7 @@ pub fn families(d: &Descs, views: &[View]) -> Vec<Family> {
             member.push(
                 &[
                     name,
+                    deployed_by,
                     &m.account_id,
                     &m.status,
                     m.error_code.as_deref().unwrap_or(""),
@@ -596,7 +637,7 @@ pub fn families(d: &Descs, views: &[View]) -> Vec<Family> {
                 1.0,
             );
             if let Some(t) = m.last_update {
-                member_last.push(&[name, &m.account_id], t);
+                member_last.push(&[name, deployed_by, &m.account_id], t);
             }
         }
     }
@@ -648,8 +689,7 @@ pub async fn run<F, Fut>(
     defs: &[Definition],
     detail: &BTreeSet<&str>,
     deadline: Instant,
-    noun: Noun,
-    descs: &Descs,
+    what: Deployments<'_>,
     read: F,
     calls: impl Fn() -> u64,
     calls_before: u64,
@@ -658,6 +698,11 @@ where
     F: Fn(String, Option<String>) -> Fut,
     Fut: Future<Output = Result<Detail, CollectError>>,
 {
+    let Deployments {
+        noun,
+        descs,
+        deployed_by,
+    } = what;
     statuses.sort_by(|a, b| a.name.cmp(&b.name));
     statuses.dedup_by(|a, b| a.name == b.name);
     let defs: HashMap<&str, &Definition> = defs.iter().map(|d| (d.name.as_str(), d)).collect();
@@ -746,7 +791,7 @@ where
         ));
     }
     Ok(Shown {
-        families: families(descs, &views),
+        families: families(descs, deployed_by, &views),
         notes,
         deferred: !t.deferred.is_empty(),
     })

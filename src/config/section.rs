@@ -43,6 +43,10 @@ impl Schedule {
 pub struct Placement {
     /// The target to call from.
     pub target: Option<String>,
+    /// Several targets to call from, one job on each (replaces `target` when not empty): for
+    /// what AWS shows only to the account that made it, such as organization rules deployed
+    /// from the management account and from a delegated administrator.
+    pub targets: Vec<String>,
     /// The regions to read.
     pub regions: Option<Vec<String>>,
 }

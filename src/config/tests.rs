@@ -369,3 +369,45 @@ fn an_external_id_sts_refuses_is_refused_here() {
         Config::from_yaml_str(&with(ok)).unwrap_or_else(|e| panic!("{ok}: {e}"));
     }
 }
+
+/// Organization rules and packs from several deployers: `targets` names existing targets, once
+/// each, and is not given with `target`.
+#[test]
+fn org_deployment_targets_are_checked() {
+    let with = |section: &str| {
+        GOOD.replace(
+            "collectors:\n",
+            &format!("collectors:\n  config_org_rules:\n    {section}\n"),
+        )
+    };
+    let c = Config::from_yaml_str(&with("targets: [management, audit]")).unwrap();
+    assert_eq!(
+        c.collectors.config_org_rules.placement().targets,
+        ["management", "audit"]
+    );
+    let ps = problems(&with("targets: [management, nobody, management]"));
+    assert!(
+        has(
+            &ps,
+            "collectors.config_org_rules.targets[1]",
+            "no target is named `nobody`"
+        ),
+        "{ps:?}"
+    );
+    assert!(
+        has(
+            &ps,
+            "collectors.config_org_rules.targets[2]",
+            "listed twice"
+        ),
+        "{ps:?}"
+    );
+    let ps = problems(&GOOD.replace(
+        "collectors:\n",
+        "collectors:\n  config_org_rules:\n    target: management\n    targets: [audit]\n",
+    ));
+    assert!(
+        has(&ps, "collectors.config_org_rules.targets", "not both"),
+        "{ps:?}"
+    );
+}

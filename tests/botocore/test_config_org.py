@@ -40,7 +40,7 @@ def rules(cfg):
     return items
 
 
-def test_rule_statuses_every_page_match_the_exporter(cfg, rules, exported):
+def test_rule_statuses_every_page_match_the_exporter(cfg, rules, exported, management):
     statuses, pages = walk(
         cfg, "describe_organization_config_rule_statuses", "OrganizationConfigRuleStatuses", 5
     )
@@ -51,10 +51,10 @@ def test_rule_statuses_every_page_match_the_exporter(cfg, rules, exported):
     assert {s["OrganizationRuleStatus"] for s in statuses} == set(MEMBER_STATUSES)
     for s in statuses:
         rule = s["OrganizationConfigRuleName"]
-        assert exported.state_set("aws_config_org_rule_status", rule=rule) == {
+        assert exported.state_set("aws_config_org_rule_status", rule=rule, deployed_by=management) == {
             k: (1 if k == s["OrganizationRuleStatus"] else 0) for k in MEMBER_STATUSES
         }, rule
-        got = exported.get("aws_config_org_rule_last_update_timestamp_seconds", rule=rule)
+        got = exported.get("aws_config_org_rule_last_update_timestamp_seconds", rule=rule, deployed_by=management)
         assert abs(s["LastUpdateTime"].timestamp() - got) <= TOLERANCE
     # Names select, in the order asked.
     some = [s["OrganizationConfigRuleName"] for s in statuses[:3]][::-1]
@@ -62,7 +62,7 @@ def test_rule_statuses_every_page_match_the_exporter(cfg, rules, exported):
     assert [s["OrganizationConfigRuleName"] for s in sel["OrganizationConfigRuleStatuses"]] == some
 
 
-def test_rule_definitions_match_the_exporter(cfg, rules, accounts, exported):
+def test_rule_definitions_match_the_exporter(cfg, rules, accounts, exported, management):
     excluding = 0
     for r in rules:
         name = r["OrganizationConfigRuleName"]
@@ -71,11 +71,11 @@ def test_rule_definitions_match_the_exporter(cfg, rules, accounts, exported):
         excluded = r.get("ExcludedAccounts", [])
         assert set(excluded) <= set(accounts)
         excluding += bool(excluded)
-        assert exported.get("aws_config_org_rule_excluded_accounts", rule=name) == len(excluded)
+        assert exported.get("aws_config_org_rule_excluded_accounts", rule=name, deployed_by=management) == len(excluded)
     assert excluding >= 1
 
 
-def test_member_statuses_every_page_match_the_exporter(cfg, rules, accounts, exported):
+def test_member_statuses_every_page_match_the_exporter(cfg, rules, accounts, exported, management):
     failed_members = 0
     for r in rules:
         rule = r["OrganizationConfigRuleName"]
@@ -91,30 +91,30 @@ def test_member_statuses_every_page_match_the_exporter(cfg, rules, accounts, exp
         assert sorted(m["AccountId"] for m in members) == sorted(deployed), rule
         counts = collections.Counter(m["MemberAccountRuleStatus"] for m in members)
         for s in MEMBER_STATUSES:
-            got = exported.get("aws_config_org_rule_member_accounts", rule=rule, status=s)
+            got = exported.get("aws_config_org_rule_member_accounts", rule=rule, deployed_by=management, status=s)
             assert got == counts.get(s, 0), (rule, s)
         # The exporter lists every member here (the suite's config names all nine statuses).
         for m in members:
             status = m["MemberAccountRuleStatus"]
             assert (m.get("ErrorCode") is not None) == status.endswith("_FAILED")
             failed_members += status.endswith("_FAILED")
-            labels = dict(rule=rule, account_id=m["AccountId"], status=status, error_code=m.get("ErrorCode", ""))
+            labels = dict(rule=rule, deployed_by=management, account_id=m["AccountId"], status=status, error_code=m.get("ErrorCode", ""))
             assert exported.get("aws_config_org_rule_member_status", **labels) == 1, labels
             t = exported.get(
-                "aws_config_org_rule_member_last_update_timestamp_seconds", rule=rule, account_id=m["AccountId"]
+                "aws_config_org_rule_member_last_update_timestamp_seconds", rule=rule, deployed_by=management, account_id=m["AccountId"]
             )
             assert abs(m["LastUpdateTime"].timestamp() - t) <= TOLERANCE
             assert m["ConfigRuleName"].startswith(f"OrgConfigRule-{rule}-")
-        assert len(exported.series("aws_config_org_rule_member_status", rule=rule)) == len(members)
+        assert len(exported.series("aws_config_org_rule_member_status", rule=rule, deployed_by=management)) == len(members)
     assert failed_members >= 3
 
 
-def test_member_status_filters(cfg, rules, accounts, exported):
+def test_member_status_filters(cfg, rules, accounts, exported, management):
     failed_rule = next(
         r["OrganizationConfigRuleName"]
         for r in rules
         if exported.get(
-            "aws_config_org_rule_member_accounts", rule=r["OrganizationConfigRuleName"], status="CREATE_FAILED"
+            "aws_config_org_rule_member_accounts", rule=r["OrganizationConfigRuleName"], deployed_by=management, status="CREATE_FAILED"
         )
     )
     for status in MEMBER_STATUSES:
@@ -127,13 +127,13 @@ def test_member_status_filters(cfg, rules, accounts, exported):
             Filters={"MemberAccountRuleStatus": status},
         )
         assert all(m["MemberAccountRuleStatus"] == status for m in got)
-        assert len(got) == exported.get("aws_config_org_rule_member_accounts", rule=failed_rule, status=status)
+        assert len(got) == exported.get("aws_config_org_rule_member_accounts", rule=failed_rule, deployed_by=management, status=status)
     for account in accounts[:4]:
         got = cfg.get_organization_config_rule_detailed_status(
             OrganizationConfigRuleName=failed_rule, Filters={"AccountId": account}
         )["OrganizationConfigRuleDetailedStatus"]
         assert [m["AccountId"] for m in got] == [account]
-        shown = exported.series("aws_config_org_rule_member_status", rule=failed_rule, account_id=account)
+        shown = exported.series("aws_config_org_rule_member_status", rule=failed_rule, deployed_by=management, account_id=account)
         assert [l["status"] for l, _ in shown] == [got[0]["MemberAccountRuleStatus"]]
 
 

@@ -37,7 +37,7 @@ def packs(cfg):
     return items
 
 
-def test_pack_statuses_every_page_match_the_exporter(cfg, packs, exported):
+def test_pack_statuses_every_page_match_the_exporter(cfg, packs, exported, management):
     statuses, pages = walk(
         cfg, "describe_organization_conformance_pack_statuses", "OrganizationConformancePackStatuses", 3
     )
@@ -48,17 +48,17 @@ def test_pack_statuses_every_page_match_the_exporter(cfg, packs, exported):
     assert {s["Status"] for s in statuses} >= {"CREATE_FAILED", "UPDATE_FAILED", "CREATE_SUCCESSFUL"}
     for s in statuses:
         pack = s["OrganizationConformancePackName"]
-        assert exported.state_set("aws_config_org_conformance_pack_status", pack=pack) == {
+        assert exported.state_set("aws_config_org_conformance_pack_status", pack=pack, deployed_by=management) == {
             k: (1 if k == s["Status"] else 0) for k in MEMBER_STATUSES
         }, pack
-        got = exported.get("aws_config_org_conformance_pack_last_update_timestamp_seconds", pack=pack)
+        got = exported.get("aws_config_org_conformance_pack_last_update_timestamp_seconds", pack=pack, deployed_by=management)
         assert abs(s["LastUpdateTime"].timestamp() - got) <= TOLERANCE
     some = [s["OrganizationConformancePackName"] for s in statuses[:3]][::-1]
     sel = cfg.describe_organization_conformance_pack_statuses(OrganizationConformancePackNames=some)
     assert [s["OrganizationConformancePackName"] for s in sel["OrganizationConformancePackStatuses"]] == some
 
 
-def test_pack_definitions_match_the_exporter(packs, accounts, exported):
+def test_pack_definitions_match_the_exporter(packs, accounts, exported, management):
     for p in packs:
         name = p["OrganizationConformancePackName"]
         assert p["OrganizationConformancePackArn"].startswith("arn:aws:config:us-east-1:")
@@ -66,10 +66,10 @@ def test_pack_definitions_match_the_exporter(packs, accounts, exported):
         assert p["LastUpdateTime"].timestamp() > 0
         excluded = p.get("ExcludedAccounts", [])
         assert set(excluded) <= set(accounts)
-        assert exported.get("aws_config_org_conformance_pack_excluded_accounts", pack=name) == len(excluded)
+        assert exported.get("aws_config_org_conformance_pack_excluded_accounts", pack=name, deployed_by=management) == len(excluded)
 
 
-def test_member_statuses_every_page_match_the_exporter(cfg, packs, accounts, exported):
+def test_member_statuses_every_page_match_the_exporter(cfg, packs, accounts, exported, management):
     failed = 0
     for p in packs:
         pack = p["OrganizationConformancePackName"]
@@ -85,23 +85,23 @@ def test_member_statuses_every_page_match_the_exporter(cfg, packs, accounts, exp
         assert sorted(m["AccountId"] for m in members) == sorted(deployed), pack
         counts = collections.Counter(m["Status"] for m in members)
         for s in MEMBER_STATUSES:
-            assert exported.get("aws_config_org_conformance_pack_member_accounts", pack=pack, status=s) == counts.get(s, 0)
+            assert exported.get("aws_config_org_conformance_pack_member_accounts", pack=pack, deployed_by=management, status=s) == counts.get(s, 0)
         for m in members:
             status = m["Status"]
             assert (m.get("ErrorCode") is not None) == status.endswith("_FAILED")
             failed += status.endswith("_FAILED")
-            labels = dict(pack=pack, account_id=m["AccountId"], status=status, error_code=m.get("ErrorCode", ""))
+            labels = dict(pack=pack, deployed_by=management, account_id=m["AccountId"], status=status, error_code=m.get("ErrorCode", ""))
             assert exported.get("aws_config_org_conformance_pack_member_status", **labels) == 1, labels
             t = exported.get(
-                "aws_config_org_conformance_pack_member_last_update_timestamp_seconds", pack=pack, account_id=m["AccountId"]
+                "aws_config_org_conformance_pack_member_last_update_timestamp_seconds", pack=pack, deployed_by=management, account_id=m["AccountId"]
             )
             assert abs(m["LastUpdateTime"].timestamp() - t) <= TOLERANCE
             assert m["ConformancePackName"].startswith(f"OrgConformsPack-{pack}-")
-        assert len(exported.series("aws_config_org_conformance_pack_member_status", pack=pack)) == len(members)
+        assert len(exported.series("aws_config_org_conformance_pack_member_status", pack=pack, deployed_by=management)) == len(members)
     assert failed >= 2
 
 
-def test_member_status_filters(cfg, packs, exported):
+def test_member_status_filters(cfg, packs, exported, management):
     pack = packs[0]["OrganizationConformancePackName"]
     for status in MEMBER_STATUSES:
         got, _ = walk(
@@ -113,7 +113,7 @@ def test_member_status_filters(cfg, packs, exported):
             Filters={"Status": status},
         )
         assert all(m["Status"] == status for m in got)
-        assert len(got) == exported.get("aws_config_org_conformance_pack_member_accounts", pack=pack, status=status)
+        assert len(got) == exported.get("aws_config_org_conformance_pack_member_accounts", pack=pack, deployed_by=management, status=status)
 
 
 def test_pack_errors(aws, cfg, packs, accounts):

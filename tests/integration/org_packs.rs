@@ -36,7 +36,16 @@ async fn env(world: WorldOptions) -> Env {
 }
 
 /// What the simulator holds for every pack: (org status, counts, failed members, excluded).
-type Truth = BTreeMap<String, (String, BTreeMap<String, u64>, Vec<MemberStatus>, usize)>;
+type Truth = BTreeMap<
+    String,
+    (
+        String,
+        BTreeMap<String, u64>,
+        Vec<MemberStatus>,
+        usize,
+        String,
+    ),
+>;
 
 fn truth(w: &World) -> Truth {
     co::packs(w)
@@ -58,6 +67,7 @@ fn truth(w: &World) -> Truth {
                     counts,
                     failed,
                     co::excluded_accounts(w, p).len(),
+                    co::deployer(w, p),
                 ),
             )
         })
@@ -72,11 +82,12 @@ fn assert_shows(s: &Scrape, t: &Truth) {
         )
         .len();
     assert_eq!(seen, t.len(), "one state set per pack");
-    for (pack, (status, counts, failed, excluded)) in t {
+    for (pack, (status, counts, failed, excluded, dep)) in t {
+        let dep = dep.as_str();
         assert_eq!(
             s.get(
                 "aws_config_org_conformance_pack_status",
-                &[("pack", pack), ("status", status)]
+                &[("pack", pack), ("deployed_by", dep), ("status", status)]
             ),
             Some(1.0),
             "{pack} {status}"
@@ -85,7 +96,7 @@ fn assert_shows(s: &Scrape, t: &Truth) {
             assert_eq!(
                 s.get(
                     "aws_config_org_conformance_pack_member_accounts",
-                    &[("pack", pack), ("status", st)]
+                    &[("pack", pack), ("deployed_by", dep), ("status", st)]
                 ),
                 Some(counts.get(*st).copied().unwrap_or(0) as f64),
                 "{pack} {st}"
@@ -94,13 +105,13 @@ fn assert_shows(s: &Scrape, t: &Truth) {
         assert_eq!(
             s.get(
                 "aws_config_org_conformance_pack_excluded_accounts",
-                &[("pack", pack)]
+                &[("pack", pack), ("deployed_by", dep)]
             ),
             Some(*excluded as f64)
         );
         let listed = s.matching(
             "aws_config_org_conformance_pack_member_status",
-            &[("pack", pack)],
+            &[("pack", pack), ("deployed_by", dep)],
         );
         assert_eq!(listed.len(), failed.len(), "{pack}");
         for m in failed {
@@ -109,6 +120,7 @@ fn assert_shows(s: &Scrape, t: &Truth) {
                     "aws_config_org_conformance_pack_member_status",
                     &[
                         ("pack", pack),
+                        ("deployed_by", dep),
                         ("account_id", &m.account_id),
                         ("status", &m.status),
                         ("error_code", m.error_code.as_deref().unwrap_or(""))
@@ -121,7 +133,11 @@ fn assert_shows(s: &Scrape, t: &Truth) {
             let t = s
                 .get(
                     "aws_config_org_conformance_pack_member_last_update_timestamp_seconds",
-                    &[("pack", pack), ("account_id", &m.account_id)],
+                    &[
+                        ("pack", pack),
+                        ("deployed_by", dep),
+                        ("account_id", &m.account_id),
+                    ],
                 )
                 .unwrap();
             assert!((t - m.last_update).abs() < 1e-3, "{t} vs {}", m.last_update);
@@ -157,7 +173,7 @@ async fn scrape_shows_every_pack_its_counts_and_its_failed_members_with_aws_mess
         .into_iter()
         .find(|r| r.key.collector == CollectorKind::ConfigOrgConformancePacks)
         .unwrap();
-    let (pack, (_, _, members, _)) = t.iter().find(|(_, v)| !v.2.is_empty()).unwrap();
+    let (pack, (_, _, members, _, _)) = t.iter().find(|(_, v)| !v.2.is_empty()).unwrap();
     let m = &members[0];
     let want = format!(
         "conformance pack {pack}: account {} {} {}: {}",
@@ -439,7 +455,7 @@ async fn api_budget() {
     let (calls, text) = run(&ctx, &mut state, &sim).await;
     assert_eq!(calls, 2 + 10 + 3);
     assert!(text.contains(&format!(
-        "aws_config_org_conformance_pack_member_status{{pack=\"{pack}\",account_id=\"{acct}\",status=\"CREATE_FAILED\",error_code=\"InsufficientPermissionsException\"}} 1\n"
+        "aws_config_org_conformance_pack_member_status{{pack=\"{pack}\",deployed_by=\"{mgmt}\",account_id=\"{acct}\",status=\"CREATE_FAILED\",error_code=\"InsufficientPermissionsException\"}} 1\n"
     )));
     sim.stop();
 }

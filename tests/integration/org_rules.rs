@@ -46,7 +46,16 @@ fn only_org_rules_from(target: &str) -> String {
 }
 
 /// What the simulator holds for every rule: (org status, counts, failed members).
-type Truth = BTreeMap<String, (String, BTreeMap<String, u64>, Vec<MemberStatus>, usize)>;
+type Truth = BTreeMap<
+    String,
+    (
+        String,
+        BTreeMap<String, u64>,
+        Vec<MemberStatus>,
+        usize,
+        String,
+    ),
+>;
 
 fn truth(w: &World) -> Truth {
     co::rules(w)
@@ -68,6 +77,7 @@ fn truth(w: &World) -> Truth {
                     counts,
                     failed,
                     co::excluded_accounts(w, r).len(),
+                    co::deployer(w, r),
                 ),
             )
         })
@@ -81,37 +91,47 @@ fn assert_shows(s: &Scrape, t: &Truth) {
         .len();
     assert_eq!(rules_seen, t.len(), "one state set per rule");
     let mut failed_total = 0;
-    for (rule, (status, counts, failed, excluded)) in t {
+    for (rule, (status, counts, failed, excluded, dep)) in t {
+        let dep = dep.as_str();
         assert_eq!(
             s.get(
                 "aws_config_org_rule_status",
-                &[("rule", rule), ("status", status)]
+                &[("rule", rule), ("deployed_by", dep), ("status", status)]
             ),
             Some(1.0),
             "{rule} {status}"
         );
         assert_eq!(
-            s.matching("aws_config_org_rule_status", &[("rule", rule)])
-                .iter()
-                .map(|(_, v)| v)
-                .sum::<f64>(),
+            s.matching(
+                "aws_config_org_rule_status",
+                &[("rule", rule), ("deployed_by", dep)]
+            )
+            .iter()
+            .map(|(_, v)| v)
+            .sum::<f64>(),
             1.0
         );
         for st in MEMBER_STATUSES {
             assert_eq!(
                 s.get(
                     "aws_config_org_rule_member_accounts",
-                    &[("rule", rule), ("status", st)]
+                    &[("rule", rule), ("deployed_by", dep), ("status", st)]
                 ),
                 Some(counts.get(*st).copied().unwrap_or(0) as f64),
                 "{rule} {st}"
             );
         }
         assert_eq!(
-            s.get("aws_config_org_rule_excluded_accounts", &[("rule", rule)]),
+            s.get(
+                "aws_config_org_rule_excluded_accounts",
+                &[("rule", rule), ("deployed_by", dep)]
+            ),
             Some(*excluded as f64)
         );
-        let listed = s.matching("aws_config_org_rule_member_status", &[("rule", rule)]);
+        let listed = s.matching(
+            "aws_config_org_rule_member_status",
+            &[("rule", rule), ("deployed_by", dep)],
+        );
         assert_eq!(listed.len(), failed.len(), "{rule}");
         for m in failed {
             let code = m.error_code.as_deref().unwrap_or("");
@@ -120,6 +140,7 @@ fn assert_shows(s: &Scrape, t: &Truth) {
                     "aws_config_org_rule_member_status",
                     &[
                         ("rule", rule),
+                        ("deployed_by", dep),
                         ("account_id", &m.account_id),
                         ("status", &m.status),
                         ("error_code", code)
@@ -132,7 +153,11 @@ fn assert_shows(s: &Scrape, t: &Truth) {
             let t = s
                 .get(
                     "aws_config_org_rule_member_last_update_timestamp_seconds",
-                    &[("rule", rule), ("account_id", &m.account_id)],
+                    &[
+                        ("rule", rule),
+                        ("deployed_by", dep),
+                        ("account_id", &m.account_id),
+                    ],
                 )
                 .unwrap();
             assert!((t - m.last_update).abs() < 1e-3, "{t} vs {}", m.last_update);
@@ -202,11 +227,11 @@ async fn pagination_over_2500_members() {
     assert_eq!(env.cycle().await, 0);
     let s = env.scrape().await;
     let t = env.sim.world(|w| truth(w));
-    let (_, counts, failed, excluded) = &t["org-s3-bucket-versioning-enabled"];
+    let (_, counts, failed, excluded, _) = &t["org-s3-bucket-versioning-enabled"];
     assert!(failed.len() > 600, "{}", failed.len());
     assert_eq!(counts.values().sum::<u64>(), 2_500);
     assert_eq!(*excluded, 0);
-    let (_, counts, _, excluded) = &t["org-iam-password-policy"];
+    let (_, counts, _, excluded, _) = &t["org-iam-password-policy"];
     assert_eq!((counts.values().sum::<u64>(), *excluded), (2_499, 1));
     assert_shows(&s, &t);
     // A fresh job scans each rule once: 25 pages of 100 members each, nothing more.
@@ -226,10 +251,15 @@ async fn a_rule_deleted_mid_cycle_is_dropped_and_one_deleted_between_cycles_vani
     let ghost = "org-encrypted-volumes";
     assert_eq!(env.cycle().await, 0);
     let s = env.scrape().await;
+    let mgmt = env.sim.world(|w| w.management().id.clone());
     assert!(s
         .get(
             "aws_config_org_rule_member_accounts",
-            &[("rule", gone), ("status", "CREATE_FAILED")]
+            &[
+                ("rule", gone),
+                ("deployed_by", &mgmt),
+                ("status", "CREATE_FAILED")
+            ]
         )
         .is_some());
     // Between two runs `gone` is deleted; `ghost` changes (so the next run scans it again) and
@@ -342,6 +372,107 @@ async fn the_delegated_administrator_reads_the_rules_it_deployed() {
     env.stop().await;
 }
 
+/// AWS shows an organization rule or pack only to the account that deployed it: with rules
+/// deployed from the management account and from a delegated administrator, one target sees
+/// only its own, and `targets` lists both to read every one, each series naming its deployer.
+#[tokio::test]
+async fn rules_and_packs_deployed_from_both_accounts_are_read_from_both_and_say_which() {
+    let world = WorldOptions {
+        config_org: co::Options {
+            delegated_admin: Some(3),
+            management_deployed: 2,
+            ..co::Options::default()
+        },
+        ..WorldOptions::default()
+    };
+    let sections = |placement: &str| {
+        only(&["config_org_rules", "config_org_conformance_packs"], "1h")
+            .replace(
+                "  config_org_rules:\n    enabled: true\n    interval: 1h\n",
+                &format!("  config_org_rules:\n    enabled: true\n    interval: 1h\n    {placement}\n"),
+            )
+            .replace(
+                "  config_org_conformance_packs:\n    enabled: true\n    interval: 1h\n",
+                &format!("  config_org_conformance_packs:\n    enabled: true\n    interval: 1h\n    {placement}\n"),
+            )
+    };
+
+    // One target: the management account's own rules only, as AWS documents.
+    let sim = Sim::start(world.clone()).await.unwrap();
+    let (mgmt, admin) = sim.world(|w| (w.management().id.clone(), w.accounts[3].id.clone()));
+    let (t, packs) = sim.world(|w| {
+        let packs: Vec<(String, String)> = co::packs(w)
+            .into_iter()
+            .map(|p| (p.name.clone(), co::deployer(w, p)))
+            .collect();
+        (truth(w), packs)
+    });
+    let from = |who: &str| t.values().filter(|v| v.4 == who).count();
+    assert!(from(&mgmt) == 2 && from(&admin) >= 2, "{t:?}");
+    let yaml = crate::common::yaml_for(&sim, &sections("target: management"), "");
+    let env = Env::start_config(sim, Config::from_yaml_str(&yaml).unwrap()).await;
+    env.wait_ready().await;
+    let s = env.scrape().await;
+    let seen = |s: &Scrape, who: &str| {
+        s.matching(
+            "aws_config_org_rule_status",
+            &[("deployed_by", who), ("status", "CREATE_FAILED")],
+        )
+        .len()
+    };
+    assert_eq!(seen(&s, &mgmt), 2);
+    assert_eq!(
+        seen(&s, &admin),
+        0,
+        "the delegated administrator's rules are invisible"
+    );
+    env.stop().await;
+
+    // Both: every rule and pack once, under its deployer, and both jobs up.
+    let sim = Sim::start(world).await.unwrap();
+    let yaml = crate::common::yaml_for(&sim, &sections("targets: [management, member-00003]"), "");
+    let env = Env::start_config(sim, Config::from_yaml_str(&yaml).unwrap()).await;
+    env.wait_ready().await;
+    let s = env.scrape().await;
+    for who in [&mgmt, &admin] {
+        assert_eq!(
+            s.up("config_org_rules", who, "us-east-1"),
+            Some(1.0),
+            "{who}"
+        );
+        assert_eq!(
+            s.up("config_org_conformance_packs", who, "us-east-1"),
+            Some(1.0),
+            "{who}"
+        );
+    }
+    assert_shows(&s, &t);
+    let shown: Vec<(String, String)> = s
+        .matching(
+            "aws_config_org_conformance_pack_status",
+            &[("status", "CREATE_FAILED")],
+        )
+        .into_iter()
+        .map(|(k, _)| {
+            let label = |name: &str| {
+                k.split(&format!("{name}=\""))
+                    .nth(1)
+                    .and_then(|r| r.split('"').next())
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            (label("pack"), label("deployed_by"))
+        })
+        .collect();
+    let mut want = packs;
+    want.sort();
+    let mut shown = shown;
+    shown.sort();
+    assert_eq!(shown, want);
+    assert!(want.iter().any(|p| p.1 == mgmt) && want.iter().any(|p| p.1 == admin));
+    env.stop().await;
+}
+
 #[tokio::test]
 async fn a_refused_token_restarts_the_rule_once_and_only_once() {
     let env = env(WorldOptions {
@@ -390,6 +521,7 @@ async fn a_refused_token_restarts_the_rule_once_and_only_once() {
 #[tokio::test]
 async fn statuses_aws_may_add_keep_their_raw_spelling() {
     let env = env(WorldOptions::default()).await;
+    let mgmt = env.sim.world(|w| w.management().id.clone());
     let (rule, acct) = env.sim.world(|w| {
         let r = co::rules(w)[1].name.clone();
         (r, w.accounts[1].id.clone())
@@ -413,28 +545,44 @@ async fn statuses_aws_may_add_keep_their_raw_spelling() {
     assert_eq!(
         s.get(
             "aws_config_org_rule_status",
-            &[("rule", &rule), ("status", "CREATE_PAUSED")]
+            &[
+                ("rule", &rule),
+                ("deployed_by", &mgmt),
+                ("status", "CREATE_PAUSED")
+            ]
         ),
         Some(1.0)
     );
     assert_eq!(
         s.get(
             "aws_config_org_rule_status",
-            &[("rule", &rule), ("status", "CREATE_SUCCESSFUL")]
+            &[
+                ("rule", &rule),
+                ("deployed_by", &mgmt),
+                ("status", "CREATE_SUCCESSFUL")
+            ]
         ),
         Some(0.0)
     );
     assert_eq!(
         s.get(
             "aws_config_org_rule_member_accounts",
-            &[("rule", &rule), ("status", "CREATE_PAUSED")]
+            &[
+                ("rule", &rule),
+                ("deployed_by", &mgmt),
+                ("status", "CREATE_PAUSED")
+            ]
         ),
         Some(1.0)
     );
     assert_eq!(
         s.get(
             "aws_config_org_rule_member_accounts",
-            &[("rule", &rule), ("status", "CREATE_SUCCESSFUL")]
+            &[
+                ("rule", &rule),
+                ("deployed_by", &mgmt),
+                ("status", "CREATE_SUCCESSFUL")
+            ]
         ),
         Some(5.0)
     );
@@ -710,7 +858,7 @@ async fn api_budget() {
     eprintln!("a run after one rule changed: {calls} calls");
     assert_eq!(calls, 2 + 10 + 3);
     let line = format!(
-        "aws_config_org_rule_member_status{{rule=\"{rule}\",account_id=\"{acct}\",status=\"CREATE_FAILED\",error_code=\"InsufficientPermissionsException\"}} 1\n"
+        "aws_config_org_rule_member_status{{rule=\"{rule}\",deployed_by=\"{mgmt}\",account_id=\"{acct}\",status=\"CREATE_FAILED\",error_code=\"InsufficientPermissionsException\"}} 1\n"
     );
     assert!(text.contains(&line));
 
@@ -731,7 +879,7 @@ async fn api_budget() {
     for i in 1..=51 {
         let (calls, text) = run(&ctx, &mut state, &sim).await;
         if text.contains(&format!(
-            "rule=\"{rule}\",account_id=\"{acct}\",status=\"CREATE_FAILED\""
+            "rule=\"{rule}\",deployed_by=\"{mgmt}\",account_id=\"{acct}\",status=\"CREATE_FAILED\""
         )) {
             found = Some((i, calls));
             break;

@@ -81,6 +81,12 @@ pub struct Options {
     /// Index of the account registered as delegated administrator for AWS Config; the rules are
     /// then deployed from it. `None`: deployed from the management account.
     pub delegated_admin: Option<usize>,
+    /// With `delegated_admin` set, how many rules and how many packs (the last ones generated)
+    /// were deployed from the management account before the delegated administrator was
+    /// registered: each account sees only its own (AWS: "you won't be able to see the
+    /// organizational rule or conformance pack in the organization administrator account from
+    /// the delegated administrator account" and the other way round).
+    pub management_deployed: usize,
     /// Configuration aggregators: the first is an organization aggregator, the others account
     /// aggregators.
     pub aggregators: usize,
@@ -116,6 +122,7 @@ impl Default for Options {
             in_progress_ratio: 0.3,
             exclude_every: 4,
             delegated_admin: None,
+            management_deployed: 0,
             aggregators: 2,
             aggregator_region: None,
             packs: 4,
@@ -481,6 +488,21 @@ pub fn rules_owner(world: &World) -> String {
         .clone()
 }
 
+/// The account a rule or pack was deployed from: the last `management_deployed` of its kind
+/// from the management account, the others from [`rules_owner`].
+pub fn deployer(world: &World, def: &RuleDef) -> String {
+    let o = &world.opts.config_org;
+    let count = match def.kind {
+        Kind::Rule => o.rules,
+        Kind::Pack => o.packs,
+    };
+    if o.delegated_admin.is_some() && def.index + o.management_deployed >= count {
+        world.management().id.clone()
+    } else {
+        rules_owner(world)
+    }
+}
+
 /// Whether `account` may call the organization rule APIs (management or delegated admin).
 pub fn is_privileged(world: &World, account: &str) -> bool {
     account == world.management().id || account == rules_owner(world)
@@ -825,12 +847,15 @@ pub(crate) fn org_access(world: &World, call: &Call) -> Result<(), AwsError> {
     }
 }
 
-/// The rules the caller sees in the call's region.
+/// The rules the caller sees in the call's region: those it deployed.
 fn visible_rules<'a>(world: &'a World, call: &Call) -> Vec<&'a RuleDef> {
-    if call.account != rules_owner(world) || world.region_index(&call.region).is_none() {
+    if world.region_index(&call.region).is_none() {
         return Vec::new();
     }
     rules(world)
+        .into_iter()
+        .filter(|r| deployer(world, r) == call.account)
+        .collect()
 }
 
 fn no_such_rule(name: &str) -> AwsError {
@@ -884,7 +909,7 @@ fn rule_arn(world: &World, call: &Call, rule: &RuleDef) -> String {
     format!(
         "arn:aws:config:{}:{}:organization-config-rule/{}-{tag}",
         call.region,
-        rules_owner(world),
+        deployer(world, rule),
         rule.name
     )
 }

@@ -15,8 +15,8 @@
 use serde_json::{json, Value};
 
 use super::config_org::{
-    answer, excluded_accounts, invalid_token, is_ghost, member_statuses, mix, names_param,
-    org_access, packs, page, page_args, rule_status, rules_owner, take_expired_token, RuleDef,
+    answer, deployer, excluded_accounts, invalid_token, is_ghost, member_statuses, mix,
+    names_param, org_access, packs, page, page_args, rule_status, take_expired_token, RuleDef,
     STATUSES,
 };
 use super::wire::{fnv, json_ok, AwsError};
@@ -30,12 +30,15 @@ fn no_such_pack(name: &str) -> AwsError {
     )
 }
 
-/// The packs the caller sees in the call's region.
+/// The packs the caller sees in the call's region: those it deployed.
 fn visible<'a>(world: &'a World, call: &Call) -> Vec<&'a RuleDef> {
-    if call.account != rules_owner(world) || world.region_index(&call.region).is_none() {
+    if world.region_index(&call.region).is_none() {
         return Vec::new();
     }
     packs(world)
+        .into_iter()
+        .filter(|p| deployer(world, p) == call.account)
+        .collect()
 }
 
 /// The packs a list call asks for: by name (every name must exist, no pagination) or all of
@@ -77,7 +80,7 @@ fn pack_arn(world: &World, call: &Call, pack: &RuleDef) -> String {
     format!(
         "arn:aws:config:{}:{}:organization-conformance-pack/{}-{}",
         call.region,
-        rules_owner(world),
+        deployer(world, pack),
         pack.name,
         &tag[..8.min(tag.len())]
     )
@@ -94,7 +97,7 @@ pub fn describe(world: &mut World, call: &Call) -> Answer {
             let mut o = json!({
                 "OrganizationConformancePackName": p.name,
                 "OrganizationConformancePackArn": pack_arn(world, call, p),
-                "DeliveryS3Bucket": format!("awsconfigconforms-{}", rules_owner(world)),
+                "DeliveryS3Bucket": format!("awsconfigconforms-{}", deployer(world, p)),
                 "ConformancePackInputParameters": [],
                 "LastUpdateTime": EPOCH - 86_400.0 * (40 + p.index % 30) as f64,
             });

@@ -56,6 +56,7 @@ impl Section for Settings {
         Placement {
             target: self.target.clone(),
             regions: self.regions.clone(),
+            ..Placement::default()
         }
     }
 

@@ -115,6 +115,7 @@ impl Section for Settings {
         Placement {
             target: self.target.clone(),
             regions: self.region.clone().map(|r| vec![r]),
+            ..Placement::default()
         }
     }
 

@@ -8,38 +8,38 @@ static STATUS: Desc = Desc {
     name: "aws_config_org_conformance_pack_status",
     help: "Organization-wide deployment status of an organization conformance pack, as a state set (1 for the current one).",
     kind: Kind::Gauge,
-    labels: &["pack", "status"],
+    labels: &["pack", "deployed_by", "status"],
 };
 static LAST_UPDATE: Desc = Desc {
     name: "aws_config_org_conformance_pack_last_update_timestamp_seconds",
     help: "Unix time of the last update of the pack's organization-wide status.",
     kind: Kind::Gauge,
-    labels: &["pack"],
+    labels: &["pack", "deployed_by"],
 };
 static EXCLUDED: Desc = Desc {
     name: "aws_config_org_conformance_pack_excluded_accounts",
     help:
         "Accounts of the organization the conformance pack is not deployed to (ExcludedAccounts).",
     kind: Kind::Gauge,
-    labels: &["pack"],
+    labels: &["pack", "deployed_by"],
 };
 static MEMBER_ACCOUNTS: Desc = Desc {
     name: "aws_config_org_conformance_pack_member_accounts",
     help: "Member accounts of the organization per deployment status of the conformance pack (every status exported, 0 when none).",
     kind: Kind::Gauge,
-    labels: &["pack", "status"],
+    labels: &["pack", "deployed_by", "status"],
 };
 static MEMBER_STATUS: Desc = Desc {
     name: "aws_config_org_conformance_pack_member_status",
     help: "1 for each member account whose deployment of the conformance pack is in one of the configured detail statuses (by default the failed ones), with AWS's error code.",
     kind: Kind::Gauge,
-    labels: &["pack", "account_id", "status", "error_code"],
+    labels: &["pack", "deployed_by", "account_id", "status", "error_code"],
 };
 static MEMBER_LAST_UPDATE: Desc = Desc {
     name: "aws_config_org_conformance_pack_member_last_update_timestamp_seconds",
     help: "Unix time of the last status update of the pack in a member account listed in aws_config_org_conformance_pack_member_status.",
     kind: Kind::Gauge,
-    labels: &["pack", "account_id"],
+    labels: &["pack", "deployed_by", "account_id"],
 };
 
 /// The descriptors of the organization conformance packs' families.
@@ -53,8 +53,8 @@ pub static DESCS: Descs = Descs {
 };
 
 /// The families of the organization conformance packs.
-pub fn families(packs: &[View]) -> Vec<Family> {
-    org_deployments::families(&DESCS, packs)
+pub fn families(deployed_by: &str, packs: &[View]) -> Vec<Family> {
+    org_deployments::families(&DESCS, deployed_by, packs)
 }
 
 #[cfg(test)]
@@ -83,8 +83,12 @@ mod tests {
                 last_update: Some(1_699_999_000.5),
             }],
         }];
-        let got: String = families(&packs).iter().map(|f| f.text()).collect();
-        let p = "pack=\"org-operational-best-practices-for-amazon-s3\"";
+        let got: String = families("000000000001", &packs)
+            .iter()
+            .map(|f| f.text())
+            .collect();
+        let p =
+            "pack=\"org-operational-best-practices-for-amazon-s3\",deployed_by=\"000000000001\"";
         let want = format!(
             "\
 aws_config_org_conformance_pack_status{{{p},status=\"CREATE_SUCCESSFUL\"}} 0

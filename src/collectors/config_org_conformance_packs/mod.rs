@@ -22,7 +22,7 @@ use tokio::time::Instant;
 
 use crate::aws::{CollectError, ErrorKind, RegionClients};
 use crate::collect::{Collected, Collector, JobContext, Scope, Section as _};
-use crate::collectors::org_deployments::{self, Noun, Scans, SCAN_BUDGET};
+use crate::collectors::org_deployments::{self, Deployments, Noun, Scans, SCAN_BUDGET};
 pub use config::Settings;
 
 /// What the job keeps from one run to the next: the last member scan of each pack.
@@ -74,8 +74,11 @@ impl Collector for ConfigOrgConformancePacks {
             &defs,
             &detail,
             deadline,
-            Noun::Pack,
-            &convert::DESCS,
+            Deployments {
+                noun: Noun::Pack,
+                descs: &convert::DESCS,
+                deployed_by: &c.account_id,
+            },
             |name, status| async move { api::detailed_status(c, &name, status.as_deref()).await },
             || c.calls(),
             calls_before,

@@ -16,37 +16,37 @@ static STATUS: Desc = Desc {
     name: "aws_config_org_rule_status",
     help: "Organization-wide deployment status of an organization AWS Config rule, as a state set (1 for the current one).",
     kind: Kind::Gauge,
-    labels: &["rule", "status"],
+    labels: &["rule", "deployed_by", "status"],
 };
 static LAST_UPDATE: Desc = Desc {
     name: "aws_config_org_rule_last_update_timestamp_seconds",
     help: "Unix time of the last update of the rule's organization-wide status.",
     kind: Kind::Gauge,
-    labels: &["rule"],
+    labels: &["rule", "deployed_by"],
 };
 static EXCLUDED: Desc = Desc {
     name: "aws_config_org_rule_excluded_accounts",
     help: "Accounts of the organization the rule is not deployed to (ExcludedAccounts).",
     kind: Kind::Gauge,
-    labels: &["rule"],
+    labels: &["rule", "deployed_by"],
 };
 static MEMBER_ACCOUNTS: Desc = Desc {
     name: "aws_config_org_rule_member_accounts",
     help: "Member accounts of the organization per deployment status of the rule (every status exported, 0 when none).",
     kind: Kind::Gauge,
-    labels: &["rule", "status"],
+    labels: &["rule", "deployed_by", "status"],
 };
 static MEMBER_STATUS: Desc = Desc {
     name: "aws_config_org_rule_member_status",
     help: "1 for each member account whose deployment of the rule is in one of the configured detail statuses (by default the failed ones), with AWS's error code.",
     kind: Kind::Gauge,
-    labels: &["rule", "account_id", "status", "error_code"],
+    labels: &["rule", "deployed_by", "account_id", "status", "error_code"],
 };
 static MEMBER_LAST_UPDATE: Desc = Desc {
     name: "aws_config_org_rule_member_last_update_timestamp_seconds",
     help: "Unix time of the last status update of the rule in a member account listed in aws_config_org_rule_member_status.",
     kind: Kind::Gauge,
-    labels: &["rule", "account_id"],
+    labels: &["rule", "deployed_by", "account_id"],
 };
 
 /// The descriptors of the organization rules' families.
@@ -60,8 +60,8 @@ pub static DESCS: Descs = Descs {
 };
 
 /// The families of the organization rules.
-pub fn families(rules: &[RuleView]) -> Vec<Family> {
-    org_deployments::families(&DESCS, rules)
+pub fn families(deployed_by: &str, rules: &[RuleView]) -> Vec<Family> {
+    org_deployments::families(&DESCS, deployed_by, rules)
 }
 
 #[cfg(test)]
@@ -114,41 +114,41 @@ mod tests {
             },
         ];
         let want = "\
-aws_config_org_rule_status{rule=\"org-encrypted-volumes\",status=\"CREATE_SUCCESSFUL\"} 0
-aws_config_org_rule_status{rule=\"org-encrypted-volumes\",status=\"CREATE_IN_PROGRESS\"} 0
-aws_config_org_rule_status{rule=\"org-encrypted-volumes\",status=\"CREATE_FAILED\"} 1
-aws_config_org_rule_status{rule=\"org-encrypted-volumes\",status=\"DELETE_SUCCESSFUL\"} 0
-aws_config_org_rule_status{rule=\"org-encrypted-volumes\",status=\"DELETE_FAILED\"} 0
-aws_config_org_rule_status{rule=\"org-encrypted-volumes\",status=\"DELETE_IN_PROGRESS\"} 0
-aws_config_org_rule_status{rule=\"org-encrypted-volumes\",status=\"UPDATE_SUCCESSFUL\"} 0
-aws_config_org_rule_status{rule=\"org-encrypted-volumes\",status=\"UPDATE_IN_PROGRESS\"} 0
-aws_config_org_rule_status{rule=\"org-encrypted-volumes\",status=\"UPDATE_FAILED\"} 0
-aws_config_org_rule_status{rule=\"org-iam-password-policy\",status=\"CREATE_SUCCESSFUL\"} 0
-aws_config_org_rule_status{rule=\"org-iam-password-policy\",status=\"CREATE_IN_PROGRESS\"} 0
-aws_config_org_rule_status{rule=\"org-iam-password-policy\",status=\"CREATE_FAILED\"} 0
-aws_config_org_rule_status{rule=\"org-iam-password-policy\",status=\"DELETE_SUCCESSFUL\"} 0
-aws_config_org_rule_status{rule=\"org-iam-password-policy\",status=\"DELETE_FAILED\"} 0
-aws_config_org_rule_status{rule=\"org-iam-password-policy\",status=\"DELETE_IN_PROGRESS\"} 0
-aws_config_org_rule_status{rule=\"org-iam-password-policy\",status=\"UPDATE_SUCCESSFUL\"} 0
-aws_config_org_rule_status{rule=\"org-iam-password-policy\",status=\"UPDATE_IN_PROGRESS\"} 1
-aws_config_org_rule_status{rule=\"org-iam-password-policy\",status=\"UPDATE_FAILED\"} 0
-aws_config_org_rule_last_update_timestamp_seconds{rule=\"org-encrypted-volumes\"} 1700000000
-aws_config_org_rule_excluded_accounts{rule=\"org-encrypted-volumes\"} 1
-aws_config_org_rule_member_accounts{rule=\"org-encrypted-volumes\",status=\"CREATE_SUCCESSFUL\"} 997
-aws_config_org_rule_member_accounts{rule=\"org-encrypted-volumes\",status=\"CREATE_IN_PROGRESS\"} 0
-aws_config_org_rule_member_accounts{rule=\"org-encrypted-volumes\",status=\"CREATE_FAILED\"} 2
-aws_config_org_rule_member_accounts{rule=\"org-encrypted-volumes\",status=\"DELETE_SUCCESSFUL\"} 0
-aws_config_org_rule_member_accounts{rule=\"org-encrypted-volumes\",status=\"DELETE_FAILED\"} 0
-aws_config_org_rule_member_accounts{rule=\"org-encrypted-volumes\",status=\"DELETE_IN_PROGRESS\"} 0
-aws_config_org_rule_member_accounts{rule=\"org-encrypted-volumes\",status=\"UPDATE_SUCCESSFUL\"} 0
-aws_config_org_rule_member_accounts{rule=\"org-encrypted-volumes\",status=\"UPDATE_IN_PROGRESS\"} 0
-aws_config_org_rule_member_accounts{rule=\"org-encrypted-volumes\",status=\"UPDATE_FAILED\"} 0
-aws_config_org_rule_member_accounts{rule=\"org-encrypted-volumes\",status=\"CREATE_PAUSED\"} 1
-aws_config_org_rule_member_status{rule=\"org-encrypted-volumes\",account_id=\"111111111111\",status=\"CREATE_FAILED\",error_code=\"NoAvailableConfigurationRecorderException\"} 1
-aws_config_org_rule_member_status{rule=\"org-encrypted-volumes\",account_id=\"222222222222\",status=\"CREATE_FAILED\",error_code=\"\"} 1
-aws_config_org_rule_member_last_update_timestamp_seconds{rule=\"org-encrypted-volumes\",account_id=\"111111111111\"} 1699999000.5
+aws_config_org_rule_status{rule=\"org-encrypted-volumes\",deployed_by=\"000000000001\",status=\"CREATE_SUCCESSFUL\"} 0
+aws_config_org_rule_status{rule=\"org-encrypted-volumes\",deployed_by=\"000000000001\",status=\"CREATE_IN_PROGRESS\"} 0
+aws_config_org_rule_status{rule=\"org-encrypted-volumes\",deployed_by=\"000000000001\",status=\"CREATE_FAILED\"} 1
+aws_config_org_rule_status{rule=\"org-encrypted-volumes\",deployed_by=\"000000000001\",status=\"DELETE_SUCCESSFUL\"} 0
+aws_config_org_rule_status{rule=\"org-encrypted-volumes\",deployed_by=\"000000000001\",status=\"DELETE_FAILED\"} 0
+aws_config_org_rule_status{rule=\"org-encrypted-volumes\",deployed_by=\"000000000001\",status=\"DELETE_IN_PROGRESS\"} 0
+aws_config_org_rule_status{rule=\"org-encrypted-volumes\",deployed_by=\"000000000001\",status=\"UPDATE_SUCCESSFUL\"} 0
+aws_config_org_rule_status{rule=\"org-encrypted-volumes\",deployed_by=\"000000000001\",status=\"UPDATE_IN_PROGRESS\"} 0
+aws_config_org_rule_status{rule=\"org-encrypted-volumes\",deployed_by=\"000000000001\",status=\"UPDATE_FAILED\"} 0
+aws_config_org_rule_status{rule=\"org-iam-password-policy\",deployed_by=\"000000000001\",status=\"CREATE_SUCCESSFUL\"} 0
+aws_config_org_rule_status{rule=\"org-iam-password-policy\",deployed_by=\"000000000001\",status=\"CREATE_IN_PROGRESS\"} 0
+aws_config_org_rule_status{rule=\"org-iam-password-policy\",deployed_by=\"000000000001\",status=\"CREATE_FAILED\"} 0
+aws_config_org_rule_status{rule=\"org-iam-password-policy\",deployed_by=\"000000000001\",status=\"DELETE_SUCCESSFUL\"} 0
+aws_config_org_rule_status{rule=\"org-iam-password-policy\",deployed_by=\"000000000001\",status=\"DELETE_FAILED\"} 0
+aws_config_org_rule_status{rule=\"org-iam-password-policy\",deployed_by=\"000000000001\",status=\"DELETE_IN_PROGRESS\"} 0
+aws_config_org_rule_status{rule=\"org-iam-password-policy\",deployed_by=\"000000000001\",status=\"UPDATE_SUCCESSFUL\"} 0
+aws_config_org_rule_status{rule=\"org-iam-password-policy\",deployed_by=\"000000000001\",status=\"UPDATE_IN_PROGRESS\"} 1
+aws_config_org_rule_status{rule=\"org-iam-password-policy\",deployed_by=\"000000000001\",status=\"UPDATE_FAILED\"} 0
+aws_config_org_rule_last_update_timestamp_seconds{rule=\"org-encrypted-volumes\",deployed_by=\"000000000001\"} 1700000000
+aws_config_org_rule_excluded_accounts{rule=\"org-encrypted-volumes\",deployed_by=\"000000000001\"} 1
+aws_config_org_rule_member_accounts{rule=\"org-encrypted-volumes\",deployed_by=\"000000000001\",status=\"CREATE_SUCCESSFUL\"} 997
+aws_config_org_rule_member_accounts{rule=\"org-encrypted-volumes\",deployed_by=\"000000000001\",status=\"CREATE_IN_PROGRESS\"} 0
+aws_config_org_rule_member_accounts{rule=\"org-encrypted-volumes\",deployed_by=\"000000000001\",status=\"CREATE_FAILED\"} 2
+aws_config_org_rule_member_accounts{rule=\"org-encrypted-volumes\",deployed_by=\"000000000001\",status=\"DELETE_SUCCESSFUL\"} 0
+aws_config_org_rule_member_accounts{rule=\"org-encrypted-volumes\",deployed_by=\"000000000001\",status=\"DELETE_FAILED\"} 0
+aws_config_org_rule_member_accounts{rule=\"org-encrypted-volumes\",deployed_by=\"000000000001\",status=\"DELETE_IN_PROGRESS\"} 0
+aws_config_org_rule_member_accounts{rule=\"org-encrypted-volumes\",deployed_by=\"000000000001\",status=\"UPDATE_SUCCESSFUL\"} 0
+aws_config_org_rule_member_accounts{rule=\"org-encrypted-volumes\",deployed_by=\"000000000001\",status=\"UPDATE_IN_PROGRESS\"} 0
+aws_config_org_rule_member_accounts{rule=\"org-encrypted-volumes\",deployed_by=\"000000000001\",status=\"UPDATE_FAILED\"} 0
+aws_config_org_rule_member_accounts{rule=\"org-encrypted-volumes\",deployed_by=\"000000000001\",status=\"CREATE_PAUSED\"} 1
+aws_config_org_rule_member_status{rule=\"org-encrypted-volumes\",deployed_by=\"000000000001\",account_id=\"111111111111\",status=\"CREATE_FAILED\",error_code=\"NoAvailableConfigurationRecorderException\"} 1
+aws_config_org_rule_member_status{rule=\"org-encrypted-volumes\",deployed_by=\"000000000001\",account_id=\"222222222222\",status=\"CREATE_FAILED\",error_code=\"\"} 1
+aws_config_org_rule_member_last_update_timestamp_seconds{rule=\"org-encrypted-volumes\",deployed_by=\"000000000001\",account_id=\"111111111111\"} 1699999000.5
 ";
-        assert_eq!(text(&families(&rules)), want);
+        assert_eq!(text(&families("000000000001", &rules)), want);
     }
 
     #[test]
@@ -158,10 +158,10 @@ aws_config_org_rule_member_last_update_timestamp_seconds{rule=\"org-encrypted-vo
             status: "CREATE_PAUSED".into(),
             ..RuleView::default()
         }];
-        let got = text(&families(&rules));
+        let got = text(&families("000000000001", &rules));
         assert!(got.ends_with(
-            "aws_config_org_rule_status{rule=\"r\",status=\"UPDATE_FAILED\"} 0\n\
-             aws_config_org_rule_status{rule=\"r\",status=\"CREATE_PAUSED\"} 1\n"
+            "aws_config_org_rule_status{rule=\"r\",deployed_by=\"000000000001\",status=\"UPDATE_FAILED\"} 0\n\
+             aws_config_org_rule_status{rule=\"r\",deployed_by=\"000000000001\",status=\"CREATE_PAUSED\"} 1\n"
         ));
         assert_eq!(got.lines().count(), 10);
     }
@@ -169,16 +169,19 @@ aws_config_org_rule_member_last_update_timestamp_seconds{rule=\"org-encrypted-vo
     #[test]
     fn no_rules_no_samples() {
         // Every family is still declared (so its HELP and TYPE are served), with no sample.
-        let got = families(&[]);
+        let got = families("000000000001", &[]);
         assert_eq!(got.len(), 6, "one family per descriptor");
         assert!(got.iter().all(Family::is_empty));
         assert_eq!(text(&got), "");
         // The same families with one rule are not empty: the check can fail.
-        let one = families(&[RuleView {
-            name: "r".into(),
-            status: "CREATE_SUCCESSFUL".into(),
-            ..RuleView::default()
-        }]);
+        let one = families(
+            "000000000001",
+            &[RuleView {
+                name: "r".into(),
+                status: "CREATE_SUCCESSFUL".into(),
+                ..RuleView::default()
+            }],
+        );
         assert!(one.iter().any(|f| !f.is_empty()));
     }
 }

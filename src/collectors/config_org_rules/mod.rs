@@ -35,7 +35,7 @@ use tokio::time::Instant;
 
 use crate::aws::{CollectError, ErrorKind, RegionClients};
 use crate::collect::{Collected, Collector, JobContext, Scope, Section as _};
-use crate::collectors::org_deployments::{self, Noun, Scans, SCAN_BUDGET};
+use crate::collectors::org_deployments::{self, Deployments, Noun, Scans, SCAN_BUDGET};
 pub use config::Settings;
 
 /// What the job keeps from one run to the next: the last member scan of each rule.
@@ -92,8 +92,11 @@ pub async fn collect(
         &defs,
         &detail,
         deadline,
-        Noun::Rule,
-        &convert::DESCS,
+        Deployments {
+            noun: Noun::Rule,
+            descs: &convert::DESCS,
+            deployed_by: &c.account_id,
+        },
         |name, status| async move { api::detailed_status(c, &name, status.as_deref()).await },
         || c.calls(),
         calls_before,

@@ -73,6 +73,7 @@ impl Section for Settings {
         Placement {
             target: self.target.clone(),
             regions: None,
+            ..Placement::default()
         }
     }
 
