@@ -525,3 +525,51 @@ async fn administrator_mode_reads_the_administrators_lists_and_members_invitatio
     assert_eq!(env.sim.calls("AssumeRole"), 0);
     env.stop().await;
 }
+
+/// A member whose administrator relationship could not be read this run (GetAdministratorAccount
+/// refused) keeps what the last good run learnt: it still reads none of its administrator's
+/// sets, so no set series appears for it for one run (the soak caught this under throttling).
+#[tokio::test]
+async fn a_failed_members_part_keeps_a_member_from_reading_its_administrators_sets() {
+    let env = on_demand(WorldOptions::default(), &accounts_every_10m()).await;
+    assert_eq!(env.cycle().await, 0);
+    let (member, region) = env.sim.world(|w| {
+        w.accounts
+            .iter()
+            .flat_map(|a| {
+                w.opts
+                    .regions
+                    .iter()
+                    .map(move |r| (a.id.clone(), r.clone()))
+            })
+            .find(|(a, r)| gl::set_owner(w, a, r) != *a && !gd::detectors(w, a, r).is_empty())
+            .expect("a member of an associated administrator")
+    });
+    let sets = |s: &Scrape| {
+        s.matching(
+            "aws_guardduty_ip_set_status",
+            &[("account_id", &member), ("region", &region)],
+        )
+        .len()
+            + s.matching(
+                "aws_guardduty_threat_intel_set_status",
+                &[("account_id", &member), ("region", &region)],
+            )
+            .len()
+    };
+    assert_eq!(sets(&env.scrape().await), 0);
+    env.sim.add_fault(
+        FaultRule::always(Fault::AccessDenied)
+            .operation("GetAdministratorAccount")
+            .account(&member)
+            .region(&region),
+    );
+    env.sim.reset_calls();
+    assert_eq!(
+        env.cycle().await,
+        1,
+        "the member's job fails its members part"
+    );
+    assert_eq!(sets(&env.scrape().await), 0);
+    env.stop().await;
+}

@@ -93,8 +93,10 @@ pub async fn collect(
         ..Collected::default()
     };
     let mut anomalies = Vec::new();
-    // A member's sets are its administrator's (see `lists::Read`): known from the members part.
+    // A member's sets are its administrator's (see `lists::Read`): known from the members part,
+    // or from the last run whose members part succeeded.
     let mut managed = false;
+    let mut members_failed = false;
     for det in &data.detectors {
         let findings = api::severities(c, &det.id).await.map(|(list, full)| {
             let d = api::DetectorData {
@@ -119,11 +121,17 @@ pub async fn collect(
             };
             convert::members(account, region, &d, &mut anomalies)
         });
+        members_failed |= members.is_err();
         out.part(format!("members of detector {}", det.id), members);
     }
     let ids: Vec<String> = data.detectors.iter().map(|d| d.id.clone()).collect();
+    if !members_failed {
+        lists_state.managed = Some(managed);
+    }
+    // Unknown (no members part has succeeded yet): read no sets rather than risk exporting an
+    // administrator's sets in a member; the next run that learns it reads them.
     let read = lists::Read {
-        sets: !managed,
+        sets: lists_state.managed == Some(false),
         invitations: true,
     };
     lists::parts(ctx, lists_state, &ids, read, &mut out).await;
