@@ -91,19 +91,14 @@ impl CollectError {
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
-        let mut message = cause_chain(&err);
-        // A service error's chain ends at the error type's name; AWS's own code and message are
-        // what a reader needs.
-        if let Some(code) = err.code() {
-            if !message.contains(code) {
-                message.push_str(&format!(": {code}"));
-            }
-        }
-        if let Some(m) = err.message() {
-            if !message.contains(m) {
-                message.push_str(&format!(": {m}"));
-            }
-        }
+        // A service error is AWS's own code and message, which is what a reader needs: its
+        // chain would end at the SDK's error metadata, whose `Display` is a `Debug` dump.
+        let message = match (err.code(), err.message()) {
+            (Some(code), Some(m)) => format!("{code}: {m}").replace(['\n', '\r'], " "),
+            (Some(code), None) => code.to_string(),
+            (None, Some(m)) => format!("{}: {m}", cause_chain(&err)).replace(['\n', '\r'], " "),
+            (None, None) => cause_chain(&err),
+        };
         let (kind, code) = classify(&err, &message);
         CollectError {
             operation,
@@ -128,7 +123,9 @@ pub fn cause_chain(err: &(dyn std::error::Error + 'static)) -> String {
     let mut cause = err.source();
     while let Some(c) = cause {
         let m = c.to_string();
-        if !m.is_empty() && !out.contains(&m) {
+        // The SDK's error metadata displays as a `Debug` struct (`Error { code: .. }`); its code
+        // and message are taken apart where they are known.
+        if !m.is_empty() && !out.contains(&m) && !m.starts_with("Error {") {
             out.push_str(": ");
             out.push_str(&m);
         }
@@ -275,6 +272,21 @@ mod tests {
         }
         let e = SdkError::service_error(ListDetectorsError::generic(meta.build()), raw(status));
         CollectError::from_sdk("ListDetectors", "111111111111", "us-east-1", e)
+    }
+
+    /// One readable line with AWS's code and message: never the `Debug` form of the SDK's error
+    /// metadata (`Error { code: .., message: .., aws_request_id: .. }`).
+    #[test]
+    fn a_service_error_is_one_readable_line_with_aws_code_and_message() {
+        let e = service(Some("Throttling"), "Rate exceeded", 400);
+        assert!(!e.message.contains("Error {"), "{}", e.message);
+        assert!(!e.message.contains("aws_request_id"), "{}", e.message);
+        assert!(
+            e.message.contains("Throttling: Rate exceeded"),
+            "{}",
+            e.message
+        );
+        assert!(!e.message.contains('\n'));
     }
 
     /// Every code and status the collectors can meet, with the kind it must get: the label of

@@ -264,11 +264,11 @@ impl AssumeRoleProvider {
             .send()
             .await
             .map_err(|e| {
+                // AWS's code and message in one line, never the SDK error's `Debug` form.
+                let e = CollectError::from_sdk("AssumeRole", &r.account_id, &self.home_region, e);
                 CredentialsError::provider_error(format!(
                     "AssumeRole of {} for account {} failed: {}",
-                    r.role_arn,
-                    r.account_id,
-                    error::cause_chain(&e)
+                    r.role_arn, r.account_id, e.message
                 ))
             })?;
         let c = out.credentials.ok_or_else(|| {

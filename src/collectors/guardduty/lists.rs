@@ -33,8 +33,9 @@ pub struct State {
     parts: BTreeMap<String, (Instant, Vec<Family>)>,
     /// Whether the account is a member of an associated administrator (its sets are the
     /// administrator's), as last learnt from a members part that succeeded; `None` until one
-    /// did. A run whose members part fails keeps it, so that a throttled GetAdministratorAccount
-    /// does not make a member export its administrator's sets for one run.
+    /// did (then the sets are read). A run whose members part fails keeps it, so that a
+    /// throttled GetAdministratorAccount does not make a member export its administrator's sets
+    /// for one run.
     pub managed: Option<bool>,
 }
 

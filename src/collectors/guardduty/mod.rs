@@ -128,10 +128,10 @@ pub async fn collect(
     if !members_failed {
         lists_state.managed = Some(managed);
     }
-    // Unknown (no members part has succeeded yet): read no sets rather than risk exporting an
-    // administrator's sets in a member; the next run that learns it reads them.
+    // Unknown (no members part has succeeded yet, as where ListMembers is refused for good):
+    // read the sets; a member known to be managed reads none, whatever this run's members part.
     let read = lists::Read {
-        sets: lists_state.managed == Some(false),
+        sets: lists_state.managed != Some(true),
         invitations: true,
     };
     lists::parts(ctx, lists_state, &ids, read, &mut out).await;
