@@ -73,6 +73,7 @@ impl App {
         store.set_reload(true, SystemTime::now());
         store.set_overview_url(config.web.external_url());
         let factory = AwsFactory::new(&config.aws, counter, opts.static_credentials.clone()).await;
+        store.set_limiter(factory.limiter().clone());
         let scheduler = Scheduler::new(
             store.clone(),
             config.clone(),
@@ -187,6 +188,7 @@ impl App {
                 self.opts.static_credentials.clone(),
             )
             .await;
+            self.store.set_limiter(inner.factory.limiter().clone());
         }
         let rebuild_all = aws_changed || new.shard != old.shard;
         let new_cfg = Arc::new(new);

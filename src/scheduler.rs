@@ -440,7 +440,8 @@ async fn run_one(
     let started = SystemTime::now();
     let start = Instant::now();
     let timeout = slot.schedule.timeout;
-    let result = tokio::time::timeout(timeout, job.run()).await;
+    let result =
+        tokio::time::timeout(timeout, crate::aws::limits::within_run(timeout, job.run())).await;
     let duration = start.elapsed();
     let key = &slot.key;
     let mut parts = Vec::new();

@@ -32,6 +32,7 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use super::clients::{RegionClients, Scope};
 use aws_credential_types::provider::ProvideCredentials as _;
 
+use super::calls::SlowDown;
 use super::error::{cause_chain, CollectError, ErrorKind};
 use super::limits::Service;
 
@@ -43,7 +44,7 @@ mod sealed {
 
 /// An unsent request of one AWS operation: an SDK fluent builder, with the operation's name and
 /// service. Sealed: implemented only by this file's `operations!` table.
-pub trait Operation: sealed::Sealed + Send + Sized {
+pub trait Operation: sealed::Sealed + Send + Sized + Clone {
     /// What the operation answers.
     type Output: Send;
     /// The operation's SDK error.
@@ -52,15 +53,17 @@ pub trait Operation: sealed::Sealed + Send + Sized {
     const NAME: &'static str;
     /// The service whose rate limit the call takes.
     const SERVICE: Service;
-    /// Sends the request with `scope` applied to the shared client.
+    /// Sends the request with `scope` applied to the shared client, telling `feedback` of every
+    /// throttled attempt.
     fn send_in(
         self,
         scope: &Scope,
+        feedback: SlowDown,
     ) -> impl Future<Output = Result<Self::Output, SdkError<Self::Error, HttpResponse>>> + Send;
 }
 
 /// An operation that pages by `NextToken`, for [`Call::all_pages`].
-pub trait Paged: Operation + Clone {
+pub trait Paged: Operation {
     /// The same request asking for the page at `token` (the first page when `None`).
     fn with_token(self, token: Option<String>) -> Self;
     /// The token of the next page, if the answer has one.
@@ -86,7 +89,9 @@ impl<'c, O: Operation + 'c> IntoFuture for Call<'c, O> {
 
 impl RegionClients {
     /// Sends one request: waits for the permit of its service in this account and region (held
-    /// until the answer), applies the scope, counts the call and maps its error.
+    /// until the answer), applies the scope, counts the call and maps its error. A request
+    /// throttled past the SDK's retries is sent again, paced by its slowed bucket, for as long
+    /// as the job's run has time (see [`super::limits::throttle_backoff`]).
     pub(super) async fn send<O: Operation>(&self, op: O) -> Result<O::Output, CollectError> {
         // Before STS has said which account the credentials are in, there is none to name.
         let account = if self.account_id.is_empty() {
@@ -108,14 +113,42 @@ impl RegionClients {
                 ));
             }
         }
-        let _permit = self
-            .limiter
-            .acquire(&self.account_id, &self.region, O::SERVICE)
-            .await;
         self.calls.fetch_add(1, Ordering::Relaxed);
-        op.send_in(&self.scope)
-            .await
-            .map_err(|e| CollectError::from_sdk(O::NAME, account, &self.region, e))
+        let (mut round, since) = (0, tokio::time::Instant::now());
+        loop {
+            let feedback = SlowDown::new(
+                self.limiter.clone(),
+                &self.account_id,
+                &self.region,
+                O::SERVICE,
+            );
+            let permit = self
+                .limiter
+                .acquire(&self.account_id, &self.region, O::SERVICE)
+                .await;
+            let answer = op.clone().send_in(&self.scope, feedback).await;
+            drop(permit);
+            let e = match answer {
+                Ok(out) => return Ok(out),
+                Err(e) => CollectError::from_sdk(O::NAME, account, &self.region, e),
+            };
+            if e.kind != ErrorKind::Throttled {
+                return Err(e);
+            }
+            let Some(wait) = self.limiter.throttle_wait(round, since) else {
+                return Err(e);
+            };
+            tracing::debug!(
+                operation = O::NAME,
+                account_id = account,
+                region = %self.region,
+                round,
+                wait = ?wait,
+                "throttled past the SDK's retries; sending again at the slowed rate"
+            );
+            tokio::time::sleep(wait).await;
+            round += 1;
+        }
     }
 
     /// The calls sent through this scope so far, each page of a listing one, retries not
@@ -170,9 +203,13 @@ macro_rules! operations {
             fn send_in(
                 self,
                 scope: &Scope,
+                feedback: SlowDown,
             ) -> impl Future<Output = Result<Self::Output, SdkError<Self::Error, HttpResponse>>> + Send
             {
-                self.customize().config_override(scope).send()
+                self.customize()
+                    .config_override(scope)
+                    .interceptor(feedback)
+                    .send()
             }
         }
 

@@ -16,6 +16,7 @@ use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEn
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 
+use super::limits::{Limiter, Service};
 use super::names::{OPERATION_NAMES, OTHER_OPERATIONS};
 
 /// The outcome of one attempt.
@@ -216,23 +217,75 @@ impl Intercept for CountCalls {
             Some(m) => (service_label(m.service()), m.name()),
             None => ("other", "other"),
         };
-        let outcome = match (context.output_or_error(), context.response()) {
-            (Some(Ok(_)), _) => Outcome::Ok,
-            (_, Some(resp)) => {
-                let status = resp.status().as_u16();
-                if looks_throttled(
-                    status,
-                    resp.headers().get("x-amzn-errortype"),
-                    resp.body().bytes(),
-                ) {
-                    Outcome::Throttled
-                } else {
-                    Outcome::Error
-                }
+        self.counter
+            .add(service, operation, attempt_outcome(context));
+        Ok(())
+    }
+}
+
+/// The outcome of the attempt that just ended.
+fn attempt_outcome(context: &FinalizerInterceptorContextRef<'_>) -> Outcome {
+    match (context.output_or_error(), context.response()) {
+        (Some(Ok(_)), _) => Outcome::Ok,
+        (_, Some(resp)) => {
+            let status = resp.status().as_u16();
+            if looks_throttled(
+                status,
+                resp.headers().get("x-amzn-errortype"),
+                resp.body().bytes(),
+            ) {
+                Outcome::Throttled
+            } else {
+                Outcome::Error
             }
-            (_, None) => Outcome::Error,
-        };
-        self.counter.add(service, operation, outcome);
+        }
+        (_, None) => Outcome::Error,
+    }
+}
+
+/// The interceptor of one call that tells the limiter of every throttled attempt, the SDK's own
+/// retries included, so that the bucket of the call's (account, region, service) slows down at
+/// the first sign (see [`Limiter::throttled`]).
+#[derive(Debug)]
+pub struct SlowDown {
+    limiter: Arc<Limiter>,
+    account: String,
+    region: String,
+    service: Service,
+}
+
+impl SlowDown {
+    /// Feedback for the bucket of (account, region, service).
+    pub fn new(limiter: Arc<Limiter>, account: &str, region: &str, service: Service) -> Self {
+        SlowDown {
+            limiter,
+            account: account.to_string(),
+            region: region.to_string(),
+            service,
+        }
+    }
+
+    /// The bucket was throttled.
+    pub fn throttled(&self) {
+        self.limiter
+            .throttled(&self.account, &self.region, self.service);
+    }
+}
+
+impl Intercept for SlowDown {
+    fn name(&self) -> &'static str {
+        "SlowDown"
+    }
+
+    fn read_after_attempt(
+        &self,
+        context: &FinalizerInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if attempt_outcome(context) == Outcome::Throttled {
+            self.throttled();
+        }
         Ok(())
     }
 }

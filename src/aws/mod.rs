@@ -250,27 +250,50 @@ impl AssumeRoleProvider {
             }
         }
         let r = &self.role;
-        let _permit = self
-            .limiter
-            .acquire(BASE_CREDENTIALS, &self.home_region, Service::Sts)
-            .await;
-        let out = self
+        let request = self
             .sts
             .assume_role()
             .role_arn(&r.role_arn)
             .role_session_name(&r.session_name)
             .set_external_id(r.external_id.clone())
-            .set_duration_seconds(r.duration.map(|d| d.as_secs().clamp(900, 43_200) as i32))
-            .send()
-            .await
-            .map_err(|e| {
-                // AWS's code and message in one line, never the SDK error's `Debug` form.
-                let e = CollectError::from_sdk("AssumeRole", &r.account_id, &self.home_region, e);
-                CredentialsError::provider_error(format!(
+            .set_duration_seconds(r.duration.map(|d| d.as_secs().clamp(900, 43_200) as i32));
+        // Like every call: throttled attempts slow the bucket, and a request throttled past the
+        // SDK's retries is sent again while the run that needs the credentials has time.
+        let (mut round, since) = (0, tokio::time::Instant::now());
+        let out = loop {
+            let permit = self
+                .limiter
+                .acquire(BASE_CREDENTIALS, &self.home_region, Service::Sts)
+                .await;
+            let answer = request
+                .clone()
+                .customize()
+                .interceptor(calls::SlowDown::new(
+                    self.limiter.clone(),
+                    BASE_CREDENTIALS,
+                    &self.home_region,
+                    Service::Sts,
+                ))
+                .send()
+                .await;
+            drop(permit);
+            // AWS's code and message in one line, never the SDK error's `Debug` form.
+            let e = match answer {
+                Ok(out) => break out,
+                Err(e) => CollectError::from_sdk("AssumeRole", &r.account_id, &self.home_region, e),
+            };
+            let wait = (e.kind == ErrorKind::Throttled)
+                .then(|| self.limiter.throttle_wait(round, since))
+                .flatten();
+            let Some(wait) = wait else {
+                return Err(CredentialsError::provider_error(format!(
                     "AssumeRole of {} for account {} failed: {}",
                     r.role_arn, r.account_id, e.message
-                ))
-            })?;
+                )));
+            };
+            tokio::time::sleep(wait).await;
+            round += 1;
+        };
         let c = out.credentials.ok_or_else(|| {
             CredentialsError::provider_error(format!(
                 "AssumeRole of {} for account {} returned no credentials",

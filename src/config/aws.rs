@@ -32,6 +32,10 @@ pub struct AwsConfig {
     /// Calls in flight at once, over all targets.
     #[serde(default = "default_max_concurrent_calls")]
     pub max_concurrent_calls: usize,
+    /// Longest a call throttled past its `max_attempts` keeps being sent again at the slowed
+    /// rate. Never more than half its run's timeout, which is the default.
+    #[serde(default)]
+    pub throttle_retry_limit: Option<HumanDuration>,
     /// Client-side rate limits per (account, region, service); global services per account.
     #[serde(default)]
     pub rate_limits: RateLimits,
@@ -153,6 +157,7 @@ impl Default for AwsConfig {
             attempt_timeout: default_attempt_timeout(),
             operation_timeout: default_operation_timeout(),
             max_concurrent_calls: default_max_concurrent_calls(),
+            throttle_retry_limit: None,
             rate_limits: RateLimits::default(),
         }
     }
@@ -187,7 +192,12 @@ impl AwsConfig {
             ("connect_timeout", self.connect_timeout),
             ("attempt_timeout", self.attempt_timeout),
             ("operation_timeout", self.operation_timeout),
-        ] {
+        ]
+        .into_iter()
+        .chain(
+            self.throttle_retry_limit
+                .map(|v| ("throttle_retry_limit", v)),
+        ) {
             if v.0.is_zero() {
                 p.at(format!("aws.{name}"), "must be more than 0s");
             }

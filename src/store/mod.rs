@@ -147,6 +147,12 @@ impl Store {
         self.cache.changed();
     }
 
+    /// The limiter whose current rates the exposition shows.
+    pub fn set_limiter(&self, limiter: Arc<crate::aws::Limiter>) {
+        self.telemetry.set_limiter(limiter);
+        self.cache.changed();
+    }
+
     /// The URL the overview is reached at (`web.external_url`), for alert links.
     pub fn set_overview_url(&self, url: Option<&str>) {
         self.telemetry.set_overview_url(url);
@@ -200,6 +206,7 @@ impl Store {
         let job_series = taken.job_series;
         let all_attempted = taken.all_attempted;
         self.telemetry.set_stale_jobs(&taken.stale);
+        self.telemetry.read_limiter();
         // One HELP suffix per distinct interval, shared by every snapshot collected that often.
         let mut suffixes: BTreeMap<Duration, Arc<str>> = BTreeMap::new();
         let mut snapshots = Vec::with_capacity(taken.jobs.len() + taken.extra.len());

@@ -9,6 +9,7 @@
 //! info, and the configuration reload state. A removed job's series go with it.
 
 use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -21,6 +22,7 @@ use prometheus_client::registry::Registry;
 
 use super::jobs::JobKey;
 use crate::aws::calls::CallCounter;
+use crate::aws::Limiter;
 use crate::collectors::CollectorKind;
 use crate::metrics::epoch_seconds;
 
@@ -78,6 +80,15 @@ pub struct Telemetry {
     reload_ok: Gauge,
     reload_success: FloatGauge,
     overview_url: Family<UrlLabels, Gauge>,
+    rate_now: Family<ServiceLabels, FloatGauge>,
+    rate_ceiling: Family<ServiceLabels, FloatGauge>,
+    slowed_buckets: Family<ServiceLabels, Gauge>,
+    limiter: Mutex<Option<Arc<Limiter>>>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ServiceLabels {
+    service: &'static str,
 }
 
 /// HELP texts. `Registry::register` appends the final full stop.
@@ -98,6 +109,10 @@ impl Telemetry {
             reload_ok: Gauge::default(),
             reload_success: FloatGauge::default(),
             overview_url: Family::default(),
+            rate_now: Family::default(),
+            rate_ceiling: Family::default(),
+            slowed_buckets: Family::default(),
+            limiter: Mutex::new(None),
         };
         let mut registry = t.registry;
         registry.register(
@@ -146,7 +161,50 @@ impl Telemetry {
             "Constant 1 labelled with web.external_url, where alert annotations link to the overview page; absent when it is not set",
             t.overview_url.clone(),
         );
+        registry.register(
+            "posture_exporter_aws_rate_limit",
+            "Lowest current client-side rate of a service's buckets, in calls a second per account and region (per account for global services): the configured rate, or less after AWS throttled",
+            t.rate_now.clone(),
+        );
+        registry.register(
+            "posture_exporter_aws_rate_limit_ceiling",
+            "Configured client-side rate of a service (aws.rate_limits), in calls a second per account and region (per account for global services)",
+            t.rate_ceiling.clone(),
+        );
+        registry.register(
+            "posture_exporter_aws_rate_limit_slowed_buckets",
+            "Client-side rate buckets of a service (one per account and region) running below the configured rate because AWS throttled them; each climbs back within a minute of the last throttle",
+            t.slowed_buckets.clone(),
+        );
         Telemetry { registry, ..t }
+    }
+
+    /// The limiter whose rates the exposition shows (a reload that changes `aws:` makes another).
+    pub fn set_limiter(&self, limiter: Arc<Limiter>) {
+        *self.limiter.lock().unwrap_or_else(|e| e.into_inner()) = Some(limiter);
+    }
+
+    /// Reads the limiter's rates into their families, before an encoding.
+    pub fn read_limiter(&self) {
+        let limiter = self
+            .limiter
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let Some(limiter) = limiter else { return };
+        self.rate_now.clear();
+        self.rate_ceiling.clear();
+        self.slowed_buckets.clear();
+        for (service, r) in limiter.rates() {
+            let labels = ServiceLabels {
+                service: service.as_str(),
+            };
+            self.rate_now.get_or_create(&labels).set(r.lowest);
+            self.rate_ceiling.get_or_create(&labels).set(r.ceiling);
+            self.slowed_buckets
+                .get_or_create(&labels)
+                .set(i64::try_from(r.slowed).unwrap_or(i64::MAX));
+        }
     }
 
     /// The registry to encode.

@@ -23,6 +23,10 @@ pub struct Env {
 
 /// A YAML config for `sim`: the management account with ambient credentials and each member
 /// through its role, in every simulated region, with `collectors` as the collectors section.
+///
+/// A throttled call is sent again for at most a second past its retries (`throttle_retry_limit`),
+/// so that a fault that throttles for good fails its run soon; the tests of what the exporter
+/// absorbs lift that (see [`UNLIMITED_THROTTLE_RETRIES`]).
 pub fn yaml_for(sim: &Sim, collectors: &str, extra: &str) -> String {
     let (members, regions, role) = sim.world(|w| {
         (
@@ -36,7 +40,7 @@ pub fn yaml_for(sim: &Sim, collectors: &str, extra: &str) -> String {
     });
     let regions = format!("[{}]", regions.join(", "));
     let mut y = format!(
-        "listen: 127.0.0.1:0\nmax_stale_intervals: 3\naws:\n  region: us-east-1\n  endpoint_url: \"{}\"\n  max_attempts: 2\n  attempt_timeout: 2s\n  operation_timeout: 5s\n{extra}targets:\n  - name: management\n    regions: {regions}\n",
+        "listen: 127.0.0.1:0\nmax_stale_intervals: 3\naws:\n  region: us-east-1\n  endpoint_url: \"{}\"\n  max_attempts: 2\n  attempt_timeout: 2s\n  operation_timeout: 5s\n  throttle_retry_limit: 1s\n{extra}targets:\n  - name: management\n    regions: {regions}\n",
         sim.url()
     );
     for (name, id) in members {
@@ -64,6 +68,10 @@ pub fn only(enabled: &[&str], interval: &str) -> String {
     }
     s
 }
+
+/// What [`yaml_for`] says to bound throttle retries: replaced by nothing, a throttled call is sent
+/// again for as long as its run has time, as by default.
+pub const UNLIMITED_THROTTLE_RETRIES: (&str, &str) = ("  throttle_retry_limit: 1s\n", "");
 
 pub fn creds() -> Credentials {
     Credentials::new("AKIATESTMANAGEMENT01", "test-secret", None, None, "test")

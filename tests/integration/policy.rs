@@ -171,8 +171,12 @@ fn only_the_call_path_sends_requests() {
             // The call expression: back to the statement or block that holds it.
             let from = t[..at].rfind([';', '{']).map_or(0, |j| j + 1);
             let expr = &t[from..at];
-            let scoped = expr.ends_with(".customize().config_override(scope)")
-                || expr.contains(".sts.assume_role()");
+            // The call path scopes every request and slows its bucket down on throttling;
+            // the AssumeRole provider sends through the same interceptor.
+            let scoped = expr
+                .ends_with(".customize().config_override(scope).interceptor(feedback)")
+                || (expr.contains(".customize().interceptor(calls::SlowDown::new(")
+                    && t.contains(".sts.assume_role()"));
             if !scoped {
                 found.push(format!("{}: {expr}", path.display()));
             }

@@ -175,6 +175,142 @@ async fn throttling_absorbed_by_retries_fails_no_collection() {
     env.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenth_of_the_configured_rate_fails_no_collection() {
+    // AWS allows a tenth of what the exporter is configured to send (another tool spends the
+    // rest): STS, Config and GuardDuty each limited per (account, region) to a tenth of the
+    // default rates, every operation of the service together. The exporter starts at its
+    // configured rates, is throttled, slows down, and every collection still succeeds with the
+    // values an unthrottled cycle read.
+    let world = WorldOptions {
+        members: 9,
+        regions: regions(2),
+        ..WorldOptions::default()
+    };
+    let sim = Sim::start(world).await.unwrap();
+    let collectors = only(&["config_recorder", "config_compliance", "guardduty"], "1h");
+    let (from, to) = crate::common::UNLIMITED_THROTTLE_RETRIES;
+    let yaml = crate::common::yaml_for(&sim, &collectors, "").replace(from, to);
+    let env = Env::start_on_demand(sim, Config::from_yaml_str(&yaml).unwrap()).await;
+    assert_eq!(env.cycle().await, 0);
+    let posture = |s: &Scrape| -> std::collections::BTreeMap<String, f64> {
+        s.samples
+            .iter()
+            .filter(|(k, _)| k.starts_with("aws_") && !k.contains("timestamp"))
+            .map(|(k, v)| (k.clone(), *v))
+            .collect()
+    };
+    let baseline = posture(&env.scrape().await);
+    assert!(baseline.len() > 100, "{} series", baseline.len());
+
+    let defaults = posture_exporter::config::aws::RateLimits::default();
+    for (service, rl) in [
+        ("sts", defaults.sts),
+        ("config", defaults.config),
+        ("guardduty", defaults.guardduty),
+    ] {
+        env.sim.set_service_rate_limit(
+            service,
+            Some(SimRateLimit {
+                rate: rl.rate / 10.0,
+                burst: (rl.burst / 10.0).max(1.0),
+            }),
+        );
+    }
+    // A new exporter state would assume again; this one forgets its credentials only at
+    // expiry, so STS sees the renewal of none: the cycle below throttles Config and GuardDuty.
+    let t = std::time::Instant::now();
+    let failed = env.cycle().await;
+    let took = t.elapsed();
+    let s = env.scrape().await;
+    let throttled: f64 = s
+        .matching(
+            "posture_exporter_aws_api_calls_total",
+            &[("outcome", "throttled")],
+        )
+        .iter()
+        .map(|(_, v)| v)
+        .sum();
+    eprintln!("cycle at a tenth of the rates: {took:?}, {throttled} throttled attempts");
+    assert_eq!(failed, 0, "no collection fails while AWS is merely slower");
+    assert!(throttled > 0.0, "the simulator throttled");
+    let config_rate = s
+        .get("posture_exporter_aws_rate_limit", &[("service", "config")])
+        .unwrap();
+    assert!(
+        config_rate < defaults.config.rate,
+        "the config buckets slowed down: {config_rate}"
+    );
+    assert!(
+        s.get(
+            "posture_exporter_aws_rate_limit_slowed_buckets",
+            &[("service", "config")]
+        )
+        .unwrap()
+            >= 1.0
+    );
+    let now = posture(&s);
+    let changed: Vec<_> = baseline
+        .iter()
+        .filter(|(k, v)| now.get(*k) != Some(*v))
+        .map(|(k, _)| k)
+        .take(5)
+        .collect();
+    assert!(
+        changed.is_empty() && now.len() == baseline.len(),
+        "{changed:?}"
+    );
+    env.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_throttled_assume_role_waits_for_its_turn_and_marks_no_account_down() {
+    // STS at a tenth of its default rate for the management account, whose credentials assume
+    // every member's role: a first cycle assumes them all at once and is throttled, and every
+    // account comes up.
+    let world = WorldOptions {
+        members: 30,
+        ..WorldOptions::default()
+    };
+    let sim = Sim::start(world).await.unwrap();
+    let sts = posture_exporter::config::aws::RateLimits::default().sts;
+    sim.set_service_rate_limit(
+        "sts",
+        Some(SimRateLimit {
+            rate: 2.0,
+            burst: 2.0,
+        }),
+    );
+    let collectors = only(&["config_recorder"], "1h");
+    let (from, to) = crate::common::UNLIMITED_THROTTLE_RETRIES;
+    let yaml = crate::common::yaml_for(&sim, &collectors, "").replace(from, to);
+    let env = Env::start_on_demand(sim, Config::from_yaml_str(&yaml).unwrap()).await;
+    assert!(
+        sts.rate > 20.0,
+        "the exporter is configured far above what STS allows"
+    );
+    assert_eq!(env.cycle().await, 0, "every account up");
+    let s = env.scrape().await;
+    assert!(
+        s.get(
+            "posture_exporter_aws_api_calls_total",
+            &[
+                ("service", "sts"),
+                ("operation", "AssumeRole"),
+                ("outcome", "throttled")
+            ]
+        )
+        .unwrap_or(0.0)
+            > 0.0,
+        "AssumeRole was throttled"
+    );
+    assert_eq!(
+        s.label_values("aws_config_recorders", "account_id").len(),
+        31
+    );
+    env.stop().await;
+}
+
 #[tokio::test]
 async fn a_failing_assume_role_takes_down_only_its_account() {
     let world = WorldOptions {
@@ -365,3 +501,4 @@ async fn collection_starts_on_the_first_pages_while_the_rest_are_listed() {
     assert_eq!(env.app.store.keys().len(), 201);
     env.stop().await;
 }
+

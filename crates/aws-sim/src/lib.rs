@@ -223,6 +223,8 @@ pub struct SimState {
     latency: Mutex<Duration>,
     calls: Mutex<BTreeMap<String, u64>>,
     rate: Mutex<Option<SimRateLimit>>,
+    /// Limits per (account, region, service) of the services named, besides `rate`.
+    service_rates: Mutex<HashMap<String, SimRateLimit>>,
     buckets: Mutex<HashMap<BucketKey, (f64, Instant)>>,
     rng: Mutex<fastrand::Rng>,
 }
@@ -254,6 +256,7 @@ impl Sim {
             latency: Mutex::new(Duration::ZERO),
             calls: Mutex::new(BTreeMap::new()),
             rate: Mutex::new(None),
+            service_rates: Mutex::new(HashMap::new()),
             buckets: Mutex::new(HashMap::new()),
             rng: Mutex::new(fastrand::Rng::with_seed(seed)),
         });
@@ -326,6 +329,20 @@ impl Sim {
     pub fn set_rate_limit(&self, r: Option<SimRateLimit>) {
         *lock(&self.state.rate) = r;
         lock(&self.state.buckets).clear();
+    }
+
+    /// Enforces a rate limit per (account, region, service) on every operation of `service`
+    /// together (`config`, `guardduty`, `sts`, ...), or lifts it: what AWS allows when other
+    /// tools spend the same account's budget, or its quota is lower than the exporter's
+    /// configured rate.
+    pub fn set_service_rate_limit(&self, service: &str, r: Option<SimRateLimit>) {
+        let mut rates = lock(&self.state.service_rates);
+        match r {
+            Some(r) => rates.insert(service.to_string(), r),
+            None => rates.remove(service),
+        };
+        let key = service_bucket(service);
+        lock(&self.state.buckets).retain(|k, _| k.2 != key);
     }
 
     /// Calls of one operation so far (throttled and failed ones included).
@@ -621,7 +638,7 @@ async fn handle(state: &SimState, req: Request<Incoming>) -> Response<SimBody> {
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
-    if throttled(state, &call) {
+    if throttled(state, &service, &call) {
         return wire::throttling(protocol).into_response(protocol);
     }
     let fault = pick_fault(state, &call);
@@ -898,15 +915,41 @@ pub fn access_denied(call: &Call) -> AwsError {
     }
 }
 
-fn throttled(state: &SimState, call: &Call) -> bool {
+/// The bucket key of a service-wide limit (operations are CamelCase, so it cannot clash).
+fn service_bucket(service: &str) -> String {
+    format!("service:{service}")
+}
+
+fn throttled(state: &SimState, service: &str, call: &Call) -> bool {
+    let per_service = lock(&state.service_rates).get(service).copied();
+    if let Some(limit) = per_service {
+        if take(
+            state,
+            limit,
+            (
+                call.account.clone(),
+                call.region.clone(),
+                service_bucket(service),
+            ),
+        ) {
+            return true;
+        }
+    }
     let Some(limit) = *lock(&state.rate) else {
         return false;
     };
+    take(
+        state,
+        limit,
+        (call.account.clone(), call.region.clone(), call.op.clone()),
+    )
+}
+
+/// Takes a token of bucket `key`; true when there was none (the call is throttled).
+fn take(state: &SimState, limit: SimRateLimit, key: BucketKey) -> bool {
     let now = Instant::now();
     let mut buckets = lock(&state.buckets);
-    let b = buckets
-        .entry((call.account.clone(), call.region.clone(), call.op.clone()))
-        .or_insert((limit.burst, now));
+    let b = buckets.entry(key).or_insert((limit.burst, now));
     let elapsed = now.saturating_duration_since(b.1).as_secs_f64();
     b.0 = (b.0 + elapsed * limit.rate).min(limit.burst);
     b.1 = now;
