@@ -39,6 +39,7 @@ use serde::Deserialize;
 use tokio::time::Instant;
 
 use crate::aws::CollectError;
+use crate::collect::Part;
 use crate::config::duration::{d, HumanDuration};
 use crate::config::problem::{Problems, ValidateContext};
 use crate::config::section::{Placement, Section};
@@ -288,6 +289,9 @@ pub struct Scan {
 pub struct Scans {
     scans: HashMap<String, Scan>,
     run: u64,
+    /// The definitions of the last run that read them: a run whose definitions call fails
+    /// keeps their times and exclusions in the fingerprints, rather than rescan everything.
+    definitions: Option<Vec<Definition>>,
 }
 
 /// What one [`Scans::update`] did, for the status page and the budget tests.
@@ -301,6 +305,9 @@ pub struct Outcome {
     pub deferred: Vec<String>,
     /// Deployments deleted between the listing and their scan.
     pub vanished: Vec<String>,
+    /// Deployments whose member read (scan or check) failed, with the error: their last
+    /// members are kept as a failed part.
+    pub failed: BTreeMap<String, CollectError>,
     logged: usize,
 }
 
@@ -323,7 +330,8 @@ impl Scans {
     /// Brings the scans up to date with `listed` (sorted by name, no duplicates): forgets what
     /// is no longer listed, scans what changed (unsuccessful first) until `deadline`, then
     /// checks one unchanged unsuccessful deployment. `read(name, status)` reads the members of
-    /// one deployment, all of them or those in one status.
+    /// one deployment, all of them or those in one status. A deployment whose read fails is
+    /// named in [`Outcome::failed`] and keeps its last scan; the others go on.
     pub async fn update<F, Fut>(
         &mut self,
         listed: &[Listed],
@@ -331,7 +339,7 @@ impl Scans {
         deadline: Instant,
         noun: Noun,
         read: F,
-    ) -> Result<Outcome, CollectError>
+    ) -> Outcome
     where
         F: Fn(String, Option<String>) -> Fut,
         Fut: Future<Output = Result<Detail, CollectError>>,
@@ -352,8 +360,12 @@ impl Scans {
                 t.deferred.push(l.name.clone());
                 continue;
             }
-            self.full_scan(&l.name, &l.fingerprint, detail, noun, &read, &mut t)
-                .await?;
+            if let Err(e) = self
+                .full_scan(&l.name, &l.fingerprint, detail, noun, &read, &mut t)
+                .await
+            {
+                t.failed.insert(l.name.clone(), e);
+            }
         }
 
         if Instant::now() < deadline {
@@ -367,11 +379,15 @@ impl Scans {
                 .min_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.name.cmp(&b.1.name)))
                 .map(|(_, l)| l);
             if let Some(l) = candidate {
-                self.check(&l.name, &l.fingerprint, detail, noun, &read, &mut t)
-                    .await?;
+                if let Err(e) = self
+                    .check(&l.name, &l.fingerprint, detail, noun, &read, &mut t)
+                    .await
+                {
+                    t.failed.insert(l.name.clone(), e);
+                }
             }
         }
-        Ok(t)
+        t
     }
 
     /// Reads every member of a deployment and replaces its scan.
@@ -596,21 +612,44 @@ pub struct Descs {
 /// administrator are read apart and may both deploy one name). Error messages never become
 /// labels: they are long, free text, and would make a new series each time AWS rewords them.
 pub fn families(d: &Descs, deployed_by: &str, views: &[View]) -> Vec<Family> {
+    let mut all = status_families(d, deployed_by, views);
+    all.push(excluded_family(d, deployed_by, views));
+    all.extend(member_families(d, deployed_by, views));
+    all
+}
+
+/// What the statuses say: the organization status and its time.
+pub fn status_families(d: &Descs, deployed_by: &str, views: &[View]) -> Vec<Family> {
     let mut status = Family::new(d.status);
     let mut last = Family::new(d.last_update);
-    let mut excluded = Family::new(d.excluded);
-    let mut accounts = Family::new(d.member_accounts);
-    let mut member = Family::new(d.member_status);
-    let mut member_last = Family::new(d.member_last_update);
     for r in views {
         let name = r.name.as_str();
         status.push_state_set(&[name, deployed_by], MEMBER_STATUSES, &r.status);
         if let Some(t) = r.last_update {
             last.push(&[name, deployed_by], t);
         }
+    }
+    vec![status, last]
+}
+
+/// What the definitions say: the excluded accounts.
+pub fn excluded_family(d: &Descs, deployed_by: &str, views: &[View]) -> Family {
+    let mut excluded = Family::new(d.excluded);
+    for r in views {
         if let Some(n) = r.excluded_accounts {
-            excluded.push(&[name, deployed_by], n as f64);
+            excluded.push(&[r.name.as_str(), deployed_by], n as f64);
         }
+    }
+    excluded
+}
+
+/// What the member reads say: members per status, and those in the detail statuses.
+pub fn member_families(d: &Descs, deployed_by: &str, views: &[View]) -> Vec<Family> {
+    let mut accounts = Family::new(d.member_accounts);
+    let mut member = Family::new(d.member_status);
+    let mut member_last = Family::new(d.member_last_update);
+    for r in views {
+        let name = r.name.as_str();
         if let Some(counts) = &r.counts {
             for s in MEMBER_STATUSES {
                 accounts.push(
@@ -641,7 +680,7 @@ pub fn families(d: &Descs, deployed_by: &str, views: &[View]) -> Vec<Family> {
             }
         }
     }
-    vec![status, last, excluded, accounts, member, member_last]
+    vec![accounts, member, member_last]
 }
 
 /// A listed deployment's status, as the collectors read it.
@@ -670,30 +709,50 @@ pub struct Definition {
     pub last_update: Option<f64>,
 }
 
-/// What a run shows: families and notes, and whether to run again soon.
+/// What a run shows: families, parts and notes, and whether to run again soon.
 pub struct Shown {
-    /// The families.
+    /// The families of the statuses: the run's core.
     pub families: Vec<Family>,
+    /// The parts read apart: the definitions (`definitions`), and the members of each
+    /// deployment (`members of rule NAME`), each exported or failed on its own.
+    pub parts: Vec<Part>,
     /// Status-page notes.
     pub notes: Vec<String>,
     /// Scans were put off.
     pub deferred: bool,
 }
 
-/// One whole run over listed statuses and definitions: update the scans, then build the views,
-/// the notes and the families. `calls` reports how many AWS calls the job made so far.
+/// The parts with `explain` applied to their errors.
+pub fn explained(parts: Vec<Part>, explain: impl Fn(CollectError) -> CollectError) -> Vec<Part> {
+    parts
+        .into_iter()
+        .map(|p| Part {
+            name: p.name,
+            result: p.result.map_err(&explain),
+        })
+        .collect()
+}
+
+/// The part of a deployment's member reads.
+pub fn members_part(noun: Noun, name: &str) -> String {
+    format!("members of {} {name}", noun.word())
+}
+
+/// One whole run over the listed statuses and the definitions (or why they could not be read):
+/// update the scans, then build the views, the notes, the families and the parts. `calls`
+/// reports how many AWS calls the job made so far.
 #[allow(clippy::too_many_arguments)]
 pub async fn run<F, Fut>(
     scans: &mut Scans,
     mut statuses: Vec<Status>,
-    defs: &[Definition],
+    defs: Result<Vec<Definition>, CollectError>,
     detail: &BTreeSet<&str>,
     deadline: Instant,
     what: Deployments<'_>,
     read: F,
     calls: impl Fn() -> u64,
     calls_before: u64,
-) -> Result<Shown, CollectError>
+) -> Shown
 where
     F: Fn(String, Option<String>) -> Fut,
     Fut: Future<Output = Result<Detail, CollectError>>,
@@ -705,7 +764,17 @@ where
     } = what;
     statuses.sort_by(|a, b| a.name.cmp(&b.name));
     statuses.dedup_by(|a, b| a.name == b.name);
-    let defs: HashMap<&str, &Definition> = defs.iter().map(|d| (d.name.as_str(), d)).collect();
+    // Failed definitions: the fingerprints take the last ones read, so that nothing is
+    // rescanned for it, and the exclusions keep their last values as a failed part.
+    let (defs_read, defs_error) = match defs {
+        Ok(d) => {
+            scans.definitions = Some(d);
+            (true, None)
+        }
+        Err(e) => (false, Some(e)),
+    };
+    let last_defs = scans.definitions.clone().unwrap_or_default();
+    let defs: HashMap<&str, &Definition> = last_defs.iter().map(|d| (d.name.as_str(), d)).collect();
     let listed: Vec<Listed> = statuses
         .iter()
         .map(|s| {
@@ -721,7 +790,7 @@ where
             }
         })
         .collect();
-    let t = scans.update(&listed, detail, deadline, noun, read).await?;
+    let mut t = scans.update(&listed, detail, deadline, noun, read).await;
 
     let word = noun.word();
     let mut views = Vec::with_capacity(statuses.len());
@@ -757,7 +826,9 @@ where
             name: s.name.clone(),
             status: s.status.clone(),
             last_update: s.last_update,
-            excluded_accounts: defs.get(s.name.as_str()).map(|d| d.excluded_accounts.len()),
+            excluded_accounts: defs_read
+                .then(|| defs.get(s.name.as_str()).map(|d| d.excluded_accounts.len()))
+                .flatten(),
             counts: scan.map(|x| x.counts.clone()),
             members: scan.map(|x| x.detail.clone()).unwrap_or_default(),
         });
@@ -790,9 +861,27 @@ where
             "... and {more} more members in the detail statuses"
         ));
     }
-    Ok(Shown {
-        families: families(descs, deployed_by, &views),
+    let mut parts = Vec::with_capacity(views.len() + 1);
+    parts.push(Part {
+        name: "definitions".to_string(),
+        result: match defs_error {
+            None => Ok(vec![excluded_family(descs, deployed_by, &views)]),
+            Some(e) => Err(e),
+        },
+    });
+    for v in &views {
+        parts.push(Part {
+            name: members_part(noun, &v.name),
+            result: match t.failed.remove(&v.name) {
+                None => Ok(member_families(descs, deployed_by, std::slice::from_ref(v))),
+                Some(e) => Err(e),
+            },
+        });
+    }
+    Shown {
+        families: status_families(descs, deployed_by, &views),
+        parts,
         notes,
         deferred: !t.deferred.is_empty(),
-    })
+    }
 }

@@ -369,7 +369,13 @@ async fn run(
     let c = ConfigOrgConformancePacks::collect(ctx, state)
         .await
         .unwrap();
-    let text: String = c.families.iter().map(|f| f.text()).collect();
+    // The statuses, then what every part read.
+    let parts = c
+        .parts
+        .iter()
+        .filter_map(|p| p.result.as_ref().ok())
+        .flatten();
+    let text: String = c.families.iter().chain(parts).map(|f| f.text()).collect();
     (sim.total_calls(), text)
 }
 

@@ -771,7 +771,13 @@ async fn run(
 ) -> (u64, String) {
     sim.reset_calls();
     let c = ConfigOrgRules::collect(ctx, state).await.unwrap();
-    let text: String = c.families.iter().map(|f| f.text()).collect();
+    // The statuses, then what every part read.
+    let parts = c
+        .parts
+        .iter()
+        .filter_map(|p| p.result.as_ref().ok())
+        .flatten();
+    let text: String = c.families.iter().chain(parts).map(|f| f.text()).collect();
     (sim.total_calls(), text)
 }
 

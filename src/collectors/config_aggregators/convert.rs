@@ -58,10 +58,26 @@ static LAST_ERROR: Desc = Desc {
     ],
 };
 
-/// The families of the aggregators of one region.
+/// The families of the aggregators of one region, all read.
 pub fn families(region: &str, aggregators: &[Aggregator]) -> Vec<Family> {
+    let mut all = vec![count_family(region, aggregators.len())];
+    all.extend(sources_of(region, aggregators));
+    all
+}
+
+/// The count of aggregators in one region: the run's core.
+pub fn count_family(region: &str, aggregators: usize) -> Family {
     let mut count = Family::new(&AGGREGATORS);
-    count.push(&[region], aggregators.len() as f64);
+    count.push(&[region], aggregators as f64);
+    count
+}
+
+/// The families of one aggregator's sources: a part of its own.
+pub fn source_families(region: &str, a: &Aggregator) -> Vec<Family> {
+    sources_of(region, std::slice::from_ref(a))
+}
+
+fn sources_of(region: &str, aggregators: &[Aggregator]) -> Vec<Family> {
     let mut status = Family::new(&STATUS);
     let mut last = Family::new(&LAST_UPDATE);
     let mut error = Family::new(&LAST_ERROR);
@@ -85,7 +101,7 @@ pub fn families(region: &str, aggregators: &[Aggregator]) -> Vec<Family> {
             }
         }
     }
-    vec![count, status, last, error]
+    vec![status, last, error]
 }
 
 #[cfg(test)]

@@ -2,7 +2,9 @@
 //!
 //! Per (aggregator account, region): DescribeConfigurationAggregators, then
 //! DescribeConfigurationAggregatorSourcesStatus for each aggregator, every page of both (100 a
-//! page, the model's maximum). An aggregator deleted between the two calls
+//! page, the model's maximum). The listing is the run's core; each aggregator's sources are a
+//! part of their own (`sources of aggregator NAME`), so an aggregator whose sources cannot be
+//! read keeps its last values while the others are exported. An aggregator deleted between the two calls
 //! (`NoSuchConfigurationAggregatorException`) is dropped from the run, which still succeeds: it
 //! is gone, and its series go with the next snapshot. Nothing is filtered by status: every
 //! source is needed for the state set, and the FAILED ones come along in the same pages.
@@ -35,6 +37,11 @@ impl Collector for ConfigAggregators {
     }
 }
 
+/// The part of one aggregator's sources.
+pub fn sources_part(name: &str) -> String {
+    format!("sources of aggregator {name}")
+}
+
 /// One run.
 pub async fn collect(ctx: &JobContext<Settings>) -> Result<Collected, CollectError> {
     let c = &*ctx.aws;
@@ -42,16 +49,26 @@ pub async fn collect(ctx: &JobContext<Settings>) -> Result<Collected, CollectErr
     let mut names = api::aggregator_names(c).await?;
     names.sort();
     names.dedup();
-    let mut aggregators = Vec::with_capacity(names.len());
+    let mut out = Collected::default();
+    let mut listed = 0;
     let mut notes = Vec::new();
     let mut failed = Vec::new();
     for name in names {
-        let Some(mut sources) = api::sources(c, &name).await? else {
-            notes.push(format!(
-                "aggregator {name} was deleted during the run; dropped"
-            ));
-            continue;
+        let mut sources = match api::sources(c, &name).await {
+            Ok(Some(s)) => s,
+            Ok(None) => {
+                notes.push(format!(
+                    "aggregator {name} was deleted during the run; dropped"
+                ));
+                continue;
+            }
+            Err(e) => {
+                listed += 1;
+                out.part(sources_part(&name), Err(e));
+                continue;
+            }
         };
+        listed += 1;
         // One series per (source, type, region), whatever AWS repeats.
         let mut seen = BTreeSet::new();
         sources.retain(|s| {
@@ -67,23 +84,21 @@ pub async fn collect(ctx: &JobContext<Settings>) -> Result<Collected, CollectErr
                 s.error_message.as_deref().unwrap_or("")
             ));
         }
-        aggregators.push(Aggregator { name, sources });
+        let a = Aggregator { name, sources };
+        out.part(
+            sources_part(&a.name),
+            Ok(convert::source_families(&c.region, &a)),
+        );
     }
     let calls = c.calls() - calls_before;
-    notes.push(format!(
-        "{} aggregators; {calls} AWS calls this run",
-        aggregators.len()
-    ));
+    notes.push(format!("{listed} aggregators; {calls} AWS calls this run"));
     let more = failed.len().saturating_sub(NOTE_SOURCES);
     failed.truncate(NOTE_SOURCES);
     notes.extend(failed);
     if more > 0 {
         notes.push(format!("... and {more} more failed sources"));
     }
-    Ok(Collected {
-        families: convert::families(&c.region, &aggregators),
-        notes,
-        next_run: None,
-        ..Collected::default()
-    })
+    out.families = vec![convert::count_family(&c.region, listed)];
+    out.notes = notes;
+    Ok(out)
 }

@@ -124,29 +124,24 @@ fn per_type<'a>(fam: &mut Family, labels: &[&str], types: impl Iterator<Item = &
 
 /// The families of one run; `detail` names the compliance types listed one by one.
 pub fn families(c: &Compliance, detail: &[String]) -> Vec<Family> {
+    let mut all = rule_families(c, detail);
+    all.extend(pack_families(c, detail));
+    all
+}
+
+/// The families of the rule results: a part of their own.
+pub fn rule_families(c: &Compliance, detail: &[String]) -> Vec<Family> {
     let is_detail = |t: &str| detail.iter().any(|d| d == t);
     let mut rules: Vec<&RuleCompliance> = c.rules.iter().collect();
     rules.sort_by(|a, b| {
         (&a.account_id, &a.region, &a.rule).cmp(&(&b.account_id, &b.region, &b.rule))
     });
-    let mut packs: Vec<&PackCompliance> = c.packs.iter().collect();
-    packs.sort_by(|a, b| {
-        (&a.account_id, &a.region, &a.pack).cmp(&(&b.account_id, &b.region, &b.pack))
-    });
-
     let mut by = Family::new(&RULES_BY);
-    let mut packs_by = Family::new(&PACKS_BY);
     for (a, r) in &c.covered {
-        let in_ar = |x: &&&RuleCompliance| &x.account_id == a && &x.region == r;
         per_type(
             &mut by,
             &[a, r],
-            rules.iter().filter(in_ar).map(|x| x.compliance.as_str()),
-        );
-        per_type(
-            &mut packs_by,
-            &[a, r],
-            packs
+            rules
                 .iter()
                 .filter(|x| &x.account_id == a && &x.region == r)
                 .map(|x| x.compliance.as_str()),
@@ -186,7 +181,27 @@ pub fn families(c: &Compliance, detail: &[String]) -> Vec<Family> {
             }
         }
     }
+    vec![by, rule, resources, capped, account_regions]
+}
 
+/// The families of the conformance pack results: a part of their own.
+pub fn pack_families(c: &Compliance, detail: &[String]) -> Vec<Family> {
+    let is_detail = |t: &str| detail.iter().any(|d| d == t);
+    let mut packs: Vec<&PackCompliance> = c.packs.iter().collect();
+    packs.sort_by(|a, b| {
+        (&a.account_id, &a.region, &a.pack).cmp(&(&b.account_id, &b.region, &b.pack))
+    });
+    let mut packs_by = Family::new(&PACKS_BY);
+    for (a, r) in &c.covered {
+        per_type(
+            &mut packs_by,
+            &[a, r],
+            packs
+                .iter()
+                .filter(|x| &x.account_id == a && &x.region == r)
+                .map(|x| x.compliance.as_str()),
+        );
+    }
     let mut pack = Family::new(&PACK);
     let mut pack_rules = Family::new(&PACK_RULES);
     for x in &packs {
@@ -196,16 +211,7 @@ pub fn families(c: &Compliance, detail: &[String]) -> Vec<Family> {
         }
         pack_rules.push(&l, x.noncompliant_rules as f64);
     }
-    vec![
-        by,
-        rule,
-        resources,
-        capped,
-        account_regions,
-        packs_by,
-        pack,
-        pack_rules,
-    ]
+    vec![packs_by, pack, pack_rules]
 }
 
 #[cfg(test)]

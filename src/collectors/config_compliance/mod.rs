@@ -17,8 +17,9 @@
 //!   (a COMPLIANT or INSUFFICIENT_DATA pack has none, by AWS's definition).
 //!
 //! The section picks one source ([`Collector::scope`] follows it), so the two never both cover
-//! an account. Every failed call fails the run (that job only; its last values stay for the
-//! staleness window).
+//! an account. The rule results and the conformance pack results are two parts (`rules`,
+//! `conformance packs`): a failed call fails its part only, which keeps its last values for the
+//! staleness window while the other part is exported.
 
 pub mod api;
 pub mod config;
@@ -75,6 +76,20 @@ struct Kept {
     wall: SystemTime,
 }
 
+/// What a run read: the rule results and the pack results, each or why it could not be read.
+struct Read {
+    /// The (account, region) pairs covered: every pair AWS answered for (an aggregator), or
+    /// the job's own.
+    covered: BTreeSet<(String, String)>,
+    rules: Result<Vec<RuleCompliance>, CollectError>,
+    packs: Result<Vec<PackCompliance>, CollectError>,
+}
+
+/// The part of the rule results.
+pub const RULES_PART: &str = "rules";
+/// The part of the conformance pack results.
+pub const PACKS_PART: &str = "conformance packs";
+
 /// One run.
 pub async fn collect(
     ctx: &JobContext<Settings>,
@@ -83,21 +98,24 @@ pub async fn collect(
     let c = &*ctx.aws;
     let calls_before = c.calls();
     let mut notes = Vec::new();
-    let mut extra = Vec::new();
-    let got = match &ctx.settings.aggregator {
+    let mut out = Collected::default();
+    let (read, rollup) = match &ctx.settings.aggregator {
         Some(name) => {
-            let got = from_aggregator(ctx, name, state, &mut notes).await?;
+            let read = from_aggregator(ctx, name, state, &mut notes).await;
             if let Some(k) = &state.kept {
-                extra.push(convert::full_read(name, k.wall));
+                out.families.push(convert::full_read(name, k.wall));
             }
-            got
+            (read, true)
         }
-        None => {
-            let mut got = from_account(c).await?;
-            tidy(&mut got, &mut notes);
-            got
-        }
+        None => (from_account(c).await, false),
     };
+    let mut got = Compliance {
+        covered: read.covered,
+        rules: read.rules.as_ref().map(Vec::clone).unwrap_or_default(),
+        packs: read.packs.as_ref().map(Vec::clone).unwrap_or_default(),
+        rollup,
+    };
+    tidy(&mut got, &mut notes);
     let non_compliant = got
         .rules
         .iter()
@@ -115,14 +133,17 @@ pub async fn collect(
         got.packs.len(),
         c.calls() - calls_before
     ));
-    let mut families = convert::families(&got, &ctx.settings.detail_compliance);
-    families.extend(extra);
-    Ok(Collected {
-        families,
-        notes,
-        next_run: None,
-        ..Collected::default()
-    })
+    let detail = &ctx.settings.detail_compliance;
+    out.part(
+        RULES_PART,
+        read.rules.map(|_| convert::rule_families(&got, detail)),
+    );
+    out.part(
+        PACKS_PART,
+        read.packs.map(|_| convert::pack_families(&got, detail)),
+    );
+    out.notes = notes;
+    Ok(out)
 }
 
 /// One entry per (account, region, name), the first AWS gave; an entry without a compliance
@@ -170,12 +191,12 @@ async fn from_aggregator(
     name: &str,
     state: &mut State,
     notes: &mut Vec<String>,
-) -> Result<Compliance, CollectError> {
+) -> Read {
     let c = &*ctx.aws;
-    let mut why = full_listing_due(&ctx.settings, name, state);
-    if let (None, Some(k)) = (why, state.kept.as_mut()) {
-        match bring_up_to_date(c, name, &mut k.view).await? {
-            Ok(line) => {
+    let mut why = full_listing_due(&ctx.settings, name, state).map(str::to_string);
+    if let (None, Some(k)) = (&why, state.kept.as_mut()) {
+        match bring_up_to_date(c, name, &mut k.view).await {
+            Ok(Ok(line)) => {
                 let next = ctx
                     .settings
                     .full_read_interval()
@@ -187,24 +208,64 @@ async fn from_aggregator(
                         next.as_secs()
                     ))
                 ));
-                return Ok(k.view.compliance());
+                let got = k.view.compliance();
+                return Read {
+                    covered: got.covered,
+                    rules: Ok(got.rules),
+                    packs: Ok(got.packs),
+                };
             }
-            Err(reason) => why = Some(reason),
+            Ok(Err(reason)) => why = Some(reason.to_string()),
+            // The view may be half brought up to date: read everything again.
+            Err(e) => {
+                why = Some(format!("bringing the last listing up to date failed: {e}"));
+                state.kept = None;
+            }
         }
     }
-    let mut got = full_listing(c, name).await?;
-    tidy(&mut got, notes);
+    let rules = api::aggregate_rules(c, name, Narrow::ALL).await;
+    let packs = api::aggregate_packs(c, name, Narrow::ALL).await;
+    let covered = rules
+        .iter()
+        .flatten()
+        .map(|r| (r.account_id.clone(), r.region.clone()))
+        .chain(
+            packs
+                .iter()
+                .flatten()
+                .map(|p| (p.account_id.clone(), p.region.clone())),
+        )
+        .collect();
+    let read = Read {
+        covered,
+        rules,
+        packs,
+    };
     notes.push(format!(
         "full listing ({})",
-        why.unwrap_or("nothing read before")
+        why.as_deref().unwrap_or("nothing read before")
     ));
-    state.kept = ctx.settings.incremental().then(|| Kept {
-        aggregator: name.to_string(),
-        view: View::of(&got),
-        at: Instant::now(),
-        wall: SystemTime::now(),
-    });
-    Ok(got)
+    // Only a whole listing is kept to be brought up to date; after a failed half the next run
+    // lists everything again.
+    state.kept = match (&read.rules, &read.packs, ctx.settings.incremental()) {
+        (Ok(rules), Ok(packs), true) => {
+            let mut got = Compliance {
+                covered: read.covered.clone(),
+                rules: rules.clone(),
+                packs: packs.clone(),
+                rollup: true,
+            };
+            tidy(&mut got, &mut Vec::new());
+            Some(Kept {
+                aggregator: name.to_string(),
+                view: View::of(&got),
+                at: Instant::now(),
+                wall: SystemTime::now(),
+            })
+        }
+        _ => None,
+    };
+    read
 }
 
 /// The NON_COMPLIANT rule results and the packs needing attention, applied to `view`; the
@@ -249,28 +310,15 @@ async fn bring_up_to_date(
     )))
 }
 
-async fn full_listing(c: &RegionClients, name: &str) -> Result<Compliance, CollectError> {
-    let rules = api::aggregate_rules(c, name, Narrow::ALL).await?;
-    let packs = api::aggregate_packs(c, name, Narrow::ALL).await?;
-    let covered = rules
-        .iter()
-        .map(|r| (r.account_id.clone(), r.region.clone()))
-        .chain(
-            packs
-                .iter()
-                .map(|p| (p.account_id.clone(), p.region.clone())),
-        )
-        .collect();
-    Ok(Compliance {
-        covered,
-        rules,
-        packs,
-        rollup: true,
-    })
+async fn from_account(c: &RegionClients) -> Read {
+    Read {
+        covered: [(c.account_id.clone(), c.region.clone())].into(),
+        rules: api::rules(c).await,
+        packs: account_packs(c).await,
+    }
 }
 
-async fn from_account(c: &RegionClients) -> Result<Compliance, CollectError> {
-    let rules: Vec<RuleCompliance> = api::rules(c).await?;
+async fn account_packs(c: &RegionClients) -> Result<Vec<PackCompliance>, CollectError> {
     let mut names = api::pack_names(c).await?;
     names.sort();
     names.dedup();
@@ -308,12 +356,7 @@ async fn from_account(c: &RegionClients) -> Result<Compliance, CollectError> {
             noncompliant_rules,
         });
     }
-    Ok(Compliance {
-        covered: [(c.account_id.clone(), c.region.clone())].into(),
-        rules,
-        packs,
-        rollup: false,
-    })
+    Ok(packs)
 }
 
 #[cfg(test)]

@@ -67,11 +67,12 @@ impl Collector for ConfigOrgConformancePacks {
         let deadline = Instant::now() + cfg.schedule().timeout.mul_f64(SCAN_BUDGET);
         let calls_before = c.calls();
         let statuses = api::pack_statuses(c).await.map_err(|e| explain(e, c))?;
-        let defs = api::pack_defs(c).await.map_err(|e| explain(e, c))?;
+        // The definitions stand apart: without them the statuses are still worth exporting.
+        let defs = api::pack_defs(c).await.map_err(|e| explain(e, c));
         let shown = org_deployments::run(
             state,
             statuses,
-            &defs,
+            defs,
             &detail,
             deadline,
             Deployments {
@@ -83,13 +84,12 @@ impl Collector for ConfigOrgConformancePacks {
             || c.calls(),
             calls_before,
         )
-        .await
-        .map_err(|e| explain(e, c))?;
+        .await;
         Ok(Collected {
             families: shown.families,
             notes: shown.notes,
             next_run: shown.deferred.then_some(org_deployments::CONTINUE_AFTER),
-            ..Collected::default()
+            parts: org_deployments::explained(shown.parts, |e| explain(e, c)),
         })
     }
 }

@@ -85,11 +85,12 @@ pub async fn collect(
     let deadline = Instant::now() + cfg.schedule().timeout.mul_f64(SCAN_BUDGET);
     let calls_before = c.calls();
     let statuses = api::rule_statuses(c).await.map_err(|e| explain(e, c))?;
-    let defs = api::rule_defs(c).await.map_err(|e| explain(e, c))?;
+    // The definitions stand apart: without them the statuses are still worth exporting.
+    let defs = api::rule_defs(c).await.map_err(|e| explain(e, c));
     let shown = org_deployments::run(
         state,
         statuses,
-        &defs,
+        defs,
         &detail,
         deadline,
         Deployments {
@@ -101,12 +102,11 @@ pub async fn collect(
         || c.calls(),
         calls_before,
     )
-    .await
-    .map_err(|e| explain(e, c))?;
+    .await;
     Ok(Collected {
         families: shown.families,
         notes: shown.notes,
         next_run: shown.deferred.then_some(org_deployments::CONTINUE_AFTER),
-        ..Collected::default()
+        parts: org_deployments::explained(shown.parts, |e| explain(e, c)),
     })
 }

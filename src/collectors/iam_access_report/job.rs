@@ -21,11 +21,12 @@
 //! The last completed report is kept while a new job runs, so the exported values never blank
 //! between two reports.
 //!
-//! A run fails (collector_up 0, the previous snapshot kept by the store) only when it learned
-//! nothing: a call failed, no job is left in progress and no job finished. Otherwise failing
-//! would lose the poll hint (the scheduler would wait a whole interval to poll again) or the
-//! report that just completed, so the run succeeds, its errors become notes, and the scheduler
-//! comes back after `poll_interval`, when an error that persists fails the run.
+//! Each entity path is a part of the run. A path's part fails (collector_up 0, its previous
+//! values kept by the store) only when it learned nothing: its call failed and no job of it is
+//! left in progress. Otherwise failing would lose the poll hint (the scheduler would wait a
+//! whole interval to poll again), so the error becomes a note and the scheduler comes back
+//! after `poll_interval`, when an error that persists fails the part. The other paths are
+//! exported either way.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -246,8 +247,8 @@ pub struct State {
 /// What one run did.
 #[derive(Debug, Default)]
 pub struct Outcome {
-    /// The run fails with this error (see the module comment for when).
-    pub error: Option<CollectError>,
+    /// The entity paths whose part fails, with the error (see the module comment for when).
+    pub errors: BTreeMap<String, CollectError>,
     /// Errors that did not fail the run, and what happened, for the status page.
     pub notes: Vec<String>,
     /// When to run again, if sooner than the interval.
@@ -324,11 +325,11 @@ pub async fn run<A: ReportApi>(
     now: Instant,
 ) -> Outcome {
     state.paths.retain(|p, _| paths.contains(p));
-    let mut errors: Vec<CollectError> = Vec::new();
+    let mut errors: BTreeMap<String, CollectError> = BTreeMap::new();
     let mut notes = Vec::new();
-    let mut finished = false;
     for path in paths {
         let ps = state.paths.entry(path.clone()).or_default();
+        let mut error = None;
         // Two steps at most: a read that finds the job gone is followed by a generation.
         for _ in 0..2 {
             match ps.step(now, s) {
@@ -338,14 +339,13 @@ pub async fn run<A: ReportApi>(
                         tracing::info!(entity_path = %path, job_id = %id, "IAM access report job generated");
                         ps.generated(id, now);
                     }
-                    Err(e) => errors.push(e),
+                    Err(e) => error = Some(e),
                 },
                 Step::Poll(job_id) => match read(api, &job_id).await {
                     Ok(progress) => {
                         let failed = matches!(progress, Progress::Failed(_));
                         let running = matches!(progress, Progress::Running(_));
                         if ps.polled(progress, now, s) {
-                            finished = true;
                             if failed {
                                 let d = ps.failure.clone().unwrap_or_default();
                                 tracing::warn!(
@@ -375,46 +375,34 @@ pub async fn run<A: ReportApi>(
                             ));
                             continue;
                         }
-                        AfterPollError::Retry | AfterPollError::GaveUp => errors.push(e),
+                        AfterPollError::Retry | AfterPollError::GaveUp => error = Some(e),
                     },
                 },
             }
             break;
         }
-    }
-    let in_progress = state
-        .paths
-        .values()
-        .any(|p| matches!(p.phase, Phase::Generating { .. }));
-    if !errors.is_empty() && !in_progress && !finished {
-        let mut errors = errors.into_iter();
-        let error = errors.next();
-        for e in errors {
-            tracing::warn!(error = %e, "IAM access report call failed");
-            notes.push(e.to_string());
+        let Some(e) = error else { continue };
+        if matches!(ps.phase, Phase::Generating { .. }) {
+            tracing::warn!(entity_path = %path, error = %e, "IAM access report call failed; retried at the next poll");
+            notes.push(format!("{path}: {e}"));
+        } else {
+            errors.insert(path.clone(), e);
         }
-        return Outcome {
-            error,
-            notes,
-            next_run: None,
-        };
     }
-    for e in errors {
-        tracing::warn!(error = %e, "IAM access report call failed; retried at the next poll");
-        notes.push(e.to_string());
-    }
-    // The earliest next step: a poll (or a generation that failed or is due) after
-    // `poll_interval`, a regeneration when its report comes of age.
+    // The earliest next step: a poll (or a generation that is due) after `poll_interval`, a
+    // regeneration when its report comes of age; a path whose part failed waits for the
+    // interval.
     let next = state
         .paths
-        .values()
-        .map(|p| match p.step(now, s) {
+        .iter()
+        .filter(|(path, _)| !errors.contains_key(*path))
+        .map(|(_, p)| match p.step(now, s) {
             Step::Wait(d) => d.max(s.poll_interval),
             Step::Generate | Step::Poll(_) => s.poll_interval,
         })
         .min();
     Outcome {
-        error: None,
+        errors,
         notes,
         next_run: next.filter(|d| *d < s.interval),
     }

@@ -54,17 +54,30 @@ pub async fn collect(
         tokio::time::Instant::now(),
     )
     .await;
-    if let Some(e) = out.error {
-        return Err(e);
-    }
     let mut notes = summary(state, &cfg.entity_paths);
     notes.extend(out.notes);
-    Ok(Collected {
-        families: convert::families(&convert::entries(state, &cfg.entity_paths)),
+    let mut errors = out.errors;
+    let mut collected = Collected {
         notes,
         next_run: out.next_run,
         ..Collected::default()
-    })
+    };
+    for path in &cfg.entity_paths {
+        let result = match errors.remove(path) {
+            Some(e) => Err(e),
+            None => Ok(convert::families(&convert::entries(
+                state,
+                std::slice::from_ref(path),
+            ))),
+        };
+        collected.part(path_part(path), result);
+    }
+    Ok(collected)
+}
+
+/// The part of one entity path's report.
+pub fn path_part(path: &str) -> String {
+    format!("entity path {path}")
 }
 
 /// One status-page line per entity path: its job and the report served.

@@ -227,7 +227,7 @@ async fn in_progress_across_ticks_then_completed_with_three_pages() {
     let mut st = State::default();
 
     let o = tick(&fake, &mut st, &paths, &s).await;
-    assert!(o.error.is_none());
+    assert!(o.errors.is_empty());
     assert_eq!(o.next_run, Some(s.poll_interval));
     assert_eq!(fake.calls(), vec![format!("generate {ROOT}")]);
     assert_eq!(text(&st, &paths), status_lines(ROOT, IN_PROGRESS));
@@ -242,7 +242,7 @@ async fn in_progress_across_ticks_then_completed_with_three_pages() {
 
     tokio::time::advance(s.poll_interval).await;
     let o = tick(&fake, &mut st, &paths, &s).await;
-    assert!(o.error.is_none());
+    assert!(o.errors.is_empty());
     assert_eq!(
         fake.calls(),
         vec!["page job-1 -", "page job-1 m1", "page job-1 m2"]
@@ -276,7 +276,7 @@ async fn failed_job_is_exported_and_retried_at_the_next_interval() {
     tokio::time::advance(s.poll_interval).await;
     let o = tick(&fake, &mut st, &paths, &s).await;
     assert!(
-        o.error.is_none(),
+        o.errors.is_empty(),
         "a FAILED job is a finding, not a failed run"
     );
     assert_eq!(
@@ -366,14 +366,14 @@ async fn a_failed_generation_fails_the_run_and_is_retried() {
     let mut st = State::default();
     let o = tick(&fake, &mut st, &paths, &s).await;
     assert_eq!(
-        o.error.as_ref().and_then(|e| e.code()),
+        o.errors.get(ROOT).and_then(|e| e.code()),
         Some("ReportGenerationLimitExceeded")
     );
     assert_eq!(o.next_run, None);
     assert_eq!(text(&st, &paths), "");
     tokio::time::advance(s.interval).await;
     let o = tick(&fake, &mut st, &paths, &s).await;
-    assert!(o.error.is_none());
+    assert!(o.errors.is_empty());
     assert_eq!(fake.calls().len(), 2);
     assert!(matches!(st.paths[ROOT].phase, Phase::Generating { .. }));
 }
@@ -388,13 +388,13 @@ async fn read_errors_keep_polling_until_the_third_then_give_up() {
         tokio::time::advance(s.poll_interval).await;
         let o = tick(&fake, &mut st, &paths, &s).await;
         if i < 3 {
-            assert!(o.error.is_none(), "a job in progress keeps the poll hint");
+            assert!(o.errors.is_empty(), "a job in progress keeps the poll hint");
             assert_eq!(o.next_run, Some(s.poll_interval));
             assert_eq!(o.notes.len(), 1);
             assert_eq!(text(&st, &paths), status_lines(ROOT, IN_PROGRESS));
         } else {
             assert_eq!(
-                o.error.as_ref().and_then(|e| e.code()),
+                o.errors.get(ROOT).and_then(|e| e.code()),
                 Some("ServiceFailure")
             );
             assert_eq!(st.paths[ROOT].phase, Phase::Idle);
@@ -419,7 +419,7 @@ async fn a_read_error_between_two_successes_resets_the_count() {
         }
         tokio::time::advance(s.poll_interval).await;
         let o = tick(&fake, &mut st, &paths, &s).await;
-        assert!(o.error.is_none());
+        assert!(o.errors.is_empty());
     }
     assert!(text(&st, &paths).starts_with(&status_lines(ROOT, IN_PROGRESS)));
 }
@@ -433,7 +433,7 @@ async fn a_job_iam_forgot_is_generated_anew_in_the_same_run() {
     fake.calls();
     tokio::time::advance(s.poll_interval).await;
     let o = tick(&fake, &mut st, &paths, &s).await;
-    assert!(o.error.is_none());
+    assert!(o.errors.is_empty());
     assert_eq!(o.notes.len(), 1, "{:?}", o.notes);
     assert_eq!(
         fake.calls(),
@@ -476,13 +476,18 @@ async fn entity_paths_run_independently() {
         fake.calls(),
         vec![format!("generate {ROOT}"), format!("generate {OU}")]
     );
-    assert!(
-        o.error.is_none(),
-        "a job is in progress: the error is a note"
+    assert_eq!(
+        o.errors.keys().collect::<Vec<_>>(),
+        vec![OU],
+        "the OU's part fails alone"
     );
-    assert_eq!(o.notes.len(), 1);
-    assert!(o.notes[0].contains("Throttling"), "{:?}", o.notes);
-    assert_eq!(o.next_run, Some(s.poll_interval));
+    assert_eq!(o.errors[OU].code(), Some("Throttling"));
+    assert!(o.notes.is_empty(), "{:?}", o.notes);
+    assert_eq!(
+        o.next_run,
+        Some(s.poll_interval),
+        "the root's job is polled"
+    );
     tokio::time::advance(s.poll_interval).await;
     tick(&fake, &mut st, &paths, &s).await;
     assert_eq!(
