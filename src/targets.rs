@@ -11,8 +11,10 @@
 //! disappear without a restart, and a failed listing keeps the accounts known so far. The caller's
 //! own account is read with the caller's credentials under the target's name (so organization
 //! collectors placed on this target run from the management account); every other account gets an
-//! assumed-role target named `<target>/<account id>`. OU filters walk the OU tree (ListRoots,
-//! ListOrganizationalUnitsForParent, ListAccountsForParent) only when they are configured.
+//! assumed-role target named `<target>/<account id>`. `include_ous` walks only the included subtrees
+//! (ListAccountsForParent, ListOrganizationalUnitsForParent) instead of listing every account,
+//! handing accounts over as it finds them; `exclude_ous` alone walks only the excluded subtrees,
+//! then lists every account.
 //! This file is the only one that sees Organizations SDK types.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -168,69 +170,75 @@ pub async fn list_accounts_paged(
     c: &RegionClients,
     mut on_page: impl FnMut(&[OrgAccount]),
 ) -> Result<Vec<OrgAccount>, CollectError> {
-    c.organizations(|o| o.list_accounts().max_results(20))
+    c.organizations(|o| o.list_accounts().max_results(PAGE))
         .all_pages(|page| {
-            let accounts: Vec<OrgAccount> = page
-                .accounts()
-                .iter()
-                .filter_map(|a| {
-                    // `State` supersedes `Status` in newer answers; either says ACTIVE for live
-                    // accounts.
-                    let status = a
-                        .state()
-                        .map(|s| s.as_str().to_string())
-                        .or_else(|| a.status().map(|s| s.as_str().to_string()))
-                        .unwrap_or_default();
-                    Some(OrgAccount {
-                        id: a.id()?.to_string(),
-                        name: a.name().unwrap_or_default().to_string(),
-                        status,
-                    })
-                })
-                .collect();
+            let accounts: Vec<OrgAccount> =
+                page.accounts().iter().filter_map(org_account).collect();
             on_page(&accounts);
             Ok(accounts)
         })
         .await
 }
 
-/// For every account, the roots and OUs above it (walks the OU tree).
-pub async fn ancestors(c: &RegionClients) -> Result<BTreeMap<String, Vec<String>>, CollectError> {
-    let roots = c
-        .organizations(|o| o.list_roots())
-        .all_pages(|page| {
-            Ok(page
-                .roots()
-                .iter()
-                .filter_map(|r| r.id().map(str::to_string))
-                .collect())
-        })
-        .await?;
-    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    // (parent id, its ancestors including itself)
-    let mut queue: Vec<(String, Vec<String>)> =
-        roots.into_iter().map(|r| (r.clone(), vec![r])).collect();
+/// The largest page of ListAccounts, ListAccountsForParent and ListOrganizationalUnitsForParent
+/// (their models' `MaxResults`: 1 to 20).
+const PAGE: i32 = 20;
+
+fn org_account(a: &aws_sdk_organizations::types::Account) -> Option<OrgAccount> {
+    // `State` supersedes `Status` in newer answers; either says ACTIVE for live accounts.
+    let status = a
+        .state()
+        .map(|s| s.as_str().to_string())
+        .or_else(|| a.status().map(|s| s.as_str().to_string()))
+        .unwrap_or_default();
+    Some(OrgAccount {
+        id: a.id()?.to_string(),
+        name: a.name().unwrap_or_default().to_string(),
+        status,
+    })
+}
+
+/// Every account under `parents` (roots or OUs), at every level, except in the subtrees of
+/// `skip`: ListAccountsForParent and ListOrganizationalUnitsForParent on each OU walked, every
+/// page, each page of accounts handed to `on_page` as it arrives. Only these subtrees are
+/// walked, not the whole organization. A parent AWS does not know fails the walk with AWS's
+/// `ParentNotFoundException`.
+pub async fn accounts_under(
+    c: &RegionClients,
+    parents: &[String],
+    skip: &[String],
+    mut on_page: impl FnMut(&[OrgAccount]),
+) -> Result<Vec<OrgAccount>, CollectError> {
+    let mut out = Vec::new();
+    // (parent, depth): AWS allows five levels of OUs; a deeper or repeating tree is not walked
+    // further.
+    let mut queue: std::collections::VecDeque<(String, usize)> =
+        parents.iter().map(|p| (p.clone(), 0)).collect();
     let mut seen = BTreeSet::new();
-    while let Some((parent, path)) = queue.pop() {
-        // AWS allows five levels of OUs; a deeper or repeating tree is not walked further.
-        if !seen.insert(parent.clone()) || path.len() > 8 {
+    while let Some((parent, depth)) = queue.pop_front() {
+        if skip.contains(&parent) || depth > 8 || !seen.insert(parent.clone()) {
             continue;
         }
         let accounts = c
-            .organizations(|o| o.list_accounts_for_parent().parent_id(&parent))
+            .organizations(|o| {
+                o.list_accounts_for_parent()
+                    .parent_id(&parent)
+                    .max_results(PAGE)
+            })
             .all_pages(|page| {
-                Ok(page
-                    .accounts()
-                    .iter()
-                    .filter_map(|a| a.id().map(str::to_string))
-                    .collect())
+                let accounts: Vec<OrgAccount> =
+                    page.accounts().iter().filter_map(org_account).collect();
+                on_page(&accounts);
+                Ok(accounts)
             })
             .await?;
-        for id in accounts {
-            out.insert(id, path.clone());
-        }
+        out.extend(accounts);
         let ous = c
-            .organizations(|o| o.list_organizational_units_for_parent().parent_id(&parent))
+            .organizations(|o| {
+                o.list_organizational_units_for_parent()
+                    .parent_id(&parent)
+                    .max_results(PAGE)
+            })
             .all_pages(|page| {
                 Ok(page
                     .organizational_units()
@@ -239,33 +247,25 @@ pub async fn ancestors(c: &RegionClients) -> Result<BTreeMap<String, Vec<String>
                     .collect())
             })
             .await?;
-        for id in ous {
-            let mut p = path.clone();
-            p.push(id.clone());
-            queue.push((id, p));
-        }
+        queue.extend(ous.into_iter().map(|o| (o, depth + 1)));
     }
     Ok(out)
 }
 
-/// The accounts a discovery target reads: ACTIVE, included, not excluded.
+/// The accounts a discovery target reads: ACTIVE, included, not excluded. `accounts` are those
+/// listed (the included OUs' when the target has `include_ous`); `under_excluded` are the
+/// accounts found under its `exclude_ous`.
 pub fn select<'a>(
     accounts: &'a [OrgAccount],
     t: &TargetConfig,
-    ancestors: Option<&BTreeMap<String, Vec<String>>>,
+    under_excluded: &BTreeSet<String>,
 ) -> Vec<&'a OrgAccount> {
-    let under = |id: &str, ous: &[String]| {
-        ancestors
-            .and_then(|m| m.get(id))
-            .is_some_and(|path| path.iter().any(|p| ous.contains(p)))
-    };
     accounts
         .iter()
         .filter(|a| a.status == "ACTIVE")
         .filter(|a| t.include_accounts.is_empty() || t.include_accounts.contains(&a.id))
         .filter(|a| !t.exclude_accounts.contains(&a.id))
-        .filter(|a| t.include_ous.is_empty() || under(&a.id, &t.include_ous))
-        .filter(|a| !under(&a.id, &t.exclude_ous))
+        .filter(|a| !under_excluded.contains(&a.id))
         .collect()
 }
 
@@ -337,11 +337,17 @@ pub async fn discover_once(
         ));
     };
     let c = caller_aws.region(factory.home_region(), &caller);
-    // The OU tree first, so that each page can be selected as it arrives.
-    let anc = if t.include_ous.is_empty() && t.exclude_ous.is_empty() {
-        None
+    // With `exclude_ous` alone, the excluded subtrees are walked first (only they), so that each
+    // page of the listing can be selected as it arrives.
+    let under_excluded: BTreeSet<String> = if t.include_ous.is_empty() && !t.exclude_ous.is_empty()
+    {
+        accounts_under(&c, &t.exclude_ous, &[], |_| {})
+            .await?
+            .into_iter()
+            .map(|a| a.id)
+            .collect()
     } else {
-        Some(ancestors(&c).await?)
+        BTreeSet::new()
     };
     // A member's target: the one already known (its credential cache survives), else a new one.
     let member = |id: &str| -> ResolvedTarget {
@@ -365,9 +371,9 @@ pub async fn discover_once(
         }
     };
     let mut streamed: BTreeMap<String, ResolvedTarget> = BTreeMap::new();
-    let accounts = list_accounts_paged(&c, |page| {
+    let on_page = |page: &[OrgAccount]| {
         let Some(early) = early.as_mut() else { return };
-        let fresh: Vec<ResolvedTarget> = select(page, t, anc.as_ref())
+        let fresh: Vec<ResolvedTarget> = select(page, t, &under_excluded)
             .into_iter()
             .filter(|a| a.id != caller && shard.contains(&a.id))
             .filter(|a| !streamed.contains_key(&format!("{}/{}", t.name, a.id)))
@@ -379,20 +385,27 @@ pub async fn discover_once(
         if !fresh.is_empty() {
             early(fresh);
         }
-    })
-    .await?;
-    // Kept for the jobs that need the same list from this account (GuardDuty's administrator).
-    c.org_listings()
-        .put(
-            &caller,
-            accounts
-                .iter()
-                .filter(|a| a.status == "ACTIVE")
-                .map(|a| a.id.clone())
-                .collect(),
-        )
-        .await;
-    let chosen = select(&accounts, t, anc.as_ref());
+    };
+    let accounts = if t.include_ous.is_empty() {
+        let accounts = list_accounts_paged(&c, on_page).await?;
+        // Kept for the jobs that need the same list from this account (GuardDuty's
+        // administrator). A listing of some OUs is not the organization's, and is not kept.
+        c.org_listings()
+            .put(
+                &caller,
+                accounts
+                    .iter()
+                    .filter(|a| a.status == "ACTIVE")
+                    .map(|a| a.id.clone())
+                    .collect(),
+            )
+            .await;
+        accounts
+    } else {
+        // Only the included subtrees (less the excluded ones inside them) are walked.
+        accounts_under(&c, &t.include_ous, &t.exclude_ous, on_page).await?
+    };
+    let chosen = select(&accounts, t, &under_excluded);
     let mut info = Family::new(&ACCOUNT_INFO);
     for a in &accounts {
         info.push(&[&a.id, &a.name, &a.status], 1.0);
@@ -534,33 +547,15 @@ mod tests {
             acct("444444444444", "ACTIVE"),
         ];
         let t = target("name: org\nregions: [us-east-1]\ndiscover: organizations\nrole_name: R\nexclude_accounts: ['333333333333']\n");
-        let ids: Vec<_> = select(&accounts, &t, None)
+        let none = BTreeSet::new();
+        let ids: Vec<_> = select(&accounts, &t, &none)
             .iter()
             .map(|a| a.id.clone())
             .collect();
         assert_eq!(ids, vec!["111111111111", "444444444444"]);
-
-        let mut anc = BTreeMap::new();
-        anc.insert(
-            "111111111111".to_string(),
-            vec!["r-ab12".to_string(), "ou-ab12-11111111".to_string()],
-        );
-        anc.insert(
-            "444444444444".to_string(),
-            vec![
-                "r-ab12".to_string(),
-                "ou-ab12-22222222".to_string(),
-                "ou-ab12-33333333".to_string(),
-            ],
-        );
-        let t = target("name: org\nregions: [us-east-1]\ndiscover: organizations\nrole_name: R\ninclude_ous: ['ou-ab12-22222222']\n");
-        let ids: Vec<_> = select(&accounts, &t, Some(&anc))
-            .iter()
-            .map(|a| a.id.clone())
-            .collect();
-        assert_eq!(ids, vec!["444444444444"], "nested OUs are included");
-        let t = target("name: org\nregions: [us-east-1]\ndiscover: organizations\nrole_name: R\nexclude_ous: ['ou-ab12-22222222']\n");
-        let ids: Vec<_> = select(&accounts, &t, Some(&anc))
+        let t = target("name: org\nregions: [us-east-1]\ndiscover: organizations\nrole_name: R\n");
+        let under: BTreeSet<String> = ["444444444444".to_string()].into();
+        let ids: Vec<_> = select(&accounts, &t, &under)
             .iter()
             .map(|a| a.id.clone())
             .collect();

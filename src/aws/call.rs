@@ -349,8 +349,6 @@ operations! {
     aws_sdk_organizations as Organizations {
         ListAccounts in list_accounts [paged]:
             ListAccountsFluentBuilder -> ListAccountsOutput, ListAccountsError;
-        ListRoots in list_roots [paged]:
-            ListRootsFluentBuilder -> ListRootsOutput, ListRootsError;
         ListAccountsForParent in list_accounts_for_parent [paged]:
             ListAccountsForParentFluentBuilder
             -> ListAccountsForParentOutput, ListAccountsForParentError;

@@ -41,7 +41,6 @@ pub const OPERATION_NAMES: &[&str] = &[
     "GenerateOrganizationsAccessReport",
     "GetOrganizationsAccessReport",
     "ListAccounts",
-    "ListRoots",
     "ListAccountsForParent",
     "ListOrganizationalUnitsForParent",
     "GetCallerIdentity",

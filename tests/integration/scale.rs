@@ -502,3 +502,81 @@ async fn collection_starts_on_the_first_pages_while_the_rest_are_listed() {
     env.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ou_filters_walk_only_the_included_subtrees_and_hand_accounts_over_as_found() {
+    // 50 OUs (ten under the root, ten under each of the first five...), 199 members spread
+    // over them. OU 3 holds OUs 40..49; OU 41 is excluded inside it.
+    let world = WorldOptions {
+        members: 199,
+        regions: regions(1),
+        ous: 50,
+        ..WorldOptions::default()
+    };
+    let sim = Sim::start(world).await.unwrap();
+    let (ou3, ou41, expected) = sim.world(|w| {
+        let ous = w.ous();
+        let subtree: BTreeSet<usize> = [3].into_iter().chain(40..50).filter(|i| *i != 41).collect();
+        let expected: BTreeSet<String> = w
+            .accounts
+            .iter()
+            .filter(|a| w.ou_of(a).is_some_and(|i| subtree.contains(&i)))
+            .map(|a| a.id.clone())
+            .collect();
+        (ous[3].0.clone(), ous[41].0.clone(), expected)
+    });
+    assert!(expected.len() > 30, "{}", expected.len());
+    let yaml = discovery_yaml(
+        &sim,
+        &format!("    include_ous: [{ou3}]\n    exclude_ous: [{ou41}]\n"),
+        "",
+    );
+    let env = Env::start_config(sim, Config::from_yaml_str(&yaml).unwrap()).await;
+    env.wait_ready_for(Duration::from_secs(120)).await;
+    let s = env.scrape().await;
+    // The management account sits in the root, outside the included OU: not read either.
+    assert_eq!(
+        accounts_in(&s),
+        expected,
+        "exactly the accounts of the included subtree"
+    );
+    // The walk: OU 3 and its nine children left, each one ListAccountsForParent page (at most
+    // 20 accounts) and one ListOrganizationalUnitsForParent page; nothing else of the tree, and
+    // no ListAccounts or ListRoots.
+    assert_eq!(env.sim.calls("ListAccountsForParent"), 10);
+    assert_eq!(env.sim.calls("ListOrganizationalUnitsForParent"), 10);
+    assert_eq!(env.sim.calls("ListAccounts"), 0);
+    assert_eq!(env.sim.calls("ListRoots"), 0);
+    let info = s.label_values("aws_account_info", "account_id");
+    assert_eq!(info, expected, "aws_account_info names the accounts walked");
+    env.stop().await;
+
+    // `exclude_ous` alone: the excluded subtree is walked (one OU, two calls), then the whole
+    // listing selects as it arrives.
+    let world = WorldOptions {
+        members: 199,
+        regions: regions(1),
+        ous: 50,
+        ..WorldOptions::default()
+    };
+    let sim = Sim::start(world).await.unwrap();
+    let (ou41, excluded) = sim.world(|w| {
+        let excluded: BTreeSet<String> = w
+            .accounts
+            .iter()
+            .filter(|a| w.ou_of(a) == Some(41))
+            .map(|a| a.id.clone())
+            .collect();
+        (w.ous()[41].0.clone(), excluded)
+    });
+    let yaml = discovery_yaml(&sim, &format!("    exclude_ous: [{ou41}]\n"), "");
+    let env = Env::start_config(sim, Config::from_yaml_str(&yaml).unwrap()).await;
+    env.wait_ready_for(Duration::from_secs(120)).await;
+    let s = env.scrape().await;
+    let read = accounts_in(&s);
+    assert_eq!(read.len(), 200 - excluded.len());
+    assert!(read.is_disjoint(&excluded));
+    assert_eq!(env.sim.calls("ListAccountsForParent"), 1);
+    assert_eq!(env.sim.calls("ListOrganizationalUnitsForParent"), 1);
+    assert_eq!(env.sim.calls("ListAccounts"), 10, "200 accounts, 20 a page");
+    env.stop().await;
+}

@@ -17,9 +17,9 @@ one through boto3, so this table cannot go stale silently):
 | STS GetCallerIdentity                           | own account            | supported   | calls succeed                                     |
 | STS AssumeRole                                  | every member account   | supported   | per-account values land in the right account      |
 | Organizations ListAccounts                      | discovery, aws_account | supported   | aws_account_info == ListAccounts                  |
-| Organizations ListRoots                         | discovery include_ous  | supported   | the OU filter selects exactly the OU's account    |
-| Organizations ListOrganizationalUnitsForParent  | discovery include_ous  | supported   | (same)                                            |
-| Organizations ListAccountsForParent             | discovery include_ous  | supported   | (same)                                            |
+| Organizations ListRoots                         | (table test only)      | supported   | not called: OU filters walk from the OUs named    |
+| Organizations ListOrganizationalUnitsForParent  | discovery include_ous  | supported   | the OU filter walks only the OU: one call         |
+| Organizations ListAccountsForParent             | discovery include_ous  | supported   | it selects exactly the OU's account: one call     |
 | Config DescribeConfigurationRecorders           | config_recorder        | supported   | aws_config_recorders == moto's, every acct/region |
 | Config DescribeConfigurationRecorderStatus      | config_recorder        | supported   | recording, last status (raw `PENDING`), times     |
 | Config DescribeConfigurationAggregators         | config_aggregators     | supported   | aws_config_aggregators 0 where moto has none      |
@@ -27,9 +27,9 @@ one through boto3, so this table cannot go stale silently):
 | Config DescribeOrganizationConfigRuleStatuses   | config_org_rules       | unsupported (HTTP 500) | the run fails cleanly                  |
 | Config DescribeOrganizationConfigRules          | config_org_rules       | unsupported (HTTP 500) | not reached                            |
 | Config GetOrganizationConfigRuleDetailedStatus  | config_org_rules       | unsupported (HTTP 500) | not reached                            |
-| Config DescribeOrganizationConformancePackStatuses | config_org_conformance_packs | supported | statuses read; the run goes on to the next call |
-| Config DescribeOrganizationConformancePacks     | config_org_conformance_packs | unsupported without names (HTTP 500: moto iterates the absent name list) | the run fails cleanly |
-| Config GetOrganizationConformancePackDetailedStatus | config_org_conformance_packs | supported (the caller's account only, no filters) | not reached |
+| Config DescribeOrganizationConformancePackStatuses | config_org_conformance_packs | supported | the pack's status exported as moto gives it |
+| Config DescribeOrganizationConformancePacks     | config_org_conformance_packs | unsupported without names (HTTP 500: moto iterates the absent name list) | its part (`definitions`) fails; the statuses stay exported |
+| Config GetOrganizationConformancePackDetailedStatus | config_org_conformance_packs | supported (the caller's account only, no filters) | the members part reads it |
 | Config DescribeComplianceByConfigRule           | config_compliance      | unsupported (HTTP 500) | every account and region's run fails cleanly |
 | Config DescribeConformancePacks                 | config_compliance      | unsupported (HTTP 500) | not reached                            |
 | Config GetConformancePackComplianceSummary      | config_compliance      | unsupported (HTTP 500) | not reached                            |
@@ -308,10 +308,26 @@ def test_collectors_needing_unsupported_operations_fail_cleanly(moto, world, ful
     assert calls(exp, "guardduty", "GetInvitationsCount", "error") >= len(accounts_of(world)) * len(REGIONS)
     assert calls(exp, "guardduty", "GetFilter") == 0
     assert calls(exp, "config", "DescribeConfigurationAggregators") == len(REGIONS)
-    # The org conformance pack run read the statuses moto serves, then failed on the listing.
+    # The org conformance pack run read the statuses moto serves; the listing of the
+    # definitions failed as a part of its own, and the status the first call gave is exported.
     assert calls(exp, "config", "DescribeOrganizationConformancePackStatuses") == 1
     assert calls(exp, "config", "DescribeOrganizationConformancePacks", "error") == 1
-    assert exp.series("aws_config_org_conformance_pack_status", pack=world["org_pack"]) == []
+    pack_statuses = moto.client("config", home).describe_organization_conformance_pack_statuses()[
+        "OrganizationConformancePackStatuses"
+    ]
+    assert [p["OrganizationConformancePackName"] for p in pack_statuses] == [world["org_pack"]]
+    shown = {
+        l["status"]: v
+        for l, v in exp.series("aws_config_org_conformance_pack_status", pack=world["org_pack"], deployed_by=mgmt)
+    }
+    assert shown.get(pack_statuses[0]["Status"]) == 1, (pack_statuses, shown)
+    assert sum(shown.values()) == 1, shown
+    parts = {
+        r["fields"].get("part")
+        for r in logs
+        if r.get("fields", {}).get("collector") == "config_org_conformance_packs" and "part" in r["fields"]
+    }
+    assert parts == {"definitions"}, parts
 
 
 def test_compliance_from_an_aggregator_fails_cleanly_alone(world, run_exporter):
@@ -339,12 +355,16 @@ def test_compliance_from_an_aggregator_fails_cleanly_alone(world, run_exporter):
 def test_discovery_by_organizational_unit(world, run_exporter):
     code, exp, logs, stderr = run_exporter(RECORDER_ONLY, f"    include_ous: [{world['ou']}]")
     assert code == 0, stderr[-4000:]
-    assert len(exp.series("aws_account_info")) == 4
+    # Only the included OU is walked: its accounts (one page), its child OUs (none); neither
+    # the organization's listing nor its root.
+    assert [l["account_id"] for l, _ in exp.series("aws_account_info")] == [world["members"][2]]
     jobs = {(l["account_id"], l["region"]) for l, _ in exp.series("posture_exporter_collector_up")}
     assert jobs == {(world["members"][2], r) for r in REGIONS}
     assert calls(exp, "sts", "AssumeRole") == 1
-    for op in ("ListRoots", "ListOrganizationalUnitsForParent", "ListAccountsForParent"):
-        assert calls(exp, "organizations", op) >= 1, op
+    assert calls(exp, "organizations", "ListAccountsForParent") == 1
+    assert calls(exp, "organizations", "ListOrganizationalUnitsForParent") == 1
+    assert calls(exp, "organizations", "ListAccounts") == 0
+    assert calls(exp, "organizations", "ListRoots") == 0
 
 
 UNSUPPORTED = [

@@ -144,10 +144,12 @@ fn list_ous_for_parent(world: &World, call: &Call) -> Answer {
 
 fn list_accounts_for_parent(world: &World, call: &Call) -> Answer {
     let parent = parent_arg(world, call)?;
+    // The parent's OU index (`None`: the root), found once rather than per account.
+    let at = world.ous().iter().position(|o| o.0 == parent);
     let items = world
         .accounts
         .iter()
-        .filter(|a| world.parent_of(a) == parent)
+        .filter(|a| world.ou_of(a) == at)
         .map(|a| account_json(world, a))
         .collect();
     let scope = format!("ListAccountsForParent/{parent}");

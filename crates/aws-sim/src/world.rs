@@ -8,6 +8,17 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::wire::fnv;
 
+/// The fixed OU tree: (name, index of the parent OU, `None` for the root).
+const FIXED_OUS: [(&str, Option<usize>); 5] = [
+    ("Security", None),
+    ("Workloads", None),
+    ("Prod", Some(1)),
+    ("Dev", Some(1)),
+    ("Sandbox", None),
+];
+/// The OUs of the fixed tree that hold members.
+const FIXED_LEAVES: [usize; 4] = [0, 2, 3, 4];
+
 /// Settings of a generated organization.
 #[derive(Clone, Debug)]
 pub struct WorldOptions {
@@ -27,6 +38,10 @@ pub struct WorldOptions {
     pub guardduty: super::guardduty::Options,
     /// IAM access reports.
     pub iam: super::iam::Options,
+    /// Organizational units of a generated tree (ten under the root, ten under each of those,
+    /// and so on), the members spread over all of them; 0: the small fixed tree of
+    /// [`World::ous`].
+    pub ous: usize,
 }
 
 impl Default for WorldOptions {
@@ -40,6 +55,7 @@ impl Default for WorldOptions {
             compliance: Default::default(),
             guardduty: Default::default(),
             iam: Default::default(),
+            ous: 0,
         }
     }
 }
@@ -191,35 +207,76 @@ impl World {
         super::iam::root_id(self.opts.seed)
     }
 
-    /// The organizational units: (id, name, parent id). A small fixed tree:
-    /// Security, Workloads/{Prod, Dev}, Sandbox.
+    /// The organizational units: (id, name, parent id). A small fixed tree (Security,
+    /// Workloads/{Prod, Dev}, Sandbox), or with `ous` set a generated one: OU `i` sits under the
+    /// root for `i < 10`, else under OU `i / 10 - 1`.
     pub fn ous(&self) -> Vec<(String, String, String)> {
+        (0..self.ou_count()).map(|i| self.ou(i)).collect()
+    }
+
+    /// How many OUs there are.
+    pub fn ou_count(&self) -> usize {
+        if self.opts.ous == 0 {
+            FIXED_OUS.len()
+        } else {
+            self.opts.ous
+        }
+    }
+
+    fn ou_id(&self, i: usize) -> String {
         let root = self.root_id();
-        let suffix = &root[2..];
-        let id = |n: &str| {
-            format!(
-                "ou-{suffix}-{:08x}",
-                fnv(&format!("{}{n}", self.opts.seed)) & 0xffff_ffff
-            )
+        let name = self.ou_name(i);
+        format!(
+            "ou-{}-{:08x}",
+            &root[2..],
+            fnv(&format!("{}{name}", self.opts.seed)) & 0xffff_ffff
+        )
+    }
+
+    fn ou_name(&self, i: usize) -> String {
+        if self.opts.ous == 0 {
+            FIXED_OUS[i].0.to_string()
+        } else {
+            format!("OU{i:04}")
+        }
+    }
+
+    /// OU `i`: (id, name, parent id).
+    pub fn ou(&self, i: usize) -> (String, String, String) {
+        let parent = if self.opts.ous == 0 {
+            FIXED_OUS[i].1
+        } else if i < 10 {
+            None
+        } else {
+            Some(i / 10 - 1)
         };
-        vec![
-            (id("Security"), "Security".into(), root.clone()),
-            (id("Workloads"), "Workloads".into(), root.clone()),
-            (id("Prod"), "Prod".into(), id("Workloads")),
-            (id("Dev"), "Dev".into(), id("Workloads")),
-            (id("Sandbox"), "Sandbox".into(), root),
-        ]
+        (
+            self.ou_id(i),
+            self.ou_name(i),
+            parent.map_or_else(|| self.root_id(), |p| self.ou_id(p)),
+        )
+    }
+
+    /// The OU an account sits in (`None`: the root).
+    pub fn ou_of(&self, account: &Account) -> Option<usize> {
+        if account.index == 0 {
+            return None;
+        }
+        Some(if self.opts.ous == 0 {
+            FIXED_LEAVES[(account.index - 1) % FIXED_LEAVES.len()]
+        } else {
+            (account.index - 1) % self.opts.ous
+        })
     }
 
     /// The parent (root or OU id) of an account: the management account sits in the root,
-    /// members cycle over the leaf OUs Security, Prod, Dev, Sandbox.
+    /// members cycle over the leaf OUs Security, Prod, Dev, Sandbox (or over every OU of a
+    /// generated tree).
     pub fn parent_of(&self, account: &Account) -> String {
-        if account.index == 0 {
-            return self.root_id();
+        match self.ou_of(account) {
+            None => self.root_id(),
+            Some(i) => self.ou_id(i),
         }
-        let ous = self.ous();
-        let leaves = [0usize, 2, 3, 4];
-        ous[leaves[(account.index - 1) % leaves.len()]].0.clone()
     }
 
     /// Index of a served region.
