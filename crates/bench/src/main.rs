@@ -48,6 +48,7 @@ use tokio_util::sync::CancellationToken;
 
 mod compliance;
 mod soak;
+mod throttle;
 
 use aws_sim::config_org as co;
 use aws_sim::{Sim, SimRateLimit, WorldOptions};
@@ -206,6 +207,28 @@ enum Cmd {
         #[arg(long)]
         gd_admin_all_regions: bool,
     },
+    /// A cycle while the simulator allows a fraction of the configured STS, Config and
+    /// GuardDuty rates (zero failed collections expected), then the recovery once lifted.
+    Throttle {
+        #[arg(long, default_value_t = 1000)]
+        accounts: usize,
+        #[arg(long, default_value_t = 4)]
+        regions: usize,
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 20)]
+        latency_ms: u64,
+        /// The share of the configured rates the simulator allows.
+        #[arg(long, default_value_t = 0.1)]
+        fraction: f64,
+    },
+    /// The Organizations calls of one discovery refresh with and without OU filters.
+    OuWalk {
+        #[arg(long, default_value_t = 10000)]
+        accounts: usize,
+        #[arg(long, default_value_t = 500)]
+        ous: usize,
+    },
     /// A fault soak at organization scale: discovery, every collector, faults rotating each
     /// interval, accounts joining and leaving, SIGHUP reloads, the simulator unreachable, and a
     /// scraper throughout; then every check of `soak.rs`. Exits 1 if one fails.
@@ -290,6 +313,14 @@ fn main() -> anyhow::Result<()> {
             client_threads,
             variants,
         }),
+        Cmd::Throttle {
+            accounts,
+            regions,
+            concurrency,
+            latency_ms,
+            fraction,
+        } => throttle::throttle(accounts, regions, concurrency, latency_ms, fraction),
+        Cmd::OuWalk { accounts, ous } => throttle::ou_walk(accounts, ous),
         Cmd::Rss {
             accounts,
             regions,

@@ -121,6 +121,20 @@ fn sim_command_inner(
             sim.add_fault(rule);
             Ok("ok".into())
         }
+        ["service-rate", service, "off"] => {
+            sim.set_service_rate_limit(service, None);
+            Ok("ok".into())
+        }
+        ["service-rate", service, rate, burst] => {
+            sim.set_service_rate_limit(
+                service,
+                Some(aws_sim::SimRateLimit {
+                    rate: rate.parse()?,
+                    burst: burst.parse()?,
+                }),
+            );
+            Ok("ok".into())
+        }
         ["clear"] => {
             sim.clear_faults();
             Ok("ok".into())
