@@ -121,6 +121,28 @@ impl CallCounter {
             .sum()
     }
 
+    /// Attempts of every operation of one service (its label: `config`, `sts`, ...) with one
+    /// outcome.
+    pub fn service_total(&self, service: &str, outcome: Outcome) -> u64 {
+        let Some(service) = SERVICES.iter().find(|s| **s == service) else {
+            return 0;
+        };
+        OPERATION_NAMES
+            .iter()
+            .chain(OTHER_OPERATIONS.iter())
+            .chain(std::iter::once(&"other"))
+            .filter_map(|operation| {
+                self.family
+                    .get(&CallLabels {
+                        service,
+                        operation,
+                        outcome,
+                    })
+                    .map(|c| c.get())
+            })
+            .sum()
+    }
+
     /// Attempts of every operation with one outcome.
     pub fn total(&self, outcome: Outcome) -> u64 {
         OPERATION_NAMES

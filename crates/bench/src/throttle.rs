@@ -30,41 +30,21 @@ fn limited() -> [(
     ]
 }
 
-/// The services' operations, by the simulator's call counts: STS, Config and GuardDuty by
-/// their names (AssumeRole and GetCallerIdentity are STS's; GuardDuty's are those the
-/// collector sends to GuardDuty's endpoint).
-fn service_of(op: &str) -> Option<&'static str> {
-    const GUARDDUTY: &[&str] = &[
-        "ListDetectors",
-        "GetDetector",
-        "GetFindingsStatistics",
-        "ListMembers",
-        "GetAdministratorAccount",
-        "GetMemberDetectors",
-        "DescribeOrganizationConfiguration",
-        "GetOrganizationStatistics",
-        "GetCoverageStatistics",
-        "ListThreatIntelSets",
-        "GetThreatIntelSet",
-        "ListIPSets",
-        "GetIPSet",
-        "ListFilters",
-        "GetFilter",
-        "GetInvitationsCount",
-        "ListInvitations",
-    ];
-    match op {
-        "AssumeRole" | "GetCallerIdentity" => Some("sts"),
-        o if GUARDDUTY.contains(&o) => Some("guardduty"),
-        o if o.starts_with("List") && o.contains("Account")
-            || o.contains("OrganizationalUnit")
-            || o == "ListRoots" =>
-        {
-            None
-        }
-        o if o.starts_with("Describe") || o.starts_with("Get") => Some("config"),
-        _ => None,
-    }
+/// Starts the exporter in-process on `rt`, its loops unjittered, with the bench's credentials.
+fn start_app(rt: &tokio::runtime::Runtime, cfg: Config) -> anyhow::Result<App> {
+    rt.block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        App::start(
+            cfg,
+            listener,
+            AppOptions {
+                mode: posture_exporter::scheduler::Mode::Loops { jitter: false },
+                static_credentials: Some(creds()),
+            },
+        )
+        .await
+        .map_err(anyhow::Error::from)
+    })
 }
 
 /// One cycle at `fraction` of the configured rates, then the limit lifted.
@@ -98,19 +78,7 @@ pub fn throttle(
     let cfg = Config::from_yaml_str(&yaml).map_err(|e| anyhow!("{e}\n{yaml}"))?;
     let rt = runtime(2)?;
     let t0 = Instant::now();
-    let app = rt.block_on(async {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
-        App::start(
-            cfg,
-            listener,
-            AppOptions {
-                mode: posture_exporter::scheduler::Mode::Loops { jitter: false },
-                static_credentials: Some(creds()),
-            },
-        )
-        .await
-        .map_err(anyhow::Error::from)
-    })?;
+    let app = start_app(&rt, cfg)?;
     let limiter = rt.block_on(app.limiter());
     // The slowest rate each service reached during the cycle.
     let mut lowest: BTreeMap<Service, f64> = BTreeMap::new();
@@ -133,16 +101,13 @@ pub fn throttle(
         .iter()
         .filter(|r| r.last_error.is_some() || !r.failed_parts.is_empty())
         .count();
-    let calls = sim.calls()?;
     let throttled = app.store.calls().total(Outcome::Throttled);
     // The calls AWS answered (the simulator counts the throttled attempts too).
     let answered = |op: &str| app.store.calls().get(op, Outcome::Ok);
-    let mut by_service: BTreeMap<&str, u64> = BTreeMap::new();
-    for op in calls.keys() {
-        if let Some(s) = service_of(op) {
-            *by_service.entry(s).or_default() += answered(op);
-        }
-    }
+    let by_service: BTreeMap<&str, u64> = ["sts", "config", "guardduty"]
+        .into_iter()
+        .map(|s| (s, app.store.calls().service_total(s, Outcome::Ok)))
+        .collect();
     // The least the cycle can take at the allowed rates: every AssumeRole through the
     // management account's one STS bucket, then the busiest per-(account, region) bucket of
     // the last account assumed (its calls spread evenly over the account-regions).
@@ -297,19 +262,7 @@ pub fn ou_walk(accounts: usize, ous: usize) -> anyhow::Result<()> {
             "aws:\n  rate_limits:\n    organizations: {rate: 1000, burst: 1000}\n",
         );
         let cfg = Config::from_yaml_str(&yaml).map_err(|e| anyhow!("{e}\n{yaml}"))?;
-        let app = rt.block_on(async {
-            let listener = TcpListener::bind("127.0.0.1:0").await?;
-            App::start(
-                cfg,
-                listener,
-                AppOptions {
-                    mode: posture_exporter::scheduler::Mode::Loops { jitter: false },
-                    static_credentials: Some(creds()),
-                },
-            )
-            .await
-            .map_err(anyhow::Error::from)
-        })?;
+        let app = start_app(&rt, cfg)?;
         rt.block_on(async {
             let t = Instant::now();
             while !app.store.targets_resolved() && t.elapsed() < Duration::from_secs(600) {
