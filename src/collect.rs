@@ -115,6 +115,14 @@ pub trait Job: Send {
     /// One run. Boxed: a job lives as long as its loop, and an unboxed run future would keep
     /// the size of its largest state (SDK futures, ~7 KiB) while the job sleeps.
     fn run(&mut self) -> RunFuture<'_>;
+
+    /// Hands over what the runs so far learned, leaving a fresh state behind.
+    fn take_state(&mut self) -> Box<dyn std::any::Any + Send>;
+
+    /// Takes over `state`, what a job of the same collector and section learned (a reload that
+    /// changed only the credentials restarts the job, not what it knows); another collector's
+    /// state is ignored.
+    fn adopt(&mut self, state: Box<dyn std::any::Any + Send>);
 }
 
 /// The job of collector `C`.
@@ -136,5 +144,15 @@ impl<C: Collector> TypedJob<C> {
 impl<C: Collector> Job for TypedJob<C> {
     fn run(&mut self) -> RunFuture<'_> {
         Box::pin(C::collect(&self.ctx, &mut self.state))
+    }
+
+    fn take_state(&mut self) -> Box<dyn std::any::Any + Send> {
+        Box::new(std::mem::take(&mut self.state))
+    }
+
+    fn adopt(&mut self, state: Box<dyn std::any::Any + Send>) {
+        if let Ok(s) = state.downcast::<C::State>() {
+            self.state = *s;
+        }
     }
 }

@@ -71,6 +71,41 @@ struct Slot {
     /// The scheduler's bound on jobs running at once (see [`Gate`]); `None` for organization
     /// jobs, which do not wait for it.
     gate: Option<Arc<Gate>>,
+    /// The job this one replaces when only its credentials or schedule changed (a reload of
+    /// `aws:`, another role): before its first run the job takes over its predecessor's state
+    /// (what GuardDuty learned of its administrator, the scans of organization rules), once the
+    /// predecessor's cancelled run has let go of it. Without it, a reload made every job start
+    /// knowing nothing, and a first run whose calls partly failed exported what the state
+    /// exists to tell apart (a managed member's view of its administrator's sets).
+    predecessor: Mutex<Option<Arc<Slot>>>,
+}
+
+impl Slot {
+    /// Takes over the predecessor's state, if any: called with the job's own lock held, before a
+    /// run. The predecessor is cleared only once its state is taken, so a reload that replaces
+    /// this job before it ran hands the same predecessor on.
+    async fn inherit(&self, job: &mut Box<dyn Job>) {
+        let pred = self
+            .predecessor
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if let Some(pred) = pred {
+            let state = pred.job.lock().await.take_state();
+            job.adopt(state);
+            *self.predecessor.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        }
+    }
+
+    /// The slot whose state a successor should take: this one's own predecessor while it has
+    /// not run yet, else itself.
+    fn heir_source(self: &Arc<Self>) -> Arc<Slot> {
+        self.predecessor
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .unwrap_or_else(|| self.clone())
+    }
 }
 
 /// How many jobs run at once: [`RUNNING_PER_CALL_SLOT`] per slot of `aws.max_concurrent_calls`.
@@ -323,18 +358,24 @@ impl Scheduler {
             }
         });
         for spec in desired {
+            let mut predecessor = None;
             if let Some(r) = jobs.get(&spec.key) {
-                let same = r.slot.schedule == spec.schedule
+                let same_section = spec
+                    .key
+                    .collector
+                    .same_section(&r.config.collectors, &cfg.collectors);
+                let same = same_section
+                    && r.slot.schedule == spec.schedule
                     && r.slot.target == spec.target
-                    && r.aws.same(&spec.aws)
-                    && spec
-                        .key
-                        .collector
-                        .same_section(&r.config.collectors, &cfg.collectors);
+                    && r.aws.same(&spec.aws);
                 if same {
                     continue;
                 }
                 r.token.cancel();
+                // What the job learned holds for the same account, region and settings.
+                if same_section {
+                    predecessor = Some(r.slot.heir_source());
+                }
             }
             let token = self.shutdown.child_token();
             self.store
@@ -345,6 +386,7 @@ impl Scheduler {
                 target: spec.target,
                 schedule: spec.schedule,
                 gate: (spec.scope == Scope::AccountRegion).then(|| self.gate.clone()),
+                predecessor: Mutex::new(predecessor),
             });
             if let Mode::Loops { jitter } = self.mode {
                 let delay =
@@ -421,6 +463,7 @@ impl Scheduler {
 /// run again. Waits for a run of its loop in flight.
 async fn run_slot(slot: Arc<Slot>, store: Arc<Store>) -> (JobKey, bool, Option<Duration>) {
     let mut job = slot.job.lock().await;
+    slot.inherit(&mut job).await;
     let turn = match &slot.gate {
         Some(g) => g.enter().await,
         None => None,
@@ -543,6 +586,7 @@ async fn run_job(slot: Arc<Slot>, store: Arc<Store>, token: CancellationToken, d
             _ = token.cancelled() => return,
             r = async {
                 let mut job = slot.job.lock().await;
+                slot.inherit(&mut job).await;
                 let _turn = match &slot.gate {
                     Some(g) => g.enter().await,
                     None => None,
@@ -629,6 +673,12 @@ mod tests {
                 Ok(Collected::default())
             })
         }
+
+        fn take_state(&mut self) -> Box<dyn std::any::Any + Send> {
+            Box::new(self.runs.load(Ordering::SeqCst))
+        }
+
+        fn adopt(&mut self, _: Box<dyn std::any::Any + Send>) {}
     }
 
     #[tokio::test(start_paused = true)]
@@ -655,6 +705,7 @@ mod tests {
                 runs: runs.clone(),
             })),
             gate: Some(Arc::new(Gate::new(&config(64)))),
+            predecessor: Mutex::new(None),
         });
         let store = Arc::new(Store::new(3, Arc::new(CallCounter::default())));
         store.register(key, "t", Duration::from_millis(20));
@@ -724,6 +775,7 @@ mod tests {
                     runs: runs.clone(),
                 })),
                 gate: Some(gate.clone()),
+                predecessor: Mutex::new(None),
             });
             set.spawn(run_slot(slot, store.clone()));
         }

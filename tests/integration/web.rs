@@ -267,6 +267,103 @@ async fn reload_that_changes_aws_keeps_every_series_until_the_new_targets_answer
     env.stop().await;
 }
 
+/// A job restarted by a reload that changed only its credentials keeps what it learned. A
+/// GuardDuty member managed by an administrator sees the administrator's IP and threat-intel
+/// sets (GuardDuty's API reference: "the member account sees the administrator's lists"); the
+/// job learns from GetAdministratorAccount that it is managed and reads no sets there. When the
+/// first run after the reload cannot ask (GetAdministratorAccount refused), the job still knows,
+/// and no member starts exporting its administrator's sets as its own.
+#[tokio::test]
+async fn reload_that_changes_aws_keeps_what_each_job_learned() {
+    let sim = Sim::start(WorldOptions::default()).await.unwrap();
+    let managed_with_sets = sim.world(|w| {
+        let admin = w.management().id.clone();
+        let mut n = 0;
+        for a in &w.accounts {
+            for r in &w.opts.regions {
+                if aws_sim::guardduty_lists::set_owner(w, &a.id, r) != a.id
+                    && !(aws_sim::guardduty_lists::ip_sets(w, &admin, r).is_empty()
+                        && aws_sim::guardduty_lists::threat_intel_sets(w, &admin, r).is_empty())
+                {
+                    n += 1;
+                }
+            }
+        }
+        n
+    });
+    assert!(
+        managed_with_sets >= 1,
+        "a managed member whose administrator has sets"
+    );
+    let yaml_a = yaml_for(&sim, &only(&["guardduty"], "1h"), "");
+    let env = Env::start_config(sim, Config::from_yaml_str(&yaml_a).unwrap()).await;
+    env.wait_ready().await;
+    let sets = |s: &crate::common::Scrape| {
+        s.samples
+            .keys()
+            .filter(|k| {
+                k.starts_with("aws_guardduty_ip_set_")
+                    || k.starts_with("aws_guardduty_threat_intel_set_")
+            })
+            .cloned()
+            .collect::<std::collections::BTreeSet<_>>()
+    };
+    let before = sets(&env.scrape().await);
+    assert!(!before.is_empty(), "some account has sets of its own");
+    // The jobs that ask GetAdministratorAccount: every (account, region) with a detector but
+    // the administrator's.
+    let asking = env.sim.world(|w| {
+        let mut n = 0u64;
+        for a in &w.accounts {
+            for r in &w.opts.regions {
+                if !aws_sim::guardduty::detectors(w, &a.id, r).is_empty()
+                    && !aws_sim::guardduty::is_administrator(w, &a.id, r)
+                {
+                    n += 1;
+                }
+            }
+        }
+        n
+    });
+    assert!(asking >= managed_with_sets as u64);
+
+    env.sim.reset_calls();
+    env.sim.add_fault(
+        aws_sim::FaultRule::always(aws_sim::Fault::AccessDenied)
+            .operation("GetAdministratorAccount"),
+    );
+    let yaml_b = yaml_a.replace("max_attempts: 2", "max_attempts: 3");
+    assert_ne!(yaml_a, yaml_b);
+    env.app
+        .reload(Config::from_yaml_str(&yaml_b).unwrap())
+        .await;
+    // Every restarted job runs at once and is refused; wait for each refusal to be recorded.
+    let failures = |s: &crate::common::Scrape| {
+        s.matching(
+            "posture_exporter_collector_failures_total",
+            &[("collector", "guardduty")],
+        )
+        .into_iter()
+        .map(|(_, v)| v)
+        .sum::<f64>()
+    };
+    let mut seen = 0.0;
+    for _ in 0..600 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        seen = failures(&env.scrape().await);
+        if seen >= asking as f64 {
+            break;
+        }
+    }
+    assert_eq!(seen, asking as f64, "every job that asks was refused once");
+    assert_eq!(
+        sets(&env.scrape().await),
+        before,
+        "no set appeared or vanished"
+    );
+    env.stop().await;
+}
+
 #[tokio::test]
 async fn reload_swaps_targets_and_collectors_without_dropping_unchanged_data() {
     let sim = Sim::start(world()).await.unwrap();
