@@ -89,9 +89,9 @@ impl<'c, O: Operation + 'c> IntoFuture for Call<'c, O> {
 
 impl RegionClients {
     /// Sends one request: waits for the permit of its service in this account and region (held
-    /// until the answer), applies the scope, counts the call and maps its error. A request
-    /// throttled past the SDK's retries is sent again, paced by its slowed bucket, for as long
-    /// as the job's run has time (see [`super::limits::throttle_backoff`]).
+    /// until the answer), applies the scope, counts the call and maps its error. A throttled
+    /// request queues again for a token of its slowed bucket, for as long as the job's run has
+    /// time (see [`super::limits::throttle_backoff`]).
     pub(super) async fn send<O: Operation>(&self, op: O) -> Result<O::Output, CollectError> {
         // Before STS has said which account the credentials are in, there is none to name.
         let account = if self.account_id.is_empty() {
@@ -116,16 +116,17 @@ impl RegionClients {
         self.calls.fetch_add(1, Ordering::Relaxed);
         let (mut round, since) = (0, tokio::time::Instant::now());
         loop {
+            let permit = self
+                .limiter
+                .acquire(&self.account_id, &self.region, O::SERVICE)
+                .await;
             let feedback = SlowDown::new(
                 self.limiter.clone(),
                 &self.account_id,
                 &self.region,
                 O::SERVICE,
+                permit.generation(),
             );
-            let permit = self
-                .limiter
-                .acquire(&self.account_id, &self.region, O::SERVICE)
-                .await;
             let answer = op.clone().send_in(&self.scope, feedback).await;
             drop(permit);
             let e = match answer {
@@ -144,7 +145,7 @@ impl RegionClients {
                 region = %self.region,
                 round,
                 wait = ?wait,
-                "throttled past the SDK's retries; sending again at the slowed rate"
+                "throttled; queueing again for a token at the slowed rate"
             );
             tokio::time::sleep(wait).await;
             round += 1;

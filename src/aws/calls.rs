@@ -7,9 +7,12 @@
 use std::sync::Arc;
 
 use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::context::FinalizerInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    FinalizerInterceptorContextRef, InterceptorContext,
+};
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::retries::classifiers::{ClassifyRetry, RetryAction};
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
@@ -265,32 +268,41 @@ fn attempt_outcome(context: &FinalizerInterceptorContextRef<'_>) -> Outcome {
     }
 }
 
-/// The interceptor of one call that tells the limiter of every throttled attempt, the SDK's own
-/// retries included, so that the bucket of the call's (account, region, service) slows down at
-/// the first sign (see [`Limiter::throttled`]).
+/// The interceptor of one call that tells the limiter of its throttled attempt, so that the
+/// bucket of the call's (account, region, service) slows down at the first sign (see
+/// [`Limiter::throttled`]).
 #[derive(Debug)]
 pub struct SlowDown {
     limiter: Arc<Limiter>,
     account: String,
     region: String,
     service: Service,
+    generation: u64,
 }
 
 impl SlowDown {
-    /// Feedback for the bucket of (account, region, service).
-    pub fn new(limiter: Arc<Limiter>, account: &str, region: &str, service: Service) -> Self {
+    /// Feedback for the bucket of (account, region, service), for a call sent with a token of
+    /// its `generation` (see [`super::limits::Permit::generation`]).
+    pub fn new(
+        limiter: Arc<Limiter>,
+        account: &str,
+        region: &str,
+        service: Service,
+        generation: u64,
+    ) -> Self {
         SlowDown {
             limiter,
             account: account.to_string(),
             region: region.to_string(),
             service,
+            generation,
         }
     }
 
     /// The bucket was throttled.
     pub fn throttled(&self) {
         self.limiter
-            .throttled(&self.account, &self.region, self.service);
+            .throttled(&self.account, &self.region, self.service, self.generation);
     }
 }
 
@@ -309,6 +321,34 @@ impl Intercept for SlowDown {
             self.throttled();
         }
         Ok(())
+    }
+}
+
+/// Forbids the SDK's own retry of a throttled attempt: the call comes back throttled, and the
+/// call path queues it for its bucket's next token at the cut rate. A retry by the SDK would
+/// be sent on its own backoff, outside the bucket, and spend the quota AWS has just said is
+/// spent. Other errors (5xx, timeouts, resets) keep the SDK's retries and `max_attempts`.
+#[derive(Debug, Default)]
+pub struct NoThrottleRetry;
+
+impl ClassifyRetry for NoThrottleRetry {
+    fn classify_retry(&self, ctx: &InterceptorContext) -> RetryAction {
+        match ctx.response() {
+            Some(resp)
+                if looks_throttled(
+                    resp.status().as_u16(),
+                    resp.headers().get("x-amzn-errortype"),
+                    resp.body().bytes(),
+                ) =>
+            {
+                RetryAction::RetryForbidden
+            }
+            _ => RetryAction::NoActionIndicated,
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        "NoThrottleRetry"
     }
 }
 

@@ -13,7 +13,7 @@ use aws_smithy_runtime::client::identity::IdentityCache;
 use aws_smithy_runtime::client::retries::{RetryPartition, TokenBucket};
 
 use super::answers::CheckAnswers;
-use super::calls::{CallCounter, CountCalls};
+use super::calls::{CallCounter, CountCalls, NoThrottleRetry};
 use super::limits::Limiter;
 
 /// The calls of one account in one region: the shared clients, and the scope each call applies
@@ -80,6 +80,7 @@ macro_rules! client {
                     let conf = $krate::config::Builder::from(&self.base)
                         .interceptor(CountCalls::new(self.counter.clone()))
                         .interceptor(CheckAnswers)
+                        .retry_classifier(NoThrottleRetry)
                         .retry_partition(
                             RetryPartition::custom(concat!("posture-exporter-", $label))
                                 .token_bucket(TokenBucket::unlimited())

@@ -2,15 +2,18 @@
 //! inside AWS's rate limits, and a global bound on calls in flight so that a cycle over
 //! thousands of account-regions neither serializes nor opens thousands of connections at once.
 //!
-//! The buckets reserve: a caller that finds the bucket empty takes a token "on credit" and sleeps
-//! until it would have been there, so callers are served in arrival order with no polling.
+//! A caller that finds its bucket empty waits in line: callers are served in arrival order, and
+//! the first in line looks at the bucket's rate as it is when it wakes, so a rate that changes
+//! applies to every call not yet sent.
 //!
 //! The configured rates are ceilings, not promises. AWS may allow less (a lower quota, or other
 //! tools spending the same account's budget), so a bucket adapts as the SDK's adaptive retry mode
-//! does: every throttled attempt halves its rate (at most once per [`CUT_WINDOW`], down to
-//! [`FLOOR`] of the ceiling) and empties its burst, and the rate then climbs back linearly, by
-//! the ceiling per [`RECOVERY`], while no throttle comes. A throttled call is sent again, paced
-//! by the slower bucket, for as long as its run has time ([`throttle_backoff`]).
+//! does: a throttled attempt cuts the rate to [`BETA`] of what the bucket was sending at (once
+//! per signal: attempts sent before the cut do not cut again), down to [`FLOOR`] of the ceiling,
+//! and empties its burst; the rate then climbs back along a cubic curve that is flat near the
+//! rate last throttled at and steep beyond it. A throttled call queues for its bucket's next
+//! token again, for as long as its run has time ([`throttle_backoff`]); the SDK does not retry
+//! throttling itself (`calls::NoThrottleRetry`), so no attempt bypasses the bucket.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -56,19 +59,80 @@ impl Service {
     }
 }
 
-/// A throttled bucket halves its rate at most once in this window: the attempts in flight when
-/// AWS began to throttle all come back throttled, and count as one signal.
-pub const CUT_WINDOW: Duration = Duration::from_secs(1);
-/// The rate climbs back by its ceiling in this time (from the floor to the ceiling in a bit less).
-pub const RECOVERY: Duration = Duration::from_secs(60);
+/// A throttle cuts a bucket's rate to this share of the rate it was sending at, as the SDK's
+/// adaptive retry mode (CUBIC) does: gentler than halving, so a bucket that found AWS's limit
+/// stays near it.
+pub const BETA: f64 = 0.7;
+/// After a cut the rate climbs back along a cubic curve relative to the rate it was throttled
+/// at (`peak`): `peak * (1 + CUBIC * (t - K)^3)`, where `K` is the time it takes to get back to
+/// `peak` ([`BACK_TO_PEAK`]). Near `peak` the curve is flat, so the bucket spends most of its
+/// time at the rate AWS allowed last; past it, it probes faster and faster, so a lifted limit is
+/// found within seconds (from the floor to the ceiling in about 12 s).
+pub const BACK_TO_PEAK: Duration = Duration::from_secs(2);
 /// The lowest share of its ceiling a bucket slows down to.
 pub const FLOOR: f64 = 0.02;
+/// How long a caller waiting for a token sleeps at most before it looks at the rate again (a
+/// rate that climbs serves it sooner than the rate it started waiting at).
+const NAP: Duration = Duration::from_millis(250);
+
+/// The cubic's scale: the curve is back at `peak` after [`BACK_TO_PEAK`].
+fn cubic_scale() -> f64 {
+    (1.0 - BETA) / BACK_TO_PEAK.as_secs_f64().powi(3)
+}
+
+/// A bucket's state after a throttle.
+#[derive(Clone, Copy, Debug)]
+struct Cut {
+    at: Instant,
+    /// The rate it was throttled at.
+    peak: f64,
+}
+
+/// Calls sent in the current and the previous one-second window: the rate the bucket really
+/// sends at, which may be far below its rate when its callers ask for less.
+#[derive(Clone, Copy, Debug)]
+struct Sent {
+    start: Instant,
+    now: f64,
+    before: f64,
+}
+
+impl Sent {
+    fn record(&mut self, now: Instant) {
+        self.roll(now);
+        self.now += 1.0;
+    }
+
+    fn roll(&mut self, now: Instant) {
+        let age = now.saturating_duration_since(self.start).as_secs_f64();
+        if age >= 1.0 {
+            self.before = if age < 2.0 { self.now } else { 0.0 };
+            self.now = 0.0;
+            self.start += Duration::from_secs_f64(age.floor());
+        }
+    }
+
+    /// Calls in the last second, the previous window weighted by how much of it overlaps.
+    fn rate(&mut self, now: Instant) -> f64 {
+        self.roll(now);
+        let into = now.saturating_duration_since(self.start).as_secs_f64();
+        self.now + self.before * (1.0 - into).max(0.0)
+    }
+}
 
 struct Bucket {
     tokens: f64,
     last: Instant,
-    /// When the rate was last cut, and to what; `None` while at the ceiling.
-    cut: Option<(Instant, f64)>,
+    /// The last cut; `None` while at the ceiling.
+    cut: Option<Cut>,
+    /// Bumped by each cut. A throttle reported for a call sent before the latest cut is the
+    /// same signal as the one that made it (the attempts in flight when AWS began to throttle
+    /// all come back throttled) and does not cut again.
+    generation: u64,
+    sent: Sent,
+    /// Callers waiting for a token, served in arrival order by `turn`.
+    waiting: u32,
+    turn: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Bucket {
@@ -77,17 +141,51 @@ impl Bucket {
             tokens: limit.burst.max(1.0),
             last: now,
             cut: None,
+            generation: 0,
+            sent: Sent {
+                start: now,
+                now: 0.0,
+                before: 0.0,
+            },
+            waiting: 0,
+            turn: Arc::default(),
         }
     }
 
-    /// The rate now: the ceiling, or the cut rate plus what it recovered since.
+    /// The rate now: the ceiling, or the cubic climb from the last cut.
     fn rate(&self, ceiling: f64, now: Instant) -> f64 {
         match self.cut {
             None => ceiling,
-            Some((at, rate)) => {
-                let since = now.saturating_duration_since(at).as_secs_f64();
-                (rate + since * ceiling / RECOVERY.as_secs_f64()).min(ceiling)
+            Some(c) => {
+                let t =
+                    now.saturating_duration_since(c.at).as_secs_f64() - BACK_TO_PEAK.as_secs_f64();
+                (c.peak * (1.0 + cubic_scale() * t.powi(3))).clamp(ceiling * FLOOR, ceiling)
             }
+        }
+    }
+
+    /// Brings the tokens up to `now` at the current rate (which is the ceiling again once the
+    /// climb reaches it).
+    fn refill(&mut self, limit: RateLimit, now: Instant) -> f64 {
+        let rate = self.rate(limit.rate, now);
+        if self.cut.is_some() && rate >= limit.rate {
+            self.cut = None;
+        }
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
+        self.tokens = (self.tokens + elapsed * rate).min(limit.burst.max(1.0));
+        self.last = now;
+        rate
+    }
+
+    /// Takes a token if there is one: the generation it is sent in, or how long until one.
+    fn take(&mut self, limit: RateLimit, now: Instant) -> Result<u64, Duration> {
+        let rate = self.refill(limit, now);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            self.sent.record(now);
+            Ok(self.generation)
+        } else {
+            Err(Duration::from_secs_f64((1.0 - self.tokens) / rate))
         }
     }
 }
@@ -118,17 +216,21 @@ pub fn within_run<F: Future>(timeout: Duration, f: F) -> impl Future<Output = F:
 }
 
 /// Rounds of a throttled call made outside a job run (discovery, `check`), which has no
-/// deadline of its own.
-const ROUNDS_OUTSIDE_A_RUN: u32 = 4;
+/// deadline of its own: about ten seconds of waits.
+const ROUNDS_OUTSIDE_A_RUN: u32 = 8;
 
-/// How long a call throttled past the SDK's retries waits before it is sent again (its `round`
-/// counts from 0; it was first sent at `since`), or `None` when it should give up: when the
-/// wait would leave its run less than half its timeout, or take the call past `limit`.
-/// Exponential from half a second to 20 s, with jitter (half to all of it), so that the calls
-/// throttled together do not come back together.
+/// How long a throttled call waits before it queues for its bucket's next token again (its
+/// `round` counts from 0; it was first sent at `since`), or `None` when it should give up: when
+/// the wait would leave its run less than half its timeout, or take the call past `limit`.
+///
+/// The bucket paces the call: the throttle cut its rate, and the call waits in line for a
+/// token at that rate. The wait before it joins the line is short and grows only when a call
+/// is throttled again and again (when AWS allows less than even the floor of the rate): 50 ms
+/// doubling to 20 s, with jitter (half to all of it), so that calls throttled together do not
+/// come back together.
 pub fn throttle_backoff(round: u32, since: Instant, limit: Option<Duration>) -> Option<Duration> {
-    let base = Duration::from_millis(500)
-        .saturating_mul(1 << round.min(6))
+    let base = Duration::from_millis(50)
+        .saturating_mul(1 << round.min(9))
         .min(Duration::from_secs(20));
     let wait = base.mul_f64(0.5 + 0.5 * fastrand::f64());
     if limit.is_some_and(|l| since.elapsed() + wait > l) {
@@ -207,6 +309,29 @@ pub struct Permit {
     _slot: Option<OwnedSemaphorePermit>,
     since: Instant,
     slots: Arc<SlotUse>,
+    generation: u64,
+}
+
+impl Permit {
+    /// The generation of the bucket the call was sent in (see [`Limiter::throttled`]).
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+}
+
+/// A caller waiting for its turn at a bucket; counted while it waits, however its wait ends.
+struct Waiting<'l> {
+    limiter: &'l Limiter,
+    key: (String, String, Service),
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        let mut buckets = self.limiter.lock_buckets();
+        if let Some(b) = buckets.get_mut(&self.key) {
+            b.waiting = b.waiting.saturating_sub(1);
+        }
+    }
 }
 
 impl Drop for Permit {
@@ -238,11 +363,11 @@ impl Limiter {
     }
 
     /// Waits for a token of (account, region, service), then for a slot among the calls in
-    /// flight.
+    /// flight. Callers that find the bucket empty wait in arrival order, and the first of them
+    /// looks at the bucket's rate as it is when it wakes: a cut slows every call not yet sent,
+    /// a climb speeds them.
     pub async fn acquire(&self, account: &str, region: &str, service: Service) -> Permit {
-        if let Some(wait) = self.reserve(account, region, service) {
-            tokio::time::sleep(wait).await;
-        }
+        let generation = self.token(account, region, service).await;
         let queued = Instant::now();
         let slot = self.in_flight.clone().acquire_owned().await.ok();
         let since = Instant::now();
@@ -252,6 +377,61 @@ impl Limiter {
             _slot: slot,
             since,
             slots: self.slots.clone(),
+            generation,
+        }
+    }
+
+    fn lock_buckets(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<(String, String, Service), Bucket>> {
+        self.buckets.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn key(account: &str, region: &str, service: Service) -> (String, String, Service) {
+        let region = if service.is_global() { "" } else { region };
+        (account.to_string(), region.to_string(), service)
+    }
+
+    /// A token of the bucket: at once when there is one and nobody waits before, else after
+    /// the callers that came first. Returns the generation it was taken in.
+    async fn token(&self, account: &str, region: &str, service: Service) -> u64 {
+        let limit = self.limits.get(&service).copied().unwrap_or_default();
+        if limit.rate <= 0.0 {
+            return 0;
+        }
+        let key = Self::key(account, region, service);
+        let turn = {
+            let now = Instant::now();
+            let mut buckets = self.lock_buckets();
+            let b = buckets
+                .entry(key.clone())
+                .or_insert_with(|| Bucket::new(limit, now));
+            if b.waiting == 0 {
+                if let Ok(generation) = b.take(limit, now) {
+                    return generation;
+                }
+            }
+            b.waiting += 1;
+            b.turn.clone()
+        };
+        let _waiting = Waiting {
+            limiter: self,
+            key: key.clone(),
+        };
+        let _turn = turn.lock().await;
+        loop {
+            let now = Instant::now();
+            let wait = {
+                let mut buckets = self.lock_buckets();
+                let b = buckets
+                    .entry(key.clone())
+                    .or_insert_with(|| Bucket::new(limit, now));
+                match b.take(limit, now) {
+                    Ok(generation) => return generation,
+                    Err(wait) => wait,
+                }
+            };
+            tokio::time::sleep(wait.min(NAP)).await;
         }
     }
 
@@ -264,65 +444,41 @@ impl Limiter {
         }
     }
 
-    /// Takes a token, possibly on credit; returns how long to wait for it.
-    fn reserve(&self, account: &str, region: &str, service: Service) -> Option<Duration> {
-        let limit = self.limits.get(&service).copied().unwrap_or_default();
-        if limit.rate <= 0.0 {
-            return None;
-        }
-        let region = if service.is_global() { "" } else { region };
-        let now = Instant::now();
-        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
-        let b = buckets
-            .entry((account.to_string(), region.to_string(), service))
-            .or_insert_with(|| Bucket::new(limit, now));
-        let rate = b.rate(limit.rate, now);
-        if rate >= limit.rate {
-            b.cut = None;
-        }
-        let elapsed = now.saturating_duration_since(b.last).as_secs_f64();
-        b.tokens = (b.tokens + elapsed * rate).min(limit.burst.max(1.0));
-        b.last = now;
-        b.tokens -= 1.0;
-        if b.tokens >= 0.0 {
-            None
-        } else {
-            Some(Duration::from_secs_f64(-b.tokens / rate))
-        }
-    }
-
     /// How long a call first sent at `since` and throttled `round + 1` times past the SDK's
     /// retries waits before it is sent again, or `None` to give up (see [`throttle_backoff`]).
     pub fn throttle_wait(&self, round: u32, since: Instant) -> Option<Duration> {
         throttle_backoff(round, since, self.throttle_retry_limit)
     }
 
-    /// AWS throttled an attempt of (account, region, service): halve the bucket's rate, unless
-    /// it was cut within [`CUT_WINDOW`], and drop its burst.
-    pub fn throttled(&self, account: &str, region: &str, service: Service) {
+    /// AWS throttled an attempt of (account, region, service) sent in `generation`: unless a
+    /// cut came since it was sent, cut the bucket's rate to [`BETA`] of the rate it was
+    /// sending at (its rate while callers wait in line; else what it sent in the last second,
+    /// when that is less), never below [`FLOOR`] of the ceiling, and drop its burst.
+    pub fn throttled(&self, account: &str, region: &str, service: Service, generation: u64) {
         let limit = self.limits.get(&service).copied().unwrap_or_default();
         if limit.rate <= 0.0 {
             return;
         }
-        let region = if service.is_global() { "" } else { region };
         let now = Instant::now();
-        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        let mut buckets = self.lock_buckets();
         let b = buckets
-            .entry((account.to_string(), region.to_string(), service))
+            .entry(Self::key(account, region, service))
             .or_insert_with(|| Bucket::new(limit, now));
-        if b.cut
-            .is_some_and(|(at, _)| now.saturating_duration_since(at) < CUT_WINDOW)
-        {
+        if generation != b.generation {
             return;
         }
-        // Bring the tokens up to now at the old rate before the rate changes.
-        let old = b.rate(limit.rate, now);
-        let elapsed = now.saturating_duration_since(b.last).as_secs_f64();
-        b.tokens = (b.tokens + elapsed * old)
-            .min(limit.burst.max(1.0))
-            .min(0.0);
-        b.last = now;
-        b.cut = Some((now, (old / 2.0).max(limit.rate * FLOOR)));
+        let rate = b.refill(limit, now);
+        // With callers in line the bucket sends at its rate; without, at what they ask, which
+        // may be far less (and is what AWS found too much).
+        let sending = if b.waiting > 0 {
+            rate
+        } else {
+            rate.min(b.sent.rate(now))
+        };
+        let peak = sending.max(limit.rate * FLOOR / BETA);
+        b.tokens = b.tokens.min(0.0);
+        b.cut = Some(Cut { at: now, peak });
+        b.generation += 1;
     }
 
     /// The rates of every service's buckets now.
@@ -415,20 +571,38 @@ mod tests {
             .unwrap()
     }
 
+    /// Takes `n` tokens of account 1's Config bucket in region `r`; returns the generation of
+    /// the last.
+    async fn send(l: &Limiter, n: usize) -> u64 {
+        let mut generation = 0;
+        for _ in 0..n {
+            generation = l.acquire("1", "r", Service::Config).await.generation();
+        }
+        generation
+    }
+
+    fn bucket_key() -> (String, String, Service) {
+        ("1".to_string(), "r".to_string(), Service::Config)
+    }
+
     #[tokio::test(start_paused = true)]
-    async fn a_throttle_halves_the_rate_once_per_window_down_to_the_floor() {
-        let l = config_at(10.0, 1.0);
-        l.throttled("1", "r", Service::Config);
-        assert_eq!(config_rate(&l).lowest, 5.0);
-        // Attempts throttled together are one signal.
-        l.throttled("1", "r", Service::Config);
-        assert_eq!(config_rate(&l).lowest, 5.0);
+    async fn a_throttle_cuts_the_rate_it_was_sending_at_once_per_signal_down_to_the_floor() {
+        let l = config_at(10.0, 10.0);
+        // Ten calls at once (the burst), then throttled: it was sending 10 a second.
+        let generation = send(&l, 10).await;
+        l.throttled("1", "r", Service::Config, generation);
+        let r = config_rate(&l);
+        assert!((r.lowest - 7.0).abs() < 1e-9, "{r:?}");
+        // The other attempts sent before the cut are the same signal.
+        l.throttled("1", "r", Service::Config, generation);
+        assert!((config_rate(&l).lowest - 7.0).abs() < 1e-9);
         // Another region is another bucket.
-        l.throttled("1", "other", Service::Config);
+        l.throttled("1", "other", Service::Config, 0);
         assert_eq!(config_rate(&l).slowed, 2);
-        for _ in 0..20 {
-            tokio::time::advance(CUT_WINDOW).await;
-            l.throttled("1", "r", Service::Config);
+        // Calls sent after each cut and throttled too: cut again, down to the floor.
+        for _ in 0..30 {
+            let generation = l.lock_buckets()[&bucket_key()].generation;
+            l.throttled("1", "r", Service::Config, generation);
         }
         let r = config_rate(&l);
         assert!((r.lowest - 10.0 * FLOOR).abs() < 1e-9, "{r:?}");
@@ -436,32 +610,96 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_slowed_bucket_paces_calls_and_recovers_to_the_ceiling() {
-        let l = config_at(10.0, 5.0);
-        // Throttled three seconds in a row: 10 -> 5 -> 2.5 -> 1.25 calls a second.
-        for _ in 0..3 {
-            l.throttled("1", "r", Service::Config);
-            tokio::time::advance(CUT_WINDOW).await;
-        }
-        // The burst was dropped at the cut; a second later the bucket holds what it earned
-        // since, at about 1.5 calls a second: 3 calls take about 0.95 s, where the ceiling's
-        // burst of 5 would have served them at once.
-        let start = Instant::now();
-        for _ in 0..3 {
-            l.acquire("1", "r", Service::Config).await;
-        }
-        let took = start.elapsed();
-        assert!(took > Duration::from_millis(800), "{took:?}");
-        // With no throttle the rate climbs back by the ceiling per RECOVERY.
-        tokio::time::advance(RECOVERY).await;
+    async fn a_bucket_that_sends_little_is_cut_from_what_it_sends() {
+        let l = config_at(10.0, 10.0);
+        // Two calls in the last second, at a rate of 10: AWS allowed less than two.
+        let generation = send(&l, 2).await;
+        l.throttled("1", "r", Service::Config, generation);
         let r = config_rate(&l);
-        assert_eq!((r.lowest, r.slowed), (10.0, 0), "{r:?}");
-        // And the bucket is back to the configured pace (burst refilled).
-        let start = Instant::now();
-        for _ in 0..5 {
-            l.acquire("1", "r", Service::Config).await;
+        assert!((r.lowest - 1.4).abs() < 1e-9, "{r:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_cut_rate_climbs_back_flat_near_its_peak_then_fast_to_the_ceiling() {
+        let l = config_at(100.0, 1.0);
+        l.throttled("1", "r", Service::Config, 0);
+        // Sent nothing: the peak is the floor's, the rate the floor.
+        let at = |secs: f64| {
+            let b = l.lock_buckets();
+            b[&bucket_key()].rate(100.0, Instant::now() + Duration::from_secs_f64(secs))
+        };
+        assert!((at(0.0) - 2.0).abs() < 1e-9);
+        // Back at the peak after BACK_TO_PEAK, and flat around it.
+        let peak = 2.0 / BETA;
+        assert!((at(2.0) - peak).abs() < 1e-9);
+        assert!(at(1.0) > 0.95 * peak && at(3.0) < 1.05 * peak);
+        // Then steeper: at the ceiling within about 12 s of the cut.
+        assert!(at(8.0) > 8.0 * peak);
+        assert_eq!(at(12.0), 100.0);
+        tokio::time::advance(Duration::from_secs(12)).await;
+        let r = config_rate(&l);
+        assert_eq!((r.lowest, r.slowed), (100.0, 0), "{r:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_cut_slows_the_calls_already_waiting_and_they_keep_their_order() {
+        let l = Arc::new(config_at(10.0, 1.0));
+        send(&l, 1).await;
+        // Twenty callers in line at 10 a second.
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let mut tasks = Vec::new();
+        for i in 0..20 {
+            let (l, order) = (l.clone(), order.clone());
+            tasks.push(tokio::spawn(async move {
+                l.acquire("1", "r", Service::Config).await;
+                order.lock().unwrap().push((i, Instant::now()));
+            }));
+            tokio::task::yield_now().await;
         }
-        assert!(start.elapsed() < Duration::from_millis(1));
+        let start = Instant::now();
+        tokio::time::sleep(Duration::from_millis(450)).await;
+        // Throttled while the line waits, sending at 10 a second: 7 a second from now,
+        // climbing slowly, for the callers already in line too.
+        let generation = l.lock_buckets()[&bucket_key()].generation;
+        l.throttled("1", "r", Service::Config, generation);
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let order = order.lock().unwrap();
+        let ids: Vec<usize> = order.iter().map(|(i, _)| *i).collect();
+        assert_eq!(ids, (0..20).collect::<Vec<_>>(), "served in arrival order");
+        let before_cut = order
+            .iter()
+            .filter(|(_, t)| t.duration_since(start) <= Duration::from_millis(450))
+            .count();
+        assert_eq!(before_cut, 4, "10 a second before the cut");
+        // The other 16 at the cut rate (7 climbing towards 10 a second): more than
+        // 16 / 10 = 1.6 s, less than 16 / 7 = 2.3 s.
+        let rest = order[19].1.duration_since(start) - Duration::from_millis(450);
+        assert!(
+            rest > Duration::from_millis(1650) && rest < Duration::from_millis(2300),
+            "{rest:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_caller_that_gives_up_leaves_the_line() {
+        let l = Arc::new(config_at(1.0, 1.0));
+        send(&l, 1).await;
+        let waiting = {
+            let l = l.clone();
+            tokio::spawn(async move { l.acquire("1", "r", Service::Config).await.generation() })
+        };
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(l.lock_buckets()[&bucket_key()].waiting, 1);
+        waiting.abort();
+        let _ = waiting.await;
+        assert_eq!(l.lock_buckets()[&bucket_key()].waiting, 0);
+        // And the next caller is not held behind it.
+        tokio::time::advance(Duration::from_secs(1)).await;
+        let t = Instant::now();
+        send(&l, 1).await;
+        assert!(t.elapsed() < Duration::from_millis(1));
     }
 
     #[tokio::test(start_paused = true)]
@@ -471,7 +709,7 @@ mod tests {
         assert!(throttle_backoff(0, now, None).is_some());
         assert!(throttle_backoff(ROUNDS_OUTSIDE_A_RUN, now, None).is_none());
         // A limit of its own: none past it.
-        assert!(throttle_backoff(0, now, Some(Duration::from_millis(100))).is_none());
+        assert!(throttle_backoff(0, now, Some(Duration::from_millis(10))).is_none());
         // In a run of 60 s: waits grow, and the last one leaves half the run.
         within_run(Duration::from_secs(60), async {
             let start = Instant::now();

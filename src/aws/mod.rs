@@ -257,8 +257,8 @@ impl AssumeRoleProvider {
             .role_session_name(&r.session_name)
             .set_external_id(r.external_id.clone())
             .set_duration_seconds(r.duration.map(|d| d.as_secs().clamp(900, 43_200) as i32));
-        // Like every call: throttled attempts slow the bucket, and a request throttled past the
-        // SDK's retries is sent again while the run that needs the credentials has time.
+        // Like every call: a throttled attempt slows the bucket, and the request queues again
+        // for a token while the run that needs the credentials has time.
         let (mut round, since) = (0, tokio::time::Instant::now());
         let out = loop {
             let permit = self
@@ -273,6 +273,7 @@ impl AssumeRoleProvider {
                     BASE_CREDENTIALS,
                     &self.home_region,
                     Service::Sts,
+                    permit.generation(),
                 ))
                 .send()
                 .await;
