@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use crate::aws::{CollectError, RegionClients};
 pub use crate::config::section::{Placement, Schedule, Section};
-use crate::metrics::Family;
+use crate::metrics::{Attention, Family, Reading};
 
 /// Where a collector's jobs run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,6 +62,8 @@ pub trait Collector: Send + Sync + 'static {
 pub struct Collected {
     /// The families of the new snapshot that are not in a part.
     pub families: Vec<Family>,
+    /// What needs attention among `families` (see [`Attention`]).
+    pub items: Vec<Attention>,
     /// Lines for the status page.
     pub notes: Vec<String>,
     /// Run again sooner than the interval (e.g. to poll an asynchronous job).
@@ -77,17 +79,26 @@ pub struct Collected {
 pub struct Part {
     /// Stable name, e.g. `findings detector 12ab...`; in the log and on the status page.
     pub name: String,
-    /// The part's families, or the error of the call that failed.
-    pub result: Result<Vec<Family>, CollectError>,
+    /// The part's families and items, or the error of the call that failed.
+    pub result: Result<Reading, CollectError>,
 }
 
 impl Collected {
-    /// Adds a part.
-    pub fn part(&mut self, name: impl Into<String>, result: Result<Vec<Family>, CollectError>) {
+    /// Adds a part: its families (and items), or its error.
+    pub fn part<R: Into<Reading>>(
+        &mut self,
+        name: impl Into<String>,
+        result: Result<R, CollectError>,
+    ) {
         self.parts.push(Part {
             name: name.into(),
-            result,
+            result: result.map(Into::into),
         });
+    }
+
+    /// Adds a part whose calls failed.
+    pub fn failed_part(&mut self, name: impl Into<String>, error: CollectError) {
+        self.part(name, Err::<Reading, _>(error));
     }
 
     /// The parts that failed.

@@ -296,6 +296,60 @@ impl Format {
     }
 }
 
+/// The kinds of things that need attention: each is a section of the overview.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Concern {
+    /// A member account's deployment of an organization rule or conformance pack failed.
+    FailedDeployment,
+    /// A rule or conformance pack is non-compliant.
+    NonCompliant,
+    /// High or critical GuardDuty findings.
+    Findings,
+    /// No Config recorder, a recorder not recording, or its last delivery failed.
+    Recorders,
+    /// GuardDuty off or not covering an account.
+    GuardDuty,
+    /// A GuardDuty protection plan is disabled.
+    Plans,
+}
+
+/// One thing that needs attention, as a collector read it: built in its `convert.rs` from the
+/// same answer as the families that export it, with AWS's code and message where AWS gave one.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Attention {
+    /// Which kind.
+    pub concern: Concern,
+    /// The account it is about.
+    pub account_id: String,
+    /// The region (empty for organization-wide items).
+    pub region: String,
+    /// What is wrong, in a few words (the rule and its status, the recorder, ...).
+    pub subject: String,
+    /// AWS's error code or the state, as exported.
+    pub code: String,
+    /// AWS's message, or the exporter's, where there is one.
+    pub message: String,
+}
+
+/// What a run or one of its parts read: its families, and the items among them that need
+/// attention. Kept and dropped together by the store's freshness rule.
+#[derive(Clone, Debug, Default)]
+pub struct Reading {
+    /// The families.
+    pub families: Vec<Family>,
+    /// The items that need attention.
+    pub items: Vec<Attention>,
+}
+
+impl From<Vec<Family>> for Reading {
+    fn from(families: Vec<Family>) -> Self {
+        Reading {
+            families,
+            items: Vec::new(),
+        }
+    }
+}
+
 /// One job's snapshot as the exposition uses it: its families, shared, and what its HELP lines
 /// add (how often the values are collected).
 #[derive(Debug, Clone)]
@@ -420,6 +474,29 @@ pub fn epoch_seconds(t: std::time::SystemTime) -> f64 {
         Ok(d) => d.as_secs_f64(),
         Err(e) => -e.duration().as_secs_f64(),
     }
+}
+
+/// For the collectors' tests: how many samples of family `name` in `families` satisfy `pred`,
+/// given each sample's labels by name and its value. Tests compare it with the items a
+/// conversion made from the same answer.
+#[cfg(test)]
+pub fn count_samples(
+    families: &[Family],
+    name: &str,
+    pred: impl Fn(&std::collections::BTreeMap<&str, &str>, f64) -> bool,
+) -> usize {
+    families
+        .iter()
+        .filter(|f| f.desc.name == name)
+        .flat_map(|f| {
+            f.samples().map(|(labels, v)| {
+                let by_name: std::collections::BTreeMap<&str, &str> =
+                    f.desc.labels.iter().copied().zip(labels.values()).collect();
+                (by_name, v)
+            })
+        })
+        .filter(|(l, v)| pred(l, *v))
+        .count()
 }
 
 #[cfg(test)]

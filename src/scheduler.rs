@@ -16,10 +16,12 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::aws::limits::{within_run, Turn};
 use crate::aws::{AccountAws, ErrorKind, RegionClients};
 use crate::collect::{Job, Schedule, Scope};
 use crate::collectors::CollectorKind;
 use crate::config::Config;
+use crate::metrics::Reading;
 use crate::store::{Failure, JobKey, PartReport, RunReport, Store};
 use crate::targets::{ResolvedTarget, TargetSink};
 
@@ -115,7 +117,10 @@ impl Slot {
 /// jitter, a recovery) put 80,000 tasks on two runtime queues: a call slot handed to a waiting
 /// job stayed idle until that job's turn came round, 10% of slot-time at that size, and every
 /// job's first futures were alive at once. A job waits for its turn before its run starts (its
-/// timeout and duration count from there), parked, costing nothing while it waits.
+/// timeout and duration count from there), parked, costing nothing while it waits. A run hands
+/// its turn back while it only waits (for a token of a slowed bucket, for its account's
+/// credentials: `aws::limits::away`), so runs held up by the rates AWS allows do not keep the
+/// others from their calls.
 /// Organization jobs (one per region at most, each a long chain of calls paced by one account's
 /// buckets: GuardDuty's administrator, an aggregator) do not wait: queued behind thousands of
 /// account jobs, their chain would start late and end the cycle.
@@ -164,8 +169,8 @@ impl Gate {
         *size = want;
     }
 
-    async fn enter(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
-        self.permits.clone().acquire_owned().await.ok()
+    async fn enter(&self) -> Arc<Turn> {
+        Turn::take(self.permits.clone()).await
     }
 }
 
@@ -465,11 +470,10 @@ async fn run_slot(slot: Arc<Slot>, store: Arc<Store>) -> (JobKey, bool, Option<D
     let mut job = slot.job.lock().await;
     slot.inherit(&mut job).await;
     let turn = match &slot.gate {
-        Some(g) => g.enter().await,
+        Some(g) => Some(g.enter().await),
         None => None,
     };
-    let (report, parts, hint) = run_one(&slot, &mut job).await;
-    drop(turn);
+    let (report, parts, hint) = run_one(&slot, &mut job, turn).await;
     let failed = report.result.is_err() || parts.iter().any(|p| p.result.is_err());
     store.record_parts(&slot.key, report, parts);
     (slot.key.clone(), failed, hint)
@@ -479,12 +483,12 @@ async fn run_slot(slot: Arc<Slot>, store: Arc<Store>) -> (JobKey, bool, Option<D
 async fn run_one(
     slot: &Slot,
     job: &mut Box<dyn Job>,
+    turn: Option<Arc<Turn>>,
 ) -> (RunReport, Vec<PartReport>, Option<Duration>) {
     let started = SystemTime::now();
     let start = Instant::now();
     let timeout = slot.schedule.timeout;
-    let result =
-        tokio::time::timeout(timeout, crate::aws::limits::within_run(timeout, job.run())).await;
+    let result = tokio::time::timeout(timeout, within_run(timeout, turn, job.run())).await;
     let duration = start.elapsed();
     let key = &slot.key;
     let mut parts = Vec::new();
@@ -513,7 +517,14 @@ async fn run_one(
                     result,
                 });
             }
-            (Ok(c.families), c.notes, c.next_run)
+            (
+                Ok(Reading {
+                    families: c.families,
+                    items: c.items,
+                }),
+                c.notes,
+                c.next_run,
+            )
         }
         Ok(Err(e)) => {
             tracing::warn!(
@@ -587,11 +598,11 @@ async fn run_job(slot: Arc<Slot>, store: Arc<Store>, token: CancellationToken, d
             r = async {
                 let mut job = slot.job.lock().await;
                 slot.inherit(&mut job).await;
-                let _turn = match &slot.gate {
-                    Some(g) => g.enter().await,
+                let turn = match &slot.gate {
+                    Some(g) => Some(g.enter().await),
                     None => None,
                 };
-                run_one(&slot, &mut job).await
+                run_one(&slot, &mut job, turn).await
             } => r,
         };
         store.record_parts(&slot.key, report, parts);

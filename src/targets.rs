@@ -159,6 +159,24 @@ static ACCOUNT_INFO: Desc = Desc {
     labels: &["account_id", "account_name", "status"],
 };
 
+/// The account names discovery exported (its `aws_account` family) among `families`, by id.
+pub fn account_names(families: &[Arc<Vec<Family>>]) -> BTreeMap<String, String> {
+    let mut names = BTreeMap::new();
+    for f in families
+        .iter()
+        .flat_map(|s| s.iter())
+        .filter(|f| std::ptr::eq(f.desc(), &ACCOUNT_INFO))
+    {
+        for (labels, _) in f.samples() {
+            let mut v = labels.values();
+            if let (Some(id), Some(name)) = (v.next(), v.next()) {
+                names.insert(id.to_string(), name.to_string());
+            }
+        }
+    }
+    names
+}
+
 /// Every account (ListAccounts, every page).
 pub async fn list_accounts(c: &RegionClients) -> Result<Vec<OrgAccount>, CollectError> {
     list_accounts_paged(c, |_| {}).await

@@ -103,7 +103,9 @@ impl RegionClients {
         // takes a slot and an STS token of its own (and is cached, so the SDK's own resolution
         // below finds them).
         if let Some(p) = &self.scope.credentials {
-            if let Err(e) = p.provide_credentials().await {
+            // A wait (for the one AssumeRole of the account, queued on the STS bucket): the
+            // run's turn goes to a run that has calls ready meanwhile.
+            if let Err(e) = super::limits::away(p.provide_credentials()).await {
                 return Err(CollectError::new(
                     O::NAME,
                     account,

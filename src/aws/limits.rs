@@ -195,21 +195,86 @@ tokio::task_local! {
     static RUN: RunClock;
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 struct RunClock {
     deadline: Instant,
     /// What a throttled call leaves to the rest of the run: it is not sent again when less
     /// than this would remain after the wait.
     reserve: Duration,
+    /// The run's turn among the jobs running at once, if the runner bounds them.
+    turn: Option<Arc<Turn>>,
 }
 
-/// Runs `f` (one job run) with its deadline known to the calls it makes, so that a throttled
-/// call is sent again for as long as the run has time, and no longer.
-pub fn within_run<F: Future>(timeout: Duration, f: F) -> impl Future<Output = F::Output> {
+/// A job run's turn among the jobs that run at once (the scheduler's bound on them): held
+/// while the run works, handed back while it only waits, for a token of a slowed bucket or for
+/// its account's credentials ([`away`]). When AWS allows less than the configured rates, a
+/// run spends most of its time waiting for its buckets; holding its turn meanwhile kept the
+/// runs that had calls ready from starting, and the calls in flight far below their bound.
+#[derive(Debug)]
+pub struct Turn {
+    permits: Arc<Semaphore>,
+    held: Mutex<Option<OwnedSemaphorePermit>>,
+}
+
+impl Turn {
+    /// Waits for a permit of `permits`: the turn of a run that starts.
+    pub async fn take(permits: Arc<Semaphore>) -> Arc<Turn> {
+        let held = permits.clone().acquire_owned().await.ok();
+        Arc::new(Turn {
+            permits,
+            held: Mutex::new(held),
+        })
+    }
+
+    /// Hands the permit back; whether it was held.
+    fn step_out(&self) -> bool {
+        self.held
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+            .is_some()
+    }
+
+    /// Waits for a permit again.
+    async fn step_in(&self) {
+        let p = self.permits.clone().acquire_owned().await.ok();
+        *self.held.lock().unwrap_or_else(|e| e.into_inner()) = p;
+    }
+
+    /// Whether the permit is held now.
+    pub fn held(&self) -> bool {
+        self.held
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
+    }
+}
+
+/// Runs `f`, a wait, with the run's turn handed back meanwhile (see [`Turn`]); waits are
+/// nested freely (only the outermost hands it back and takes it again).
+pub async fn away<F: Future>(f: F) -> F::Output {
+    let turn = RUN.try_with(|r| r.turn.clone()).ok().flatten();
+    let stepped_out = turn.as_ref().is_some_and(|t| t.step_out());
+    let out = f.await;
+    if let (true, Some(t)) = (stepped_out, turn) {
+        t.step_in().await;
+    }
+    out
+}
+
+/// Runs `f` (one job run) with its deadline and its turn known to the calls it makes, so that
+/// a throttled call is sent again for as long as the run has time, and no longer, and waits
+/// hand the turn back.
+pub fn within_run<F: Future>(
+    timeout: Duration,
+    turn: Option<Arc<Turn>>,
+    f: F,
+) -> impl Future<Output = F::Output> {
     RUN.scope(
         RunClock {
             deadline: Instant::now() + timeout,
             reserve: timeout / 2,
+            turn,
         },
         f,
     )
@@ -236,8 +301,8 @@ pub fn throttle_backoff(round: u32, since: Instant, limit: Option<Duration>) -> 
     if limit.is_some_and(|l| since.elapsed() + wait > l) {
         return None;
     }
-    match RUN.try_with(|r| *r) {
-        Ok(run) => (Instant::now() + wait + run.reserve <= run.deadline).then_some(wait),
+    match RUN.try_with(|r| (r.deadline, r.reserve)) {
+        Ok((deadline, reserve)) => (Instant::now() + wait + reserve <= deadline).then_some(wait),
         Err(_) => (round < ROUNDS_OUTSIDE_A_RUN).then_some(wait),
     }
 }
@@ -418,21 +483,24 @@ impl Limiter {
             limiter: self,
             key: key.clone(),
         };
-        let _turn = turn.lock().await;
-        loop {
-            let now = Instant::now();
-            let wait = {
-                let mut buckets = self.lock_buckets();
-                let b = buckets
-                    .entry(key.clone())
-                    .or_insert_with(|| Bucket::new(limit, now));
-                match b.take(limit, now) {
-                    Ok(generation) => return generation,
-                    Err(wait) => wait,
-                }
-            };
-            tokio::time::sleep(wait.min(NAP)).await;
-        }
+        away(async {
+            let _turn = turn.lock().await;
+            loop {
+                let now = Instant::now();
+                let wait = {
+                    let mut buckets = self.lock_buckets();
+                    let b = buckets
+                        .entry(key.clone())
+                        .or_insert_with(|| Bucket::new(limit, now));
+                    match b.take(limit, now) {
+                        Ok(generation) => return generation,
+                        Err(wait) => wait,
+                    }
+                };
+                tokio::time::sleep(wait.min(NAP)).await;
+            }
+        })
+        .await
     }
 
     /// How the slots were used so far.
@@ -711,7 +779,7 @@ mod tests {
         // A limit of its own: none past it.
         assert!(throttle_backoff(0, now, Some(Duration::from_millis(10))).is_none());
         // In a run of 60 s: waits grow, and the last one leaves half the run.
-        within_run(Duration::from_secs(60), async {
+        within_run(Duration::from_secs(60), None, async {
             let start = Instant::now();
             let mut rounds = 0;
             while let Some(wait) = throttle_backoff(rounds, start, None) {
@@ -722,6 +790,46 @@ mod tests {
             let spent = start.elapsed();
             assert!(rounds >= 4, "{rounds} rounds");
             assert!(spent <= Duration::from_secs(30), "{spent:?}");
+        })
+        .await;
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_run_hands_its_turn_back_while_it_waits_for_a_token() {
+        let permits = Arc::new(Semaphore::new(1));
+        let l = Arc::new(config_at(1.0, 1.0));
+        let turn = Turn::take(permits.clone()).await;
+        assert!(turn.held() && permits.available_permits() == 0);
+        let run = {
+            let (l, turn) = (l.clone(), turn.clone());
+            tokio::spawn(within_run(
+                Duration::from_secs(60),
+                Some(turn),
+                async move {
+                    // The burst, then a wait of a second for the next token.
+                    send(&l, 2).await;
+                },
+            ))
+        };
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert!(
+            !turn.held(),
+            "waiting for its token, the run gave its turn back"
+        );
+        let other = permits.clone().try_acquire_owned();
+        assert!(other.is_ok(), "another run takes it meanwhile");
+        drop(other);
+        run.await.unwrap();
+        assert!(turn.held(), "and takes it again to go on");
+        // Nested waits: only the outermost hands the turn back.
+        within_run(Duration::from_secs(60), Some(turn.clone()), async {
+            away(async {
+                assert!(!turn.held());
+                away(async { assert!(!turn.held()) }).await;
+                assert!(!turn.held(), "the inner wait does not take it again");
+            })
+            .await;
+            assert!(turn.held());
         })
         .await;
     }

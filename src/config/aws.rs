@@ -32,8 +32,9 @@ pub struct AwsConfig {
     /// Calls in flight at once, over all targets.
     #[serde(default = "default_max_concurrent_calls")]
     pub max_concurrent_calls: usize,
-    /// Longest a call throttled past its `max_attempts` keeps being sent again at the slowed
-    /// rate. Never more than half its run's timeout, which is the default.
+    /// Longest a throttled call keeps queueing again for a token of its slowed bucket (throttling
+    /// is not retried within `max_attempts`). Never more than half its run's timeout, which is
+    /// the default.
     #[serde(default)]
     pub throttle_retry_limit: Option<HumanDuration>,
     /// Client-side rate limits per (account, region, service); global services per account.

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use crate::metrics::{Family, Labels};
+use crate::metrics::{Concern, Family};
 use crate::store::{StatusRow, Store};
 
 /// Rows a page shows, per section and in the job table.
@@ -223,73 +223,6 @@ impl Digests {
     }
 }
 
-/// One sample of a family: its label names and values, borrowed, and its value.
-struct Sample<'a> {
-    names: &'static [&'static str],
-    labels: Labels<'a>,
-    value: f64,
-}
-
-impl<'a> Sample<'a> {
-    /// The value of label `name` ("" if the family has no such label).
-    fn get(&self, name: &str) -> &'a str {
-        match self.names.iter().position(|n| *n == name) {
-            Some(i) => self.labels.values().nth(i).unwrap_or(""),
-            None => "",
-        }
-    }
-}
-
-/// Every sample of family `name` in `snapshots` (a job's, or the extra families).
-fn samples<'a>(
-    snapshots: &'a [Arc<Vec<Family>>],
-    name: &'a str,
-) -> impl Iterator<Item = Sample<'a>> + 'a {
-    snapshots
-        .iter()
-        .flat_map(|s| s.iter())
-        .filter(move |f| f.desc().name == name)
-        .flat_map(|f| {
-            let names = f.desc().labels;
-            f.samples().map(move |(labels, value)| Sample {
-                names,
-                labels,
-                value,
-            })
-        })
-}
-
-/// The message of a failed member deployment, as the org-rules and org-packs collectors wrote it
-/// in their notes (`rule R: account A STATUS CODE: message`, `conformance pack P: ...`).
-fn member_message(
-    notes: &[String],
-    word: &str,
-    rule: &str,
-    account: &str,
-    status: &str,
-    code: &str,
-) -> String {
-    let prefix = format!("{word} {rule}: account {account} {status} {code}: ");
-    notes
-        .iter()
-        .find_map(|n| n.strip_prefix(&prefix))
-        .unwrap_or("")
-        .to_string()
-}
-
-/// AWS's error code and message of a recorder's last failure, as the recorder collector wrote
-/// them in its notes (`recorder NAME: CODE message`; AWS's codes have no spaces).
-fn recorder_error<'a>(notes: &'a [String], recorder: &str) -> (Option<&'a str>, &'a str) {
-    let prefix = format!("recorder {recorder}: ");
-    match notes.iter().find_map(|n| n.strip_prefix(&prefix)) {
-        Some(rest) => {
-            let (code, message) = rest.split_once(' ').unwrap_or((rest, ""));
-            (Some(code), message)
-        }
-        None => (None, ""),
-    }
-}
-
 impl Overview {
     /// The overview of `digest` with the job table filtered by `q`.
     pub fn new(digest: Arc<Digest>, q: &Query) -> Overview {
@@ -333,22 +266,9 @@ impl Digest {
 
     /// Computes the digest from status rows (with their snapshots) and the extra families.
     pub fn from_rows(revision: u64, rows: Vec<StatusRow>, extras: &[Arc<Vec<Family>>]) -> Digest {
-        let mut names = BTreeMap::new();
-        {
-            for s in samples(extras, "aws_account") {
-                names.insert(
-                    s.get("account_id").to_string(),
-                    s.get("account_name").to_string(),
-                );
-            }
-        }
+        let names = crate::targets::account_names(extras);
         let name = |id: &str| names.get(id).cloned();
-        let mut failed = Vec::new();
-        let mut noncompliant = Vec::new();
-        let mut findings = Vec::new();
-        let mut recorders = Vec::new();
-        let mut guardduty = Vec::new();
-        let mut plans = Vec::new();
+        let mut by_concern: BTreeMap<Concern, Vec<Item>> = BTreeMap::new();
         let mut collectors = Vec::new();
         for r in &rows {
             if let Some(e) = &r.last_error {
@@ -362,216 +282,26 @@ impl Digest {
                     seen: r.last_attempt,
                 });
             }
-            let families = &r.snapshots;
-            let item =
-                |account: &str, region: &str, subject: String, code: &str, message: String| Item {
-                    account_id: account.to_string(),
-                    account_name: name(account),
-                    region: region.to_string(),
-                    subject,
-                    code: code.to_string(),
-                    message,
+            for a in &r.items {
+                by_concern.entry(a.concern).or_default().push(Item {
+                    account_id: a.account_id.clone(),
+                    account_name: name(&a.account_id),
+                    region: a.region.clone(),
+                    subject: a.subject.clone(),
+                    code: a.code.clone(),
+                    message: a.message.clone(),
                     seen: r.last_success,
-                };
-            for s in samples(families, "aws_config_org_rule_member_status") {
-                let status = s.get("status");
-                if s.value == 1.0 && status.ends_with("_FAILED") {
-                    let (rule, account, code) =
-                        (s.get("rule"), s.get("account_id"), s.get("error_code"));
-                    let message = member_message(&r.notes, "rule", rule, account, status, code);
-                    failed.push(item(
-                        account,
-                        &r.key.region,
-                        format!("rule {rule}: {status}"),
-                        code,
-                        message,
-                    ));
-                }
-            }
-            for s in samples(families, "aws_config_org_conformance_pack_member_status") {
-                let status = s.get("status");
-                if s.value == 1.0 && status.ends_with("_FAILED") {
-                    let (pack, account, code) =
-                        (s.get("pack"), s.get("account_id"), s.get("error_code"));
-                    let message =
-                        member_message(&r.notes, "conformance pack", pack, account, status, code);
-                    failed.push(item(
-                        account,
-                        &r.key.region,
-                        format!("conformance pack {pack}: {status}"),
-                        code,
-                        message,
-                    ));
-                }
-            }
-            // Resource counts as AWS gives them (capped at 100), by (account, region, rule).
-            let mut resources: BTreeMap<(&str, &str, &str), (f64, bool)> = BTreeMap::new();
-            for s in samples(families, "aws_config_rule_noncompliant_resources") {
-                resources
-                    .entry((s.get("account_id"), s.get("region"), s.get("rule")))
-                    .or_default()
-                    .0 = s.value;
-            }
-            for s in samples(families, "aws_config_rule_noncompliant_resources_capped") {
-                resources
-                    .entry((s.get("account_id"), s.get("region"), s.get("rule")))
-                    .or_default()
-                    .1 = s.value == 1.0;
-            }
-            for s in samples(families, "aws_config_rule_compliance") {
-                if s.value == 1.0 && s.get("compliance") == "NON_COMPLIANT" {
-                    let (account, region, rule) =
-                        (s.get("account_id"), s.get("region"), s.get("rule"));
-                    let message = match resources.get(&(account, region, rule)) {
-                        Some((n, true)) => {
-                            format!("at least {n} non-compliant resources (AWS caps the count)")
-                        }
-                        Some((n, false)) => format!("{n} non-compliant resources"),
-                        None => String::new(),
-                    };
-                    noncompliant.push(item(
-                        account,
-                        region,
-                        format!("rule {rule}"),
-                        "NON_COMPLIANT",
-                        message,
-                    ));
-                }
-            }
-            let mut pack_rules: BTreeMap<(&str, &str, &str), f64> = BTreeMap::new();
-            for s in samples(families, "aws_config_conformance_pack_noncompliant_rules") {
-                pack_rules.insert(
-                    (s.get("account_id"), s.get("region"), s.get("pack")),
-                    s.value,
-                );
-            }
-            for s in samples(families, "aws_config_conformance_pack_compliance") {
-                if s.value == 1.0 && s.get("compliance") == "NON_COMPLIANT" {
-                    let (account, region, pack) =
-                        (s.get("account_id"), s.get("region"), s.get("pack"));
-                    let message = pack_rules
-                        .get(&(account, region, pack))
-                        .map(|n| format!("{n} non-compliant rules"))
-                        .unwrap_or_default();
-                    noncompliant.push(item(
-                        account,
-                        region,
-                        format!("conformance pack {pack}"),
-                        "NON_COMPLIANT",
-                        message,
-                    ));
-                }
-            }
-            // High and critical findings per account and region (the sample's own account).
-            let mut by_place: BTreeMap<(&str, &str), (f64, f64)> = BTreeMap::new();
-            for s in samples(families, "aws_guardduty_findings") {
-                let e = by_place
-                    .entry((s.get("account_id"), s.get("region")))
-                    .or_default();
-                match s.get("severity") {
-                    "high" => e.0 += s.value,
-                    "critical" => e.1 += s.value,
-                    _ => {}
-                }
-            }
-            for ((account, region), (high, critical)) in by_place {
-                if high + critical > 0.0 {
-                    findings.push(item(
-                        account,
-                        region,
-                        format!("{high} high, {critical} critical"),
-                        if critical > 0.0 { "critical" } else { "high" },
-                        String::new(),
-                    ));
-                }
-            }
-            for s in samples(families, "aws_config_recorders") {
-                if s.value == 0.0 {
-                    recorders.push(item(
-                        s.get("account_id"),
-                        s.get("region"),
-                        "no configuration recorder".into(),
-                        "NONE",
-                        String::new(),
-                    ));
-                }
-            }
-            for s in samples(families, "aws_config_recorder_recording") {
-                if s.value == 0.0 {
-                    recorders.push(item(
-                        s.get("account_id"),
-                        s.get("region"),
-                        format!("recorder {} is not recording", s.get("recorder")),
-                        "STOPPED",
-                        String::new(),
-                    ));
-                }
-            }
-            for s in samples(families, "aws_config_recorder_last_status") {
-                if s.value == 1.0 && s.get("status") == "Failure" {
-                    let recorder = s.get("recorder");
-                    let (code, message) = recorder_error(&r.notes, recorder);
-                    recorders.push(item(
-                        s.get("account_id"),
-                        s.get("region"),
-                        format!("recorder {recorder}: last delivery failed"),
-                        code.unwrap_or("Failure"),
-                        message.to_string(),
-                    ));
-                }
-            }
-            for s in samples(families, "aws_guardduty_detectors") {
-                if s.value == 0.0 {
-                    guardduty.push(item(
-                        s.get("account_id"),
-                        s.get("region"),
-                        "no GuardDuty detector".into(),
-                        "OFF",
-                        String::new(),
-                    ));
-                }
-            }
-            for s in samples(families, "aws_guardduty_detector_enabled") {
-                if s.value == 0.0 {
-                    guardduty.push(item(
-                        s.get("account_id"),
-                        s.get("region"),
-                        format!("detector {} disabled", s.get("detector_id")),
-                        "DISABLED",
-                        String::new(),
-                    ));
-                }
-            }
-            for s in samples(families, "aws_guardduty_org_account_not_covered") {
-                if s.value == 1.0 {
-                    guardduty.push(item(
-                        s.get("account_id"),
-                        s.get("region"),
-                        "not an enabled member of the administrator".into(),
-                        "NOT_COVERED",
-                        String::new(),
-                    ));
-                }
-            }
-            for s in samples(families, "aws_guardduty_feature_status") {
-                if s.value == 1.0 && s.get("status") == "DISABLED" {
-                    plans.push(item(
-                        s.get("account_id"),
-                        s.get("region"),
-                        format!("{} disabled", s.get("feature")),
-                        "DISABLED",
-                        String::new(),
-                    ));
-                }
+                });
             }
         }
+        let mut take = |c: Concern| by_concern.remove(&c).unwrap_or_default();
         let sections = vec![
-            section("failed_deployments", "Failed member deployments", "count(aws_config_org_rule_member_status{status=~\".*_FAILED\"} == 1) + count(aws_config_org_conformance_pack_member_status{status=~\".*_FAILED\"} == 1)", failed),
-            section("noncompliant", "Non-compliant rules and conformance packs", "count(aws_config_rule_compliance{compliance=\"NON_COMPLIANT\"} == 1) + count(aws_config_conformance_pack_compliance{compliance=\"NON_COMPLIANT\"} == 1)", noncompliant),
-            section("findings", "High and critical GuardDuty findings", "count by (account_id, region) (aws_guardduty_findings{severity=~\"high|critical\"} > 0)", findings),
-            section("recorders", "Config recorders off or failing", "count(aws_config_recorders == 0) + count(aws_config_recorder_recording == 0) + count(aws_config_recorder_last_status{status=\"Failure\"} == 1)", recorders),
-            section("guardduty", "GuardDuty off or not covering an account", "count(aws_guardduty_detectors == 0) + count(aws_guardduty_detector_enabled == 0) + count(aws_guardduty_org_account_not_covered == 1)", guardduty),
-            section("plans", "GuardDuty protection plans disabled", "count(aws_guardduty_feature_status{status=\"DISABLED\"} == 1)", plans),
+            section("failed_deployments", "Failed member deployments", "count(aws_config_org_rule_member_status{status=~\".*_FAILED\"} == 1) + count(aws_config_org_conformance_pack_member_status{status=~\".*_FAILED\"} == 1)", take(Concern::FailedDeployment)),
+            section("noncompliant", "Non-compliant rules and conformance packs", "count(aws_config_rule_compliance{compliance=\"NON_COMPLIANT\"} == 1) + count(aws_config_conformance_pack_compliance{compliance=\"NON_COMPLIANT\"} == 1)", take(Concern::NonCompliant)),
+            section("findings", "High and critical GuardDuty findings", "count by (account_id, region) (aws_guardduty_findings{severity=~\"high|critical\"} > 0)", take(Concern::Findings)),
+            section("recorders", "Config recorders off or failing", "count(aws_config_recorders == 0) + count(aws_config_recorder_recording == 0) + count(aws_config_recorder_last_status{status=\"Failure\"} == 1)", take(Concern::Recorders)),
+            section("guardduty", "GuardDuty off or not covering an account", "count(aws_guardduty_detectors == 0) + count(aws_guardduty_detector_enabled == 0) + count(aws_guardduty_org_account_not_covered == 1)", take(Concern::GuardDuty)),
+            section("plans", "GuardDuty protection plans disabled", "count(aws_guardduty_feature_status{status=\"DISABLED\"} == 1)", take(Concern::Plans)),
             section("collectors", "Collectors failing", "count(posture_exporter_collector_up == 0)", collectors),
         ];
         let accounts = rows
@@ -652,7 +382,7 @@ mod tests {
         RunReport {
             started: SystemTime::now(),
             duration: Duration::from_millis(5),
-            result,
+            result: result.map(Into::into),
             notes: Vec::new(),
         }
     }
@@ -740,32 +470,5 @@ mod tests {
         assert_eq!(Overview::page_of(120, 0), (0..50, 3));
         assert_eq!(Overview::page_of(120, 2), (100..120, 3));
         assert_eq!(Overview::page_of(120, 9), (100..120, 3));
-    }
-
-    #[test]
-    fn member_messages_are_found_by_their_exact_prefix() {
-        let notes = vec![
-            "rule r: x: account 1 CREATE_FAILED E: not this".to_string(),
-            "rule r: x: account 2 CREATE_FAILED E: the message: with a colon".to_string(),
-        ];
-        assert_eq!(
-            member_message(&notes, "rule", "r: x", "2", "CREATE_FAILED", "E"),
-            "the message: with a colon"
-        );
-        assert_eq!(
-            member_message(&notes, "rule", "r", "2", "CREATE_FAILED", "E"),
-            ""
-        );
-        assert_eq!(
-            member_message(
-                &notes,
-                "conformance pack",
-                "r: x",
-                "2",
-                "CREATE_FAILED",
-                "E"
-            ),
-            ""
-        );
     }
 }

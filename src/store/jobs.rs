@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
 use crate::collectors::CollectorKind;
-use crate::metrics::Family;
+use crate::metrics::{Attention, Family, Reading};
 
 /// Identifies one scheduled job: a collector run against one account in one region.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -59,8 +59,8 @@ pub struct Failure {
 pub struct PartReport {
     /// The part's stable name.
     pub name: String,
-    /// Its families, or the failure.
-    pub result: Result<Vec<Family>, Failure>,
+    /// Its families and items, or the failure.
+    pub result: Result<Reading, Failure>,
 }
 
 /// What one run of a job produced.
@@ -69,8 +69,8 @@ pub struct RunReport {
     pub started: SystemTime,
     /// How long it took.
     pub duration: Duration,
-    /// The families of a good run, or why it failed.
-    pub result: Result<Vec<Family>, Failure>,
+    /// The families and items of a good run, or why it failed.
+    pub result: Result<Reading, Failure>,
     /// Notes for the status page (e.g. failed member deployments with their messages).
     pub notes: Vec<String>,
 }
@@ -99,6 +99,8 @@ pub struct StatusRow {
     /// The families the job exports now: its last good snapshot and those of its parts, while
     /// they are kept.
     pub snapshots: Vec<Arc<Vec<Family>>>,
+    /// What needs attention among those families, kept and dropped with them.
+    pub items: Vec<Attention>,
     /// The parts that failed in the last run, each with its failure and the runs in a row that
     /// failed to read it (already in `last_error` as text).
     pub failed_parts: Vec<(String, Failure, u32)>,
@@ -107,6 +109,7 @@ pub struct StatusRow {
 /// One part of a job: its last good families and the runs in a row that failed to read it.
 struct PartEntry {
     snapshot: Option<Arc<Vec<Family>>>,
+    items: Vec<Attention>,
     failures: u32,
     last_error: Option<Failure>,
 }
@@ -115,6 +118,7 @@ struct Entry {
     target: String,
     interval: Duration,
     snapshot: Option<Arc<Vec<Family>>>,
+    items: Vec<Attention>,
     last_attempt: Option<SystemTime>,
     last_duration: Option<Duration>,
     last_success: Option<SystemTime>,
@@ -164,12 +168,14 @@ impl Entry {
         for p in parts {
             let mut e = old.remove(&p.name).unwrap_or(PartEntry {
                 snapshot: None,
+                items: Vec::new(),
                 failures: 0,
                 last_error: None,
             });
             match p.result {
-                Ok(families) => {
-                    e.snapshot = Some(Arc::new(families));
+                Ok(read) => {
+                    e.snapshot = Some(Arc::new(read.families));
+                    e.items = read.items;
                     e.failures = 0;
                     e.last_error = None;
                 }
@@ -177,6 +183,7 @@ impl Entry {
                     e.failures = e.failures.saturating_add(1);
                     if e.failures >= max_stale {
                         e.snapshot = None;
+                        e.items = Vec::new();
                     }
                     failed.push((p.name.clone(), f.clone()));
                     e.last_error = Some(f);
@@ -244,6 +251,7 @@ impl Jobs {
             target: target.to_string(),
             interval,
             snapshot: None,
+            items: Vec::new(),
             last_attempt: None,
             last_duration: None,
             last_success: None,
@@ -284,9 +292,10 @@ impl Jobs {
         // Kept until the next run: trimmed before the lock is taken.
         let results =
             std::iter::once(&mut report.result).chain(parts.iter_mut().map(|p| &mut p.result));
-        for families in results.filter_map(|r| r.as_mut().ok()) {
-            families.iter_mut().for_each(Family::shrink_to_fit);
-            families.shrink_to_fit();
+        for read in results.filter_map(|r| r.as_mut().ok()) {
+            read.families.iter_mut().for_each(Family::shrink_to_fit);
+            read.families.shrink_to_fit();
+            read.items.shrink_to_fit();
         }
         let max_stale = self.max_stale_intervals.load(Ordering::Relaxed);
         let mut entries = self.lock();
@@ -294,8 +303,9 @@ impl Jobs {
         e.last_attempt = Some(report.started);
         e.last_duration = Some(report.duration);
         let failed = match report.result {
-            Ok(families) => {
-                e.snapshot = Some(Arc::new(families));
+            Ok(read) => {
+                e.snapshot = Some(Arc::new(read.families));
+                e.items = read.items;
                 e.notes = report.notes;
                 match e.apply_parts(parts, max_stale) {
                     None => {
@@ -323,10 +333,12 @@ impl Jobs {
                     p.failures = p.failures.saturating_add(1);
                     if p.failures >= max_stale {
                         p.snapshot = None;
+                        p.items = Vec::new();
                     }
                 }
                 if e.consecutive_failures >= max_stale {
                     e.snapshot = None;
+                    e.items = Vec::new();
                     e.parts.clear();
                 }
                 Some(kind)
@@ -380,6 +392,12 @@ impl Jobs {
                     .snapshot
                     .iter()
                     .chain(e.parts.values().filter_map(|p| p.snapshot.as_ref()))
+                    .cloned()
+                    .collect(),
+                items: e
+                    .items
+                    .iter()
+                    .chain(e.parts.values().flat_map(|p| p.items.iter()))
                     .cloned()
                     .collect(),
                 failed_parts: e
@@ -488,7 +506,7 @@ mod tests {
         RunReport {
             started: SystemTime::now(),
             duration: Duration::from_millis(1),
-            result: Ok(fam(&CORE, v)),
+            result: Ok(fam(&CORE, v).into()),
             notes: vec![],
         }
     }
@@ -497,7 +515,7 @@ mod tests {
         vec![PartReport {
             name: "findings".into(),
             result: match ok {
-                Some(v) => Ok(fam(&PART, v)),
+                Some(v) => Ok(fam(&PART, v).into()),
                 None => Err(Failure {
                     kind: "access_denied",
                     message: "GetFindingsStatistics for account 111111111111 in us-east-1 failed (access_denied): no".into(),

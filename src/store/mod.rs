@@ -293,7 +293,7 @@ mod tests {
         RunReport {
             started: SystemTime::now(),
             duration: Duration::from_millis(5),
-            result: Ok(vec![f]),
+            result: Ok(vec![f].into()),
             notes: vec![],
         }
     }

@@ -775,7 +775,7 @@ async fn run(
     let parts = c
         .parts
         .iter()
-        .filter_map(|p| p.result.as_ref().ok())
+        .filter_map(|p| p.result.as_ref().ok().map(|r| &r.families))
         .flatten();
     let text: String = c.families.iter().chain(parts).map(|f| f.text()).collect();
     (sim.total_calls(), text)

@@ -216,3 +216,74 @@ async fn counts_equal_metrics_lists_are_paged_and_text_is_escaped() {
     );
     env.stop().await;
 }
+
+/// At 300 accounts a rule fails in more than 50 members: every failed member deployment on the
+/// overview, on every page, carries AWS's code and message (the status page used to lose them
+/// past the 50th member of a rule).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_failed_deployment_carries_aws_message_at_300_accounts() {
+    let (env, _) = start(300).await;
+    let expected: std::collections::BTreeMap<(String, String), (String, String, String)> =
+        env.sim.world(|w| {
+            let mut out = std::collections::BTreeMap::new();
+            for rule in aws_sim::config_org::rules(w) {
+                for m in aws_sim::config_org::member_statuses(w, rule) {
+                    if m.status.ends_with("FAILED") {
+                        out.insert(
+                            (rule.name.clone(), m.account_id.clone()),
+                            (
+                                m.status.clone(),
+                                m.error_code.clone().unwrap_or_default(),
+                                m.error_message.clone().unwrap_or_default(),
+                            ),
+                        );
+                    }
+                }
+            }
+            out
+        });
+    let first = json(&env, "/status.json?section=failed_deployments").await;
+    let pages = section(&first, "failed_deployments")["pages"]
+        .as_u64()
+        .unwrap();
+    let mut items = Vec::new();
+    for page in 1..=pages {
+        let doc = json(
+            &env,
+            &format!("/status.json?section=failed_deployments&page={page}"),
+        )
+        .await;
+        items.extend(
+            section(&doc, "failed_deployments")["items"]
+                .as_array()
+                .unwrap()
+                .clone(),
+        );
+    }
+    assert_eq!(items.len(), expected.len(), "every failed member, once");
+    let mut per_rule: std::collections::BTreeMap<String, usize> = Default::default();
+    for i in &items {
+        let subject = i["what"].as_str().unwrap();
+        let rule = subject
+            .strip_prefix("rule ")
+            .and_then(|s| s.rsplit_once(": "))
+            .map(|(r, _)| r.to_string())
+            .unwrap_or_else(|| panic!("{subject}"));
+        let account = i["account_id"].as_str().unwrap().to_string();
+        let (status, code, message) = &expected[&(rule.clone(), account)];
+        assert_eq!(subject, format!("rule {rule}: {status}"));
+        assert_eq!(i["code"], code.as_str());
+        assert_eq!(i["message"], message.as_str(), "{i}");
+        *per_rule.entry(rule).or_default() += 1;
+    }
+    assert!(
+        per_rule.values().any(|n| *n > 50),
+        "a rule failed in more than 50 members: {per_rule:?}"
+    );
+    assert!(
+        items
+            .iter()
+            .all(|i| !i["message"].as_str().unwrap().is_empty()),
+        "AWS gave a message for every failed member here, and each is shown"
+    );
+}

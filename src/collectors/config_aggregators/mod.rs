@@ -64,7 +64,7 @@ pub async fn collect(ctx: &JobContext<Settings>) -> Result<Collected, CollectErr
             }
             Err(e) => {
                 listed += 1;
-                out.part(sources_part(&name), Err(e));
+                out.failed_part(sources_part(&name), e);
                 continue;
             }
         };

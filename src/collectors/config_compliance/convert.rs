@@ -15,7 +15,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::api::{PackCompliance, RuleCompliance};
 use super::config::ZERO_FILLED;
-use crate::metrics::{Desc, Family, Kind};
+use crate::metrics::{Attention, Concern, Desc, Family, Kind, Reading};
 
 static RULES_BY: Desc = Desc {
     name: "aws_config_rules_by_compliance",
@@ -184,6 +184,61 @@ pub fn rule_families(c: &Compliance, detail: &[String]) -> Vec<Family> {
     vec![by, rule, resources, capped, account_regions]
 }
 
+/// The rule results' part: [`rule_families`] and, where NON_COMPLIANT rules are listed one by
+/// one (a detail type, as by default), each such rule as an item with its resource count.
+pub fn rule_reading(c: &Compliance, detail: &[String]) -> Reading {
+    let listed = detail.iter().any(|d| d == NON_COMPLIANT);
+    let items = c
+        .rules
+        .iter()
+        .filter(|x| listed && x.compliance == NON_COMPLIANT)
+        .map(|x| Attention {
+            concern: Concern::NonCompliant,
+            account_id: x.account_id.clone(),
+            region: x.region.clone(),
+            subject: format!("rule {}", x.rule),
+            code: NON_COMPLIANT.to_string(),
+            message: match (x.noncompliant_resources, x.capped) {
+                (Some(n), true) => {
+                    format!("at least {n} non-compliant resources (AWS caps the count)")
+                }
+                (Some(n), false) => format!("{n} non-compliant resources"),
+                (None, _) => String::new(),
+            },
+        })
+        .collect();
+    Reading {
+        families: rule_families(c, detail),
+        items,
+    }
+}
+
+/// The conformance packs' part: [`pack_families`] and, where NON_COMPLIANT packs are listed one
+/// by one, each such pack as an item with its count of non-compliant rules.
+pub fn pack_reading(c: &Compliance, detail: &[String]) -> Reading {
+    let listed = detail.iter().any(|d| d == NON_COMPLIANT);
+    let items = c
+        .packs
+        .iter()
+        .filter(|x| listed && x.compliance == NON_COMPLIANT)
+        .map(|x| Attention {
+            concern: Concern::NonCompliant,
+            account_id: x.account_id.clone(),
+            region: x.region.clone(),
+            subject: format!("conformance pack {}", x.pack),
+            code: NON_COMPLIANT.to_string(),
+            message: format!("{} non-compliant rules", x.noncompliant_rules),
+        })
+        .collect();
+    Reading {
+        families: pack_families(c, detail),
+        items,
+    }
+}
+
+/// The compliance type that needs attention.
+const NON_COMPLIANT: &str = "NON_COMPLIANT";
+
 /// The families of the conformance pack results: a part of their own.
 pub fn pack_families(c: &Compliance, detail: &[String]) -> Vec<Family> {
     let is_detail = |t: &str| detail.iter().any(|d| d == t);
@@ -231,6 +286,45 @@ mod tests {
             noncompliant_resources: n,
             capped,
         }
+    }
+
+    /// The items flag what the families flag: each NON_COMPLIANT rule and pack, when that type
+    /// is listed one by one, and none when it is not.
+    #[test]
+    fn items_count_what_the_families_flag() {
+        use crate::metrics::count_samples;
+        let c = sample();
+        for detail in [
+            vec!["NON_COMPLIANT".to_string()],
+            vec!["COMPLIANT".to_string()],
+        ] {
+            let rules = rule_reading(&c, &detail);
+            let packs = pack_reading(&c, &detail);
+            let flagged = |f: &[Family], name: &str| {
+                count_samples(f, name, |l, v| {
+                    v == 1.0 && l["compliance"] == "NON_COMPLIANT"
+                })
+            };
+            assert_eq!(
+                rules.items.len(),
+                flagged(&rules.families, "aws_config_rule_compliance")
+            );
+            assert_eq!(
+                packs.items.len(),
+                flagged(&packs.families, "aws_config_conformance_pack_compliance")
+            );
+        }
+        let rules = rule_reading(&c, &["NON_COMPLIANT".to_string()]);
+        let messages: Vec<&str> = rules.items.iter().map(|i| i.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                "at least 100 non-compliant resources (AWS caps the count)",
+                "3 non-compliant resources"
+            ]
+        );
+        let packs = pack_reading(&c, &["NON_COMPLIANT".to_string()]);
+        assert_eq!(packs.items[0].message, "4 non-compliant rules");
     }
 
     fn sample() -> Compliance {

@@ -136,11 +136,11 @@ pub async fn collect(
     let detail = &ctx.settings.detail_compliance;
     out.part(
         RULES_PART,
-        read.rules.map(|_| convert::rule_families(&got, detail)),
+        read.rules.map(|_| convert::rule_reading(&got, detail)),
     );
     out.part(
         PACKS_PART,
-        read.packs.map(|_| convert::pack_families(&got, detail)),
+        read.packs.map(|_| convert::pack_reading(&got, detail)),
     );
     out.notes = notes;
     Ok(out)

@@ -79,6 +79,7 @@ impl Collector for ConfigOrgConformancePacks {
                 noun: Noun::Pack,
                 descs: &convert::DESCS,
                 deployed_by: &c.account_id,
+                region: &c.region,
             },
             |name, status| async move { api::detailed_status(c, &name, status.as_deref()).await },
             || c.calls(),
@@ -90,6 +91,7 @@ impl Collector for ConfigOrgConformancePacks {
             notes: shown.notes,
             next_run: shown.deferred.then_some(org_deployments::CONTINUE_AFTER),
             parts: org_deployments::explained(shown.parts, |e| explain(e, c)),
+            ..Collected::default()
         })
     }
 }

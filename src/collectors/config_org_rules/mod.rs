@@ -97,6 +97,7 @@ pub async fn collect(
             noun: Noun::Rule,
             descs: &convert::DESCS,
             deployed_by: &c.account_id,
+            region: &c.region,
         },
         |name, status| async move { api::detailed_status(c, &name, status.as_deref()).await },
         || c.calls(),
@@ -108,5 +109,6 @@ pub async fn collect(
         notes: shown.notes,
         next_run: shown.deferred.then_some(org_deployments::CONTINUE_AFTER),
         parts: org_deployments::explained(shown.parts, |e| explain(e, c)),
+        ..Collected::default()
     })
 }

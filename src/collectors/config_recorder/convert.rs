@@ -1,7 +1,7 @@
 //! Pure conversion of recorder answers into metric families.
 
 use super::api::RecorderData;
-use crate::metrics::{Desc, Family, Kind};
+use crate::metrics::{Attention, Concern, Desc, Family, Kind};
 
 /// The recorder statuses AWS documents.
 pub const STATUSES: &[&str] = &["Pending", "Success", "Failure", "NotApplicable"];
@@ -71,6 +71,41 @@ pub fn families(account_id: &str, region: &str, d: &RecorderData) -> Vec<Family>
     vec![recorders, recording, status, change, start, stop]
 }
 
+/// What needs attention in one (account, region), from the same answer as [`families`]: no
+/// recorder (`aws_config_recorders` 0), a recorder not recording (`aws_config_recorder_recording`
+/// 0), a recorder whose last status is `Failure` (with AWS's code and message).
+pub fn items(account_id: &str, region: &str, d: &RecorderData) -> Vec<Attention> {
+    let item = |subject: String, code: &str, message: &str| Attention {
+        concern: Concern::Recorders,
+        account_id: account_id.to_string(),
+        region: region.to_string(),
+        subject,
+        code: code.to_string(),
+        message: message.to_string(),
+    };
+    let mut out = Vec::new();
+    if d.recorders.is_empty() {
+        out.push(item("no configuration recorder".into(), "NONE", ""));
+    }
+    for s in &d.statuses {
+        if !s.recording {
+            out.push(item(
+                format!("recorder {} is not recording", s.name),
+                "STOPPED",
+                "",
+            ));
+        }
+        if s.last_status.as_deref() == Some("Failure") {
+            out.push(item(
+                format!("recorder {}: last delivery failed", s.name),
+                s.last_error_code.as_deref().unwrap_or("Failure"),
+                s.last_error_message.as_deref().unwrap_or(""),
+            ));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::api::RecorderStatus;
@@ -78,6 +113,49 @@ mod tests {
 
     fn text(fams: &[Family]) -> String {
         fams.iter().map(|f| f.text()).collect()
+    }
+
+    /// The items flag what the families flag: no recorder, a recorder not recording, a last
+    /// status of Failure (with AWS's code and message).
+    #[test]
+    fn items_count_what_the_families_flag() {
+        use crate::metrics::count_samples;
+        let status = |name: &str, recording: bool, last: Option<&str>| RecorderStatus {
+            name: name.into(),
+            recording,
+            last_status: last.map(String::from),
+            last_error_code: last
+                .filter(|s| *s == "Failure")
+                .map(|_| "AccessDenied".to_string()),
+            last_error_message: last
+                .filter(|s| *s == "Failure")
+                .map(|_| "the bucket policy refuses delivery".to_string()),
+            ..RecorderStatus::default()
+        };
+        let cases = [
+            RecorderData::default(),
+            RecorderData {
+                recorders: vec!["a".into(), "b".into(), "c".into()],
+                statuses: vec![
+                    status("a", true, Some("Success")),
+                    status("b", false, Some("Failure")),
+                    status("c", true, Some("FAILURE")),
+                ],
+            },
+        ];
+        for d in &cases {
+            let families = families("1", "r", d);
+            let items = items("1", "r", d);
+            let flagged = count_samples(&families, "aws_config_recorders", |_, v| v == 0.0)
+                + count_samples(&families, "aws_config_recorder_recording", |_, v| v == 0.0)
+                + count_samples(&families, "aws_config_recorder_last_status", |l, v| {
+                    v == 1.0 && l["status"] == "Failure"
+                });
+            assert_eq!(items.len(), flagged, "{items:?}");
+        }
+        let items = items("1", "r", &cases[1]);
+        let failed = items.iter().find(|i| i.code == "AccessDenied").unwrap();
+        assert_eq!(failed.message, "the bucket policy refuses delivery");
     }
 
     #[test]

@@ -31,6 +31,7 @@ pub async fn collect(ctx: &JobContext<Settings>) -> Result<Collected, CollectErr
     let data = api::fetch(&ctx.aws).await?;
     Ok(Collected {
         families: convert::families(&ctx.aws.account_id, &ctx.aws.region, &data),
+        items: convert::items(&ctx.aws.account_id, &ctx.aws.region, &data),
         notes: data
             .statuses
             .iter()

@@ -58,6 +58,7 @@ pub async fn collect(
     let mut out = Collected::default();
     let Some(id) = ids.first().cloned() else {
         out.families = convert::core(admin_account, region, None, &[]);
+        out.items = convert::core_items(admin_account, region, None, &[]);
         out.notes.push(
             "the administrator account has no GuardDuty detector in this region: no member is covered here"
                 .into(),
@@ -68,6 +69,7 @@ pub async fn collect(
     let admin = get_detector(c, &id).await?;
     let members = api::list_members(c, &id).await?;
     out.families = convert::core(admin_account, region, Some(&admin), &members);
+    out.items = convert::core_items(admin_account, region, Some(&admin), &members);
     out.families
         .push(lists_convert::frequency(admin_account, region, &[&admin]));
     let invited: Vec<(&str, &str, Option<f64>)> = members
@@ -155,7 +157,7 @@ async fn not_covered_part(
     match listed {
         Ok(l) => state.accounts = Some(l.active),
         Err(e) => {
-            out.part("organization accounts", Err(e));
+            out.failed_part("organization accounts", e);
             return;
         }
     }

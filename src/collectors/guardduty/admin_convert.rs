@@ -10,10 +10,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::admin_api::{MemberPlans, OrgConfiguration, OrgMember, OrgStatistics};
 use super::api::DetectorData;
 use super::convert::{
-    feature_status, push_features, ADMINISTRATOR, BY_ACCOUNT, DETECTORS, DETECTOR_STATUSES,
-    ENABLED, FEATURE, FINDINGS, MEMBERS, RELATIONSHIP_STATUSES, SEVERITIES, STATUS,
+    feature_items, feature_status, findings_item, item, push_features, ADMINISTRATOR, BY_ACCOUNT,
+    DETECTORS, DETECTOR_STATUSES, ENABLED, FEATURE, FINDINGS, MEMBERS, RELATIONSHIP_STATUSES,
+    SEVERITIES, STATUS,
 };
-use crate::metrics::{Desc, Family, Kind};
+use crate::metrics::{Attention, Concern, Desc, Family, Kind, Reading};
 
 /// The auto-enable settings AWS documents.
 pub const AUTO_ENABLE: &[&str] = &["NEW", "ALL", "NONE"];
@@ -145,13 +146,68 @@ pub fn core(
     ]
 }
 
-/// The members' protection plans (GetMemberDetectors); unprocessed accounts are notes.
-pub fn member_plans(region: &str, p: &MemberPlans) -> Vec<Family> {
+/// What needs attention in [`core`]'s answer: an account without a detector, a detector not
+/// enabled (the administrator's status, a member's `Disabled` relationship), the
+/// administrator's disabled plans.
+pub fn core_items(
+    admin_account: &str,
+    region: &str,
+    admin: Option<&DetectorData>,
+    members: &[OrgMember],
+) -> Vec<Attention> {
+    let off = |a: &str| {
+        item(
+            Concern::GuardDuty,
+            a,
+            region,
+            "no GuardDuty detector".into(),
+            "OFF",
+        )
+    };
+    let disabled = |a: &str, id: &str| {
+        item(
+            Concern::GuardDuty,
+            a,
+            region,
+            format!("detector {id} disabled"),
+            "DISABLED",
+        )
+    };
+    let mut out = Vec::new();
+    match admin {
+        None => out.push(off(admin_account)),
+        Some(d) => {
+            if d.status != "ENABLED" {
+                out.push(disabled(admin_account, &d.id));
+            }
+            out.extend(feature_items(admin_account, region, &d.features));
+        }
+    }
+    for m in members.iter().filter(|m| m.account_id != admin_account) {
+        match &m.detector_id {
+            None => out.push(off(&m.account_id)),
+            Some(id) if m.relationship_status == "Disabled" => {
+                out.push(disabled(&m.account_id, id))
+            }
+            Some(_) => {}
+        }
+    }
+    out
+}
+
+/// The members' protection plans (GetMemberDetectors), with the disabled ones as items;
+/// unprocessed accounts are notes.
+pub fn member_plans(region: &str, p: &MemberPlans) -> Reading {
     let mut f = Family::new(&FEATURE);
+    let mut items = Vec::new();
     for (account, plans) in &p.plans {
         push_features(&mut f, account, region, plans);
+        items.extend(feature_items(account, region, plans));
     }
-    vec![f]
+    Reading {
+        families: vec![f],
+        items,
+    }
 }
 
 /// Findings per account (members and the administrator) by severity bucket, zero-filled, under
@@ -163,9 +219,10 @@ pub fn findings(
     admin_detector: &str,
     detector_of: &BTreeMap<String, String>,
     counts: &BTreeMap<String, [i64; 4]>,
-) -> Vec<Family> {
+) -> Reading {
     let mut findings = Family::new(&FINDINGS);
     let mut by_account = Family::new(&BY_ACCOUNT);
+    let mut items = Vec::new();
     for (account, buckets) in counts {
         let Some(det) = detector_of.get(account) else {
             continue;
@@ -173,6 +230,7 @@ pub fn findings(
         for (name, n) in SEVERITIES.iter().zip(buckets) {
             findings.push(&[account, region, det, name], *n as f64);
         }
+        items.extend(findings_item(account, region, buckets.map(|n| n as f64)));
         let total: i64 = buckets.iter().sum();
         if total > 0 {
             by_account.push(
@@ -181,7 +239,10 @@ pub fn findings(
             );
         }
     }
-    vec![findings, by_account]
+    Reading {
+        families: vec![findings, by_account],
+        items,
+    }
 }
 
 /// Auto-enable per feature, and for new members.
@@ -234,19 +295,30 @@ pub fn not_covered(
     region: &str,
     active: &[String],
     members: &[OrgMember],
-) -> Vec<Family> {
+) -> Reading {
     let covered: BTreeSet<&str> = enabled_members(members)
         .into_iter()
         .map(|m| m.account_id.as_str())
         .collect();
     let mut f = Family::new(&NOT_COVERED);
+    let mut items = Vec::new();
     let mut seen = BTreeSet::new();
     for a in active {
         if a != admin_account && !covered.contains(a.as_str()) && seen.insert(a.as_str()) {
             f.push(&[a, region], 1.0);
+            items.push(item(
+                Concern::GuardDuty,
+                a,
+                region,
+                "not an enabled member of the administrator".into(),
+                "NOT_COVERED",
+            ));
         }
     }
-    vec![f]
+    Reading {
+        families: vec![f],
+        items,
+    }
 }
 
 #[cfg(test)]
@@ -279,7 +351,8 @@ mod tests {
         ]
         .into_iter()
         .collect();
-        let got = text(&findings("000000000001", "us-east-1", "d0", &det, &counts));
+        let read = findings("000000000001", "us-east-1", "d0", &det, &counts);
+        let got = text(&read.families);
         let want = "\
 aws_guardduty_findings{account_id=\"111111111111\",region=\"us-east-1\",detector_id=\"d1\",severity=\"low\"} 1
 aws_guardduty_findings{account_id=\"111111111111\",region=\"us-east-1\",detector_id=\"d1\",severity=\"medium\"} 0
@@ -292,6 +365,106 @@ aws_guardduty_findings{account_id=\"222222222222\",region=\"us-east-1\",detector
 aws_guardduty_findings_by_account{account_id=\"000000000001\",region=\"us-east-1\",detector_id=\"d0\",member_account_id=\"111111111111\"} 6
 ";
         assert_eq!(got, want);
+    }
+
+    /// The items flag what the families flag, part by part.
+    #[test]
+    fn items_count_what_the_families_flag() {
+        use crate::collectors::guardduty::api::Feature;
+        use crate::metrics::{count_samples, Concern};
+        let off = |f: &[Family]| {
+            count_samples(f, "aws_guardduty_detectors", |_, v| v == 0.0)
+                + count_samples(f, "aws_guardduty_detector_enabled", |_, v| v == 0.0)
+        };
+        let disabled_plans = |f: &[Family]| {
+            count_samples(f, "aws_guardduty_feature_status", |l, v| {
+                v == 1.0 && l["status"] == "DISABLED"
+            })
+        };
+        let plan = |name: &str, status: &str| Feature {
+            plan: name.into(),
+            name: name.into(),
+            status: status.into(),
+        };
+        let admin = DetectorData {
+            id: "d0".into(),
+            status: "DISABLED".into(),
+            features: vec![
+                plan("S3_DATA_EVENTS", "DISABLED"),
+                plan("RDS_LOGIN_EVENTS", "ENABLED"),
+            ],
+            ..DetectorData::default()
+        };
+        let members = vec![
+            m("111111111111", "Enabled", Some("d1")),
+            m("222222222222", "Disabled", Some("d2")),
+            m("333333333333", "Invited", None),
+            m("444444444444", "Removed", Some("d4")),
+        ];
+        for admin in [None, Some(&admin)] {
+            let families = core("000000000001", "us-east-1", admin, &members);
+            let items = core_items("000000000001", "us-east-1", admin, &members);
+            let by = |c: Concern| items.iter().filter(|i| i.concern == c).count();
+            assert_eq!(by(Concern::GuardDuty), off(&families), "{items:?}");
+            assert_eq!(by(Concern::Plans), disabled_plans(&families), "{items:?}");
+        }
+        let plans = MemberPlans {
+            plans: [
+                (
+                    "111111111111".to_string(),
+                    vec![plan("S3_DATA_EVENTS", "DISABLED")],
+                ),
+                (
+                    "222222222222".to_string(),
+                    vec![plan("S3_DATA_EVENTS", "ENABLED")],
+                ),
+            ]
+            .into_iter()
+            .collect(),
+            unprocessed: Vec::new(),
+        };
+        let read = member_plans("us-east-1", &plans);
+        assert_eq!(read.items.len(), disabled_plans(&read.families));
+        assert_eq!(read.items.len(), 1);
+
+        let det: BTreeMap<String, String> = [("1", "d1"), ("2", "d2"), ("3", "d3")]
+            .into_iter()
+            .map(|(a, d)| (a.to_string(), d.to_string()))
+            .collect();
+        let counts: BTreeMap<String, [i64; 4]> = [
+            ("1".to_string(), [0, 0, 1, 0]),
+            ("2".to_string(), [4, 4, 0, 0]),
+            ("3".to_string(), [0, 0, 0, 2]),
+            ("9".to_string(), [0, 0, 5, 5]),
+        ]
+        .into_iter()
+        .collect();
+        let read = findings("0", "us-east-1", "d0", &det, &counts);
+        let hot_accounts: BTreeSet<String> = read.families[0]
+            .samples()
+            .filter(|(l, v)| {
+                let s = l.values().nth(3).unwrap_or("");
+                *v > 0.0 && (s == "high" || s == "critical")
+            })
+            .map(|(l, _)| l.values().next().unwrap_or("").to_string())
+            .collect();
+        assert_eq!(
+            hot_accounts.len(),
+            2,
+            "an account without a detector is not exported"
+        );
+        assert_eq!(read.items.len(), hot_accounts.len());
+
+        let active: Vec<String> = ["0", "1", "2", "3"].into_iter().map(String::from).collect();
+        let read = not_covered("0", "eu-west-1", &active, &members);
+        assert_eq!(
+            read.items.len(),
+            count_samples(
+                &read.families,
+                "aws_guardduty_org_account_not_covered",
+                |_, v| v == 1.0
+            )
+        );
     }
 
     #[test]
@@ -311,7 +484,8 @@ aws_guardduty_findings_by_account{account_id=\"000000000001\",region=\"us-east-1
         .into_iter()
         .map(String::from)
         .collect();
-        let got = text(&not_covered("000000000001", "eu-west-1", &active, &members));
+        let read = not_covered("000000000001", "eu-west-1", &active, &members);
+        let got = text(&read.families);
         assert_eq!(
             got,
             "\

@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 
 use super::api::{DetectorData, Feature, GuardDutyData, GROUP_LIMIT};
-use crate::metrics::{Desc, Family, Kind};
+use crate::metrics::{Attention, Concern, Desc, Family, Kind, Reading};
 
 /// The severity buckets, in the order they are exported.
 pub const SEVERITIES: [&str; 4] = ["low", "medium", "high", "critical"];
@@ -192,6 +192,111 @@ pub fn push_features(f: &mut Family, account_id: &str, region: &str, features: &
     }
 }
 
+/// One GuardDuty item for the overview, without a message of AWS's.
+pub fn item(
+    concern: Concern,
+    account_id: &str,
+    region: &str,
+    subject: String,
+    code: &str,
+) -> Attention {
+    Attention {
+        concern,
+        account_id: account_id.to_string(),
+        region: region.to_string(),
+        subject,
+        code: code.to_string(),
+        message: String::new(),
+    }
+}
+
+/// The disabled protection plans of one account, as [`push_features`] exports them (a
+/// (plan, name) listed twice once, with its first status).
+pub fn feature_items(account_id: &str, region: &str, features: &[Feature]) -> Vec<Attention> {
+    let mut seen: Vec<(&str, &str)> = Vec::new();
+    let mut out = Vec::new();
+    for x in features {
+        if seen.contains(&(x.plan.as_str(), x.name.as_str())) {
+            continue;
+        }
+        seen.push((&x.plan, &x.name));
+        if x.status == "DISABLED" {
+            out.push(item(
+                Concern::Plans,
+                account_id,
+                region,
+                format!("{} disabled", x.name),
+                "DISABLED",
+            ));
+        }
+    }
+    out
+}
+
+/// What needs attention in [`core`]'s answer: no detector, a detector not ENABLED, its
+/// disabled plans.
+pub fn core_items(account_id: &str, region: &str, d: &GuardDutyData) -> Vec<Attention> {
+    let mut out = Vec::new();
+    if d.detectors.is_empty() {
+        out.push(item(
+            Concern::GuardDuty,
+            account_id,
+            region,
+            "no GuardDuty detector".into(),
+            "OFF",
+        ));
+    }
+    for det in d.detectors.iter().filter(|det| det.status != "ENABLED") {
+        out.push(item(
+            Concern::GuardDuty,
+            account_id,
+            region,
+            format!("detector {} disabled", det.id),
+            "DISABLED",
+        ));
+    }
+    if let Some(det) = d.detectors.first() {
+        out.extend(feature_items(account_id, region, &det.features));
+    }
+    out
+}
+
+/// The overview's item for an account and region with high or critical findings (`sums` by
+/// bucket of [`SEVERITIES`]), if it has any.
+pub fn findings_item(account_id: &str, region: &str, sums: [f64; 4]) -> Option<Attention> {
+    let (high, critical) = (sums[2], sums[3]);
+    (high + critical > 0.0).then(|| {
+        item(
+            Concern::Findings,
+            account_id,
+            region,
+            format!("{high} high, {critical} critical"),
+            if critical > 0.0 { "critical" } else { "high" },
+        )
+    })
+}
+
+/// The findings part of one detector: current findings by severity bucket, zero-filled, and
+/// the overview's item where high or critical ones are among them.
+pub fn findings_reading(
+    account_id: &str,
+    region: &str,
+    det: &DetectorData,
+    anomalies: &mut Vec<String>,
+) -> Reading {
+    let sums = severity_sums(det, anomalies);
+    let mut findings = Family::new(&FINDINGS);
+    for (name, v) in SEVERITIES.iter().zip(sums) {
+        findings.push(&[account_id, region, &det.id, name], v);
+    }
+    Reading {
+        families: vec![findings],
+        items: findings_item(account_id, region, sums)
+            .into_iter()
+            .collect(),
+    }
+}
+
 /// The findings part of one detector: current findings by severity bucket, zero-filled.
 pub fn findings(
     account_id: &str,
@@ -199,7 +304,11 @@ pub fn findings(
     det: &DetectorData,
     anomalies: &mut Vec<String>,
 ) -> Vec<Family> {
-    let mut findings = Family::new(&FINDINGS);
+    findings_reading(account_id, region, det, anomalies).families
+}
+
+/// A detector's finding counts by bucket of [`SEVERITIES`], with what was unusual about them.
+fn severity_sums(det: &DetectorData, anomalies: &mut Vec<String>) -> [f64; 4] {
     let id = det.id.as_str();
     let mut sums = [0.0f64; 4];
     for s in &det.severities {
@@ -218,15 +327,12 @@ pub fn findings(
         }
         sums[b] += s.count.max(0) as f64;
     }
-    for (name, v) in SEVERITIES.iter().zip(sums) {
-        findings.push(&[account_id, region, id, name], v);
-    }
     if det.severities_truncated {
         anomalies.push(format!(
             "detector {id}: GetFindingsStatistics returned {GROUP_LIMIT} severity values, its maximum; the rarest values may be missing from the counts"
         ));
     }
-    vec![findings]
+    sums
 }
 
 /// The members part of one detector: findings per member account (an administrator), member
@@ -301,6 +407,72 @@ mod tests {
             account_id: id.into(),
             relationship_status: status.into(),
         }
+    }
+
+    fn feature(plan: &str, name: &str, status: &str) -> Feature {
+        Feature {
+            plan: plan.into(),
+            name: name.into(),
+            status: status.into(),
+        }
+    }
+
+    /// The items flag what the families flag: a detector count of 0, a detector not enabled,
+    /// a plan DISABLED, high or critical findings.
+    #[test]
+    fn items_count_what_the_families_flag() {
+        use crate::metrics::count_samples;
+        let (a, r) = ("111111111111", "us-east-1");
+        let cases = [
+            GuardDutyData::default(),
+            GuardDutyData {
+                detectors: vec![DetectorData {
+                    id: "d1".into(),
+                    status: "DISABLED".into(),
+                    features: vec![
+                        feature("S3_DATA_EVENTS", "S3_DATA_EVENTS", "DISABLED"),
+                        feature("S3_DATA_EVENTS", "S3_DATA_EVENTS", "ENABLED"),
+                        feature("EKS_RUNTIME_MONITORING", "EKS_ADDON_MANAGEMENT", "DISABLED"),
+                        feature("RDS_LOGIN_EVENTS", "RDS_LOGIN_EVENTS", "ENABLED"),
+                    ],
+                    severities: vec![sev(8.0, 2), sev(9.5, 1)],
+                    ..DetectorData::default()
+                }],
+                ..GuardDutyData::default()
+            },
+        ];
+        for d in &cases {
+            let families = core(a, r, d);
+            let items = core_items(a, r, d);
+            let flagged = count_samples(&families, "aws_guardduty_detectors", |_, v| v == 0.0)
+                + count_samples(&families, "aws_guardduty_detector_enabled", |_, v| v == 0.0);
+            let plans = count_samples(&families, "aws_guardduty_feature_status", |l, v| {
+                v == 1.0 && l["status"] == "DISABLED"
+            });
+            let by = |c: Concern| items.iter().filter(|i| i.concern == c).count();
+            assert_eq!(by(Concern::GuardDuty), flagged, "{items:?}");
+            assert_eq!(by(Concern::Plans), plans, "{items:?}");
+            assert_eq!(items.len(), flagged + plans);
+            for det in &d.detectors {
+                let read = findings_reading(a, r, det, &mut Vec::new());
+                let hot = count_samples(&read.families, "aws_guardduty_findings", |l, v| {
+                    v > 0.0 && (l["severity"] == "high" || l["severity"] == "critical")
+                });
+                assert_eq!(read.items.len(), usize::from(hot > 0));
+            }
+        }
+        let d = &cases[1];
+        let items = core_items(a, r, d);
+        assert_eq!(
+            items.len(),
+            3,
+            "disabled, and two plans (the repeated one once)"
+        );
+        let hot = findings_reading(a, r, &d.detectors[0], &mut Vec::new()).items;
+        assert_eq!(
+            (hot[0].subject.as_str(), hot[0].code.as_str()),
+            ("2 high, 1 critical", "critical")
+        );
     }
 
     #[test]

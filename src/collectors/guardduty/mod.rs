@@ -90,6 +90,7 @@ pub async fn collect(
     let (account, region) = (c.account_id.as_str(), c.region.as_str());
     let mut out = Collected {
         families: convert::core(account, region, &data),
+        items: convert::core_items(account, region, &data),
         ..Collected::default()
     };
     let mut anomalies = Vec::new();
@@ -104,7 +105,7 @@ pub async fn collect(
                 severities_truncated: full,
                 ..det.clone()
             };
-            convert::findings(account, region, &d, &mut anomalies)
+            convert::findings_reading(account, region, &d, &mut anomalies)
         });
         out.part(format!("findings of detector {}", det.id), findings);
         let members = api::members(c, &det.id).await.map(|m| {

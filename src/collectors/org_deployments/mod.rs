@@ -44,21 +44,13 @@ use crate::config::duration::{d, HumanDuration};
 use crate::config::problem::{Problems, ValidateContext};
 use crate::config::section::{Placement, Section};
 use crate::config::shapes::valid_region;
-use crate::metrics::{Desc, Family};
+use crate::metrics::{Family, Reading};
 
-/// The member-account statuses of an organization rule or conformance pack (and their
-/// organization-wide statuses), as the API spells them.
-pub const MEMBER_STATUSES: &[&str] = &[
-    "CREATE_SUCCESSFUL",
-    "CREATE_IN_PROGRESS",
-    "CREATE_FAILED",
-    "DELETE_SUCCESSFUL",
-    "DELETE_FAILED",
-    "DELETE_IN_PROGRESS",
-    "UPDATE_SUCCESSFUL",
-    "UPDATE_IN_PROGRESS",
-    "UPDATE_FAILED",
-];
+mod convert;
+pub use convert::{
+    excluded_family, families, member_families, member_items, status_families, Deployments, Descs,
+    MemberStatus, Noun, View, MEMBER_STATUSES,
+};
 
 /// The log targets of the two collectors' lines (what `RUST_LOG` filters on), as they were
 /// before this module held the code.
@@ -185,40 +177,6 @@ impl Section for Settings {
             }
         }
     }
-}
-
-/// Which kind of deployment, for log lines and status notes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Noun {
-    /// An organization Config rule.
-    Rule,
-    /// An organization conformance pack.
-    Pack,
-}
-
-impl Noun {
-    /// The word on the status page (`rule`, `conformance pack`).
-    pub fn word(self) -> &'static str {
-        match self {
-            Noun::Rule => "rule",
-            Noun::Pack => "conformance pack",
-        }
-    }
-}
-
-/// The deployment status of a rule or pack in one member account.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct MemberStatus {
-    /// Member account id.
-    pub account_id: String,
-    /// Status in AWS's raw spelling.
-    pub status: String,
-    /// Error code of a failure.
-    pub error_code: Option<String>,
-    /// Error message of a failure (status page and logs, never a label).
-    pub error_message: Option<String>,
-    /// Unix seconds of the last status update.
-    pub last_update: Option<f64>,
 }
 
 /// The member statuses of a deployment, or the news that it was deleted meanwhile.
@@ -562,127 +520,6 @@ fn log_new(before: Option<&Scan>, name: &str, now: &[MemberStatus], noun: Noun, 
     }
 }
 
-/// What the exporter shows of one deployment.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct View {
-    /// Rule or pack name.
-    pub name: String,
-    /// Organization-wide status, raw spelling.
-    pub status: String,
-    /// Unix seconds of the last status update.
-    pub last_update: Option<f64>,
-    /// Accounts it excludes, when its definition was listed.
-    pub excluded_accounts: Option<usize>,
-    /// Member accounts per status (raw spellings), when known.
-    pub counts: Option<BTreeMap<String, u64>>,
-    /// The members in the detail statuses, sorted by account.
-    pub members: Vec<MemberStatus>,
-}
-
-/// What a run reads: the kind of deployment, its descriptors, and the account it is read from
-/// (the one that deployed what it sees).
-#[derive(Clone, Copy)]
-pub struct Deployments<'a> {
-    /// Rules or packs.
-    pub noun: Noun,
-    /// Their descriptors.
-    pub descs: &'a Descs,
-    /// The calling account: `deployed_by` of every series.
-    pub deployed_by: &'a str,
-}
-
-/// The six descriptors of a kind of deployment, in the order of [`families`].
-pub struct Descs {
-    /// `{name, status}` state set of the organization status.
-    pub status: &'static Desc,
-    /// `{name}` status time.
-    pub last_update: &'static Desc,
-    /// `{name}` excluded accounts.
-    pub excluded: &'static Desc,
-    /// `{name, status}` members per status, the nine zero-filled.
-    pub member_accounts: &'static Desc,
-    /// `{name, account_id, status, error_code}` = 1 per member in a detail status.
-    pub member_status: &'static Desc,
-    /// `{name, account_id}` status time of a member in `member_status`.
-    pub member_last_update: &'static Desc,
-}
-
-/// The families of the deployments, each series labelled with the account that deployed it
-/// (AWS shows a deployment only to that account, so the management account and a delegated
-/// administrator are read apart and may both deploy one name). Error messages never become
-/// labels: they are long, free text, and would make a new series each time AWS rewords them.
-pub fn families(d: &Descs, deployed_by: &str, views: &[View]) -> Vec<Family> {
-    let mut all = status_families(d, deployed_by, views);
-    all.push(excluded_family(d, deployed_by, views));
-    all.extend(member_families(d, deployed_by, views));
-    all
-}
-
-/// What the statuses say: the organization status and its time.
-pub fn status_families(d: &Descs, deployed_by: &str, views: &[View]) -> Vec<Family> {
-    let mut status = Family::new(d.status);
-    let mut last = Family::new(d.last_update);
-    for r in views {
-        let name = r.name.as_str();
-        status.push_state_set(&[name, deployed_by], MEMBER_STATUSES, &r.status);
-        if let Some(t) = r.last_update {
-            last.push(&[name, deployed_by], t);
-        }
-    }
-    vec![status, last]
-}
-
-/// What the definitions say: the excluded accounts.
-pub fn excluded_family(d: &Descs, deployed_by: &str, views: &[View]) -> Family {
-    let mut excluded = Family::new(d.excluded);
-    for r in views {
-        if let Some(n) = r.excluded_accounts {
-            excluded.push(&[r.name.as_str(), deployed_by], n as f64);
-        }
-    }
-    excluded
-}
-
-/// What the member reads say: members per status, and those in the detail statuses.
-pub fn member_families(d: &Descs, deployed_by: &str, views: &[View]) -> Vec<Family> {
-    let mut accounts = Family::new(d.member_accounts);
-    let mut member = Family::new(d.member_status);
-    let mut member_last = Family::new(d.member_last_update);
-    for r in views {
-        let name = r.name.as_str();
-        if let Some(counts) = &r.counts {
-            for s in MEMBER_STATUSES {
-                accounts.push(
-                    &[name, deployed_by, s],
-                    counts.get(*s).copied().unwrap_or(0) as f64,
-                );
-            }
-            // A status AWS adds later keeps its raw spelling and its count.
-            for (s, n) in counts {
-                if !MEMBER_STATUSES.contains(&s.as_str()) {
-                    accounts.push(&[name, deployed_by, s], *n as f64);
-                }
-            }
-        }
-        for m in &r.members {
-            member.push(
-                &[
-                    name,
-                    deployed_by,
-                    &m.account_id,
-                    &m.status,
-                    m.error_code.as_deref().unwrap_or(""),
-                ],
-                1.0,
-            );
-            if let Some(t) = m.last_update {
-                member_last.push(&[name, deployed_by, &m.account_id], t);
-            }
-        }
-    }
-    vec![accounts, member, member_last]
-}
-
 /// A listed deployment's status, as the collectors read it.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Status {
@@ -761,6 +598,7 @@ where
         noun,
         descs,
         deployed_by,
+        region,
     } = what;
     statuses.sort_by(|a, b| a.name.cmp(&b.name));
     statuses.dedup_by(|a, b| a.name == b.name);
@@ -865,7 +703,7 @@ where
     parts.push(Part {
         name: "definitions".to_string(),
         result: match defs_error {
-            None => Ok(vec![excluded_family(descs, deployed_by, &views)]),
+            None => Ok(vec![excluded_family(descs, deployed_by, &views)].into()),
             Some(e) => Err(e),
         },
     });
@@ -873,7 +711,10 @@ where
         parts.push(Part {
             name: members_part(noun, &v.name),
             result: match t.failed.remove(&v.name) {
-                None => Ok(member_families(descs, deployed_by, std::slice::from_ref(v))),
+                None => Ok(Reading {
+                    families: member_families(descs, deployed_by, std::slice::from_ref(v)),
+                    items: member_items(noun, region, std::slice::from_ref(v)),
+                }),
                 Some(e) => Err(e),
             },
         });
