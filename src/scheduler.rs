@@ -16,7 +16,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::aws::limits::{within_run, Turn};
+use crate::aws::run::{within_run, Turn};
 use crate::aws::{AccountAws, ErrorKind, RegionClients};
 use crate::collect::{Job, Schedule, Scope};
 use crate::collectors::CollectorKind;
@@ -68,6 +68,8 @@ fn first_delay(jitter: bool, scope: Scope, interval: Duration, r: f64) -> Durati
 struct Slot {
     key: JobKey,
     target: String,
+    /// The job's clients: their credentials are made ready before the job takes a turn.
+    clients: Option<Arc<RegionClients>>,
     schedule: Schedule,
     job: tokio::sync::Mutex<Box<dyn Job>>,
     /// The scheduler's bound on jobs running at once (see [`Gate`]); `None` for organization
@@ -171,6 +173,16 @@ impl Gate {
 
     async fn enter(&self) -> Arc<Turn> {
         Turn::take(self.permits.clone()).await
+    }
+
+    /// A turn for `slot`'s run once its account's credentials are ready (within its timeout):
+    /// a job whose account's one AssumeRole is queued waits for it without a turn, so the
+    /// turns go to runs with calls ready, and a run starts only with what it needs.
+    async fn enter_ready(&self, slot: &Slot) -> Arc<Turn> {
+        if let Some(c) = &slot.clients {
+            let _ = tokio::time::timeout(slot.schedule.timeout, c.warm_credentials()).await;
+        }
+        self.enter().await
     }
 }
 
@@ -386,6 +398,7 @@ impl Scheduler {
             self.store
                 .register(spec.key.clone(), &spec.target, spec.schedule.interval);
             let slot = Arc::new(Slot {
+                clients: Some(spec.clients.clone()),
                 job: tokio::sync::Mutex::new(spec.key.collector.job(spec.clients, &cfg.collectors)),
                 key: spec.key.clone(),
                 target: spec.target,
@@ -470,7 +483,7 @@ async fn run_slot(slot: Arc<Slot>, store: Arc<Store>) -> (JobKey, bool, Option<D
     let mut job = slot.job.lock().await;
     slot.inherit(&mut job).await;
     let turn = match &slot.gate {
-        Some(g) => Some(g.enter().await),
+        Some(g) => Some(g.enter_ready(&slot).await),
         None => None,
     };
     let (report, parts, hint) = run_one(&slot, &mut job, turn).await;
@@ -599,7 +612,7 @@ async fn run_job(slot: Arc<Slot>, store: Arc<Store>, token: CancellationToken, d
                 let mut job = slot.job.lock().await;
                 slot.inherit(&mut job).await;
                 let turn = match &slot.gate {
-                    Some(g) => Some(g.enter().await),
+                    Some(g) => Some(g.enter_ready(&slot).await),
                     None => None,
                 };
                 run_one(&slot, &mut job, turn).await
@@ -717,6 +730,7 @@ mod tests {
             })),
             gate: Some(Arc::new(Gate::new(&config(64)))),
             predecessor: Mutex::new(None),
+            clients: None,
         });
         let store = Arc::new(Store::new(3, Arc::new(CallCounter::default())));
         store.register(key, "t", Duration::from_millis(20));
@@ -787,6 +801,7 @@ mod tests {
                 })),
                 gate: Some(gate.clone()),
                 predecessor: Mutex::new(None),
+                clients: None,
             });
             set.spawn(run_slot(slot, store.clone()));
         }

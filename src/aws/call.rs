@@ -91,7 +91,7 @@ impl RegionClients {
     /// Sends one request: waits for the permit of its service in this account and region (held
     /// until the answer), applies the scope, counts the call and maps its error. A throttled
     /// request queues again for a token of its slowed bucket, for as long as the job's run has
-    /// time (see [`super::limits::throttle_backoff`]).
+    /// time (see [`super::run::throttle_backoff`]).
     pub(super) async fn send<O: Operation>(&self, op: O) -> Result<O::Output, CollectError> {
         // Before STS has said which account the credentials are in, there is none to name.
         let account = if self.account_id.is_empty() {
@@ -105,7 +105,7 @@ impl RegionClients {
         if let Some(p) = &self.scope.credentials {
             // A wait (for the one AssumeRole of the account, queued on the STS bucket): the
             // run's turn goes to a run that has calls ready meanwhile.
-            if let Err(e) = super::limits::away(p.provide_credentials()).await {
+            if let Err(e) = super::run::away(p.provide_credentials()).await {
                 return Err(CollectError::new(
                     O::NAME,
                     account,
@@ -151,6 +151,16 @@ impl RegionClients {
             );
             tokio::time::sleep(wait).await;
             round += 1;
+        }
+    }
+
+    /// Resolves the scope's assumed-role credentials if they are not cached yet, so that a job
+    /// can wait for its account's one AssumeRole before it takes a turn among the running jobs
+    /// (the scheduler does). A failure is not reported here: the run's first call meets it
+    /// again, and reports it as that call's.
+    pub async fn warm_credentials(&self) {
+        if let Some(p) = &self.scope.credentials {
+            let _ = p.provide_credentials().await;
         }
     }
 

@@ -21,6 +21,7 @@ pub mod limits;
 pub mod names;
 pub mod org_listing;
 pub mod pages;
+pub mod run;
 
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;

@@ -139,20 +139,24 @@ pub fn throttle(
     sim.reset()?;
     let throttled0 = app.store.calls().total(Outcome::Throttled);
     let lifted = Instant::now();
+    // Both at once: the rates are watched while the cycle runs, not after it.
     let (steady, recovered) = rt.block_on(async {
-        let t = Instant::now();
-        app.scheduler.run_once().await;
-        let steady = t.elapsed();
-        let mut recovered = None;
-        while lifted.elapsed() < Duration::from_secs(300) {
-            let rates = limiter.rates();
-            if rates.iter().all(|(_, r)| r.slowed == 0) {
-                recovered = Some(lifted.elapsed());
-                break;
+        let cycle = async {
+            let t = Instant::now();
+            app.scheduler.run_once().await;
+            t.elapsed()
+        };
+        let watch = async {
+            while lifted.elapsed() < Duration::from_secs(300) {
+                let rates = limiter.rates();
+                if rates.iter().all(|(_, r)| r.slowed == 0) {
+                    return Some(lifted.elapsed());
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        (steady, recovered)
+            None
+        };
+        tokio::join!(cycle, watch)
     });
     let steady_throttled = app.store.calls().total(Outcome::Throttled) - throttled0;
     let steady_failed = app
