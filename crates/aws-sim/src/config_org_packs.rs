@@ -14,14 +14,15 @@
 
 use serde_json::{json, Value};
 
-use super::config_org::{
-    answer, deployer, excluded_accounts, invalid_token, is_ghost, member_statuses, mix,
-    names_param, org_access, packs, page, page_args, rule_status, take_expired_token, RuleDef,
-    STATUSES,
+use crate::call::{Answer, Call};
+use crate::config_org::{
+    answer, deployer, excluded_accounts, invalid_token, is_ghost, member_statuses, names_param,
+    org_access, packs, page, page_args, rule_status, take_expired_token,
 };
-use super::wire::{fnv, json_ok, AwsError};
-use super::world::EPOCH;
-use super::{Answer, Call, World};
+use crate::draw::{mix, EPOCH};
+use crate::wire::{fnv, json_ok, AwsError};
+use crate::world::config_org::{RuleDef, STATUSES};
+use crate::world::World;
 
 fn no_such_pack(name: &str) -> AwsError {
     AwsError::client(

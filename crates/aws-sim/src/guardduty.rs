@@ -14,50 +14,15 @@
 //! account as the administrator in the first region with members in every relationship state.
 //! Tests change things through the overrides of [`State`].
 
-use std::collections::{HashMap, HashSet};
-
 use http::StatusCode;
 use serde_json::{json, Value};
 
-use super::wire::{iso8601, json_ok, next_token, parse_token, AwsError};
-use super::world::{Account, EPOCH};
-use super::{Answer, Call, World, WorldOptions};
+use crate::call::{Answer, Call};
+use crate::draw::{hash, EPOCH};
+use crate::wire::{iso8601, json_ok, next_token, parse_token, AwsError};
+use crate::world::{Account, World};
 
-/// Generation settings.
-#[derive(Clone, Debug)]
-pub struct Options {
-    /// The most detector ids ListDetectors puts in one page, whatever `maxResults` asks
-    /// (AWS's own ceiling is 50); tests lower it to force pagination.
-    pub detector_page: usize,
-    /// The most members ListMembers puts in one page (AWS: 50).
-    pub member_page: usize,
-    /// The most entries ListThreatIntelSets, ListIPSets, ListFilters and ListInvitations put in
-    /// one page (AWS: 50).
-    pub list_page: usize,
-    /// The management account is the GuardDuty administrator in every region, not only in the
-    /// first (the administrator-mode demo and budget).
-    pub admin_all_regions: bool,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options {
-            detector_page: 50,
-            member_page: 50,
-            list_page: 50,
-            admin_all_regions: false,
-        }
-    }
-}
-
-/// A detector as the simulator holds it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Detector {
-    /// 32 lowercase hex digits, like AWS's.
-    pub id: String,
-    /// `ENABLED`, `DISABLED` or anything a test sets.
-    pub status: String,
-}
+pub use crate::world::guardduty::{Detector, Options, State};
 
 /// A member account in an administrator's list.
 #[derive(Clone, Debug, PartialEq)]
@@ -70,56 +35,6 @@ pub struct Member {
     pub relationship_status: String,
     /// The member's own detector in that region, if it has one.
     pub detector_id: Option<String>,
-}
-
-/// Overrides that tests put on top of the generated data.
-#[derive(Clone, Debug, Default)]
-pub struct State {
-    detectors: HashMap<(String, String), Vec<Detector>>,
-    vanish_after_list: HashSet<(String, String)>,
-    ghosts: HashSet<String>,
-    findings: HashMap<(String, String), Vec<(f64, i64)>>,
-    relationships: HashMap<(String, String), String>,
-}
-
-impl State {
-    /// Nothing overridden yet.
-    pub fn new(_opts: &WorldOptions) -> Self {
-        State::default()
-    }
-
-    /// Replaces the detectors of (account, region); an empty list turns GuardDuty off there.
-    pub fn set_detectors(&mut self, account: &str, region: &str, detectors: Vec<Detector>) {
-        self.detectors
-            .insert((account.to_string(), region.to_string()), detectors);
-    }
-
-    /// Deletes every detector of (account, region) right after the next ListDetectors there
-    /// has answered, as if someone disabled GuardDuty in the middle of a collection.
-    pub fn vanish_after_list(&mut self, account: &str, region: &str) {
-        self.vanish_after_list
-            .insert((account.to_string(), region.to_string()));
-    }
-
-    /// Makes every call naming `detector_id` (other than ListDetectors, which keeps listing
-    /// it) answer BadRequestException: a detector that exists but is refused.
-    pub fn ghost_detector(&mut self, detector_id: &str) {
-        self.ghosts.insert(detector_id.to_string());
-    }
-
-    /// Replaces the current findings of (account, region) by (severity, count) pairs; any
-    /// severity goes, including values outside 1-10 and NaN.
-    pub fn set_findings(&mut self, account: &str, region: &str, findings: Vec<(f64, i64)>) {
-        self.findings
-            .insert((account.to_string(), region.to_string()), findings);
-    }
-
-    /// Sets the relationship status of a member account with its administrator in `region`
-    /// (any spelling, to stand for a status AWS adds later).
-    pub fn set_relationship(&mut self, member: &str, region: &str, status: &str) {
-        self.relationships
-            .insert((member.to_string(), region.to_string()), status.to_string());
-    }
 }
 
 /// The relationship statuses AWS documents, in the order the first ten members cycle through.
@@ -152,17 +67,6 @@ fn member_sees_administrator(status: &str) -> bool {
             | "EmailVerificationFailed"
             | "Resigned"
     )
-}
-
-/// A stable hash of `s` with well-mixed low bits: FNV-1a alone leaves its low bits a function
-/// of the last bytes' low bits, so `% 4` of two tags differing in one digit would repeat.
-pub(crate) fn hash(s: &str) -> u64 {
-    let mut h = super::wire::fnv(s);
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-    h ^ (h >> 33)
 }
 
 /// The account with id `id`. Generated ids are `management + index * 7919`, so the position
@@ -730,6 +634,7 @@ fn get_administrator(world: &mut World, call: &Call) -> Answer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::world::WorldOptions;
     use std::collections::BTreeSet;
 
     #[test]

@@ -21,6 +21,7 @@ pub mod config_compliance;
 pub mod config_org;
 pub mod config_org_packs;
 pub mod constraints;
+pub mod draw;
 pub mod fault;
 pub mod guardduty;
 pub mod guardduty_lists;
