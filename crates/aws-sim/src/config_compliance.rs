@@ -24,7 +24,7 @@
 use serde_json::{json, Value};
 
 use crate::call::{Answer, Call};
-use crate::config_org::{aggregator_accounts, aggregators, no_such_aggregator};
+use crate::config_org_status::{aggregator_accounts, aggregators, no_such_aggregator};
 use crate::draw::{mix, unit, EPOCH};
 use crate::wire::{json_ok, next_token, parse_token, AwsError};
 use crate::world::{Account, World};

@@ -20,6 +20,7 @@ pub mod config;
 pub mod config_compliance;
 pub mod config_org;
 pub mod config_org_packs;
+pub mod config_org_status;
 pub mod constraints;
 pub mod draw;
 pub mod fault;

@@ -2,7 +2,7 @@
 //! conformance packs and aggregators are generated from ([`Options`]), the rule and pack
 //! definitions generated ([`RuleDef`]), the shapes of their statuses, and the overrides tests set
 //! ([`State`]). What the statuses are is computed from the world by
-//! [`config_org`](crate::config_org).
+//! [`config_org_status`](crate::config_org_status).
 
 use std::collections::{BTreeMap, BTreeSet};
 
