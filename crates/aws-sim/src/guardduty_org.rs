@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 
 use crate::call::{Answer, Call};
 use crate::draw::{hash, EPOCH};
-use crate::guardduty::{
+use crate::guardduty_accounts::{
     bad_request, detectors_of, find_account, is_administrator, owned_detector, relationship,
 };
 use crate::wire::{json_ok, AwsError};

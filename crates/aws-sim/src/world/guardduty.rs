@@ -1,6 +1,7 @@
 //! What the world holds of GuardDuty: its settings ([`Options`]), the shape of a detector
 //! ([`Detector`]), and the overrides tests put on top of the generated data ([`State`]). What
-//! every account holds is computed from the world by [`guardduty`](crate::guardduty).
+//! every account holds is computed from the world by
+//! [`guardduty_accounts`](crate::guardduty_accounts).
 
 use std::collections::{HashMap, HashSet};
 
