@@ -11,6 +11,27 @@
 //! The exporter reaches it only through `aws.endpoint_url`, so what is tested is the real SDK
 //! path: signing, retries, parsing. It shares no code with the exporter and uses no AWS SDK
 //! crate, so neither side's mistakes can be agreed on by the other.
+//!
+//! Map of the modules, bottom layer first; a module imports only from those above it in this
+//! list (its own children aside), which the workspace's `tests/integration/layout.rs` checks:
+//! - [`body`]: the response body, whole or broken off mid-way.
+//! - [`record`]: the requests recorded for the check against AWS's service models.
+//! - [`wire`]: the three protocols' answers and error shapes, timestamps, pagination tokens.
+//! - [`call`]: what a service handler sees of a call and gives back.
+//! - [`constraints`]: what the service models refuse, checked before a handler sees a call.
+//! - [`fault`]: the faults to inject and how they rewrite an answer.
+//! - [`draw`]: the reference time and the hashes every generator draws from.
+//! - [`world`]: the generated organization; its children hold what it keeps of each service
+//!   (settings, generated definitions, test overrides).
+//! - [`config_org_status`], [`guardduty_accounts`]: what the organization Config deployments and
+//!   GuardDuty's accounts are for a world, and the checks their operations' handlers share.
+//! - The service handlers: [`organizations`], [`sts`], [`iam`], [`config_compliance`],
+//!   [`config_org_packs`], [`guardduty_lists`], [`guardduty_org`]; then those that hand some
+//!   operations to the ones before: [`config_org`] (packs), [`guardduty`] (its organization
+//!   operations and lists), [`config`] (compliance and organization rules).
+//! - [`routing`]: which service and operation a request is for, which account calls, and the
+//!   handler that answers.
+//! - [`server`]: the simulator on loopback ([`Sim`]): call counts, rate limits, faults.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
