@@ -41,7 +41,10 @@ use posture_exporter::metrics::Format;
 use posture_exporter::scheduler::Mode;
 use tokio::net::TcpListener;
 
-use super::{all_collectors, creds, get, regions, rss_mib, runtime, sim_world, SimChild};
+use crate::load::get;
+use crate::process::rss_mib;
+use crate::setup::{all_collectors, creds, regions, runtime};
+use crate::sim_child::{sim_world, SimChild};
 
 /// Settings of a soak.
 #[derive(clap::Args, Debug, Clone)]
