@@ -9,7 +9,7 @@ use aws_sim::{Sim, SimRateLimit};
 
 use crate::setup::runtime;
 use crate::sim_child::sim_world;
-use crate::soak::sim_command;
+use crate::soak::commands::sim_command;
 
 /// Serves a simulator of `members` member accounts in `nregions` regions until stdin closes.
 pub fn run(
