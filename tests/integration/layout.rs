@@ -1,10 +1,12 @@
-//! The shape of `src/`, checked: modules form layers (no two import each other, directly or
-//! through others; a parent that lists its children sits above them), every file stays short,
-//! and `src/lib.rs`'s map names every top-level module.
+//! The shape of the workspace's code, checked for `src/` and for every crate's `crates/*/src`,
+//! each crate on its own: modules form layers (no two import each other, directly or through
+//! others; a parent that lists its children sits above them), every file stays short, and
+//! `src/lib.rs`'s map names every top-level module.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 const SRC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/src");
 const MAX_LINES: usize = 900;
 
@@ -19,40 +21,57 @@ fn files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// `src/a/b.rs` and `src/a/b/mod.rs` are `a::b`; `src/lib.rs` is the crate root (empty).
-fn module_of(path: &Path) -> Option<String> {
-    let rel = path.strip_prefix(SRC).ok()?.with_extension("");
+/// The `src` directory of every crate under `crates/`.
+fn crate_sources() -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(Path::new(ROOT).join("crates"))
+        .expect("crates is readable")
+        .map(|e| e.expect("an entry").path().join("src"))
+        .filter(|src| src.is_dir())
+        .collect();
+    out.sort();
+    out
+}
+
+/// The module of `path` in the crate whose sources are `src`: `a/b.rs` and `a/b/mod.rs` are
+/// `a::b`; the crate root (`lib.rs`, or `main.rs` of a crate without a library) is empty.
+/// `None` for a binary beside a library (`main.rs`, `bin/`), which uses the library by name.
+fn module_of(src: &Path, path: &Path) -> Option<String> {
+    let rel = path.strip_prefix(src).ok()?.with_extension("");
     let parts: Vec<String> = rel
         .components()
         .map(|c| c.as_os_str().to_string_lossy().into_owned())
         .collect();
     match parts.as_slice() {
-        [one] if one == "main" => None,
-        [one] if one == "lib" => Some(String::new()),
+        [one] if one == "main" && src.join("lib.rs").exists() => None,
+        [one] if one == "lib" || one == "main" => Some(String::new()),
+        [first, ..] if first == "bin" => None,
         [.., last] if last == "mod" => Some(parts[..parts.len() - 1].join("::")),
         _ => Some(parts.join("::")),
     }
 }
 
-/// Paths named in `text` (`crate::a::b::C`, `super::x`), resolved from module `at`, with
-/// comments and string literals left out.
+/// Paths named in `text` (`crate::a::b::C`, `super::x`, and each path of a group like
+/// `crate::{a::B, c::{D, E}}`), resolved from module `at`, with comments left out.
 fn references(text: &str, at: &str) -> Vec<Vec<String>> {
-    let mut out = Vec::new();
     // Unit tests (`#[cfg(test)] mod tests`, at the end of a file) see their parent by design.
-    for line in text.lines().take_while(|l| l.trim() != "#[cfg(test)]") {
-        let code = line.split("//").next().unwrap_or("");
-        let mut rest = code;
-        while let Some(i) = rest.find(['c', 's']) {
-            let tail = &rest[i..];
-            let boundary = i == 0
-                || !rest[..i]
-                    .chars()
-                    .last()
-                    .is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':');
-            let base: Option<(Vec<String>, &str)> = if !boundary {
-                None
-            } else if let Some(t) = tail.strip_prefix("crate::") {
-                Some((Vec::new(), t))
+    let code: Vec<&str> = text
+        .lines()
+        .take_while(|l| l.trim() != "#[cfg(test)]")
+        .map(|l| l.split("//").next().unwrap_or(""))
+        .collect();
+    let code = code.join("\n");
+    let mut out = Vec::new();
+    let mut rest = code.as_str();
+    while let Some(i) = rest.find(['c', 's']) {
+        let tail = &rest[i..];
+        let boundary = i == 0
+            || !rest[..i]
+                .chars()
+                .last()
+                .is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':');
+        if boundary {
+            if let Some(t) = tail.strip_prefix("crate::") {
+                use_tree(t, Vec::new(), &mut out);
             } else if tail.starts_with("super::") {
                 let mut base: Vec<String> = at
                     .split("::")
@@ -64,50 +83,81 @@ fn references(text: &str, at: &str) -> Vec<Vec<String>> {
                     base.pop();
                     t = r;
                 }
-                Some((base, t))
-            } else {
-                None
-            };
-            match base {
-                Some((mut segs, t)) => {
-                    let path: String = t
-                        .chars()
-                        .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == ':')
-                        .collect();
-                    segs.extend(
-                        path.split("::")
-                            .filter(|s| !s.is_empty())
-                            .map(str::to_string),
-                    );
-                    out.push(segs);
-                    rest = &tail[1..];
-                }
-                None => rest = &tail[1..],
+                use_tree(t, base, &mut out);
             }
         }
+        rest = &tail[1..];
     }
     out
+}
+
+/// The path at the start of `t` under `base`, or with a group (`a::{b, c::D}`) each path of it.
+fn use_tree(t: &str, base: Vec<String>, out: &mut Vec<Vec<String>>) {
+    let path: String = t
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == ':')
+        .collect();
+    let mut segs = base;
+    segs.extend(
+        path.split("::")
+            .filter(|s| !s.is_empty())
+            .map(str::to_string),
+    );
+    let after = &t[path.len()..];
+    if let Some(inner) = after
+        .strip_prefix('{')
+        .filter(|_| path.is_empty() || path.ends_with("::"))
+    {
+        let (mut depth, mut start) = (0usize, 0);
+        for (i, c) in inner.char_indices() {
+            match c {
+                '{' => depth += 1,
+                '}' if depth > 0 => depth -= 1,
+                '}' | ',' if depth == 0 => {
+                    let item = inner[start..i].trim();
+                    if !item.is_empty() {
+                        use_tree(item, segs.clone(), out);
+                    }
+                    if c == '}' {
+                        return;
+                    }
+                    start = i + 1;
+                }
+                _ => {}
+            }
+        }
+        return;
+    }
+    out.push(segs);
 }
 
 /// Module -> the modules it imports (and its children).
 type Edges = BTreeMap<String, BTreeSet<String>>;
 
-fn graph() -> (Edges, Vec<(PathBuf, usize)>) {
+/// The module graph of the crate whose sources are `src`, and its files over [`MAX_LINES`].
+fn graph(src: &Path) -> (Edges, Vec<(PathBuf, usize)>) {
     let mut paths = Vec::new();
-    files(Path::new(SRC), &mut paths);
+    files(src, &mut paths);
+    paths.sort();
+    let mut long = Vec::new();
+    for p in &paths {
+        let lines = std::fs::read_to_string(p)
+            .expect("a source file")
+            .lines()
+            .count();
+        if lines > MAX_LINES {
+            let shown = p.strip_prefix(ROOT).unwrap_or(p).to_path_buf();
+            long.push((shown, lines));
+        }
+    }
     let modules: BTreeMap<String, PathBuf> = paths
         .iter()
-        .filter_map(|p| module_of(p).map(|m| (m, p.clone())))
+        .filter_map(|p| module_of(src, p).map(|m| (m, p.clone())))
         .filter(|(m, _)| m != "tests" && !m.ends_with("::tests"))
         .collect();
     let mut edges: Edges = BTreeMap::new();
-    let mut long = Vec::new();
     for (m, p) in &modules {
         let text = std::fs::read_to_string(p).expect("a source file");
-        let lines = text.lines().count();
-        if lines > MAX_LINES {
-            long.push((p.clone(), lines));
-        }
         let e = edges.entry(m.clone()).or_default();
         for r in references(&text, m) {
             // The longest prefix of the path that is a module of ours.
@@ -155,25 +205,48 @@ fn cycle_from(edges: &Edges, start: &str) -> Option<Vec<String>> {
     None
 }
 
-#[test]
-fn modules_form_layers_and_files_stay_short() {
-    let (edges, long) = graph();
-    assert!(
-        edges.len() > 20,
-        "the walk found the modules: {:?}",
-        edges.keys()
-    );
+/// What breaks the rules in the crate whose sources are `src`: its modules that import each
+/// other, and its files over [`MAX_LINES`]; `min_modules` guards against a walk that found
+/// nothing.
+fn problems(src: &Path, min_modules: usize) -> Vec<String> {
+    let (edges, long) = graph(src);
+    let shown = src.strip_prefix(ROOT).unwrap_or(src).display().to_string();
+    let mut out = Vec::new();
+    if edges.len() < min_modules {
+        out.push(format!(
+            "{shown}: the walk found only the modules {:?}",
+            edges.keys()
+        ));
+    }
     let cycles: BTreeSet<String> = edges
         .keys()
         .filter_map(|m| cycle_from(&edges, m))
         .map(|c| c.join(" -> "))
         .collect();
-    assert!(
-        cycles.is_empty(),
-        "modules that import each other (directly or through others; a parent sits above its children):\n{}",
-        cycles.into_iter().collect::<Vec<_>>().join("\n")
-    );
-    assert!(long.is_empty(), "files over {MAX_LINES} lines: {long:?}");
+    if !cycles.is_empty() {
+        out.push(format!(
+            "{shown}: modules that import each other (directly or through others; a parent sits above its children):\n{}",
+            cycles.into_iter().collect::<Vec<_>>().join("\n")
+        ));
+    }
+    if !long.is_empty() {
+        out.push(format!("{shown}: files over {MAX_LINES} lines: {long:?}"));
+    }
+    out
+}
+
+#[test]
+fn modules_form_layers_and_files_stay_short() {
+    let p = problems(Path::new(SRC), 21);
+    assert!(p.is_empty(), "{}", p.join("\n"));
+}
+
+#[test]
+fn every_crate_of_the_workspace_forms_layers_and_keeps_files_short() {
+    let crates = crate_sources();
+    assert!(crates.len() >= 2, "the walk found the crates: {crates:?}");
+    let p: Vec<String> = crates.iter().flat_map(|src| problems(src, 3)).collect();
+    assert!(p.is_empty(), "{}", p.join("\n"));
 }
 
 #[test]
@@ -196,6 +269,43 @@ fn the_check_sees_a_cycle_and_a_child_importing_its_parent() {
     // Comments and unit tests do not count.
     assert!(references("// see crate::store", "a").is_empty());
     assert!(references("#[cfg(test)]\nmod tests { use super::*; }", "a::b").is_empty());
+}
+
+#[test]
+fn the_check_reads_groups_and_each_crates_root() {
+    let path = |p: &[&str]| p.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    // Each path of a group counts, across lines and nested groups.
+    assert_eq!(
+        references(
+            "use crate::{world::World, wire::{fnv, AwsError}};\nuse super::{\n    draw::EPOCH,\n};\n",
+            "a::b",
+        ),
+        vec![
+            path(&["world", "World"]),
+            path(&["wire", "fnv"]),
+            path(&["wire", "AwsError"]),
+            path(&["a", "draw", "EPOCH"]),
+        ]
+    );
+    // A crate without a library has `main.rs` as its root; beside a library it is a binary of
+    // its own.
+    let root = Path::new(ROOT);
+    let bench = root.join("crates/bench/src");
+    assert_eq!(
+        module_of(&bench, &bench.join("main.rs")),
+        Some(String::new())
+    );
+    assert_eq!(
+        module_of(&bench, &bench.join("soak/snapshot.rs")),
+        Some("soak::snapshot".to_string())
+    );
+    let src = Path::new(SRC);
+    assert_eq!(module_of(src, &src.join("main.rs")), None);
+    assert_eq!(module_of(src, &src.join("lib.rs")), Some(String::new()));
+    assert_eq!(
+        module_of(src, &src.join("collectors/guardduty/mod.rs")),
+        Some("collectors::guardduty".to_string())
+    );
 }
 
 #[test]

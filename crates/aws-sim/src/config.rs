@@ -2,17 +2,18 @@
 
 use serde_json::{json, Value};
 
-use super::wire::{json_ok, AwsError};
-use super::{Answer, Call, World};
+use crate::call::{Answer, Call};
+use crate::wire::{fnv, json_ok, AwsError};
+use crate::world::World;
 
 /// Handles one Config call.
 pub fn handle(world: &mut World, call: &Call) -> Answer {
     match call.op.as_str() {
         "DescribeConfigurationRecorders" => recorders(world, call, false),
         "DescribeConfigurationRecorderStatus" => recorders(world, call, true),
-        _ => match super::config_compliance::handle(world, call) {
+        _ => match crate::config_compliance::handle(world, call) {
             Some(answer) => answer,
-            None => super::config_org::handle(world, call),
+            None => crate::config_org::handle(world, call),
         },
     }
 }
@@ -46,7 +47,7 @@ fn recorders(world: &World, call: &Call, status: bool) -> Answer {
             "arn:aws:config:{}:{}:configuration-recorder/{name}/{:08x}",
             call.region,
             call.account,
-            super::wire::fnv(name) & 0xffff_ffff
+            fnv(name) & 0xffff_ffff
         )
     };
     if status {

@@ -21,14 +21,15 @@
 //! their `NoSuch...` errors. With [`Options::empty_pages`] the aggregate listings serve an empty
 //! page with a `NextToken` before each page, as AWS documents they may.
 
-use std::collections::BTreeMap;
-
 use serde_json::{json, Value};
 
-use super::config_org::{aggregator_accounts, aggregators, mix, no_such_aggregator, unit};
-use super::wire::{json_ok, next_token, parse_token, AwsError};
-use super::world::{Account, EPOCH};
-use super::{Answer, Call, World};
+use crate::call::{Answer, Call};
+use crate::config_org_status::{aggregator_accounts, aggregators, no_such_aggregator};
+use crate::draw::{mix, unit, EPOCH};
+use crate::wire::{json_ok, next_token, parse_token, AwsError};
+use crate::world::{Account, World};
+
+pub use crate::world::compliance::{Options, RuleResult, State};
 
 /// The rule compliance types of the model's `ComplianceType`.
 pub const RULE_TYPES: &[&str] = &[
@@ -43,71 +44,6 @@ pub const PACK_TYPES: &[&str] = &["COMPLIANT", "NON_COMPLIANT", "INSUFFICIENT_DA
 pub const CAP: i64 = 100;
 /// Results of one DescribeComplianceByConfigRule page (the operation takes no `Limit`).
 pub const RULES_PAGE: usize = 25;
-
-/// Generation settings.
-#[derive(Clone, Debug)]
-pub struct Options {
-    /// Config rules in every account and region.
-    pub rules: usize,
-    /// Conformance packs in every account and region.
-    pub packs: usize,
-    /// Rules in each conformance pack.
-    pub pack_rules: usize,
-    /// Chance that a (rule, account, region) is NON_COMPLIANT.
-    pub noncompliant_ratio: f64,
-    /// Chance that it has INSUFFICIENT_DATA.
-    pub insufficient_ratio: f64,
-    /// Every n-th non-compliant result has more resources than AWS counts (0: none).
-    pub capped_every: u64,
-    /// The aggregate listings serve an empty page (with a token) before each page.
-    pub empty_pages: bool,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options {
-            rules: 6,
-            packs: 3,
-            pack_rules: 4,
-            noncompliant_ratio: 0.25,
-            insufficient_ratio: 0.1,
-            capped_every: 4,
-            empty_pages: false,
-        }
-    }
-}
-
-/// The compliance of one rule in one account and region.
-#[derive(Clone, Debug, PartialEq)]
-pub struct RuleResult {
-    /// Compliance type (anything a test sets, too).
-    pub compliance: String,
-    /// Non-compliant resources, uncapped (AWS shows at most [`CAP`]).
-    pub resources: i64,
-}
-
-/// Test overrides.
-#[derive(Clone, Debug, Default)]
-pub struct State {
-    rule_overrides: BTreeMap<(String, String, String), RuleResult>,
-    pack_overrides: BTreeMap<(String, String, String), String>,
-}
-
-impl State {
-    /// Sets the result of rule `rule` in (account, region), e.g. a compliance type AWS may add.
-    pub fn set_rule(&mut self, account: &str, region: &str, rule: &str, r: RuleResult) {
-        self.rule_overrides
-            .insert((account.into(), region.into(), rule.into()), r);
-    }
-
-    /// Sets the compliance type of pack `pack` in (account, region).
-    pub fn set_pack(&mut self, account: &str, region: &str, pack: &str, compliance: &str) {
-        self.pack_overrides.insert(
-            (account.into(), region.into(), pack.into()),
-            compliance.into(),
-        );
-    }
-}
 
 const RULE_NAMES: &[&str] = &[
     "s3-bucket-versioning-enabled",

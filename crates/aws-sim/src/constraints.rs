@@ -21,8 +21,8 @@ use std::sync::OnceLock;
 use http::StatusCode;
 use serde_json::{json, Value};
 
-use super::wire::{AwsError, Protocol};
-use super::Call;
+use crate::call::Call;
+use crate::wire::{AwsError, Protocol};
 
 /// The generated table.
 pub const TABLE: &str = include_str!("../constraints.tsv");

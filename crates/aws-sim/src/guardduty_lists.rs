@@ -13,13 +13,14 @@
 
 use serde_json::{json, Value};
 
-use super::guardduty::{
-    bad_request, detectors_of, find_account, hash, is_administrator, owned_detector, page_args,
+use crate::call::{Answer, Call};
+use crate::draw::{hash, EPOCH};
+use crate::guardduty_accounts::{
+    bad_request, detectors_of, find_account, is_administrator, owned_detector, page_args,
     relationship,
 };
-use super::wire::{iso8601, json_ok, next_token};
-use super::world::{Account, EPOCH};
-use super::{Answer, Call, World};
+use crate::wire::{iso8601, json_ok, next_token};
+use crate::world::{Account, World};
 
 /// The statuses of threat-intel and IP sets, in AWS's order.
 pub const SET_STATUSES: [&str; 7] = [
@@ -392,7 +393,7 @@ fn list_invitations(world: &mut World, call: &Call) -> Answer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::WorldOptions;
+    use crate::world::WorldOptions;
     use std::collections::BTreeSet;
 
     #[test]

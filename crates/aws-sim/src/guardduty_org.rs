@@ -13,13 +13,14 @@
 use http::StatusCode;
 use serde_json::{json, Value};
 
-use super::guardduty::{
-    bad_request, detectors_of, find_account, hash, is_administrator, owned_detector, relationship,
-    Detector,
+use crate::call::{Answer, Call};
+use crate::draw::{hash, EPOCH};
+use crate::guardduty_accounts::{
+    bad_request, detectors_of, find_account, is_administrator, owned_detector, relationship,
 };
-use super::wire::{json_ok, AwsError};
-use super::world::{Account, EPOCH};
-use super::{Answer, Call, World};
+use crate::wire::{json_ok, AwsError};
+use crate::world::guardduty::Detector;
+use crate::world::{Account, World};
 
 /// A protection plan and its status, with its additional configurations.
 #[derive(Clone, Debug, PartialEq)]

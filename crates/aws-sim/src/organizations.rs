@@ -3,8 +3,9 @@
 
 use serde_json::json;
 
-use super::wire::{json_ok, next_token, parse_token, AwsError};
-use super::{Answer, Call, World};
+use crate::call::{Answer, Call};
+use crate::wire::{json_ok, next_token, parse_token, AwsError};
+use crate::world::{Account, World};
 
 /// Handles one Organizations call.
 pub fn handle(world: &mut World, call: &Call) -> Answer {
@@ -63,7 +64,7 @@ pub fn page_args(call: &Call, scope: &str, max: i64) -> Result<(usize, usize), A
     Ok((limit as usize, offset))
 }
 
-fn account_json(world: &World, a: &super::world::Account) -> serde_json::Value {
+fn account_json(world: &World, a: &Account) -> serde_json::Value {
     json!({
         "Id": a.id,
         "Arn": format!("arn:aws:organizations::{}:account/{}/{}", world.management().id, world.org_id, a.id),

@@ -2,8 +2,9 @@
 
 use http::StatusCode;
 
-use super::wire::{iso8601, query_ok, role_arn_account, xml_escape, AwsError};
-use super::{Answer, Call, World};
+use crate::call::{Answer, Call};
+use crate::wire::{fnv, iso8601, query_ok, role_arn_account, xml_escape, AwsError};
+use crate::world::World;
 
 const XMLNS: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
 
@@ -103,10 +104,7 @@ fn assume_role(world: &mut World, call: &Call) -> Answer {
     {
         return Err(denied());
     }
-    let suffix = format!(
-        "{:04X}",
-        super::wire::fnv(&format!("{account}{session}")) & 0xffff
-    );
+    let suffix = format!("{:04X}", fnv(&format!("{account}{session}")) & 0xffff);
     let key = format!("ASIA{account}{suffix}");
     world.notes.insert(session_note(&key), session.to_string());
     let now = std::time::SystemTime::now()

@@ -4,7 +4,7 @@
 use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode};
 
-use super::body::SimBody;
+use crate::body::SimBody;
 
 /// A response with a fresh request id.
 pub fn response(

@@ -3,10 +3,22 @@
 //! Everything is a pure function of the seed and of indices, so that a given seed always
 //! answers the same way and a test can compute what the exporter must show; what tests change
 //! (a recorder removed, an account added) is kept as overrides on top.
+//!
+//! This module holds the organization itself (accounts, OUs, recorders) and its settings; its
+//! children hold what it keeps for each service (settings, definitions, overrides). The service
+//! modules compute everything else from a [`World`]; neither this module nor its children
+//! import them.
+
+pub mod compliance;
+pub mod config_org;
+pub mod guardduty;
+pub mod iam;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use super::wire::fnv;
+use crate::wire::fnv;
+
+pub use crate::draw::EPOCH;
 
 /// The fixed OU tree: (name, index of the parent OU, `None` for the root).
 const FIXED_OUS: [(&str, Option<usize>); 5] = [
@@ -31,13 +43,13 @@ pub struct WorldOptions {
     /// The role that member accounts trust the management account to assume.
     pub role_name: String,
     /// Organization Config rules and aggregators.
-    pub config_org: super::config_org::Options,
+    pub config_org: config_org::Options,
     /// Config rule and conformance pack compliance.
-    pub compliance: super::config_compliance::Options,
+    pub compliance: compliance::Options,
     /// GuardDuty.
-    pub guardduty: super::guardduty::Options,
+    pub guardduty: guardduty::Options,
     /// IAM access reports.
-    pub iam: super::iam::Options,
+    pub iam: iam::Options,
     /// Organizational units of a generated tree (ten under the root, ten under each of those,
     /// and so on), the members spread over all of them; 0: the small fixed tree of
     /// [`World::ous`].
@@ -114,19 +126,21 @@ pub struct World {
     pub membership_changes: u64,
     recorder_overrides: HashMap<(String, String), Vec<Recorder>>,
     /// Organization Config rules and aggregators.
-    pub config_org: super::config_org::State,
+    pub config_org: config_org::State,
     /// Config rule and conformance pack compliance overrides.
-    pub compliance: super::config_compliance::State,
+    pub compliance: compliance::State,
     /// GuardDuty.
-    pub guardduty: super::guardduty::State,
+    pub guardduty: guardduty::State,
     /// IAM access reports.
-    pub iam: super::iam::State,
+    pub iam: iam::State,
     /// Anything further collectors need (keyed by name), for later growth without churn here.
     pub notes: BTreeMap<String, String>,
 }
 
-/// Seconds of a fixed reference time (2025-11-13T00:00:00Z), so generated data is stable.
-pub const EPOCH: f64 = 1_763_000_000.0;
+/// The organization root's id: `r-` and four characters derived from the seed.
+pub fn root_id(seed: u64) -> String {
+    format!("r-{:04x}", fnv(&format!("root{seed}")) & 0xffff)
+}
 
 impl World {
     /// Generates the organization.
@@ -138,10 +152,10 @@ impl World {
             .map(|i| Self::make_account(seed, base, i))
             .collect();
         World {
-            config_org: super::config_org::State::new(&opts),
+            config_org: config_org::State::new(&opts.config_org),
             compliance: Default::default(),
-            guardduty: super::guardduty::State::new(&opts),
-            iam: super::iam::State::new(&opts),
+            guardduty: guardduty::State::new(&opts.guardduty),
+            iam: iam::State::new(&opts.iam),
             opts,
             org_id,
             accounts,
@@ -204,7 +218,7 @@ impl World {
 
     /// The organization's root id.
     pub fn root_id(&self) -> String {
-        super::iam::root_id(self.opts.seed)
+        root_id(self.opts.seed)
     }
 
     /// The organizational units: (id, name, parent id). A small fixed tree (Security,

@@ -18,6 +18,9 @@ use posture_exporter::collect::{Collector as _, JobContext};
 use posture_exporter::collectors::config_compliance::{ConfigCompliance, Settings};
 use posture_exporter::config::Config;
 
+use crate::process::machine;
+use crate::setup::{creds, runtime, REGIONS};
+
 type Run = (
     &'static str,
     u64,
@@ -51,9 +54,9 @@ pub fn budget(
     packs: usize,
     ratio: f64,
 ) -> anyhow::Result<()> {
-    let rt = super::runtime(2)?;
+    let rt = runtime(2)?;
     rt.block_on(async {
-        let regions: Vec<String> = super::REGIONS
+        let regions: Vec<String> = REGIONS
             .iter()
             .take(regions)
             .map(|r| r.to_string())
@@ -100,7 +103,7 @@ targets:\n  - name: management\n    regions: [{}]\ncollectors:\n  config_complia
         let factory = AwsFactory::new(
             &cfg.aws,
             Arc::new(CallCounter::default()),
-            Some(super::creds()),
+            Some(creds()),
         )
         .await;
         let aggregated = Arc::new(Settings {
@@ -180,7 +183,7 @@ targets:\n  - name: management\n    regions: [{}]\ncollectors:\n  config_complia
         let agg_series = full.3;
         let agg_calls = full.2.clone();
 
-        println!("machine: {}", super::machine());
+        println!("machine: {}", machine());
         println!(
             "{accounts} accounts x {} regions x {rules} rules, {packs} conformance packs each: {noncompliant} of {triples} (rule, account, region) NON_COMPLIANT ({:.2}%)",
             regions.len(),

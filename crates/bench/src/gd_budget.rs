@@ -17,7 +17,8 @@ use posture_exporter::app::{App, AppOptions};
 use posture_exporter::config::Config;
 use tokio::net::TcpListener;
 
-use super::{all_collectors, creds, regions, runtime};
+use crate::process::machine;
+use crate::setup::{all_collectors, creds, regions, runtime};
 
 /// What one (size, mode) measured.
 struct Row {
@@ -134,7 +135,7 @@ pub fn run(sizes: &[usize], nregions: usize) -> anyhow::Result<()> {
             rows.push(rt.block_on(measure(n, nregions, mode))?);
         }
     }
-    println!("machine: {}", super::machine());
+    println!("machine: {}", machine());
     println!();
     println!("| accounts x regions | mode | jobs | cold cycle calls (AssumeRole) | steady cycle calls | administrator / accounts | failed jobs |");
     println!("|---|---|---:|---:|---:|---:|---:|");

@@ -2,11 +2,12 @@
 //! must pass afterwards.
 //!
 //! The simulator is a child process (its memory, descriptors and tasks are not the exporter's),
-//! driven over its stdin by [`sim_command`]. The exporter runs in this process as the daemon
-//! does: discovery over Organizations with AssumeRole into every account, every collector on,
-//! first runs spread over the interval, job loops, the encoder, the HTTP server, and the daemon's
-//! own SIGHUP handler ([`App::reload_from`]) receiving a real signal. A scraper on a thread of
-//! its own asks `/metrics` as Prometheus does every `scrape_ms` throughout.
+//! driven over its stdin by [`sim_command`](commands::sim_command). The exporter runs in this
+//! process as the daemon does: discovery over Organizations with AssumeRole into every account,
+//! every collector on, first runs spread over the interval, job loops, the encoder, the HTTP
+//! server, and the daemon's own SIGHUP handler ([`App::reload_from`]) receiving a real signal. A
+//! scraper on a thread of its own asks `/metrics` as Prometheus does every `scrape_ms`
+//! throughout.
 //!
 //! One phase per interval; each aims its faults at accounts drawn from a fixed seed and records
 //! them as affected: throttling storms on every call, HTTP 500 and 503, hangs past the attempt
@@ -26,6 +27,9 @@
 //! reported apart: the first one encodes its format on request. It prints the figures and
 //! `N passed, M failed`.
 
+pub mod commands;
+mod snapshot;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -34,14 +38,17 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{anyhow, bail, Context as _};
-use aws_sim::{Fault, FaultRule, Sim, World};
+use aws_sim::World;
 use posture_exporter::app::{App, AppOptions};
 use posture_exporter::config::Config;
-use posture_exporter::metrics::Format;
 use posture_exporter::scheduler::Mode;
 use tokio::net::TcpListener;
 
-use super::{all_collectors, creds, get, regions, rss_mib, runtime, sim_world, SimChild};
+use crate::load::get;
+use crate::process::rss_mib;
+use crate::setup::{all_collectors, creds, regions, runtime};
+use crate::sim_child::{sim_world, SimChild};
+use snapshot::Snap;
 
 /// Settings of a soak.
 #[derive(clap::Args, Debug, Clone)]
@@ -75,107 +82,6 @@ pub struct SoakArgs {
     #[arg(long, default_value_t = 3)]
     pub hit: usize,
 }
-
-// ---------------------------------------------------------------------------------------------
-// The simulator child's side.
-
-/// Answers one soak command in the simulator child (one line back):
-/// `fault KIND OP ACCOUNT REGION PROBABILITY TIMES` (`-` for any / forever), `clear`,
-/// `deny-assume ID`, `allow-assume`, `join` (answers the new id), `leave ID`, `down MS`,
-/// `management` (answers its id).
-pub fn sim_command(rt: &tokio::runtime::Runtime, sim: &Sim, line: &str) -> String {
-    match sim_command_inner(rt, sim, line) {
-        Ok(s) => s,
-        Err(e) => format!("error {e}"),
-    }
-}
-
-fn sim_command_inner(
-    rt: &tokio::runtime::Runtime,
-    sim: &Sim,
-    line: &str,
-) -> anyhow::Result<String> {
-    let w: Vec<&str> = line.split_whitespace().collect();
-    let any = |s: &str| (s != "-").then(|| s.to_string());
-    match w.as_slice() {
-        ["fault", kind, op, account, region, p, times] => {
-            let fault = match *kind {
-                "throttle" => Fault::Throttle,
-                "500" => Fault::Http500,
-                "503" => Fault::Http503,
-                "malformed" => Fault::Malformed,
-                "truncated" => Fault::Truncated,
-                "reset" => Fault::Reset,
-                "hang" => Fault::Hang,
-                "denied" => Fault::AccessDenied,
-                "expired" => Fault::ExpiredToken,
-                other => bail!("unknown fault {other}"),
-            };
-            let mut rule = FaultRule::always(fault).probability(p.parse()?);
-            rule.operation = any(op);
-            rule.account = any(account);
-            rule.region = any(region);
-            if *times != "-" {
-                rule = rule.times(times.parse()?);
-            }
-            sim.add_fault(rule);
-            Ok("ok".into())
-        }
-        ["service-rate", service, "off"] => {
-            sim.set_service_rate_limit(service, None);
-            Ok("ok".into())
-        }
-        ["service-rate", service, rate, burst] => {
-            sim.set_service_rate_limit(
-                service,
-                Some(aws_sim::SimRateLimit {
-                    rate: rate.parse()?,
-                    burst: burst.parse()?,
-                }),
-            );
-            Ok("ok".into())
-        }
-        ["clear"] => {
-            sim.clear_faults();
-            Ok("ok".into())
-        }
-        ["deny-assume", id] => {
-            sim.world(|w| w.assume_role_denied.insert(id.to_string()));
-            Ok("ok".into())
-        }
-        ["allow-assume"] => {
-            sim.world(|w| w.assume_role_denied.clear());
-            Ok("ok".into())
-        }
-        ["join"] => Ok(sim.world(|w| w.add_account())),
-        ["management"] => Ok(sim.world(|w| w.management().id.clone())),
-        ["leave", id] => Ok(if sim.world(|w| w.remove_account(id)) {
-            "ok".into()
-        } else {
-            format!("error no account {id}")
-        }),
-        ["down", ms] => {
-            rt.block_on(sim.unreachable_for(Duration::from_millis(ms.parse()?)))?;
-            Ok("ok".into())
-        }
-        _ => bail!("unknown command {line:?}"),
-    }
-}
-
-impl SimChild {
-    /// Sends a soak command; its answer, or an error if the child said one.
-    fn cmd(&mut self, line: &str) -> anyhow::Result<String> {
-        let a = self.ask(line)?;
-        let a = a.trim().to_string();
-        if a.starts_with("error") || a.starts_with("unknown") {
-            bail!("the simulator refused {line:?}: {a}");
-        }
-        Ok(a)
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// The exporter's side.
 
 /// Figures of the exporter process.
 #[derive(Clone, Copy, Debug)]
@@ -234,179 +140,6 @@ collectors:\n",
         }
     }
     y
-}
-
-/// One scrape's samples, by series.
-type Samples = BTreeMap<String, f64>;
-
-/// The samples of `text` whose account is one of `accounts`.
-fn parse_of(text: &str, accounts: &BTreeSet<String>) -> Samples {
-    text.lines()
-        .filter(|l| !l.starts_with('#') && !l.is_empty())
-        .filter(|l| account_of(l).is_some_and(|a| accounts.contains(a)))
-        .filter_map(|l| {
-            let (series, value) = l.rsplit_once(' ')?;
-            Some((series.to_string(), value.parse().ok()?))
-        })
-        .collect()
-}
-
-/// What one account shows: a hash (order-free) and count of its posture series, and of its
-/// `collector_up` series.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-struct AccountDigest {
-    posture: (u64, usize),
-    up: (u64, usize),
-}
-
-/// The body as Prometheus scrapes it (OpenMetrics, gzip: what the scraper asks for, so the
-/// exporter keeps no other body encoded for the soak's sake), and each account's digest. The
-/// harness shares the exporter's process: it keeps this much, not a parsed copy of 350,000
-/// series, so that the resident set is the exporter's.
-struct Snap {
-    gz: bytes::Bytes,
-    series: usize,
-    accounts: BTreeMap<String, AccountDigest>,
-}
-
-impl Snap {
-    fn take(app: &App) -> anyhow::Result<Snap> {
-        let gz = app.store.body(Format::OpenMetrics, true);
-        let text = gunzip(&gz)?;
-        let mut accounts: BTreeMap<String, AccountDigest> = BTreeMap::new();
-        let mut series = 0;
-        for l in text
-            .lines()
-            .filter(|l| !l.starts_with('#') && !l.is_empty())
-        {
-            series += 1;
-            if !compared(l) {
-                continue;
-            }
-            let Some(acct) = account_of(l) else { continue };
-            let h = {
-                use std::hash::{Hash as _, Hasher as _};
-                let mut h = std::collections::hash_map::DefaultHasher::new();
-                l.hash(&mut h);
-                h.finish()
-            };
-            let d = accounts.entry(acct.to_string()).or_default();
-            let slot = if l.starts_with("posture_exporter_collector_up") {
-                &mut d.up
-            } else {
-                &mut d.posture
-            };
-            slot.0 = slot.0.wrapping_add(h);
-            slot.1 += 1;
-        }
-        Ok(Snap {
-            gz,
-            series,
-            accounts,
-        })
-    }
-
-    /// The differences of `accounts` between `self` (before) and `after`, as readable lines;
-    /// `up` too unless `posture_only`. Bodies are read again only for accounts that differ.
-    fn differences(
-        &self,
-        after: &Snap,
-        accounts: &BTreeSet<String>,
-        posture_only: bool,
-    ) -> anyhow::Result<Vec<String>> {
-        let differ: BTreeSet<String> = accounts
-            .iter()
-            .filter(|a| {
-                let (b, n) = (self.accounts.get(*a), after.accounts.get(*a));
-                match (b, n) {
-                    (Some(b), Some(n)) => b.posture != n.posture || (!posture_only && b.up != n.up),
-                    (None, None) => false,
-                    _ => true,
-                }
-            })
-            .cloned()
-            .collect();
-        if differ.is_empty() {
-            return Ok(Vec::new());
-        }
-        let before = parse_of(&gunzip(&self.gz)?, &differ);
-        let now = parse_of(&gunzip(&after.gz)?, &differ);
-        let mut out = differences(&of_accounts(&before, &differ), &of_accounts(&now, &differ));
-        if posture_only {
-            out.retain(|d| !d.starts_with("posture_exporter_collector_up"));
-        }
-        Ok(out)
-    }
-}
-
-fn gunzip(gz: &[u8]) -> anyhow::Result<String> {
-    let mut text = String::new();
-    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(gz), &mut text)
-        .context("the /metrics body does not gunzip")?;
-    Ok(text)
-}
-
-/// The account a series is about (`account_id`), if any.
-fn account_of(series: &str) -> Option<&str> {
-    let rest = series.split("account_id=\"").nth(1)?;
-    rest.split('"').next()
-}
-
-/// Series the checks compare: the posture and whether each job is up. Timestamps of the last
-/// success, durations, counters and the process figures move by design.
-fn compared(series: &str) -> bool {
-    !series.starts_with("posture_exporter_") || series.starts_with("posture_exporter_collector_up")
-}
-
-/// The compared series of `accounts`, grouped by account.
-fn of_accounts<'a>(
-    s: &'a Samples,
-    accounts: &BTreeSet<String>,
-) -> BTreeMap<&'a str, Vec<(&'a str, f64)>> {
-    let mut out: BTreeMap<&str, Vec<(&str, f64)>> = BTreeMap::new();
-    for (k, v) in s {
-        if !compared(k) {
-            continue;
-        }
-        if let Some(a) = account_of(k) {
-            if accounts.contains(a) {
-                out.entry(a).or_default().push((k.as_str(), *v));
-            }
-        }
-    }
-    out
-}
-
-/// Differences between two groupings, as a few readable lines (empty when equal).
-fn differences(
-    before: &BTreeMap<&str, Vec<(&str, f64)>>,
-    after: &BTreeMap<&str, Vec<(&str, f64)>>,
-) -> Vec<String> {
-    let mut out = Vec::new();
-    for (acct, b) in before {
-        let a = after.get(acct).map(Vec::as_slice).unwrap_or(&[]);
-        if a == b.as_slice() {
-            continue;
-        }
-        let bm: BTreeMap<_, _> = b.iter().copied().collect();
-        let am: BTreeMap<_, _> = a.iter().copied().collect();
-        for (k, v) in &bm {
-            match am.get(k) {
-                None => out.push(format!("{k} {v} vanished")),
-                Some(w) if w != v => out.push(format!("{k} {v} -> {w}")),
-                _ => {}
-            }
-        }
-        for (k, w) in &am {
-            if !bm.contains_key(k) {
-                out.push(format!("{k} {w} appeared"));
-            }
-        }
-    }
-    for acct in after.keys().filter(|a| !before.contains_key(*a)) {
-        out.push(format!("series of {acct} appeared"));
-    }
-    out
 }
 
 /// What a phase does.

@@ -14,7 +14,9 @@ use posture_exporter::aws::{Outcome, Service};
 use posture_exporter::config::aws::RateLimits;
 use posture_exporter::config::Config;
 
-use super::{creds, discovery_yaml, machine, regions, runtime, SimChild};
+use crate::process::machine;
+use crate::setup::{creds, discovery_yaml, regions, runtime};
+use crate::sim_child::SimChild;
 
 /// The services the simulator slows down, with their configured (default) limits.
 fn limited() -> [(
