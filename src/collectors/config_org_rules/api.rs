@@ -17,9 +17,6 @@ pub use crate::collectors::org_deployments::{
 
 /// AWS's error code for a rule that does not exist (any more).
 pub const NO_SUCH_RULE: &str = "NoSuchOrganizationConfigRuleException";
-/// AWS's error code when the caller is neither the management account nor a delegated
-/// administrator.
-pub const ORG_ACCESS_DENIED: &str = "OrganizationAccessDeniedException";
 /// AWS's error code for a pagination token it refuses.
 pub const INVALID_NEXT_TOKEN: &str = "InvalidNextTokenException";
 

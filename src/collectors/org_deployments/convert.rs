@@ -71,20 +71,6 @@ pub struct View {
     pub members: Vec<MemberStatus>,
 }
 
-/// What a run reads: the kind of deployment, its descriptors, and the account it is read from
-/// (the one that deployed what it sees).
-#[derive(Clone, Copy)]
-pub struct Deployments<'a> {
-    /// Rules or packs.
-    pub noun: Noun,
-    /// Their descriptors.
-    pub descs: &'a Descs,
-    /// The calling account: `deployed_by` of every series.
-    pub deployed_by: &'a str,
-    /// The region the job reads: that of the overview's items.
-    pub region: &'a str,
-}
-
 /// The six descriptors of a kind of deployment, in the order of [`families`].
 pub struct Descs {
     /// `{name, status}` state set of the organization status.

@@ -38,8 +38,8 @@ use std::time::Duration;
 use serde::Deserialize;
 use tokio::time::Instant;
 
-use crate::aws::CollectError;
-use crate::collect::Part;
+use crate::aws::{CollectError, ErrorKind, RegionClients};
+use crate::collect::{Collected, JobContext, Part};
 use crate::config::duration::{d, HumanDuration};
 use crate::config::problem::{Problems, ValidateContext};
 use crate::config::section::{Placement, Section};
@@ -48,8 +48,8 @@ use crate::metrics::{Family, Reading};
 
 mod convert;
 pub use convert::{
-    excluded_family, families, member_families, member_items, status_families, Deployments, Descs,
-    MemberStatus, Noun, View, MEMBER_STATUSES,
+    excluded_family, families, member_families, member_items, status_families, Descs, MemberStatus,
+    Noun, View, MEMBER_STATUSES,
 };
 
 /// The log targets of the two collectors' lines (what `RUST_LOG` filters on), as they were
@@ -575,31 +575,93 @@ pub fn members_part(noun: Noun, name: &str) -> String {
     format!("members of {} {name}", noun.word())
 }
 
+/// What one kind of organization deployment supplies to [`collect`]: its noun, its
+/// descriptors and its three calls. The rest (the scan, the families, the parts, the error
+/// rewording) is this module's, once for both kinds.
+pub trait Kind: Send + Sync + 'static {
+    /// Rules or packs.
+    const NOUN: Noun;
+    /// The collector's name, in the advice of [`explain`].
+    const COLLECTOR: &'static str;
+    /// Its descriptors.
+    fn descs() -> &'static Descs;
+    /// Every organization status, every page.
+    fn statuses(
+        c: &RegionClients,
+    ) -> impl Future<Output = Result<Vec<Status>, CollectError>> + Send;
+    /// Every definition, every page.
+    fn definitions(
+        c: &RegionClients,
+    ) -> impl Future<Output = Result<Vec<Definition>, CollectError>> + Send;
+    /// The member statuses of one deployment (in `status` only, when given).
+    fn members(
+        c: &RegionClients,
+        name: String,
+        status: Option<String>,
+    ) -> impl Future<Output = Result<Detail, CollectError>> + Send;
+}
+
+/// AWS's error code when the caller is neither the management account nor a delegated
+/// administrator.
+pub const ORG_ACCESS_DENIED: &str = "OrganizationAccessDeniedException";
+
+/// Rewords `OrganizationAccessDeniedException` into what to do about it.
+pub fn explain<K: Kind>(e: CollectError, c: &RegionClients) -> CollectError {
+    if e.code() != Some(ORG_ACCESS_DENIED) {
+        return e;
+    }
+    let (what, short) = match K::NOUN {
+        Noun::Rule => ("organization Config rules", "rules"),
+        Noun::Pack => ("organization conformance packs", "packs"),
+    };
+    CollectError {
+        kind: ErrorKind::AccessDenied,
+        message: format!(
+            "account {acct} is neither the management account of its organization nor a delegated administrator for AWS Config, and only those can read {what}: set collectors.{collector}.target to the target of the management account (or of the delegated administrator that deployed the {short}), or register {acct} with `aws organizations register-delegated-administrator --account-id {acct} --service-principal config-multiaccountsetup.amazonaws.com`. AWS said: {}",
+            e.message,
+            acct = c.account_id,
+            collector = K::COLLECTOR,
+        ),
+        ..e
+    }
+}
+
+/// One run of either kind: the statuses (the core: without them the run fails), the
+/// definitions (a part: without them the statuses are still worth exporting), then the
+/// incremental member scan.
+pub async fn collect<K: Kind>(
+    ctx: &JobContext<Settings>,
+    scans: &mut Scans,
+) -> Result<Collected, CollectError> {
+    let c = &*ctx.aws;
+    let calls_before = c.calls();
+    let statuses = K::statuses(c).await.map_err(|e| explain::<K>(e, c))?;
+    let defs = K::definitions(c).await.map_err(|e| explain::<K>(e, c));
+    let shown = run::<K>(scans, statuses, defs, &ctx.settings, c, calls_before).await;
+    Ok(Collected {
+        families: shown.families,
+        notes: shown.notes,
+        next_run: shown.deferred.then_some(CONTINUE_AFTER),
+        parts: explained(shown.parts, |e| explain::<K>(e, c)),
+        ..Collected::default()
+    })
+}
+
 /// One whole run over the listed statuses and the definitions (or why they could not be read):
-/// update the scans, then build the views, the notes, the families and the parts. `calls`
-/// reports how many AWS calls the job made so far.
-#[allow(clippy::too_many_arguments)]
-pub async fn run<F, Fut>(
+/// update the scans, then build the views, the notes, the families and the parts.
+async fn run<K: Kind>(
     scans: &mut Scans,
     mut statuses: Vec<Status>,
     defs: Result<Vec<Definition>, CollectError>,
-    detail: &BTreeSet<&str>,
-    deadline: Instant,
-    what: Deployments<'_>,
-    read: F,
-    calls: impl Fn() -> u64,
+    cfg: &Settings,
+    c: &RegionClients,
     calls_before: u64,
-) -> Shown
-where
-    F: Fn(String, Option<String>) -> Fut,
-    Fut: Future<Output = Result<Detail, CollectError>>,
-{
-    let Deployments {
-        noun,
-        descs,
-        deployed_by,
-        region,
-    } = what;
+) -> Shown {
+    let detail: BTreeSet<&str> = cfg.detail_statuses.iter().map(String::as_str).collect();
+    let deadline = Instant::now() + cfg.schedule().timeout.mul_f64(SCAN_BUDGET);
+    let (noun, descs, deployed_by, region) = (K::NOUN, K::descs(), &c.account_id, &c.region);
+    let read = |name: String, status: Option<String>| K::members(c, name, status);
+    let detail = &detail;
     statuses.sort_by(|a, b| a.name.cmp(&b.name));
     statuses.dedup_by(|a, b| a.name == b.name);
     // Failed definitions: the fingerprints take the last ones read, so that nothing is
@@ -678,7 +740,7 @@ where
     notes.push(format!(
         "{} {plural}; {} AWS calls this run ({} full member scans, check: {})",
         views.len(),
-        calls() - calls_before,
+        c.calls() - calls_before,
         t.scanned.len(),
         t.checked.as_deref().unwrap_or("none")
     ));
