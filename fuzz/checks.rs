@@ -18,7 +18,7 @@ use posture_exporter::metrics::Format;
 use posture_exporter::overview::html;
 use posture_exporter::overview::model::{percent_decode, Overview, Query};
 use posture_exporter::server::{accepts_gzip, negotiate_format};
-use posture_exporter::web::parse_basic;
+use posture_exporter::tls_auth::parse_basic;
 use serde_json::Value;
 
 /// What a target checks of one input.

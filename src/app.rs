@@ -17,7 +17,7 @@ use crate::config::{Config, Shard, TargetConfig};
 use crate::scheduler::{Mode, Scheduler};
 use crate::server::{self, ServerOptions, WebState};
 use crate::store::Store;
-use crate::web::{BasicAuth, CertReloader};
+use crate::tls_auth::{BasicAuth, CertReloader};
 
 /// How to start.
 #[derive(Clone)]
@@ -90,7 +90,7 @@ impl App {
             None => None,
         };
         let acceptor = match &tls {
-            Some(r) => Some(crate::web::acceptor(r.clone()).map_err(std::io::Error::other)?),
+            Some(r) => Some(crate::tls_auth::acceptor(r.clone()).map_err(std::io::Error::other)?),
             None => None,
         };
         let web = Arc::new(WebState::new(store.clone(), auth_of(&config)));

@@ -4,7 +4,7 @@
 //! Map of the modules, bottom layer first; a module imports only from those above it in this
 //! list (its own children aside), which `tests/integration/layout.rs` checks:
 //! - [`allocator`]: the binaries' allocator settings (freed memory returned at once).
-//! - [`web`]: TLS with certificates re-read on change, bcrypt basic auth.
+//! - [`tls_auth`]: TLS with certificates re-read on change, bcrypt basic auth.
 //! - [`metrics`]: the posture metric model, encoded through `prometheus-client` (OpenMetrics
 //!   and Prometheus text 0.0.4).
 //! - [`config`]: its children are the bottom layer: durations, problems, AWS identifier shapes,
@@ -44,4 +44,4 @@ pub mod scheduler;
 pub mod server;
 pub mod store;
 pub mod targets;
-pub mod web;
+pub mod tls_auth;

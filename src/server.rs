@@ -26,7 +26,7 @@ use tokio_util::task::TaskTracker;
 use crate::metrics::Format;
 use crate::overview::{self, Digests, Overview, Query};
 use crate::store::Store;
-use crate::web::BasicAuth;
+use crate::tls_auth::BasicAuth;
 
 /// Server settings.
 #[derive(Clone, Debug)]

@@ -32,7 +32,7 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use super::clients::{RegionClients, Scope};
 use aws_credential_types::provider::ProvideCredentials as _;
 
-use super::calls::SlowDown;
+use super::attempts::SlowDown;
 use super::error::{cause_chain, CollectError, ErrorKind};
 use super::limits::Service;
 

@@ -13,7 +13,7 @@ use aws_smithy_runtime::client::identity::IdentityCache;
 use aws_smithy_runtime::client::retries::{RetryPartition, TokenBucket};
 
 use super::answers::CheckAnswers;
-use super::calls::{CallCounter, CountCalls, NoThrottleRetry};
+use super::attempts::{CallCounter, CountCalls, NoThrottleRetry};
 use super::limits::Limiter;
 
 /// The calls of one account in one region: the shared clients, and the scope each call applies

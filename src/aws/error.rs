@@ -161,7 +161,7 @@ pub fn required(
 
 /// Kind for an AWS error code.
 pub fn kind_of_code(code: &str) -> ErrorKind {
-    if crate::aws::calls::is_throttling_code(code) {
+    if crate::aws::attempts::is_throttling_code(code) {
         ErrorKind::Throttled
     } else if code.contains("AccessDenied")
         || code == "UnauthorizedOperation"

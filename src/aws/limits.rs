@@ -13,7 +13,7 @@
 //! and empties its burst; the rate then climbs back along a cubic curve that is flat near the
 //! rate last throttled at and steep beyond it. A throttled call queues for its bucket's next
 //! token again, for as long as its run has time ([`throttle_backoff`]); the SDK does not retry
-//! throttling itself (`calls::NoThrottleRetry`), so no attempt bypasses the bucket. What a run
+//! throttling itself (`attempts::NoThrottleRetry`), so no attempt bypasses the bucket. What a run
 //! lends its calls (deadline, turn) is in [`super::run`].
 
 use std::collections::HashMap;

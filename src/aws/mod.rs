@@ -13,8 +13,8 @@
 //! AssumeRole per session, whatever the number of regions and services it is read in.
 
 pub mod answers;
+pub mod attempts;
 pub mod call;
-pub mod calls;
 pub mod clients;
 pub mod error;
 pub mod limits;
@@ -35,8 +35,8 @@ use aws_credential_types::provider::{
 };
 use aws_credential_types::Credentials;
 
+pub use attempts::{CallCounter, CountCalls, Outcome};
 pub use call::{Call, Operation, Paged};
-pub use calls::{CallCounter, CountCalls, Outcome};
 use clients::Clients;
 pub use clients::{RegionClients, Scope};
 pub use error::{CollectError, ErrorKind};
@@ -269,7 +269,7 @@ impl AssumeRoleProvider {
             let answer = request
                 .clone()
                 .customize()
-                .interceptor(calls::SlowDown::new(
+                .interceptor(attempts::SlowDown::new(
                     self.limiter.clone(),
                     BASE_CREDENTIALS,
                     &self.home_region,

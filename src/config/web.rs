@@ -73,7 +73,7 @@ impl WebConfig {
             p.at("web.max_connections", "must be at least 1");
         }
         if let Some(tls) = &self.tls {
-            if let Err(e) = crate::web::load_certified_key(&tls.cert_file, &tls.key_file) {
+            if let Err(e) = crate::tls_auth::load_certified_key(&tls.cert_file, &tls.key_file) {
                 p.at("web.tls", e);
             }
         }

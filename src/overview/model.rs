@@ -373,7 +373,7 @@ fn matches(j: &JobRow, q: &Query) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aws::calls::CallCounter;
+    use crate::aws::attempts::CallCounter;
     use crate::collectors::CollectorKind;
     use crate::store::{Failure, JobKey, RunReport};
     use std::time::Duration;

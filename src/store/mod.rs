@@ -25,7 +25,7 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 use tokio_util::sync::CancellationToken;
 
-use crate::aws::calls::CallCounter;
+use crate::aws::attempts::CallCounter;
 use crate::config::duration::HumanDuration;
 use crate::metrics::{Family, Format, Snapshot};
 

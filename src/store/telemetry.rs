@@ -21,7 +21,7 @@ use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::Registry;
 
 use super::jobs::JobKey;
-use crate::aws::calls::CallCounter;
+use crate::aws::attempts::CallCounter;
 use crate::aws::Limiter;
 use crate::collectors::CollectorKind;
 use crate::metrics::epoch_seconds;

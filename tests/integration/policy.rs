@@ -175,7 +175,7 @@ fn only_the_call_path_sends_requests() {
             // the AssumeRole provider sends through the same interceptor.
             let scoped = expr
                 .ends_with(".customize().config_override(scope).interceptor(feedback)")
-                || (expr.contains(".customize().interceptor(calls::SlowDown::new(")
+                || (expr.contains(".customize().interceptor(attempts::SlowDown::new(")
                     && t.contains(".sts.assume_role()"));
             if !scoped {
                 found.push(format!("{}: {expr}", path.display()));
