@@ -11,8 +11,8 @@ use std::sync::OnceLock;
 
 use aws_sim::wire::Protocol;
 use posture_exporter::aws::answers;
-use posture_exporter::collectors::guardduty::lists_api::{Condition, Filter};
-use posture_exporter::collectors::guardduty::lists_convert;
+use posture_exporter::collectors::guardduty::lists::api::{Condition, Filter};
+use posture_exporter::collectors::guardduty::lists::convert as lists_convert;
 use posture_exporter::config::Config;
 use posture_exporter::metrics::Format;
 use posture_exporter::overview::html;
@@ -440,7 +440,7 @@ fn escaping(text: &str) {
 // guardduty_filter
 
 /// A GuardDuty condition from JSON as GetFilter has it (`findingCriteria.criterion.severity`, or
-/// the condition object itself), deprecated and current spellings together, as `lists_api` keeps
+/// the condition object itself), deprecated and current spellings together, as `lists::api` keeps
 /// them.
 fn condition(v: &Value) -> Condition {
     let c = v

@@ -163,7 +163,7 @@ pub fn core(account_id: &str, region: &str, d: &GuardDutyData) -> Vec<Family> {
         enabled,
         status,
         feature_status(account_id, region, plans),
-        super::lists_convert::frequency(account_id, region, &all),
+        super::lists::convert::frequency(account_id, region, &all),
     ]
 }
 

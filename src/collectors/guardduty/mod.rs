@@ -30,14 +30,10 @@
 //! mode), which a second section would have to repeat and keep in step with this one.
 
 pub mod admin;
-pub mod admin_api;
-pub mod admin_convert;
 pub mod api;
 pub mod config;
 pub mod convert;
 pub mod lists;
-pub mod lists_api;
-pub mod lists_convert;
 
 use crate::aws::CollectError;
 use crate::collect::{Collected, Collector, JobContext, Scope};

@@ -7,13 +7,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::admin_api::{MemberPlans, OrgConfiguration, OrgMember, OrgStatistics};
-use super::api::DetectorData;
-use super::convert::{
+use super::super::api::DetectorData;
+use super::super::convert::{
     feature_items, feature_status, findings_item, item, push_features, ADMINISTRATOR, BY_ACCOUNT,
     DETECTORS, DETECTOR_STATUSES, ENABLED, FEATURE, FINDINGS, MEMBERS, RELATIONSHIP_STATUSES,
     SEVERITIES, STATUS,
 };
+use super::api::{MemberPlans, OrgConfiguration, OrgMember, OrgStatistics};
 use crate::metrics::{Attention, Concern, Desc, Family, Kind, Reading};
 
 /// The auto-enable settings AWS documents.

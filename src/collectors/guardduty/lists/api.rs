@@ -1,17 +1,17 @@
-//! SDK calls of `guardduty`'s slower lists; with `api.rs` and `admin_api.rs`, the only place its
+//! SDK calls of `guardduty`'s slower lists; with `guardduty::api` and `admin::api`, the only place its
 //! SDK types appear.
 //!
 //! Threat-intel sets and trusted IP sets: ListThreatIntelSets / ListIPSets (every page, ids only),
 //! then GetThreatIntelSet / GetIPSet per id for its name and status. Suppression rules: ListFilters
 //! (every page, names only), then GetFilter per name for its action and criteria; only the
-//! `severity` criterion is kept, as plain numbers and strings for `lists_convert` to judge.
+//! `severity` criterion is kept, as plain numbers and strings for `lists::convert` to judge.
 //! Invitations: GetInvitationsCount, and ListInvitations (every page) only when the count is not
 //! zero, for the oldest invitation's time: one call where there is none, which is nearly always.
 
 use aws_smithy_types::date_time::Format;
 use aws_smithy_types::DateTime;
 
-use super::api::denied;
+use super::super::api::denied;
 use crate::aws::{CollectError, RegionClients};
 
 /// Largest page of the four listings (the model's `MaxResults` is 1 to 50).

@@ -15,14 +15,15 @@
 //! sets, 1 + f ListFilters / GetFilter (more with over 50 of one kind); per account and region
 //! in accounts mode, 1 GetInvitationsCount, plus ListInvitations pages when any is pending.
 
+pub mod api;
+pub mod convert;
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
 use super::config::Settings;
-use super::lists_api as api;
-use super::lists_convert as convert;
 use crate::aws::CollectError;
 use crate::collect::{Collected, JobContext};
 use crate::metrics::Family;

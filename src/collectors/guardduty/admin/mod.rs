@@ -27,14 +27,15 @@
 //! 4 * ceil((e+1)/100) + 1 + 1 + 2, plus ceil(accounts/20) once per `accounts_refresh` and
 //! 3 + sets + filters once per `lists_interval`.
 
+pub mod api;
+pub mod convert;
+
 use std::collections::BTreeMap;
 
-use super::admin_api as api;
-use super::admin_convert as convert;
 use super::api::{get_detector, list_detectors};
 use super::config::Settings;
 use super::lists;
-use super::lists_convert;
+use super::lists::convert as lists_convert;
 use crate::aws::CollectError;
 use crate::collect::{Collected, JobContext};
 

@@ -13,7 +13,7 @@ use aws_sdk_guardduty::types::{
     CoverageFilterCriterionKey, CoverageStatisticsType, FindingCriteria, GroupByType, OrderBy,
 };
 
-use super::api::{Feature, GROUP_LIMIT};
+use super::super::api::{Feature, GROUP_LIMIT};
 use crate::aws::{CollectError, ErrorKind, RegionClients};
 
 /// Most account ids GetMemberDetectors takes in one call.

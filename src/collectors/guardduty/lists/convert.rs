@@ -10,8 +10,8 @@
 //! finding type, a resource) narrow what it archives but not whether a high finding can be among
 //! it.
 
-use super::api::DetectorData;
-use super::lists_api::{Condition, Filter, Invitations, ListSet};
+use super::super::api::DetectorData;
+use super::api::{Condition, Filter, Invitations, ListSet};
 use crate::metrics::{Desc, Family, Kind};
 
 /// The statuses of threat-intel and trusted IP sets AWS documents (the same for both).
