@@ -39,6 +39,9 @@ pub const EAGER_WINDOW: Duration = Duration::from_secs(600);
 /// gzip), each encoded once, when first needed.
 #[derive(Debug)]
 pub struct Exposition {
+    /// The store's revision when its snapshots were taken: an exposition never replaces a
+    /// newer one (see [`Cache::publish`]).
+    pub revision: u64,
     /// Samples of the posture families and the exporter's per-job series (not counted: the
     /// exporter's process-wide series, a few hundred at most).
     pub series: usize,
@@ -74,6 +77,7 @@ pub const BODIES: [(Format, bool); 4] = [
 impl Exposition {
     /// An exposition of `snapshots` and the telemetry; `series` counts the samples of both.
     pub fn new(
+        revision: u64,
         snapshots: Vec<Snapshot>,
         telemetry: Arc<Telemetry>,
         series: usize,
@@ -81,6 +85,7 @@ impl Exposition {
         all_attempted: bool,
     ) -> Self {
         Exposition {
+            revision,
             series,
             all_attempted,
             snapshots: Arc::from(snapshots),
@@ -183,7 +188,11 @@ impl Cache {
         self.current().encoded_len()
     }
 
-    /// Encodes the bodies asked for within [`EAGER_WINDOW`] and publishes `exp`.
+    /// Encodes the bodies asked for within [`EAGER_WINDOW`] and publishes `exp`, unless an
+    /// exposition of a later revision was published meanwhile: the background encoder and a
+    /// refresh on request may overlap, and the one that took its snapshots first must not
+    /// replace the other's (its bodies were encoded from older data, the exporter's own counters
+    /// included). Returns the exposition current now.
     pub fn publish(&self, exp: Exposition) -> Arc<Exposition> {
         let exp = Arc::new(exp);
         let now = self.epoch.elapsed().as_secs() + 1;
@@ -192,8 +201,11 @@ impl Cache {
                 exp.body(*format, *gzip);
             }
         }
-        *self.current.write().unwrap_or_else(|e| e.into_inner()) = exp.clone();
-        exp
+        let mut current = self.current.write().unwrap_or_else(|e| e.into_inner());
+        if exp.revision >= current.revision {
+            *current = exp;
+        }
+        current.clone()
     }
 
     /// The body a scrape asked for, from the exposition published last; notes that it was

@@ -60,7 +60,14 @@ impl Store {
         Store {
             jobs: Jobs::new(max_stale_intervals),
             readiness: Readiness::default(),
-            cache: Cache::new(Exposition::new(Vec::new(), telemetry.clone(), 0, 0, false)),
+            cache: Cache::new(Exposition::new(
+                0,
+                Vec::new(),
+                telemetry.clone(),
+                0,
+                0,
+                false,
+            )),
             telemetry,
             calls,
             revision: AtomicU64::new(0),
@@ -126,9 +133,10 @@ impl Store {
     pub fn record_parts(&self, key: &JobKey, report: RunReport, parts: Vec<PartReport>) {
         let duration = report.duration;
         if let Some(r) = self.jobs.record_parts(key, report, parts) {
-            self.touched();
             self.telemetry
                 .attempt(key, duration, r.failed, r.last_success);
+            // After the counters: an exposition that reads this revision shows them too.
+            self.touched();
             self.cache.changed();
         }
     }
@@ -202,6 +210,8 @@ impl Store {
     /// Builds the exposition now, encodes the bodies asked for within [`EAGER_WINDOW`], and
     /// publishes it. Other bodies are encoded when first asked for.
     pub fn refresh(&self) -> Arc<Exposition> {
+        // Read before the snapshots: a change recorded meanwhile makes this one older.
+        let revision = self.revision();
         let taken = self.jobs.snapshots();
         let job_series = taken.job_series;
         let all_attempted = taken.all_attempted;
@@ -239,6 +249,7 @@ impl Store {
             .sum();
         let series = posture + job_series;
         let exp = Exposition::new(
+            revision,
             snapshots,
             self.telemetry.clone(),
             series,
@@ -278,6 +289,48 @@ mod tests {
         kind: Kind::Gauge,
         labels: &["account_id"],
     };
+
+    /// The background encoder and a refresh on request overlap: the one that took its
+    /// snapshots first publishes last, and must not replace the newer exposition.
+    #[test]
+    fn an_older_exposition_never_replaces_a_newer_one() {
+        let store = Store::new(3, Arc::new(crate::aws::CallCounter::default()));
+        let key = JobKey {
+            collector: CollectorKind::ALL[0],
+            account_id: "111111111111".into(),
+            region: "us-east-1".into(),
+        };
+        store.register(key.clone(), "t", Duration::from_secs(60));
+        // Taken before the run below was recorded.
+        let stale = Exposition::new(
+            store.revision(),
+            Vec::new(),
+            store.telemetry.clone(),
+            0,
+            0,
+            false,
+        );
+        let mut f = Family::new(&F);
+        f.push(&["111111111111"], 7.0);
+        store.record(
+            &key,
+            RunReport {
+                started: SystemTime::now(),
+                duration: Duration::from_millis(1),
+                result: Ok(vec![f].into()),
+                notes: Vec::new(),
+            },
+        );
+        let fresh = store.refresh();
+        assert_eq!(fresh.revision, store.revision());
+        let now = store.cache.publish(stale);
+        assert_eq!(now.revision, fresh.revision, "the newer one stays");
+        let body = String::from_utf8(now.body(Format::Prometheus, false).to_vec()).unwrap();
+        assert!(
+            body.contains("aws_test_value{account_id=\"111111111111\"} 7"),
+            "{body}"
+        );
+    }
 
     fn key(acct: &str) -> JobKey {
         JobKey {
