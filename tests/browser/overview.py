@@ -95,6 +95,8 @@ def main():
         from selenium.webdriver.chrome.options import Options
         from selenium.webdriver.chrome.service import Service
         from selenium.webdriver.common.by import By
+        from selenium.webdriver.support import expected_conditions as EC
+        from selenium.webdriver.support.ui import WebDriverWait
     except ImportError as e:
         print(f"selenium missing: {e}")
         return 2
@@ -167,7 +169,10 @@ def main():
                 all((want or {}).get(k, 0) > 0 for k in ("failed_deployments", "noncompliant", "findings", "recorders")), f"{want}")
 
         # 3. Follow a count's link.
+        page = driver.find_element(By.TAG_NAME, "h1")
         driver.find_element(By.ID, "count-failed_deployments").click()
+        # A click starts a navigation; read the new page, not the one it replaces.
+        WebDriverWait(driver, 10).until(EC.staleness_of(page))
         c.check("the count links to its list", "section=failed_deployments" in driver.current_url, driver.current_url)
         rows = driver.find_elements(By.CSS_SELECTOR, "tr.item")
         n = (want or {}).get("failed_deployments", -1)
@@ -185,6 +190,7 @@ def main():
         box.clear()
         box.send_keys(account)
         driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+        WebDriverWait(driver, 10).until(EC.staleness_of(box))
         jobs = driver.find_elements(By.CSS_SELECTOR, "tr.job")
         expect = sum(1 for l in up if l["account_id"] == account)
         c.check(f"the filter shows account {account}'s {expect} jobs", len(jobs) == expect and expect > 0, f"{len(jobs)} rows")
