@@ -110,7 +110,7 @@ fn store_with(series: usize) -> Store {
                 started: SystemTime::UNIX_EPOCH + Duration::from_secs(1_763_000_000),
                 duration: Duration::from_millis(120),
                 result: Ok(job_families(&account, region, job).into()),
-                notes: Vec::new(),
+                calls: 0,
             },
         );
     }

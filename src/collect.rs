@@ -83,6 +83,24 @@ pub struct Part {
     pub result: Result<Reading, CollectError>,
 }
 
+impl From<Reading> for Collected {
+    /// A run whose families and items are all its core (no parts, notes or hint).
+    fn from(r: Reading) -> Self {
+        Collected {
+            families: r.families,
+            items: r.items,
+            ..Collected::default()
+        }
+    }
+}
+
+impl From<Vec<Family>> for Collected {
+    /// A run whose families are all its core.
+    fn from(families: Vec<Family>) -> Self {
+        Collected::from(Reading::from(families))
+    }
+}
+
 impl Collected {
     /// Adds a part: its families (and items), or its error.
     pub fn part<R: Into<Reading>>(

@@ -353,11 +353,7 @@ async fn collect_once(cfg: Config, openmetrics: bool) -> anyhow::Result<ExitCode
         let keys: std::collections::HashSet<_> = hints.into_iter().map(|h| h.0).collect();
         hints = sched.run_once_where(Some(&keys)).await.1;
     }
-    failed += store
-        .status()
-        .iter()
-        .filter(|r| r.last_error.is_some())
-        .count();
+    failed += store.status().iter().filter(|r| r.failing()).count();
     let exp = store.refresh();
     use std::io::Write as _;
     let mut out = std::io::stdout().lock();

@@ -21,8 +21,7 @@ use crate::aws::{AccountAws, ErrorKind, RegionClients};
 use crate::collect::{Job, Schedule, Scope};
 use crate::collectors::CollectorKind;
 use crate::config::Config;
-use crate::metrics::Reading;
-use crate::store::{Failure, JobKey, PartReport, RunReport, Store};
+use crate::store::{Failure, JobKey, RunReport, Store};
 use crate::targets::{ResolvedTarget, TargetSink};
 
 /// How jobs are run.
@@ -486,58 +485,47 @@ async fn run_slot(slot: Arc<Slot>, store: Arc<Store>) -> (JobKey, bool, Option<D
         Some(g) => Some(g.enter_ready(&slot).await),
         None => None,
     };
-    let (report, parts, hint) = run_one(&slot, &mut job, turn).await;
-    let failed = report.result.is_err() || parts.iter().any(|p| p.result.is_err());
-    store.record_parts(&slot.key, report, parts);
+    let (report, hint) = run_one(&slot, &mut job, turn).await;
+    let failed = match &report.result {
+        Ok(c) => c.failed_parts().next().is_some(),
+        Err(_) => true,
+    };
+    store.record(&slot.key, report);
     (slot.key.clone(), failed, hint)
 }
 
-/// One run: its report, its parts (see `collect::Part`), and how soon it asks to run again.
+/// One run: its report, with the calls it sent, and how soon it asks to run again. Logs each
+/// failure in one line: of the run, or of each part that was not read.
 async fn run_one(
     slot: &Slot,
     job: &mut Box<dyn Job>,
     turn: Option<Arc<Turn>>,
-) -> (RunReport, Vec<PartReport>, Option<Duration>) {
+) -> (RunReport, Option<Duration>) {
     let started = SystemTime::now();
     let start = Instant::now();
+    let calls = || slot.clients.as_ref().map_or(0, |c| c.calls());
+    let calls_before = calls();
     let timeout = slot.schedule.timeout;
     let result = tokio::time::timeout(timeout, within_run(timeout, turn, job.run())).await;
     let duration = start.elapsed();
     let key = &slot.key;
-    let mut parts = Vec::new();
-    let (result, notes, hint) = match result {
+    let (result, hint) = match result {
         Ok(Ok(c)) => {
-            for p in c.parts {
-                let result = p.result.map_err(|e| {
-                    tracing::warn!(
-                        collector = key.collector.name(),
-                        target = %slot.target,
-                        account_id = %key.account_id,
-                        region = %key.region,
-                        part = %p.name,
-                        operation = e.operation,
-                        kind = e.kind.as_str(),
-                        error = %e,
-                        "part of the collection failed; exporting the rest, keeping this part's last good values within the staleness window"
-                    );
-                    Failure {
-                        kind: e.kind.as_str(),
-                        message: e.to_string(),
-                    }
-                });
-                parts.push(PartReport {
-                    name: p.name,
-                    result,
-                });
+            for (part, e) in c.failed_parts() {
+                tracing::warn!(
+                    collector = key.collector.name(),
+                    target = %slot.target,
+                    account_id = %key.account_id,
+                    region = %key.region,
+                    part,
+                    operation = e.operation,
+                    kind = e.kind.as_str(),
+                    error = %e,
+                    "part of the collection failed; exporting the rest, keeping this part's last good values within the staleness window"
+                );
             }
-            (
-                Ok(Reading {
-                    families: c.families,
-                    items: c.items,
-                }),
-                c.notes,
-                c.next_run,
-            )
+            let hint = c.next_run;
+            (Ok(c), hint)
         }
         Ok(Err(e)) => {
             tracing::warn!(
@@ -549,14 +537,7 @@ async fn run_one(
                 error = %e,
                 "collection failed; keeping the last good values within the staleness window"
             );
-            (
-                Err(Failure {
-                    kind: e.kind.as_str(),
-                    message: e.to_string(),
-                }),
-                Vec::new(),
-                None,
-            )
+            (Err(Failure::from(&e)), None)
         }
         Err(_) => {
             tracing::warn!(
@@ -567,26 +548,20 @@ async fn run_one(
                 timeout = ?timeout,
                 "collection timed out"
             );
-            (
-                Err(Failure {
-                    kind: ErrorKind::Timeout.as_str(),
-                    message: format!("the run took longer than its timeout of {timeout:?}"),
-                }),
-                Vec::new(),
-                None,
-            )
+            let failure = Failure {
+                kind: ErrorKind::Timeout,
+                message: format!("the run took longer than its timeout of {timeout:?}"),
+            };
+            (Err(failure), None)
         }
     };
-    (
-        RunReport {
-            started,
-            duration,
-            result,
-            notes,
-        },
-        parts,
-        hint,
-    )
+    let report = RunReport {
+        started,
+        duration,
+        calls: calls().saturating_sub(calls_before),
+        result,
+    };
+    (report, hint)
 }
 
 /// The time from one run's start to the next: the interval, or sooner when the job asked
@@ -606,7 +581,7 @@ async fn run_job(slot: Arc<Slot>, store: Arc<Store>, token: CancellationToken, d
     }
     loop {
         let start = Instant::now();
-        let (report, parts, hint) = tokio::select! {
+        let (report, hint) = tokio::select! {
             _ = token.cancelled() => return,
             r = async {
                 let mut job = slot.job.lock().await;
@@ -618,7 +593,7 @@ async fn run_job(slot: Arc<Slot>, store: Arc<Store>, token: CancellationToken, d
                 run_one(&slot, &mut job, turn).await
             } => r,
         };
-        store.record_parts(&slot.key, report, parts);
+        store.record(&slot.key, report);
         let period = period(slot.schedule.interval, hint);
         // Skip ticks a long run missed rather than run back to back.
         let now = Instant::now();

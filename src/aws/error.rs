@@ -27,6 +27,12 @@ pub enum ErrorKind {
     Internal,
 }
 
+impl std::fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl ErrorKind {
     /// The label value.
     pub fn as_str(self) -> &'static str {

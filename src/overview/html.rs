@@ -254,16 +254,17 @@ pub fn render(o: &Overview, q: &Query) -> String {
     h.push_str("<div class=\"scroll\"><table id=\"job-table\"><tr><th>collector</th><th>account</th><th>region</th><th>state</th><th>last success</th><th>duration</th><th>series</th><th>details</th></tr>");
     for j in o.matching_page(range) {
         let r = &j.row;
-        let (class, state) = match (&r.last_error, j.state) {
+        let error = r.last_error();
+        let (class, state) = match (&error, j.state) {
             (Some(e), _) => (
                 "err",
-                format!("{} ({} in a row)", e.kind, r.consecutive_failures),
+                format!("{} ({} in a row)", e.kind.as_str(), r.consecutive_failures),
             ),
             (None, JobState::Pending) => ("", "pending".to_string()),
             (None, _) => ("ok", "ok".to_string()),
         };
         let mut details = String::new();
-        if let Some(e) = &r.last_error {
+        if let Some(e) = &error {
             details.push_str(&esc(&e.message));
         }
         for n in r.notes.iter().take(5) {

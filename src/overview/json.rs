@@ -53,6 +53,7 @@ pub fn render(o: &Overview, q: &Query) -> String {
         .matching_page(range)
         .map(|j| {
             let r = &j.row;
+            let error = r.last_error();
             json!({
                 "collector": r.key.collector.name(),
                 "account_id": r.key.account_id,
@@ -60,12 +61,13 @@ pub fn render(o: &Overview, q: &Query) -> String {
                 "region": r.key.region,
                 "target": r.target,
                 "state": j.state.as_str(),
-                "error_kind": r.last_error.as_ref().map(|e| e.kind),
-                "error_message": r.last_error.as_ref().map(|e| e.message.as_str()),
+                "error_kind": error.as_ref().map(|e| e.kind.as_str()),
+                "error_message": error.as_ref().map(|e| e.message.as_str()),
                 "consecutive_failures": r.consecutive_failures,
                 "last_attempt_unix": time(r.last_attempt),
                 "last_success_unix": time(r.last_success),
                 "duration_seconds": r.last_duration.map(|d| d.as_secs_f64()),
+                "aws_calls": r.last_calls,
                 "series": r.series,
                 "notes": r.notes.iter().take(20).collect::<Vec<_>>(),
             })

@@ -65,10 +65,10 @@ impl JobState {
     }
 
     fn of(r: &StatusRow) -> JobState {
-        match (&r.last_attempt, &r.last_error) {
+        match (&r.last_attempt, r.failing()) {
             (None, _) => JobState::Pending,
-            (Some(_), None) => JobState::Ok,
-            (Some(_), Some(_)) => JobState::Failing,
+            (Some(_), false) => JobState::Ok,
+            (Some(_), true) => JobState::Failing,
         }
     }
 }
@@ -271,14 +271,14 @@ impl Digest {
         let mut by_concern: BTreeMap<Concern, Vec<Item>> = BTreeMap::new();
         let mut collectors = Vec::new();
         for r in &rows {
-            if let Some(e) = &r.last_error {
+            if let Some(e) = r.last_error() {
                 collectors.push(Item {
                     account_id: r.key.account_id.clone(),
                     account_name: name(&r.key.account_id),
                     region: r.key.region.clone(),
                     subject: r.key.collector.name().to_string(),
-                    code: e.kind.to_string(),
-                    message: e.message.clone(),
+                    code: e.kind.as_str().to_string(),
+                    message: e.message,
                     seen: r.last_attempt,
                 });
             }
@@ -310,7 +310,7 @@ impl Digest {
             .collect::<std::collections::BTreeSet<_>>()
             .len();
         let jobs = rows.len();
-        let jobs_failing = rows.iter().filter(|r| r.last_error.is_some()).count();
+        let jobs_failing = rows.iter().filter(|r| r.failing()).count();
         let mut all_jobs: Vec<JobRow> = rows
             .into_iter()
             .map(|row| JobRow {
@@ -374,6 +374,7 @@ fn matches(j: &JobRow, q: &Query) -> bool {
 mod tests {
     use super::*;
     use crate::aws::attempts::CallCounter;
+    use crate::aws::ErrorKind;
     use crate::collectors::CollectorKind;
     use crate::store::{Failure, JobKey, RunReport};
     use std::time::Duration;
@@ -383,7 +384,7 @@ mod tests {
             started: SystemTime::now(),
             duration: Duration::from_millis(5),
             result: result.map(Into::into),
-            notes: Vec::new(),
+            calls: 0,
         }
     }
 
@@ -414,7 +415,7 @@ mod tests {
         assert!(Arc::ptr_eq(&first, &digests.get(&store)));
 
         let failure = Failure {
-            kind: "throttled",
+            kind: ErrorKind::Throttled,
             message: "Rate exceeded".to_string(),
         };
         store.record(&key("111111111111"), run(Err(failure)));

@@ -19,8 +19,10 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
+use crate::aws::{CollectError, ErrorKind};
+use crate::collect::{Collected, Part};
 use crate::collectors::CollectorKind;
-use crate::metrics::{Attention, Family, Reading};
+use crate::metrics::{Attention, Family};
 
 /// Identifies one scheduled job: a collector run against one account in one region.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -45,34 +47,50 @@ impl std::fmt::Display for JobKey {
     }
 }
 
-/// Why a run failed, in the two forms it is shown: a fixed short kind and the whole cause chain.
-#[derive(Clone, Debug)]
+/// Why a run or a part of it failed: its kind and the error with its whole cause chain, for
+/// the log and the status page. Recorded once: a failed part's in its part, a failed run's in
+/// its job ([`StatusRow::last_error`] tells both as one).
+#[derive(Clone, Debug, PartialEq)]
 pub struct Failure {
-    /// Fixed short string (`throttled`, `access_denied`, `timeout`, ...).
-    pub kind: &'static str,
-    /// The error with its whole cause chain, for the log and the status page.
+    /// What kind of failure (its label value is `kind.as_str()`).
+    pub kind: ErrorKind,
+    /// The error with its whole cause chain.
     pub message: String,
 }
 
-/// One part of a run (see `collect::Part`): its families, or why reading them failed.
-#[derive(Debug)]
-pub struct PartReport {
-    /// The part's stable name.
-    pub name: String,
-    /// Its families and items, or the failure.
-    pub result: Result<Reading, Failure>,
+impl From<&CollectError> for Failure {
+    fn from(e: &CollectError) -> Self {
+        Failure {
+            kind: e.kind,
+            message: e.to_string(),
+        }
+    }
 }
 
-/// What one run of a job produced.
+/// What one run of a job gives the store: when and how long it ran, the AWS calls it sent, and
+/// what it collected (its core families, items, notes and parts) or why it failed as a whole.
+#[derive(Debug)]
 pub struct RunReport {
     /// When the run started.
     pub started: SystemTime,
     /// How long it took.
     pub duration: Duration,
-    /// The families and items of a good run, or why it failed.
-    pub result: Result<Reading, Failure>,
-    /// Notes for the status page (e.g. failed member deployments with their messages).
-    pub notes: Vec<String>,
+    /// AWS calls the run sent, counted by the runner for every job.
+    pub calls: u64,
+    /// What the run collected, or why it failed as a whole.
+    pub result: Result<Collected, Failure>,
+}
+
+/// A part that the last run failed to read: its name, its failure, and the runs in a row that
+/// failed to read it.
+#[derive(Clone, Debug)]
+pub struct FailedPart {
+    /// The part's stable name.
+    pub name: String,
+    /// Why it was not read.
+    pub failure: Failure,
+    /// Runs in a row that failed to read it.
+    pub runs: u32,
 }
 
 /// One row of the status page.
@@ -86,10 +104,12 @@ pub struct StatusRow {
     pub last_attempt: Option<SystemTime>,
     /// Duration of the last attempt.
     pub last_duration: Option<Duration>,
+    /// AWS calls of the last attempt.
+    pub last_calls: u64,
     /// Last successful attempt.
     pub last_success: Option<SystemTime>,
-    /// Error of the last attempt, if it failed.
-    pub last_error: Option<Failure>,
+    /// Why the last attempt failed as a whole, if it did (see [`StatusRow::last_error`]).
+    pub failure: Option<Failure>,
     /// Series the job currently contributes.
     pub series: usize,
     /// Runs failed in a row.
@@ -101,9 +121,41 @@ pub struct StatusRow {
     pub snapshots: Vec<Arc<Vec<Family>>>,
     /// What needs attention among those families, kept and dropped with them.
     pub items: Vec<Attention>,
-    /// The parts that failed in the last run, each with its failure and the runs in a row that
-    /// failed to read it (already in `last_error` as text).
-    pub failed_parts: Vec<(String, Failure, u32)>,
+    /// The parts the last run failed to read.
+    pub failed_parts: Vec<FailedPart>,
+}
+
+impl StatusRow {
+    /// The last attempt failed, whole or in part.
+    pub fn failing(&self) -> bool {
+        self.failure.is_some() || !self.failed_parts.is_empty()
+    }
+
+    /// Why the last attempt failed, whole or in part: the run's failure, or the failed parts
+    /// as one (the kind of the first), or `None` after a run that read everything.
+    pub fn last_error(&self) -> Option<Failure> {
+        if let Some(f) = &self.failure {
+            return Some(f.clone());
+        }
+        let first = self.failed_parts.first()?;
+        let message = self
+            .failed_parts
+            .iter()
+            .map(|p| {
+                format!(
+                    "part `{}` not read ({}): {}",
+                    p.name,
+                    p.failure.kind.as_str(),
+                    p.failure.message
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+        Some(Failure {
+            kind: first.failure.kind,
+            message: format!("partial result, the rest is fresh; {message}"),
+        })
+    }
 }
 
 /// One part of a job: its last good families and the runs in a row that failed to read it.
@@ -111,7 +163,18 @@ struct PartEntry {
     snapshot: Option<Arc<Vec<Family>>>,
     items: Vec<Attention>,
     failures: u32,
-    last_error: Option<Failure>,
+    failure: Option<Failure>,
+}
+
+impl PartEntry {
+    /// One more run that did not read the part: past the window its families go.
+    fn missed(&mut self, max_stale: u32) {
+        self.failures = self.failures.saturating_add(1);
+        if self.failures >= max_stale {
+            self.snapshot = None;
+            self.items = Vec::new();
+        }
+    }
 }
 
 struct Entry {
@@ -121,8 +184,10 @@ struct Entry {
     items: Vec<Attention>,
     last_attempt: Option<SystemTime>,
     last_duration: Option<Duration>,
+    last_calls: u64,
     last_success: Option<SystemTime>,
-    last_error: Option<Failure>,
+    /// Why the last run failed as a whole; a failed part's failure is in its part.
+    failure: Option<Failure>,
     consecutive_failures: u32,
     notes: Vec<String>,
     parts: BTreeMap<String, PartEntry>,
@@ -134,16 +199,11 @@ impl Entry {
         let part_stale = self
             .parts
             .values()
-            .any(|p| p.last_error.is_some() && p.snapshot.is_some());
-        let whole = self.last_error.is_some()
+            .any(|p| p.failure.is_some() && p.snapshot.is_some());
+        let whole = self.failure.is_some()
             && self.snapshot.is_some()
             && self.consecutive_failures < max_stale;
-        part_stale || (whole && !self.last_run_partial())
-    }
-
-    /// The last run was good but left parts unread.
-    fn last_run_partial(&self) -> bool {
-        self.parts.values().any(|p| p.last_error.is_some())
+        part_stale || whole
     }
 
     fn series(&self) -> usize {
@@ -161,55 +221,41 @@ impl Entry {
     }
 
     /// Applies a good run's parts: read ones replace their families, failed ones keep theirs
-    /// within the window, unreported ones go. Returns the failed parts as one failure.
-    fn apply_parts(&mut self, parts: Vec<PartReport>, max_stale: u32) -> Option<Failure> {
+    /// within the window, unreported ones go. Returns the kind of the first failed part.
+    fn apply_parts(&mut self, parts: Vec<Part>, max_stale: u32) -> Option<ErrorKind> {
         let mut old = std::mem::take(&mut self.parts);
-        let mut failed: Vec<(String, Failure)> = Vec::new();
+        let mut first = None;
         for p in parts {
             let mut e = old.remove(&p.name).unwrap_or(PartEntry {
                 snapshot: None,
                 items: Vec::new(),
                 failures: 0,
-                last_error: None,
+                failure: None,
             });
             match p.result {
                 Ok(read) => {
                     e.snapshot = Some(Arc::new(read.families));
                     e.items = read.items;
                     e.failures = 0;
-                    e.last_error = None;
+                    e.failure = None;
                 }
-                Err(f) => {
-                    e.failures = e.failures.saturating_add(1);
-                    if e.failures >= max_stale {
-                        e.snapshot = None;
-                        e.items = Vec::new();
-                    }
-                    failed.push((p.name.clone(), f.clone()));
-                    e.last_error = Some(f);
+                Err(err) => {
+                    e.missed(max_stale);
+                    first.get_or_insert(err.kind);
+                    e.failure = Some(Failure::from(&err));
                 }
             }
             self.parts.insert(p.name, e);
         }
-        let (_, first) = failed.first()?;
-        let kind = first.kind;
-        let message = failed
-            .iter()
-            .map(|(name, f)| format!("part `{name}` not read ({}): {}", f.kind, f.message))
-            .collect::<Vec<_>>()
-            .join("; ");
-        Some(Failure {
-            kind,
-            message: format!("partial result, the rest is fresh; {message}"),
-        })
+        first
     }
 }
 
 /// What a recorded run changed, for the telemetry.
 #[derive(Debug, Clone, Copy)]
 pub struct Recorded {
-    /// The failure's kind, or `None` for a good run.
-    pub failed: Option<&'static str>,
+    /// The failure's kind (of the run, or of its first failed part), or `None` for a good run.
+    pub failed: Option<ErrorKind>,
     /// When the job last succeeded (this run, if it did).
     pub last_success: Option<SystemTime>,
 }
@@ -254,8 +300,9 @@ impl Jobs {
             items: Vec::new(),
             last_attempt: None,
             last_duration: None,
+            last_calls: 0,
             last_success: None,
-            last_error: None,
+            failure: None,
             consecutive_failures: 0,
             notes: Vec::new(),
             parts: BTreeMap::new(),
@@ -274,52 +321,43 @@ impl Jobs {
         self.lock().keys().cloned().collect()
     }
 
-    /// Records the outcome of one run and applies the freshness rule; `None` if the job was
-    /// removed while it ran (its result has no home any more).
+    /// Records the outcome of one run and applies the freshness rule, to the job and to each
+    /// of its parts (see `collect::Part`); `None` if the job was removed while it ran (its
+    /// result has no home any more).
     pub fn record(&self, key: &JobKey, report: RunReport) -> Option<Recorded> {
-        self.record_parts(key, report, Vec::new())
-    }
-
-    /// Like [`Jobs::record`], for a run that reported parts beside its core families (ignored
-    /// when the run failed as a whole).
-    pub fn record_parts(
-        &self,
-        key: &JobKey,
-        report: RunReport,
-        parts: Vec<PartReport>,
-    ) -> Option<Recorded> {
-        let (mut report, mut parts) = (report, parts);
+        let mut report = report;
         // Kept until the next run: trimmed before the lock is taken.
-        let results =
-            std::iter::once(&mut report.result).chain(parts.iter_mut().map(|p| &mut p.result));
-        for read in results.filter_map(|r| r.as_mut().ok()) {
-            read.families.iter_mut().for_each(Family::shrink_to_fit);
-            read.families.shrink_to_fit();
-            read.items.shrink_to_fit();
+        if let Ok(c) = &mut report.result {
+            let parts = c.parts.iter_mut().filter_map(|p| p.result.as_mut().ok());
+            let families = std::iter::once(&mut c.families).chain(parts.map(|r| &mut r.families));
+            for f in families {
+                f.iter_mut().for_each(Family::shrink_to_fit);
+                f.shrink_to_fit();
+            }
+            c.items.shrink_to_fit();
         }
         let max_stale = self.max_stale_intervals.load(Ordering::Relaxed);
         let mut entries = self.lock();
         let e = entries.get_mut(key)?;
         e.last_attempt = Some(report.started);
         e.last_duration = Some(report.duration);
+        e.last_calls = report.calls;
         let failed = match report.result {
-            Ok(read) => {
-                e.snapshot = Some(Arc::new(read.families));
-                e.items = read.items;
-                e.notes = report.notes;
-                match e.apply_parts(parts, max_stale) {
+            Ok(c) => {
+                e.snapshot = Some(Arc::new(c.families));
+                e.items = c.items;
+                e.notes = c.notes;
+                e.failure = None;
+                match e.apply_parts(c.parts, max_stale) {
                     None => {
                         e.last_success = Some(report.started + report.duration);
-                        e.last_error = None;
                         e.consecutive_failures = 0;
                         None
                     }
-                    Some(partial) => {
+                    Some(kind) => {
                         // "In a row" counts the runs that left some part unread.
                         e.consecutive_failures =
                             e.parts.values().map(|p| p.failures).max().unwrap_or(1);
-                        let kind = partial.kind;
-                        e.last_error = Some(partial);
                         Some(kind)
                     }
                 }
@@ -327,15 +365,9 @@ impl Jobs {
             Err(failure) => {
                 e.consecutive_failures = e.consecutive_failures.saturating_add(1);
                 let kind = failure.kind;
-                e.last_error = Some(failure);
+                e.failure = Some(failure);
                 // No part was read either: each is one more run behind.
-                for p in e.parts.values_mut() {
-                    p.failures = p.failures.saturating_add(1);
-                    if p.failures >= max_stale {
-                        p.snapshot = None;
-                        p.items = Vec::new();
-                    }
-                }
+                e.parts.values_mut().for_each(|p| p.missed(max_stale));
                 if e.consecutive_failures >= max_stale {
                     e.snapshot = None;
                     e.items = Vec::new();
@@ -383,8 +415,9 @@ impl Jobs {
                 target: e.target.clone(),
                 last_attempt: e.last_attempt,
                 last_duration: e.last_duration,
+                last_calls: e.last_calls,
                 last_success: e.last_success,
-                last_error: e.last_error.clone(),
+                failure: e.failure.clone(),
                 series: e.series(),
                 consecutive_failures: e.consecutive_failures,
                 notes: e.notes.clone(),
@@ -404,9 +437,11 @@ impl Jobs {
                     .parts
                     .iter()
                     .filter_map(|(n, p)| {
-                        p.last_error
-                            .as_ref()
-                            .map(|f| (n.clone(), f.clone(), p.failures))
+                        p.failure.as_ref().map(|f| FailedPart {
+                            name: n.clone(),
+                            failure: f.clone(),
+                            runs: p.failures,
+                        })
                     })
                     .collect(),
             })
@@ -503,25 +538,37 @@ mod tests {
     }
 
     fn good(v: f64) -> RunReport {
+        with_parts(v, &[])
+    }
+
+    /// A good run whose part `findings` is read (`Some(value)`) or fails (`None`).
+    fn with_part(v: f64, part: Option<f64>) -> RunReport {
+        with_parts(v, &[part])
+    }
+
+    fn with_parts(v: f64, parts: &[Option<f64>]) -> RunReport {
+        let mut c = Collected::from(crate::metrics::Reading::from(fam(&CORE, v)));
+        for p in parts {
+            match p {
+                Some(v) => c.part("findings", Ok(fam(&PART, *v))),
+                None => c.failed_part(
+                    "findings",
+                    CollectError::new(
+                        "GetFindingsStatistics",
+                        "111111111111",
+                        "us-east-1",
+                        ErrorKind::AccessDenied,
+                        "no",
+                    ),
+                ),
+            }
+        }
         RunReport {
             started: SystemTime::now(),
             duration: Duration::from_millis(1),
-            result: Ok(fam(&CORE, v).into()),
-            notes: vec![],
+            calls: 3,
+            result: Ok(c),
         }
-    }
-
-    fn part(ok: Option<f64>) -> Vec<PartReport> {
-        vec![PartReport {
-            name: "findings".into(),
-            result: match ok {
-                Some(v) => Ok(fam(&PART, v).into()),
-                None => Err(Failure {
-                    kind: "access_denied",
-                    message: "GetFindingsStatistics for account 111111111111 in us-east-1 failed (access_denied): no".into(),
-                }),
-            },
-        }]
     }
 
     /// The values the exposition would show: (family, value) of every snapshot.
@@ -546,7 +593,7 @@ mod tests {
     fn a_failed_part_keeps_its_last_values_for_the_window_while_the_rest_is_replaced() {
         let j = Jobs::new(3);
         j.register(key(), "t", Duration::from_secs(60));
-        let r = j.record_parts(&key(), good(1.0), part(Some(10.0))).unwrap();
+        let r = j.record(&key(), with_part(1.0, Some(10.0))).unwrap();
         assert_eq!(r.failed, None);
         let first_success = r.last_success;
         assert_eq!(
@@ -559,8 +606,8 @@ mod tests {
 
         // Two failed reads of the part: the core is fresh, the part keeps 10, the job is down.
         for (run, core) in [(1u32, 2.0), (2, 3.0)] {
-            let r = j.record_parts(&key(), good(core), part(None)).unwrap();
-            assert_eq!(r.failed, Some("access_denied"));
+            let r = j.record(&key(), with_part(core, None)).unwrap();
+            assert_eq!(r.failed, Some(ErrorKind::AccessDenied));
             assert_eq!(
                 r.last_success, first_success,
                 "a partial run is not a success"
@@ -575,10 +622,12 @@ mod tests {
             let row = &j.status()[0];
             assert_eq!(row.consecutive_failures, run);
             assert_eq!(row.failed_parts.len(), 1);
-            assert_eq!(row.failed_parts[0].0, "findings");
-            assert_eq!(row.failed_parts[0].2, run);
-            let e = row.last_error.as_ref().unwrap();
-            assert_eq!(e.kind, "access_denied");
+            assert_eq!(row.failed_parts[0].name, "findings");
+            assert_eq!(row.failed_parts[0].runs, run);
+            assert_eq!(row.last_calls, 3);
+            assert!(row.failure.is_none(), "the run as a whole did not fail");
+            let e = row.last_error().unwrap();
+            assert_eq!(e.kind, ErrorKind::AccessDenied);
             assert!(
                 e.message
                     .contains("part `findings` not read (access_denied): GetFindingsStatistics"),
@@ -588,15 +637,15 @@ mod tests {
             assert_eq!(j.snapshots().stale.values().sum::<i64>(), 1);
         }
         // The third: the window of 3 is spent, the part's values go, the core stays.
-        j.record_parts(&key(), good(4.0), part(None)).unwrap();
+        j.record(&key(), with_part(4.0, None)).unwrap();
         assert_eq!(shown(&j), vec![("aws_test_core".into(), 4.0)]);
         assert_eq!(j.snapshots().stale.values().sum::<i64>(), 0);
 
         // Read again: back, and the job is up.
-        let r = j.record_parts(&key(), good(5.0), part(Some(11.0))).unwrap();
+        let r = j.record(&key(), with_part(5.0, Some(11.0))).unwrap();
         assert_eq!(r.failed, None);
         assert!(r.last_success > first_success);
-        assert!(j.status()[0].last_error.is_none());
+        assert!(j.status()[0].last_error().is_none());
         assert_eq!(
             shown(&j),
             vec![
@@ -606,7 +655,7 @@ mod tests {
         );
 
         // A part no longer reported is gone with its values.
-        j.record_parts(&key(), good(6.0), vec![]).unwrap();
+        j.record(&key(), good(6.0)).unwrap();
         assert_eq!(shown(&j), vec![("aws_test_core".into(), 6.0)]);
     }
 
@@ -614,15 +663,15 @@ mod tests {
     fn a_whole_failure_ages_the_parts_too() {
         let j = Jobs::new(2);
         j.register(key(), "t", Duration::from_secs(60));
-        j.record_parts(&key(), good(1.0), part(Some(10.0)));
+        j.record(&key(), with_part(1.0, Some(10.0)));
         let fail = || RunReport {
             started: SystemTime::now(),
             duration: Duration::from_millis(1),
+            calls: 1,
             result: Err(Failure {
-                kind: "throttled",
+                kind: ErrorKind::Throttled,
                 message: "slow down".into(),
             }),
-            notes: vec![],
         };
         j.record(&key(), fail());
         assert_eq!(shown(&j).len(), 2, "within the window both stay");

@@ -30,7 +30,7 @@ use crate::config::duration::HumanDuration;
 use crate::metrics::{Family, Format, Snapshot};
 
 pub use exposition::{Exposition, EAGER_WINDOW};
-pub use jobs::{Failure, JobKey, PartReport, RunReport, StatusRow};
+pub use jobs::{FailedPart, Failure, JobKey, RunReport, StatusRow};
 
 use exposition::Cache;
 use jobs::Jobs;
@@ -117,22 +117,11 @@ impl Store {
         self.jobs.keys()
     }
 
-    /// Records the outcome of one run and applies the freshness rule.
+    /// Records the outcome of one run, its parts included, and applies the freshness rule
+    /// (see [`jobs`]).
     pub fn record(&self, key: &JobKey, report: RunReport) {
         let duration = report.duration;
         if let Some(r) = self.jobs.record(key, report) {
-            self.touched();
-            self.telemetry
-                .attempt(key, duration, r.failed, r.last_success);
-            self.cache.changed();
-        }
-    }
-
-    /// Records a run that reported parts beside its core families (see [`jobs`] on partial
-    /// results).
-    pub fn record_parts(&self, key: &JobKey, report: RunReport, parts: Vec<PartReport>) {
-        let duration = report.duration;
-        if let Some(r) = self.jobs.record_parts(key, report, parts) {
             self.telemetry
                 .attempt(key, duration, r.failed, r.last_success);
             // After the counters: an exposition that reads this revision shows them too.
@@ -280,6 +269,7 @@ impl Store {
 mod tests {
     use super::exposition::BODIES;
     use super::*;
+    use crate::aws::ErrorKind;
     use crate::collectors::CollectorKind;
     use crate::metrics::{Desc, Kind};
 
@@ -318,7 +308,7 @@ mod tests {
                 started: SystemTime::now(),
                 duration: Duration::from_millis(1),
                 result: Ok(vec![f].into()),
-                notes: Vec::new(),
+                calls: 0,
             },
         );
         let fresh = store.refresh();
@@ -347,7 +337,7 @@ mod tests {
             started: SystemTime::now(),
             duration: Duration::from_millis(5),
             result: Ok(vec![f].into()),
-            notes: vec![],
+            calls: 0,
         }
     }
 
@@ -356,10 +346,10 @@ mod tests {
             started: SystemTime::now(),
             duration: Duration::from_millis(5),
             result: Err(Failure {
-                kind: "throttled",
+                kind: ErrorKind::Throttled,
                 message: "boom".into(),
             }),
-            notes: vec![],
+            calls: 0,
         }
     }
 

@@ -218,7 +218,7 @@ impl Telemetry {
         &self,
         key: &JobKey,
         duration: Duration,
-        failed: Option<&'static str>,
+        failed: Option<crate::aws::ErrorKind>,
         last_success: Option<SystemTime>,
     ) {
         let collector = key.collector.name();
@@ -236,7 +236,10 @@ impl Telemetry {
             .observe(duration.as_secs_f64());
         if let Some(kind) = failed {
             self.failures
-                .get_or_create(&FailureLabels { collector, kind })
+                .get_or_create(&FailureLabels {
+                    collector,
+                    kind: kind.as_str(),
+                })
                 .inc();
         }
     }

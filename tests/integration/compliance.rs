@@ -594,7 +594,7 @@ async fn an_unknown_aggregator_fails_the_job_with_aws_error() {
         .into_iter()
         .find(|r| r.key.collector == CollectorKind::ConfigCompliance)
         .unwrap();
-    let e = row.last_error.unwrap();
+    let e = row.last_error().unwrap();
     assert!(
         e.message.contains("NoSuchConfigurationAggregatorException")
             && e.message
@@ -602,7 +602,7 @@ async fn an_unknown_aggregator_fails_the_job_with_aws_error() {
         "{}",
         e.message
     );
-    assert_eq!(e.kind, "not_found");
+    assert_eq!(e.kind.as_str(), "not_found");
     env.stop().await;
 }
 
@@ -650,14 +650,14 @@ async fn faults_on_every_new_operation_take_down_that_job_alone() {
                 );
                 assert_eq!(env.cycle().await, 1, "{op} {fault:?}: one job fails");
                 let rows = env.app.store.status();
-                let failed: Vec<_> = rows.iter().filter(|r| r.last_error.is_some()).collect();
+                let failed: Vec<_> = rows.iter().filter(|r| r.last_error().is_some()).collect();
                 assert_eq!(failed.len(), 1, "{op} {fault:?}");
                 let row = failed[0];
                 assert_eq!(row.key.collector, CollectorKind::ConfigCompliance);
                 assert_eq!(row.key.account_id, account);
                 assert_eq!(row.key.region, "us-east-1");
-                let e = row.last_error.as_ref().unwrap();
-                assert_eq!(e.kind, kind, "{op} {fault:?}: {}", e.message);
+                let e = row.last_error().unwrap();
+                assert_eq!(e.kind.as_str(), kind, "{op} {fault:?}: {}", e.message);
                 assert!(e.message.contains(op), "{op}: {}", e.message);
                 let s = env.scrape().await;
                 assert_eq!(shared(&s), baseline, "{op} {fault:?}: last values kept");

@@ -273,7 +273,7 @@ fn hostile_help_and_labels_through_the_store_parse_in_both_formats() {
             started: SystemTime::now(),
             duration: Duration::from_millis(3),
             result: Ok(vec![f].into()),
-            notes: vec![],
+            calls: 0,
         },
     );
     let exp = store.refresh();

@@ -472,9 +472,14 @@ async fn run_matrix(collector: &str) {
             let hit = row.key.collector.name() == aim.collector
                 && row.key.account_id == aim.account
                 && row.key.region == aim.region;
-            match (&row.last_error, hit) {
+            match (&row.last_error(), hit) {
                 (Some(e), true) => {
-                    assert_eq!(e.kind, kind, "{collector} {fault:?}: {}", e.message);
+                    assert_eq!(
+                        e.kind.as_str(),
+                        kind,
+                        "{collector} {fault:?}: {}",
+                        e.message
+                    );
                     assert!(e.message.contains(subject.op), "{}", e.message);
                     assert_eq!(row.consecutive_failures, 1);
                 }
@@ -704,7 +709,7 @@ async fn missing_required_fields_fail_the_run_and_keep_the_last_values() {
         }
         let want = expected(&baseline, subject, &aim, 1, (*n).max(1));
         let got = stable(&s);
-        let kind = row.last_error.map(|e| e.kind);
+        let kind = row.last_error().map(|e| e.kind.as_str());
         if failed != 1 || want != got || kind != Some("malformed_response") {
             wrong.push(format!(
                 "{collector}: {op} without its required `{field}` must fail the run as malformed and keep the last values; got {failed} failed runs, kind {kind:?} ({}):\n{}",
@@ -826,7 +831,7 @@ async fn assume_role_failing_takes_down_only_its_account_until_it_is_allowed() {
     env.wait_ready().await;
     let failed = env.cycle().await;
     let rows = env.app.store.status();
-    let down: Vec<_> = rows.iter().filter(|r| r.last_error.is_some()).collect();
+    let down: Vec<_> = rows.iter().filter(|r| r.last_error().is_some()).collect();
     assert_eq!(failed, down.len());
     assert_eq!(
         down.len(),
@@ -835,8 +840,8 @@ async fn assume_role_failing_takes_down_only_its_account_until_it_is_allowed() {
     );
     for r in &down {
         assert_eq!(r.key.account_id, denied);
-        let e = r.last_error.as_ref().unwrap();
-        assert_eq!(e.kind, "credentials", "{}", e.message);
+        let e = r.last_error().unwrap();
+        assert_eq!(e.kind.as_str(), "credentials", "{}", e.message);
         assert!(e.message.contains(&role), "{}", e.message);
     }
     let s = env.scrape().await;
@@ -895,9 +900,9 @@ async fn iam_generation_faults_fail_only_the_report_job() {
         let rows = env.app.store.status();
         for r in &rows {
             let iam = r.key.collector == CollectorKind::IamAccessReport;
-            match (&r.last_error, iam) {
+            match (&r.last_error(), iam) {
                 (Some(e), true) => {
-                    assert_eq!(e.kind, kind, "{fault:?}: {}", e.message);
+                    assert_eq!(e.kind.as_str(), kind, "{fault:?}: {}", e.message);
                     assert!(
                         e.message.contains("GenerateOrganizationsAccessReport"),
                         "{}",
@@ -1018,7 +1023,7 @@ async fn random_faults_with_a_fixed_seed_keep_every_invariant() {
                 *n = 0;
             }
             assert_eq!(r.consecutive_failures, *n, "cycle {cycle} {id}");
-            assert_eq!(r.last_error.is_some(), *n > 0, "cycle {cycle} {id}");
+            assert_eq!(r.last_error().is_some(), *n > 0, "cycle {cycle} {id}");
             let k = |m: &str| self_key(m, r.key.collector.name(), &r.key.account_id, &r.key.region);
             want.insert(
                 k("posture_exporter_collector_up"),
@@ -1114,7 +1119,7 @@ async fn a_truncated_iam_report_page_is_not_served_as_complete() {
         .find(|r| r.key.collector == CollectorKind::IamAccessReport)
         .unwrap();
     let said = row
-        .last_error
+        .last_error()
         .map(|e| e.message)
         .into_iter()
         .chain(row.notes)

@@ -685,7 +685,7 @@ fn the_exporter_survives_any_answer() {
                         r.key
                     );
                 }
-                let errors: Vec<_> = rows.iter().filter_map(|r| r.last_error.as_ref()).collect();
+                let errors: Vec<_> = rows.iter().filter_map(|r| r.last_error()).collect();
                 prop_assert_eq!(failed, errors.len());
                 // A 200 whose body is not JSON, to a JSON protocol's call that was made. (An
                 // empty body reads as `{}`; XML answers are covered by "no panic" only.)
@@ -696,12 +696,14 @@ fn the_exporter_survives_any_answer() {
                     && !a.op.contains("OrganizationsAccessReport");
                 if unparsable {
                     prop_assert!(
-                        errors.iter().any(|e| e.kind == "malformed_response"),
+                        errors
+                            .iter()
+                            .any(|e| e.kind.as_str() == "malformed_response"),
                         "a 200 that is not JSON must fail as malformed: {a:?} -> {errors:?}"
                     );
                 }
                 for e in &errors {
-                    outcomes.lock().unwrap().insert(e.kind);
+                    outcomes.lock().unwrap().insert(e.kind.as_str());
                     prop_assert!(!e.message.is_empty());
                 }
                 let r = get(env.addr(), "/metrics", &[]).await;

@@ -382,8 +382,8 @@ async fn a_detector_deleted_mid_cycle_is_dropped_but_a_refused_one_fails_the_run
         .iter()
         .find(|r| r.key.account_id == other && r.key.region == "us-east-1")
         .unwrap();
-    let e = row.last_error.as_ref().expect("failed");
-    assert_eq!(e.kind, "service_error", "{}", e.message);
+    let e = row.last_error().expect("failed");
+    assert_eq!(e.kind.as_str(), "service_error", "{}", e.message);
     assert!(e.message.contains("GetDetector"), "{}", e.message);
     env.stop().await;
 }
@@ -428,8 +428,8 @@ async fn access_denied_marks_the_target_down_and_names_the_permission() {
             .iter()
             .find(|row| &row.key.account_id == a && row.key.region == r)
             .unwrap();
-        let e = row.last_error.as_ref().expect("failed");
-        assert_eq!(e.kind, "access_denied", "{}", e.message);
+        let e = row.last_error().expect("failed");
+        assert_eq!(e.kind.as_str(), "access_denied", "{}", e.message);
         assert!(
             e.message
                 .contains(&format!("missing permission guardduty:{op}")),
@@ -552,8 +552,8 @@ async fn a_next_token_that_repeats_itself_fails_the_run_instead_of_looping() {
         .iter()
         .find(|row| row.key.account_id == m1 && row.key.region == "us-east-1")
         .unwrap();
-    let e = row.last_error.as_ref().expect("failed");
-    assert_eq!(e.kind, "malformed_response", "{}", e.message);
+    let e = row.last_error().expect("failed");
+    assert_eq!(e.kind.as_str(), "malformed_response", "{}", e.message);
     assert!(
         e.message.contains("ListDetectors")
             && e.message

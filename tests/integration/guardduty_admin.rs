@@ -138,8 +138,8 @@ async fn a_failed_findings_call_leaves_the_detector_exported_and_ages_alone() {
             .into_iter()
             .find(|r| r.key.account_id == m1 && r.key.region == "us-east-1")
             .unwrap();
-        let e = row.last_error.expect("the partial run is reported");
-        assert_eq!(e.kind, "service_error", "{}", e.message);
+        let e = row.last_error().expect("the partial run is reported");
+        assert_eq!(e.kind.as_str(), "service_error", "{}", e.message);
         assert!(
             e.message
                 .contains(&format!("part `findings of detector {det}`"))
@@ -148,7 +148,7 @@ async fn a_failed_findings_call_leaves_the_detector_exported_and_ages_alone() {
             e.message
         );
         assert_eq!(row.failed_parts.len(), 1);
-        assert_eq!(row.failed_parts[0].2, run);
+        assert_eq!(row.failed_parts[0].runs, run);
     }
     env.stop().await;
 }
@@ -168,7 +168,7 @@ async fn both_modes_export_the_same_families_and_values_for_one_organization() {
         .into_iter()
         .find(|r| r.key.region == "eu-west-1")
         .unwrap();
-    let failed: Vec<&str> = eu.failed_parts.iter().map(|p| p.0.as_str()).collect();
+    let failed: Vec<&str> = eu.failed_parts.iter().map(|p| p.name.as_str()).collect();
     assert_eq!(
         failed,
         ["organization configuration", "organization statistics"]
@@ -566,8 +566,8 @@ async fn each_administrator_operation_fails_only_its_part() {
                 );
             }
             let row = env.app.store.status().into_iter().next().unwrap();
-            let e = row.last_error.expect("reported");
-            assert_eq!(e.kind, kind, "{op} {fault:?}: {}", e.message);
+            let e = row.last_error().expect("reported");
+            assert_eq!(e.kind.as_str(), kind, "{op} {fault:?}: {}", e.message);
             assert!(
                 e.message.contains(&format!("part `{part}` not read")) && e.message.contains(op),
                 "{}",

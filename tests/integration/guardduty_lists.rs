@@ -353,8 +353,8 @@ async fn a_failing_list_filters_leaves_the_sets_exported_and_is_read_again_next_
         .into_iter()
         .find(|r| r.key.account_id == mgmt && r.key.region == "us-east-1")
         .unwrap();
-    let e = row.last_error.expect("the partial run is reported");
-    assert_eq!(e.kind, "service_error", "{}", e.message);
+    let e = row.last_error().expect("the partial run is reported");
+    assert_eq!(e.kind.as_str(), "service_error", "{}", e.message);
     assert!(
         e.message
             .contains(&format!("part `filters of detector {det}`"))
@@ -427,8 +427,8 @@ async fn statuses_aws_may_add_and_a_missing_required_member_are_handled() {
         .into_iter()
         .find(|r| r.key.account_id == mgmt && r.key.region == "us-east-1")
         .unwrap();
-    let e = row.last_error.expect("reported");
-    assert_eq!(e.kind, "malformed_response", "{}", e.message);
+    let e = row.last_error().expect("reported");
+    assert_eq!(e.kind.as_str(), "malformed_response", "{}", e.message);
     env.stop().await;
 }
 
@@ -445,7 +445,7 @@ async fn administrator_mode_reads_the_administrators_lists_and_members_invitatio
         .store
         .status()
         .into_iter()
-        .filter_map(|r| r.last_error.map(|e| e.message))
+        .filter_map(|r| r.last_error().map(|e| e.message))
         .collect();
     assert_eq!(failed, 0, "{errors:?}");
     let s = env.scrape().await;

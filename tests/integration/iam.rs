@@ -247,7 +247,7 @@ async fn access_denied_on_generation_fails_the_collection() {
         .into_iter()
         .find(|r| r.key.account_id == mgmt)
         .unwrap();
-    assert_eq!(row.last_error.unwrap().kind, "access_denied");
+    assert_eq!(row.last_error().unwrap().kind.as_str(), "access_denied");
     env.stop().await;
 }
 

@@ -298,7 +298,7 @@ async fn a_rule_deleted_mid_cycle_is_dropped_and_one_deleted_between_cycles_vani
         .into_iter()
         .find(|r| r.key.collector == CollectorKind::ConfigOrgRules)
         .unwrap();
-    assert!(row.last_error.is_none());
+    assert!(row.last_error().is_none());
     assert!(
         row.notes
             .iter()
@@ -327,8 +327,8 @@ async fn a_member_account_is_refused_and_told_which_account_to_use() {
         .into_iter()
         .find(|r| r.key.collector == CollectorKind::ConfigOrgRules)
         .unwrap();
-    let e = row.last_error.expect("the run failed");
-    assert_eq!(e.kind, "access_denied");
+    let e = row.last_error().expect("the run failed");
+    assert_eq!(e.kind.as_str(), "access_denied");
     assert!(
         e.message.contains(&format!(
             "account {member} is neither the management account"
@@ -507,7 +507,7 @@ async fn a_refused_token_restarts_the_rule_once_and_only_once() {
         .into_iter()
         .find(|r| r.key.collector == CollectorKind::ConfigOrgRules)
         .unwrap();
-    let e = row.last_error.unwrap();
+    let e = row.last_error().unwrap();
     assert!(
         e.message.contains("InvalidNextTokenException"),
         "{}",

@@ -231,8 +231,8 @@ async fn malformed_answers_fail_the_job_not_the_process() {
         .iter()
         .find(|r| r.key.account_id == member && r.key.region == "eu-west-1")
         .unwrap();
-    let e = row.last_error.as_ref().expect("failed");
-    assert_eq!(e.kind, "malformed_response", "{}", e.message);
+    let e = row.last_error().expect("failed");
+    assert_eq!(e.kind.as_str(), "malformed_response", "{}", e.message);
     assert!(
         e.message.contains("DescribeConfigurationRecorderStatus"),
         "{}",

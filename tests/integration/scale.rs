@@ -371,8 +371,8 @@ async fn a_failing_assume_role_takes_down_only_its_account() {
     }
     for row in env.app.store.status() {
         if denied.contains(&row.key.account_id) {
-            let e = row.last_error.expect("failed");
-            assert_eq!(e.kind, "credentials", "{}", e.message);
+            let e = row.last_error().expect("failed");
+            assert_eq!(e.kind.as_str(), "credentials", "{}", e.message);
             assert!(e.message.contains(&row.key.account_id), "{}", e.message);
             assert!(
                 e.message.contains(&format!(

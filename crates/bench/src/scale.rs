@@ -398,7 +398,7 @@ pub fn scale_one(a: ScaleArgs) -> anyhow::Result<()> {
     {
         bail!("{} did not run in the steady cycle", r.key);
     }
-    let failed = rows.iter().filter(|r| r.last_error.is_some()).count();
+    let failed = rows.iter().filter(|r| r.last_error().is_some()).count();
     let by_op = sim.calls()?;
     let steady_calls = total(&by_op);
     let throttled = throttled(app.store.calls()) - throttled0;

@@ -344,7 +344,7 @@ pub fn run(a: SoakArgs) -> anyhow::Result<()> {
     let failing: Vec<String> = rows
         .iter()
         .filter_map(|r| {
-            r.last_error
+            r.last_error()
                 .as_ref()
                 .map(|e| format!("{}: {}", r.key, e.message))
         })
@@ -532,7 +532,7 @@ pub fn run(a: SoakArgs) -> anyhow::Result<()> {
     let down: Vec<String> = rows
         .iter()
         .filter_map(|r| {
-            r.last_error
+            r.last_error()
                 .as_ref()
                 .map(|e| format!("{}: {} ({})", r.key, e.kind, e.message))
         })

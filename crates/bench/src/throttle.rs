@@ -101,7 +101,7 @@ pub fn throttle(
     let rows = app.store.status();
     let failed = rows
         .iter()
-        .filter(|r| r.last_error.is_some() || !r.failed_parts.is_empty())
+        .filter(|r| r.last_error().is_some() || !r.failed_parts.is_empty())
         .count();
     let throttled = app.store.calls().total(Outcome::Throttled);
     // The calls AWS answered (the simulator counts the throttled attempts too).
@@ -165,7 +165,7 @@ pub fn throttle(
         .store
         .status()
         .iter()
-        .filter(|r| r.last_error.is_some() || !r.failed_parts.is_empty())
+        .filter(|r| r.last_error().is_some() || !r.failed_parts.is_empty())
         .count();
     rt.block_on(app.stop());
     drop(sim);

@@ -45,7 +45,6 @@ pub fn sources_part(name: &str) -> String {
 /// One run.
 pub async fn collect(ctx: &JobContext<Settings>) -> Result<Collected, CollectError> {
     let c = &*ctx.aws;
-    let calls_before = c.calls();
     let mut names = api::aggregator_names(c).await?;
     names.sort();
     names.dedup();
@@ -90,8 +89,7 @@ pub async fn collect(ctx: &JobContext<Settings>) -> Result<Collected, CollectErr
             Ok(convert::source_families(&c.region, &a)),
         );
     }
-    let calls = c.calls() - calls_before;
-    notes.push(format!("{listed} aggregators; {calls} AWS calls this run"));
+    notes.push(format!("{listed} aggregators"));
     let more = failed.len().saturating_sub(NOTE_SOURCES);
     failed.truncate(NOTE_SOURCES);
     notes.extend(failed);

@@ -96,7 +96,6 @@ pub async fn collect(
     state: &mut State,
 ) -> Result<Collected, CollectError> {
     let c = &*ctx.aws;
-    let calls_before = c.calls();
     let mut notes = Vec::new();
     let mut out = Collected::default();
     let (read, rollup) = match &ctx.settings.aggregator {
@@ -127,11 +126,10 @@ pub async fn collect(
     };
     notes.push(format!(
         "{} rule results in {} account-regions from {source}, {non_compliant} non-compliant; \
-         {} conformance packs; {} AWS calls this run",
+         {} conformance packs",
         got.rules.len(),
         got.covered.len(),
         got.packs.len(),
-        c.calls() - calls_before
     ));
     let detail = &ctx.settings.detail_compliance;
     out.part(

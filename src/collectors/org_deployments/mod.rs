@@ -634,10 +634,9 @@ pub async fn collect<K: Kind>(
     scans: &mut Scans,
 ) -> Result<Collected, CollectError> {
     let c = &*ctx.aws;
-    let calls_before = c.calls();
     let statuses = K::statuses(c).await.map_err(|e| explain::<K>(e, c))?;
     let defs = K::definitions(c).await.map_err(|e| explain::<K>(e, c));
-    let shown = run::<K>(scans, statuses, defs, &ctx.settings, c, calls_before).await;
+    let shown = run::<K>(scans, statuses, defs, &ctx.settings, c).await;
     Ok(Collected {
         families: shown.families,
         notes: shown.notes,
@@ -655,7 +654,6 @@ async fn run<K: Kind>(
     defs: Result<Vec<Definition>, CollectError>,
     cfg: &Settings,
     c: &RegionClients,
-    calls_before: u64,
 ) -> Shown {
     let detail: BTreeSet<&str> = cfg.detail_statuses.iter().map(String::as_str).collect();
     let deadline = Instant::now() + cfg.schedule().timeout.mul_f64(SCAN_BUDGET);
@@ -738,9 +736,8 @@ async fn run<K: Kind>(
         Noun::Pack => "conformance packs",
     };
     notes.push(format!(
-        "{} {plural}; {} AWS calls this run ({} full member scans, check: {})",
+        "{} {plural}; {} full member scans, check: {}",
         views.len(),
-        c.calls() - calls_before,
         t.scanned.len(),
         t.checked.as_deref().unwrap_or("none")
     ));
