@@ -127,21 +127,15 @@ impl Family {
         self.values.push(value);
     }
 
-    /// Exports a state set: one sample per known state (1 for `current`, 0 for the others) and,
-    /// when `current` is a state we do not know (AWS added one), one more sample under its raw
-    /// spelling, so that a new value is never dropped. The state label must be the last label.
-    pub fn push_state_set(&mut self, values: &[&str], known: &[&str], current: &str) {
+    /// Exports a state: one sample, 1, whose last label is the current state under AWS's
+    /// spelling (a state AWS adds later appears as it is spelled). The other states are not
+    /// exported as zeros: a series per state that is not the case doubled to septupled the
+    /// exposition and the Prometheus that reads it, for nothing a query needs
+    /// (`x{status="FAILED"} == 1` selects the same, and a changed state ends the old series).
+    pub fn push_state(&mut self, values: &[&str], current: &str) {
         let mut buf: Vec<&str> = values.to_vec();
-        buf.push("");
-        let last = buf.len() - 1;
-        for state in known {
-            buf[last] = state;
-            self.push(&buf, if *state == current { 1.0 } else { 0.0 });
-        }
-        if !known.contains(&current) {
-            buf[last] = current;
-            self.push(&buf, 1.0);
-        }
+        buf.push(current);
+        self.push(&buf, 1.0);
     }
 
     /// The family's description.
@@ -569,16 +563,13 @@ mod tests {
     }
 
     #[test]
-    fn state_set_keeps_unknown_values_under_raw_spelling() {
+    fn a_state_is_one_sample_under_its_raw_spelling() {
         let mut f = Family::new(&G);
-        f.push_state_set(&["r"], &["A", "B"], "B");
-        f.push_state_set(&["s"], &["A", "B"], "SHINY_NEW");
+        f.push_state(&["r"], "B");
+        f.push_state(&["s"], "SHINY_NEW");
         assert_eq!(
             f.text(),
-            "test_gauge{a=\"r\",status=\"A\"} 0\n\
-             test_gauge{a=\"r\",status=\"B\"} 1\n\
-             test_gauge{a=\"s\",status=\"A\"} 0\n\
-             test_gauge{a=\"s\",status=\"B\"} 0\n\
+            "test_gauge{a=\"r\",status=\"B\"} 1\n\
              test_gauge{a=\"s\",status=\"SHINY_NEW\"} 1\n"
         );
     }

@@ -62,9 +62,9 @@ pub const SUBJECTS: &[Subject] = &[
         op: "ListDetectors",
         state: Some((
             "GetDetector",
-            "status",
-            "aws_guardduty_detector_status",
-            "status",
+            "findingPublishingFrequency",
+            "aws_guardduty_finding_publishing_frequency",
+            "frequency",
         )),
     },
     Subject {
@@ -633,8 +633,8 @@ async fn unknown_enum_values_keep_their_raw_spelling_and_the_job_up() {
         for k in &current {
             assert_eq!(
                 s.samples.get(k),
-                Some(&0.0),
-                "{k}: no longer the current state"
+                None,
+                "{k}: no longer the current state, so no series"
             );
             let (head, tail) = k.split_once(&format!("{label}=\"")).unwrap();
             let rest = tail.split_once('"').unwrap().1;

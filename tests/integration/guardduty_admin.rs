@@ -178,7 +178,6 @@ async fn both_modes_export_the_same_families_and_values_for_one_organization() {
     let shared: BTreeSet<String> = [
         "aws_guardduty_detectors",
         "aws_guardduty_detector_enabled",
-        "aws_guardduty_detector_status",
         "aws_guardduty_findings",
         "aws_guardduty_findings_by_account",
         "aws_guardduty_members",

@@ -21,7 +21,7 @@ static AGGREGATORS: Desc = Desc {
 static STATUS: Desc = Desc {
     name: "aws_config_aggregator_source_status",
     help:
-        "Status of the last update of an aggregator source, as a state set (1 for the current one).",
+        "Status of the last update of an aggregator source: 1, labelled with the current status (other statuses have no series).",
     kind: Kind::Gauge,
     labels: &[
         "region",
@@ -90,7 +90,7 @@ fn sources_of(region: &str, aggregators: &[Aggregator]) -> Vec<Family> {
                 s.source_type.as_str(),
                 s.region.as_str(),
             ];
-            status.push_state_set(&l, STATUSES, &s.status);
+            status.push_state(&l, &s.status);
             if let Some(t) = s.last_update {
                 last.push(&l, t);
             }
@@ -165,18 +165,9 @@ mod tests {
         ];
         let want = "\
 aws_config_aggregators{region=\"us-east-1\"} 2
-aws_config_aggregator_source_status{region=\"us-east-1\",aggregator=\"organization-aggregator\",source_id=\"o-abc123def4\",source_type=\"ORGANIZATION\",source_region=\"us-east-1\",status=\"FAILED\"} 0
 aws_config_aggregator_source_status{region=\"us-east-1\",aggregator=\"organization-aggregator\",source_id=\"o-abc123def4\",source_type=\"ORGANIZATION\",source_region=\"us-east-1\",status=\"SUCCEEDED\"} 1
-aws_config_aggregator_source_status{region=\"us-east-1\",aggregator=\"organization-aggregator\",source_id=\"o-abc123def4\",source_type=\"ORGANIZATION\",source_region=\"us-east-1\",status=\"OUTDATED\"} 0
 aws_config_aggregator_source_status{region=\"us-east-1\",aggregator=\"organization-aggregator\",source_id=\"o-abc123def4\",source_type=\"ORGANIZATION\",source_region=\"eu-west-1\",status=\"FAILED\"} 1
-aws_config_aggregator_source_status{region=\"us-east-1\",aggregator=\"organization-aggregator\",source_id=\"o-abc123def4\",source_type=\"ORGANIZATION\",source_region=\"eu-west-1\",status=\"SUCCEEDED\"} 0
-aws_config_aggregator_source_status{region=\"us-east-1\",aggregator=\"organization-aggregator\",source_id=\"o-abc123def4\",source_type=\"ORGANIZATION\",source_region=\"eu-west-1\",status=\"OUTDATED\"} 0
-aws_config_aggregator_source_status{region=\"us-east-1\",aggregator=\"accounts\",source_id=\"123456789012\",source_type=\"ACCOUNT\",source_region=\"us-east-1\",status=\"FAILED\"} 0
-aws_config_aggregator_source_status{region=\"us-east-1\",aggregator=\"accounts\",source_id=\"123456789012\",source_type=\"ACCOUNT\",source_region=\"us-east-1\",status=\"SUCCEEDED\"} 0
 aws_config_aggregator_source_status{region=\"us-east-1\",aggregator=\"accounts\",source_id=\"123456789012\",source_type=\"ACCOUNT\",source_region=\"us-east-1\",status=\"OUTDATED\"} 1
-aws_config_aggregator_source_status{region=\"us-east-1\",aggregator=\"accounts\",source_id=\"210987654321\",source_type=\"ACCOUNT\",source_region=\"us-east-1\",status=\"FAILED\"} 0
-aws_config_aggregator_source_status{region=\"us-east-1\",aggregator=\"accounts\",source_id=\"210987654321\",source_type=\"ACCOUNT\",source_region=\"us-east-1\",status=\"SUCCEEDED\"} 0
-aws_config_aggregator_source_status{region=\"us-east-1\",aggregator=\"accounts\",source_id=\"210987654321\",source_type=\"ACCOUNT\",source_region=\"us-east-1\",status=\"OUTDATED\"} 0
 aws_config_aggregator_source_status{region=\"us-east-1\",aggregator=\"accounts\",source_id=\"210987654321\",source_type=\"ACCOUNT\",source_region=\"us-east-1\",status=\"PAUSED\"} 1
 aws_config_aggregator_source_last_update_timestamp_seconds{region=\"us-east-1\",aggregator=\"organization-aggregator\",source_id=\"o-abc123def4\",source_type=\"ORGANIZATION\",source_region=\"us-east-1\"} 1700000000
 aws_config_aggregator_source_last_update_timestamp_seconds{region=\"us-east-1\",aggregator=\"organization-aggregator\",source_id=\"o-abc123def4\",source_type=\"ORGANIZATION\",source_region=\"eu-west-1\"} 1699990000.25

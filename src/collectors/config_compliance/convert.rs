@@ -19,7 +19,7 @@ use crate::metrics::{Attention, Concern, Desc, Family, Kind, Reading};
 
 static RULES_BY: Desc = Desc {
     name: "aws_config_rules_by_compliance",
-    help: "AWS Config rules of an account and region per compliance type (from an aggregator, rules without a compliance result are not listed by AWS, so INSUFFICIENT_DATA may be under-counted).",
+    help: "AWS Config rules of an account and region per compliance type: NON_COMPLIANT always (0 when none), another type only where it counts something (from an aggregator, rules without a compliance result are not listed by AWS, so INSUFFICIENT_DATA may be under-counted).",
     kind: Kind::Gauge,
     labels: &["account_id", "region", "compliance"],
 };
@@ -40,20 +40,22 @@ static RESOURCES: Desc = Desc {
 static CAPPED: Desc = Desc {
     name: "aws_config_rule_noncompliant_resources_capped",
     help: "1 where AWS capped the non-compliant resource count of a Config rule (CapExceeded): \
-           there are more resources than aws_config_rule_noncompliant_resources says.",
+           there are more resources than aws_config_rule_noncompliant_resources says; an exact \
+           count has no series here.",
     kind: Kind::Gauge,
     labels: &["account_id", "region", "rule"],
 };
 static RULE_ACCOUNT_REGIONS: Desc = Desc {
     name: "aws_config_rule_account_regions",
     help: "Account-region pairs of a Config rule per compliance type, across the aggregator \
-           (exported only when reading from an aggregator).",
+           (exported only when reading from an aggregator): NON_COMPLIANT always, another type \
+           only where it counts something.",
     kind: Kind::Gauge,
     labels: &["rule", "compliance"],
 };
 static PACKS_BY: Desc = Desc {
     name: "aws_config_conformance_packs_by_compliance",
-    help: "AWS Config conformance packs of an account and region per compliance type.",
+    help: "AWS Config conformance packs of an account and region per compliance type: NON_COMPLIANT always (0 when none), another type only where it counts something.",
     kind: Kind::Gauge,
     labels: &["account_id", "region", "compliance"],
 };
@@ -66,7 +68,7 @@ static PACK: Desc = Desc {
 };
 static PACK_RULES: Desc = Desc {
     name: "aws_config_conformance_pack_noncompliant_rules",
-    help: "Non-compliant rules of a conformance pack in an account and region.",
+    help: "Non-compliant rules of a conformance pack in an account and region, for packs that have any.",
     kind: Kind::Gauge,
     labels: &["account_id", "region", "pack"],
 };
@@ -103,22 +105,32 @@ pub struct Compliance {
     pub rollup: bool,
 }
 
-/// Counts per type of one (account, region), the zero-filled types first, then any other type
-/// AWS answered, under its raw spelling.
+/// Counts per type of one (account, region): NON_COMPLIANT always (0 is an answer: the
+/// account and region were read and nothing in them is non-compliant), every other type only
+/// where it counts something, the documented types first, then any other type AWS answered,
+/// under its raw spelling.
 fn per_type<'a>(fam: &mut Family, labels: &[&str], types: impl Iterator<Item = &'a str>) {
-    let mut counts: BTreeMap<&str, u64> = ZERO_FILLED.iter().map(|t| (*t, 0)).collect();
+    let mut counts: BTreeMap<&str, u64> = BTreeMap::from([(NON_COMPLIANT, 0)]);
     for t in types {
         *counts.entry(t).or_insert(0) += 1;
     }
-    // The zero-filled types in their documented order, then the others by name.
+    push_counts(fam, labels, &counts);
+}
+
+/// One sample per type of `counts` that is NON_COMPLIANT or counts something, in the order
+/// of [`ZERO_FILLED`] (the documented types), then the others by name.
+fn push_counts(fam: &mut Family, labels: &[&str], counts: &BTreeMap<&str, u64>) {
     let order = ZERO_FILLED
         .iter()
         .copied()
         .chain(counts.keys().copied().filter(|t| !ZERO_FILLED.contains(t)));
     for t in order {
-        let mut l = labels.to_vec();
-        l.push(t);
-        fam.push(&l, counts.get(t).copied().unwrap_or(0) as f64);
+        let n = counts.get(t).copied().unwrap_or(0);
+        if n > 0 || t == NON_COMPLIANT {
+            let mut l = labels.to_vec();
+            l.push(t);
+            fam.push(&l, n as f64);
+        }
     }
 }
 
@@ -159,7 +171,9 @@ pub fn rule_families(c: &Compliance, detail: &[String]) -> Vec<Family> {
         }
         if let Some(n) = x.noncompliant_resources {
             resources.push(&l, n as f64);
-            capped.push(&l, if x.capped { 1.0 } else { 0.0 });
+            if x.capped {
+                capped.push(&l, 1.0);
+            }
         }
         *rollup
             .entry(&x.rule)
@@ -170,15 +184,7 @@ pub fn rule_families(c: &Compliance, detail: &[String]) -> Vec<Family> {
     let mut account_regions = Family::new(&RULE_ACCOUNT_REGIONS);
     if c.rollup {
         for (name, types) in &rollup {
-            let mut l = vec![*name, ""];
-            for t in ZERO_FILLED {
-                l[1] = t;
-                account_regions.push(&l, types.get(t).copied().unwrap_or(0) as f64);
-            }
-            for (t, n) in types.iter().filter(|(t, _)| !ZERO_FILLED.contains(t)) {
-                l[1] = t;
-                account_regions.push(&l, *n as f64);
-            }
+            push_counts(&mut account_regions, &[name], types);
         }
     }
     vec![by, rule, resources, capped, account_regions]
@@ -264,7 +270,9 @@ pub fn pack_families(c: &Compliance, detail: &[String]) -> Vec<Family> {
         if is_detail(&x.compliance) {
             pack.push(&[l[0], l[1], l[2], &x.compliance], 1.0);
         }
-        pack_rules.push(&l, x.noncompliant_rules as f64);
+        if x.noncompliant_rules > 0 {
+            pack_rules.push(&l, x.noncompliant_rules as f64);
+        }
     }
     vec![packs_by, pack, pack_rules]
 }
@@ -387,40 +395,27 @@ mod tests {
     #[test]
     fn golden_every_type_zero_filled_capped_and_unknown() {
         let want = "\
-aws_config_rules_by_compliance{account_id=\"111111111111\",region=\"us-east-1\",compliance=\"COMPLIANT\"} 0
 aws_config_rules_by_compliance{account_id=\"111111111111\",region=\"us-east-1\",compliance=\"NON_COMPLIANT\"} 2
 aws_config_rules_by_compliance{account_id=\"111111111111\",region=\"us-east-1\",compliance=\"INSUFFICIENT_DATA\"} 1
 aws_config_rules_by_compliance{account_id=\"111111111111\",region=\"us-east-1\",compliance=\"PARTIALLY_COMPLIANT\"} 1
 aws_config_rules_by_compliance{account_id=\"222222222222\",region=\"us-east-1\",compliance=\"COMPLIANT\"} 1
 aws_config_rules_by_compliance{account_id=\"222222222222\",region=\"us-east-1\",compliance=\"NON_COMPLIANT\"} 0
-aws_config_rules_by_compliance{account_id=\"222222222222\",region=\"us-east-1\",compliance=\"INSUFFICIENT_DATA\"} 0
 aws_config_rule_compliance{account_id=\"111111111111\",region=\"us-east-1\",rule=\"encrypted-volumes\",compliance=\"NON_COMPLIANT\"} 1
 aws_config_rule_compliance{account_id=\"111111111111\",region=\"us-east-1\",rule=\"s3-versioning\",compliance=\"NON_COMPLIANT\"} 1
 aws_config_rule_noncompliant_resources{account_id=\"111111111111\",region=\"us-east-1\",rule=\"encrypted-volumes\"} 3
 aws_config_rule_noncompliant_resources{account_id=\"111111111111\",region=\"us-east-1\",rule=\"s3-versioning\"} 100
-aws_config_rule_noncompliant_resources_capped{account_id=\"111111111111\",region=\"us-east-1\",rule=\"encrypted-volumes\"} 0
 aws_config_rule_noncompliant_resources_capped{account_id=\"111111111111\",region=\"us-east-1\",rule=\"s3-versioning\"} 1
-aws_config_rule_account_regions{rule=\"encrypted-volumes\",compliance=\"COMPLIANT\"} 0
 aws_config_rule_account_regions{rule=\"encrypted-volumes\",compliance=\"NON_COMPLIANT\"} 1
-aws_config_rule_account_regions{rule=\"encrypted-volumes\",compliance=\"INSUFFICIENT_DATA\"} 0
-aws_config_rule_account_regions{rule=\"iam-policy\",compliance=\"COMPLIANT\"} 0
 aws_config_rule_account_regions{rule=\"iam-policy\",compliance=\"NON_COMPLIANT\"} 0
-aws_config_rule_account_regions{rule=\"iam-policy\",compliance=\"INSUFFICIENT_DATA\"} 0
 aws_config_rule_account_regions{rule=\"iam-policy\",compliance=\"PARTIALLY_COMPLIANT\"} 1
-aws_config_rule_account_regions{rule=\"root-mfa\",compliance=\"COMPLIANT\"} 0
 aws_config_rule_account_regions{rule=\"root-mfa\",compliance=\"NON_COMPLIANT\"} 0
 aws_config_rule_account_regions{rule=\"root-mfa\",compliance=\"INSUFFICIENT_DATA\"} 1
 aws_config_rule_account_regions{rule=\"s3-versioning\",compliance=\"COMPLIANT\"} 1
 aws_config_rule_account_regions{rule=\"s3-versioning\",compliance=\"NON_COMPLIANT\"} 1
-aws_config_rule_account_regions{rule=\"s3-versioning\",compliance=\"INSUFFICIENT_DATA\"} 0
 aws_config_conformance_packs_by_compliance{account_id=\"111111111111\",region=\"us-east-1\",compliance=\"COMPLIANT\"} 1
 aws_config_conformance_packs_by_compliance{account_id=\"111111111111\",region=\"us-east-1\",compliance=\"NON_COMPLIANT\"} 1
-aws_config_conformance_packs_by_compliance{account_id=\"111111111111\",region=\"us-east-1\",compliance=\"INSUFFICIENT_DATA\"} 0
-aws_config_conformance_packs_by_compliance{account_id=\"222222222222\",region=\"us-east-1\",compliance=\"COMPLIANT\"} 0
 aws_config_conformance_packs_by_compliance{account_id=\"222222222222\",region=\"us-east-1\",compliance=\"NON_COMPLIANT\"} 0
-aws_config_conformance_packs_by_compliance{account_id=\"222222222222\",region=\"us-east-1\",compliance=\"INSUFFICIENT_DATA\"} 0
 aws_config_conformance_pack_compliance{account_id=\"111111111111\",region=\"us-east-1\",pack=\"operational-best-practices\",compliance=\"NON_COMPLIANT\"} 1
-aws_config_conformance_pack_noncompliant_rules{account_id=\"111111111111\",region=\"us-east-1\",pack=\"cis\"} 0
 aws_config_conformance_pack_noncompliant_rules{account_id=\"111111111111\",region=\"us-east-1\",pack=\"operational-best-practices\"} 4
 ";
         assert_eq!(text(&families(&sample(), &["NON_COMPLIANT".into()])), want);

@@ -6,7 +6,7 @@ use crate::metrics::{Desc, Family, Kind};
 
 static STATUS: Desc = Desc {
     name: "aws_config_org_conformance_pack_status",
-    help: "Organization-wide deployment status of an organization conformance pack, as a state set (1 for the current one).",
+    help: "Organization-wide deployment status of an organization conformance pack: 1, labelled with the current status (other statuses have no series).",
     kind: Kind::Gauge,
     labels: &["pack", "deployed_by", "status"],
 };
@@ -91,14 +91,6 @@ mod tests {
             "pack=\"org-operational-best-practices-for-amazon-s3\",deployed_by=\"000000000001\"";
         let want = format!(
             "\
-aws_config_org_conformance_pack_status{{{p},status=\"CREATE_SUCCESSFUL\"}} 0
-aws_config_org_conformance_pack_status{{{p},status=\"CREATE_IN_PROGRESS\"}} 0
-aws_config_org_conformance_pack_status{{{p},status=\"CREATE_FAILED\"}} 0
-aws_config_org_conformance_pack_status{{{p},status=\"DELETE_SUCCESSFUL\"}} 0
-aws_config_org_conformance_pack_status{{{p},status=\"DELETE_FAILED\"}} 0
-aws_config_org_conformance_pack_status{{{p},status=\"DELETE_IN_PROGRESS\"}} 0
-aws_config_org_conformance_pack_status{{{p},status=\"UPDATE_SUCCESSFUL\"}} 0
-aws_config_org_conformance_pack_status{{{p},status=\"UPDATE_IN_PROGRESS\"}} 0
 aws_config_org_conformance_pack_status{{{p},status=\"UPDATE_FAILED\"}} 1
 aws_config_org_conformance_pack_last_update_timestamp_seconds{{{p}}} 1700000000
 aws_config_org_conformance_pack_excluded_accounts{{{p}}} 0

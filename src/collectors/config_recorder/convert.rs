@@ -20,25 +20,19 @@ static RECORDING: Desc = Desc {
 };
 static LAST_STATUS: Desc = Desc {
     name: "aws_config_recorder_last_status",
-    help: "Status of the latest recording event the recorder processed, as a state set (1 for the current one).",
+    help: "Status of the latest recording event the recorder processed: 1, labelled with the current status (other statuses have no series).",
     kind: Kind::Gauge,
     labels: &["account_id", "region", "recorder", "status"],
 };
 static CHANGE: Desc = Desc {
     name: "aws_config_recorder_last_status_change_timestamp_seconds",
-    help: "Unix time of the recorder's last status change.",
-    kind: Kind::Gauge,
-    labels: &["account_id", "region", "recorder"],
-};
-static START: Desc = Desc {
-    name: "aws_config_recorder_last_start_timestamp_seconds",
-    help: "Unix time the recorder last started recording.",
+    help: "Unix time of the recorder's last status change, for a recorder whose last status is not Success (since when it fails or is pending).",
     kind: Kind::Gauge,
     labels: &["account_id", "region", "recorder"],
 };
 static STOP: Desc = Desc {
     name: "aws_config_recorder_last_stop_timestamp_seconds",
-    help: "Unix time the recorder last stopped recording.",
+    help: "Unix time the recorder last stopped recording, for a recorder that is not recording (since when it records nothing).",
     kind: Kind::Gauge,
     labels: &["account_id", "region", "recorder"],
 };
@@ -50,25 +44,24 @@ pub fn families(account_id: &str, region: &str, d: &RecorderData) -> Vec<Family>
     let mut recording = Family::new(&RECORDING);
     let mut status = Family::new(&LAST_STATUS);
     let mut change = Family::new(&CHANGE);
-    let mut start = Family::new(&START);
     let mut stop = Family::new(&STOP);
     for s in &d.statuses {
         let l = [account_id, region, s.name.as_str()];
         recording.push(&l, if s.recording { 1.0 } else { 0.0 });
         if let Some(st) = &s.last_status {
-            status.push_state_set(&l, STATUSES, st);
+            status.push_state(&l, st);
         }
-        for (fam, v) in [
-            (&mut change, s.last_status_change),
-            (&mut start, s.last_start),
-            (&mut stop, s.last_stop),
-        ] {
-            if let Some(v) = v {
-                fam.push(&l, v);
-            }
+        if let (false, Some(t)) = (
+            s.last_status.as_deref() == Some("Success"),
+            s.last_status_change,
+        ) {
+            change.push(&l, t);
+        }
+        if let (false, Some(t)) = (s.recording, s.last_stop) {
+            stop.push(&l, t);
         }
     }
-    vec![recorders, recording, status, change, start, stop]
+    vec![recorders, recording, status, change, stop]
 }
 
 /// What needs attention in one (account, region), from the same answer as [`families`]: no
@@ -190,19 +183,9 @@ mod tests {
 aws_config_recorders{account_id=\"123456789012\",region=\"eu-west-1\"} 2
 aws_config_recorder_recording{account_id=\"123456789012\",region=\"eu-west-1\",recorder=\"default\"} 1
 aws_config_recorder_recording{account_id=\"123456789012\",region=\"eu-west-1\",recorder=\"second\"} 0
-aws_config_recorder_last_status{account_id=\"123456789012\",region=\"eu-west-1\",recorder=\"default\",status=\"Pending\"} 0
 aws_config_recorder_last_status{account_id=\"123456789012\",region=\"eu-west-1\",recorder=\"default\",status=\"Success\"} 1
-aws_config_recorder_last_status{account_id=\"123456789012\",region=\"eu-west-1\",recorder=\"default\",status=\"Failure\"} 0
-aws_config_recorder_last_status{account_id=\"123456789012\",region=\"eu-west-1\",recorder=\"default\",status=\"NotApplicable\"} 0
-aws_config_recorder_last_status{account_id=\"123456789012\",region=\"eu-west-1\",recorder=\"second\",status=\"Pending\"} 0
-aws_config_recorder_last_status{account_id=\"123456789012\",region=\"eu-west-1\",recorder=\"second\",status=\"Success\"} 0
-aws_config_recorder_last_status{account_id=\"123456789012\",region=\"eu-west-1\",recorder=\"second\",status=\"Failure\"} 0
-aws_config_recorder_last_status{account_id=\"123456789012\",region=\"eu-west-1\",recorder=\"second\",status=\"NotApplicable\"} 0
 aws_config_recorder_last_status{account_id=\"123456789012\",region=\"eu-west-1\",recorder=\"second\",status=\"SUCCESS\"} 1
-aws_config_recorder_last_status_change_timestamp_seconds{account_id=\"123456789012\",region=\"eu-west-1\",recorder=\"default\"} 1700000100
 aws_config_recorder_last_status_change_timestamp_seconds{account_id=\"123456789012\",region=\"eu-west-1\",recorder=\"second\"} 1700000200.5
-aws_config_recorder_last_start_timestamp_seconds{account_id=\"123456789012\",region=\"eu-west-1\",recorder=\"default\"} 1700000000
-aws_config_recorder_last_start_timestamp_seconds{account_id=\"123456789012\",region=\"eu-west-1\",recorder=\"second\"} 1600000000
 aws_config_recorder_last_stop_timestamp_seconds{account_id=\"123456789012\",region=\"eu-west-1\",recorder=\"second\"} 1700000200.5
 ";
         assert_eq!(got, want);

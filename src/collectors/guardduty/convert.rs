@@ -36,7 +36,7 @@ pub const FEATURE_STATUSES: &[&str] = &["ENABLED", "DISABLED"];
 
 pub(super) static FEATURE: Desc = Desc {
     name: "aws_guardduty_feature_status",
-    help: "Status of a GuardDuty protection plan (a detector feature such as S3_DATA_EVENTS or RUNTIME_MONITORING, or an additional configuration such as EKS_ADDON_MANAGEMENT) in this account and region, as a state set; `plan` is the plan it is listed under (the feature itself for a plan; the legacy EKS_RUNTIME_MONITORING and the unified RUNTIME_MONITORING each list their own EKS_ADDON_MANAGEMENT); a name or status AWS adds later appears under its own spelling.",
+    help: "A GuardDuty protection plan (a detector feature such as S3_DATA_EVENTS or RUNTIME_MONITORING, or an additional configuration such as EKS_ADDON_MANAGEMENT) that is not ENABLED in this account and region: 1, with its status (DISABLED, or a status AWS adds later under its own spelling); an ENABLED plan has no series; `plan` is the plan it is listed under (the feature itself for a plan; the legacy EKS_RUNTIME_MONITORING and the unified RUNTIME_MONITORING each list their own EKS_ADDON_MANAGEMENT); a name or status AWS adds later appears under its own spelling.",
     kind: Kind::Gauge,
     labels: &["account_id", "region", "plan", "feature", "status"],
 };
@@ -52,12 +52,6 @@ pub(super) static ENABLED: Desc = Desc {
     help: "1 if the GuardDuty detector's status is ENABLED, 0 if it is DISABLED or anything else.",
     kind: Kind::Gauge,
     labels: &["account_id", "region", "detector_id"],
-};
-pub(super) static STATUS: Desc = Desc {
-    name: "aws_guardduty_detector_status",
-    help: "Status of the GuardDuty detector, as a state set (1 for the current one; a status AWS adds later appears under its own spelling).",
-    kind: Kind::Gauge,
-    labels: &["account_id", "region", "detector_id", "status"],
 };
 pub(super) static FINDINGS: Desc = Desc {
     name: "aws_guardduty_findings",
@@ -143,12 +137,10 @@ pub fn convert(account_id: &str, region: &str, d: &GuardDutyData) -> Converted {
 pub fn core(account_id: &str, region: &str, d: &GuardDutyData) -> Vec<Family> {
     let mut detectors = Family::new(&DETECTORS);
     let mut enabled = Family::new(&ENABLED);
-    let mut status = Family::new(&STATUS);
     detectors.push(&[account_id, region], d.detectors.len() as f64);
     for det in &d.detectors {
         let l = [account_id, region, det.id.as_str()];
         enabled.push(&l, if det.status == "ENABLED" { 1.0 } else { 0.0 });
-        status.push_state_set(&l, DETECTOR_STATUSES, &det.status);
     }
     // One detector per account and region is all AWS allows; should two be listed, the
     // first one's plans are exported, so that no series is duplicated.
@@ -161,7 +153,6 @@ pub fn core(account_id: &str, region: &str, d: &GuardDutyData) -> Vec<Family> {
     vec![
         detectors,
         enabled,
-        status,
         feature_status(account_id, region, plans),
         super::lists::convert::frequency(account_id, region, &all),
     ]
@@ -176,7 +167,9 @@ pub fn feature_status(account_id: &str, region: &str, features: &[Feature]) -> F
     f
 }
 
-/// Adds one account's plans to an `aws_guardduty_feature_status` family.
+/// Adds one account's plans that are not ENABLED to an `aws_guardduty_feature_status` family:
+/// a plan that protects needs no series of its own (a third of an organization's series were
+/// plans that were on), one that does not is what an alert or a panel asks about.
 pub fn push_features(f: &mut Family, account_id: &str, region: &str, features: &[Feature]) {
     let mut seen: Vec<(&str, &str)> = Vec::new();
     for x in features {
@@ -184,11 +177,9 @@ pub fn push_features(f: &mut Family, account_id: &str, region: &str, features: &
             continue;
         }
         seen.push((&x.plan, &x.name));
-        f.push_state_set(
-            &[account_id, region, &x.plan, &x.name],
-            FEATURE_STATUSES,
-            &x.status,
-        );
+        if x.status != "ENABLED" {
+            f.push_state(&[account_id, region, &x.plan, &x.name], &x.status);
+        }
     }
 }
 
@@ -554,11 +545,7 @@ mod tests {
             "\
 aws_guardduty_detectors{{account_id=\"000000000001\",region=\"us-east-1\"}} 1
 aws_guardduty_detector_enabled{{{l}}} 1
-aws_guardduty_detector_status{{{l},status=\"ENABLED\"}} 1
-aws_guardduty_detector_status{{{l},status=\"DISABLED\"}} 0
 aws_guardduty_finding_publishing_frequency{{{l},frequency=\"FIFTEEN_MINUTES\"}} 1
-aws_guardduty_finding_publishing_frequency{{{l},frequency=\"ONE_HOUR\"}} 0
-aws_guardduty_finding_publishing_frequency{{{l},frequency=\"SIX_HOURS\"}} 0
 aws_guardduty_findings{{{l},severity=\"low\"}} 101
 aws_guardduty_findings{{{l},severity=\"medium\"}} 6
 aws_guardduty_findings{{{l},severity=\"high\"}} 24
@@ -607,8 +594,6 @@ aws_guardduty_members{{{l},relationship_status=\"Suspended\"}} 1
             "\
 aws_guardduty_detectors{{account_id=\"111111111111\",region=\"eu-west-1\"}} 1
 aws_guardduty_detector_enabled{{{l}}} 0
-aws_guardduty_detector_status{{{l},status=\"ENABLED\"}} 0
-aws_guardduty_detector_status{{{l},status=\"DISABLED\"}} 1
 aws_guardduty_findings{{{l},severity=\"low\"}} 0
 aws_guardduty_findings{{{l},severity=\"medium\"}} 0
 aws_guardduty_findings{{{l},severity=\"high\"}} 0
@@ -651,24 +636,14 @@ aws_guardduty_administrator_relationship{{account_id=\"111111111111\",region=\"e
             }],
             vanished: vec![],
         };
-        let text: String = core("333333333333", "us-east-1", &d)[3].text();
+        let text: String = core("333333333333", "us-east-1", &d)[2].text();
         let l = "account_id=\"333333333333\",region=\"us-east-1\"";
         assert_eq!(
             text,
             format!(
                 "\
-aws_guardduty_feature_status{{{l},plan=\"S3_DATA_EVENTS\",feature=\"S3_DATA_EVENTS\",status=\"ENABLED\"}} 1
-aws_guardduty_feature_status{{{l},plan=\"S3_DATA_EVENTS\",feature=\"S3_DATA_EVENTS\",status=\"DISABLED\"}} 0
-aws_guardduty_feature_status{{{l},plan=\"EKS_RUNTIME_MONITORING\",feature=\"EKS_RUNTIME_MONITORING\",status=\"ENABLED\"}} 1
-aws_guardduty_feature_status{{{l},plan=\"EKS_RUNTIME_MONITORING\",feature=\"EKS_RUNTIME_MONITORING\",status=\"DISABLED\"}} 0
-aws_guardduty_feature_status{{{l},plan=\"EKS_RUNTIME_MONITORING\",feature=\"EKS_ADDON_MANAGEMENT\",status=\"ENABLED\"}} 1
-aws_guardduty_feature_status{{{l},plan=\"EKS_RUNTIME_MONITORING\",feature=\"EKS_ADDON_MANAGEMENT\",status=\"DISABLED\"}} 0
-aws_guardduty_feature_status{{{l},plan=\"RUNTIME_MONITORING\",feature=\"RUNTIME_MONITORING\",status=\"ENABLED\"}} 0
 aws_guardduty_feature_status{{{l},plan=\"RUNTIME_MONITORING\",feature=\"RUNTIME_MONITORING\",status=\"DISABLED\"}} 1
-aws_guardduty_feature_status{{{l},plan=\"RUNTIME_MONITORING\",feature=\"EKS_ADDON_MANAGEMENT\",status=\"ENABLED\"}} 0
 aws_guardduty_feature_status{{{l},plan=\"RUNTIME_MONITORING\",feature=\"EKS_ADDON_MANAGEMENT\",status=\"DISABLED\"}} 1
-aws_guardduty_feature_status{{{l},plan=\"QUANTUM_PROTECTION\",feature=\"QUANTUM_PROTECTION\",status=\"ENABLED\"}} 0
-aws_guardduty_feature_status{{{l},plan=\"QUANTUM_PROTECTION\",feature=\"QUANTUM_PROTECTION\",status=\"DISABLED\"}} 0
 aws_guardduty_feature_status{{{l},plan=\"QUANTUM_PROTECTION\",feature=\"QUANTUM_PROTECTION\",status=\"PAUSED\"}} 1
 "
             )
@@ -699,9 +674,6 @@ aws_guardduty_feature_status{{{l},plan=\"QUANTUM_PROTECTION\",feature=\"QUANTUM_
             "\
 aws_guardduty_detectors{{account_id=\"222222222222\",region=\"us-east-1\"}} 1
 aws_guardduty_detector_enabled{{{l}}} 0
-aws_guardduty_detector_status{{{l},status=\"ENABLED\"}} 0
-aws_guardduty_detector_status{{{l},status=\"DISABLED\"}} 0
-aws_guardduty_detector_status{{{l},status=\"SUSPENDED\"}} 1
 aws_guardduty_findings{{{l},severity=\"low\"}} 0
 aws_guardduty_findings{{{l},severity=\"medium\"}} 3
 aws_guardduty_findings{{{l},severity=\"high\"}} 0

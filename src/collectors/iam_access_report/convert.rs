@@ -8,12 +8,12 @@
 use std::collections::BTreeMap;
 
 use super::api::{Report, ServiceAccess};
-use super::job::{State, STATUSES};
+use super::job::State;
 use crate::metrics::{Desc, Family, Kind};
 
 static JOB_STATUS: Desc = Desc {
     name: "aws_iam_org_access_report_job_status",
-    help: "Status of the IAM Organizations access report job of the entity path, as a state set (1 for the current one); the report values are those of the last completed job.",
+    help: "Status of the IAM Organizations access report job of the entity path: 1, labelled with the current status (other statuses have no series); the report values are those of the last completed job.",
     kind: Kind::Gauge,
     labels: &["entity_path", "status"],
 };
@@ -98,7 +98,7 @@ pub fn families(entries: &[Entry<'_>]) -> Vec<Family> {
     for e in entries {
         let p = e.entity_path;
         if let Some(s) = e.status {
-            status.push_state_set(&[p], STATUSES, s);
+            status.push_state(&[p], s);
         }
         let Some(r) = e.report else { continue };
         accessible.push(&[p], r.services_accessible as f64);
@@ -175,11 +175,7 @@ mod tests {
             },
         ];
         let want = "\
-aws_iam_org_access_report_job_status{entity_path=\"o-a1b2c3d4e5/r-f6g7\",status=\"IN_PROGRESS\"} 0
 aws_iam_org_access_report_job_status{entity_path=\"o-a1b2c3d4e5/r-f6g7\",status=\"COMPLETED\"} 1
-aws_iam_org_access_report_job_status{entity_path=\"o-a1b2c3d4e5/r-f6g7\",status=\"FAILED\"} 0
-aws_iam_org_access_report_job_status{entity_path=\"o-a1b2c3d4e5/r-f6g7/ou-f6g7-h8i9j0k1\",status=\"IN_PROGRESS\"} 0
-aws_iam_org_access_report_job_status{entity_path=\"o-a1b2c3d4e5/r-f6g7/ou-f6g7-h8i9j0k1\",status=\"COMPLETED\"} 0
 aws_iam_org_access_report_job_status{entity_path=\"o-a1b2c3d4e5/r-f6g7/ou-f6g7-h8i9j0k1\",status=\"FAILED\"} 1
 aws_iam_org_access_report_services_accessible{entity_path=\"o-a1b2c3d4e5/r-f6g7\"} 4
 aws_iam_org_access_report_services_not_accessed{entity_path=\"o-a1b2c3d4e5/r-f6g7\"} 2
@@ -217,9 +213,6 @@ aws_iam_org_access_report_service_authenticated_entities{entity_path=\"o-a1b2c3d
             report: Some(&report),
         }];
         let want = "\
-aws_iam_org_access_report_job_status{entity_path=\"o-a1b2c3d4e5/r-f6g7/123456789012\",status=\"IN_PROGRESS\"} 0
-aws_iam_org_access_report_job_status{entity_path=\"o-a1b2c3d4e5/r-f6g7/123456789012\",status=\"COMPLETED\"} 0
-aws_iam_org_access_report_job_status{entity_path=\"o-a1b2c3d4e5/r-f6g7/123456789012\",status=\"FAILED\"} 0
 aws_iam_org_access_report_job_status{entity_path=\"o-a1b2c3d4e5/r-f6g7/123456789012\",status=\"QUEUED\"} 1
 aws_iam_org_access_report_services_accessible{entity_path=\"o-a1b2c3d4e5/r-f6g7/123456789012\"} 1
 aws_iam_org_access_report_services_not_accessed{entity_path=\"o-a1b2c3d4e5/r-f6g7/123456789012\"} 0

@@ -104,7 +104,7 @@ pub fn status_families(d: &Descs, deployed_by: &str, views: &[View]) -> Vec<Fami
     let mut last = Family::new(d.last_update);
     for r in views {
         let name = r.name.as_str();
-        status.push_state_set(&[name, deployed_by], MEMBER_STATUSES, &r.status);
+        status.push_state(&[name, deployed_by], &r.status);
         if let Some(t) = r.last_update {
             last.push(&[name, deployed_by], t);
         }

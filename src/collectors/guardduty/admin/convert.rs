@@ -10,8 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::super::api::DetectorData;
 use super::super::convert::{
     feature_items, feature_status, findings_item, item, push_features, ADMINISTRATOR, BY_ACCOUNT,
-    DETECTORS, DETECTOR_STATUSES, ENABLED, FEATURE, FINDINGS, MEMBERS, RELATIONSHIP_STATUSES,
-    SEVERITIES, STATUS,
+    DETECTORS, ENABLED, FEATURE, FINDINGS, MEMBERS, RELATIONSHIP_STATUSES, SEVERITIES,
 };
 use super::api::{MemberPlans, OrgConfiguration, OrgMember, OrgStatistics};
 use crate::metrics::{Attention, Concern, Desc, Family, Kind, Reading};
@@ -21,13 +20,13 @@ pub const AUTO_ENABLE: &[&str] = &["NEW", "ALL", "NONE"];
 
 static AUTO_ENABLE_FEATURE: Desc = Desc {
     name: "aws_guardduty_feature_auto_enable",
-    help: "The organization's auto-enable setting of a GuardDuty protection plan (feature or additional configuration) in this region, as the administrator's DescribeOrganizationConfiguration answers it: NEW (new accounts only), ALL (every member), NONE; a state set.",
+    help: "The organization's auto-enable setting of a GuardDuty protection plan (feature or additional configuration) in this region, as the administrator's DescribeOrganizationConfiguration answers it: NEW (new accounts only), ALL (every member), NONE: 1, labelled with the current setting.",
     kind: Kind::Gauge,
     labels: &["region", "plan", "feature", "auto_enable"],
 };
 static AUTO_ENABLE_MEMBERS: Desc = Desc {
     name: "aws_guardduty_org_auto_enable_members",
-    help: "The organization's autoEnableOrganizationMembers setting in this region (NEW, ALL, NONE), a state set.",
+    help: "The organization's autoEnableOrganizationMembers setting in this region (NEW, ALL, NONE): 1, labelled with the current setting.",
     kind: Kind::Gauge,
     labels: &["region", "auto_enable"],
 };
@@ -90,7 +89,6 @@ pub fn core(
 ) -> Vec<Family> {
     let mut detectors = Family::new(&DETECTORS);
     let mut enabled = Family::new(&ENABLED);
-    let mut status = Family::new(&STATUS);
     let mut counts = Family::new(&MEMBERS);
     let mut relationship = Family::new(&ADMINISTRATOR);
     detectors.push(
@@ -101,7 +99,6 @@ pub fn core(
     if let Some(d) = admin {
         let l = [admin_account, region, d.id.as_str()];
         enabled.push(&l, if d.status == "ENABLED" { 1.0 } else { 0.0 });
-        status.push_state_set(&l, DETECTOR_STATUSES, &d.status);
         plans = d.features.clone();
     }
     for m in members.iter().filter(|m| m.account_id != admin_account) {
@@ -116,7 +113,6 @@ pub fn core(
             if let Some(s) = s {
                 let l = [a, region, id.as_str()];
                 enabled.push(&l, if s == "ENABLED" { 1.0 } else { 0.0 });
-                status.push_state_set(&l, DETECTOR_STATUSES, s);
             }
         }
         if sees_administrator(&m.relationship_status) {
@@ -139,7 +135,6 @@ pub fn core(
     vec![
         detectors,
         enabled,
-        status,
         feature_status(admin_account, region, &plans),
         counts,
         relationship,
@@ -251,12 +246,12 @@ pub fn org_configuration(region: &str, c: &OrgConfiguration) -> Vec<Family> {
     let mut seen = BTreeSet::new();
     for x in &c.auto_enable {
         if seen.insert((x.plan.as_str(), x.name.as_str())) {
-            f.push_state_set(&[region, &x.plan, &x.name], AUTO_ENABLE, &x.status);
+            f.push_state(&[region, &x.plan, &x.name], &x.status);
         }
     }
     let mut m = Family::new(&AUTO_ENABLE_MEMBERS);
     if !c.auto_enable_members.is_empty() {
-        m.push_state_set(&[region], AUTO_ENABLE, &c.auto_enable_members);
+        m.push_state(&[region], &c.auto_enable_members);
     }
     vec![f, m]
 }
@@ -514,7 +509,6 @@ aws_guardduty_org_account_not_covered{account_id=\"444444444444\",region=\"eu-we
             "aws_guardduty_detectors{account_id=\"333333333333\",region=\"us-east-1\"} 0\n",
             "aws_guardduty_detector_enabled{account_id=\"111111111111\",region=\"us-east-1\",detector_id=\"d1\"} 1\n",
             "aws_guardduty_detector_enabled{account_id=\"222222222222\",region=\"us-east-1\",detector_id=\"d2\"} 0\n",
-            "aws_guardduty_detector_status{account_id=\"222222222222\",region=\"us-east-1\",detector_id=\"d2\",status=\"DISABLED\"} 1\n",
             "aws_guardduty_members{account_id=\"000000000001\",region=\"us-east-1\",detector_id=\"d0\",relationship_status=\"Invited\"} 1\n",
             "aws_guardduty_administrator_relationship{account_id=\"222222222222\",region=\"us-east-1\",administrator_account_id=\"000000000001\",relationship_status=\"Disabled\"} 1\n",
         ] {

@@ -34,7 +34,7 @@ const TOP: f64 = 10.0;
 
 static THREAT_INTEL_SET: Desc = Desc {
     name: "aws_guardduty_threat_intel_set_status",
-    help: "Status of a GuardDuty threat-intel set (a list of known malicious IPs and domains GuardDuty alerts on) as a state set: INACTIVE, ACTIVATING, ACTIVE, DEACTIVATING, ERROR, DELETE_PENDING, DELETED, or a status AWS adds later under its own spelling. A set that is not ACTIVE is not used; one in ERROR could not be read from its location. In administrator mode, the administrator's sets, which its members use. Read again every lists_interval (30m by default), not on every collection.",
+    help: "Status of a GuardDuty threat-intel set (a list of known malicious IPs and domains GuardDuty alerts on): 1, labelled with its current status, one of INACTIVE, ACTIVATING, ACTIVE, DEACTIVATING, ERROR, DELETE_PENDING, DELETED, or a status AWS adds later under its own spelling. A set that is not ACTIVE is not used; one in ERROR could not be read from its location. In administrator mode, the administrator's sets, which its members use. Read again every lists_interval (30m by default), not on every collection.",
     kind: Kind::Gauge,
     labels: &[
         "account_id",
@@ -47,7 +47,7 @@ static THREAT_INTEL_SET: Desc = Desc {
 };
 static IP_SET: Desc = Desc {
     name: "aws_guardduty_ip_set_status",
-    help: "Status of a GuardDuty trusted IP set (addresses GuardDuty does not alert on) as a state set: INACTIVE, ACTIVATING, ACTIVE, DEACTIVATING, ERROR, DELETE_PENDING, DELETED, or a status AWS adds later under its own spelling. In administrator mode, the administrator's sets, which its members use. Read again every lists_interval (30m by default), not on every collection.",
+    help: "Status of a GuardDuty trusted IP set (addresses GuardDuty does not alert on): 1, labelled with its current status, one of INACTIVE, ACTIVATING, ACTIVE, DEACTIVATING, ERROR, DELETE_PENDING, DELETED, or a status AWS adds later under its own spelling. In administrator mode, the administrator's sets, which its members use. Read again every lists_interval (30m by default), not on every collection.",
     kind: Kind::Gauge,
     labels: &[
         "account_id",
@@ -66,13 +66,13 @@ static ARCHIVE_FILTERS: Desc = Desc {
 };
 static CAN_HIDE_HIGH: Desc = Desc {
     name: "aws_guardduty_archive_filter_can_hide_high",
-    help: "1 when this GuardDuty suppression rule (an ARCHIVE filter) can match a finding of severity 7 or higher, judged on its severity criterion (a rule without one can), 0 when its severity criterion rules every such finding out. Such findings are archived on arrival, are not counted in aws_guardduty_findings and never fire the high-severity finding alert. Read again every lists_interval (30m by default), not on every collection.",
+    help: "1 when this GuardDuty suppression rule (an ARCHIVE filter) can match a finding of severity 7 or higher, judged on its severity criterion (a rule without one can); a rule whose severity criterion rules every such finding out has no series. Such findings are archived on arrival, are not counted in aws_guardduty_findings and never fire the high-severity finding alert. Read again every lists_interval (30m by default), not on every collection.",
     kind: Kind::Gauge,
     labels: &["account_id", "region", "detector_id", "filter"],
 };
 static PENDING: Desc = Desc {
     name: "aws_guardduty_pending_invitations",
-    help: "GuardDuty membership invitations this account received and has not accepted in this region (GetInvitationsCount; in administrator mode, 1 for a member whose relationship is Invited). Until one is accepted, the administrator does not see this account's findings. In accounts mode read again every lists_interval (30m by default), not on every collection.",
+    help: "GuardDuty membership invitations this account received and has not accepted in this region (GetInvitationsCount; in administrator mode, 1 for a member whose relationship is Invited); absent when none is pending. Until one is accepted, the administrator does not see this account's findings. In accounts mode read again every lists_interval (30m by default), not on every collection.",
     kind: Kind::Gauge,
     labels: &["account_id", "region"],
 };
@@ -84,7 +84,7 @@ static OLDEST: Desc = Desc {
 };
 static FREQUENCY: Desc = Desc {
     name: "aws_guardduty_finding_publishing_frequency",
-    help: "How often the GuardDuty detector publishes updates of existing findings to EventBridge (and S3 exports), as a state set: FIFTEEN_MINUTES, ONE_HOUR, SIX_HOURS, or a value AWS adds later under its own spelling; new findings are published within minutes either way. SIX_HOURS is AWS's default. In administrator mode, the administrator's detector.",
+    help: "How often the GuardDuty detector publishes updates of existing findings to EventBridge (and S3 exports): 1, labelled with the current setting, FIFTEEN_MINUTES, ONE_HOUR, SIX_HOURS, or a value AWS adds later under its own spelling; new findings are published within minutes either way. SIX_HOURS is AWS's default. In administrator mode, the administrator's detector.",
     kind: Kind::Gauge,
     labels: &["account_id", "region", "detector_id", "frequency"],
 };
@@ -94,11 +94,7 @@ pub fn frequency(account_id: &str, region: &str, detectors: &[&DetectorData]) ->
     let mut f = Family::new(&FREQUENCY);
     for d in detectors {
         if !d.publishing_frequency.is_empty() {
-            f.push_state_set(
-                &[account_id, region, &d.id],
-                FREQUENCIES,
-                &d.publishing_frequency,
-            );
+            f.push_state(&[account_id, region, &d.id], &d.publishing_frequency);
         }
     }
     f
@@ -113,11 +109,7 @@ fn sets(
 ) -> Family {
     let mut f = Family::new(desc);
     for s in list {
-        f.push_state_set(
-            &[account_id, region, detector, &s.id, &s.name],
-            SET_STATUSES,
-            &s.status,
-        );
+        f.push_state(&[account_id, region, detector, &s.id, &s.name], &s.status);
     }
     f
 }
@@ -137,8 +129,8 @@ pub fn ip_sets(account_id: &str, region: &str, detector: &str, list: &[ListSet])
     vec![sets(&IP_SET, account_id, region, detector, list)]
 }
 
-/// The filters part of one detector: the suppression rules it has (0 included), and for each
-/// whether it can hide a high-severity finding. Saved filters (`NOOP`) archive nothing and are
+/// The filters part of one detector: the suppression rules it has (0 included), and those that
+/// can hide a high-severity finding. Saved filters (`NOOP`) archive nothing and are
 /// left out.
 pub fn filters(account_id: &str, region: &str, detector: &str, list: &[Filter]) -> Vec<Family> {
     let mut count = Family::new(&ARCHIVE_FILTERS);
@@ -146,11 +138,9 @@ pub fn filters(account_id: &str, region: &str, detector: &str, list: &[Filter]) 
     let archiving: Vec<&Filter> = list.iter().filter(|f| f.action == "ARCHIVE").collect();
     count.push(&[account_id, region, detector], archiving.len() as f64);
     for f in archiving {
-        let can = f.severity.as_ref().is_none_or(can_match_high);
-        hide.push(
-            &[account_id, region, detector, &f.name],
-            f64::from(u8::from(can)),
-        );
+        if f.severity.as_ref().is_none_or(can_match_high) {
+            hide.push(&[account_id, region, detector, &f.name], 1.0);
+        }
     }
     vec![count, hide]
 }
@@ -159,9 +149,11 @@ pub fn filters(account_id: &str, region: &str, detector: &str, list: &[Filter]) 
 pub fn invitations(account_id: &str, region: &str, inv: &Invitations) -> Vec<Family> {
     let mut pending = Family::new(&PENDING);
     let mut oldest = Family::new(&OLDEST);
-    pending.push(&[account_id, region], inv.count as f64);
-    if let (true, Some(t)) = (inv.count > 0, inv.oldest) {
-        oldest.push(&[account_id, region], t);
+    if inv.count > 0 {
+        pending.push(&[account_id, region], inv.count as f64);
+        if let Some(t) = inv.oldest {
+            oldest.push(&[account_id, region], t);
+        }
     }
     vec![pending, oldest]
 }
@@ -172,10 +164,11 @@ pub fn invited_members(region: &str, members: &[(&str, &str, Option<f64>)]) -> V
     let mut pending = Family::new(&PENDING);
     let mut oldest = Family::new(&OLDEST);
     for &(account, status, at) in members {
-        let invited = status == "Invited";
-        pending.push(&[account, region], f64::from(u8::from(invited)));
-        if let (true, Some(t)) = (invited, at) {
-            oldest.push(&[account, region], t);
+        if status == "Invited" {
+            pending.push(&[account, region], 1.0);
+            if let Some(t) = at {
+                oldest.push(&[account, region], t);
+            }
         }
     }
     vec![pending, oldest]
@@ -324,7 +317,6 @@ mod tests {
             format!(
                 "\
 aws_guardduty_archive_filters{{{l}}} 2
-aws_guardduty_archive_filter_can_hide_high{{{l},filter=\"archive-low\"}} 0
 aws_guardduty_archive_filter_can_hide_high{{{l},filter=\"archive-all-port-probes\"}} 1
 "
             )
@@ -340,24 +332,17 @@ aws_guardduty_archive_filter_can_hide_high{{{l},filter=\"archive-all-port-probes
             }],
         )[0]
         .text();
-        assert!(
-            sets_text.contains("set_name=\"feed\",status=\"ERROR\"} 0\n"),
-            "{sets_text}"
+        assert_eq!(
+            sets_text,
+            format!("aws_guardduty_threat_intel_set_status{{{l},set_id=\"s1\",set_name=\"feed\",status=\"BROKEN\"}} 1\n"),
+            "a status AWS adds later, under its own spelling, alone"
         );
-        assert!(
-            sets_text.contains("set_name=\"feed\",status=\"BROKEN\"} 1\n"),
-            "{sets_text}"
-        );
-        assert_eq!(sets_text.lines().count(), SET_STATUSES.len() + 1);
 
         let none: String = invitations("1", "r", &Invitations::default())
             .iter()
             .map(|f| f.text())
             .collect();
-        assert_eq!(
-            none,
-            "aws_guardduty_pending_invitations{account_id=\"1\",region=\"r\"} 0\n"
-        );
+        assert_eq!(none, "", "no invitation, no series");
         let some: String = invitations(
             "1",
             "r",
