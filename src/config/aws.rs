@@ -208,3 +208,60 @@ impl AwsConfig {
         }
     }
 }
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn rate_limits(yaml: &str) -> Result<RateLimits, Vec<(String, String)>> {
+        let text = format!(
+            "targets:\n  - name: management\n    regions: [us-east-1]\naws:\n  rate_limits:\n{yaml}"
+        );
+        Config::from_yaml_str(&text)
+            .map(|c| c.aws.rate_limits)
+            .map_err(|e| {
+                e.problems
+                    .into_iter()
+                    .map(|p| (p.path, p.message))
+                    .collect()
+            })
+    }
+
+    #[test]
+    fn rate_limits_keep_their_keys_defaults_and_messages() {
+        // The keys and defaults users have been writing against: a service left out keeps its
+        // default, one set replaces it whole.
+        let r = rate_limits("    sts: {rate: 4, burst: 8}\n").unwrap();
+        let limit = |rate, burst| RateLimit { rate, burst };
+        assert_eq!(r.config, limit(5.0, 10.0));
+        assert_eq!(r.guardduty, limit(10.0, 20.0));
+        assert_eq!(r.iam, limit(5.0, 10.0));
+        assert_eq!(r.organizations, limit(2.0, 5.0));
+        assert_eq!(r.sts, limit(4.0, 8.0));
+        assert_eq!(RateLimits::default().sts, limit(100.0, 100.0));
+        assert_eq!(
+            rate_limits("    securityhub: {rate: 1, burst: 1}\n").unwrap_err(),
+            [(
+                "aws.rate_limits.securityhub".to_string(),
+                "unknown field `securityhub`, expected one of `config`, `guardduty`, `iam`, \
+                 `organizations`, `sts`"
+                    .to_string()
+            )]
+        );
+        assert_eq!(
+            rate_limits("    config: {rate: fast, burst: 1}\n").unwrap_err(),
+            [(
+                "aws.rate_limits.config.rate".to_string(),
+                "invalid type: string \"fast\", expected f64".to_string()
+            )]
+        );
+        let missing = rate_limits("    iam: {rate: 1}\n").unwrap_err();
+        assert_eq!(
+            missing,
+            [(
+                "aws.rate_limits.iam".to_string(),
+                "missing field `burst`".to_string()
+            )]
+        );
+    }
+}
