@@ -10,7 +10,7 @@
 use std::sync::OnceLock;
 
 use aws_sim::wire::Protocol;
-use posture_exporter::aws::answers;
+use posture_exporter::aws::{answers, Service, OPERATIONS};
 use posture_exporter::collectors::guardduty::lists::api::{Condition, Filter};
 use posture_exporter::collectors::guardduty::lists::convert as lists_convert;
 use posture_exporter::config::Config;
@@ -60,60 +60,40 @@ pub fn config(data: &[u8]) {
 // ---------------------------------------------------------------------------------------------
 // answers
 
-/// GuardDuty's operations among those `answers::REQUIRED` names (the rest are Config's).
-const GUARDDUTY_OPS: &[&str] = &[
-    "ListDetectors",
-    "GetDetector",
-    "GetFindingsStatistics",
-    "ListMembers",
-    "GetMemberDetectors",
-    "DescribeOrganizationConfiguration",
-    "ListThreatIntelSets",
-    "GetThreatIntelSet",
-    "ListIPSets",
-    "GetIPSet",
-    "ListFilters",
-    "GetFilter",
-];
-
 /// The awsQuery operations the exporter calls (IAM and STS), and one JSON operation without
-/// required members.
-const OTHER_PAIRS: &[(&str, &str)] = &[
-    ("IAM", "GenerateOrganizationsAccessReport"),
-    ("IAM", "GetOrganizationsAccessReport"),
-    ("iam", "GetOrganizationsAccessReport"),
-    ("STS", "AssumeRole"),
-    ("STS", "GetCallerIdentity"),
-    ("sts", "AssumeRole"),
-    ("Config Service", "DescribeConfigurationRecorders"),
+/// required members. Some twice: the seeds' first bytes index the pairs, and the list keeps the
+/// length it had when the check took the SDK's spellings of the services (`IAM` and `iam`).
+const OTHER_PAIRS: &[(Service, &str)] = &[
+    (Service::Iam, "GenerateOrganizationsAccessReport"),
+    (Service::Iam, "GetOrganizationsAccessReport"),
+    (Service::Iam, "GetOrganizationsAccessReport"),
+    (Service::Sts, "AssumeRole"),
+    (Service::Sts, "GetCallerIdentity"),
+    (Service::Sts, "AssumeRole"),
+    (Service::Config, "DescribeConfigurationRecorders"),
 ];
 
-/// Every (service, operation) pair `answers::check` knows, then the others above.
-fn answer_pairs() -> &'static [(&'static str, &'static str)] {
-    static PAIRS: OnceLock<Vec<(&'static str, &'static str)>> = OnceLock::new();
+/// Every (service, operation) of the services table whose answers must have members, in the
+/// table's order, then the others above.
+fn answer_pairs() -> &'static [(Service, &'static str)] {
+    static PAIRS: OnceLock<Vec<(Service, &'static str)>> = OnceLock::new();
     PAIRS.get_or_init(|| {
-        let mut v: Vec<(&'static str, &'static str)> = answers::REQUIRED
+        let mut v: Vec<(Service, &'static str)> = OPERATIONS
             .iter()
-            .map(|(op, _, _)| {
-                let service = if GUARDDUTY_OPS.contains(op) {
-                    "GuardDuty"
-                } else {
-                    "Config Service"
-                };
-                (service, *op)
-            })
+            .filter(|o| !o.required.is_empty() || !o.entries.is_empty())
+            .map(|o| (o.service, o.name))
             .collect();
         v.extend_from_slice(OTHER_PAIRS);
         v
     })
 }
 
-fn is_query(service: &str) -> bool {
-    matches!(service, "IAM" | "iam" | "STS" | "sts")
+fn is_query(service: Service) -> bool {
+    service.protocol() == posture_exporter::aws::Protocol::AwsQuery
 }
 
 /// `answers::check` on any body of any operation it knows (the first byte picks the pair):
-/// never a panic; a JSON answer it passes has what `REQUIRED` asks for. For the awsQuery
+/// never a panic; a JSON answer it passes has what its row requires. For the awsQuery
 /// operations, the body also becomes the members of a well-formed answer (as the simulator
 /// writes them), which must pass, while every prefix of it that lacks the closing element of
 /// `<Operation>Response>` must be refused.
@@ -132,14 +112,16 @@ pub fn answers(data: &[u8]) {
         return;
     }
     if verdict.is_ok() {
-        if let (Some((_, top, lists)), Ok(v)) = (
-            answers::REQUIRED.iter().find(|(o, _, _)| *o == op),
+        if let (Some(row), Ok(v)) = (
+            OPERATIONS
+                .iter()
+                .find(|o| o.service == service && o.name == op),
             serde_json::from_slice::<Value>(body),
         ) {
-            for m in *top {
+            for m in row.required {
                 assert!(v.get(m).is_some_and(|x| !x.is_null()), "passed without {m}");
             }
-            for (list, members) in *lists {
+            for (list, members) in row.entries {
                 for e in v.get(list).and_then(Value::as_array).into_iter().flatten() {
                     for m in *members {
                         assert!(
@@ -179,7 +161,7 @@ fn query_answer(op: &str, body: &[u8]) -> (Vec<u8>, usize) {
     (doc, closed_at)
 }
 
-fn well_formed_answer_and_its_prefixes(service: &str, op: &str, body: &[u8]) {
+fn well_formed_answer_and_its_prefixes(service: Service, op: &str, body: &[u8]) {
     let (doc, closed_at) = query_answer(op, body);
     if let Err(e) = answers::check(service, op, &doc) {
         panic!(

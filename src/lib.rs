@@ -11,9 +11,10 @@
 //!   the `web`/`aws`/`targets` sections and the contract of a collector's section
 //!   (`config::section`); `config` itself gathers every section (collectors' included) and
 //!   reports every problem at once.
-//! - [`aws`]: one SDK client per service for the process; per-job scope (account, region,
-//!   credentials); assume role; rate limits and the bound on calls in flight; call counting;
-//!   pagination; error classification.
+//! - [`aws`]: the services table (one entry per AWS service, one row per operation, from which
+//!   the clients, rate-limit keys, labels and IAM actions come); one SDK client per service for
+//!   the process; per-job scope (account, region, credentials); assume role; rate limits and the
+//!   bound on calls in flight; call counting; pagination; error classification.
 //! - [`collect`]: what every collector is: the `Collector` trait, a run's context and result.
 //! - [`collectors`]: one folder per collector (`config.rs`, `api.rs`, `convert.rs`, `mod.rs`)
 //!   and their list, one line each.

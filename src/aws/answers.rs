@@ -4,10 +4,11 @@
 //! - The SDK's error correction fills a required member that an answer left out with a default:
 //!   a missing list becomes empty, a missing string `""`. A ListDetectors answer without
 //!   `detectorIds` would read as "GuardDuty is off" and page someone. For every member the
-//!   exporter reads and AWS's service model marks required, [`REQUIRED`] names it, and an answer
-//!   without it is refused.
+//!   exporter reads and AWS's service model marks required, the operation's row in the services
+//!   table (`services.rs`) names it (`requires`, `each`), and an answer without it is refused.
 //! - The awsQuery XML parser (IAM, STS) accepts a document cut short as a shorter, complete one.
-//!   A 2xx awsQuery answer must end with the closing element of its `<Operation>Response>`.
+//!   A 2xx answer of a service whose entry says `protocol: aws_query` must end with the closing
+//!   element of its `<Operation>Response>`.
 //!
 //! A refused answer becomes the SDK's response error (kind `malformed_response`), retried like a
 //! body broken in transit, counted as an `error` attempt, and the job keeps its last values.
@@ -19,112 +20,7 @@ use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 
-/// A list member of an answer and the members each of its entries must have.
-pub type EntryMembers = (&'static str, &'static [&'static str]);
-/// An operation, the top-level members its answer must have, and its list members' entries.
-pub type Required = (
-    &'static str,
-    &'static [&'static str],
-    &'static [EntryMembers],
-);
-
-/// Members that must be in a 2xx JSON answer: (operation, top-level members, and for a list
-/// member, the members each of its entries must have). Only what the exporter reads; from the
-/// `required` lists of the botocore service models.
-pub const REQUIRED: &[Required] = &[
-    (
-        "DescribeOrganizationConfigRuleStatuses",
-        &[],
-        &[(
-            "OrganizationConfigRuleStatuses",
-            &["OrganizationConfigRuleName", "OrganizationRuleStatus"],
-        )],
-    ),
-    (
-        "DescribeOrganizationConfigRules",
-        &[],
-        &[("OrganizationConfigRules", &["OrganizationConfigRuleName"])],
-    ),
-    (
-        "GetOrganizationConfigRuleDetailedStatus",
-        &[],
-        &[(
-            "OrganizationConfigRuleDetailedStatus",
-            &["AccountId", "MemberAccountRuleStatus"],
-        )],
-    ),
-    (
-        "DescribeConformancePacks",
-        &[],
-        &[("ConformancePackDetails", &["ConformancePackName"])],
-    ),
-    (
-        "GetConformancePackComplianceSummary",
-        &[],
-        &[(
-            "ConformancePackComplianceSummaryList",
-            &["ConformancePackName", "ConformancePackComplianceStatus"],
-        )],
-    ),
-    (
-        "DescribeConformancePackCompliance",
-        &["ConformancePackRuleComplianceList"],
-        &[],
-    ),
-    (
-        "DescribeOrganizationConformancePackStatuses",
-        &[],
-        &[(
-            "OrganizationConformancePackStatuses",
-            &["OrganizationConformancePackName", "Status"],
-        )],
-    ),
-    (
-        "DescribeOrganizationConformancePacks",
-        &[],
-        &[(
-            "OrganizationConformancePacks",
-            &["OrganizationConformancePackName", "LastUpdateTime"],
-        )],
-    ),
-    (
-        "GetOrganizationConformancePackDetailedStatus",
-        &[],
-        &[(
-            "OrganizationConformancePackDetailedStatuses",
-            &["AccountId", "Status"],
-        )],
-    ),
-    ("ListDetectors", &["detectorIds"], &[]),
-    ("GetDetector", &["status"], &[]),
-    ("GetFindingsStatistics", &["findingStatistics"], &[]),
-    (
-        "ListMembers",
-        &[],
-        &[("members", &["accountId", "relationshipStatus"])],
-    ),
-    // Both lists are required: a missing `members` would read as "no member has a plan" and
-    // a missing `unprocessedAccounts` would hide accounts AWS did not answer for.
-    (
-        "GetMemberDetectors",
-        &["members", "unprocessedAccounts"],
-        &[
-            ("members", &["accountId"]),
-            ("unprocessedAccounts", &["accountId", "result"]),
-        ],
-    ),
-    (
-        "DescribeOrganizationConfiguration",
-        &["memberAccountLimitReached"],
-        &[],
-    ),
-    ("ListThreatIntelSets", &["threatIntelSetIds"], &[]),
-    ("GetThreatIntelSet", &["name", "status"], &[]),
-    ("ListIPSets", &["ipSetIds"], &[]),
-    ("GetIPSet", &["name", "status"], &[]),
-    ("ListFilters", &["filterNames"], &[]),
-    ("GetFilter", &["name", "action", "findingCriteria"], &[]),
-];
+use super::table::{Protocol, Service, OPERATIONS};
 
 /// Why an answer was refused.
 #[derive(Debug, thiserror::Error)]
@@ -136,13 +32,13 @@ pub struct MalformedAnswer {
     pub reason: String,
 }
 
-/// Checks one 2xx answer of `operation` (service `service`, as the SDK names it).
-pub fn check(service: &str, operation: &str, body: &[u8]) -> Result<(), MalformedAnswer> {
+/// Checks one 2xx answer of `operation` of `service`.
+pub fn check(service: Service, operation: &str, body: &[u8]) -> Result<(), MalformedAnswer> {
     let refuse = |reason: String| MalformedAnswer {
         operation: operation.to_string(),
         reason,
     };
-    if matches!(service, "IAM" | "iam" | "STS" | "sts") {
+    if service.protocol() == Protocol::AwsQuery {
         let closing = format!("</{operation}Response>");
         let end = body
             .iter()
@@ -156,17 +52,23 @@ pub fn check(service: &str, operation: &str, body: &[u8]) -> Result<(), Malforme
         }
         return Ok(());
     }
-    let Some((_, top, lists)) = REQUIRED.iter().find(|(op, _, _)| *op == operation) else {
+    let Some(row) = OPERATIONS
+        .iter()
+        .find(|o| o.service == service && o.name == operation)
+    else {
         return Ok(());
     };
+    if row.required.is_empty() && row.entries.is_empty() {
+        return Ok(());
+    }
     let v: serde_json::Value = serde_json::from_slice(body)
         .map_err(|e| refuse(format!("the JSON body does not parse: {e}")))?;
-    for m in *top {
+    for m in row.required {
         if v.get(m).is_none_or(serde_json::Value::is_null) {
             return Err(refuse(format!("it lacks its required member {m}")));
         }
     }
-    for (list, members) in *lists {
+    for (list, members) in row.entries {
         let Some(entries) = v.get(list).and_then(serde_json::Value::as_array) else {
             continue;
         };
@@ -181,9 +83,19 @@ pub fn check(service: &str, operation: &str, body: &[u8]) -> Result<(), Malforme
     Ok(())
 }
 
-/// The interceptor that applies [`check`] to every 2xx answer the SDK parsed as a success.
-#[derive(Debug, Clone, Default)]
-pub struct CheckAnswers;
+/// The interceptor that applies [`check`] to every 2xx answer the SDK parsed as a success: one
+/// per service client, so it knows its service.
+#[derive(Debug, Clone)]
+pub struct CheckAnswers {
+    service: Service,
+}
+
+impl CheckAnswers {
+    /// The check of the answers of `service`'s client.
+    pub fn new(service: Service) -> Self {
+        CheckAnswers { service }
+    }
+}
 
 impl Intercept for CheckAnswers {
     fn name(&self) -> &'static str {
@@ -205,7 +117,7 @@ impl Intercept for CheckAnswers {
         let (Some(meta), Some(body)) = (cfg.load::<Metadata>(), resp.body().bytes()) else {
             return Ok(());
         };
-        check(meta.service(), meta.name(), body).map_err(Into::into)
+        check(self.service, meta.name(), body).map_err(Into::into)
     }
 }
 
@@ -215,20 +127,30 @@ mod tests {
 
     #[test]
     fn a_missing_required_member_is_refused_and_a_present_one_passes() {
-        assert!(check("GuardDuty", "ListDetectors", br#"{"detectorIds":[]}"#).is_ok());
-        let e = check("GuardDuty", "ListDetectors", br#"{"nextToken":null}"#).unwrap_err();
+        assert!(check(
+            Service::GuardDuty,
+            "ListDetectors",
+            br#"{"detectorIds":[]}"#
+        )
+        .is_ok());
+        let e = check(
+            Service::GuardDuty,
+            "ListDetectors",
+            br#"{"nextToken":null}"#,
+        )
+        .unwrap_err();
         assert_eq!(
             e.to_string(),
             "malformed answer to ListDetectors: it lacks its required member detectorIds"
         );
         assert!(check(
-            "Config Service",
+            Service::Config,
             "DescribeOrganizationConfigRuleStatuses",
             br#"{"OrganizationConfigRuleStatuses":[{"OrganizationConfigRuleName":"r","OrganizationRuleStatus":"CREATE_FAILED"}]}"#
         )
         .is_ok());
         let e = check(
-            "Config Service",
+            Service::Config,
             "DescribeOrganizationConfigRuleStatuses",
             br#"{"OrganizationConfigRuleStatuses":[{"OrganizationConfigRuleName":"r","OrganizationRuleStatus":"CREATE_FAILED"},{"OrganizationRuleStatus":"CREATE_FAILED"}]}"#,
         )
@@ -236,7 +158,7 @@ mod tests {
         assert!(e.reason.contains("OrganizationConfigRuleStatuses[1] lacks its required member OrganizationConfigRuleName"), "{e}");
         // An operation without required members the exporter reads is not parsed at all.
         assert!(check(
-            "Config Service",
+            Service::Config,
             "DescribeConfigurationRecorders",
             b"not json"
         )
@@ -246,13 +168,13 @@ mod tests {
     #[test]
     fn an_xml_answer_cut_short_is_refused() {
         let whole = b"<GetOrganizationsAccessReportResponse xmlns=\"x\"><GetOrganizationsAccessReportResult><JobStatus>COMPLETED</JobStatus></GetOrganizationsAccessReportResult></GetOrganizationsAccessReportResponse>\n";
-        assert!(check("IAM", "GetOrganizationsAccessReport", whole).is_ok());
+        assert!(check(Service::Iam, "GetOrganizationsAccessReport", whole).is_ok());
         let cut = &whole[..whole.len() / 2];
-        let e = check("IAM", "GetOrganizationsAccessReport", cut).unwrap_err();
+        let e = check(Service::Iam, "GetOrganizationsAccessReport", cut).unwrap_err();
         assert!(e.reason.contains("cut short"), "{e}");
         // Well-formed XML that closes another element is no answer to this operation either.
         assert!(check(
-            "STS",
+            Service::Sts,
             "GetCallerIdentity",
             b"<GetCallerIdentityResponse><GetCallerIdentityResult></GetCallerIdentityResult>"
         )

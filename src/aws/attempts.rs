@@ -19,8 +19,8 @@ use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEn
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 
-use super::limits::{Limiter, Service};
-use super::names::{OPERATION_NAMES, OTHER_OPERATIONS};
+use super::limits::Limiter;
+use super::table::{Service, OPERATIONS};
 
 /// The outcome of one attempt.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -51,7 +51,7 @@ impl EncodeLabelValue for Outcome {
 }
 
 /// The labels of one call counter. Every value is `'static` (the service label, an operation of
-/// the operations table, the outcome), so counting an attempt allocates nothing.
+/// the services table, the outcome), so counting an attempt allocates nothing.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct CallLabels {
     /// Our label for the service (`config`, `guardduty`, ...).
@@ -62,25 +62,32 @@ pub struct CallLabels {
     pub outcome: Outcome,
 }
 
-/// The service labels [`service_label`] gives.
-const SERVICES: [&str; 6] = [
-    "config",
-    "guardduty",
-    "iam",
-    "organizations",
-    "sts",
-    "other",
-];
+/// The label of what the table does not name (a service or an operation).
+const OTHER: &str = "other";
+
+/// Every service label the counter may hold.
+fn service_labels() -> impl Iterator<Item = &'static str> {
+    Service::ALL
+        .iter()
+        .map(|s| s.as_str())
+        .chain(std::iter::once(OTHER))
+}
+
+/// Every operation label the counter may hold.
+fn operation_labels() -> impl Iterator<Item = &'static str> {
+    OPERATIONS
+        .iter()
+        .map(|o| o.name)
+        .chain(std::iter::once(OTHER))
+}
 
 /// The `'static` spelling of an operation name, or `other` for one the exporter does not know
-/// (which would be a new SDK operation sent without a row in the operations table).
+/// (which would be a new SDK operation sent without a row in the services table).
 fn operation_label(name: &str) -> &'static str {
-    OPERATION_NAMES
+    OPERATIONS
         .iter()
-        .chain(OTHER_OPERATIONS.iter())
-        .find(|n| **n == name)
-        .copied()
-        .unwrap_or("other")
+        .find(|o| o.name == name)
+        .map_or(OTHER, |o| o.name)
 }
 
 /// Attempts by (service, operation, outcome): a `prometheus-client` counter family, registered
@@ -110,8 +117,7 @@ impl CallCounter {
     /// Attempts of one operation with one outcome.
     pub fn get(&self, operation: &str, outcome: Outcome) -> u64 {
         let operation = operation_label(operation);
-        SERVICES
-            .iter()
+        service_labels()
             .filter_map(|service| {
                 self.family
                     .get(&CallLabels {
@@ -127,13 +133,10 @@ impl CallCounter {
     /// Attempts of every operation of one service (its label: `config`, `sts`, ...) with one
     /// outcome.
     pub fn service_total(&self, service: &str, outcome: Outcome) -> u64 {
-        let Some(service) = SERVICES.iter().find(|s| **s == service) else {
+        let Some(service) = service_labels().find(|s| *s == service) else {
             return 0;
         };
-        OPERATION_NAMES
-            .iter()
-            .chain(OTHER_OPERATIONS.iter())
-            .chain(std::iter::once(&"other"))
+        operation_labels()
             .filter_map(|operation| {
                 self.family
                     .get(&CallLabels {
@@ -148,24 +151,7 @@ impl CallCounter {
 
     /// Attempts of every operation with one outcome.
     pub fn total(&self, outcome: Outcome) -> u64 {
-        OPERATION_NAMES
-            .iter()
-            .chain(OTHER_OPERATIONS.iter())
-            .chain(std::iter::once(&"other"))
-            .map(|op| self.get(op, outcome))
-            .sum()
-    }
-}
-
-/// Our label for an SDK service name (`Config Service` -> `config`).
-pub fn service_label(sdk_service: &str) -> &'static str {
-    match sdk_service {
-        "Config Service" | "config" => "config",
-        "GuardDuty" | "guardduty" => "guardduty",
-        "IAM" | "iam" => "iam",
-        "Organizations" | "organizations" => "organizations",
-        "STS" | "sts" => "sts",
-        _ => "other",
+        operation_labels().map(|op| self.get(op, outcome)).sum()
     }
 }
 
@@ -214,16 +200,18 @@ fn looks_throttled(status: u16, error_type: Option<&str>, body: Option<&[u8]>) -
     .any(|n| text.contains(n))
 }
 
-/// The interceptor that feeds a [`CallCounter`].
+/// The interceptor that feeds a [`CallCounter`]: one per service client, so it knows its
+/// service without reading the SDK's spelling of it.
 #[derive(Debug, Clone)]
 pub struct CountCalls {
     counter: Arc<CallCounter>,
+    service: Service,
 }
 
 impl CountCalls {
-    /// An interceptor counting into `counter`.
-    pub fn new(counter: Arc<CallCounter>) -> Self {
-        CountCalls { counter }
+    /// An interceptor counting the attempts of `service`'s client into `counter`.
+    pub fn new(counter: Arc<CallCounter>, service: Service) -> Self {
+        CountCalls { counter, service }
     }
 }
 
@@ -238,12 +226,9 @@ impl Intercept for CountCalls {
         _runtime_components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let (service, operation) = match cfg.load::<Metadata>() {
-            Some(m) => (service_label(m.service()), m.name()),
-            None => ("other", "other"),
-        };
+        let operation = cfg.load::<Metadata>().map_or(OTHER, Metadata::name);
         self.counter
-            .add(service, operation, attempt_outcome(context));
+            .add(self.service.as_str(), operation, attempt_outcome(context));
         Ok(())
     }
 }

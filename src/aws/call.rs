@@ -17,9 +17,12 @@
 //!     .await?;
 //! ```
 //!
-//! The requests the exporter may send are the fluent builders listed in the `operations!` table
-//! at the end of this file, with their AWS operation names: a builder not listed there does not
-//! compile as a call, and the IAM policy test reads the table to know what the exporter calls.
+//! The requests the exporter may send are the fluent builders of the rows of the services table
+//! (`services.rs`), with their AWS operation names: a builder without a row does not compile as a
+//! call, and the IAM policy test reads the table to know what the exporter calls. The generator
+//! at the end of this file makes, from the table, the shared client of each service, the
+//! per-service entry points (`config`, `guardduty`, ...) of [`RegionClients`], and an
+//! [`Operation`] for every row.
 
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
@@ -29,21 +32,25 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
-use super::clients::{RegionClients, Scope};
 use aws_credential_types::provider::ProvideCredentials as _;
+use aws_smithy_runtime::client::identity::IdentityCache;
+use aws_smithy_runtime::client::retries::{RetryPartition, TokenBucket};
 
-use super::attempts::SlowDown;
+use super::answers::CheckAnswers;
+use super::attempts::{CountCalls, NoThrottleRetry, SlowDown};
+use super::clients::{Clients, RegionClients, Scope};
 use super::error::{cause_chain, CollectError, ErrorKind};
-use super::limits::Service;
+use super::table::Service;
 
 mod sealed {
-    /// Only the SDK's fluent builders listed in this file are operations: an `Operation`
-    /// implemented elsewhere could send without the scope.
+    /// Only the SDK's fluent builders of the services table's rows are operations: an
+    /// `Operation` implemented elsewhere could send without the scope.
     pub trait Sealed {}
 }
 
 /// An unsent request of one AWS operation: an SDK fluent builder, with the operation's name and
-/// service. Sealed: implemented only by this file's `operations!` table.
+/// service. Sealed: implemented only for the rows of the services table (`services.rs`), by this
+/// file's generator.
 pub trait Operation: sealed::Sealed + Send + Sized + Clone {
     /// What the operation answers.
     type Output: Send;
@@ -172,46 +179,94 @@ impl RegionClients {
     }
 }
 
-/// The per-service entry points: the only way to a service client.
-macro_rules! services {
-    ($($name:ident: $krate:ident, $label:literal;)*) => {$(
+/// Makes the calls of the services table: matches the grammar of `services.rs` (as the data's
+/// generator in `table.rs` does) and keeps what the call path needs. A macro rather than a trait
+/// per service: the SDK's clients and configuration builders share no trait, so the code that
+/// builds a client must be written per crate, and a macro writes it once for all of them.
+macro_rules! service_calls {
+    (@paged $builder:path) => {
+        impl Paged for $builder {
+            fn with_token(self, token: Option<String>) -> Self {
+                self.set_next_token(token)
+            }
+
+            fn next_token(out: &Self::Output) -> Option<&str> {
+                out.next_token()
+            }
+        }
+    };
+    ($(
+        $(#[doc = $doc:literal])*
+        $variant:ident {
+            label: $label:ident,
+            name: $name:literal,
+            client: $krate:ident,
+            iam_prefix: $iam:literal,
+            reach: $reach:ident,
+            protocol: $protocol:ident,
+            next_token: $token:literal,
+            rate_limit: { rate: $rate:literal, burst: $burst:literal } $(,)?
+        } operations {$(
+            $op:ident in $m:ident $([$paged:ident])?: $builder:ident -> $output:ident, $error:ident
+            $(requires [$($top:ident),* $(,)?])?
+            $(each $list:ident [$($member:ident),* $(,)?])*;
+        )*}
+    )*) => {$(
+        impl Clients {
+            /// The shared client, built on first use with the exporter's interceptors and a
+            /// retry partition of its own (see [`Clients`]).
+            pub(super) fn $label(&self) -> &$krate::Client {
+                self.services.$label.get_or_init(|| {
+                    let conf = $krate::config::Builder::from(&self.base)
+                        .interceptor(CountCalls::new(self.counter.clone(), Service::$variant))
+                        .interceptor(CheckAnswers::new(Service::$variant))
+                        .retry_classifier(NoThrottleRetry)
+                        .retry_partition(
+                            RetryPartition::custom(concat!("posture-exporter-", stringify!($label)))
+                                .token_bucket(TokenBucket::unlimited())
+                                .build(),
+                        )
+                        .build();
+                    $krate::Client::from_conf(conf)
+                })
+            }
+        }
+
+        impl From<&Scope> for $krate::config::Builder {
+            fn from(s: &Scope) -> Self {
+                let mut b = $krate::config::Builder::default().region(s.region.clone());
+                if let Some(p) = &s.credentials {
+                    // Our provider caches; without `no_cache` the SDK would build a lazy
+                    // identity cache for every call that overrides credentials.
+                    b = b
+                        .credentials_provider(p.clone())
+                        .identity_cache(IdentityCache::no_cache());
+                }
+                b
+            }
+        }
+
         impl RegionClients {
             #[doc = concat!(
-                "A call to ", $label, " in this scope: `build` gets the shared client and ",
+                "A call to ", $name, " in this scope: `build` gets the shared client and ",
                 "returns the unsent request; the call applies the scope when it sends it."
             )]
-            pub fn $name<O: Operation>(&self, build: impl FnOnce(&$krate::Client) -> O) -> Call<'_, O> {
+            pub fn $label<O: Operation>(&self, build: impl FnOnce(&$krate::Client) -> O) -> Call<'_, O> {
                 Call {
                     clients: self,
-                    op: build(self.clients.$name()),
+                    op: build(self.clients.$label()),
                 }
             }
         }
-    )*};
-}
 
-services! {
-    config: aws_sdk_config, "AWS Config";
-    guardduty: aws_sdk_guardduty, "GuardDuty";
-    iam: aws_sdk_iam, "IAM";
-    organizations: aws_sdk_organizations, "Organizations";
-    sts: aws_sdk_sts, "STS";
-}
-
-/// The table of operations: per SDK crate and [`Service`], each row
-/// `Name in module [paged]: FluentBuilder -> Output, Error;`. `Name` is the SDK's operation
-/// type, so a name that is not an operation of that crate does not compile.
-macro_rules! operations {
-    ($($krate:ident as $service:ident {
-        $($op:ident in $m:ident $([$paged:ident])?: $builder:ident -> $output:ident, $error:ident;)*
-    })*) => {$($(
+        $(
         impl sealed::Sealed for $krate::operation::$m::builders::$builder {}
 
         impl Operation for $krate::operation::$m::builders::$builder {
             type Output = $krate::operation::$m::$output;
             type Error = $krate::operation::$m::$error;
             const NAME: &'static str = stringify!($op);
-            const SERVICE: Service = Service::$service;
+            const SERVICE: Service = Service::$variant;
 
             fn send_in(
                 self,
@@ -226,166 +281,12 @@ macro_rules! operations {
             }
         }
 
+        // `$op` must be the SDK's operation type: a name that is not one does not compile.
         const _: Option<$krate::operation::$m::$op> = None;
 
-        $(operations!(@$paged $krate::operation::$m::builders::$builder);)?
-    )*)*
-
-        /// The name of every operation of the table; `names::OPERATION_NAMES` must list them.
-        #[cfg(test)]
-        const TABLE_NAMES: &[&str] = &[$($(stringify!($op),)*)*];
-    };
-    (@paged $builder:path) => {
-        impl Paged for $builder {
-            fn with_token(self, token: Option<String>) -> Self {
-                self.set_next_token(token)
-            }
-
-            fn next_token(out: &Self::Output) -> Option<&str> {
-                out.next_token()
-            }
-        }
-    };
+        $(service_calls!(@$paged $krate::operation::$m::builders::$builder);)?
+        )*
+    )*};
 }
 
-operations! {
-    aws_sdk_config as Config {
-        DescribeConfigurationRecorders in describe_configuration_recorders:
-            DescribeConfigurationRecordersFluentBuilder
-            -> DescribeConfigurationRecordersOutput, DescribeConfigurationRecordersError;
-        DescribeConfigurationRecorderStatus in describe_configuration_recorder_status:
-            DescribeConfigurationRecorderStatusFluentBuilder
-            -> DescribeConfigurationRecorderStatusOutput, DescribeConfigurationRecorderStatusError;
-        DescribeOrganizationConfigRuleStatuses in describe_organization_config_rule_statuses [paged]:
-            DescribeOrganizationConfigRuleStatusesFluentBuilder
-            -> DescribeOrganizationConfigRuleStatusesOutput,
-               DescribeOrganizationConfigRuleStatusesError;
-        DescribeOrganizationConfigRules in describe_organization_config_rules [paged]:
-            DescribeOrganizationConfigRulesFluentBuilder
-            -> DescribeOrganizationConfigRulesOutput, DescribeOrganizationConfigRulesError;
-        GetOrganizationConfigRuleDetailedStatus in get_organization_config_rule_detailed_status [paged]:
-            GetOrganizationConfigRuleDetailedStatusFluentBuilder
-            -> GetOrganizationConfigRuleDetailedStatusOutput,
-               GetOrganizationConfigRuleDetailedStatusError;
-        DescribeConfigurationAggregators in describe_configuration_aggregators [paged]:
-            DescribeConfigurationAggregatorsFluentBuilder
-            -> DescribeConfigurationAggregatorsOutput, DescribeConfigurationAggregatorsError;
-        DescribeConfigurationAggregatorSourcesStatus in describe_configuration_aggregator_sources_status [paged]:
-            DescribeConfigurationAggregatorSourcesStatusFluentBuilder
-            -> DescribeConfigurationAggregatorSourcesStatusOutput,
-               DescribeConfigurationAggregatorSourcesStatusError;
-        DescribeAggregateComplianceByConfigRules in describe_aggregate_compliance_by_config_rules [paged]:
-            DescribeAggregateComplianceByConfigRulesFluentBuilder
-            -> DescribeAggregateComplianceByConfigRulesOutput,
-               DescribeAggregateComplianceByConfigRulesError;
-        DescribeAggregateComplianceByConformancePacks in describe_aggregate_compliance_by_conformance_packs [paged]:
-            DescribeAggregateComplianceByConformancePacksFluentBuilder
-            -> DescribeAggregateComplianceByConformancePacksOutput,
-               DescribeAggregateComplianceByConformancePacksError;
-        DescribeComplianceByConfigRule in describe_compliance_by_config_rule [paged]:
-            DescribeComplianceByConfigRuleFluentBuilder
-            -> DescribeComplianceByConfigRuleOutput, DescribeComplianceByConfigRuleError;
-        DescribeConformancePacks in describe_conformance_packs [paged]:
-            DescribeConformancePacksFluentBuilder
-            -> DescribeConformancePacksOutput, DescribeConformancePacksError;
-        GetConformancePackComplianceSummary in get_conformance_pack_compliance_summary [paged]:
-            GetConformancePackComplianceSummaryFluentBuilder
-            -> GetConformancePackComplianceSummaryOutput, GetConformancePackComplianceSummaryError;
-        DescribeConformancePackCompliance in describe_conformance_pack_compliance [paged]:
-            DescribeConformancePackComplianceFluentBuilder
-            -> DescribeConformancePackComplianceOutput, DescribeConformancePackComplianceError;
-        DescribeOrganizationConformancePackStatuses in describe_organization_conformance_pack_statuses [paged]:
-            DescribeOrganizationConformancePackStatusesFluentBuilder
-            -> DescribeOrganizationConformancePackStatusesOutput,
-               DescribeOrganizationConformancePackStatusesError;
-        DescribeOrganizationConformancePacks in describe_organization_conformance_packs [paged]:
-            DescribeOrganizationConformancePacksFluentBuilder
-            -> DescribeOrganizationConformancePacksOutput,
-               DescribeOrganizationConformancePacksError;
-        GetOrganizationConformancePackDetailedStatus in get_organization_conformance_pack_detailed_status [paged]:
-            GetOrganizationConformancePackDetailedStatusFluentBuilder
-            -> GetOrganizationConformancePackDetailedStatusOutput,
-               GetOrganizationConformancePackDetailedStatusError;
-    }
-    aws_sdk_guardduty as GuardDuty {
-        ListDetectors in list_detectors [paged]:
-            ListDetectorsFluentBuilder -> ListDetectorsOutput, ListDetectorsError;
-        GetDetector in get_detector:
-            GetDetectorFluentBuilder -> GetDetectorOutput, GetDetectorError;
-        GetFindingsStatistics in get_findings_statistics:
-            GetFindingsStatisticsFluentBuilder
-            -> GetFindingsStatisticsOutput, GetFindingsStatisticsError;
-        ListMembers in list_members [paged]:
-            ListMembersFluentBuilder -> ListMembersOutput, ListMembersError;
-        GetAdministratorAccount in get_administrator_account:
-            GetAdministratorAccountFluentBuilder
-            -> GetAdministratorAccountOutput, GetAdministratorAccountError;
-        GetMemberDetectors in get_member_detectors:
-            GetMemberDetectorsFluentBuilder
-            -> GetMemberDetectorsOutput, GetMemberDetectorsError;
-        DescribeOrganizationConfiguration in describe_organization_configuration [paged]:
-            DescribeOrganizationConfigurationFluentBuilder
-            -> DescribeOrganizationConfigurationOutput, DescribeOrganizationConfigurationError;
-        GetOrganizationStatistics in get_organization_statistics:
-            GetOrganizationStatisticsFluentBuilder
-            -> GetOrganizationStatisticsOutput, GetOrganizationStatisticsError;
-        GetCoverageStatistics in get_coverage_statistics:
-            GetCoverageStatisticsFluentBuilder
-            -> GetCoverageStatisticsOutput, GetCoverageStatisticsError;
-        ListThreatIntelSets in list_threat_intel_sets [paged]:
-            ListThreatIntelSetsFluentBuilder
-            -> ListThreatIntelSetsOutput, ListThreatIntelSetsError;
-        GetThreatIntelSet in get_threat_intel_set:
-            GetThreatIntelSetFluentBuilder -> GetThreatIntelSetOutput, GetThreatIntelSetError;
-        ListIPSets in list_ip_sets [paged]:
-            ListIPSetsFluentBuilder -> ListIpSetsOutput, ListIPSetsError;
-        GetIPSet in get_ip_set:
-            GetIPSetFluentBuilder -> GetIpSetOutput, GetIPSetError;
-        ListFilters in list_filters [paged]:
-            ListFiltersFluentBuilder -> ListFiltersOutput, ListFiltersError;
-        GetFilter in get_filter:
-            GetFilterFluentBuilder -> GetFilterOutput, GetFilterError;
-        GetInvitationsCount in get_invitations_count:
-            GetInvitationsCountFluentBuilder
-            -> GetInvitationsCountOutput, GetInvitationsCountError;
-        ListInvitations in list_invitations [paged]:
-            ListInvitationsFluentBuilder -> ListInvitationsOutput, ListInvitationsError;
-    }
-    aws_sdk_iam as Iam {
-        GenerateOrganizationsAccessReport in generate_organizations_access_report:
-            GenerateOrganizationsAccessReportFluentBuilder
-            -> GenerateOrganizationsAccessReportOutput, GenerateOrganizationsAccessReportError;
-        GetOrganizationsAccessReport in get_organizations_access_report:
-            GetOrganizationsAccessReportFluentBuilder
-            -> GetOrganizationsAccessReportOutput, GetOrganizationsAccessReportError;
-    }
-    aws_sdk_organizations as Organizations {
-        ListAccounts in list_accounts [paged]:
-            ListAccountsFluentBuilder -> ListAccountsOutput, ListAccountsError;
-        ListAccountsForParent in list_accounts_for_parent [paged]:
-            ListAccountsForParentFluentBuilder
-            -> ListAccountsForParentOutput, ListAccountsForParentError;
-        ListOrganizationalUnitsForParent in list_organizational_units_for_parent [paged]:
-            ListOrganizationalUnitsForParentFluentBuilder
-            -> ListOrganizationalUnitsForParentOutput, ListOrganizationalUnitsForParentError;
-    }
-    aws_sdk_sts as Sts {
-        GetCallerIdentity in get_caller_identity:
-            GetCallerIdentityFluentBuilder -> GetCallerIdentityOutput, GetCallerIdentityError;
-    }
-}
-
-#[cfg(test)]
-mod names_tests {
-    #[test]
-    fn the_label_names_are_the_table() {
-        let mut table = super::TABLE_NAMES.to_vec();
-        let mut names = super::super::names::OPERATION_NAMES.to_vec();
-        table.sort_unstable();
-        names.sort_unstable();
-        assert_eq!(
-            table, names,
-            "src/aws/names.rs must list the operations table"
-        );
-    }
-}
+super::services::services_table!(service_calls);

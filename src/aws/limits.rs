@@ -25,40 +25,8 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
 use super::run::{away, throttle_backoff};
+use super::table::Service;
 use crate::config::aws::{AwsConfig, RateLimit};
-
-/// The AWS services the exporter calls.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Service {
-    /// AWS Config.
-    Config,
-    /// Amazon GuardDuty.
-    GuardDuty,
-    /// IAM (global).
-    Iam,
-    /// AWS Organizations (global).
-    Organizations,
-    /// AWS STS.
-    Sts,
-}
-
-impl Service {
-    /// The label value (`config`, `guardduty`, ...), as in `posture_exporter_aws_api_calls`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Service::Config => "config",
-            Service::GuardDuty => "guardduty",
-            Service::Iam => "iam",
-            Service::Organizations => "organizations",
-            Service::Sts => "sts",
-        }
-    }
-
-    /// Global services are limited per account, not per region.
-    fn is_global(self) -> bool {
-        matches!(self, Service::Iam | Service::Organizations)
-    }
-}
 
 /// A throttle cuts a bucket's rate to this share of the rate it was sending at, as the SDK's
 /// adaptive retry mode (CUBIC) does: gentler than halving, so a bucket that found AWS's limit
@@ -298,14 +266,10 @@ impl Drop for Permit {
 impl Limiter {
     /// A limiter with the configured bounds.
     pub fn new(cfg: &AwsConfig) -> Self {
-        let r = &cfg.rate_limits;
-        let limits = HashMap::from([
-            (Service::Config, r.config),
-            (Service::GuardDuty, r.guardduty),
-            (Service::Iam, r.iam),
-            (Service::Organizations, r.organizations),
-            (Service::Sts, r.sts),
-        ]);
+        let limits = Service::ALL
+            .iter()
+            .map(|&s| (s, cfg.rate_limits.get(s)))
+            .collect();
         Limiter {
             in_flight: Arc::new(Semaphore::new(cfg.max_concurrent_calls.max(1))),
             buckets: Mutex::new(HashMap::new()),

@@ -11,6 +11,9 @@
 //! (A client per job cost about 33 KiB of SDK state each: 260 MiB at 1,000 accounts x 4 regions.)
 //! Assumed-role credentials are cached per account by our own provider, so an account costs one
 //! AssumeRole per session, whatever the number of regions and services it is read in.
+//!
+//! The services the exporter calls and their operations are declared once, in [`services`] (one
+//! entry per service, one row per operation); [`table`] says what an entry and a row become.
 
 pub mod answers;
 pub mod attempts;
@@ -18,10 +21,11 @@ pub mod call;
 pub mod clients;
 pub mod error;
 pub mod limits;
-pub mod names;
 pub mod org_listing;
 pub mod pages;
 pub mod run;
+pub mod services;
+pub mod table;
 
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
@@ -40,7 +44,8 @@ pub use call::{Call, Operation, Paged};
 use clients::Clients;
 pub use clients::{RegionClients, Scope};
 pub use error::{CollectError, ErrorKind};
-pub use limits::{Limiter, Service, SlotReading};
+pub use limits::{Limiter, SlotReading};
+pub use table::{OperationInfo, Protocol, RateLimits, Service, OPERATIONS};
 
 use crate::config::aws::AwsConfig;
 
@@ -235,6 +240,10 @@ struct AssumeRoleProvider {
     cached: tokio::sync::Mutex<Option<Credentials>>,
 }
 
+/// The request of the row of the services table the provider sends (outside the call path: with
+/// the base credentials, in the home region), for its name and service.
+type AssumeRole = aws_sdk_sts::operation::assume_role::builders::AssumeRoleFluentBuilder;
+
 /// The limiter's key for calls made with the base credentials, whose account may not be known.
 pub const BASE_CREDENTIALS: &str = "";
 
@@ -264,7 +273,7 @@ impl AssumeRoleProvider {
         let out = loop {
             let permit = self
                 .limiter
-                .acquire(BASE_CREDENTIALS, &self.home_region, Service::Sts)
+                .acquire(BASE_CREDENTIALS, &self.home_region, AssumeRole::SERVICE)
                 .await;
             let answer = request
                 .clone()
@@ -273,7 +282,7 @@ impl AssumeRoleProvider {
                     self.limiter.clone(),
                     BASE_CREDENTIALS,
                     &self.home_region,
-                    Service::Sts,
+                    AssumeRole::SERVICE,
                     permit.generation(),
                 ))
                 .send()
@@ -282,7 +291,9 @@ impl AssumeRoleProvider {
             // AWS's code and message in one line, never the SDK error's `Debug` form.
             let e = match answer {
                 Ok(out) => break out,
-                Err(e) => CollectError::from_sdk("AssumeRole", &r.account_id, &self.home_region, e),
+                Err(e) => {
+                    CollectError::from_sdk(AssumeRole::NAME, &r.account_id, &self.home_region, e)
+                }
             };
             let wait = (e.kind == ErrorKind::Throttled)
                 .then(|| self.limiter.throttle_wait(round, since))

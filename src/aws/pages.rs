@@ -3,18 +3,9 @@
 
 use super::call::{Call, Paged};
 use super::error::{CollectError, ErrorKind};
-use super::limits::Service;
 
 /// The error code with which services refuse a pagination token (an expired one, say).
 pub const INVALID_NEXT_TOKEN: &str = "InvalidNextTokenException";
-
-/// The token's member name as the service spells it, for the errors that name it.
-fn token_member(service: Service) -> &'static str {
-    match service {
-        Service::GuardDuty => "nextToken",
-        _ => "NextToken",
-    }
-}
 
 impl<O: Paged> Call<'_, O> {
     /// Sends the request once per page, from the first page to the last, and returns what
@@ -47,7 +38,7 @@ impl<O: Paged> Call<'_, O> {
                                 ErrorKind::Malformed,
                                 format!(
                                     "the answer repeats the {} it was asked with",
-                                    token_member(O::SERVICE)
+                                    O::SERVICE.next_token_member()
                                 ),
                             ))
                         }

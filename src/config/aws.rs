@@ -7,6 +7,11 @@ use super::duration::{d, HumanDuration};
 use super::problem::Problems;
 use super::shapes::valid_region;
 
+/// `rate_limits:`, one key per service of the services table (`aws/services.rs`), with each
+/// entry's default: the keys and their defaults are declared there, beside everything else about
+/// the service, and the limiter they configure reads them from there.
+pub use crate::aws::table::{RateLimit, RateLimits};
+
 /// AWS SDK settings.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -38,95 +43,9 @@ pub struct AwsConfig {
     #[serde(default)]
     pub throttle_retry_limit: Option<HumanDuration>,
     /// Client-side rate limits per (account, region, service); global services per account.
+    /// Unset services keep their defaults.
     #[serde(default)]
     pub rate_limits: RateLimits,
-}
-
-/// A token bucket: `rate` calls a second on average, `burst` at once.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct RateLimit {
-    /// Calls a second (0 disables the limit).
-    pub rate: f64,
-    /// Calls that may go at once after a quiet period.
-    pub burst: f64,
-}
-
-impl Default for RateLimit {
-    fn default() -> Self {
-        RateLimit {
-            rate: 5.0,
-            burst: 10.0,
-        }
-    }
-}
-
-/// Rate limits per service. The defaults stay below the request rates AWS documents for the
-/// read APIs the exporter calls, leaving room for other tools in the same accounts.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct RateLimits {
-    /// AWS Config, per account and region.
-    #[serde(default = "rl_config")]
-    pub config: RateLimit,
-    /// GuardDuty, per account and region.
-    #[serde(default = "rl_guardduty")]
-    pub guardduty: RateLimit,
-    /// IAM, per account (global service).
-    #[serde(default = "rl_iam")]
-    pub iam: RateLimit,
-    /// Organizations, per account (global service).
-    #[serde(default = "rl_organizations")]
-    pub organizations: RateLimit,
-    /// STS, per account and region.
-    #[serde(default = "rl_sts")]
-    pub sts: RateLimit,
-}
-
-fn rl_config() -> RateLimit {
-    RateLimit {
-        rate: 5.0,
-        burst: 10.0,
-    }
-}
-fn rl_guardduty() -> RateLimit {
-    RateLimit {
-        rate: 10.0,
-        burst: 20.0,
-    }
-}
-fn rl_iam() -> RateLimit {
-    RateLimit {
-        rate: 5.0,
-        burst: 10.0,
-    }
-}
-fn rl_organizations() -> RateLimit {
-    RateLimit {
-        rate: 2.0,
-        burst: 5.0,
-    }
-}
-/// STS counts AssumeRole per calling account (the management account, for discovery): this
-/// bucket paces a start over thousands of accounts (1,000 AssumeRoles in about 10 s) well below
-/// STS's per-account request rate, leaving room for the account's other users.
-fn rl_sts() -> RateLimit {
-    RateLimit {
-        rate: 100.0,
-        burst: 100.0,
-    }
-}
-
-impl Default for RateLimits {
-    fn default() -> Self {
-        RateLimits {
-            config: rl_config(),
-            guardduty: rl_guardduty(),
-            iam: rl_iam(),
-            organizations: rl_organizations(),
-            sts: rl_sts(),
-        }
-    }
 }
 
 fn default_region() -> String {
@@ -206,5 +125,63 @@ impl AwsConfig {
         if self.max_concurrent_calls == 0 {
             p.at("aws.max_concurrent_calls", "must be at least 1");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn rate_limits(yaml: &str) -> Result<RateLimits, Vec<(String, String)>> {
+        let text = format!(
+            "targets:\n  - name: management\n    regions: [us-east-1]\naws:\n  rate_limits:\n{yaml}"
+        );
+        Config::from_yaml_str(&text)
+            .map(|c| c.aws.rate_limits)
+            .map_err(|e| {
+                e.problems
+                    .into_iter()
+                    .map(|p| (p.path, p.message))
+                    .collect()
+            })
+    }
+
+    #[test]
+    fn rate_limits_keep_their_keys_defaults_and_messages() {
+        // The keys and defaults users have been writing against: a service left out keeps its
+        // default, one set replaces it whole.
+        let r = rate_limits("    sts: {rate: 4, burst: 8}\n").unwrap();
+        let limit = |rate, burst| RateLimit { rate, burst };
+        assert_eq!(r.config, limit(5.0, 10.0));
+        assert_eq!(r.guardduty, limit(10.0, 20.0));
+        assert_eq!(r.iam, limit(5.0, 10.0));
+        assert_eq!(r.organizations, limit(2.0, 5.0));
+        assert_eq!(r.sts, limit(4.0, 8.0));
+        assert_eq!(RateLimits::default().sts, limit(100.0, 100.0));
+        assert_eq!(
+            rate_limits("    securityhub: {rate: 1, burst: 1}\n").unwrap_err(),
+            [(
+                "aws.rate_limits.securityhub".to_string(),
+                "unknown field `securityhub`, expected one of `config`, `guardduty`, `iam`, \
+                 `organizations`, `sts`"
+                    .to_string()
+            )]
+        );
+        assert_eq!(
+            rate_limits("    config: {rate: fast, burst: 1}\n").unwrap_err(),
+            [(
+                "aws.rate_limits.config.rate".to_string(),
+                "invalid type: string \"fast\", expected f64".to_string()
+            )]
+        );
+        let missing = rate_limits("    iam: {rate: 1}\n").unwrap_err();
+        assert_eq!(
+            missing,
+            [(
+                "aws.rate_limits.iam".to_string(),
+                "missing field `burst`".to_string()
+            )]
+        );
     }
 }

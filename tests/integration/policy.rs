@@ -3,11 +3,13 @@
 //! privilege), and no request is sent but through the call path that applies its account and
 //! region scope to the shared service clients. The exporter's source is all of `src/`; the
 //! simulator it is tested against and the benchmark harness that drives it live in `crates/`.
+//! What the exporter can send is the services table (`src/aws/services.rs`), read here as the
+//! library compiles it ([`OPERATIONS`]).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-const SERVICES: &[&str] = &["config", "guardduty", "iam", "organizations", "sts"];
+use posture_exporter::aws::{Service, OPERATIONS};
 
 /// Statements whose actions AWS requires for an operation we call, without our calling them:
 /// IAM's GenerateOrganizationsAccessReport reads the organization with the caller's permissions.
@@ -33,60 +35,31 @@ fn sources() -> Vec<(PathBuf, String)> {
     out
 }
 
-/// `(service, Operation, client method)` for every row of the operation table in
-/// src/aws/call.rs: the only requests the exporter can send.
-fn operation_table() -> Vec<(String, String, String)> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/aws/call.rs");
-    let text = std::fs::read_to_string(path).unwrap();
-    let start = text
-        .find("\noperations! {")
-        .expect("the operations! table in src/aws/call.rs");
-    let tokens: Vec<&str> = text[start..]
-        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-        .filter(|t| !t.is_empty())
-        .collect();
-    let mut out = Vec::new();
-    let mut service = None;
-    for (i, t) in tokens.iter().enumerate() {
-        if let Some(svc) = t.strip_prefix("aws_sdk_") {
-            service = Some(svc.to_string());
-        } else if *t == "in" && i > 0 && i + 1 < tokens.len() {
-            let svc = service.clone().expect("a row before its crate");
-            out.push((svc, tokens[i - 1].to_string(), tokens[i + 1].to_string()));
-        }
-    }
-    out
-}
-
-/// `service:Operation` for every operation of the table that the source calls (`.method(` on
-/// the client its closure gets, whitespace ignored), and the AssumeRole provider's
-/// `.sts.assume_role(`. A table row nothing calls fails the test: the policy would have to grant
-/// an operation the exporter never sends.
+/// The IAM action (`service:Operation`) of every row of the services table, each checked to be
+/// called by the source (`.method(` on the client its closure gets, whitespace ignored; the
+/// AssumeRole provider's `.sts.assume_role(` too). A row nothing calls fails the test: the policy
+/// would have to grant an operation the exporter never sends.
 fn called_actions() -> BTreeSet<String> {
     let texts: Vec<String> = sources()
         .into_iter()
-        .filter(|(p, _)| !p.ends_with("aws/call.rs"))
+        .filter(|(p, _)| !p.ends_with("aws/services.rs"))
         .map(|(_, text)| text.chars().filter(|c| !c.is_whitespace()).collect())
         .collect();
     let mut out = BTreeSet::new();
     let mut unused = Vec::new();
-    for (svc, op, method) in operation_table() {
-        assert!(SERVICES.contains(&svc.as_str()), "unknown service {svc}");
-        let needle = format!(".{method}(");
+    for op in OPERATIONS {
+        assert!(Service::ALL.contains(&op.service), "{op:?}");
+        let needle = format!(".{}(", op.method);
         if texts.iter().any(|t| t.contains(&needle)) {
-            out.insert(format!("{svc}:{op}"));
+            out.insert(op.iam_action());
         } else {
-            unused.push(format!("{svc}:{op}"));
+            unused.push(op.iam_action());
         }
     }
     assert!(
         unused.is_empty(),
-        "in the operation table of src/aws/call.rs but never called (drop the rows): {unused:?}"
+        "in the services table of src/aws/services.rs but never called (drop the rows): {unused:?}"
     );
-    // The AssumeRole provider holds its STS client in a field and sends outside the table.
-    if texts.iter().any(|t| t.contains(".sts.assume_role(")) {
-        out.insert("sts:AssumeRole".to_string());
-    }
     out
 }
 
@@ -140,10 +113,11 @@ fn only_the_call_path_sends_requests() {
     // The service clients are shared by the process; a call without its job's scope would read
     // the home region with the base credentials, whatever account and region its job is for.
     // The types see to it that no collector forgets the scope: a client is reachable only
-    // through the call path of src/aws/call.rs, which applies it to every request it sends. What
-    // they cannot stop is a client cloned out of the call path's closure and used by hand, so
-    // nothing outside src/aws may send, customize or build a client, and inside src/aws only the
-    // call path and the AssumeRole provider (base credentials, home region, by design) send.
+    // through the call path of src/aws/call.rs (its entry points made by the services table),
+    // which applies it to every request it sends. What they cannot stop is a client cloned out of
+    // the call path's closure and used by hand, so nothing outside src/aws may send, customize or
+    // build a client, and inside src/aws only the call path (its send in src/aws/table.rs) and
+    // the AssumeRole provider (base credentials, home region, by design) send.
     const OUTSIDE: &[&str] = &[
         ".send()",
         ".customize()",

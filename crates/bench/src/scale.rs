@@ -278,17 +278,11 @@ fn floor(a: &ScaleArgs, by_op: &BTreeMap<String, u64>, calls: u64) -> f64 {
     }
     if a.guardduty_mode == "administrator" {
         // Every GuardDuty call of the cycle is the administrator's, one job per region.
-        // GuardDuty's operations sit together in the operations table, ListDetectors first.
-        let names = posture_exporter::aws::names::OPERATION_NAMES;
-        let first = names
+        let guardduty: f64 = posture_exporter::aws::OPERATIONS
             .iter()
-            .position(|n| *n == "ListDetectors")
-            .unwrap_or(0);
-        let last = names
-            .iter()
-            .position(|n| *n == "ListInvitations")
-            .unwrap_or(0);
-        let guardduty: f64 = names[first..=last.max(first)].iter().map(|n| op(n)).sum();
+            .filter(|o| o.service == posture_exporter::aws::Service::GuardDuty)
+            .map(|o| op(o.name))
+            .sum();
         worst = worst.max(bucket(
             guardduty / a.regions.max(1) as f64,
             limits.guardduty,
