@@ -53,7 +53,6 @@ def counts(text):
         return sum(1 for n, l, v in ss if n == name and pred(l, v))
 
     failed = lambda l, v: v == 1 and l.get("status", "").endswith("_FAILED")
-    noncompliant = lambda l, v: v == 1 and l.get("compliance") == "NON_COMPLIANT"
     findings = {}
     for n, l, v in ss:
         if n == "aws_guardduty_findings" and l.get("severity") in ("high", "critical"):
@@ -62,8 +61,8 @@ def counts(text):
     return {
         "failed_deployments": count("aws_config_org_rule_member_status", failed)
         + count("aws_config_org_conformance_pack_member_status", failed),
-        "noncompliant": count("aws_config_rule_compliance", noncompliant)
-        + count("aws_config_conformance_pack_compliance", noncompliant),
+        "noncompliant": count("aws_config_rule_noncompliant_resources", lambda l, v: True)
+        + count("aws_config_conformance_pack_noncompliant_rules", lambda l, v: v > 0),
         "findings": sum(1 for v in findings.values() if v > 0),
         "recorders": count("aws_config_recorders", lambda l, v: v == 0)
         + count("aws_config_recorder_recording", lambda l, v: v == 0)

@@ -50,7 +50,7 @@ pub struct Settings {
     #[serde(default)]
     pub region: Option<String>,
     /// Compliance types listed rule by rule (and pack by pack) in `aws_config_rule_compliance`
-    /// and `aws_config_conformance_pack_compliance`.
+    /// and `aws_config_conformance_pack_compliance`; none by default.
     #[serde(default = "default_detail")]
     pub detail_compliance: Vec<String>,
     /// Time between two full listings of the aggregator; the runs in between read only what is
@@ -65,8 +65,11 @@ fn yes() -> bool {
 fn default_interval() -> HumanDuration {
     d(900)
 }
+/// None by default: a NON_COMPLIANT rule or pack already has its series of its own
+/// (`aws_config_rule_noncompliant_resources`, `aws_config_conformance_pack_noncompliant_rules`),
+/// and a 1 beside each would repeat them.
 fn default_detail() -> Vec<String> {
-    vec!["NON_COMPLIANT".into()]
+    Vec::new()
 }
 
 impl Settings {

@@ -26,7 +26,8 @@ static RULES_BY: Desc = Desc {
 static RULE: Desc = Desc {
     name: "aws_config_rule_compliance",
     help: "1 for a Config rule in an account and region whose compliance type is one of the \
-           configured detail types (default NON_COMPLIANT), with that type.",
+           configured detail types (detail_compliance, none by default: a NON_COMPLIANT rule has \
+           aws_config_rule_noncompliant_resources), with that type.",
     kind: Kind::Gauge,
     labels: &["account_id", "region", "rule", "compliance"],
 };
@@ -62,7 +63,8 @@ static PACKS_BY: Desc = Desc {
 static PACK: Desc = Desc {
     name: "aws_config_conformance_pack_compliance",
     help: "1 for a conformance pack in an account and region whose compliance type is one of the \
-           configured detail types (default NON_COMPLIANT), with that type.",
+           configured detail types (detail_compliance, none by default: a NON_COMPLIANT pack has \
+           aws_config_conformance_pack_noncompliant_rules), with that type.",
     kind: Kind::Gauge,
     labels: &["account_id", "region", "pack", "compliance"],
 };
@@ -190,14 +192,13 @@ pub fn rule_families(c: &Compliance, detail: &[String]) -> Vec<Family> {
     vec![by, rule, resources, capped, account_regions]
 }
 
-/// The rule results' part: [`rule_families`] and, where NON_COMPLIANT rules are listed one by
-/// one (a detail type, as by default), each such rule as an item with its resource count.
+/// The rule results' part: [`rule_families`] and each NON_COMPLIANT rule as an item with its
+/// resource count (the rule's `aws_config_rule_noncompliant_resources`).
 pub fn rule_reading(c: &Compliance, detail: &[String]) -> Reading {
-    let listed = detail.iter().any(|d| d == NON_COMPLIANT);
     let items = c
         .rules
         .iter()
-        .filter(|x| listed && x.compliance == NON_COMPLIANT)
+        .filter(|x| x.compliance == NON_COMPLIANT)
         .map(|x| Attention {
             concern: Concern::NonCompliant,
             account_id: x.account_id.clone(),
@@ -219,14 +220,13 @@ pub fn rule_reading(c: &Compliance, detail: &[String]) -> Reading {
     }
 }
 
-/// The conformance packs' part: [`pack_families`] and, where NON_COMPLIANT packs are listed one
-/// by one, each such pack as an item with its count of non-compliant rules.
+/// The conformance packs' part: [`pack_families`] and each NON_COMPLIANT pack as an item with
+/// its count of non-compliant rules (the pack's `aws_config_conformance_pack_noncompliant_rules`).
 pub fn pack_reading(c: &Compliance, detail: &[String]) -> Reading {
-    let listed = detail.iter().any(|d| d == NON_COMPLIANT);
     let items = c
         .packs
         .iter()
-        .filter(|x| listed && x.compliance == NON_COMPLIANT)
+        .filter(|x| x.compliance == NON_COMPLIANT)
         .map(|x| Attention {
             concern: Concern::NonCompliant,
             account_id: x.account_id.clone(),
@@ -296,30 +296,33 @@ mod tests {
         }
     }
 
-    /// The items flag what the families flag: each NON_COMPLIANT rule and pack, when that type
-    /// is listed one by one, and none when it is not.
+    /// The items flag what the families flag: each NON_COMPLIANT rule (its resource count) and
+    /// pack (its count of non-compliant rules), whatever types are listed one by one.
     #[test]
     fn items_count_what_the_families_flag() {
         use crate::metrics::count_samples;
         let c = sample();
         for detail in [
+            vec![],
             vec!["NON_COMPLIANT".to_string()],
             vec!["COMPLIANT".to_string()],
         ] {
             let rules = rule_reading(&c, &detail);
             let packs = pack_reading(&c, &detail);
-            let flagged = |f: &[Family], name: &str| {
-                count_samples(f, name, |l, v| {
-                    v == 1.0 && l["compliance"] == "NON_COMPLIANT"
-                })
-            };
+            let any = |f: &[Family], name: &str| count_samples(f, name, |_, _| true);
+            let nc_rules = c.rules.iter().filter(|r| r.compliance == NON_COMPLIANT);
+            assert!(nc_rules.clone().all(|r| r.noncompliant_resources.is_some()));
+            assert_eq!(rules.items.len(), nc_rules.count());
             assert_eq!(
                 rules.items.len(),
-                flagged(&rules.families, "aws_config_rule_compliance")
+                any(&rules.families, "aws_config_rule_noncompliant_resources")
             );
             assert_eq!(
                 packs.items.len(),
-                flagged(&packs.families, "aws_config_conformance_pack_compliance")
+                any(
+                    &packs.families,
+                    "aws_config_conformance_pack_noncompliant_rules"
+                )
             );
         }
         let rules = rule_reading(&c, &["NON_COMPLIANT".to_string()]);
