@@ -1,11 +1,12 @@
 //! The store: what collections report and what `/metrics`, `/ready` and the status page read,
-//! in four parts with one job each.
+//! in five parts with one job each.
 //!
 //! - [`jobs`]: the job table, the latest snapshot of every (collector, account, region) job, and
 //!   the freshness rule (how long a failed job's last good values are served).
 //! - [`readiness`]: which targets are still being resolved, and so whether `/ready` says yes.
 //! - [`exposition`]: the bodies `/metrics` serves, encoded ahead for the formats asked for lately
 //!   and on first request for the others, gzip, and the encoder task.
+//! - [`runs`]: the posture samples kept encoded per run of snapshots between re-encodes.
 //! - [`telemetry`]: the exporter's own metrics in a `prometheus-client` registry.
 //!
 //! [`Store`] is the one handle the rest of the exporter holds; it passes each report to the
@@ -15,6 +16,7 @@
 pub mod exposition;
 pub mod jobs;
 pub mod readiness;
+pub mod runs;
 pub mod telemetry;
 
 use std::collections::BTreeMap;
