@@ -67,6 +67,18 @@ pub struct Desc {
     pub labels: &'static [&'static str],
 }
 
+impl Desc {
+    /// The name `/metrics` shows the family's samples under: with `_info` for an info family
+    /// and `_total` for a counter (the name users see in both formats and write in the config).
+    pub fn exposed_name(&self) -> Cow<'static, str> {
+        match self.kind {
+            Kind::Gauge => Cow::Borrowed(self.name),
+            Kind::Counter => Cow::Owned(format!("{}_total", self.name)),
+            Kind::Info => Cow::Owned(format!("{}_info", self.name)),
+        }
+    }
+}
+
 /// One metric family of one snapshot: its description and its samples.
 #[derive(Debug, Clone)]
 pub struct Family {

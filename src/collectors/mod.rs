@@ -16,6 +16,8 @@ pub mod guardduty;
 pub mod iam_access_report;
 pub mod org_deployments;
 
+pub mod families;
+
 use std::sync::Arc;
 
 use serde_yaml::Value;
