@@ -72,6 +72,7 @@ impl App {
         let store = Arc::new(Store::new(config.max_stale_intervals, counter.clone()));
         store.set_reload(true, SystemTime::now());
         store.set_overview_url(config.web.external_url());
+        store.set_excluded_families(&config.exclude_families);
         let factory = AwsFactory::new(&config.aws, counter, opts.static_credentials.clone()).await;
         store.set_limiter(factory.limiter().clone());
         let scheduler = Scheduler::new(
@@ -228,6 +229,7 @@ impl App {
             inner.targets.insert(t.name.clone(), (t.clone(), token));
         }
         self.store.set_overview_url(new_cfg.web.external_url());
+        self.store.set_excluded_families(&new_cfg.exclude_families);
         inner.config = new_cfg;
         self.store.set_reload(true, SystemTime::now());
         tracing::info!(

@@ -67,6 +67,18 @@ pub struct Desc {
     pub labels: &'static [&'static str],
 }
 
+impl Desc {
+    /// The name `/metrics` shows the family's samples under: with `_info` for an info family
+    /// and `_total` for a counter (the name users see in both formats and write in the config).
+    pub fn exposed_name(&self) -> Cow<'static, str> {
+        match self.kind {
+            Kind::Gauge => Cow::Borrowed(self.name),
+            Kind::Counter => Cow::Owned(format!("{}_total", self.name)),
+            Kind::Info => Cow::Owned(format!("{}_info", self.name)),
+        }
+    }
+}
+
 /// One metric family of one snapshot: its description and its samples.
 #[derive(Debug, Clone)]
 pub struct Family {
@@ -382,7 +394,6 @@ impl Posture {
 
 impl Collector for Posture {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        let escape = self.format == Format::OpenMetrics;
         // Family name -> (description, HELP suffix of the first snapshot, the families).
         let mut groups: std::collections::BTreeMap<&'static str, (&Desc, &str, Vec<&Family>)> =
             Default::default();
@@ -396,19 +407,11 @@ impl Collector for Posture {
                 }
             }
         }
-        let mut help = String::new();
         for (name, (desc, suffix, families)) in groups {
             if families.is_empty() {
                 continue;
             }
-            help.clear();
-            help.push_str(desc.help);
-            help.push_str(suffix);
-            let help: Cow<'_, str> = if escape {
-                escape_openmetrics_help(&help)
-            } else {
-                Cow::Borrowed(&help)
-            };
+            let help = help_text(desc, suffix, self.format);
             let mut family =
                 encoder.encode_descriptor(name, &help, None, desc.kind.metric_type())?;
             for f in families {
@@ -438,6 +441,49 @@ impl Collector for Posture {
         }
         Ok(())
     }
+}
+
+/// A family's HELP text as the encoders are given it: the description's, then what the snapshot
+/// adds (how often it is collected), escaped here for OpenMetrics (see the module's doc).
+fn help_text(desc: &Desc, suffix: &str, format: Format) -> String {
+    let help = format!("{}{}", desc.help, suffix);
+    match format {
+        Format::OpenMetrics => escape_openmetrics_help(&help).into_owned(),
+        Format::Prometheus => help,
+    }
+}
+
+/// The HELP and TYPE lines of one family, as [`Posture`] writes them above its samples (the
+/// exposition writes them itself when it puts samples encoded earlier under them).
+pub fn encode_header(out: &mut String, desc: &'static Desc, suffix: &str, format: Format) {
+    #[derive(Debug)]
+    struct Header {
+        desc: &'static Desc,
+        help: String,
+    }
+    impl Collector for Header {
+        fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+            // Both encoders write the header when the descriptor is encoded.
+            encoder
+                .encode_descriptor(
+                    self.desc.name,
+                    &self.help,
+                    None,
+                    self.desc.kind.metric_type(),
+                )
+                .map(|_| ())
+        }
+    }
+    let mut registry = prometheus_client::registry::Registry::default();
+    registry.register_collector(Box::new(Header {
+        desc,
+        help: help_text(desc, suffix, format),
+    }));
+    // Writing to a String cannot fail, and neither can this collector otherwise.
+    let _ = match format {
+        Format::OpenMetrics => prometheus_client::encoding::text::encode_registry(out, &registry),
+        Format::Prometheus => prometheus_client::encoding::prometheus_text::encode(out, &registry),
+    };
 }
 
 /// `v` as an integer when it is one that an f64 holds exactly.

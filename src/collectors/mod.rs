@@ -16,6 +16,8 @@ pub mod guardduty;
 pub mod iam_access_report;
 pub mod org_deployments;
 
+pub mod families;
+
 use std::sync::Arc;
 
 use serde_yaml::Value;
@@ -161,6 +163,24 @@ macro_rules! collectors {
     };
 }
 
+impl CollectorKind {
+    /// The families this collector exports, as `/metrics` names them (see [`families`]).
+    pub fn families(self) -> &'static [&'static str] {
+        families::FAMILIES
+            .iter()
+            .find(|(name, _)| *name == self.name())
+            .map_or(&[], |(_, f)| f)
+    }
+
+    /// The collector that exports family `name` (as `/metrics` names it), if one does.
+    pub fn exporting(name: &str) -> Option<CollectorKind> {
+        CollectorKind::ALL
+            .iter()
+            .copied()
+            .find(|k| k.families().contains(&name))
+    }
+}
+
 collectors! {
     config_recorder::ConfigRecorder,
     config_org_rules::ConfigOrgRules,
@@ -174,6 +194,18 @@ collectors! {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_collector_lists_its_families() {
+        for k in CollectorKind::ALL {
+            assert!(!k.families().is_empty(), "{} lists no family", k.name());
+        }
+        assert_eq!(families::FAMILIES.len(), CollectorKind::ALL.len());
+        assert_eq!(
+            CollectorKind::exporting("aws_guardduty_findings"),
+            Some(CollectorKind::GuardDuty)
+        );
+    }
 
     #[test]
     fn each_collector_is_named_as_its_folder_and_section() {

@@ -11,12 +11,14 @@
 //!
 //! The files: [`duration`] (`30s`, `1h30m`), [`problem`] (problems, per-section
 //! deserialization), [`shapes`] (AWS identifiers), [`yaml`] (the alias budget), [`web`], [`aws`]
-//! and [`targets`] (the top-level sections), [`section`] (what a collector's section offers).
+//! and [`targets`] (the top-level sections), [`section`] (what a collector's section offers),
+//! [`families`] (the deny list of families).
 //! Collector sections are defined beside their collectors and gathered by
 //! [`crate::collectors::Sections`].
 
 pub mod aws;
 pub mod duration;
+pub mod families;
 pub mod problem;
 pub mod section;
 pub mod shapes;
@@ -63,6 +65,9 @@ pub struct Config {
     pub collectors: Sections,
     /// This replica's share of the accounts (`i/n`); everything when absent.
     pub shard: Shard,
+    /// Families not exported at all, by the names `/metrics` shows (`exclude_families`): dropped
+    /// from every run's results before they are stored.
+    pub exclude_families: Vec<String>,
 }
 
 fn single(path: &str, line: Option<usize>, message: impl Into<String>) -> ConfigError {
@@ -149,6 +154,7 @@ impl Config {
             targets: Vec::new(),
             collectors: Sections::default(),
             shard: Shard::default(),
+            exclude_families: Vec::new(),
         };
         for (k, v) in map {
             let Some(key) = k.as_str().map(str::to_string) else {
@@ -208,6 +214,11 @@ impl Config {
                     cfg.collectors = sections;
                     parsed.unparsed_collectors = failed;
                 }
+                "exclude_families" => {
+                    if let Some(x) = section::<Option<Vec<String>>>(v, "exclude_families", &mut problems) {
+                        cfg.exclude_families = x.unwrap_or_default();
+                    }
+                }
                 "shard" => {
                     if let Some(x) = section::<String>(v, "shard", &mut problems) {
                         match Shard::parse(&x) {
@@ -219,7 +230,7 @@ impl Config {
                 other => problems.at(
                     other,
                     format!(
-                        "unknown setting `{other}`, expected one of `listen`, `max_stale_intervals`, `web`, `aws`, `targets`, `collectors`, `shard`"
+                        "unknown setting `{other}`, expected one of `listen`, `max_stale_intervals`, `web`, `aws`, `targets`, `collectors`, `exclude_families`, `shard`"
                     ),
                 ),
             }
@@ -304,6 +315,7 @@ impl Config {
         };
         self.collectors
             .validate(&ctx, &parsed.unparsed_collectors, p);
+        families::validate(&self.exclude_families, p);
     }
 
     /// The target used by organization-wide collectors when none is named: the first one.

@@ -411,3 +411,49 @@ fn org_deployment_targets_are_checked() {
         "{ps:?}"
     );
 }
+
+#[test]
+fn exclude_families_refuses_unknown_names_with_the_closest_and_its_collector() {
+    let c = Config::from_yaml_str(&format!(
+        "{GOOD}exclude_families: [aws_guardduty_finding_publishing_frequency, aws_account_info]\n"
+    ))
+    .unwrap();
+    assert_eq!(
+        c.exclude_families,
+        [
+            "aws_guardduty_finding_publishing_frequency",
+            "aws_account_info"
+        ]
+    );
+    assert!(Config::from_yaml_str(GOOD)
+        .unwrap()
+        .exclude_families
+        .is_empty());
+
+    let ps = problems(&format!(
+        "{GOOD}exclude_families:\n  - aws_config_recorders\n  - aws_guardduty_finding_publishing_frequncy\n  - aws_config_recorders\n  - nothing_like_it\nmax_stale_intervals: 0\n"
+    ));
+    assert!(
+        has(
+            &ps,
+            "exclude_families[1]",
+            "no collector exports a family named `aws_guardduty_finding_publishing_frequncy`; the closest is `aws_guardduty_finding_publishing_frequency`; collector `guardduty` exports `aws_guardduty_feature_status`,"
+        ),
+        "{ps:#?}"
+    );
+    assert!(has(&ps, "exclude_families[2]", "listed twice"), "{ps:#?}");
+    assert!(
+        has(
+            &ps,
+            "exclude_families[3]",
+            "`nothing_like_it`; the README's metric tables list every family"
+        ),
+        "{ps:#?}"
+    );
+    // Every other problem is still listed beside them.
+    assert!(has(&ps, "max_stale_intervals", "at least 1"), "{ps:#?}");
+    assert_eq!(ps.len(), 4, "{ps:#?}");
+    // Not a list.
+    let ps = problems(&format!("{GOOD}exclude_families: aws_config_recorders\n"));
+    assert!(ps.iter().any(|p| p.path == "exclude_families"), "{ps:#?}");
+}

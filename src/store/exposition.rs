@@ -13,21 +13,21 @@
 //! A body is the telemetry registry (the exporter's own families, as they are when the body is
 //! encoded) followed by the posture families of every snapshot, both written by
 //! `prometheus-client`: `text::encode_registry` and `encode_eof` for OpenMetrics,
-//! `prometheus_text::encode` for 0.0.4.
+//! `prometheus_text::encode` for 0.0.4. The posture families' samples are kept encoded per run of
+//! snapshots between expositions ([`super::runs`]), so a re-encode formats and compresses the
+//! runs that changed and copies the rest; a gzip body is a series of gzip members.
 
-use std::io::Write as _;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use flate2::write::GzEncoder;
-use flate2::Compression;
 use prometheus_client::encoding::{prometheus_text, text};
 use prometheus_client::registry::Registry;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+use super::runs::{gzip_whole, Body, Runs};
 use super::telemetry::Telemetry;
 use crate::metrics::{Format, Posture, Snapshot};
 
@@ -55,6 +55,8 @@ pub struct Exposition {
     /// Bytes of the largest plain body this exposition encoded.
     plain_len: AtomicUsize,
     bodies: [OnceLock<Bytes>; 4],
+    /// The runs kept encoded for each body, shared by the expositions of one cache.
+    runs: Arc<[Runs; 4]>,
 }
 
 fn body_index(format: Format, gzip: bool) -> usize {
@@ -93,6 +95,7 @@ impl Exposition {
             size_hint,
             plain_len: AtomicUsize::new(0),
             bodies: Default::default(),
+            runs: Arc::default(),
         }
     }
 
@@ -100,18 +103,7 @@ impl Exposition {
     /// (concurrent callers wait for that one) and kept for the life of this exposition.
     pub fn body(&self, format: Format, gzip: bool) -> Bytes {
         self.bodies[body_index(format, gzip)]
-            .get_or_init(|| {
-                if gzip {
-                    // Compress the plain body without keeping it unless it was already kept:
-                    // a gzip-only scraper should not pay for the plain text's memory.
-                    match self.bodies[body_index(format, false)].get() {
-                        Some(plain) => gzip_bytes(plain),
-                        None => gzip_bytes(&self.encode(format)),
-                    }
-                } else {
-                    Bytes::from(self.encode(format))
-                }
-            })
+            .get_or_init(|| Bytes::from(self.encode(format, gzip)))
             .clone()
     }
 
@@ -125,7 +117,55 @@ impl Exposition {
         self.plain_len.load(Ordering::Relaxed)
     }
 
-    fn encode(&self, format: Format) -> Vec<u8> {
+    /// The body in `format`: the telemetry, then the posture families from the kept runs
+    /// (encoding those not kept), gzip members one after another if `gzip`.
+    fn encode(&self, format: Format, gzip: bool) -> Vec<u8> {
+        let mut own = String::with_capacity(64 * 1024);
+        // Writing to a String cannot fail, and neither do the registry's metrics; an error
+        // would still leave a parseable prefix, so it is logged.
+        let written = match format {
+            Format::OpenMetrics => text::encode_registry(&mut own, self.telemetry.registry()),
+            Format::Prometheus => prometheus_text::encode(&mut own, self.telemetry.registry()),
+        };
+        if written.is_err() {
+            tracing::error!(?format, "encoding the exporter's own metrics failed");
+        }
+        let capacity = if gzip {
+            self.size_hint / 8
+        } else {
+            self.size_hint + self.size_hint / 8 + 4096
+        };
+        let mut body = Body::new(gzip, capacity);
+        body.text(&own);
+        let out =
+            match self.runs[body_index(format, gzip)].write(&self.snapshots, format, &mut body) {
+                Some(()) => {
+                    if format == Format::OpenMetrics {
+                        body.text("# EOF\n");
+                    }
+                    body.finish()
+                }
+                None => {
+                    tracing::error!(
+                        ?format,
+                        "a run of snapshots did not encode as expected; encoding the whole body"
+                    );
+                    let whole = self.encode_whole(format);
+                    if gzip {
+                        gzip_whole(&whole).to_vec()
+                    } else {
+                        whole
+                    }
+                }
+            };
+        if !gzip {
+            self.plain_len.fetch_max(out.len(), Ordering::Relaxed);
+        }
+        out
+    }
+
+    /// The plain body in `format` with every sample formatted now.
+    fn encode_whole(&self, format: Format) -> Vec<u8> {
         let mut posture = Registry::default();
         posture.register_collector(Box::new(Posture::new(self.snapshots.clone(), format)));
         let mut out = String::with_capacity(self.size_hint + self.size_hint / 8 + 4096);
@@ -152,6 +192,8 @@ impl Exposition {
 /// The exposition served now, the formats asked for lately, and the change signal.
 pub struct Cache {
     current: RwLock<Arc<Exposition>>,
+    /// The runs kept encoded for each body, handed to every exposition published.
+    runs: Arc<[Runs; 4]>,
     epoch: Instant,
     asked: [AtomicU64; 4],
     changed: Notify,
@@ -160,9 +202,12 @@ pub struct Cache {
 
 impl Cache {
     /// A cache serving `first` until the first refresh.
-    pub fn new(first: Exposition) -> Self {
+    pub fn new(mut first: Exposition) -> Self {
+        let runs: Arc<[Runs; 4]> = Arc::default();
+        first.runs = runs.clone();
         Cache {
             current: RwLock::new(Arc::new(first)),
+            runs,
             epoch: Instant::now(),
             asked: Default::default(),
             changed: Notify::new(),
@@ -193,12 +238,16 @@ impl Cache {
     /// refresh on request may overlap, and the one that took its snapshots first must not
     /// replace the other's (its bodies were encoded from older data, the exporter's own counters
     /// included). Returns the exposition current now.
-    pub fn publish(&self, exp: Exposition) -> Arc<Exposition> {
+    pub fn publish(&self, mut exp: Exposition) -> Arc<Exposition> {
+        exp.runs = self.runs.clone();
         let exp = Arc::new(exp);
         let now = self.epoch.elapsed().as_secs() + 1;
         for (i, (format, gzip)) in BODIES.iter().enumerate() {
             if asked_lately(self.asked[i].load(Ordering::Relaxed), now) {
                 exp.body(*format, *gzip);
+            } else {
+                // Nobody scrapes this body now: its kept runs would only hold memory.
+                self.runs[i].clear();
             }
         }
         let mut current = self.current.write().unwrap_or_else(|e| e.into_inner());
@@ -254,15 +303,6 @@ impl Cache {
 /// never) was asked for within [`EAGER_WINDOW`] of `now`.
 fn asked_lately(asked: u64, now: u64) -> bool {
     asked != 0 && now.saturating_sub(asked) <= EAGER_WINDOW.as_secs()
-}
-
-fn gzip_bytes(data: &[u8]) -> Bytes {
-    // Level 1: an exposition compresses about 10x even at the fastest level, and the encoder
-    // runs after every change.
-    let mut enc = GzEncoder::new(Vec::with_capacity(data.len() / 8 + 64), Compression::fast());
-    // Writing to a Vec cannot fail.
-    let _ = enc.write_all(data);
-    Bytes::from(enc.finish().unwrap_or_default())
 }
 
 #[cfg(test)]

@@ -390,6 +390,35 @@ impl Jobs {
             .insert(source.to_string(), Arc::new(families));
     }
 
+    /// Drops the families `keep` refuses from every snapshot held (a family turned off by a
+    /// reload goes now, not at each job's next run). A snapshot that loses none stays the same
+    /// `Arc`, so its encoded text stays kept.
+    pub fn retain_families(&self, keep: impl Fn(&Family) -> bool) {
+        let filter = |s: &mut Arc<Vec<Family>>| {
+            if !s.iter().all(&keep) {
+                *s = Arc::new(s.iter().filter(|f| keep(f)).cloned().collect());
+            }
+        };
+        for e in self.lock().values_mut() {
+            if let Some(s) = &mut e.snapshot {
+                filter(s);
+            }
+            for p in e.parts.values_mut() {
+                if let Some(s) = &mut p.snapshot {
+                    filter(s);
+                }
+            }
+        }
+        for s in self
+            .extra
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values_mut()
+        {
+            filter(s);
+        }
+    }
+
     /// The families of sources that are not jobs.
     pub fn extras(&self) -> Vec<Arc<Vec<Family>>> {
         self.extra

@@ -1,11 +1,12 @@
 //! The store: what collections report and what `/metrics`, `/ready` and the status page read,
-//! in four parts with one job each.
+//! in five parts with one job each.
 //!
 //! - [`jobs`]: the job table, the latest snapshot of every (collector, account, region) job, and
 //!   the freshness rule (how long a failed job's last good values are served).
 //! - [`readiness`]: which targets are still being resolved, and so whether `/ready` says yes.
 //! - [`exposition`]: the bodies `/metrics` serves, encoded ahead for the formats asked for lately
 //!   and on first request for the others, gzip, and the encoder task.
+//! - [`runs`]: the posture samples kept encoded per run of snapshots between re-encodes.
 //! - [`telemetry`]: the exporter's own metrics in a `prometheus-client` registry.
 //!
 //! [`Store`] is the one handle the rest of the exporter holds; it passes each report to the
@@ -15,11 +16,12 @@
 pub mod exposition;
 pub mod jobs;
 pub mod readiness;
+pub mod runs;
 pub mod telemetry;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
@@ -47,6 +49,9 @@ pub struct Store {
     /// Counts changes to the job table (after each is made), for readers that cache what they
     /// derive from it (the overview).
     revision: AtomicU64,
+    /// Families the configuration turned off (`exclude_families`), by exposed name: dropped
+    /// from every report before it is stored.
+    excluded: RwLock<Arc<BTreeSet<String>>>,
 }
 
 impl Store {
@@ -71,6 +76,7 @@ impl Store {
             telemetry,
             calls,
             revision: AtomicU64::new(0),
+            excluded: RwLock::default(),
         }
     }
 
@@ -90,6 +96,38 @@ impl Store {
     pub fn set_max_stale_intervals(&self, n: u32) {
         self.jobs.set_max_stale_intervals(n);
         self.cache.changed();
+    }
+
+    /// Turns off the families named in `names` (exposed names, as `exclude_families` has them)
+    /// and back on those no longer named: from now on they are dropped from every report, and
+    /// those held now are dropped at once. A family turned back on returns with each job's next
+    /// run.
+    pub fn set_excluded_families(&self, names: &[String]) {
+        let set: BTreeSet<String> = names.iter().cloned().collect();
+        let newly = {
+            let mut excluded = self.excluded.write().unwrap_or_else(|e| e.into_inner());
+            let newly = set.difference(&excluded).next().is_some();
+            *excluded = Arc::new(set.clone());
+            newly
+        };
+        if newly {
+            self.jobs
+                .retain_families(|f| !set.contains(f.desc().exposed_name().as_ref()));
+            self.touched();
+            self.cache.changed();
+        }
+    }
+
+    /// Drops the families turned off from `families`.
+    fn drop_excluded(&self, families: &mut Vec<Family>) {
+        let excluded = self
+            .excluded
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if !excluded.is_empty() {
+            families.retain(|f| !excluded.contains(f.desc().exposed_name().as_ref()));
+        }
     }
 
     /// The API call counter this store exports.
@@ -119,8 +157,16 @@ impl Store {
 
     /// Records the outcome of one run, its parts included, and applies the freshness rule
     /// (see [`jobs`]).
-    pub fn record(&self, key: &JobKey, report: RunReport) {
+    pub fn record(&self, key: &JobKey, mut report: RunReport) {
         let duration = report.duration;
+        if let Ok(c) = &mut report.result {
+            self.drop_excluded(&mut c.families);
+            for part in &mut c.parts {
+                if let Ok(r) = &mut part.result {
+                    self.drop_excluded(&mut r.families);
+                }
+            }
+        }
         if let Some(r) = self.jobs.record(key, report) {
             self.telemetry
                 .attempt(key, duration, r.failed, r.last_success);
@@ -133,7 +179,9 @@ impl Store {
     /// Replaces an extra family that is not tied to a job (e.g. `aws_account_info` of one
     /// discovery target), under `source`.
     pub fn set_extra(&self, source: &str, family: Family) {
-        self.jobs.set_extra(source, vec![family]);
+        let mut families = vec![family];
+        self.drop_excluded(&mut families);
+        self.jobs.set_extra(source, families);
         self.touched();
         self.cache.changed();
     }

@@ -247,3 +247,49 @@ async fn malformed_answers_fail_the_job_not_the_process() {
     assert_eq!(s.up("config_recorder", &member, "us-east-1"), Some(1.0));
     env.stop().await;
 }
+
+/// `exclude_families` drops a family from `/metrics` and keeps the others; a reload that
+/// excludes another drops it at once, and one that excludes it no more brings it back with the
+/// next run.
+#[tokio::test]
+async fn an_excluded_family_is_absent_and_a_reload_applies_the_list() {
+    let sim = aws_sim::Sim::start(world())
+        .await
+        .expect("simulator starts");
+    let cfg = |exclude: &str| {
+        let yaml = crate::common::yaml_for(
+            &sim,
+            &only(&["config_recorder"], "1h"),
+            &format!("exclude_families: [{exclude}]\n"),
+        );
+        posture_exporter::config::Config::from_yaml_str(&yaml).expect("valid")
+    };
+    let first = cfg("aws_config_recorder_last_status");
+    let second = cfg("aws_config_recorders");
+    let env = Env::start_on_demand(sim, first).await;
+    assert_eq!(env.cycle().await, 0);
+    let text = scrape_text(&env).await;
+    assert!(!text.contains("aws_config_recorder_last_status{"), "{text}");
+    assert!(!text.contains("# HELP aws_config_recorder_last_status "));
+    assert!(text.contains("aws_config_recorders{"), "{text}");
+    assert!(text.contains("aws_config_recorder_last_status_change_timestamp_seconds{"));
+
+    // Reload: exclude `aws_config_recorders` instead. It goes before any job runs again; the
+    // other returns with the next run.
+    env.app.reload(second).await;
+    let text = scrape_text(&env).await;
+    assert!(!text.contains("aws_config_recorders{"), "{text}");
+    assert!(text.contains("aws_config_recorder_recording{"), "{text}");
+    assert_eq!(env.cycle().await, 0);
+    let text = scrape_text(&env).await;
+    assert!(text.contains("aws_config_recorder_last_status{"), "{text}");
+    assert!(!text.contains("aws_config_recorders{"), "{text}");
+    env.stop().await;
+}
+
+async fn scrape_text(env: &Env) -> String {
+    env.app.store.refresh();
+    let r = crate::common::get(env.addr(), "/metrics", &[]).await;
+    assert_eq!(r.status, 200);
+    String::from_utf8(r.body).expect("UTF-8")
+}
