@@ -11,15 +11,16 @@
 //!
 //! The files: [`duration`] (`30s`, `1h30m`), [`problem`] (problems, per-section
 //! deserialization), [`shapes`] (AWS identifiers), [`yaml`] (the alias budget), [`web`], [`aws`]
-//! and [`targets`] (the top-level sections), [`section`] (what a collector's section offers).
-//! Collector sections are defined beside their collectors and gathered by
-//! [`crate::collectors::Sections`].
+//! and [`targets`] (the top-level sections), [`section`] (what a collector's section is made of
+//! and offers), `split` (how a section's keys reach its parts). Collector sections are defined
+//! beside their collectors and gathered by [`crate::collectors::Sections`].
 
 pub mod aws;
 pub mod duration;
 pub mod problem;
 pub mod section;
 pub mod shapes;
+mod split;
 pub mod targets;
 pub mod web;
 pub mod yaml;
