@@ -45,9 +45,10 @@ use crate::config::section::{Key, Own, Parts, Section};
 use crate::metrics::{Family, Reading};
 
 mod convert;
+pub(crate) use convert::descs;
 pub use convert::{
     excluded_family, families, member_families, member_items, status_families, Descs, MemberStatus,
-    Noun, View, MEMBER_STATUSES,
+    Noun, Origin, Shape, View, MEMBER_STATUSES,
 };
 
 /// The log targets of the two collectors' lines (what `RUST_LOG` filters on), as they were
@@ -598,7 +599,13 @@ async fn run<K: Kind>(
 ) -> Shown {
     let detail: BTreeSet<&str> = cfg.detail_statuses.iter().map(String::as_str).collect();
     let deadline = Instant::now() + cfg.schedule().timeout.mul_f64(SCAN_BUDGET);
-    let (noun, descs, deployed_by, region) = (K::NOUN, K::descs(), &c.account_id, &c.region);
+    let (noun, descs, region) = (K::NOUN, K::descs(), &c.region);
+    // Several regions of one account may each deploy a name: the region is then a label.
+    let several = cfg.placement().regions.is_some_and(|r| r.len() > 1);
+    let origin = Origin {
+        deployed_by: &c.account_id,
+        region: several.then_some(region.as_str()),
+    };
     let read = |name: String, status: Option<String>| K::members(c, name, status);
     let detail = &detail;
     statuses.sort_by(|a, b| a.name.cmp(&b.name));
@@ -704,7 +711,7 @@ async fn run<K: Kind>(
     parts.push(Part {
         name: "definitions".to_string(),
         result: match defs_error {
-            None => Ok(vec![excluded_family(descs, deployed_by, &views)].into()),
+            None => Ok(vec![excluded_family(descs, origin, &views)].into()),
             Some(e) => Err(e),
         },
     });
@@ -713,7 +720,7 @@ async fn run<K: Kind>(
             name: members_part(noun, &v.name),
             result: match t.failed.remove(&v.name) {
                 None => Ok(Reading {
-                    families: member_families(descs, deployed_by, std::slice::from_ref(v)),
+                    families: member_families(descs, origin, std::slice::from_ref(v)),
                     items: member_items(noun, region, std::slice::from_ref(v)),
                 }),
                 Some(e) => Err(e),
@@ -721,7 +728,7 @@ async fn run<K: Kind>(
         });
     }
     Shown {
-        families: status_families(descs, deployed_by, &views),
+        families: status_families(descs, origin, &views),
         parts,
         notes,
         deferred: !t.deferred.is_empty(),
