@@ -415,7 +415,7 @@ mod tests {
             assert!(!p.desc().labels.contains(&"region"));
             assert_eq!(r.desc().labels[2], "region", "{}", r.desc().name);
             assert_eq!(p.len(), r.len());
-            assert!(r.len() > 0, "{}", r.desc().name);
+            assert!(!r.is_empty(), "{}", r.desc().name);
             assert_eq!(
                 p.text(),
                 r.text().replace(",region=\"eu-west-1\"", ""),
