@@ -20,7 +20,7 @@ use posture_exporter::config::Config;
 use crate::common::{creds, only, Env, Scrape};
 
 /// A config with only the management target, so that big organizations cost no targets.
-fn mgmt_yaml(sim: &Sim, collectors: &str) -> String {
+pub(crate) fn mgmt_yaml(sim: &Sim, collectors: &str) -> String {
     format!(
         "listen: 127.0.0.1:0\naws:\n  region: us-east-1\n  endpoint_url: \"{}\"\n  max_attempts: 2\n  attempt_timeout: 5s\n  operation_timeout: 20s\n  rate_limits:\n    config:\n      rate: 0\n      burst: 1\ntargets:\n  - name: management\n    regions: [us-east-1]\ncollectors:\n{collectors}",
         sim.url()
@@ -36,7 +36,7 @@ async fn env(world: WorldOptions) -> Env {
 }
 
 /// Only `config_org_rules`, called from the target named `target`.
-fn only_org_rules_from(target: &str) -> String {
+pub(crate) fn only_org_rules_from(target: &str) -> String {
     only(&["config_org_rules"], "1h").replace(
         "  config_org_rules:\n    enabled: true\n    interval: 1h\n",
         &format!(
@@ -46,7 +46,7 @@ fn only_org_rules_from(target: &str) -> String {
 }
 
 /// What the simulator holds for every rule: (org status, counts, failed members).
-type Truth = BTreeMap<
+pub(crate) type Truth = BTreeMap<
     String,
     (
         String,
@@ -57,7 +57,7 @@ type Truth = BTreeMap<
     ),
 >;
 
-fn truth(w: &World) -> Truth {
+pub(crate) fn truth(w: &World) -> Truth {
     co::rules(w)
         .into_iter()
         .map(|r| {
@@ -85,7 +85,7 @@ fn truth(w: &World) -> Truth {
 }
 
 /// Asserts that the scrape shows exactly what the simulator holds.
-fn assert_shows(s: &Scrape, t: &Truth) {
+pub(crate) fn assert_shows(s: &Scrape, t: &Truth) {
     let rules_seen = s
         .matching("aws_config_org_rule_status", &[("status", "CREATE_FAILED")])
         .len();
@@ -369,70 +369,6 @@ async fn the_delegated_administrator_reads_the_rules_it_deployed() {
     assert_eq!(s.up("config_org_rules", &admin, "us-east-1"), Some(1.0));
     let t = env.sim.world(|w| truth(w));
     assert_shows(&s, &t);
-    env.stop().await;
-}
-
-/// Organization rules are deployed region by region: `regions` reads each listed region with a
-/// job of its own, every series then saying its region, so a name deployed in both is two
-/// series, never one repeated; `region: x`, the old spelling, is still one region, with the
-/// labels as they were.
-#[tokio::test]
-async fn several_regions_each_have_a_job_and_say_which() {
-    let sim = Sim::start(WorldOptions::default()).await.unwrap();
-    let placed = |key: &str| {
-        only_org_rules_from("management").replace(
-            "    target: management\n",
-            &format!("    target: management\n    {key}\n"),
-        )
-    };
-    let yaml = mgmt_yaml(&sim, &placed("regions: [us-east-1, eu-west-1]"));
-    let cfg = Config::from_yaml_str(&yaml).unwrap_or_else(|e| panic!("{e}\n{yaml}"));
-    let env = Env::start_on_demand(sim, cfg).await;
-    assert_eq!(env.cycle().await, 0);
-    let s = env.scrape().await;
-    crate::faults::assert_no_duplicates(&s);
-    let mgmt = env.sim.world(|w| w.management().id.clone());
-    let t = env.sim.world(|w| truth(w));
-    for region in ["us-east-1", "eu-west-1"] {
-        assert_eq!(
-            s.up("config_org_rules", &mgmt, region),
-            Some(1.0),
-            "{region}"
-        );
-        for (name, (status, .., dep)) in &t {
-            assert_eq!(
-                s.get(
-                    "aws_config_org_rule_status",
-                    &[
-                        ("rule", name),
-                        ("deployed_by", dep),
-                        ("region", region),
-                        ("status", status)
-                    ]
-                ),
-                Some(1.0),
-                "{name} in {region}"
-            );
-        }
-    }
-    assert_eq!(
-        s.label_values("aws_config_org_rule_member_accounts", "region"),
-        ["eu-west-1".to_string(), "us-east-1".to_string()].into()
-    );
-    env.stop().await;
-
-    let sim = Sim::start(WorldOptions::default()).await.unwrap();
-    let yaml = mgmt_yaml(&sim, &placed("region: eu-west-1"));
-    let cfg = Config::from_yaml_str(&yaml).unwrap_or_else(|e| panic!("{e}\n{yaml}"));
-    let env = Env::start_on_demand(sim, cfg).await;
-    assert_eq!(env.cycle().await, 0);
-    let s = env.scrape().await;
-    assert_eq!(s.up("config_org_rules", &mgmt, "eu-west-1"), Some(1.0));
-    assert_eq!(s.up("config_org_rules", &mgmt, "us-east-1"), None);
-    assert!(s
-        .label_values("aws_config_org_rule_status", "region")
-        .is_empty());
-    assert_shows(&s, &env.sim.world(|w| truth(w)));
     env.stop().await;
 }
 

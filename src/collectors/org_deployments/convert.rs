@@ -112,12 +112,12 @@ macro_rules! descs {
         }
     ) => {
         $(#[$doc])*
-        $vis static $descs: $crate::collectors::org_deployments::Descs =
-            $crate::collectors::org_deployments::Descs {
-                plain: $crate::collectors::org_deployments::descs!(@shape $label, $prefix, [],
+        $vis static $descs: $crate::collectors::org_deployments::convert::Descs =
+            $crate::collectors::org_deployments::convert::Descs {
+                plain: $crate::collectors::org_deployments::convert::descs!(@shape $label, $prefix, [],
                     $status, $last_update, $excluded, $member_accounts, $member_status,
                     $member_last_update),
-                regional: $crate::collectors::org_deployments::descs!(@shape $label, $prefix, ["region"],
+                regional: $crate::collectors::org_deployments::convert::descs!(@shape $label, $prefix, ["region"],
                     $status, $last_update, $excluded, $member_accounts, $member_status,
                     $member_last_update),
             };
@@ -125,7 +125,7 @@ macro_rules! descs {
     (@shape $label:literal, $prefix:literal, [$($region:literal)?], $status:literal,
      $last_update:literal, $excluded:literal, $member_accounts:literal, $member_status:literal,
      $member_last_update:literal) => {
-        $crate::collectors::org_deployments::Shape {
+        $crate::collectors::org_deployments::convert::Shape {
             status: &$crate::metrics::Desc {
                 name: concat!($prefix, "_status"),
                 help: $status,

@@ -44,7 +44,7 @@ use crate::config::problem::{Problems, ValidateContext};
 use crate::config::section::{Key, Own, Parts, Section};
 use crate::metrics::{Family, Reading};
 
-mod convert;
+pub mod convert;
 pub(crate) use convert::descs;
 pub use convert::{
     excluded_family, families, member_families, member_items, status_families, Descs, MemberStatus,
