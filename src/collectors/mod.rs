@@ -25,7 +25,6 @@ use serde_yaml::Value;
 use crate::aws::RegionClients;
 use crate::collect::{Collector, Job, JobContext, Placement, Schedule, Scope, Section, TypedJob};
 use crate::config::problem::{kind, section, Problems, ValidateContext};
-use crate::config::section::check;
 
 macro_rules! collectors {
     ($($module:ident :: $ty:ident),* $(,)?) => {
@@ -150,8 +149,7 @@ macro_rules! collectors {
             ) {
                 $(
                     if !skip.contains(&CollectorKind::$ty) {
-                        check(
-                            &*self.$module,
+                        self.$module.check(
                             concat!("collectors.", stringify!($module)),
                             ctx,
                             p,
@@ -228,7 +226,7 @@ mod tests {
                 .unwrap(),
             &mut p,
         );
-        assert_eq!(s.guardduty.interval.0.as_secs(), 60);
+        assert_eq!(s.guardduty.common.interval.0.as_secs(), 60);
         assert_eq!(failed, vec![CollectorKind::ConfigRecorder]);
         assert_eq!(p.0.len(), 1, "{:?}", p.0);
         assert_eq!(p.0[0].path, "collectors.config_recorder.interval");

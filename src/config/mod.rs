@@ -11,9 +11,9 @@
 //!
 //! The files: [`duration`] (`30s`, `1h30m`), [`problem`] (problems, per-section
 //! deserialization), [`shapes`] (AWS identifiers), [`yaml`] (the alias budget), [`web`], [`aws`]
-//! and [`targets`] (the top-level sections), [`section`] (what a collector's section offers),
-//! [`families`] (the deny list of families).
-//! Collector sections are defined beside their collectors and gathered by
+//! and [`targets`] (the top-level sections), [`section`] (what a collector's section is made of
+//! and offers), `split` (how a section's keys reach its parts), [`families`] (the deny list of
+//! families). Collector sections are defined beside their collectors and gathered by
 //! [`crate::collectors::Sections`].
 
 pub mod aws;
@@ -22,6 +22,7 @@ pub mod families;
 pub mod problem;
 pub mod section;
 pub mod shapes;
+mod split;
 pub mod targets;
 pub mod web;
 pub mod yaml;

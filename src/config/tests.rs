@@ -41,7 +41,7 @@ fn good_config_loads_with_defaults() {
     assert_eq!(c.aws.max_attempts, 5);
     assert_eq!(c.targets.len(), 2);
     assert_eq!(
-        c.collectors.config_recorder.interval.0,
+        c.collectors.config_recorder.common.interval.0,
         Duration::from_secs(5400)
     );
     assert_eq!(
@@ -343,10 +343,8 @@ collectors:
         "a full listing an hour by default"
     );
     assert!(c.collectors.config_compliance.incremental());
-    let detailed = Settings {
-        detail_compliance: vec!["NON_COMPLIANT".into(), "INSUFFICIENT_DATA".into()],
-        ..Settings::default()
-    };
+    let mut detailed = Settings::default();
+    detailed.own.detail_compliance = vec!["NON_COMPLIANT".into(), "INSUFFICIENT_DATA".into()];
     assert!(
         !detailed.incremental(),
         "an INSUFFICIENT_DATA series per rule needs every run to list everything"
@@ -456,4 +454,76 @@ fn exclude_families_refuses_unknown_names_with_the_closest_and_its_collector() {
     // Not a list.
     let ps = problems(&format!("{GOOD}exclude_families: aws_config_recorders\n"));
     assert!(ps.iter().any(|p| p.path == "exclude_families"), "{ps:#?}");
+}
+
+/// The placement keys are one spelling everywhere: organization rules and packs take `regions`
+/// (one job in each) and still their old `region: x` as a list of one; the compliance aggregator
+/// lives in one region and takes `region` only; a key a section does not take is unknown.
+#[test]
+fn placement_keys_are_spelled_alike_and_the_old_spelling_still_reads() {
+    let with = |section: &str| GOOD.replace("collectors:\n", &format!("collectors:\n{section}"));
+    for name in ["config_org_rules", "config_org_conformance_packs"] {
+        let c = Config::from_yaml_str(&with(&format!(
+            "  {name}:\n    regions: [us-east-1, eu-west-1]\n"
+        )))
+        .unwrap();
+        let s = if name == "config_org_rules" {
+            &c.collectors.config_org_rules
+        } else {
+            &c.collectors.config_org_conformance_packs
+        };
+        assert_eq!(
+            s.placement().regions,
+            Some(vec!["us-east-1".to_string(), "eu-west-1".to_string()])
+        );
+        let c =
+            Config::from_yaml_str(&with(&format!("  {name}:\n    region: eu-west-1\n"))).unwrap();
+        let s = if name == "config_org_rules" {
+            &c.collectors.config_org_rules
+        } else {
+            &c.collectors.config_org_conformance_packs
+        };
+        assert_eq!(s.placement().regions, Some(vec!["eu-west-1".to_string()]));
+        let ps = problems(&with(&format!(
+            "  {name}:\n    region: eu-west-1\n    regions: [moon-1]\n"
+        )));
+        let at = |k: &str| format!("collectors.{name}.{k}");
+        assert!(has(&ps, &at("region"), "not both"), "{ps:?}");
+        assert!(has(&ps, &at("regions[0]"), "`moon-1`"), "{ps:?}");
+        assert_eq!(ps.len(), 2, "{ps:?}");
+    }
+    let c = Config::from_yaml_str(&with(
+        "  config_compliance:\n    aggregator: org\n    region: eu-west-1\n",
+    ))
+    .unwrap();
+    assert_eq!(
+        c.collectors.config_compliance.placement().regions,
+        Some(vec!["eu-west-1".to_string()])
+    );
+    for (section, key) in [
+        (
+            "config_compliance:\n    aggregator: org\n    regions: [eu-west-1]",
+            "regions",
+        ),
+        ("config_aggregators:\n    region: eu-west-1", "region"),
+        ("iam_access_report:\n    regions: [eu-west-1]", "regions"),
+    ] {
+        let ps = problems(&with(&format!("  {section}\n")));
+        let name = section.split(':').next().unwrap_or_default();
+        assert_eq!(ps.len(), 1, "{ps:?}");
+        assert_eq!(ps[0].path, format!("collectors.{name}.{key}"));
+        assert!(
+            ps[0].message.starts_with(&format!(
+                "unknown field `{key}`, expected one of `enabled`, `interval`, `timeout`"
+            )),
+            "{ps:?}"
+        );
+    }
+    let ps = problems(&GOOD.replace("1h30m\n", "1h30m\n    target: management\n"));
+    assert_eq!(ps.len(), 1, "{ps:?}");
+    assert_eq!(ps[0].path, "collectors.config_recorder.target");
+    assert_eq!(
+        ps[0].message,
+        "unknown field `target`, expected one of `enabled`, `interval`, `timeout`"
+    );
 }

@@ -19,6 +19,7 @@ mod iam;
 mod layout;
 mod longrun;
 mod org_packs;
+mod org_regions;
 mod org_rules;
 mod overview;
 mod policy;

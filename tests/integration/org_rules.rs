@@ -20,7 +20,7 @@ use posture_exporter::config::Config;
 use crate::common::{creds, only, Env, Scrape};
 
 /// A config with only the management target, so that big organizations cost no targets.
-fn mgmt_yaml(sim: &Sim, collectors: &str) -> String {
+pub(crate) fn mgmt_yaml(sim: &Sim, collectors: &str) -> String {
     format!(
         "listen: 127.0.0.1:0\naws:\n  region: us-east-1\n  endpoint_url: \"{}\"\n  max_attempts: 2\n  attempt_timeout: 5s\n  operation_timeout: 20s\n  rate_limits:\n    config:\n      rate: 0\n      burst: 1\ntargets:\n  - name: management\n    regions: [us-east-1]\ncollectors:\n{collectors}",
         sim.url()
@@ -36,7 +36,7 @@ async fn env(world: WorldOptions) -> Env {
 }
 
 /// Only `config_org_rules`, called from the target named `target`.
-fn only_org_rules_from(target: &str) -> String {
+pub(crate) fn only_org_rules_from(target: &str) -> String {
     only(&["config_org_rules"], "1h").replace(
         "  config_org_rules:\n    enabled: true\n    interval: 1h\n",
         &format!(
@@ -46,7 +46,7 @@ fn only_org_rules_from(target: &str) -> String {
 }
 
 /// What the simulator holds for every rule: (org status, counts, failed members).
-type Truth = BTreeMap<
+pub(crate) type Truth = BTreeMap<
     String,
     (
         String,
@@ -57,7 +57,7 @@ type Truth = BTreeMap<
     ),
 >;
 
-fn truth(w: &World) -> Truth {
+pub(crate) fn truth(w: &World) -> Truth {
     co::rules(w)
         .into_iter()
         .map(|r| {
@@ -85,7 +85,7 @@ fn truth(w: &World) -> Truth {
 }
 
 /// Asserts that the scrape shows exactly what the simulator holds.
-fn assert_shows(s: &Scrape, t: &Truth) {
+pub(crate) fn assert_shows(s: &Scrape, t: &Truth) {
     let rules_seen = s
         .matching("aws_config_org_rule_status", &[("status", "CREATE_FAILED")])
         .len();

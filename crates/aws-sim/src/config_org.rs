@@ -19,8 +19,8 @@ use serde_json::{json, Value};
 use crate::call::{Answer, Call};
 use crate::config_org_packs;
 use crate::config_org_status::{
-    aggregator_accounts, answer, invalid_token, names_param, no_such_aggregator, org_access, page,
-    page_args,
+    aggregator_accounts, answer, names_param, no_such_aggregator, org_access, page, page_args,
+    DetailWire,
 };
 use crate::draw::{mix, EPOCH};
 use crate::wire::{fnv, json_ok, AwsError};
@@ -163,87 +163,30 @@ fn status_json(world: &World, r: &RuleDef) -> Value {
     })
 }
 
+/// GetOrganizationConfigRuleDetailedStatus: the wire of rules over the call both kinds share.
+const DETAIL: DetailWire = DetailWire {
+    op: "GetOrganizationConfigRuleDetailedStatus",
+    name: ("OrganizationConfigRuleName", "organizationConfigRuleName"),
+    status_filter: ("MemberAccountRuleStatus", "filters.memberAccountRuleStatus"),
+    list: "OrganizationConfigRuleDetailedStatus",
+    item: ("ConfigRuleName", "MemberAccountRuleStatus"),
+    find: |world, call, name| {
+        visible_rules(world, call)
+            .into_iter()
+            .find(|r| r.name == name)
+    },
+    no_such: no_such_rule,
+    member_name: |world, rule| {
+        format!(
+            "OrgConfigRule-{}-{:08x}",
+            rule.name,
+            mix(&[world.opts.seed, rule.index as u64]) & 0xffff_ffff
+        )
+    },
+};
+
 fn detailed_status(world: &mut World, call: &Call) -> Answer {
-    org_access(world, call)?;
-    let name = call
-        .json
-        .get("OrganizationConfigRuleName")
-        .and_then(Value::as_str)
-        .ok_or_else(|| {
-            AwsError::client(
-                "ValidationException",
-                "1 validation error detected: Value null at 'organizationConfigRuleName' failed to satisfy constraint: Member must not be null",
-            )
-        })?
-        .to_string();
-    let filters = call.json.get("Filters");
-    let status_filter = filters
-        .and_then(|f| f.get("MemberAccountRuleStatus"))
-        .and_then(Value::as_str)
-        .map(str::to_string);
-    let account_filter = filters
-        .and_then(|f| f.get("AccountId"))
-        .and_then(Value::as_str)
-        .map(str::to_string);
-    if let Some(s) = &status_filter {
-        if !STATUSES.contains(&s.as_str()) {
-            return Err(AwsError::client(
-                "ValidationException",
-                format!("1 validation error detected: Value '{s}' at 'filters.memberAccountRuleStatus' failed to satisfy constraint: Member must satisfy enum value set: [{}]", STATUSES.join(", ")),
-            ));
-        }
-    }
-    let scope = format!(
-        "GetOrganizationConfigRuleDetailedStatus|{name}|{}|{}",
-        status_filter.as_deref().unwrap_or(""),
-        account_filter.as_deref().unwrap_or("")
-    );
-    let (limit, offset) = page_args(call, &scope)?;
-    let has_token = call
-        .json
-        .get("NextToken")
-        .and_then(Value::as_str)
-        .is_some_and(|t| !t.is_empty());
-    if has_token && world.config_org.expire_tokens > 0 {
-        world.config_org.expire_tokens -= 1;
-        return Err(invalid_token());
-    }
-    let world = &*world;
-    let rule = visible_rules(world, call)
-        .into_iter()
-        .find(|r| r.name == name)
-        .filter(|r| !world.config_org.ghost_rules.contains(&r.name))
-        .ok_or_else(|| no_such_rule(&name))?;
-    let items: Vec<Value> = member_statuses(world, rule)
-        .into_iter()
-        .filter(|m| status_filter.as_ref().is_none_or(|s| &m.status == s))
-        .filter(|m| account_filter.as_ref().is_none_or(|a| &m.account_id == a))
-        .map(|m| {
-            let mut o = json!({
-                "AccountId": m.account_id,
-                "ConfigRuleName": format!("OrgConfigRule-{}-{:08x}", rule.name, mix(&[world.opts.seed, rule.index as u64]) & 0xffff_ffff),
-                "MemberAccountRuleStatus": m.status,
-                "LastUpdateTime": m.last_update,
-            });
-            if let Some(c) = m.error_code {
-                o["ErrorCode"] = json!(c);
-            }
-            if let Some(msg) = m.error_message {
-                o["ErrorMessage"] = json!(msg);
-            }
-            o
-        })
-        .collect();
-    Ok(json_ok(
-        call.protocol,
-        &page(
-            items,
-            "OrganizationConfigRuleDetailedStatus",
-            &scope,
-            limit,
-            offset,
-        ),
-    ))
+    crate::config_org_status::detailed_status(world, call, &DETAIL)
 }
 
 fn aggregator_arn(world: &World, agg: &Aggregator) -> String {

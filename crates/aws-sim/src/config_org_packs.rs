@@ -12,16 +12,16 @@
 //! `NoSuchOrganizationConformancePackException`. Limits are 0 to 100 as the model's
 //! `CosmosPageLimit` says, outside it `InvalidLimitException`; at most 25 names a call.
 
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::call::{Answer, Call};
 use crate::config_org_status::{
-    answer, deployer, excluded_accounts, invalid_token, is_ghost, member_statuses, names_param,
-    org_access, packs, page, page_args, rule_status, take_expired_token,
+    answer, deployer, excluded_accounts, names_param, org_access, packs, page_args, rule_status,
+    DetailWire,
 };
 use crate::draw::{mix, EPOCH};
-use crate::wire::{fnv, json_ok, AwsError};
-use crate::world::config_org::{RuleDef, STATUSES};
+use crate::wire::{fnv, AwsError};
+use crate::world::config_org::RuleDef;
 use crate::world::World;
 
 fn no_such_pack(name: &str) -> AwsError {
@@ -137,90 +137,29 @@ pub fn statuses(world: &mut World, call: &Call) -> Answer {
     )
 }
 
+/// GetOrganizationConformancePackDetailedStatus: the wire of packs over the call both kinds
+/// share.
+const DETAIL: DetailWire = DetailWire {
+    op: "GetOrganizationConformancePackDetailedStatus",
+    name: (
+        "OrganizationConformancePackName",
+        "organizationConformancePackName",
+    ),
+    status_filter: ("Status", "filters.status"),
+    list: "OrganizationConformancePackDetailedStatuses",
+    item: ("ConformancePackName", "Status"),
+    find: |world, call, name| visible(world, call).into_iter().find(|p| p.name == name),
+    no_such: no_such_pack,
+    member_name: |world, pack| {
+        format!(
+            "OrgConformsPack-{}-{:08x}",
+            pack.name,
+            mix(&[world.opts.seed, pack.index as u64, 0xc0f]) & 0xffff_ffff
+        )
+    },
+};
+
 /// GetOrganizationConformancePackDetailedStatus.
 pub fn detailed_status(world: &mut World, call: &Call) -> Answer {
-    org_access(world, call)?;
-    let name = call
-        .json
-        .get("OrganizationConformancePackName")
-        .and_then(Value::as_str)
-        .ok_or_else(|| {
-            AwsError::client(
-                "ValidationException",
-                "1 validation error detected: Value null at 'organizationConformancePackName' failed to satisfy constraint: Member must not be null",
-            )
-        })?
-        .to_string();
-    let filters = call.json.get("Filters");
-    let status_filter = filters
-        .and_then(|f| f.get("Status"))
-        .and_then(Value::as_str)
-        .map(str::to_string);
-    let account_filter = filters
-        .and_then(|f| f.get("AccountId"))
-        .and_then(Value::as_str)
-        .map(str::to_string);
-    if let Some(s) = &status_filter {
-        if !STATUSES.contains(&s.as_str()) {
-            return Err(AwsError::client(
-                "ValidationException",
-                format!("1 validation error detected: Value '{s}' at 'filters.status' failed to satisfy constraint: Member must satisfy enum value set: [{}]", STATUSES.join(", ")),
-            ));
-        }
-    }
-    let scope = format!(
-        "GetOrganizationConformancePackDetailedStatus|{name}|{}|{}",
-        status_filter.as_deref().unwrap_or(""),
-        account_filter.as_deref().unwrap_or("")
-    );
-    let (limit, offset) = page_args(call, &scope)?;
-    let has_token = call
-        .json
-        .get("NextToken")
-        .and_then(Value::as_str)
-        .is_some_and(|t| !t.is_empty());
-    if has_token && take_expired_token(world) {
-        return Err(invalid_token());
-    }
-    let world = &*world;
-    let pack = visible(world, call)
-        .into_iter()
-        .find(|p| p.name == name)
-        .filter(|p| !is_ghost(world, &p.name))
-        .ok_or_else(|| no_such_pack(&name))?;
-    let member_pack = format!(
-        "OrgConformsPack-{}-{:08x}",
-        pack.name,
-        mix(&[world.opts.seed, pack.index as u64, 0xc0f]) & 0xffff_ffff
-    );
-    let items: Vec<Value> = member_statuses(world, pack)
-        .into_iter()
-        .filter(|m| status_filter.as_ref().is_none_or(|s| &m.status == s))
-        .filter(|m| account_filter.as_ref().is_none_or(|a| &m.account_id == a))
-        .map(|m| {
-            let mut o = json!({
-                "AccountId": m.account_id,
-                "ConformancePackName": member_pack,
-                "Status": m.status,
-                "LastUpdateTime": m.last_update,
-            });
-            if let Some(c) = m.error_code {
-                o["ErrorCode"] = json!(c);
-            }
-            if let Some(msg) = m.error_message {
-                o["ErrorMessage"] = json!(msg);
-            }
-            o
-        })
-        .collect();
-    Ok(json_ok(
-        call.protocol,
-        &page(
-            items,
-            "OrganizationConformancePackDetailedStatuses",
-            &scope,
-            limit,
-            offset,
-        ),
-    ))
+    crate::config_org_status::detailed_status(world, call, &DETAIL)
 }

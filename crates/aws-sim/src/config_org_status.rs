@@ -2,6 +2,7 @@
 //! which exist, who deployed them, the status of each in every member account and
 //! organization-wide, and the status of every aggregator source; and what the handlers of
 //! their operations share (organization access, `Limit` and `NextToken`, names, pages, the
+//! member detail call of rules and packs ([`detailed_status`]), the
 //! unknown aggregator): [`config_org`](crate::config_org) for the rules and aggregators,
 //! [`config_org_packs`](crate::config_org_packs) for the packs, and
 //! [`config_compliance`](crate::config_compliance) for the aggregate compliance.
@@ -40,7 +41,9 @@ use serde_json::{json, Value};
 use crate::call::{Answer, Call};
 use crate::draw::{mix, unit, EPOCH};
 use crate::wire::{json_ok, next_token, parse_token, AwsError};
-use crate::world::config_org::{Aggregator, Kind, MemberStatus, RuleDef, RuleStatus, SourceStatus};
+use crate::world::config_org::{
+    Aggregator, Kind, MemberStatus, RuleDef, RuleStatus, SourceStatus, STATUSES,
+};
 use crate::world::{Account, World};
 
 /// The largest `Limit` of every operation here (the service model's `CosmosPageLimit` and
@@ -455,6 +458,108 @@ pub(crate) fn no_such_aggregator(name: &str) -> AwsError {
         "NoSuchConfigurationAggregatorException",
         format!("The configuration aggregator {name} does not exist."),
     )
+}
+
+/// How one kind's `GetOrganization...DetailedStatus` is spelled on the wire; the call is
+/// otherwise the same for rules and packs ([`detailed_status`]).
+pub(crate) struct DetailWire {
+    /// The operation, in the scope of its tokens.
+    pub op: &'static str,
+    /// The required name parameter, and its member name in the model's messages.
+    pub name: (&'static str, &'static str),
+    /// The status filter under `Filters`, and its path in the model's messages.
+    pub status_filter: (&'static str, &'static str),
+    /// The list in the answer.
+    pub list: &'static str,
+    /// An item's members: the name of the deployment in the member account, and its status.
+    pub item: (&'static str, &'static str),
+    /// The deployment the caller sees by that name in the call's region.
+    pub find: for<'a> fn(&'a World, &Call, &str) -> Option<&'a RuleDef>,
+    /// Its `NoSuch...` error.
+    pub no_such: fn(&str) -> AwsError,
+    /// The name of the deployment in a member account.
+    pub member_name: fn(&World, &RuleDef) -> String,
+}
+
+/// `GetOrganizationConfigRuleDetailedStatus` or `GetOrganizationConformancePackDetailedStatus`:
+/// a deployment's members, filtered by status and account, one page.
+pub(crate) fn detailed_status(world: &mut World, call: &Call, wire: &DetailWire) -> Answer {
+    org_access(world, call)?;
+    let (param, member) = wire.name;
+    let name = call
+        .json
+        .get(param)
+        .and_then(Value::as_str)
+        .ok_or_else(|| {
+            AwsError::client(
+                "ValidationException",
+                format!("1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be null"),
+            )
+        })?
+        .to_string();
+    let filters = call.json.get("Filters");
+    let (filter, filter_path) = wire.status_filter;
+    let status_filter = filters
+        .and_then(|f| f.get(filter))
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let account_filter = filters
+        .and_then(|f| f.get("AccountId"))
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    if let Some(s) = &status_filter {
+        if !STATUSES.contains(&s.as_str()) {
+            return Err(AwsError::client(
+                "ValidationException",
+                format!("1 validation error detected: Value '{s}' at '{filter_path}' failed to satisfy constraint: Member must satisfy enum value set: [{}]", STATUSES.join(", ")),
+            ));
+        }
+    }
+    let scope = format!(
+        "{}|{name}|{}|{}",
+        wire.op,
+        status_filter.as_deref().unwrap_or(""),
+        account_filter.as_deref().unwrap_or("")
+    );
+    let (limit, offset) = page_args(call, &scope)?;
+    let has_token = call
+        .json
+        .get("NextToken")
+        .and_then(Value::as_str)
+        .is_some_and(|t| !t.is_empty());
+    if has_token && take_expired_token(world) {
+        return Err(invalid_token());
+    }
+    let world = &*world;
+    let def = (wire.find)(world, call, &name)
+        .filter(|d| !is_ghost(world, &d.name))
+        .ok_or_else(|| (wire.no_such)(&name))?;
+    let member_name = (wire.member_name)(world, def);
+    let (name_key, status_key) = wire.item;
+    let items: Vec<Value> = member_statuses(world, def)
+        .into_iter()
+        .filter(|m| status_filter.as_ref().is_none_or(|s| &m.status == s))
+        .filter(|m| account_filter.as_ref().is_none_or(|a| &m.account_id == a))
+        .map(|m| {
+            let mut o = json!({
+                "AccountId": m.account_id,
+                name_key: member_name,
+                status_key: m.status,
+                "LastUpdateTime": m.last_update,
+            });
+            if let Some(c) = m.error_code {
+                o["ErrorCode"] = json!(c);
+            }
+            if let Some(msg) = m.error_message {
+                o["ErrorMessage"] = json!(msg);
+            }
+            o
+        })
+        .collect();
+    Ok(json_ok(
+        call.protocol,
+        &page(items, wire.list, &scope, limit, offset),
+    ))
 }
 
 #[cfg(test)]

@@ -106,10 +106,9 @@ targets:\n  - name: management\n    regions: [{}]\ncollectors:\n  config_complia
             Some(creds()),
         )
         .await;
-        let aggregated = Arc::new(Settings {
-            aggregator: Some("organization-aggregator".into()),
-            ..Settings::default()
-        });
+        let mut aggregated = Settings::default();
+        aggregated.own.aggregator = Some("organization-aggregator".into());
+        let aggregated = Arc::new(aggregated);
         let fanned = Arc::new(Settings::default());
 
         // The fan-out first, on the organization as generated.

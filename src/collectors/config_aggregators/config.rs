@@ -1,82 +1,19 @@
-//! The `collectors.config_aggregators` section.
+//! The `collectors.config_aggregators` section: the common settings (every 10 minutes by
+//! default), `target` (the account holding the aggregators; the first target by default) and
+//! `regions` (where they are; `aws.region` by default). Nothing of its own.
 
 use serde::Deserialize;
 
-use crate::config::duration::{d, HumanDuration};
-use crate::config::problem::{Problems, ValidateContext};
-use crate::config::section::{Placement, Section};
-use crate::config::shapes::valid_region;
+use crate::config::section::{Key, Own, Parts};
 
 /// `config_aggregators`: configuration aggregators and their sources.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub type Settings = Parts<600, Aggregators>;
+
+/// What is particular to `config_aggregators`: only the placement keys it accepts.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
-pub struct Settings {
-    /// Run this collector.
-    #[serde(default = "yes")]
-    pub enabled: bool,
-    /// Time between two runs.
-    #[serde(default = "default_interval")]
-    pub interval: HumanDuration,
-    /// Longest a run may take; defaults to the interval, at most 5m.
-    #[serde(default)]
-    pub timeout: Option<HumanDuration>,
-    /// Name of the target holding the aggregators; defaults to the first target.
-    #[serde(default)]
-    pub target: Option<String>,
-    /// Regions holding aggregators; defaults to `aws.region`.
-    #[serde(default)]
-    pub regions: Option<Vec<String>>,
-}
+pub struct Aggregators {}
 
-fn yes() -> bool {
-    true
-}
-fn default_interval() -> HumanDuration {
-    d(600)
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            enabled: true,
-            interval: default_interval(),
-            timeout: None,
-            target: None,
-            regions: None,
-        }
-    }
-}
-
-impl Section for Settings {
-    fn common(&self) -> (bool, HumanDuration, Option<HumanDuration>) {
-        (self.enabled, self.interval, self.timeout)
-    }
-
-    fn placement(&self) -> Placement {
-        Placement {
-            target: self.target.clone(),
-            regions: self.regions.clone(),
-            ..Placement::default()
-        }
-    }
-
-    fn validate(&self, path: &str, ctx: &ValidateContext<'_>, p: &mut Problems) {
-        ctx.check_target(&format!("{path}.target"), self.target.as_ref(), p);
-        if let Some(rs) = &self.regions {
-            if rs.is_empty() {
-                p.at(
-                    format!("{path}.regions"),
-                    "the list is empty; omit it to use aws.region",
-                );
-            }
-            for (i, r) in rs.iter().enumerate() {
-                if !valid_region(r) {
-                    p.at(
-                        format!("{path}.regions[{i}]"),
-                        format!("`{r}` is not an AWS region name"),
-                    );
-                }
-            }
-        }
-    }
+impl Own for Aggregators {
+    const PLACEMENT: &'static [Key] = &[Key::Target, Key::Regions];
 }

@@ -9,8 +9,7 @@ use serde::Deserialize;
 
 use crate::config::duration::{d, HumanDuration};
 use crate::config::problem::{Problems, ValidateContext};
-use crate::config::section::{Placement, Section};
-use crate::config::shapes::valid_region;
+use crate::config::section::{Key, Own, Parts};
 
 /// The compliance types of a Config rule, as AWS spells them (the service model's
 /// `ComplianceType`; AWS documents that a rule's compliance is never `NOT_APPLICABLE`, but the
@@ -26,45 +25,32 @@ pub const RULE_COMPLIANCE: &[&str] = &[
 /// rule or a conformance pack can be).
 pub const ZERO_FILLED: &[&str] = &["COMPLIANT", "NON_COMPLIANT", "INSUFFICIENT_DATA"];
 
-/// `config_compliance`: Config rule and conformance pack compliance per account and region.
+/// `config_compliance`: Config rule and conformance pack compliance per account and region,
+/// every 15 minutes by default.
+pub type Settings = Parts<900, Compliance>;
+
+/// What is particular to `config_compliance`. Its placement keys are `target` and `region`, and
+/// only with `aggregator`: `region` stays singular because an aggregator lives in one region
+/// (it already gathers every region of its sources), so a list would read one aggregator twice
+/// or name aggregators that do not exist.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
-pub struct Settings {
-    /// Run this collector.
-    #[serde(default = "yes")]
-    pub enabled: bool,
-    /// Time between two runs.
-    #[serde(default = "default_interval")]
-    pub interval: HumanDuration,
-    /// Longest a run may take; defaults to the interval, at most 5m.
-    #[serde(default)]
-    pub timeout: Option<HumanDuration>,
-    /// Name of an organization (or account) configuration aggregator to read everything from.
+pub struct Compliance {
+    /// Name of an organization (or account) configuration aggregator to read everything from,
+    /// from `target` (defaults to the first target) in `region` (defaults to `aws.region`).
     /// When set, no account is read on its own; when absent, every account and region is.
     #[serde(default)]
     pub aggregator: Option<String>,
-    /// Target holding the aggregator; defaults to the first target. Only with `aggregator`.
-    #[serde(default)]
-    pub target: Option<String>,
-    /// Region of the aggregator; defaults to `aws.region`. Only with `aggregator`.
-    #[serde(default)]
-    pub region: Option<String>,
     /// Compliance types listed rule by rule (and pack by pack) in `aws_config_rule_compliance`
     /// and `aws_config_conformance_pack_compliance`; none by default.
     #[serde(default = "default_detail")]
     pub detail_compliance: Vec<String>,
     /// Time between two full listings of the aggregator; the runs in between read only what is
-    /// NON_COMPLIANT (see [`Settings::incremental`]). Defaults to 1h. Only with `aggregator`.
+    /// NON_COMPLIANT (see [`Compliance::incremental`]). Defaults to 1h. Only with `aggregator`.
     #[serde(default)]
     pub full_read_interval: Option<HumanDuration>,
 }
 
-fn yes() -> bool {
-    true
-}
-fn default_interval() -> HumanDuration {
-    d(900)
-}
 /// None by default: a NON_COMPLIANT rule or pack already has its series of its own
 /// (`aws_config_rule_noncompliant_resources`, `aws_config_conformance_pack_noncompliant_rules`),
 /// and a 1 beside each would repeat them.
@@ -72,7 +58,7 @@ fn default_detail() -> Vec<String> {
     Vec::new()
 }
 
-impl Settings {
+impl Compliance {
     /// Time between two full listings of the aggregator.
     pub fn full_read_interval(&self) -> HumanDuration {
         self.full_read_interval.unwrap_or(d(3600))
@@ -87,15 +73,10 @@ impl Settings {
     }
 }
 
-impl Default for Settings {
+impl Default for Compliance {
     fn default() -> Self {
-        Settings {
-            enabled: true,
-            interval: default_interval(),
-            timeout: None,
+        Compliance {
             aggregator: None,
-            target: None,
-            region: None,
             detail_compliance: default_detail(),
             full_read_interval: None,
         }
@@ -109,50 +90,28 @@ fn valid_aggregator_name(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
-impl Section for Settings {
-    fn common(&self) -> (bool, HumanDuration, Option<HumanDuration>) {
-        (self.enabled, self.interval, self.timeout)
+/// Without an aggregator every account and region is read on its own: there is nothing to place.
+const ONLY_WITH_AGGREGATOR: &str =
+    "only with `aggregator`: without one every account and region is read on its own";
+
+impl Own for Compliance {
+    const PLACEMENT: &'static [Key] = &[Key::Target, Key::Region];
+
+    fn placement_unused(&self) -> Option<&'static str> {
+        self.aggregator.is_none().then_some(ONLY_WITH_AGGREGATOR)
     }
 
-    fn placement(&self) -> Placement {
-        Placement {
-            target: self.target.clone(),
-            regions: self.region.clone().map(|r| vec![r]),
-            ..Placement::default()
-        }
-    }
-
-    fn validate(&self, path: &str, ctx: &ValidateContext<'_>, p: &mut Problems) {
+    fn validate(&self, path: &str, _: &ValidateContext<'_>, p: &mut Problems) {
         match &self.aggregator {
             Some(a) if !valid_aggregator_name(a) => p.at(
                 format!("{path}.aggregator"),
                 format!("`{a}` is not an aggregator name (1 to 256 letters, digits, `_` or `-`)"),
             ),
             Some(_) => {}
-            None => {
-                for (field, set) in [
-                    ("target", self.target.is_some()),
-                    ("region", self.region.is_some()),
-                    ("full_read_interval", self.full_read_interval.is_some()),
-                ] {
-                    if set {
-                        p.at(
-                            format!("{path}.{field}"),
-                            "only with `aggregator`: without one every account and region \
-                             is read on its own",
-                        );
-                    }
-                }
+            None if self.full_read_interval.is_some() => {
+                p.at(format!("{path}.full_read_interval"), ONLY_WITH_AGGREGATOR)
             }
-        }
-        ctx.check_target(&format!("{path}.target"), self.target.as_ref(), p);
-        if let Some(r) = &self.region {
-            if !valid_region(r) {
-                p.at(
-                    format!("{path}.region"),
-                    format!("`{r}` is not an AWS region name"),
-                );
-            }
+            None => {}
         }
         for (i, s) in self.detail_compliance.iter().enumerate() {
             if !RULE_COMPLIANCE.contains(&s.as_str()) {

@@ -375,11 +375,9 @@ mod tests {
 
     #[test]
     fn a_full_listing_is_due_first_after_the_interval_and_on_a_change_of_aggregator() {
-        let s = Settings {
-            aggregator: Some("org".into()),
-            full_read_interval: Some(crate::config::duration::d(600)),
-            ..Settings::default()
-        };
+        let mut s = Settings::default();
+        s.own.aggregator = Some("org".into());
+        s.own.full_read_interval = Some(crate::config::duration::d(600));
         assert_eq!(
             full_listing_due(&s, "org", &State::default()),
             Some("nothing read before")
@@ -396,18 +394,14 @@ mod tests {
             full_listing_due(&s, "org", &kept("other", Duration::from_secs(1))),
             Some("the aggregator changed")
         );
-        let detailed = Settings {
-            detail_compliance: vec!["COMPLIANT".into()],
-            ..s.clone()
-        };
+        let mut detailed = s.clone();
+        detailed.own.detail_compliance = vec!["COMPLIANT".into()];
         assert_eq!(
             full_listing_due(&detailed, "org", &kept("org", Duration::from_secs(1))),
             Some("the detail types ask for more than NON_COMPLIANT")
         );
-        let every_run = Settings {
-            full_read_interval: Some(crate::config::duration::d(0)),
-            ..s
-        };
+        let mut every_run = s;
+        every_run.own.full_read_interval = Some(crate::config::duration::d(0));
         assert_eq!(
             full_listing_due(&every_run, "org", &kept("org", Duration::ZERO)),
             Some("full_read_interval has passed")

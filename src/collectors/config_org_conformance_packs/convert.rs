@@ -1,60 +1,24 @@
 //! The families of organization conformance packs: the same shape as organization rules', with
 //! `pack` for `rule` (see [`org_deployments::families`]).
 
-use crate::collectors::org_deployments::{self, Descs, View};
-use crate::metrics::{Desc, Family, Kind};
+use crate::collectors::org_deployments::{self, descs, Origin, View};
+use crate::metrics::Family;
 
-static STATUS: Desc = Desc {
-    name: "aws_config_org_conformance_pack_status",
-    help: "Organization-wide deployment status of an organization conformance pack: 1, labelled with the current status (other statuses have no series).",
-    kind: Kind::Gauge,
-    labels: &["pack", "deployed_by", "status"],
-};
-static LAST_UPDATE: Desc = Desc {
-    name: "aws_config_org_conformance_pack_last_update_timestamp_seconds",
-    help: "Unix time of the last update of the pack's organization-wide status.",
-    kind: Kind::Gauge,
-    labels: &["pack", "deployed_by"],
-};
-static EXCLUDED: Desc = Desc {
-    name: "aws_config_org_conformance_pack_excluded_accounts",
-    help:
-        "Accounts of the organization the conformance pack is not deployed to (ExcludedAccounts).",
-    kind: Kind::Gauge,
-    labels: &["pack", "deployed_by"],
-};
-static MEMBER_ACCOUNTS: Desc = Desc {
-    name: "aws_config_org_conformance_pack_member_accounts",
-    help: "Member accounts of the organization per deployment status of the conformance pack (every status exported, 0 when none).",
-    kind: Kind::Gauge,
-    labels: &["pack", "deployed_by", "status"],
-};
-static MEMBER_STATUS: Desc = Desc {
-    name: "aws_config_org_conformance_pack_member_status",
-    help: "1 for each member account whose deployment of the conformance pack is in one of the configured detail statuses (by default the failed ones), with AWS's error code.",
-    kind: Kind::Gauge,
-    labels: &["pack", "deployed_by", "account_id", "status", "error_code"],
-};
-static MEMBER_LAST_UPDATE: Desc = Desc {
-    name: "aws_config_org_conformance_pack_member_last_update_timestamp_seconds",
-    help: "Unix time of the last status update of the pack in a member account listed in aws_config_org_conformance_pack_member_status.",
-    kind: Kind::Gauge,
-    labels: &["pack", "deployed_by", "account_id"],
-};
-
-/// The descriptors of the organization conformance packs' families.
-pub static DESCS: Descs = Descs {
-    status: &STATUS,
-    last_update: &LAST_UPDATE,
-    excluded: &EXCLUDED,
-    member_accounts: &MEMBER_ACCOUNTS,
-    member_status: &MEMBER_STATUS,
-    member_last_update: &MEMBER_LAST_UPDATE,
-};
+descs! {
+    /// The descriptors of the organization conformance packs' families.
+    pub static DESCS: "pack", "aws_config_org_conformance_pack" {
+        status: "Organization-wide deployment status of an organization conformance pack: 1, labelled with the current status (other statuses have no series).",
+        last_update: "Unix time of the last update of the pack's organization-wide status.",
+        excluded: "Accounts of the organization the conformance pack is not deployed to (ExcludedAccounts).",
+        member_accounts: "Member accounts of the organization per deployment status of the conformance pack (every status exported, 0 when none).",
+        member_status: "1 for each member account whose deployment of the conformance pack is in one of the configured detail statuses (by default the failed ones), with AWS's error code.",
+        member_last_update: "Unix time of the last status update of the pack in a member account listed in aws_config_org_conformance_pack_member_status.",
+    }
+}
 
 /// The families of the organization conformance packs.
 pub fn families(deployed_by: &str, packs: &[View]) -> Vec<Family> {
-    org_deployments::families(&DESCS, deployed_by, packs)
+    org_deployments::families(&DESCS, Origin::by(deployed_by), packs)
 }
 
 #[cfg(test)]

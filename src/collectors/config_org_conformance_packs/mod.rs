@@ -2,7 +2,7 @@
 //! status and their deployment in every member account; the source of the alert "an
 //! organization conformance pack failed to deploy in a member account".
 //!
-//! It runs once, from the management or delegated-administrator account, in one region, like
+//! It runs from the management or delegated-administrator account, once in each region, like
 //! `config_org_rules`, and reads the same cheap way: every pack's status
 //! (DescribeOrganizationConformancePackStatuses) and definition
 //! (DescribeOrganizationConformancePacks: definition time and `ExcludedAccounts`) each run, and
@@ -26,7 +26,7 @@ pub use config::Settings;
 /// What the job keeps from one run to the next: the last member scan of each pack.
 pub type State = Scans;
 
-/// Organization conformance packs, from the organization target in one region.
+/// Organization conformance packs, from the organization target, one job per region.
 pub struct ConfigOrgConformancePacks;
 
 impl Kind for ConfigOrgConformancePacks {

@@ -6,62 +6,27 @@
 //! status alone, never counts from another status). Error messages never become labels: they
 //! are long, free text, and would make a new series each time AWS rewords them.
 
-use crate::collectors::org_deployments::{self, Descs};
-use crate::metrics::{Desc, Family, Kind};
+use crate::collectors::org_deployments::{self, descs, Origin};
+use crate::metrics::Family;
 
 /// What the exporter shows of one rule.
 pub type RuleView = org_deployments::View;
 
-static STATUS: Desc = Desc {
-    name: "aws_config_org_rule_status",
-    help: "Organization-wide deployment status of an organization AWS Config rule: 1, labelled with the current status (other statuses have no series).",
-    kind: Kind::Gauge,
-    labels: &["rule", "deployed_by", "status"],
-};
-static LAST_UPDATE: Desc = Desc {
-    name: "aws_config_org_rule_last_update_timestamp_seconds",
-    help: "Unix time of the last update of the rule's organization-wide status.",
-    kind: Kind::Gauge,
-    labels: &["rule", "deployed_by"],
-};
-static EXCLUDED: Desc = Desc {
-    name: "aws_config_org_rule_excluded_accounts",
-    help: "Accounts of the organization the rule is not deployed to (ExcludedAccounts).",
-    kind: Kind::Gauge,
-    labels: &["rule", "deployed_by"],
-};
-static MEMBER_ACCOUNTS: Desc = Desc {
-    name: "aws_config_org_rule_member_accounts",
-    help: "Member accounts of the organization per deployment status of the rule (every status exported, 0 when none).",
-    kind: Kind::Gauge,
-    labels: &["rule", "deployed_by", "status"],
-};
-static MEMBER_STATUS: Desc = Desc {
-    name: "aws_config_org_rule_member_status",
-    help: "1 for each member account whose deployment of the rule is in one of the configured detail statuses (by default the failed ones), with AWS's error code.",
-    kind: Kind::Gauge,
-    labels: &["rule", "deployed_by", "account_id", "status", "error_code"],
-};
-static MEMBER_LAST_UPDATE: Desc = Desc {
-    name: "aws_config_org_rule_member_last_update_timestamp_seconds",
-    help: "Unix time of the last status update of the rule in a member account listed in aws_config_org_rule_member_status.",
-    kind: Kind::Gauge,
-    labels: &["rule", "deployed_by", "account_id"],
-};
-
-/// The descriptors of the organization rules' families.
-pub static DESCS: Descs = Descs {
-    status: &STATUS,
-    last_update: &LAST_UPDATE,
-    excluded: &EXCLUDED,
-    member_accounts: &MEMBER_ACCOUNTS,
-    member_status: &MEMBER_STATUS,
-    member_last_update: &MEMBER_LAST_UPDATE,
-};
+descs! {
+    /// The descriptors of the organization rules' families.
+    pub static DESCS: "rule", "aws_config_org_rule" {
+        status: "Organization-wide deployment status of an organization AWS Config rule: 1, labelled with the current status (other statuses have no series).",
+        last_update: "Unix time of the last update of the rule's organization-wide status.",
+        excluded: "Accounts of the organization the rule is not deployed to (ExcludedAccounts).",
+        member_accounts: "Member accounts of the organization per deployment status of the rule (every status exported, 0 when none).",
+        member_status: "1 for each member account whose deployment of the rule is in one of the configured detail statuses (by default the failed ones), with AWS's error code.",
+        member_last_update: "Unix time of the last status update of the rule in a member account listed in aws_config_org_rule_member_status.",
+    }
+}
 
 /// The families of the organization rules.
 pub fn families(deployed_by: &str, rules: &[RuleView]) -> Vec<Family> {
-    org_deployments::families(&DESCS, deployed_by, rules)
+    org_deployments::families(&DESCS, Origin::by(deployed_by), rules)
 }
 
 #[cfg(test)]

@@ -3,7 +3,8 @@
 //! organization rule failed to deploy in a member account" (`CREATE_FAILED`, `UPDATE_FAILED`,
 //! `DELETE_FAILED`).
 //!
-//! It runs once, from the management or delegated-administrator account, in one region.
+//! It runs from the management or delegated-administrator account, once in each region it is
+//! given (`regions`; the home region by default).
 //!
 //! # The call sequence, and why it is the cheap one
 //!
@@ -39,7 +40,7 @@ pub use config::Settings;
 /// What the job keeps from one run to the next: the last member scan of each rule.
 pub type State = Scans;
 
-/// Organization Config rules, from the organization target in one region.
+/// Organization Config rules, from the organization target, one job per region.
 pub struct ConfigOrgRules;
 
 impl Kind for ConfigOrgRules {

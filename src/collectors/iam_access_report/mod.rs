@@ -43,7 +43,7 @@ pub async fn collect(
 ) -> Result<Collected, CollectError> {
     let cfg = &*ctx.settings;
     let settings = job::Settings {
-        interval: cfg.interval.0,
+        interval: cfg.common.interval.0,
         poll_interval: cfg.poll_interval.0,
     };
     let out = job::run(

@@ -40,16 +40,15 @@ use tokio::time::Instant;
 
 use crate::aws::{CollectError, ErrorKind, RegionClients};
 use crate::collect::{Collected, JobContext, Part};
-use crate::config::duration::{d, HumanDuration};
 use crate::config::problem::{Problems, ValidateContext};
-use crate::config::section::{Placement, Section};
-use crate::config::shapes::valid_region;
+use crate::config::section::{Key, Own, Parts, Section};
 use crate::metrics::{Family, Reading};
 
-mod convert;
+pub mod convert;
+pub(crate) use convert::descs;
 pub use convert::{
     excluded_family, families, member_families, member_items, status_families, Descs, MemberStatus,
-    Noun, View, MEMBER_STATUSES,
+    Noun, Origin, Shape, View, MEMBER_STATUSES,
 };
 
 /// The log targets of the two collectors' lines (what `RUST_LOG` filters on), as they were
@@ -68,43 +67,24 @@ pub const CONTINUE_AFTER: Duration = Duration::from_secs(30);
 /// The largest page AWS serves for every operation here (the model's `CosmosPageLimit`: 0..=100).
 pub const PAGE_LIMIT: i32 = 100;
 
-/// The section of `collectors.config_org_rules` and of `collectors.config_org_conformance_packs`.
+/// The section of `collectors.config_org_rules` and of `collectors.config_org_conformance_packs`:
+/// every 10 minutes by default.
+pub type Settings = Parts<600, Deployments>;
+
+/// What is particular to organization rules and packs. Their placement keys: `target` (the
+/// management or delegated administrator account to call from; the first target by default);
+/// `targets`, several of them, one job each, since AWS shows an organization rule or pack only
+/// to the account that deployed it (each series says which one: `deployed_by`); and `regions`,
+/// one job each, since rules and packs are deployed region by region (`aws.region` by default;
+/// `region: x`, the old spelling, reads as `regions: [x]`).
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
-pub struct Settings {
-    /// Run this collector.
-    #[serde(default = "yes")]
-    pub enabled: bool,
-    /// Time between two runs.
-    #[serde(default = "default_interval")]
-    pub interval: HumanDuration,
-    /// Longest a run may take; defaults to the interval, at most 5m.
-    #[serde(default)]
-    pub timeout: Option<HumanDuration>,
-    /// Name of the target (management or delegated administrator account) to call from;
-    /// defaults to the first target.
-    #[serde(default)]
-    pub target: Option<String>,
-    /// Names of several targets to call from, one job each, instead of `target`: AWS shows an
-    /// organization rule or pack only to the account that deployed it, so when both the
-    /// management account and a delegated administrator deployed some, list both; each series
-    /// says which one deployed it (`deployed_by`).
-    #[serde(default)]
-    pub targets: Vec<String>,
-    /// Region of the deployments; defaults to `aws.region`.
-    #[serde(default)]
-    pub region: Option<String>,
+pub struct Deployments {
     /// Member statuses listed account by account (`..._member_status`).
     #[serde(default = "default_detail_statuses")]
     pub detail_statuses: Vec<String>,
 }
 
-fn yes() -> bool {
-    true
-}
-fn default_interval() -> HumanDuration {
-    d(600)
-}
 fn default_detail_statuses() -> Vec<String> {
     vec![
         "CREATE_FAILED".into(),
@@ -113,50 +93,18 @@ fn default_detail_statuses() -> Vec<String> {
     ]
 }
 
-impl Default for Settings {
+impl Default for Deployments {
     fn default() -> Self {
-        Settings {
-            enabled: true,
-            interval: default_interval(),
-            timeout: None,
-            target: None,
-            targets: Vec::new(),
-            region: None,
+        Deployments {
             detail_statuses: default_detail_statuses(),
         }
     }
 }
 
-impl Section for Settings {
-    fn common(&self) -> (bool, HumanDuration, Option<HumanDuration>) {
-        (self.enabled, self.interval, self.timeout)
-    }
+impl Own for Deployments {
+    const PLACEMENT: &'static [Key] = &[Key::Target, Key::Targets, Key::Regions, Key::Region];
 
-    fn placement(&self) -> Placement {
-        Placement {
-            target: self.target.clone(),
-            targets: self.targets.clone(),
-            regions: self.region.clone().map(|r| vec![r]),
-        }
-    }
-
-    fn validate(&self, path: &str, ctx: &ValidateContext<'_>, p: &mut Problems) {
-        ctx.check_target(&format!("{path}.target"), self.target.as_ref(), p);
-        if self.target.is_some() && !self.targets.is_empty() {
-            p.at(
-                format!("{path}.targets"),
-                "give either target or targets, not both",
-            );
-        }
-        for (i, t) in self.targets.iter().enumerate() {
-            ctx.check_target(&format!("{path}.targets[{i}]"), Some(t), p);
-            if self.targets[..i].contains(t) {
-                p.at(
-                    format!("{path}.targets[{i}]"),
-                    format!("`{t}` is listed twice"),
-                );
-            }
-        }
+    fn validate(&self, path: &str, _: &ValidateContext<'_>, p: &mut Problems) {
         for (i, s) in self.detail_statuses.iter().enumerate() {
             if !MEMBER_STATUSES.contains(&s.as_str()) {
                 p.at(
@@ -165,14 +113,6 @@ impl Section for Settings {
                         "`{s}` is not a member account status; expected one of {}",
                         MEMBER_STATUSES.join(", ")
                     ),
-                );
-            }
-        }
-        if let Some(r) = &self.region {
-            if !valid_region(r) {
-                p.at(
-                    format!("{path}.region"),
-                    format!("`{r}` is not an AWS region name"),
                 );
             }
         }
@@ -657,7 +597,13 @@ async fn run<K: Kind>(
 ) -> Shown {
     let detail: BTreeSet<&str> = cfg.detail_statuses.iter().map(String::as_str).collect();
     let deadline = Instant::now() + cfg.schedule().timeout.mul_f64(SCAN_BUDGET);
-    let (noun, descs, deployed_by, region) = (K::NOUN, K::descs(), &c.account_id, &c.region);
+    let (noun, descs, region) = (K::NOUN, K::descs(), &c.region);
+    // Several regions of one account may each deploy a name: the region is then a label.
+    let several = cfg.placement().regions.is_some_and(|r| r.len() > 1);
+    let origin = Origin {
+        deployed_by: &c.account_id,
+        region: several.then_some(region.as_str()),
+    };
     let read = |name: String, status: Option<String>| K::members(c, name, status);
     let detail = &detail;
     statuses.sort_by(|a, b| a.name.cmp(&b.name));
@@ -762,7 +708,7 @@ async fn run<K: Kind>(
     parts.push(Part {
         name: "definitions".to_string(),
         result: match defs_error {
-            None => Ok(vec![excluded_family(descs, deployed_by, &views)].into()),
+            None => Ok(vec![excluded_family(descs, origin, &views)].into()),
             Some(e) => Err(e),
         },
     });
@@ -771,7 +717,7 @@ async fn run<K: Kind>(
             name: members_part(noun, &v.name),
             result: match t.failed.remove(&v.name) {
                 None => Ok(Reading {
-                    families: member_families(descs, deployed_by, std::slice::from_ref(v)),
+                    families: member_families(descs, origin, std::slice::from_ref(v)),
                     items: member_items(noun, region, std::slice::from_ref(v)),
                 }),
                 Some(e) => Err(e),
@@ -779,7 +725,7 @@ async fn run<K: Kind>(
         });
     }
     Shown {
-        families: status_families(descs, deployed_by, &views),
+        families: status_families(descs, origin, &views),
         parts,
         notes,
         deferred: !t.deferred.is_empty(),

@@ -105,7 +105,7 @@ pub async fn parts(
         let kept = state
             .parts
             .get(&name)
-            .filter(|(at, _)| !due(at.elapsed(), s.interval.0, s.lists_interval.0));
+            .filter(|(at, _)| !due(at.elapsed(), s.common.interval.0, s.lists_interval.0));
         if let Some((_, families)) = kept {
             out.part(name, Ok(families.clone()));
             continue;
