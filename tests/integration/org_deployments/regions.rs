@@ -1,22 +1,25 @@
-//! Organization rules read in several regions: `regions` places one job in each, and the
+//! Organization deployments read in several regions: `regions` places one job in each, and the
 //! series then say their region (a name deployed in two regions is two series); the old
 //! `region: x` still reads one region, with the labels as they were.
 
 use aws_sim::{Sim, WorldOptions};
 use posture_exporter::config::Config;
 
+use super::{assert_shows, mgmt_yaml, truth, Kind};
 use crate::common::Env;
-use crate::org_rules::{assert_shows, mgmt_yaml, only_org_rules_from, truth};
 
-/// Organization rules are deployed region by region: `regions` reads each listed region with a
-/// job of its own, every series then saying its region, so a name deployed in both is two
-/// series, never one repeated; `region: x`, the old spelling, is still one region, with the
-/// labels as they were.
-#[tokio::test]
-async fn several_regions_each_have_a_job_and_say_which() {
+both_kinds! {
+    #[tokio::test] fn several_regions_each_have_a_job_and_say_which;
+}
+
+/// Organization rules and packs are deployed region by region: `regions` reads each listed
+/// region with a job of its own, every series then saying its region, so a name deployed in
+/// both is two series, never one repeated; `region: x`, the old spelling, is still one region,
+/// with the labels as they were.
+async fn several_regions_each_have_a_job_and_say_which(k: &Kind) {
     let sim = Sim::start(WorldOptions::default()).await.unwrap();
     let placed = |key: &str| {
-        only_org_rules_from("management").replace(
+        k.only_from("management").replace(
             "    target: management\n",
             &format!("    target: management\n    {key}\n"),
         )
@@ -28,19 +31,15 @@ async fn several_regions_each_have_a_job_and_say_which() {
     let s = env.scrape().await;
     crate::faults::assert_no_duplicates(&s);
     let mgmt = env.sim.world(|w| w.management().id.clone());
-    let t = env.sim.world(|w| truth(w));
+    let t = env.sim.world(|w| truth(k, w));
     for region in ["us-east-1", "eu-west-1"] {
-        assert_eq!(
-            s.up("config_org_rules", &mgmt, region),
-            Some(1.0),
-            "{region}"
-        );
+        assert_eq!(s.up(k.collector, &mgmt, region), Some(1.0), "{region}");
         for (name, (status, .., dep)) in &t {
             assert_eq!(
                 s.get(
-                    "aws_config_org_rule_status",
+                    &k.f("status"),
                     &[
-                        ("rule", name),
+                        (k.label, name),
                         ("deployed_by", dep),
                         ("region", region),
                         ("status", status)
@@ -52,7 +51,7 @@ async fn several_regions_each_have_a_job_and_say_which() {
         }
     }
     assert_eq!(
-        s.label_values("aws_config_org_rule_member_accounts", "region"),
+        s.label_values(&k.f("member_accounts"), "region"),
         ["eu-west-1".to_string(), "us-east-1".to_string()].into()
     );
     env.stop().await;
@@ -63,11 +62,9 @@ async fn several_regions_each_have_a_job_and_say_which() {
     let env = Env::start_on_demand(sim, cfg).await;
     assert_eq!(env.cycle().await, 0);
     let s = env.scrape().await;
-    assert_eq!(s.up("config_org_rules", &mgmt, "eu-west-1"), Some(1.0));
-    assert_eq!(s.up("config_org_rules", &mgmt, "us-east-1"), None);
-    assert!(s
-        .label_values("aws_config_org_rule_status", "region")
-        .is_empty());
-    assert_shows(&s, &env.sim.world(|w| truth(w)));
+    assert_eq!(s.up(k.collector, &mgmt, "eu-west-1"), Some(1.0));
+    assert_eq!(s.up(k.collector, &mgmt, "us-east-1"), None);
+    assert!(s.label_values(&k.f("status"), "region").is_empty());
+    assert_shows(&s, k, &env.sim.world(|w| truth(k, w)));
     env.stop().await;
 }
