@@ -15,7 +15,8 @@
 //! `prometheus-client`: `text::encode_registry` and `encode_eof` for OpenMetrics,
 //! `prometheus_text::encode` for 0.0.4. The posture families' samples are kept encoded per run of
 //! snapshots between expositions ([`super::runs`]), so a re-encode formats and compresses the
-//! runs that changed and copies the rest; a gzip body is a series of gzip members.
+//! runs that changed and copies the rest. A gzip body is the whole text compressed as one member
+//! (joined pieces under a combined checksum once failed it in the soak; see `encode`).
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
@@ -118,7 +119,7 @@ impl Exposition {
     }
 
     /// The body in `format`: the telemetry, then the posture families from the kept runs
-    /// (encoding those not kept), gzip members one after another if `gzip`.
+    /// (encoding those not kept); a gzip body is the whole text compressed.
     fn encode(&self, format: Format, gzip: bool) -> Vec<u8> {
         if gzip {
             // A gzip body is the whole text compressed as one member. Joining kept deflate
