@@ -15,8 +15,8 @@
 //! `prometheus-client`: `text::encode_registry` and `encode_eof` for OpenMetrics,
 //! `prometheus_text::encode` for 0.0.4. The posture families' samples are kept encoded per run of
 //! snapshots between expositions ([`super::runs`]), so a re-encode formats and compresses the
-//! runs that changed and copies the rest. A gzip body is the whole text compressed as one member
-//! (joined pieces under a combined checksum once failed it in the soak; see `encode`).
+//! runs that changed and copies the rest; a gzip body joins the runs' kept deflate pieces into one
+//! gzip member under a combined CRC-32 (see [`super::runs`]).
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
@@ -119,14 +119,9 @@ impl Exposition {
     }
 
     /// The body in `format`: the telemetry, then the posture families from the kept runs
-    /// (encoding those not kept); a gzip body is the whole text compressed.
+    /// (encoding those not kept), as one gzip member of joined pieces if `gzip`; the whole text
+    /// formatted (and compressed) at once if a run did not encode as expected.
     fn encode(&self, format: Format, gzip: bool) -> Vec<u8> {
-        if gzip {
-            // A gzip body is the whole text compressed as one member. Joining kept deflate
-            // pieces under a combined CRC-32 served, once in a 1,000-account soak, a body whose
-            // checksum did not match: until that is understood, gzip is made whole.
-            return gzip_whole(&self.encode_whole(format)).to_vec();
-        }
         let mut own = String::with_capacity(64 * 1024);
         // Writing to a String cannot fail, and neither do the registry's metrics; an error
         // would still leave a parseable prefix, so it is logged.
@@ -144,27 +139,29 @@ impl Exposition {
         };
         let mut body = Body::new(gzip, capacity);
         body.text(&own);
-        let out =
-            match self.runs[body_index(format, gzip)].write(&self.snapshots, format, &mut body) {
-                Some(()) => {
-                    if format == Format::OpenMetrics {
-                        body.text("# EOF\n");
-                    }
-                    body.finish()
+        let written = self.runs[body_index(format, gzip)]
+            .write(&self.snapshots, format, &mut body)
+            .and_then(|()| {
+                if format == Format::OpenMetrics {
+                    body.text("# EOF\n");
                 }
-                None => {
-                    tracing::error!(
-                        ?format,
-                        "a run of snapshots did not encode as expected; encoding the whole body"
-                    );
-                    let whole = self.encode_whole(format);
-                    if gzip {
-                        gzip_whole(&whole).to_vec()
-                    } else {
-                        whole
-                    }
+                body.finish()
+            });
+        let out = match written {
+            Some(out) => out,
+            None => {
+                tracing::error!(
+                    ?format,
+                    "a run of snapshots did not encode as expected; encoding the whole body"
+                );
+                let whole = self.encode_whole(format);
+                if gzip {
+                    gzip_whole(&whole).to_vec()
+                } else {
+                    whole
                 }
-            };
+            }
+        };
         if !gzip {
             self.plain_len.fetch_max(out.len(), Ordering::Relaxed);
         }
