@@ -219,7 +219,7 @@ impl App {
                 restarted.push(name.clone());
                 continue;
             }
-            self.store.target_resolved(name);
+            self.store.target_removed(name);
             self.scheduler.remove_targets_of(name);
         }
         self.scheduler.set_config(new_cfg.clone());

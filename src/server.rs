@@ -369,7 +369,9 @@ fn metrics<B>(store: &Store, req: &Request<B>) -> Resp {
 
 fn page(web: &WebState, req_query: Option<&str>, json: bool) -> Resp {
     let q = Query::parse(req_query);
-    let o = Overview::new(web.digests.get(&web.store), &q);
+    let mut o = Overview::new(web.digests.get(&web.store), &q);
+    o.listings = web.store.listings();
+    o.complete = web.store.settled();
     let (body, ty) = if json {
         (overview::json::render(&o, &q), "application/json")
     } else {

@@ -272,7 +272,9 @@ pub async fn accounts_under(
 
 /// The accounts a discovery target reads: ACTIVE, included, not excluded. `accounts` are those
 /// listed (the included OUs' when the target has `include_ous`); `under_excluded` are the
-/// accounts found under its `exclude_ous`.
+/// accounts found under its `exclude_ous`. `each_page`, if given, gets every page of the listing
+/// as it arrives: how many accounts it listed, and the member targets it selected that were not
+/// handed over before.
 pub fn select<'a>(
     accounts: &'a [OrgAccount],
     t: &TargetConfig,
@@ -340,7 +342,7 @@ pub async fn discover_once(
     shard: Shard,
     own: &mut Option<(String, AccountAws)>,
     known: &BTreeMap<String, ResolvedTarget>,
-    mut early: Option<&mut (dyn FnMut(Vec<ResolvedTarget>) + Send)>,
+    mut each_page: Option<&mut (dyn FnMut(usize, Vec<ResolvedTarget>) + Send)>,
 ) -> Result<(BTreeMap<String, ResolvedTarget>, Family, usize), CollectError> {
     if own.is_none() {
         *own = Some(own_credentials(factory, t).await?);
@@ -390,7 +392,9 @@ pub async fn discover_once(
     };
     let mut streamed: BTreeMap<String, ResolvedTarget> = BTreeMap::new();
     let on_page = |page: &[OrgAccount]| {
-        let Some(early) = early.as_mut() else { return };
+        let Some(each_page) = each_page.as_mut() else {
+            return;
+        };
         let fresh: Vec<ResolvedTarget> = select(page, t, &under_excluded)
             .into_iter()
             .filter(|a| a.id != caller && shard.contains(&a.id))
@@ -400,9 +404,7 @@ pub async fn discover_once(
         for r in &fresh {
             streamed.insert(r.name.clone(), r.clone());
         }
-        if !fresh.is_empty() {
-            early(fresh);
-        }
+        each_page(page.len(), fresh);
     };
     let accounts = if t.include_ous.is_empty() {
         let accounts = list_accounts_paged(&c, on_page).await?;
@@ -479,16 +481,26 @@ async fn run(
         // (before a reload) resolved and was not listed again.
         let mut last_handover: Option<std::time::Instant> = None;
         let mut batch: Vec<ResolvedTarget> = Vec::new();
-        let mut handover = |fresh: Vec<ResolvedTarget>| {
+        store.listing_started(&t.name);
+        let mut each_page = |accounts: usize, fresh: Vec<ResolvedTarget>| {
+            store.listing_page(&t.name, accounts);
+            if !first {
+                return;
+            }
             batch.extend(fresh);
-            if last_handover.is_none_or(|t| t.elapsed() >= EARLY_HANDOVER) {
+            if !batch.is_empty() && last_handover.is_none_or(|t| t.elapsed() >= EARLY_HANDOVER) {
                 scheduler.set_targets(std::mem::take(&mut batch), &[]);
+                if last_handover.is_some() {
+                    // A listing still running after a hand-over interval: `/ready` waits for
+                    // the first attempts of the accounts listed so far, not for its end. (A
+                    // listing shorter than that, most organizations', is waited for whole.)
+                    store.target_resolved(&t.name);
+                }
                 last_handover = Some(std::time::Instant::now());
             }
         };
-        let early: Option<&mut (dyn FnMut(Vec<ResolvedTarget>) + Send)> =
-            if first { Some(&mut handover) } else { None };
-        let listed = discover_once(&t, &factory, shard, &mut own, &known, early).await;
+        let listed =
+            discover_once(&t, &factory, shard, &mut own, &known, Some(&mut each_page)).await;
         let wait = match listed {
             Ok((next, info, listed)) => {
                 store.set_extra(&format!("discovery/{}", t.name), info);
@@ -514,6 +526,9 @@ async fn run(
                     scheduler.set_targets(next.values().cloned().collect(), &removed);
                 }
                 known = next;
+                // After the hand-over: every account listed has its jobs when the listing
+                // reads as ended.
+                store.listing_ended(&t.name, Ok(listed as u64));
                 if first {
                     store.target_resolved(&t.name);
                     first = false;
@@ -521,6 +536,7 @@ async fn run(
                 t.refresh_interval.0
             }
             Err(e) => {
+                store.listing_ended(&t.name, Err(e.to_string()));
                 tracing::warn!(
                     target = %t.name,
                     error = %e,

@@ -147,6 +147,16 @@ fn head(h: &mut String, o: &Overview, title: &str) {
         o.jobs_failing,
         utc(o.generated_at)
     );
+    for (target, l) in o.listings.iter().filter(|(_, l)| l.finished.is_none()) {
+        let _ = write!(
+            h,
+            "<p class=\"meta\" id=\"listing\">Listing the organization ({}): {} accounts in {} pages so far; \
+the accounts listed are collected as they come.</p>",
+            esc(target),
+            l.accounts,
+            l.pages
+        );
+    }
 }
 
 fn section_heading(h: &mut String, s: &Section) {

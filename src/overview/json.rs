@@ -73,10 +73,29 @@ pub fn render(o: &Overview, q: &Query) -> String {
             })
         })
         .collect();
+    let discovery: Vec<Value> = o
+        .listings
+        .iter()
+        .map(|(target, l)| {
+            json!({
+                "target": target,
+                "listing": l.state(),
+                "pages": l.pages,
+                "accounts_listed": l.accounts,
+                "started_unix": time(l.started),
+                "finished_unix": time(l.finished),
+                "error": l.error,
+                "last_complete_unix": time(l.last_complete.map(|c| c.0)),
+                "last_complete_accounts": l.last_complete.map(|c| c.1),
+            })
+        })
+        .collect();
     let doc = json!({
         "generated_at": utc(o.generated_at),
         "generated_at_unix": epoch_seconds(o.generated_at),
         "accounts": o.accounts,
+        "complete": o.complete,
+        "discovery": discovery,
         "sections": sections,
         "jobs": {
             "total": o.jobs,

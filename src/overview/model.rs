@@ -191,6 +191,11 @@ pub struct Overview {
     digest: Arc<Digest>,
     /// Indices into `digest.all_jobs` of the jobs that match the filter, in order.
     matching: Vec<u32>,
+    /// How far each discovery target's listing of the organization is (read live, not part of
+    /// the digest: a listing moves on every page, the store's revision does not).
+    pub listings: Vec<(String, crate::store::readiness::Listing)>,
+    /// No listing is running and every job has finished an attempt that is served (read live).
+    pub complete: bool,
 }
 
 impl std::ops::Deref for Overview {
@@ -229,13 +234,21 @@ impl Overview {
         let matching = (0..digest.all_jobs.len() as u32)
             .filter(|&i| matches(&digest.all_jobs[i as usize], q))
             .collect();
-        Overview { digest, matching }
+        Overview {
+            digest,
+            matching,
+            listings: Vec::new(),
+            complete: false,
+        }
     }
 
     /// Computes the overview from what `store` holds now (no cache), the job table filtered by
     /// `q`.
     pub fn compute(store: &Store, q: &Query) -> Overview {
-        Overview::new(Arc::new(Digest::compute(store, store.revision())), q)
+        let mut o = Overview::new(Arc::new(Digest::compute(store, store.revision())), q);
+        o.listings = store.listings();
+        o.complete = store.settled();
+        o
     }
 
     /// How many jobs match the filter.

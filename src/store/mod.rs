@@ -209,9 +209,52 @@ impl Store {
         self.readiness.add_pending_target(name);
     }
 
-    /// A pending target was resolved (or removed).
+    /// A pending target handed over its first accounts.
     pub fn target_resolved(&self, name: &str) {
         self.readiness.target_resolved(name);
+    }
+
+    /// A target was removed from the configuration.
+    pub fn target_removed(&self, name: &str) {
+        self.readiness.target_removed(name);
+    }
+
+    /// A listing of discovery target `target` starts.
+    pub fn listing_started(&self, target: &str) {
+        self.readiness.listing_started(target, SystemTime::now());
+    }
+
+    /// The listing of `target` read a page of `accounts` accounts.
+    pub fn listing_page(&self, target: &str, accounts: usize) {
+        self.readiness.listing_page(target, accounts);
+    }
+
+    /// The listing of `target` ended: complete with the accounts listed, or failed.
+    pub fn listing_ended(&self, target: &str, result: Result<u64, String>) {
+        self.readiness
+            .listing_ended(target, SystemTime::now(), result);
+    }
+
+    /// True once every target has handed over its first accounts and no listing of the
+    /// organization is running: every account listed has a target (its jobs exist).
+    pub fn targets_listed(&self) -> bool {
+        self.readiness.targets_resolved()
+            && self
+                .readiness
+                .listings()
+                .iter()
+                .all(|(_, l)| l.finished.is_some())
+    }
+
+    /// True when no listing is running and every job made so far has finished an attempt that
+    /// the exposition served shows: what `/ready` first said yes to, now (it does not stay).
+    pub fn settled(&self) -> bool {
+        self.targets_listed() && self.jobs.all_attempted() && self.cache.current().all_attempted
+    }
+
+    /// How far each discovery target's listing is, by target name.
+    pub fn listings(&self) -> Vec<(String, readiness::Listing)> {
+        self.readiness.listings()
     }
 
     /// True once every configured target's accounts are known (its jobs exist).
@@ -219,8 +262,9 @@ impl Store {
         self.readiness.targets_resolved()
     }
 
-    /// True once every target is resolved, every registered job has finished one attempt, and
-    /// the exposition served shows those attempts.
+    /// True once every target has handed over its first accounts, every registered job has
+    /// finished one attempt, and the exposition served shows those attempts; then true for good
+    /// (see [`readiness`]).
     pub fn ready(&self) -> bool {
         // The exposition served must show every job's first result too: the encoder publishes
         // a moment after the last job reports, and a scrape let in by `/ready` then would see

@@ -4,8 +4,8 @@
     target/pyvenv/bin/python tests/e2e/prometheus_weight.py [--accounts 1000] [--scrapes 10]
         [--bin target/release/posture-exporter] [--prometheus prometheus]
 
-Starts `posture-exporter demo --accounts N` on a loopback port, waits for /ready (every job has
-made an attempt), then starts Debian's Prometheus (the one the e2e suite installs) in a temporary
+Starts `posture-exporter demo --accounts N` on a loopback port, waits for /ready and for
+`/status.json` to say `complete` (the organization listed and every job has made an attempt), then starts Debian's Prometheus (the one the e2e suite installs) in a temporary
 directory, scraping the demo every 10 s and itself. After the demo has been scraped `--scrapes`
 times it reads, through Prometheus's HTTP API and its own /metrics:
 
@@ -97,6 +97,9 @@ def main():
             stdout=demo_log, stderr=subprocess.STDOUT, cwd=work))
         started = time.monotonic()
         wait_for("the demo's /ready", lambda: get(f"http://{demo_addr}/ready").strip() == "ready",
+                 args.ready_timeout, every=5)
+        # /ready may come while a large organization is still listed: wait for every account.
+        wait_for("every account read", lambda: json.loads(get(f"http://{demo_addr}/status.json"))["complete"],
                  args.ready_timeout, every=5)
         ready_after = time.monotonic() - started
         print(f"demo ready after {ready_after:.0f}s ({args.accounts} accounts)")

@@ -101,10 +101,10 @@ impl Env {
     pub async fn start_on_demand(sim: Sim, cfg: Config) -> Env {
         let env = Self::start_mode(sim, cfg, Mode::OnDemand).await;
         let start = std::time::Instant::now();
-        while !env.app.store.targets_resolved() {
+        while !env.app.store.targets_listed() {
             assert!(
                 start.elapsed() < Duration::from_secs(60),
-                "targets not resolved after 60 s"
+                "targets not listed after 60 s"
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
@@ -135,11 +135,13 @@ impl Env {
         self.wait_ready_for(Duration::from_secs(30)).await
     }
 
-    /// Waits at most `limit` until `/ready` says 200.
+    /// Waits at most `limit` until `/ready` says 200 and the store is settled: no listing of the
+    /// organization running and every job attempted (`/ready` says yes once the accounts listed
+    /// so far are read, and stays; the tests read the whole organization).
     pub async fn wait_ready_for(&self, limit: Duration) {
         let start = std::time::Instant::now();
         while start.elapsed() < limit {
-            if get(self.addr(), "/ready", &[]).await.status == 200 {
+            if get(self.addr(), "/ready", &[]).await.status == 200 && self.app.store.settled() {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;

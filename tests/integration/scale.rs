@@ -7,7 +7,7 @@ use aws_sim::{Sim, SimRateLimit, WorldOptions};
 use posture_exporter::config::Config;
 use posture_exporter::metrics::Format;
 
-use crate::common::{only, Env, Scrape};
+use crate::common::{get, only, Env, Scrape};
 
 fn regions(n: usize) -> Vec<String> {
     ["us-east-1", "eu-west-1", "ap-southeast-2", "us-west-2"][..n]
@@ -421,12 +421,12 @@ async fn two_shards_cover_every_account_exactly_once() {
         .await
         .unwrap();
         for _ in 0..400 {
-            if app.store.ready() {
+            if app.store.settled() {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        assert!(app.store.ready());
+        assert!(app.store.settled());
         let exp = app.store.refresh();
         seen.push(accounts_in(&Scrape::parse(
             std::str::from_utf8(&exp.body(Format::Prometheus, false)).unwrap(),
@@ -502,13 +502,29 @@ async fn collection_starts_on_the_first_pages_while_the_rest_are_listed() {
     let cfg = Config::from_yaml_str(&yaml).unwrap_or_else(|e| panic!("{e}\n{yaml}"));
     let env = Env::start_config(sim, cfg).await;
     let t = std::time::Instant::now();
-    let mut read_while_listing = 0;
-    while !env.app.store.targets_resolved() && t.elapsed() < Duration::from_secs(120) {
+    let listing = |env: &Env| env.app.store.listings().first().map(|(_, l)| l.clone());
+    let (mut read_while_listing, mut ready_while_listing) = (0, false);
+    // (pages, accounts listed) as /status.json showed them mid-way.
+    let mut progress: Option<(u64, u64)> = None;
+    while listing(&env).is_none_or(|l| l.finished.is_none())
+        && t.elapsed() < Duration::from_secs(120)
+    {
         let rows = env.app.store.status();
         let done = rows.iter().filter(|r| r.last_attempt.is_some()).count();
-        // Read the flag again: the listing may have ended while the rows were taken.
-        if !env.app.store.targets_resolved() {
+        let ready = env.app.store.ready();
+        let doc: serde_json::Value =
+            serde_json::from_slice(&get(env.addr(), "/status.json", &[]).await.body).unwrap();
+        let d = &doc["discovery"][0];
+        // Read the state again: the listing may have ended while the rows were taken.
+        if listing(&env).is_some_and(|l| l.finished.is_none()) {
             read_while_listing = read_while_listing.max(done);
+            ready_while_listing |= ready;
+            if d["listing"] == "listing" && d["pages"].as_u64().unwrap_or(0) >= 2 {
+                progress.get_or_insert((
+                    d["pages"].as_u64().unwrap(),
+                    d["accounts_listed"].as_u64().unwrap(),
+                ));
+            }
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -518,6 +534,20 @@ async fn collection_starts_on_the_first_pages_while_the_rest_are_listed() {
         read_while_listing >= 20,
         "the first page's 20 accounts are read before the listing ends ({read_while_listing} were)"
     );
+    // Readiness: every account listed so far has been read once, before the listing ends.
+    assert!(ready_while_listing, "/ready said yes while the listing ran");
+    let (pages, accounts) = progress.expect("/status.json showed the listing mid-way");
+    assert!((2..11).contains(&pages), "{pages} pages");
+    assert_eq!(accounts, 20 * pages, "20 accounts a page");
+    let doc: serde_json::Value =
+        serde_json::from_slice(&get(env.addr(), "/status.json", &[]).await.body).unwrap();
+    let d = &doc["discovery"][0];
+    assert_eq!(d["listing"], "complete", "{d}");
+    assert_eq!(
+        (d["pages"].as_u64(), d["accounts_listed"].as_u64()),
+        (Some(11), Some(201))
+    );
+    assert_eq!(d["last_complete_accounts"].as_u64(), Some(201));
     env.wait_ready_for(Duration::from_secs(120)).await;
     let calls = env.app.store.calls();
     use posture_exporter::aws::Outcome;

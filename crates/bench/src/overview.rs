@@ -42,12 +42,12 @@ pub fn overview(accounts: usize, nregions: usize, requests: usize) -> anyhow::Re
     })?;
     let t0 = Instant::now();
     rt.block_on(async {
-        while !app.store.ready() && t0.elapsed() < Duration::from_secs(1800) {
+        while !app.store.settled() && t0.elapsed() < Duration::from_secs(1800) {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     });
-    if !app.store.ready() {
-        bail!("not ready after 30 minutes");
+    if !app.store.settled() {
+        bail!("not every account read after 30 minutes");
     }
     app.store.refresh();
     let jobs = app.store.keys().len();

@@ -38,9 +38,11 @@ struct ScaleRow {
     regions: usize,
     guardduty_mode: String,
     compliance: String,
-    /// Start to the end of the listing (collection runs during it).
+    /// Start to `/ready` (every account listed so far read once; the listing may still run).
+    first_ready_s: f64,
+    /// Start to the end of the cold cycle: the listing over and every account read once.
     ready_s: f64,
-    /// AssumeRole calls from start to `/ready`.
+    /// AssumeRole calls from start to the end of the cold cycle.
     assume_role: u64,
     gzip_bytes: usize,
     /// `Store::refresh` and the OpenMetrics gzip body, once, after the steady cycle.
@@ -123,11 +125,11 @@ pub fn scale(accounts: &[usize], concurrency: &[usize], base: ScaleArgs) -> anyh
         base.latency_ms, base.sim_rate, base.sim_burst, base.collectors, base.guardduty_mode, base.compliance
     );
     println!();
-    println!("| accounts | GuardDuty | compliance | jobs | concurrency | steady cycle | calls | floor | cycle / floor | throttled (absorbed) | failed | listing (calls) | /ready | calls to /ready (AssumeRole) | VmRSS | VmHWM | series | exposition bytes (OpenMetrics / gzip) | encode | CPU exporter / sim | exporter CPU per call |");
-    println!("|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("| accounts | GuardDuty | compliance | jobs | concurrency | steady cycle | calls | floor | cycle / floor | throttled (absorbed) | failed | listing (calls) | /ready | every account read | calls to then (AssumeRole) | VmRSS | VmHWM | series | exposition bytes (OpenMetrics / gzip) | encode | CPU exporter / sim | exporter CPU per call |");
+    println!("|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for r in &rows {
         println!(
-            "| {} | {} | {} | {} | {} | {:.2} s | {} | {:.2} s | **{:.2}x** | {} | {} | {:.1} s ({}) | {:.1} s | {} ({}) | {:.1} MiB | {:.1} MiB | {} | {} / {} | {:.0} ms | {:.1} s / {:.1} s | {:.0} µs |",
+            "| {} | {} | {} | {} | {} | {:.2} s | {} | {:.2} s | **{:.2}x** | {} | {} | {:.1} s ({}) | {:.1} s | {:.1} s | {} ({}) | {:.1} MiB | {:.1} MiB | {} | {} / {} | {:.0} ms | {:.1} s / {:.1} s | {:.0} µs |",
             r.accounts,
             r.guardduty_mode,
             r.compliance,
@@ -141,6 +143,7 @@ pub fn scale(accounts: &[usize], concurrency: &[usize], base: ScaleArgs) -> anyh
             r.failed,
             r.discovery_s,
             r.discovery_calls,
+            r.first_ready_s,
             r.ready_s,
             r.cold_calls,
             r.assume_role,
@@ -334,24 +337,35 @@ pub fn scale_one(a: ScaleArgs) -> anyhow::Result<()> {
         .await
         .map_err(anyhow::Error::from)
     })?;
-    // The listing is over when the target is resolved (collection starts on its first pages);
-    // the cold cycle when every job has run once and the exposition shows it (`/ready`).
+    // `/ready` says yes once the accounts listed so far are read (collection starts on the
+    // listing's first pages); the listing is over when every account listed has a target; the
+    // cold cycle when every job has run once and the exposition shows it.
     let limit = Duration::from_secs(1800);
+    let mut first_ready: Option<Duration> = None;
+    let mut note_ready = |app: &App| {
+        if first_ready.is_none() && app.store.ready() {
+            first_ready = Some(t0.elapsed());
+        }
+    };
     rt.block_on(async {
-        while !app.store.targets_resolved() && t0.elapsed() < limit {
+        while !app.store.targets_listed() && t0.elapsed() < limit {
+            note_ready(&app);
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     });
     let discovery = t0.elapsed();
     let listing_calls = sim.calls()?.get("ListAccounts").copied().unwrap_or(0);
     rt.block_on(async {
-        while !app.store.ready() && t0.elapsed() < limit {
+        while !app.store.settled() && t0.elapsed() < limit {
+            note_ready(&app);
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     });
-    if !app.store.ready() {
-        bail!("not ready after {limit:?}");
+    if !app.store.settled() {
+        bail!("not every account read after {limit:?}");
     }
+    note_ready(&app);
+    let first_ready = first_ready.unwrap_or_default();
     let ready = t0.elapsed();
     let cold = ready - discovery;
     if ready >= interval {
@@ -415,6 +429,7 @@ pub fn scale_one(a: ScaleArgs) -> anyhow::Result<()> {
         discovery_calls: listing_calls,
         cold_s: cold.as_secs_f64(),
         cold_calls,
+        first_ready_s: first_ready.as_secs_f64(),
         ready_s: ready.as_secs_f64(),
         assume_role,
         gzip_bytes: gz.len(),

@@ -63,7 +63,7 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<()> {
         )
         .await?;
         let t = Instant::now();
-        while !app.store.ready() {
+        while !app.store.settled() {
             if t.elapsed() > Duration::from_secs(300) {
                 bail!("the exporter was not ready after 300 s");
             }

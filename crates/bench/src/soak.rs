@@ -270,11 +270,11 @@ pub fn run(a: SoakArgs) -> anyhow::Result<()> {
     let interval = Duration::from_secs(a.interval);
     let limit = Duration::from_secs(600);
     rt.block_on(async {
-        while !app.store.ready() && t0.elapsed() < limit {
+        while !app.store.settled() && t0.elapsed() < limit {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     });
-    if !app.store.ready() {
+    if !app.store.settled() {
         bail!("not ready after {limit:?}");
     }
     let ready_after = t0.elapsed();

@@ -86,7 +86,7 @@ pub fn throttle(
     let mut lowest: BTreeMap<Service, f64> = BTreeMap::new();
     let limit = Duration::from_secs(3000);
     rt.block_on(async {
-        while !app.store.ready() && t0.elapsed() < limit {
+        while !app.store.settled() && t0.elapsed() < limit {
             for (s, r) in limiter.rates() {
                 let l = lowest.entry(s).or_insert(r.ceiling);
                 *l = l.min(r.lowest);
@@ -94,7 +94,7 @@ pub fn throttle(
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     });
-    if !app.store.ready() {
+    if !app.store.settled() {
         bail!("not ready after {limit:?}");
     }
     let cycle = t0.elapsed();
@@ -271,7 +271,7 @@ pub fn ou_walk(accounts: usize, ous: usize) -> anyhow::Result<()> {
         let app = start_app(&rt, cfg)?;
         rt.block_on(async {
             let t = Instant::now();
-            while !app.store.targets_resolved() && t.elapsed() < Duration::from_secs(600) {
+            while !app.store.targets_listed() && t.elapsed() < Duration::from_secs(600) {
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
         });
