@@ -23,8 +23,10 @@
 //! - [`draw`]: the reference time and the hashes every generator draws from.
 //! - [`world`]: the generated organization; its children hold what it keeps of each service
 //!   (settings, generated definitions, test overrides).
-//! - [`config_org_status`], [`guardduty_accounts`]: what the organization Config deployments and
-//!   GuardDuty's accounts are for a world, and the checks their operations' handlers share.
+//! - [`config_org_status`], [`guardduty_accounts`], [`securityhub_accounts`]: what the
+//!   organization Config deployments, GuardDuty's and Security Hub's accounts are for a world,
+//!   and the checks their operations' handlers share; [`securityhub_filters`]: Security Hub's
+//!   ASFF and OCSF finding filters.
 //! - The service handlers: [`organizations`], [`sts`], [`iam`], [`config_compliance`],
 //!   [`config_org_packs`], [`guardduty_lists`], [`guardduty_org`]; then those that hand some
 //!   operations to the ones before: [`config_org`] (packs), [`guardduty`] (its organization
@@ -53,6 +55,8 @@ pub mod iam;
 pub mod organizations;
 pub mod record;
 pub mod routing;
+pub mod securityhub_accounts;
+pub mod securityhub_filters;
 pub mod server;
 pub mod sts;
 pub mod wire;
