@@ -7,8 +7,8 @@
 //! Everything is a pure function of the seed and of the account's and region's indexes,
 //! computed on each call. Findings are kept as [`Group`]s: findings that agree on every
 //! attribute the simulator filters and groups by, with a count. Statistics add counts; a
-//! GetFindings page expands only the groups it shows. An account holds about 70 control results
-//! and 30 findings of other products per region, so 1,000 accounts cost nothing to hold.
+//! GetFindings page expands only the groups it shows. An account holds about 60 control results
+//! and 70 findings of other products per region, so 1,000 accounts cost nothing to hold.
 //!
 //! The shape of the organization (see [`hub_enabled`], [`subscriptions`], [`groups`],
 //! [`member_status`], [`associations`]):
@@ -21,8 +21,9 @@
 //!   INCOMPLETE (`NO_AVAILABLE_CONFIGURATION_RECORDER`); 6 PCI DSS FAILED (`INTERNAL_ERROR`);
 //!   7 NIST PENDING; 2 PCI DSS DELETING; 1 and 4 NIST READY; FSBP and CIS READY otherwise;
 //! - control results: `IAM.6` fails in every account whose index is not a multiple of 4
-//!   (suppressed where the index is 5 mod 8), other results fail with probability 1.5%, warn
-//!   0.5%, are not available 0.3%; a passed result is RESOLVED, as the model says;
+//!   (suppressed where the index is 5 mod 8), other results fail with probability 1%, warn
+//!   0.5%, are not available 0.3% (about 2% of an account's ~60 results fail); a passed
+//!   result is RESOLVED, as the model says;
 //! - findings of GuardDuty, Inspector, Config and Macie at every severity, some NOTIFIED, some
 //!   SUPPRESSED, and RESOLVED ones ARCHIVED.
 
@@ -217,7 +218,7 @@ pub fn groups(w: &World, a: &Account, region: &str) -> Vec<Group> {
             continue;
         }
         let account_level = c.resource_type == "AwsAccount";
-        let n = if account_level { 1 } else { 1 + h(c.id) % 4 };
+        let n = if account_level { 1 } else { 1 + h(c.id) % 8 };
         let created = EPOCH - 86_400.0 * (1 + h(&format!("{}|created", c.id)) % 90) as f64;
         for k in 0..n {
             let roll = h(&format!("{}|{k}", c.id));
@@ -229,9 +230,9 @@ pub fn groups(w: &World, a: &Account, region: &str) -> Vec<Group> {
                 }
             } else {
                 let status = match roll % 1000 {
-                    0..=14 => "FAILED",
-                    15..=19 => "WARNING",
-                    20..=22 => "NOT_AVAILABLE",
+                    0..=9 => "FAILED",
+                    10..=14 => "WARNING",
+                    15..=17 => "NOT_AVAILABLE",
                     _ => "PASSED",
                 };
                 // "For findings from controls, if Compliance.Status is PASSED, then Security
