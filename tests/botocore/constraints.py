@@ -83,7 +83,8 @@ def protocol(service):
 
 
 def _matched_names(text):
-    return set(re.findall(r'"([A-Z][A-Za-z]+)"\s*=>', text)) | set(re.findall(r'=>\s*"([A-Z][A-Za-z]+)"', text))
+    # Digits too: Security Hub's new generation names its operations `...V2`.
+    return set(re.findall(r'"([A-Z][A-Za-z0-9]+)"\s*=>', text)) | set(re.findall(r'=>\s*"([A-Z][A-Za-z0-9]+)"', text))
 
 
 def served_operations():

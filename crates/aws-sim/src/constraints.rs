@@ -203,7 +203,7 @@ pub fn check(service: &str, call: &Call) -> Result<(), AwsError> {
     };
     for rule in &rules.rules {
         if let Some(why) = violation(rules, rule, call) {
-            return Err(refusal(service, call.protocol, rule, why));
+            return Err(refusal(service, &call.op, call.protocol, rule, why));
         }
     }
     Ok(())
@@ -470,12 +470,23 @@ fn member_name(written: &str) -> String {
 }
 
 /// The error AWS answers a request that breaks its model with, per service and protocol.
-fn refusal(service: &str, protocol: Protocol, rule: &Rule, why: String) -> AwsError {
+fn refusal(service: &str, op: &str, protocol: Protocol, rule: &Rule, why: String) -> AwsError {
     let message = format!("1 validation error detected: {why}");
     match (service, protocol) {
         (_, Protocol::Query { .. }) => AwsError::client("ValidationError", message),
         // GuardDuty's modeled error for input it refuses.
         ("guardduty", _) => AwsError::client("BadRequestException", message),
+        // Security Hub CSPM's operations model InvalidInputException ("The request was rejected
+        // because you supplied an invalid or out-of-range value for an input parameter."); the
+        // OCSF generation's (`...V2`) model ValidationException. Both carry a `Code` member.
+        ("securityhub", _) => {
+            let code = if op.ends_with("V2") {
+                "ValidationException"
+            } else {
+                "InvalidInputException"
+            };
+            AwsError::client(code, message).with("Code", json!(code))
+        }
         // Organizations' InvalidInputException carries a reason from its model's enum.
         ("organizations", _) => {
             let reason = match rule.check {

@@ -1,7 +1,8 @@
 //! A simulated AWS on loopback, for posture-exporter's `demo`, its tests and its benchmarks.
 //!
 //! It answers the real wire protocols the SDK speaks: awsJson1_1 routed by `X-Amz-Target`
-//! (Config, Organizations), restJson1 routed by path (GuardDuty) and awsQuery routed by `Action`
+//! (Config, Organizations), restJson1 routed by path (GuardDuty, and Security Hub told apart by
+//! its signing name) and awsQuery routed by `Action`
 //! and the SigV4 credential scope's service (STS, IAM). The calling account is told from the
 //! access key: keys that its own AssumeRole handed out carry the account id; any other key is the
 //! management account. It serves a generated organization ([`world::World`]), counts calls per
@@ -23,12 +24,16 @@
 //! - [`draw`]: the reference time and the hashes every generator draws from.
 //! - [`world`]: the generated organization; its children hold what it keeps of each service
 //!   (settings, generated definitions, test overrides).
-//! - [`config_org_status`], [`guardduty_accounts`]: what the organization Config deployments and
-//!   GuardDuty's accounts are for a world, and the checks their operations' handlers share.
+//! - [`config_org_status`], [`guardduty_accounts`], [`securityhub_accounts`]: what the
+//!   organization Config deployments, GuardDuty's and Security Hub's accounts are for a world,
+//!   and the checks their operations' handlers share; [`securityhub_filters`]: Security Hub's
+//!   ASFF and OCSF finding filters.
 //! - The service handlers: [`organizations`], [`sts`], [`iam`], [`config_compliance`],
-//!   [`config_org_packs`], [`guardduty_lists`], [`guardduty_org`]; then those that hand some
+//!   [`config_org_packs`], [`guardduty_lists`], [`guardduty_org`], [`securityhub_v2`]; then
+//!   those that hand some
 //!   operations to the ones before: [`config_org`] (packs), [`guardduty`] (its organization
-//!   operations and lists), [`config`] (compliance and organization rules).
+//!   operations and lists), [`securityhub`] (the OCSF generation's operations), [`config`]
+//!   (compliance and organization rules).
 //! - [`routing`]: which service and operation a request is for, which account calls, and the
 //!   handler that answers.
 //! - [`server`]: the simulator on loopback ([`Sim`]): call counts, rate limits, faults.
@@ -53,6 +58,10 @@ pub mod iam;
 pub mod organizations;
 pub mod record;
 pub mod routing;
+pub mod securityhub;
+pub mod securityhub_accounts;
+pub mod securityhub_filters;
+pub mod securityhub_v2;
 pub mod server;
 pub mod sts;
 pub mod wire;

@@ -6,7 +6,7 @@ use http::StatusCode;
 use crate::call::{Answer, Call};
 use crate::wire::{AwsError, Protocol};
 use crate::world::World;
-use crate::{config, constraints, guardduty, iam, organizations, sts};
+use crate::{config, constraints, guardduty, iam, organizations, securityhub, sts};
 
 /// Access key, region and service of a SigV4 `Authorization` header.
 pub fn parse_authorization(h: &str) -> Option<(String, String, String)> {
@@ -36,8 +36,8 @@ pub fn account_for_key(world: &World, key: &str) -> String {
 /// headers and body, before the calling account, rate limits and faults are applied.
 #[derive(Debug)]
 pub struct Routed {
-    /// Service the request is for (`config`, `organizations`, `guardduty`, `sts`, `iam`, or
-    /// `unknown`).
+    /// Service the request is for (`config`, `organizations`, `guardduty`, `securityhub`,
+    /// `sts`, `iam`, or `unknown`).
     pub service: String,
     /// Protocol of the service.
     pub protocol: Protocol,
@@ -89,6 +89,24 @@ pub fn read_request(
             op.to_string(),
             json,
             Vec::new(),
+        )
+    } else if auth.as_ref().is_some_and(|a| a.2 == "securityhub") {
+        // Security Hub's paths (`/members`, `/organization/admin`, ...) overlap GuardDuty's, so
+        // the signing name tells them apart.
+        let params = query
+            .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+            .unwrap_or_default();
+        let json = if body.is_empty() {
+            serde_json::json!({})
+        } else {
+            serde_json::from_slice(body).unwrap_or(serde_json::json!({}))
+        };
+        (
+            "securityhub".into(),
+            Protocol::RestJson,
+            securityhub_operation(method, path),
+            json,
+            params,
         )
     } else if path.starts_with("/detector")
         || path.starts_with("/organization/")
@@ -155,6 +173,7 @@ pub fn answer(world: &mut World, service: &str, call: &Call) -> Answer {
         "sts" => sts::handle(world, call),
         "guardduty" => guardduty::handle(world, call),
         "iam" => iam::handle(world, call),
+        "securityhub" => securityhub::handle(world, call),
         _ => Err(unknown_operation(call)),
     }
 }
@@ -180,6 +199,29 @@ fn guardduty_operation(method: &http::Method, path: &str) -> String {
         ("GET", ["detector", _, "filter", _]) => "GetFilter",
         ("GET", ["invitation", "count"]) => "GetInvitationsCount",
         ("GET", ["invitation"]) => "ListInvitations",
+        _ => "Unknown",
+    }
+    .to_string()
+}
+
+/// The operation of a Security Hub REST request (both generations).
+fn securityhub_operation(method: &http::Method, path: &str) -> String {
+    let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
+    match (method.as_str(), segs.as_slice()) {
+        ("GET", ["hubv2"]) => "DescribeSecurityHubV2",
+        ("POST", ["findingsv2", "statistics"]) => "GetFindingStatisticsV2",
+        ("GET", ["accounts"]) => "DescribeHub",
+        ("POST", ["standards", "get"]) => "GetEnabledStandards",
+        ("GET", ["members"]) => "ListMembers",
+        ("GET", ["organization", "configuration"]) => "DescribeOrganizationConfiguration",
+        ("GET", ["organization", "admin"]) => "ListOrganizationAdminAccounts",
+        ("POST", ["findings"]) => "GetFindings",
+        ("POST", ["configurationPolicyAssociation", "list"]) => {
+            "ListConfigurationPolicyAssociations"
+        }
+        ("GET", ["findingAggregator", "list"]) => "ListFindingAggregators",
+        // The ARN is a greedy label: `/findingAggregator/get/{FindingAggregatorArn+}`.
+        ("GET", ["findingAggregator", "get", _, ..]) => "GetFindingAggregator",
         _ => "Unknown",
     }
     .to_string()

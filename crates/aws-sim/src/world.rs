@@ -13,6 +13,7 @@ pub mod compliance;
 pub mod config_org;
 pub mod guardduty;
 pub mod iam;
+pub mod securityhub;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -50,6 +51,8 @@ pub struct WorldOptions {
     pub guardduty: guardduty::Options,
     /// IAM access reports.
     pub iam: iam::Options,
+    /// Security Hub (CSPM and the OCSF generation).
+    pub securityhub: securityhub::Options,
     /// Organizational units of a generated tree (ten under the root, ten under each of those,
     /// and so on), the members spread over all of them; 0: the small fixed tree of
     /// [`World::ous`].
@@ -67,6 +70,7 @@ impl Default for WorldOptions {
             compliance: Default::default(),
             guardduty: Default::default(),
             iam: Default::default(),
+            securityhub: Default::default(),
             ous: 0,
         }
     }
@@ -133,6 +137,8 @@ pub struct World {
     pub guardduty: guardduty::State,
     /// IAM access reports.
     pub iam: iam::State,
+    /// Security Hub overrides.
+    pub securityhub: securityhub::State,
     /// Anything further collectors need (keyed by name), for later growth without churn here.
     pub notes: BTreeMap<String, String>,
 }
@@ -156,6 +162,7 @@ impl World {
             compliance: Default::default(),
             guardduty: guardduty::State::new(&opts.guardduty),
             iam: iam::State::new(&opts.iam),
+            securityhub: securityhub::State::new(&opts.securityhub),
             opts,
             org_id,
             accounts,
