@@ -48,6 +48,7 @@ pub const FAMILIES: &[(&str, &[&str])] = &[
         "config_aggregators",
         &[
             "aws_config_aggregators",
+            "aws_config_aggregator_sources",
             "aws_config_aggregator_source_status",
             "aws_config_aggregator_source_last_update_timestamp_seconds",
             "aws_config_aggregator_source_last_error_info",

@@ -483,6 +483,7 @@ impl Jobs {
     pub fn snapshots(&self) -> Taken {
         let max_stale = self.max_stale_intervals.load(Ordering::Relaxed);
         let mut stale = BTreeMap::new();
+        let mut oldest_success: BTreeMap<CollectorKind, SystemTime> = BTreeMap::new();
         let mut job_series = 0;
         let mut all_attempted = true;
         let jobs = {
@@ -495,8 +496,12 @@ impl Jobs {
                 if e.stale(max_stale) {
                     *n += 1;
                 }
-                job_series +=
-                    usize::from(e.last_attempt.is_some()) + usize::from(e.last_success.is_some());
+                if let Some(t) = e.last_success {
+                    let o = oldest_success.entry(k.collector).or_insert(t);
+                    *o = (*o).min(t);
+                }
+                job_series += usize::from(e.last_attempt.is_some())
+                    + usize::from(e.last_success.is_some() && e.consecutive_failures > 0);
                 if let Some(s) = &e.snapshot {
                     jobs.push((s.clone(), e.interval));
                 }
@@ -513,6 +518,7 @@ impl Jobs {
             jobs,
             extra,
             stale,
+            oldest_success,
             job_series,
             all_attempted,
         }
@@ -527,8 +533,10 @@ pub struct Taken {
     pub extra: Vec<Arc<Vec<Family>>>,
     /// Jobs serving stale values, per collector that has jobs.
     pub stale: BTreeMap<CollectorKind, i64>,
+    /// The oldest last success among each collector's jobs that succeeded once.
+    pub oldest_success: BTreeMap<CollectorKind, SystemTime>,
     /// The exporter's own per-job series: `collector_up` for every job that ran, the last
-    /// success timestamp for every job that succeeded once.
+    /// success timestamp for every failing job that succeeded once.
     pub job_series: usize,
     /// Whether every job had made an attempt (and there was one).
     pub all_attempted: bool,

@@ -296,7 +296,8 @@ impl Store {
         let taken = self.jobs.snapshots();
         let job_series = taken.job_series;
         let all_attempted = taken.all_attempted;
-        self.telemetry.set_stale_jobs(&taken.stale);
+        self.telemetry
+            .set_collectors(&taken.stale, &taken.oldest_success);
         self.telemetry.read_limiter();
         // One HELP suffix per distinct interval, shared by every snapshot collected that often.
         let mut suffixes: BTreeMap<Duration, Arc<str>> = BTreeMap::new();
@@ -477,6 +478,23 @@ mod tests {
             t.contains("posture_exporter_collector_stale_jobs{collector=\"config_recorder\"} 1\n"),
             "{t}"
         );
+        // The failing job's last success is exported (how old its kept values are); the
+        // succeeding job's is not; the collector's oldest success is the failing job's.
+        let last_success = |acct: &str| {
+            format!("posture_exporter_collector_last_success_timestamp_seconds{{collector=\"config_recorder\",account_id=\"{acct}\",region=\"us-east-1\"}} ")
+        };
+        let line_value = |t: &str, prefix: &str| -> Option<f64> {
+            t.lines()
+                .find_map(|l| l.strip_prefix(prefix))
+                .and_then(|v| v.parse().ok())
+        };
+        let failing_since = line_value(&t, &last_success("111111111111")).expect("failing job");
+        assert!(!t.contains(&last_success("222222222222")), "{t}");
+        let oldest = line_value(
+            &t,
+            "posture_exporter_collector_oldest_success_timestamp_seconds{collector=\"config_recorder\"} ",
+        );
+        assert_eq!(oldest, Some(failing_since), "{t}");
         // Second failure reaches max_stale_intervals = 2: gone; the other job is untouched.
         s.record(&key("111111111111"), fail());
         let t = text(&s);
@@ -496,7 +514,12 @@ mod tests {
         s.record(&key("111111111111"), ok("111111111111", 3.0));
         assert!(text(&s).contains("aws_test_value{account_id=\"111111111111\"} 3\n"));
         let t = text(&s);
-        assert!(t.contains("posture_exporter_collector_last_success_timestamp_seconds{collector=\"config_recorder\",account_id=\"111111111111\",region=\"us-east-1\"} "));
+        assert!(!t.contains(&last_success("111111111111")), "{t}");
+        let oldest = line_value(
+            &t,
+            "posture_exporter_collector_oldest_success_timestamp_seconds{collector=\"config_recorder\"} ",
+        );
+        assert!(oldest.is_some_and(|o| o > failing_since), "{t}");
         // Removing the job removes its series, its own and the exporter's.
         s.remove(&key("111111111111"));
         assert!(!text(&s).contains("111111111111"));
@@ -518,7 +541,8 @@ mod tests {
         assert!(om.ends_with("# EOF\n"));
         assert!(om.contains("# TYPE posture_exporter_build info\n"));
         assert!(om.contains("aws_test_value{account_id=\"111111111111\"} 7\n"));
-        assert!(e.series >= 3);
+        // The sample and the job's collector_up (no last success while it succeeds).
+        assert_eq!(e.series, 2);
     }
 
     #[test]

@@ -1,11 +1,12 @@
 //! The exporter's own metrics: a `prometheus-client` registry of typed families updated in
 //! place as jobs report.
 //!
-//! Per job only what alerts need: `posture_exporter_collector_up` and
-//! `posture_exporter_collector_last_success_timestamp_seconds` (two series a job; at 10,000
-//! accounts x 4 regions x 5 collectors that is 400,000 series, where five a job made a million).
-//! Per collector the rest: the histogram of collection durations, failures by kind, and how many
-//! jobs serve stale values. Process-wide: API calls by service, operation and outcome, build
+//! Per job only what alerts need: `posture_exporter_collector_up`, and while a job is failing
+//! `posture_exporter_collector_last_success_timestamp_seconds` (how old its kept values are): one
+//! series a job and one more a failing job; at 10,000 accounts x 4 regions x 5 collectors, 200,000
+//! series where five a job made a million. Per collector the rest: the histogram of collection
+//! durations, failures by kind, how many jobs serve stale values, and the oldest last success
+//! among its jobs (a job that stopped being run at all, which no per-job failure shows). Process-wide: API calls by service, operation and outcome, build
 //! info, and the configuration reload state. A removed job's series go with it.
 
 use std::sync::atomic::AtomicU64;
@@ -77,6 +78,7 @@ pub struct Telemetry {
     durations: Family<CollectorLabels, Histogram, fn() -> Histogram>,
     failures: Family<FailureLabels, Counter>,
     stale_jobs: Family<CollectorLabels, Gauge>,
+    oldest_success: Family<CollectorLabels, FloatGauge>,
     reload_ok: Gauge,
     reload_success: FloatGauge,
     overview_url: Family<UrlLabels, Gauge>,
@@ -94,7 +96,7 @@ struct ServiceLabels {
 /// HELP texts. `Registry::register` appends the final full stop.
 const UP_HELP: &str = "1 if the last background collection of this collector for this account and region succeeded, 0 if it failed";
 const LAST_SUCCESS_HELP: &str =
-    "Unix time of the last successful collection; the age of what is exported";
+    "Unix time of the last successful collection of a job that is failing now: the age of the values it keeps serving (a job whose last collection succeeded has no series; see posture_exporter_collector_oldest_success_timestamp_seconds)";
 
 impl Telemetry {
     /// The registry with every family of the exporter's own, counting calls into `calls`.
@@ -106,6 +108,7 @@ impl Telemetry {
             durations: Family::new_with_constructor(duration_histogram),
             failures: Family::default(),
             stale_jobs: Family::default(),
+            oldest_success: Family::default(),
             reload_ok: Gauge::default(),
             reload_success: FloatGauge::default(),
             overview_url: Family::default(),
@@ -140,6 +143,11 @@ impl Telemetry {
             "posture_exporter_collector_stale_jobs",
             "Jobs of each collector serving their last good values after failed runs",
             t.stale_jobs.clone(),
+        );
+        registry.register(
+            "posture_exporter_collector_oldest_success_timestamp_seconds",
+            "Unix time of the oldest last successful collection among this collector's jobs (those that succeeded once): the age of its oldest data, failing or not",
+            t.oldest_success.clone(),
         );
         registry.register(
             "posture_exporter_aws_api_calls",
@@ -226,10 +234,15 @@ impl Telemetry {
         self.up
             .get_or_create(&labels)
             .set(i64::from(failed.is_none()));
-        if let Some(t) = last_success {
-            self.last_success
-                .get_or_create(&labels)
-                .set(epoch_seconds(t));
+        match (failed, last_success) {
+            (Some(_), Some(t)) => {
+                self.last_success
+                    .get_or_create(&labels)
+                    .set(epoch_seconds(t));
+            }
+            _ => {
+                self.last_success.remove(&labels);
+            }
         }
         self.durations
             .get_or_create(&CollectorLabels { collector })
@@ -251,9 +264,13 @@ impl Telemetry {
         self.last_success.remove(&labels);
     }
 
-    /// How many jobs of each collector serve stale values; collectors without jobs lose the
-    /// series.
-    pub fn set_stale_jobs(&self, stale: &std::collections::BTreeMap<CollectorKind, i64>) {
+    /// How many jobs of each collector serve stale values, and the oldest last success among
+    /// them; collectors without jobs (or without a success) lose the series.
+    pub fn set_collectors(
+        &self,
+        stale: &std::collections::BTreeMap<CollectorKind, i64>,
+        oldest_success: &std::collections::BTreeMap<CollectorKind, SystemTime>,
+    ) {
         for kind in CollectorKind::ALL {
             let labels = CollectorLabels {
                 collector: kind.name(),
@@ -264,6 +281,16 @@ impl Telemetry {
                 }
                 None => {
                     self.stale_jobs.remove(&labels);
+                }
+            }
+            match oldest_success.get(kind) {
+                Some(t) => {
+                    self.oldest_success
+                        .get_or_create(&labels)
+                        .set(epoch_seconds(*t));
+                }
+                None => {
+                    self.oldest_success.remove(&labels);
                 }
             }
         }

@@ -191,9 +191,9 @@ fn demo_in_administrator_mode_shows_findings_plans_uncovered_accounts_and_covera
         "aws_guardduty_org_account_not_covered{",
         "aws_guardduty_coverage_resources{",
     ];
-    // Findings of members, read from the administrator: more accounts than the one job's.
+    // Members' detectors, read from the administrator: more accounts than the one job's.
     let accounts = |s: &Scrape| -> std::collections::BTreeSet<String> {
-        s.matching("aws_guardduty_findings", &[("region", "us-east-1")])
+        s.matching("aws_guardduty_detector_enabled", &[("region", "us-east-1")])
             .iter()
             .filter_map(|(k, _)| k.split("account_id=\"").nth(1).map(|r| r[..12].to_string()))
             .collect()

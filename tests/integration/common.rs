@@ -295,3 +295,8 @@ impl Scrape {
         )
     }
 }
+
+/// A count as the exposition shows it where empty counts have no series: `None` for 0.
+pub fn nonzero(v: f64) -> Option<f64> {
+    (v != 0.0).then_some(v)
+}

@@ -184,7 +184,8 @@ pub async fn settled_env(world: WorldOptions) -> (Env, Scrape) {
 }
 
 /// The series that must not change while the world does not: everything but call counters,
-/// the client-side rates (which throttling slows), durations and last-success timestamps. Failures are summed per collector over their kinds
+/// the client-side rates (which throttling slows), durations and last- and oldest-success
+/// timestamps. Failures are summed per collector over their kinds
 /// (under [`failures_key`]); a test that knows the kind checks it itself.
 pub fn stable(s: &Scrape) -> BTreeMap<String, f64> {
     let mut out: BTreeMap<String, f64> = s
@@ -195,6 +196,7 @@ pub fn stable(s: &Scrape) -> BTreeMap<String, f64> {
                 && !k.starts_with("posture_exporter_aws_rate_limit")
                 && !k.starts_with("posture_exporter_collection_duration_seconds")
                 && !k.starts_with("posture_exporter_collector_last_success_timestamp_seconds")
+                && !k.starts_with("posture_exporter_collector_oldest_success_timestamp_seconds")
                 && !k.starts_with("posture_exporter_collector_failures_total")
         })
         .map(|(k, v)| (k.clone(), *v))
@@ -448,6 +450,7 @@ async fn run_matrix(collector: &str) {
     for (fault, kind) in failing_faults() {
         logs.take();
         let before = env.scrape().await;
+        let fault_at = posture_exporter::metrics::epoch_seconds(std::time::SystemTime::now());
         env.sim
             .add_fault(subject.rule(fault.clone(), subject.op, &aim));
         let started = Instant::now();
@@ -503,10 +506,17 @@ async fn run_matrix(collector: &str) {
             "{collector} {fault:?}: kept values and untouched others:\n{}",
             diff(&want, &got)
         );
+        // A failing job shows its last success, the one before the fault (no series while it
+        // succeeded).
         assert_eq!(
-            s.samples.get(&last_success),
             before.samples.get(&last_success),
-            "the last success does not move"
+            None,
+            "not failing before"
+        );
+        let shown = s.samples.get(&last_success).copied();
+        assert!(
+            shown.is_some_and(|t| t <= fault_at),
+            "{collector} {fault:?}: the last success before the fault is shown ({shown:?})"
         );
         eprintln!(
             "{collector}: {fault:?} -> {kind} in {took:?} (slowest scrape meanwhile {worst:?})"
@@ -606,10 +616,9 @@ async fn unknown_enum_values_keep_their_raw_spelling_and_the_job_up() {
             .filter(|(k, v)| k.starts_with(&format!("{family}{{")) && *v == 1.0)
             .map(|(k, _)| k)
             .collect();
-        assert!(
-            !current.is_empty(),
-            "{family} has a current state for {aim:?}"
-        );
+        // A state that needs no attention (a recorder's Success, a SUCCEEDED source) has no
+        // series: then the raw value appears where there was none.
+        let none_before = current.is_empty();
         env.sim.add_fault(subject.rule(
             Fault::UnknownEnum {
                 field: field.into(),
@@ -630,6 +639,18 @@ async fn unknown_enum_values_keep_their_raw_spelling_and_the_job_up() {
             s.up(subject.collector, &aim.account, &aim.region),
             Some(1.0)
         );
+        if none_before {
+            let raw = format!("{label}=\"{VALUE}\"");
+            assert!(
+                subject
+                    .series(&s, &aim)
+                    .iter()
+                    .any(|(k, v)| k.starts_with(&format!("{family}{{"))
+                        && k.contains(&raw)
+                        && *v == 1.0),
+                "{family}: {raw} exported for {aim:?}"
+            );
+        }
         for k in &current {
             assert_eq!(
                 s.samples.get(k),

@@ -111,7 +111,11 @@ async fn scrape_shows_every_family_for_every_account_and_region() {
                     s.get("aws_guardduty_detector_enabled", &l),
                     Some(if on { 1.0 } else { 0.0 })
                 );
-                assert_eq!(findings(&s, a, r, &d.id), want.map(Some), "{a} {r}");
+                assert_eq!(
+                    findings(&s, a, r, &d.id),
+                    want.map(crate::common::nonzero),
+                    "{a} {r}"
+                );
                 for (t, w) in bucket_totals.iter_mut().zip(want) {
                     *t += w;
                 }

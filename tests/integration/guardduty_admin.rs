@@ -208,12 +208,12 @@ async fn both_modes_export_the_same_families_and_values_for_one_organization() {
         let want = admin.sim.world(|w| buckets(w, m, r));
         assert_eq!(
             findings(&a, m, r, det),
-            want.map(Some),
+            want.map(crate::common::nonzero),
             "accounts mode, {m}"
         );
         assert_eq!(
             findings(&b, m, r, det),
-            want.map(Some),
+            want.map(crate::common::nonzero),
             "administrator mode, {m}"
         );
         for key in [
@@ -404,7 +404,11 @@ async fn findings_past_100_members_are_complete_with_at_most_50_ids_a_criterion(
     for (m, det) in &enabled {
         let want = env.sim.world(|w| buckets(w, m, r));
         with_findings += usize::from(want.iter().sum::<f64>() > 0.0);
-        assert_eq!(findings(&s, m, r, det), want.map(Some), "{m}");
+        assert_eq!(
+            findings(&s, m, r, det),
+            want.map(crate::common::nonzero),
+            "{m}"
+        );
     }
     assert!(with_findings > 100, "{with_findings} members with findings");
     // Per bucket one call for the top 100 accounts; a bucket with 100 or more accounts with
@@ -464,7 +468,11 @@ async fn findings_of_fewer_than_100_accounts_take_one_call_a_bucket() {
     assert!(enabled.len() > 50, "{}", enabled.len());
     for (m, det) in &enabled {
         let want = env.sim.world(|w| buckets(w, m, r));
-        assert_eq!(findings(&s, m, r, det), want.map(Some), "{m}");
+        assert_eq!(
+            findings(&s, m, r, det),
+            want.map(crate::common::nonzero),
+            "{m}"
+        );
     }
     // The top-100 answer of each bucket is every account with findings: no partition.
     assert_eq!(env.sim.calls("GetFindingsStatistics"), 4);

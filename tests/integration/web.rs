@@ -215,16 +215,18 @@ async fn reload_that_changes_aws_keeps_every_series_until_the_new_targets_answer
     let before = kept(&env.scrape().await);
     let members = env.sim.world(|w| w.accounts.len());
     assert!(before.len() > 50, "{before:?}");
-    let success_key = |s: &crate::common::Scrape| {
-        s.matching(
-            "posture_exporter_collector_last_success_timestamp_seconds",
-            &[("collector", "config_recorder")],
-        )
-        .into_iter()
-        .map(|(k, v)| (k.clone(), v))
-        .collect::<std::collections::BTreeMap<_, _>>()
+    // Each recorder job's last success, from the status rows (the exposition shows it only
+    // while a job fails).
+    let success_key = |env: &Env| {
+        env.app
+            .store
+            .status()
+            .into_iter()
+            .filter(|r| r.key.collector.name() == "config_recorder")
+            .filter_map(|r| r.last_success.map(|t| (r.key.to_string(), t)))
+            .collect::<std::collections::BTreeMap<_, _>>()
     };
-    let first_successes = success_key(&env.scrape().await);
+    let first_successes = success_key(&env);
     assert_eq!(first_successes.len(), members * 2, "{first_successes:?}");
 
     // The management account's identity (the first call of a rebuilt target) hangs for now.
@@ -249,7 +251,7 @@ async fn reload_that_changes_aws_keeps_every_series_until_the_new_targets_answer
     // The hung identity call times out and the target's retry comes 5 s later.
     for _ in 0..600 {
         tokio::time::sleep(Duration::from_millis(50)).await;
-        let now = success_key(&env.scrape().await);
+        let now = success_key(&env);
         if now.len() == first_successes.len()
             && now
                 .iter()
@@ -381,16 +383,19 @@ async fn reload_swaps_targets_and_collectors_without_dropping_unchanged_data() {
     let before = env.scrape().await;
     let key = [("account_id", mgmt.as_str()), ("region", "us-east-1")];
     let v = before.get("aws_config_recorders", &key).unwrap();
-    let last_success = before
-        .get(
-            "posture_exporter_collector_last_success_timestamp_seconds",
-            &[
-                ("collector", "config_recorder"),
-                ("account_id", &mgmt),
-                ("region", "us-east-1"),
-            ],
-        )
-        .unwrap();
+    let mgmt_success = |env: &Env| {
+        env.app
+            .store
+            .status()
+            .into_iter()
+            .find(|r| {
+                r.key.collector.name() == "config_recorder"
+                    && r.key.account_id == mgmt
+                    && r.key.region == "us-east-1"
+            })
+            .and_then(|r| r.last_success)
+    };
+    let last_success = mgmt_success(&env).unwrap();
 
     // B: member 2 removed; management and member 1 unchanged.
     let yaml_b: String = {
@@ -421,18 +426,7 @@ async fn reload_swaps_targets_and_collectors_without_dropping_unchanged_data() {
         Some(v),
         "unchanged target keeps its data"
     );
-    assert_eq!(
-        after.get(
-            "posture_exporter_collector_last_success_timestamp_seconds",
-            &[
-                ("collector", "config_recorder"),
-                ("account_id", &mgmt),
-                ("region", "us-east-1")
-            ]
-        ),
-        Some(last_success),
-        "and was not re-run"
-    );
+    assert_eq!(mgmt_success(&env), Some(last_success), "and was not re-run");
     assert!(after.up("config_recorder", &m1, "us-east-1").is_some());
     assert!(
         after.up("config_recorder", &m2, "us-east-1").is_none(),

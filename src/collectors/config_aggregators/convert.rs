@@ -18,10 +18,16 @@ static AGGREGATORS: Desc = Desc {
     kind: Kind::Gauge,
     labels: &["region"],
 };
+static SOURCES: Desc = Desc {
+    name: "aws_config_aggregator_sources",
+    help: "Sources of an aggregator (an account or organization in a source region) by the status of their last update (SUCCEEDED, FAILED, OUTDATED); statuses no source has have no series.",
+    kind: Kind::Gauge,
+    labels: &["region", "aggregator", "status"],
+};
 static STATUS: Desc = Desc {
     name: "aws_config_aggregator_source_status",
     help:
-        "Status of the last update of an aggregator source: 1, labelled with the current status (other statuses have no series).",
+        "Status of the last update of an aggregator source that did not succeed (FAILED, OUTDATED, or a status AWS adds later): 1, labelled with it; a SUCCEEDED source has no series (it is counted in aws_config_aggregator_sources).",
     kind: Kind::Gauge,
     labels: &[
         "region",
@@ -34,7 +40,7 @@ static STATUS: Desc = Desc {
 };
 static LAST_UPDATE: Desc = Desc {
     name: "aws_config_aggregator_source_last_update_timestamp_seconds",
-    help: "Unix time of the last update of an aggregator source.",
+    help: "Unix time of the last update of an aggregator source that did not succeed (since when its data is old).",
     kind: Kind::Gauge,
     labels: &[
         "region",
@@ -78,11 +84,19 @@ pub fn source_families(region: &str, a: &Aggregator) -> Vec<Family> {
 }
 
 fn sources_of(region: &str, aggregators: &[Aggregator]) -> Vec<Family> {
+    let mut sources = Family::new(&SOURCES);
     let mut status = Family::new(&STATUS);
     let mut last = Family::new(&LAST_UPDATE);
     let mut error = Family::new(&LAST_ERROR);
     for a in aggregators {
+        let mut by_status: std::collections::BTreeMap<&str, usize> = Default::default();
         for s in &a.sources {
+            *by_status.entry(s.status.as_str()).or_default() += 1;
+        }
+        for (st, n) in by_status {
+            sources.push(&[region, a.name.as_str(), st], n as f64);
+        }
+        for s in a.sources.iter().filter(|s| s.status != "SUCCEEDED") {
             let l = [
                 region,
                 a.name.as_str(),
@@ -101,7 +115,7 @@ fn sources_of(region: &str, aggregators: &[Aggregator]) -> Vec<Family> {
             }
         }
     }
-    vec![status, last, error]
+    vec![sources, status, last, error]
 }
 
 #[cfg(test)]
@@ -163,13 +177,17 @@ mod tests {
                 ],
             },
         ];
+        // The SUCCEEDED source is only counted; the others are listed, with their last update
+        // where AWS gave one.
         let want = "\
 aws_config_aggregators{region=\"us-east-1\"} 2
-aws_config_aggregator_source_status{region=\"us-east-1\",aggregator=\"organization-aggregator\",source_id=\"o-abc123def4\",source_type=\"ORGANIZATION\",source_region=\"us-east-1\",status=\"SUCCEEDED\"} 1
+aws_config_aggregator_sources{region=\"us-east-1\",aggregator=\"organization-aggregator\",status=\"FAILED\"} 1
+aws_config_aggregator_sources{region=\"us-east-1\",aggregator=\"organization-aggregator\",status=\"SUCCEEDED\"} 1
+aws_config_aggregator_sources{region=\"us-east-1\",aggregator=\"accounts\",status=\"OUTDATED\"} 1
+aws_config_aggregator_sources{region=\"us-east-1\",aggregator=\"accounts\",status=\"PAUSED\"} 1
 aws_config_aggregator_source_status{region=\"us-east-1\",aggregator=\"organization-aggregator\",source_id=\"o-abc123def4\",source_type=\"ORGANIZATION\",source_region=\"eu-west-1\",status=\"FAILED\"} 1
 aws_config_aggregator_source_status{region=\"us-east-1\",aggregator=\"accounts\",source_id=\"123456789012\",source_type=\"ACCOUNT\",source_region=\"us-east-1\",status=\"OUTDATED\"} 1
 aws_config_aggregator_source_status{region=\"us-east-1\",aggregator=\"accounts\",source_id=\"210987654321\",source_type=\"ACCOUNT\",source_region=\"us-east-1\",status=\"PAUSED\"} 1
-aws_config_aggregator_source_last_update_timestamp_seconds{region=\"us-east-1\",aggregator=\"organization-aggregator\",source_id=\"o-abc123def4\",source_type=\"ORGANIZATION\",source_region=\"us-east-1\"} 1700000000
 aws_config_aggregator_source_last_update_timestamp_seconds{region=\"us-east-1\",aggregator=\"organization-aggregator\",source_id=\"o-abc123def4\",source_type=\"ORGANIZATION\",source_region=\"eu-west-1\"} 1699990000.25
 aws_config_aggregator_source_last_update_timestamp_seconds{region=\"us-east-1\",aggregator=\"accounts\",source_id=\"210987654321\",source_type=\"ACCOUNT\",source_region=\"us-east-1\"} 1
 aws_config_aggregator_source_last_error_info{region=\"us-east-1\",aggregator=\"organization-aggregator\",source_id=\"o-abc123def4\",source_type=\"ORGANIZATION\",source_region=\"eu-west-1\",error_code=\"OrganizationAccessDeniedException\"} 1

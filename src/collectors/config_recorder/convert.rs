@@ -20,7 +20,7 @@ static RECORDING: Desc = Desc {
 };
 static LAST_STATUS: Desc = Desc {
     name: "aws_config_recorder_last_status",
-    help: "Status of the latest recording event the recorder processed: 1, labelled with the current status (other statuses have no series).",
+    help: "Status of the latest recording event the recorder processed, for a recorder whose last status is not Success (Failure, Pending, or a status AWS adds later): 1, labelled with it; a recorder whose last status is Success has no series.",
     kind: Kind::Gauge,
     labels: &["account_id", "region", "recorder", "status"],
 };
@@ -48,7 +48,7 @@ pub fn families(account_id: &str, region: &str, d: &RecorderData) -> Vec<Family>
     for s in &d.statuses {
         let l = [account_id, region, s.name.as_str()];
         recording.push(&l, if s.recording { 1.0 } else { 0.0 });
-        if let Some(st) = &s.last_status {
+        if let Some(st) = s.last_status.as_deref().filter(|st| *st != "Success") {
             status.push_state(&l, st);
         }
         if let (false, Some(t)) = (
@@ -183,7 +183,6 @@ mod tests {
 aws_config_recorders{account_id=\"123456789012\",region=\"eu-west-1\"} 2
 aws_config_recorder_recording{account_id=\"123456789012\",region=\"eu-west-1\",recorder=\"default\"} 1
 aws_config_recorder_recording{account_id=\"123456789012\",region=\"eu-west-1\",recorder=\"second\"} 0
-aws_config_recorder_last_status{account_id=\"123456789012\",region=\"eu-west-1\",recorder=\"default\",status=\"Success\"} 1
 aws_config_recorder_last_status{account_id=\"123456789012\",region=\"eu-west-1\",recorder=\"second\",status=\"SUCCESS\"} 1
 aws_config_recorder_last_status_change_timestamp_seconds{account_id=\"123456789012\",region=\"eu-west-1\",recorder=\"second\"} 1700000200.5
 aws_config_recorder_last_stop_timestamp_seconds{account_id=\"123456789012\",region=\"eu-west-1\",recorder=\"second\"} 1700000200.5

@@ -55,7 +55,7 @@ pub(super) static ENABLED: Desc = Desc {
 };
 pub(super) static FINDINGS: Desc = Desc {
     name: "aws_guardduty_findings",
-    help: "Current (not archived) GuardDuty findings by severity: low 1.0-3.9, medium 4.0-6.9, high 7.0-8.9, critical 9.0-10.0; a value between two ranges counts in the lower one (3.95 is low), below 1 as low, above 10 as critical. On an administrator this includes its members' findings, so do not sum it over the accounts of one organization.",
+    help: "Current (not archived) GuardDuty findings by severity: low 1.0-3.9, medium 4.0-6.9, high 7.0-8.9, critical 9.0-10.0; a value between two ranges counts in the lower one (3.95 is low), below 1 as low, above 10 as critical; a severity with no current findings has no series. On an administrator this includes its members' findings, so do not sum it over the accounts of one organization.",
     kind: Kind::Gauge,
     labels: &["account_id", "region", "detector_id", "severity"],
 };
@@ -267,7 +267,8 @@ pub fn findings_item(account_id: &str, region: &str, sums: [f64; 4]) -> Option<A
     })
 }
 
-/// The findings part of one detector: current findings by severity bucket, zero-filled, and
+/// The findings part of one detector: current findings by severity bucket (empty buckets left
+/// out), and
 /// the overview's item where high or critical ones are among them.
 pub fn findings_reading(
     account_id: &str,
@@ -277,7 +278,7 @@ pub fn findings_reading(
 ) -> Reading {
     let sums = severity_sums(det, anomalies);
     let mut findings = Family::new(&FINDINGS);
-    for (name, v) in SEVERITIES.iter().zip(sums) {
+    for (name, v) in SEVERITIES.iter().zip(sums).filter(|(_, v)| *v != 0.0) {
         findings.push(&[account_id, region, &det.id, name], v);
     }
     Reading {
@@ -288,7 +289,7 @@ pub fn findings_reading(
     }
 }
 
-/// The findings part of one detector: current findings by severity bucket, zero-filled.
+/// The findings part of one detector: current findings by severity bucket, empty ones left out.
 pub fn findings(
     account_id: &str,
     region: &str,
@@ -594,10 +595,6 @@ aws_guardduty_members{{{l},relationship_status=\"Suspended\"}} 1
             "\
 aws_guardduty_detectors{{account_id=\"111111111111\",region=\"eu-west-1\"}} 1
 aws_guardduty_detector_enabled{{{l}}} 0
-aws_guardduty_findings{{{l},severity=\"low\"}} 0
-aws_guardduty_findings{{{l},severity=\"medium\"}} 0
-aws_guardduty_findings{{{l},severity=\"high\"}} 0
-aws_guardduty_findings{{{l},severity=\"critical\"}} 0
 aws_guardduty_administrator_relationship{{account_id=\"111111111111\",region=\"eu-west-1\",administrator_account_id=\"000000000001\",relationship_status=\"Enabled\"}} 1
 "
         );
@@ -674,10 +671,7 @@ aws_guardduty_feature_status{{{l},plan=\"QUANTUM_PROTECTION\",feature=\"QUANTUM_
             "\
 aws_guardduty_detectors{{account_id=\"222222222222\",region=\"us-east-1\"}} 1
 aws_guardduty_detector_enabled{{{l}}} 0
-aws_guardduty_findings{{{l},severity=\"low\"}} 0
 aws_guardduty_findings{{{l},severity=\"medium\"}} 3
-aws_guardduty_findings{{{l},severity=\"high\"}} 0
-aws_guardduty_findings{{{l},severity=\"critical\"}} 0
 "
         );
         assert_eq!(text(&c), want);

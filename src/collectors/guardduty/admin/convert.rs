@@ -222,7 +222,7 @@ pub fn findings(
         let Some(det) = detector_of.get(account) else {
             continue;
         };
-        for (name, n) in SEVERITIES.iter().zip(buckets) {
+        for (name, n) in SEVERITIES.iter().zip(buckets).filter(|(_, n)| **n != 0) {
             findings.push(&[account, region, det, name], *n as f64);
         }
         items.extend(findings_item(account, region, buckets.map(|n| n as f64)));
@@ -334,7 +334,7 @@ mod tests {
     }
 
     #[test]
-    fn findings_are_zero_filled_per_member_and_totals_skip_clean_accounts() {
+    fn findings_leave_out_empty_buckets_and_totals_skip_clean_accounts() {
         let det: BTreeMap<String, String> = [("111111111111", "d1"), ("222222222222", "d2")]
             .into_iter()
             .map(|(a, d)| (a.to_string(), d.to_string()))
@@ -350,13 +350,8 @@ mod tests {
         let got = text(&read.families);
         let want = "\
 aws_guardduty_findings{account_id=\"111111111111\",region=\"us-east-1\",detector_id=\"d1\",severity=\"low\"} 1
-aws_guardduty_findings{account_id=\"111111111111\",region=\"us-east-1\",detector_id=\"d1\",severity=\"medium\"} 0
 aws_guardduty_findings{account_id=\"111111111111\",region=\"us-east-1\",detector_id=\"d1\",severity=\"high\"} 2
 aws_guardduty_findings{account_id=\"111111111111\",region=\"us-east-1\",detector_id=\"d1\",severity=\"critical\"} 3
-aws_guardduty_findings{account_id=\"222222222222\",region=\"us-east-1\",detector_id=\"d2\",severity=\"low\"} 0
-aws_guardduty_findings{account_id=\"222222222222\",region=\"us-east-1\",detector_id=\"d2\",severity=\"medium\"} 0
-aws_guardduty_findings{account_id=\"222222222222\",region=\"us-east-1\",detector_id=\"d2\",severity=\"high\"} 0
-aws_guardduty_findings{account_id=\"222222222222\",region=\"us-east-1\",detector_id=\"d2\",severity=\"critical\"} 0
 aws_guardduty_findings_by_account{account_id=\"000000000001\",region=\"us-east-1\",detector_id=\"d0\",member_account_id=\"111111111111\"} 6
 ";
         assert_eq!(got, want);
