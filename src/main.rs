@@ -189,8 +189,11 @@ fn main() -> ExitCode {
         }
         _ => None,
     };
+    // 8 MiB a worker: decoding a page of Security Hub findings (ASFF, hundreds of nested
+    // optional structures) takes more than the default 2 MiB of stack in a debug build.
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .thread_stack_size(8 << 20)
         .build()
     {
         Ok(rt) => rt,

@@ -1,0 +1,421 @@
+//! `security_hub` against the simulator, from the delegated administrator (member index 1):
+//! both generations export what the simulated world holds (computed from it here, not written
+//! down), the statistics split by account-id prefix when a grouping comes back full, a region
+//! where Security Hub is off is a state and not a failure, a part refused or a core call
+//! refused fails alone, and throttling is absorbed.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use aws_sim::securityhub::{administrator, Subscription};
+use aws_sim::securityhub_accounts::{groups, hub_enabled, member_status, subscriptions};
+use aws_sim::world::securityhub::{CONTROLS, SEVERITY_LABELS, STANDARDS};
+use aws_sim::{Fault, FaultRule, Sim, World, WorldOptions};
+use posture_exporter::config::Config;
+
+use crate::common::{only, yaml_for, Env, Scrape};
+
+const REGIONS: [&str; 2] = ["us-east-1", "eu-west-1"];
+
+/// Runs a test on a thread with 16 MiB of stack, as the exporter's own runtime has (8 MiB a
+/// worker): decoding ASFF findings takes more than a test thread's 2 MiB in a debug build.
+fn big_stack(test: impl std::future::Future<Output = ()> + Send + 'static) {
+    std::thread::Builder::new()
+        .stack_size(16 << 20)
+        .spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime")
+                .block_on(test)
+        })
+        .expect("a thread")
+        .join()
+        .unwrap_or_else(|e| std::panic::resume_unwind(e));
+}
+
+/// Every collector off but security_hub, on the administrator (`member-00001`).
+fn collectors(extra: &str) -> String {
+    only(&[], "1h").replace(
+        "  security_hub:\n    enabled: false\n    interval: 1h\n",
+        &format!(
+            "  security_hub:\n    enabled: true\n    interval: 1h\n    target: member-00001\n    regions: [us-east-1, eu-west-1]\n{extra}"
+        ),
+    )
+}
+
+async fn on_demand(world: WorldOptions, collectors: &str) -> Env {
+    let sim = Sim::start(world).await.expect("simulator starts");
+    let yaml = yaml_for(&sim, collectors, "");
+    let cfg = Config::from_yaml_str(&yaml).unwrap_or_else(|e| panic!("{e}\n{yaml}"));
+    Env::start_on_demand(sim, cfg).await
+}
+
+/// What the world says the exporter must show in `region` for the accounts `counted`.
+#[derive(Debug, Default, PartialEq)]
+struct Expected {
+    /// (account, standard) -> failing controls.
+    failing: BTreeMap<(String, String), BTreeSet<String>>,
+    /// (account, severity label) -> active findings.
+    findings: BTreeMap<(String, String), i64>,
+}
+
+fn active(workflow: &str) -> bool {
+    workflow == "NEW" || workflow == "NOTIFIED"
+}
+
+fn expected(w: &World, region: &str, counted: &dyn Fn(&World, &str) -> bool) -> Expected {
+    let mut e = Expected::default();
+    for a in &w.accounts {
+        if !counted(w, &a.id) || !hub_enabled(w, a, region) {
+            continue;
+        }
+        for g in groups(w, a, region) {
+            if g.record_state != "ACTIVE" || !active(g.workflow) {
+                continue;
+            }
+            *e.findings
+                .entry((a.id.clone(), SEVERITY_LABELS[g.severity].to_string()))
+                .or_default() += i64::from(g.count);
+            if let (Some(c), Some("FAILED")) = (g.control, g.compliance) {
+                for s in g.standard_ids() {
+                    e.failing
+                        .entry((a.id.clone(), s.to_string()))
+                        .or_default()
+                        .insert(CONTROLS[c].id.to_string());
+                }
+            }
+        }
+    }
+    e
+}
+
+/// Series values by (account, a second label).
+type ByAccount = BTreeMap<(String, String), f64>;
+
+/// The failed controls and findings `s` shows in `region`, in the shape of [`Expected`];
+/// zero-valued findings series are left out (they are the zero-filled CRITICAL and HIGH).
+fn shown(s: &Scrape, region: &str) -> (ByAccount, ByAccount) {
+    let label = |k: &str, l: &str| -> String {
+        k.split(&format!("{l}=\""))
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .unwrap_or("")
+            .to_string()
+    };
+    let failing = s
+        .matching("aws_securityhub_failed_controls", &[("region", region)])
+        .into_iter()
+        .map(|(k, v)| ((label(k, "account_id"), label(k, "standard")), v))
+        .collect();
+    let findings = s
+        .matching("aws_securityhub_findings", &[("region", region)])
+        .into_iter()
+        .filter(|(_, v)| *v != 0.0)
+        .map(|(k, v)| ((label(k, "account_id"), label(k, "severity")), v))
+        .collect();
+    (failing, findings)
+}
+
+/// Only the severities Security Hub CSPM counts by default.
+fn cspm_severities(mut e: Expected) -> Expected {
+    e.findings
+        .retain(|(_, s), _| s == "CRITICAL" || s == "HIGH");
+    e
+}
+
+fn check(s: &Scrape, region: &str, e: &Expected) {
+    let (failing, findings) = shown(s, region);
+    let want_failing: BTreeMap<(String, String), f64> = e
+        .failing
+        .iter()
+        .map(|(k, v)| (k.clone(), v.len() as f64))
+        .collect();
+    assert!(!want_failing.is_empty(), "the world has failing controls");
+    assert_eq!(failing, want_failing, "failed controls in {region}");
+    let want_findings: BTreeMap<(String, String), f64> = e
+        .findings
+        .iter()
+        .filter(|(_, n)| **n != 0)
+        .map(|(k, n)| (k.clone(), *n as f64))
+        .collect();
+    assert_eq!(findings, want_findings, "findings in {region}");
+    let mut per_control: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for ((a, _), cs) in &e.failing {
+        for c in cs {
+            per_control.entry(c).or_default().insert(a);
+        }
+    }
+    for (c, accounts) in &per_control {
+        assert_eq!(
+            s.get(
+                "aws_securityhub_control_failing_accounts",
+                &[("region", region), ("control", c)]
+            ),
+            Some(accounts.len() as f64),
+            "{c} in {region}"
+        );
+    }
+    assert_eq!(
+        s.matching(
+            "aws_securityhub_control_failing_accounts",
+            &[("region", region)]
+        )
+        .len(),
+        per_control.len()
+    );
+}
+
+#[test]
+fn security_hub_ocsf_exports_the_organization_from_the_administrator() {
+    big_stack(async {
+        let env = on_demand(
+            WorldOptions::default(),
+            &collectors("    generation: ocsf\n"),
+        )
+        .await;
+        let admin = env
+            .sim
+            .world(|w| administrator(w).expect("an admin").id.clone());
+        assert_eq!(env.cycle().await, 0);
+        let s = env.scrape().await;
+        for r in REGIONS {
+            assert_eq!(s.up("security_hub", &admin, r), Some(1.0), "{r}");
+            assert_eq!(
+                s.get(
+                    "aws_securityhub_generation",
+                    &[("region", r), ("generation", "ocsf")]
+                ),
+                Some(1.0)
+            );
+            // The new Security Hub sees every account of the organization.
+            let e = env.sim.world(|w| expected(w, r, &|_, _| true));
+            check(&s, r, &e);
+            let products = s.label_values("aws_securityhub_findings_by_product", "product");
+            assert!(products.contains("GuardDuty"), "{products:?}");
+            let ratios = s.matching("aws_securityhub_control_pass_ratio", &[("region", r)]);
+            assert!(!ratios.is_empty());
+            assert!(ratios.iter().all(|(_, v)| (0.0..=1.0).contains(v)));
+        }
+        assert!(s
+            .matching("aws_securityhub_statistics_capped", &[])
+            .is_empty());
+        // No role in any member: every Security Hub call is the administrator's.
+        env.stop().await;
+    });
+}
+
+#[test]
+fn security_hub_splits_full_groupings_by_account_prefix() {
+    big_stack(async {
+        let world = WorldOptions {
+            members: 60,
+            ..WorldOptions::default()
+        };
+        let env = on_demand(
+            world,
+            &collectors("    generation: ocsf\n    max_statistic_results: 25\n"),
+        )
+        .await;
+        let admin = env
+            .sim
+            .world(|w| administrator(w).expect("an admin").id.clone());
+        env.sim.reset_calls();
+        assert_eq!(env.cycle().await, 0);
+        let s = env.scrape().await;
+        for r in REGIONS {
+            assert_eq!(s.up("security_hub", &admin, r), Some(1.0), "{r}");
+            let e = env.sim.world(|w| expected(w, r, &|_, _| true));
+            check(&s, r, &e);
+        }
+        // Groupings by account were split until complete; only groupings of other fields (more
+        // than five products or controls) can be flagged.
+        for (k, _) in s.matching("aws_securityhub_statistics_capped", &[]) {
+            assert!(
+                !k.contains("by account") && !k.contains("accounts failing"),
+                "{k}"
+            );
+        }
+        assert!(env.sim.calls("GetFindingStatisticsV2") > 10);
+        env.stop().await;
+    });
+}
+
+#[test]
+fn security_hub_cspm_exports_members_standards_controls_and_findings() {
+    big_stack(async {
+        let env = on_demand(
+            WorldOptions::default(),
+            &collectors("    generation: cspm\n"),
+        )
+        .await;
+        let (admin, subs, members) = env.sim.world(|w| {
+            let admin = administrator(w).expect("an admin").clone();
+            let subs: Vec<(String, Vec<Subscription>)> = REGIONS
+                .iter()
+                .map(|r| (r.to_string(), subscriptions(w, &admin, r)))
+                .collect();
+            let members: Vec<(String, &'static str)> = w
+                .accounts
+                .iter()
+                .filter(|a| a.id != admin.id)
+                .map(|a| (a.id.clone(), member_status(w, a)))
+                .collect();
+            (admin.id, subs, members)
+        });
+        assert_eq!(env.cycle().await, 0);
+        let s = env.scrape().await;
+        let enabled = |w: &World, a: &str| {
+            a == admin
+                || w.accounts
+                    .iter()
+                    .any(|x| x.id == a && member_status(w, x) == "Enabled")
+        };
+        for (r, subs) in &subs {
+            let r = r.as_str();
+            assert_eq!(s.up("security_hub", &admin, r), Some(1.0), "{r}");
+            let e = cspm_severities(env.sim.world(|w| expected(w, r, &|w, a| enabled(w, a))));
+            check(&s, r, &e);
+            for (a, status) in &members {
+                assert_eq!(
+                    s.get(
+                        "aws_securityhub_enabled",
+                        &[("account_id", a), ("region", r)]
+                    ),
+                    Some(if *status == "Enabled" { 1.0 } else { 0.0 }),
+                    "{a} {status}"
+                );
+            }
+            assert_eq!(
+                s.get(
+                    "aws_securityhub_standards_enabled",
+                    &[("account_id", &admin), ("region", r)]
+                ),
+                Some(subs.len() as f64)
+            );
+            for sub in subs.iter().filter(|x| x.status != "READY") {
+                let std = STANDARDS[sub.standard].id;
+                let got = s.matching(
+                    "aws_securityhub_standard_status",
+                    &[("region", r), ("standard", std), ("status", sub.status)],
+                );
+                assert_eq!(got.len(), 1, "{std} {}", sub.status);
+            }
+        }
+        // The failed association of central configuration, read in the home region only.
+        let failed = s.matching("aws_securityhub_policy_association_failed", &[]);
+        assert!(!failed.is_empty());
+        assert!(failed
+            .iter()
+            .all(|(k, _)| k.contains("region=\"us-east-1\"")));
+        env.stop().await;
+    });
+}
+
+#[test]
+fn security_hub_off_in_a_region_is_a_state_not_a_failure() {
+    big_stack(async {
+        for generation in ["ocsf", "cspm", "auto"] {
+            let env = on_demand(
+                WorldOptions::default(),
+                &collectors(&format!("    generation: {generation}\n")),
+            )
+            .await;
+            let admin = env.sim.world(|w| {
+                let admin = administrator(w).expect("an admin").id.clone();
+                w.securityhub.set_hub(&admin, "eu-west-1", false);
+                admin
+            });
+            assert_eq!(env.cycle().await, 0);
+            let s = env.scrape().await;
+            assert_eq!(s.up("security_hub", &admin, "eu-west-1"), Some(1.0));
+            assert_eq!(
+                s.get(
+                    "aws_securityhub_enabled",
+                    &[("account_id", &admin), ("region", "eu-west-1")]
+                ),
+                Some(0.0),
+                "{generation}"
+            );
+            assert!(s
+                .matching(
+                    "aws_securityhub_failed_controls",
+                    &[("region", "eu-west-1")]
+                )
+                .is_empty());
+            assert_eq!(
+                s.get(
+                    "aws_securityhub_enabled",
+                    &[("account_id", &admin), ("region", "us-east-1")]
+                ),
+                Some(1.0)
+            );
+            env.stop().await;
+        }
+    });
+}
+
+#[test]
+fn security_hub_a_member_as_target_fails_the_administrator_part_alone() {
+    big_stack(async {
+        // member-00002 is not the delegated administrator: Security Hub CSPM refuses it the
+        // central configuration's associations, and lists no members.
+        let cols = collectors("    generation: cspm\n")
+            .replace("target: member-00001", "target: member-00003");
+        let env = on_demand(WorldOptions::default(), &cols).await;
+        let member = env.sim.world(|w| w.accounts[3].id.clone());
+        assert_eq!(env.cycle().await, 2, "{:?}", env.app.store.status());
+        let s = env.scrape().await;
+        assert_eq!(s.up("security_hub", &member, "us-east-1"), Some(0.0));
+        // The other parts are exported.
+        assert_eq!(
+            s.get(
+                "aws_securityhub_enabled",
+                &[("account_id", &member), ("region", "us-east-1")]
+            ),
+            Some(1.0)
+        );
+        let status = format!("{:?}", env.app.store.status());
+        assert!(
+            status.contains("ListConfigurationPolicyAssociations"),
+            "{status}"
+        );
+        env.stop().await;
+    });
+}
+
+#[test]
+fn security_hub_a_refused_statistics_call_fails_the_run_and_throttling_is_absorbed() {
+    big_stack(async {
+        let env = on_demand(
+            WorldOptions::default(),
+            &collectors("    generation: ocsf\n"),
+        )
+        .await;
+        let admin = env
+            .sim
+            .world(|w| administrator(w).expect("an admin").id.clone());
+        env.sim.add_fault(
+            FaultRule::always(Fault::Throttle)
+                .operation("GetFindingStatisticsV2")
+                .times(3),
+        );
+        assert_eq!(env.cycle().await, 0);
+        let s = env.scrape().await;
+        let e = env.sim.world(|w| expected(w, "us-east-1", &|_, _| true));
+        check(&s, "us-east-1", &e);
+        env.sim.clear_faults();
+        env.sim.add_fault(
+            FaultRule::always(Fault::AccessDenied)
+                .operation("GetFindingStatisticsV2")
+                .region("eu-west-1"),
+        );
+        assert_eq!(env.cycle().await, 1);
+        let s = env.scrape().await;
+        assert_eq!(s.up("security_hub", &admin, "eu-west-1"), Some(0.0));
+        assert_eq!(s.up("security_hub", &admin, "us-east-1"), Some(1.0));
+        // The last values are kept while the job is down.
+        let e = env.sim.world(|w| expected(w, "eu-west-1", &|_, _| true));
+        check(&s, "eu-west-1", &e);
+        env.stop().await;
+    });
+}
