@@ -419,3 +419,117 @@ fn security_hub_a_refused_statistics_call_fails_the_run_and_throttling_is_absorb
         env.stop().await;
     });
 }
+
+const BUDGET_REGIONS: [&str; 4] = ["us-east-1", "eu-west-1", "us-west-2", "ap-southeast-1"];
+
+fn budget_world(members: usize) -> WorldOptions {
+    WorldOptions {
+        members,
+        regions: BUDGET_REGIONS.iter().map(|r| r.to_string()).collect(),
+        ..WorldOptions::default()
+    }
+}
+
+/// Security Hub calls of one cycle of `security_hub` with `generation` over `world`, by
+/// operation, as the simulator counted them.
+async fn cycle_calls(world: WorldOptions, generation: &str) -> BTreeMap<String, u64> {
+    let cols = collectors(&format!("    generation: {generation}\n")).replace(
+        "regions: [us-east-1, eu-west-1]",
+        "regions: [us-east-1, eu-west-1, us-west-2, ap-southeast-1]",
+    );
+    let env = on_demand(world, &cols).await;
+    env.sim.reset_calls();
+    assert_eq!(env.cycle().await, 0, "{:?}", env.app.store.status());
+    let calls = env.sim.all_calls();
+    env.stop().await;
+    calls
+        .into_iter()
+        .filter(|(op, _)| {
+            [
+                "DescribeSecurityHubV2",
+                "GetFindingStatisticsV2",
+                "DescribeHub",
+                "GetEnabledStandards",
+                "ListMembers",
+                "DescribeOrganizationConfiguration",
+                "ListConfigurationPolicyAssociations",
+                "GetFindings",
+            ]
+            .contains(&op.as_str())
+        })
+        .collect()
+}
+
+/// Security Hub CSPM's calls per cycle, by the formula of the collector's documentation, from
+/// what the world holds: per region DescribeHub, GetEnabledStandards and
+/// DescribeOrganizationConfiguration once, ListMembers 50 a page, GetFindings 100 findings a
+/// page (at least one) for failed controls and for CRITICAL and HIGH findings of the
+/// administrator and its Enabled members; in the home region ListConfigurationPolicyAssociations
+/// 100 FAILED associations a page.
+fn cspm_formula(w: &World) -> u64 {
+    let pages = |n: u64, per: u64| n.div_ceil(per).max(1);
+    let admin = administrator(w).expect("an admin").id.clone();
+    let members = (w.accounts.len() - 1) as u64;
+    let mut calls = 0;
+    for r in &w.opts.regions {
+        let (mut failed, mut severe) = (0u64, 0u64);
+        for a in &w.accounts {
+            if a.id != admin && member_status(w, a) != "Enabled" {
+                continue;
+            }
+            for g in groups(w, a, r) {
+                if g.record_state != "ACTIVE" || !active(g.workflow) {
+                    continue;
+                }
+                if g.compliance == Some("FAILED") && g.control.is_some() {
+                    failed += u64::from(g.count);
+                }
+                if matches!(SEVERITY_LABELS[g.severity], "CRITICAL" | "HIGH") {
+                    severe += u64::from(g.count);
+                }
+            }
+        }
+        calls += 3 + pages(members, 50) + pages(failed, 100) + pages(severe, 100);
+    }
+    let failed_associations = aws_sim::securityhub::failed_association_account(w).map_or(0, |_| 1);
+    calls + pages(failed_associations, 100)
+}
+
+/// The API budget of `security_hub` at 1,000 accounts x 4 regions, both generations: the new
+/// Security Hub measured against the simulator at that size; Security Hub CSPM by its formula
+/// from the world at that size, the formula checked against the simulator's count at 100
+/// accounts. `BENCHMARKS.md` states the figures this computes (the test fails when they
+/// differ); `SECURITY_HUB_BUDGET=1` prints the section.
+#[test]
+fn security_hub_api_budget_at_1000_accounts_x_4_regions() {
+    big_stack(async {
+        let small = cycle_calls(budget_world(99), "cspm").await;
+        let small_world = World::new(budget_world(99));
+        let measured: u64 = small.values().sum();
+        assert_eq!(measured, cspm_formula(&small_world), "{small:?}");
+        let big_world = World::new(budget_world(999));
+        let cspm = cspm_formula(&big_world);
+        let ocsf = cycle_calls(budget_world(999), "ocsf").await;
+        let ocsf_total: u64 = ocsf.values().sum();
+        let by_op = |m: &BTreeMap<String, u64>| {
+            m.iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let section = format!(
+            "| generation | calls per cycle, 1,000 accounts x 4 regions |\n|---|---:|\n| new Security Hub (OCSF, GetFindingStatisticsV2) | {ocsf_total} |\n| Security Hub CSPM (ASFF) | {cspm} |\n\nNew Security Hub by operation: {}.\nSecurity Hub CSPM at 100 accounts x 4 regions, measured: {measured} ({}).\n",
+            by_op(&ocsf),
+            by_op(&small)
+        );
+        if std::env::var_os("SECURITY_HUB_BUDGET").is_some() {
+            println!("{section}");
+        }
+        let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/BENCHMARKS.md"))
+            .expect("BENCHMARKS.md");
+        assert!(
+            doc.contains(&section),
+            "BENCHMARKS.md lacks the figures this test computes:\n{section}"
+        );
+    });
+}

@@ -32,6 +32,8 @@ pub enum Cmp {
     Equals,
     /// `PREFIX`.
     Prefix,
+    /// `PREFIX_NOT_EQUALS`: the value does not start with this.
+    PrefixNot,
 }
 
 /// One OCSF string condition.
@@ -80,6 +82,7 @@ fn string_filter(c: &Cond) -> OcsfStringFilter {
                 .comparison(match c.cmp {
                     Cmp::Equals => StringFilterComparison::Equals,
                     Cmp::Prefix => StringFilterComparison::Prefix,
+                    Cmp::PrefixNot => StringFilterComparison::PrefixNotEquals,
                 })
                 .build(),
         )

@@ -17,8 +17,9 @@
 //! 3. per failing pair, and (part `findings`) per severity, the accounts: grouped by
 //!    `cloud.account.uid`. `MaxStatisticResults` is at most 400 and the answer does not page,
 //!    so a grouping by account that comes back full is asked again as ten rules, one per next
-//!    digit of a `cloud.account.uid` PREFIX filter, until no answer is full: no account is cut
-//!    off, and the cost grows with the accounts that have findings, 400 a rule.
+//!    digit of a `cloud.account.uid` PREFIX filter (from the prefix the answered ids share,
+//!    with one more rule, PREFIX_NOT_EQUALS that prefix, for the rest), until no answer is
+//!    full: no account is cut off, and the cost grows with the accounts that have findings.
 //!
 //! Calls per run: 1 + DescribeSecurityHubV2, + ceil(4/5) + ceil(2s/5) + ceil((p + v + splits)/5)
 //! for `s` standards, `p` failing (control, standard) pairs and `v` severities, where a full
@@ -120,8 +121,63 @@ struct Named {
     query: Query,
 }
 
-/// Answers `groupings`, those grouped by account split by account-id prefix until no answer
-/// is full; the others are answered once, and named in `capped` when full.
+/// A slice of the accounts of a grouping: ids starting with `prefix` and with none of
+/// `excluded` (each longer than `prefix`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Slice {
+    prefix: String,
+    excluded: Vec<String>,
+}
+
+/// Most rules one grouping may be split into before it is flagged capped instead (a
+/// safeguard: a split ends after at most about accounts/`max` x 11 rules).
+const MOST_RULES: usize = 2_000;
+
+/// The slices that cover a full `slice` whose answer was `values` (every one of them in the
+/// slice): when the values share a longer prefix `q`, the ten slices under `q` and the slice
+/// minus `q` (account ids of an organization often share their first digits); otherwise the
+/// ten slices one digit longer. Exclusions go to the slices they lie in.
+fn split(slice: &Slice, values: &[&str]) -> Vec<Slice> {
+    let mut q = values.first().copied().unwrap_or("").to_string();
+    for v in values {
+        let n = q.bytes().zip(v.bytes()).take_while(|(a, b)| a == b).count();
+        q.truncate(n);
+    }
+    let within = |p: &str| -> Vec<String> {
+        slice
+            .excluded
+            .iter()
+            .filter(|e| e.starts_with(p) && e.len() > p.len())
+            .cloned()
+            .collect()
+    };
+    let base = if q.len() > slice.prefix.len() && q.len() < ACCOUNT_DIGITS {
+        q.clone()
+    } else {
+        slice.prefix.clone()
+    };
+    let mut out: Vec<Slice> = (0..10)
+        .map(|d| {
+            let prefix = format!("{base}{d}");
+            Slice {
+                excluded: within(&prefix),
+                prefix,
+            }
+        })
+        .collect();
+    if base != slice.prefix {
+        let mut excluded = slice.excluded.clone();
+        excluded.push(base);
+        out.push(Slice {
+            prefix: slice.prefix.clone(),
+            excluded,
+        });
+    }
+    out
+}
+
+/// Answers `groupings`, those grouped by account split (see [`split`]) until no answer is
+/// full; the others are answered once, and named in `capped` when full.
 async fn answer(
     c: &RegionClients,
     groupings: &[Named],
@@ -130,18 +186,30 @@ async fn answer(
 ) -> Result<Vec<BTreeMap<String, i64>>, CollectError> {
     let full = usize::try_from(max).unwrap_or(400).max(1);
     let mut out = vec![BTreeMap::new(); groupings.len()];
-    let mut pending: Vec<(usize, String)> =
-        (0..groupings.len()).map(|i| (i, String::new())).collect();
+    let mut rules = vec![0usize; groupings.len()];
+    let whole = Slice {
+        prefix: String::new(),
+        excluded: Vec::new(),
+    };
+    let mut pending: Vec<(usize, Slice)> =
+        (0..groupings.len()).map(|i| (i, whole.clone())).collect();
     while !pending.is_empty() {
         let queries: Vec<Query> = pending
             .iter()
-            .map(|(i, prefix)| {
+            .map(|(i, slice)| {
                 let mut q = groupings[*i].query.clone();
-                if !prefix.is_empty() {
+                if !slice.prefix.is_empty() {
                     q.all.push(Cond {
                         field: ACCOUNT,
                         cmp: Cmp::Prefix,
-                        value: prefix.clone(),
+                        value: slice.prefix.clone(),
+                    });
+                }
+                for e in &slice.excluded {
+                    q.all.push(Cond {
+                        field: ACCOUNT,
+                        cmp: Cmp::PrefixNot,
+                        value: e.clone(),
                     });
                 }
                 q
@@ -149,10 +217,16 @@ async fn answer(
             .collect();
         let answers = api::statistics(c, &queries, max).await?;
         let mut next = Vec::new();
-        for ((i, prefix), groups) in pending.into_iter().zip(answers) {
+        for ((i, slice), groups) in pending.into_iter().zip(answers) {
+            rules[i] += 1;
             let by_account = groupings[i].query.group_by == ACCOUNT;
-            if groups.len() >= full && by_account && prefix.len() < ACCOUNT_DIGITS {
-                next.extend((0..10).map(|d| (i, format!("{prefix}{d}"))));
+            if groups.len() >= full
+                && by_account
+                && slice.prefix.len() < ACCOUNT_DIGITS
+                && rules[i] < MOST_RULES
+            {
+                let values: Vec<&str> = groups.iter().map(|(v, _)| v.as_str()).collect();
+                next.extend(split(&slice, &values).into_iter().map(|s| (i, s)));
                 continue;
             }
             if groups.len() >= full {
@@ -382,4 +456,33 @@ async fn cspm_run(ctx: &JobContext<Settings>) -> Result<Collected, CollectError>
     }
     out.notes.push("Security Hub CSPM (ASFF)".to_string());
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn slice(prefix: &str, excluded: &[&str]) -> Slice {
+        Slice {
+            prefix: prefix.into(),
+            excluded: excluded.iter().map(|e| e.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn a_full_slice_jumps_to_the_shared_prefix_and_keeps_the_rest() {
+        let got = split(
+            &slice("", &[]),
+            &["436212000001", "436212000017", "436212999999"],
+        );
+        assert_eq!(got.len(), 11);
+        assert_eq!(got[0], slice("4362120", &[]));
+        assert_eq!(got[9], slice("4362129", &[]));
+        assert_eq!(got[10], slice("", &["436212"]));
+        // Nothing shared past the prefix: one digit more, exclusions where they lie.
+        let got = split(&slice("", &["436212"]), &["111111111111", "436399999999"]);
+        assert_eq!(got.len(), 10);
+        assert_eq!(got[4], slice("4", &["436212"]));
+        assert_eq!(got[1], slice("1", &[]));
+    }
 }
