@@ -12,7 +12,43 @@ use aws_sim::world::securityhub::{CONTROLS, SEVERITY_LABELS, STANDARDS};
 use aws_sim::{Fault, FaultRule, Sim, World, WorldOptions};
 use posture_exporter::config::Config;
 
-use crate::common::{only, yaml_for, Env, Scrape};
+use crate::common::{get, only, yaml_for, Env, Scrape};
+
+/// What the overview's `securityhub` section counts, counted over a scrape.
+fn attention_count(s: &Scrape) -> usize {
+    let n = |name: &str, keep: &dyn Fn(&str, f64) -> bool| {
+        s.matching(name, &[])
+            .into_iter()
+            .filter(|(k, v)| keep(k, *v))
+            .count()
+    };
+    n("aws_securityhub_failed_controls", &|_, v| v > 0.0)
+        + n("aws_securityhub_findings", &|k, v| {
+            v > 0.0 && k.contains("severity=\"CRITICAL\"")
+        })
+        + n("aws_securityhub_enabled", &|_, v| v == 0.0)
+        + n("aws_securityhub_standard_status", &|k, v| {
+            v == 1.0 && (k.contains("status=\"FAILED\"") || k.contains("status=\"INCOMPLETE\""))
+        })
+        + n("aws_securityhub_policy_association_failed", &|_, v| {
+            v == 1.0
+        })
+}
+
+/// The overview's `securityhub` section: its count, and one item's message.
+async fn overview_section(env: &Env) -> (u64, serde_json::Value) {
+    let r = get(env.addr(), "/status.json?section=securityhub", &[]).await;
+    assert_eq!(r.status, 200);
+    let doc: serde_json::Value = serde_json::from_slice(&r.body).expect("valid JSON");
+    let sec = doc["sections"]
+        .as_array()
+        .expect("sections")
+        .iter()
+        .find(|s| s["id"] == "securityhub")
+        .expect("a securityhub section")
+        .clone();
+    (sec["count"].as_u64().expect("a count"), sec)
+}
 
 const REGIONS: [&str; 2] = ["us-east-1", "eu-west-1"];
 
@@ -301,6 +337,15 @@ fn security_hub_cspm_exports_members_standards_controls_and_findings() {
                 assert_eq!(got.len(), 1, "{std} {}", sub.status);
             }
         }
+        // The overview counts what the PromQL count over /metrics counts, and names the failing
+        // controls with their titles.
+        let (count, sec) = overview_section(&env).await;
+        assert_eq!(count as usize, attention_count(&s));
+        assert!(
+            sec.to_string()
+                .contains("IAM.6 (Hardware MFA should be enabled for the root user)"),
+            "{sec}"
+        );
         // The failed association of central configuration, read in the home region only.
         let failed = s.matching("aws_securityhub_policy_association_failed", &[]);
         assert!(!failed.is_empty());

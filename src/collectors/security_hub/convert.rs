@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::api::{FailedAssociation, Member, Subscription};
-use crate::metrics::{Desc, Family, Kind};
+use crate::metrics::{Attention, Concern, Desc, Family, Kind, Reading};
 
 static ENABLED: Desc = Desc {
     name: "aws_securityhub_enabled",
@@ -107,6 +107,112 @@ pub struct Posture {
     pub failing: BTreeMap<(String, String), BTreeSet<String>>,
     /// Per (account, severity label), active findings.
     pub findings: BTreeMap<(String, String), i64>,
+    /// Control titles, where the answers gave them (ASFF findings' `Title`).
+    pub titles: BTreeMap<String, String>,
+}
+
+fn item(account: &str, region: &str, subject: String, code: &str, message: String) -> Attention {
+    Attention {
+        concern: Concern::SecurityHub,
+        account_id: account.to_string(),
+        region: region.to_string(),
+        subject,
+        code: code.to_string(),
+        message,
+    }
+}
+
+/// Items for the overview, one per series that needs attention in `fams`' families of
+/// `aws_securityhub_enabled` (0), `aws_securityhub_standard_status` (FAILED, INCOMPLETE) and
+/// `aws_securityhub_findings` (CRITICAL above 0) — what the overview's count counts.
+fn from_families(fams: &[Family], region: &str) -> Vec<Attention> {
+    let mut out = Vec::new();
+    for f in fams {
+        for (labels, v) in f.samples() {
+            let l: Vec<&str> = labels.values().collect();
+            let at = |i: usize| l.get(i).copied().unwrap_or("");
+            match f.desc().name {
+                "aws_securityhub_enabled" if v == 0.0 => out.push(item(
+                    at(0),
+                    region,
+                    "Security Hub not enabled".into(),
+                    "disabled",
+                    String::new(),
+                )),
+                "aws_securityhub_standard_status" if at(3) == "FAILED" || at(3) == "INCOMPLETE" => {
+                    out.push(item(
+                        at(0),
+                        region,
+                        format!("standard {}: {}", at(2), at(3)),
+                        at(4),
+                        String::new(),
+                    ))
+                }
+                "aws_securityhub_findings" if at(2) == "CRITICAL" && v > 0.0 => out.push(item(
+                    at(0),
+                    region,
+                    format!("{v} active CRITICAL findings"),
+                    "CRITICAL",
+                    String::new(),
+                )),
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+/// The families with their items (see [`from_families`]).
+pub fn reading(region: &str, families: Vec<Family>) -> Reading {
+    let items = from_families(&families, region);
+    Reading { families, items }
+}
+
+/// The failed controls as a reading: one item per (account, standard) with failing controls,
+/// naming them with their titles where known.
+pub fn failed_controls_reading(region: &str, p: &Posture) -> Reading {
+    let families = failed_controls(region, p);
+    let items = p
+        .failing
+        .iter()
+        .filter(|(_, c)| !c.is_empty())
+        .map(|((account, standard), controls)| {
+            let named: Vec<String> = controls
+                .iter()
+                .map(|c| match p.titles.get(c) {
+                    Some(t) => format!("{c} ({t})"),
+                    None => c.clone(),
+                })
+                .collect();
+            item(
+                account,
+                region,
+                format!("{standard}: {} failed controls", controls.len()),
+                "FAILED",
+                named.join("; "),
+            )
+        })
+        .collect();
+    Reading { families, items }
+}
+
+/// The failed associations as a reading, AWS's message with each.
+pub fn associations_reading(region: &str, failed: &[FailedAssociation]) -> Reading {
+    Reading {
+        families: associations(region, failed),
+        items: failed
+            .iter()
+            .map(|a| {
+                item(
+                    &a.target_id,
+                    region,
+                    format!("central configuration of {} {}", a.target_type, a.target_id),
+                    "FAILED",
+                    a.message.clone(),
+                )
+            })
+            .collect(),
+    }
 }
 
 /// The run's core: is Security Hub on for the administrator, and which generation is read.
@@ -351,6 +457,63 @@ aws_securityhub_org_configuration{region=\"us-east-1\",configuration_type=\"CENT
 aws_securityhub_policy_association_failed{region=\"us-east-1\",target_id=\"444444444444\",target_type=\"ACCOUNT\"} 1
 ";
         assert_eq!(text(&fams), want);
+    }
+
+    /// The items are what the overview's PromQL count counts over the same families.
+    #[test]
+    fn items_agree_with_the_families() {
+        let mut p = posture();
+        p.titles.insert(
+            "IAM.6".into(),
+            "Hardware MFA should be enabled for the root user".into(),
+        );
+        let controls = failed_controls_reading("eu-west-1", &p);
+        let counted = controls.families[0]
+            .samples()
+            .filter(|(_, v)| *v > 0.0)
+            .count();
+        assert_eq!(controls.items.len(), counted);
+        assert!(controls.items[0]
+            .message
+            .contains("IAM.6 (Hardware MFA should be enabled for the root user)"));
+        let mut fams = findings("eu-west-1", &["111111111111", "222222222222"], &p);
+        fams.extend(hub("123456789012", "eu-west-1", "cspm", false));
+        fams.extend(standards(
+            "123456789012",
+            "eu-west-1",
+            &[
+                Subscription {
+                    standard: "standards/pci-dss/v/3.2.1".into(),
+                    status: "INCOMPLETE".into(),
+                    reason: "NO_AVAILABLE_CONFIGURATION_RECORDER".into(),
+                },
+                Subscription {
+                    standard: "standards/nist-800-53/v/5.0.0".into(),
+                    status: "PENDING".into(),
+                    reason: String::new(),
+                },
+            ],
+        ));
+        let r = reading("eu-west-1", fams);
+        let subjects: Vec<&str> = r.items.iter().map(|i| i.subject.as_str()).collect();
+        assert_eq!(
+            subjects,
+            [
+                "3 active CRITICAL findings",
+                "Security Hub not enabled",
+                "standard standards/pci-dss/v/3.2.1: INCOMPLETE"
+            ]
+        );
+        let a = associations_reading(
+            "us-east-1",
+            &[FailedAssociation {
+                target_id: "444444444444".into(),
+                target_type: "ACCOUNT".into(),
+                message: "Policy could not be applied".into(),
+            }],
+        );
+        assert_eq!(a.items.len(), 1);
+        assert_eq!(a.items[0].message, "Policy could not be applied");
     }
 
     #[test]

@@ -327,10 +327,10 @@ async fn ocsf_run(ctx: &JobContext<Settings>) -> Result<Collected, CollectError>
                 }
             }
         }
-        let mut fams = convert::failed_controls(region, &p);
-        fams.extend(convert::pass_ratio(region, &ratio));
-        fams.extend(convert::capped(region, &capped));
-        Ok::<_, CollectError>(fams)
+        let mut r = convert::failed_controls_reading(region, &p);
+        r.families.extend(convert::pass_ratio(region, &ratio));
+        r.families.extend(convert::capped(region, &capped));
+        Ok::<_, CollectError>(r)
     }
     .await;
     out.part("controls", controls);
@@ -355,7 +355,7 @@ async fn ocsf_run(ctx: &JobContext<Settings>) -> Result<Collected, CollectError>
         }
         let mut fams = convert::findings(region, &[], &p);
         fams.extend(convert::capped(region, &capped));
-        Ok::<_, CollectError>(fams)
+        Ok::<_, CollectError>(convert::reading(region, fams))
     }
     .await;
     out.part("findings", findings);
@@ -373,7 +373,10 @@ async fn cspm_run(ctx: &JobContext<Settings>) -> Result<Collected, CollectError>
     let c = &*ctx.aws;
     let (admin, region) = (c.account_id.as_str(), c.region.as_str());
     if !api::hub(c).await? {
-        let mut out = Collected::from(convert::hub(admin, region, "cspm", false));
+        let mut out = Collected::from(convert::reading(
+            region,
+            convert::hub(admin, region, "cspm", false),
+        ));
         out.notes.push(format!(
             "Security Hub CSPM is not enabled for account {admin} in {region} (DescribeHub: InvalidAccessException)"
         ));
@@ -382,7 +385,7 @@ async fn cspm_run(ctx: &JobContext<Settings>) -> Result<Collected, CollectError>
     let mut out = Collected::from(convert::hub(admin, region, "cspm", true));
     let standards = api::enabled_standards(c)
         .await
-        .map(|s| convert::standards(admin, region, &s));
+        .map(|s| convert::reading(region, convert::standards(admin, region, &s)));
     out.part("standards", standards);
 
     let members = api::members(c).await;
@@ -394,7 +397,13 @@ async fn cspm_run(ctx: &JobContext<Settings>) -> Result<Collected, CollectError>
                     .filter(|(a, s)| s == "Enabled" && a != admin)
                     .map(|(a, _)| a.clone()),
             );
-            out.part("members", Ok(convert::members(admin, region, &m)));
+            out.part(
+                "members",
+                Ok(convert::reading(
+                    region,
+                    convert::members(admin, region, &m),
+                )),
+            );
         }
         Err(e) => out.failed_part("members", e),
     }
@@ -419,7 +428,7 @@ async fn cspm_run(ctx: &JobContext<Settings>) -> Result<Collected, CollectError>
                     a.target_type, a.target_id, a.message
                 ));
             }
-            convert::associations(region, &f)
+            convert::associations_reading(region, &f)
         });
         out.part("policy associations", failed);
     }
@@ -429,6 +438,9 @@ async fn cspm_run(ctx: &JobContext<Settings>) -> Result<Collected, CollectError>
         .map(|found| {
             let mut p = Posture::default();
             for f in found.iter().filter(|f| !f.control.is_empty()) {
+                p.titles
+                    .entry(f.control.clone())
+                    .or_insert_with(|| f.title.clone());
                 for s in &f.standards {
                     p.failing
                         .entry((f.account_id.clone(), s.clone()))
@@ -436,7 +448,7 @@ async fn cspm_run(ctx: &JobContext<Settings>) -> Result<Collected, CollectError>
                         .insert(f.control.clone());
                 }
             }
-            convert::failed_controls(region, &p)
+            convert::failed_controls_reading(region, &p)
         });
     out.part("failed controls", failed);
 
@@ -450,7 +462,7 @@ async fn cspm_run(ctx: &JobContext<Settings>) -> Result<Collected, CollectError>
                 for f in found {
                     *p.findings.entry((f.account_id, f.severity)).or_default() += 1;
                 }
-                convert::findings(region, &listed, &p)
+                convert::reading(region, convert::findings(region, &listed, &p))
             });
         out.part("findings", found);
     }
