@@ -152,8 +152,8 @@ fn shown(s: &Scrape, region: &str) -> (ByAccount, ByAccount) {
     (failing, findings)
 }
 
-/// Only the severities Security Hub CSPM counts by default.
-fn cspm_severities(mut e: Expected) -> Expected {
+/// Only the severities counted by default.
+fn default_severities(mut e: Expected) -> Expected {
     e.findings
         .retain(|(_, s), _| s == "CRITICAL" || s == "HIGH");
     e
@@ -224,7 +224,7 @@ fn security_hub_ocsf_exports_the_organization_from_the_administrator() {
                 Some(1.0)
             );
             // The new Security Hub sees every account of the organization.
-            let e = env.sim.world(|w| expected(w, r, &|_, _| true));
+            let e = default_severities(env.sim.world(|w| expected(w, r, &|_, _| true)));
             check(&s, r, &e);
             let products = s.label_values("aws_securityhub_findings_by_product", "product");
             assert!(products.contains("GuardDuty"), "{products:?}");
@@ -260,7 +260,7 @@ fn security_hub_splits_full_groupings_by_account_prefix() {
         let s = env.scrape().await;
         for r in REGIONS {
             assert_eq!(s.up("security_hub", &admin, r), Some(1.0), "{r}");
-            let e = env.sim.world(|w| expected(w, r, &|_, _| true));
+            let e = default_severities(env.sim.world(|w| expected(w, r, &|_, _| true)));
             check(&s, r, &e);
         }
         // Groupings by account were split until complete; only groupings of other fields (more
@@ -309,7 +309,7 @@ fn security_hub_cspm_exports_members_standards_controls_and_findings() {
         for (r, subs) in &subs {
             let r = r.as_str();
             assert_eq!(s.up("security_hub", &admin, r), Some(1.0), "{r}");
-            let e = cspm_severities(env.sim.world(|w| expected(w, r, &|w, a| enabled(w, a))));
+            let e = default_severities(env.sim.world(|w| expected(w, r, &|w, a| enabled(w, a))));
             check(&s, r, &e);
             for (a, status) in &members {
                 assert_eq!(
@@ -317,7 +317,11 @@ fn security_hub_cspm_exports_members_standards_controls_and_findings() {
                         "aws_securityhub_enabled",
                         &[("account_id", a), ("region", r)]
                     ),
-                    Some(if *status == "Enabled" { 1.0 } else { 0.0 }),
+                    if *status == "Enabled" {
+                        None
+                    } else {
+                        Some(0.0)
+                    },
                     "{a} {status}"
                 );
             }
@@ -446,7 +450,7 @@ fn security_hub_a_refused_statistics_call_fails_the_run_and_throttling_is_absorb
         );
         assert_eq!(env.cycle().await, 0);
         let s = env.scrape().await;
-        let e = env.sim.world(|w| expected(w, "us-east-1", &|_, _| true));
+        let e = default_severities(env.sim.world(|w| expected(w, "us-east-1", &|_, _| true)));
         check(&s, "us-east-1", &e);
         env.sim.clear_faults();
         env.sim.add_fault(
@@ -459,7 +463,7 @@ fn security_hub_a_refused_statistics_call_fails_the_run_and_throttling_is_absorb
         assert_eq!(s.up("security_hub", &admin, "eu-west-1"), Some(0.0));
         assert_eq!(s.up("security_hub", &admin, "us-east-1"), Some(1.0));
         // The last values are kept while the job is down.
-        let e = env.sim.world(|w| expected(w, "eu-west-1", &|_, _| true));
+        let e = default_severities(env.sim.world(|w| expected(w, "eu-west-1", &|_, _| true)));
         check(&s, "eu-west-1", &e);
         env.stop().await;
     });

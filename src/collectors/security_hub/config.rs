@@ -38,12 +38,12 @@ pub struct SecurityHub {
     /// grouping that does is flagged in `aws_securityhub_statistics_capped`.
     #[serde(default = "default_max_statistic_results")]
     pub max_statistic_results: i32,
-    /// Security Hub CSPM: the severity labels whose active findings are counted per account
-    /// (every finding of them is read through GetFindings, 100 a call, so each label costs
-    /// calls in proportion to its findings). The new Security Hub counts every label at a
-    /// fixed cost.
+    /// The severity labels (ASFF's spelling) whose active findings are counted per account, in
+    /// both generations. The new Security Hub pays a few rules for each; Security Hub CSPM reads
+    /// every finding of them through GetFindings, 100 a call, so each label costs calls in
+    /// proportion to its findings.
     #[serde(default = "default_severities")]
-    pub cspm_severities: Vec<String>,
+    pub severities: Vec<String>,
     /// Security Hub CSPM: the home region, where ListConfigurationPolicyAssociations is asked
     /// ("Only the Security Hub CSPM delegated administrator can invoke this operation from the
     /// home Region."). Default: the first of `regions`.
@@ -67,7 +67,7 @@ impl Default for SecurityHub {
         SecurityHub {
             generation: Generation::default(),
             max_statistic_results: default_max_statistic_results(),
-            cspm_severities: default_severities(),
+            severities: default_severities(),
             home_region: None,
         }
     }
@@ -84,10 +84,10 @@ impl Own for SecurityHub {
                 "must be 1 to 400 (GetFindingStatisticsV2's MaxStatisticResults)",
             );
         }
-        for (i, s) in self.cspm_severities.iter().enumerate() {
+        for (i, s) in self.severities.iter().enumerate() {
             if !SEVERITY_LABELS.contains(&s.as_str()) {
                 p.at(
-                    format!("{path}.cspm_severities[{i}]"),
+                    format!("{path}.severities[{i}]"),
                     format!("`{s}` is not one of {}", SEVERITY_LABELS.join(", ")),
                 );
             }

@@ -15,7 +15,7 @@ use crate::metrics::{Attention, Concern, Desc, Family, Kind, Reading};
 
 static ENABLED: Desc = Desc {
     name: "aws_securityhub_enabled",
-    help: "1 when Security Hub is on in the account and region: the delegated administrator itself, and each member Security Hub CSPM lists (Enabled members 1, members in any other status 0).",
+    help: "Whether Security Hub is on in the account and region: 1 or 0 for the delegated administrator itself; 0 for each member Security Hub CSPM lists in a status other than Enabled (Enabled members have no series: aws_securityhub_members counts them).",
     kind: Kind::Gauge,
     labels: &["account_id", "region"],
 };
@@ -75,7 +75,7 @@ static PASS_RATIO: Desc = Desc {
 };
 static FINDINGS: Desc = Desc {
     name: "aws_securityhub_findings",
-    help: "Active findings (workflow NEW or NOTIFIED; suppressed and resolved ones are not counted) of the account by severity label. CRITICAL and HIGH are exported for every account Security Hub CSPM lists, zero included; other labels where not zero.",
+    help: "Active findings (workflow NEW or NOTIFIED; suppressed and resolved ones are not counted) of the account by severity label. Only the labels the collector's `severities` setting names (CRITICAL and HIGH by default); Security Hub CSPM zero-fills CRITICAL and HIGH for the administrator and every Enabled member it lists.",
     kind: Kind::Gauge,
     labels: &["account_id", "region", "severity"],
 };
@@ -224,17 +224,14 @@ pub fn hub(admin: &str, region: &str, generation: &str, enabled: bool) -> Vec<Fa
     vec![on, g]
 }
 
-/// The members as ListMembers lists them: enabled or not, and counts per status.
+/// The members as ListMembers lists them: 0 for each one not Enabled, and counts per status.
 pub fn members(admin: &str, region: &str, members: &[Member]) -> Vec<Family> {
     let mut on = Family::new(&ENABLED);
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     for (account, status) in members {
         *counts.entry(status.as_str()).or_default() += 1;
-        if account != admin {
-            on.push(
-                &[account, region],
-                if status == "Enabled" { 1.0 } else { 0.0 },
-            );
+        if account != admin && status != "Enabled" {
+            on.push(&[account, region], 0.0);
         }
     }
     let mut by = Family::new(&MEMBERS);
@@ -291,12 +288,12 @@ pub fn failed_controls(region: &str, p: &Posture) -> Vec<Family> {
     vec![per, by]
 }
 
-/// Active findings per account and severity: CRITICAL and HIGH for every account of `listed`
-/// (zero included), any label where not zero.
-pub fn findings(region: &str, listed: &[&str], p: &Posture) -> Vec<Family> {
+/// Active findings per account and severity: those of CRITICAL and HIGH that were counted
+/// (`counted`) for every account of `listed`, zero included; any label where not zero.
+pub fn findings(region: &str, listed: &[&str], counted: &[String], p: &Posture) -> Vec<Family> {
     let mut counts: BTreeMap<(&str, &str), i64> = BTreeMap::new();
     for a in listed {
-        for s in ALWAYS {
+        for s in ALWAYS.iter().filter(|s| counted.iter().any(|c| c == *s)) {
             counts.insert((a, s), 0);
         }
     }
@@ -385,7 +382,12 @@ mod tests {
     fn golden_controls_and_findings() {
         let p = posture();
         let mut fams = failed_controls("eu-west-1", &p);
-        fams.extend(findings("eu-west-1", &["111111111111", "222222222222"], &p));
+        fams.extend(findings(
+            "eu-west-1",
+            &["111111111111", "222222222222"],
+            &["CRITICAL".to_string(), "HIGH".to_string()],
+            &p,
+        ));
         let want = "\
 aws_securityhub_failed_controls{account_id=\"111111111111\",region=\"eu-west-1\",standard=\"standards/aws-foundational-security-best-practices/v/1.0.0\"} 2
 aws_securityhub_failed_controls{account_id=\"111111111111\",region=\"eu-west-1\",standard=\"standards/cis-aws-foundations-benchmark/v/1.4.0\"} 1
@@ -446,7 +448,6 @@ aws_securityhub_findings{account_id=\"222222222222\",region=\"eu-west-1\",severi
         let want = "\
 aws_securityhub_enabled{account_id=\"123456789012\",region=\"us-east-1\"} 1
 aws_securityhub_generation{region=\"us-east-1\",generation=\"cspm\"} 1
-aws_securityhub_enabled{account_id=\"210987654321\",region=\"us-east-1\"} 1
 aws_securityhub_enabled{account_id=\"310987654321\",region=\"us-east-1\"} 0
 aws_securityhub_members{region=\"us-east-1\",status=\"Enabled\"} 2
 aws_securityhub_members{region=\"us-east-1\",status=\"Resigned\"} 1
@@ -476,7 +477,12 @@ aws_securityhub_policy_association_failed{region=\"us-east-1\",target_id=\"44444
         assert!(controls.items[0]
             .message
             .contains("IAM.6 (Hardware MFA should be enabled for the root user)"));
-        let mut fams = findings("eu-west-1", &["111111111111", "222222222222"], &p);
+        let mut fams = findings(
+            "eu-west-1",
+            &["111111111111", "222222222222"],
+            &["CRITICAL".to_string()],
+            &p,
+        );
         fams.extend(hub("123456789012", "eu-west-1", "cspm", false));
         fams.extend(standards(
             "123456789012",

@@ -31,7 +31,7 @@
 //! member whatever its status), `organization configuration` (DescribeOrganizationConfiguration),
 //! `policy associations` (ListConfigurationPolicyAssociations with AssociationStatus FAILED, in
 //! the home region only), `failed controls` (GetFindings of active failed control findings)
-//! and `findings` (GetFindings of active findings of `cspm_severities`, CRITICAL and HIGH by
+//! and `findings` (GetFindings of active findings of `severities`, CRITICAL and HIGH by
 //! default). GetFindings pages hold 100 findings and cost one call each: Security Hub CSPM has
 //! no read-only statistics call for the organization (GetInsightResults needs an insight,
 //! which CreateInsight would write), so these two parts cost calls in proportion to what they
@@ -269,7 +269,15 @@ async fn ocsf_run(ctx: &JobContext<Settings>) -> Result<Collected, CollectError>
     let mut out = Collected::from(convert::hub(admin, region, "ocsf", true));
     let products: Vec<(String, i64)> = r1[0].clone().into_iter().collect();
     out.families.extend(convert::by_product(region, &products));
-    let severities: Vec<String> = r1[1].keys().cloned().collect();
+    // The OCSF captions (`Critical`) of the labels asked for (`CRITICAL`).
+    let severities: Vec<String> = r1[1]
+        .keys()
+        .filter(|s| {
+            let label = convert::severity_label(s);
+            ctx.settings.severities.contains(&label)
+        })
+        .cloned()
+        .collect();
     let standards: Vec<String> = r1[2].keys().cloned().collect();
 
     // Round 2 and the failing pairs' accounts: the `controls` part.
@@ -353,7 +361,7 @@ async fn ocsf_run(ctx: &JobContext<Settings>) -> Result<Collected, CollectError>
                     .or_default() += n;
             }
         }
-        let mut fams = convert::findings(region, &[], &p);
+        let mut fams = convert::findings(region, &[], &[], &p);
         fams.extend(convert::capped(region, &capped));
         Ok::<_, CollectError>(convert::reading(region, fams))
     }
@@ -452,7 +460,7 @@ async fn cspm_run(ctx: &JobContext<Settings>) -> Result<Collected, CollectError>
         });
     out.part("failed controls", failed);
 
-    let severities = &ctx.settings.cspm_severities;
+    let severities = &ctx.settings.severities;
     if !severities.is_empty() {
         let listed: Vec<&str> = listed.iter().map(String::as_str).collect();
         let found = Box::pin(api::findings(c, FindingQuery::Severities(severities)))
@@ -462,7 +470,7 @@ async fn cspm_run(ctx: &JobContext<Settings>) -> Result<Collected, CollectError>
                 for f in found {
                     *p.findings.entry((f.account_id, f.severity)).or_default() += 1;
                 }
-                convert::reading(region, convert::findings(region, &listed, &p))
+                convert::reading(region, convert::findings(region, &listed, severities, &p))
             });
         out.part("findings", found);
     }
