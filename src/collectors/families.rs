@@ -161,12 +161,16 @@ mod tests {
             "aws_config_conformance_pack_compliance",
         ]
         .into();
-        // Security Hub is off unless enabled, and the demo does not enable it.
-        let off_in_demo: BTreeSet<&str> = FAMILIES
-            .iter()
-            .filter(|(c, _)| *c == "security_hub")
-            .flat_map(|(_, f)| f.iter().copied())
-            .collect();
+        // The demo reads the new Security Hub: CSPM's own families, and flags nothing capped.
+        let off_in_demo: BTreeSet<&str> = [
+            "aws_securityhub_members",
+            "aws_securityhub_standards_enabled",
+            "aws_securityhub_standard_status",
+            "aws_securityhub_org_configuration",
+            "aws_securityhub_policy_association_failed",
+            "aws_securityhub_statistics_capped",
+        ]
+        .into();
         let unseen: Vec<_> = listed
             .difference(&shown)
             .filter(|n| {
