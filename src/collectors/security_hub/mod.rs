@@ -21,9 +21,13 @@
 //!    with one more rule, PREFIX_NOT_EQUALS that prefix, for the rest), until no answer is
 //!    full: no account is cut off, and the cost grows with the accounts that have findings.
 //!
-//! Calls per run: 1 + DescribeSecurityHubV2, + ceil(4/5) + ceil(2s/5) + ceil((p + v + splits)/5)
-//! for `s` standards, `p` failing (control, standard) pairs and `v` severities, where a full
-//! account grouping adds 10 rules.
+//! Calls per run: DescribeSecurityHubV2 (`auto`, `ocsf`), then 1 + ceil(2s/5) + the calls of
+//! round 3, ceil((p + v)/5) and more for splits, for `s` standards, `p` failing (control,
+//! standard) pairs and `v` counted severities; each full account grouping adds 10 or 11 rules.
+//!
+//! A target that is not the delegated administrator is not refused by GetFindingStatisticsV2
+//! without `Scopes` ("Other accounts see only statistics for their own findings"): name the
+//! administrator's target, or the statistics are of that account alone.
 //!
 //! **Security Hub CSPM** (ASFF): DescribeHub (core; InvalidAccessException is "not enabled
 //! here", exported as `aws_securityhub_enabled` 0 and a note, not a failure), then parts:
@@ -33,8 +37,8 @@
 //! the home region only), `failed controls` (GetFindings of active failed control findings)
 //! and `findings` (GetFindings of active findings of `severities`, CRITICAL and HIGH by
 //! default). GetFindings pages hold 100 findings and cost one call each: Security Hub CSPM has
-//! no read-only statistics call for the organization (GetInsightResults needs an insight,
-//! which CreateInsight would write), so these two parts cost calls in proportion to what they
+//! no statistics call for the organization that stays read-only (GetInsightResults reads an
+//! insight, and an insight of our own would need CreateInsight, a write), so these two parts cost calls in proportion to what they
 //! count.
 //!
 //! Calls per run: 1 + ceil(standards/100) + ceil(members/50) + 1 + (home region: 1 +
