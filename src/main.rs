@@ -189,8 +189,11 @@ fn main() -> ExitCode {
         }
         _ => None,
     };
+    // 8 MiB a worker: decoding a page of Security Hub findings (ASFF, hundreds of nested
+    // optional structures) takes more than the default 2 MiB of stack in a debug build.
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .thread_stack_size(8 << 20)
         .build()
     {
         Ok(rt) => rt,
@@ -381,7 +384,7 @@ fn demo_config(
     guardduty_mode: &str,
     sim: &Sim,
 ) -> String {
-    let (mgmt, regions, role, iam_root, config_admin) = sim.world(|w| {
+    let (mgmt, regions, role, iam_root, config_admin, hub_admin) = sim.world(|w| {
         (
             w.management().id.clone(),
             w.opts.regions.clone(),
@@ -394,18 +397,41 @@ fn demo_config(
                 .delegated_admin
                 .and_then(|i| w.accounts.iter().find(|a| a.index == i))
                 .map(|a| a.id.clone()),
+            // The Security Hub delegated administrator, which reads the organization's Security
+            // Hub (none in an organization of the management account alone).
+            aws_sim::securityhub::administrator(w)
+                .filter(|a| a.index != 0)
+                .map(|a| a.id.clone()),
         )
     });
     let regions = format!("[{}]", regions.join(", "));
     // Its account is read through a target of its own (and left out of discovery), so that the
     // organization sections can name both deployers.
-    let (exclude, admin_target, deployers) = match &config_admin {
+    let (mut excluded, mut admin_target, deployers) = match &config_admin {
         Some(id) => (
-            format!("    exclude_accounts: [\"{id}\"]\n"),
+            vec![format!("\"{id}\"")],
             format!("  - name: config-admin\n    role_arn: arn:aws:iam::{id}:role/{role}\n    regions: {regions}\n"),
             "    targets: [org, config-admin]\n".to_string(),
         ),
-        None => (String::new(), String::new(), String::new()),
+        None => (Vec::new(), String::new(), String::new()),
+    };
+    // The Security Hub administrator too has a target of its own, left out of discovery, for
+    // the organization's Security Hub; the demo counts CRITICAL findings only, to keep the
+    // exposition within its budget.
+    let security_hub = match &hub_admin {
+        Some(id) if Some(id) != config_admin.as_ref() => {
+            excluded.push(format!("\"{id}\""));
+            admin_target.push_str(&format!(
+                "  - name: securityhub-admin\n    role_arn: arn:aws:iam::{id}:role/{role}\n    regions: {regions}\n"
+            ));
+            format!("  security_hub:\n    enabled: true\n    interval: {interval}\n    target: securityhub-admin\n    regions: {regions}\n    severities: [CRITICAL]\n")
+        }
+        _ => String::new(),
+    };
+    let exclude = if excluded.is_empty() {
+        String::new()
+    } else {
+        format!("    exclude_accounts: [{}]\n", excluded.join(", "))
     };
     let packs = if deployers.is_empty() {
         String::new()
@@ -422,7 +448,7 @@ fn demo_config(
 listen: \"{listen}\"\n\
 aws:\n  region: us-east-1\n  endpoint_url: \"{endpoint}\"\n  max_attempts: 3\n\
 targets:\n  - name: org\n    discover: organizations\n    role_name: {role}\n    regions: {regions}\n    refresh_interval: 5m\n{exclude}{admin_target}\
-collectors:\n  config_recorder:\n    interval: {interval}\n  config_org_rules:\n    interval: {interval}\n{deployers}{packs}  config_aggregators:\n    interval: {interval}\n  config_compliance:\n    interval: {interval}\n    aggregator: organization-aggregator\n  guardduty:\n    interval: {interval}\n{guardduty}  iam_access_report:\n    interval: 5m\n    poll_interval: 5s\n    entity_paths: [\"{iam_root}\"]\n"
+collectors:\n  config_recorder:\n    interval: {interval}\n  config_org_rules:\n    interval: {interval}\n{deployers}{packs}  config_aggregators:\n    interval: {interval}\n  config_compliance:\n    interval: {interval}\n    aggregator: organization-aggregator\n  guardduty:\n    interval: {interval}\n{guardduty}  iam_access_report:\n    interval: 5m\n    poll_interval: 5s\n    entity_paths: [\"{iam_root}\"]\n{security_hub}"
     )
 }
 

@@ -317,6 +317,9 @@ pub enum Concern {
     GuardDuty,
     /// A GuardDuty protection plan is disabled.
     Plans,
+    /// Security Hub: failing controls, critical findings, off in an account, a standard or a
+    /// central configuration association failed.
+    SecurityHub,
 }
 
 /// One thing that needs attention, as a collector read it: built in its `convert.rs` from the

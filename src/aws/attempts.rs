@@ -73,12 +73,15 @@ fn service_labels() -> impl Iterator<Item = &'static str> {
         .chain(std::iter::once(OTHER))
 }
 
-/// Every operation label the counter may hold.
+/// Every operation label the counter may hold, once each (two services may share an
+/// operation name: GuardDuty's and Security Hub's ListMembers).
 fn operation_labels() -> impl Iterator<Item = &'static str> {
     OPERATIONS
         .iter()
         .map(|o| o.name)
         .chain(std::iter::once(OTHER))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
 }
 
 /// The `'static` spelling of an operation name, or `other` for one the exporter does not know

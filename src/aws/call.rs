@@ -207,7 +207,7 @@ macro_rules! service_calls {
             next_token: $token:literal,
             rate_limit: { rate: $rate:literal, burst: $burst:literal } $(,)?
         } operations {$(
-            $op:ident in $m:ident $([$paged:ident])?: $builder:ident -> $output:ident, $error:ident
+            $op:ident in $m:ident $([$paged:ident])? $(allowed_by $act:ident)?: $builder:ident -> $output:ident, $error:ident
             $(requires [$($top:ident),* $(,)?])?
             $(each $list:ident [$($member:ident),* $(,)?])*;
         )*}

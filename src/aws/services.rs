@@ -33,7 +33,9 @@
 //! ListDetectors answer without `detectorIds` would read as "GuardDuty is off"):
 //! `requires [topLevelMember, ...]` and, per list member, `each listMember [entryMember, ...]`.
 //! `Name` is the SDK's operation type, so a name that is not an operation of the crate does not
-//! compile; the policy test requires every row to be called somewhere in `src/` and allowed by
+//! compile. Where AWS authorizes an operation under another IAM action than its name, the row
+//! says so after the method: `Name in sdk_method allowed_by Action: ...` (Security Hub's
+//! GetFindingStatisticsV2 is allowed by `securityhub:GetAdhocInsightResults`). The policy test requires every row to be called somewhere in `src/` and allowed by
 //! `deploy/iam-policy.json`, and the policy to allow nothing else.
 
 macro_rules! services_table {
@@ -204,6 +206,46 @@ macro_rules! services_table {
                 ListInvitations in list_invitations [paged]:
                     ListInvitationsFluentBuilder
                     -> ListInvitationsOutput, ListInvitationsError;
+            }
+
+            /// AWS Security Hub (both generations: Security Hub CSPM's ASFF operations and the
+            /// new Security Hub's OCSF statistics).
+            SecurityHub {
+                label: securityhub,
+                name: "Security Hub",
+                client: aws_sdk_securityhub,
+                iam_prefix: "securityhub",
+                reach: regional,
+                protocol: rest_json,
+                next_token: "NextToken",
+                // Conservative: GetFindings is the most limited of the read calls used here.
+                rate_limit: { rate: 3.0, burst: 6.0 },
+            } operations {
+                DescribeSecurityHubV2 in describe_security_hub_v2:
+                    DescribeSecurityHubV2FluentBuilder
+                    -> DescribeSecurityHubV2Output, DescribeSecurityHubV2Error;
+                // The model: "GetFindingStatisticsV2 uses securityhub:GetAdhocInsightResults in
+                // the Action element of an IAM policy statement."
+                GetFindingStatisticsV2 in get_finding_statistics_v2 allowed_by GetAdhocInsightResults:
+                    GetFindingStatisticsV2FluentBuilder
+                    -> GetFindingStatisticsV2Output, GetFindingStatisticsV2Error;
+                DescribeHub in describe_hub:
+                    DescribeHubFluentBuilder -> DescribeHubOutput, DescribeHubError;
+                GetEnabledStandards in get_enabled_standards [paged]:
+                    GetEnabledStandardsFluentBuilder
+                    -> GetEnabledStandardsOutput, GetEnabledStandardsError;
+                ListMembers in list_members [paged]:
+                    ListMembersFluentBuilder -> ListMembersOutput, ListMembersError;
+                DescribeOrganizationConfiguration in describe_organization_configuration:
+                    DescribeOrganizationConfigurationFluentBuilder
+                    -> DescribeOrganizationConfigurationOutput,
+                       DescribeOrganizationConfigurationError;
+                ListConfigurationPolicyAssociations in list_configuration_policy_associations [paged]:
+                    ListConfigurationPolicyAssociationsFluentBuilder
+                    -> ListConfigurationPolicyAssociationsOutput,
+                       ListConfigurationPolicyAssociationsError;
+                GetFindings in get_findings [paged]:
+                    GetFindingsFluentBuilder -> GetFindingsOutput, GetFindingsError;
             }
 
             /// IAM (global).

@@ -64,6 +64,8 @@ pub struct OperationInfo {
     pub service: Service,
     /// The SDK client's method that builds its request (`list_detectors`).
     pub method: &'static str,
+    /// The IAM action's name when it is not the operation's (empty otherwise).
+    pub action: &'static str,
     /// Top-level members a 2xx JSON answer must have: those the exporter reads that AWS's
     /// service model marks required (the SDK would default them silently).
     pub required: &'static [&'static str],
@@ -74,7 +76,12 @@ pub struct OperationInfo {
 impl OperationInfo {
     /// The IAM action that allows it (`guardduty:ListDetectors`).
     pub fn iam_action(&self) -> String {
-        format!("{}:{}", self.service.iam_prefix(), self.name)
+        let action = if self.action.is_empty() {
+            self.name
+        } else {
+            self.action
+        };
+        format!("{}:{}", self.service.iam_prefix(), action)
     }
 }
 
@@ -100,7 +107,7 @@ macro_rules! declare_services {
             next_token: $token:literal,
             rate_limit: { rate: $rate:literal, burst: $burst:literal } $(,)?
         } operations {$(
-            $op:ident in $m:ident $([$paged:ident])?: $builder:ident -> $output:ident, $error:ident
+            $op:ident in $m:ident $([$paged:ident])? $(allowed_by $act:ident)?: $builder:ident -> $output:ident, $error:ident
             $(requires [$($top:ident),* $(,)?])?
             $(each $list:ident [$($member:ident),* $(,)?])*;
         )*}
@@ -178,6 +185,7 @@ macro_rules! declare_services {
                 name: stringify!($op),
                 service: Service::$variant,
                 method: stringify!($m),
+                action: concat!("" $(, stringify!($act))?),
                 required: &[$($(stringify!($top)),*)?],
                 entries: &[$((stringify!($list), &[$(stringify!($member)),*])),*],
             },
@@ -204,8 +212,9 @@ mod tests {
     fn labels_and_operation_names_are_unique() {
         let labels: BTreeSet<_> = Service::ALL.iter().map(|s| s.as_str()).collect();
         assert_eq!(labels.len(), Service::ALL.len());
-        // The call counter and the answers check find a row by its name.
-        let names: BTreeSet<_> = OPERATIONS.iter().map(|o| o.name).collect();
+        // The answers check finds a row by its service and name (GuardDuty and Security Hub
+        // both have ListMembers and DescribeOrganizationConfiguration).
+        let names: BTreeSet<_> = OPERATIONS.iter().map(|o| (o.service, o.name)).collect();
         assert_eq!(names.len(), OPERATIONS.len());
         for s in Service::ALL {
             assert!(
@@ -229,6 +238,10 @@ mod tests {
                 ("members", &["accountId"][..]),
                 ("unprocessedAccounts", &["accountId", "result"][..])
             ]
+        );
+        assert_eq!(
+            row("GetFindingStatisticsV2").unwrap().iam_action(),
+            "securityhub:GetAdhocInsightResults"
         );
         let assume = row("AssumeRole").unwrap();
         assert_eq!(assume.iam_action(), "sts:AssumeRole");

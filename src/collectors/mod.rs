@@ -15,6 +15,7 @@ pub mod config_recorder;
 pub mod guardduty;
 pub mod iam_access_report;
 pub mod org_deployments;
+pub mod security_hub;
 
 pub mod families;
 
@@ -187,6 +188,7 @@ collectors! {
     config_compliance::ConfigCompliance,
     guardduty::GuardDuty,
     iam_access_report::IamAccessReport,
+    security_hub::SecurityHub,
 }
 
 #[cfg(test)]
@@ -217,7 +219,8 @@ mod tests {
                 "config_aggregators",
                 "config_compliance",
                 "guardduty",
-                "iam_access_report"
+                "iam_access_report",
+                "security_hub"
             ]
         );
         let mut p = Problems::default();

@@ -160,11 +160,11 @@ mod tests {
         assert_eq!(r.sts, limit(4.0, 8.0));
         assert_eq!(RateLimits::default().sts, limit(100.0, 100.0));
         assert_eq!(
-            rate_limits("    securityhub: {rate: 1, burst: 1}\n").unwrap_err(),
+            rate_limits("    inspector: {rate: 1, burst: 1}\n").unwrap_err(),
             [(
-                "aws.rate_limits.securityhub".to_string(),
-                "unknown field `securityhub`, expected one of `config`, `guardduty`, `iam`, \
-                 `organizations`, `sts`"
+                "aws.rate_limits.inspector".to_string(),
+                "unknown field `inspector`, expected one of `config`, `guardduty`, \
+                 `securityhub`, `iam`, `organizations`, `sts`"
                     .to_string()
             )]
         );

@@ -218,6 +218,11 @@ pub trait Own:
     /// The placement keys the section accepts; any other is an unknown key.
     const PLACEMENT: &'static [Key];
 
+    /// Whether the collector runs when its section does not say `enabled`. False for a
+    /// collector that reads from an account the user must name (Security Hub's delegated
+    /// administrator): run from the first target by default, it would fail there.
+    const ENABLED_BY_DEFAULT: bool = true;
+
     /// Why the placement keys are not read with these settings, when they are not (e.g. only
     /// an aggregator is read from a target): each one given is then a problem with this text,
     /// besides any problem of its value.
@@ -255,10 +260,13 @@ pub struct Parts<const SECS: u64, O> {
     pub own: O,
 }
 
-impl<const SECS: u64, O: Default> Default for Parts<SECS, O> {
+impl<const SECS: u64, O: Own> Default for Parts<SECS, O> {
     fn default() -> Self {
         Parts {
-            common: Common::with_interval(SECS),
+            common: Common {
+                enabled: O::ENABLED_BY_DEFAULT,
+                ..Common::with_interval(SECS)
+            },
             place: Place::default(),
             own: O::default(),
         }

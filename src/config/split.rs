@@ -37,7 +37,10 @@ impl<'de, const SECS: u64, O: Own> Visitor<'de> for PartsVisitor<SECS, O> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        let mut common = Common::with_interval(SECS);
+        let mut common = Common {
+            enabled: O::ENABLED_BY_DEFAULT,
+            ..Common::with_interval(SECS)
+        };
         let mut place = Place::default();
         let own = O::deserialize(Rest {
             map,

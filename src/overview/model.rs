@@ -315,6 +315,7 @@ impl Digest {
             section("recorders", "Config recorders off or failing", "count(aws_config_recorders == 0) + count(aws_config_recorder_recording == 0) + count(aws_config_recorder_last_status{status=\"Failure\"} == 1)", take(Concern::Recorders)),
             section("guardduty", "GuardDuty off or not covering an account", "count(aws_guardduty_detectors == 0) + count(aws_guardduty_detector_enabled == 0) + count(aws_guardduty_org_account_not_covered == 1)", take(Concern::GuardDuty)),
             section("plans", "GuardDuty protection plans disabled", "count(aws_guardduty_feature_status{status=\"DISABLED\"} == 1)", take(Concern::Plans)),
+            section("securityhub", "Security Hub: failing controls, critical findings, off or failed", "count(aws_securityhub_failed_controls > 0) + count(aws_securityhub_findings{severity=\"CRITICAL\"} > 0) + count(aws_securityhub_enabled == 0) + count(aws_securityhub_standard_status{status=~\"FAILED|INCOMPLETE\"} == 1) + count(aws_securityhub_policy_association_failed == 1)", take(Concern::SecurityHub)),
             section("collectors", "Collectors failing", "count(posture_exporter_collector_up == 0)", collectors),
         ];
         let accounts = rows

@@ -71,6 +71,11 @@ def counts(text):
         + count("aws_guardduty_detector_enabled", lambda l, v: v == 0)
         + count("aws_guardduty_org_account_not_covered", lambda l, v: v == 1),
         "plans": count("aws_guardduty_feature_status", lambda l, v: v == 1 and l.get("status") == "DISABLED"),
+        "securityhub": count("aws_securityhub_failed_controls", lambda l, v: v > 0)
+        + count("aws_securityhub_findings", lambda l, v: v > 0 and l.get("severity") == "CRITICAL")
+        + count("aws_securityhub_enabled", lambda l, v: v == 0)
+        + count("aws_securityhub_standard_status", lambda l, v: v == 1 and l.get("status") in ("FAILED", "INCOMPLETE"))
+        + count("aws_securityhub_policy_association_failed", lambda l, v: v == 1),
         "collectors": count("posture_exporter_collector_up", lambda l, v: v == 0),
     }
 

@@ -107,6 +107,14 @@ pub const SUBJECTS: &[Subject] = &[
         )),
     },
     Subject {
+        collector: "security_hub",
+        prefix: &["aws_securityhub_"],
+        org: true,
+        region: "us-east-1",
+        op: "DescribeSecurityHubV2",
+        state: None,
+    },
+    Subject {
         collector: "config_compliance",
         // The rule results are a part of their own: a fault on their call leaves the
         // conformance pack families as they are.
@@ -122,8 +130,8 @@ pub const SUBJECTS: &[Subject] = &[
 const NOT_IN_MATRIX: &[(&str, &str)] = &[(
     "iam_access_report",
     "an asynchronous job: once its report is complete a run makes no call until the next \
-     interval, and a failed poll is retried at the next poll by design; its generation faults \
-     are covered by iam_generation_faults_fail_only_the_report_job",
+         interval, and a failed poll is retried at the next poll by design; its generation \
+         faults are covered by iam_generation_faults_fail_only_the_report_job",
 )];
 
 /// Faults that fail a run, with the kind the status page, the logs and alerts must name.
@@ -147,6 +155,12 @@ pub fn failing_faults() -> Vec<(Fault, &'static str)> {
 pub fn world() -> WorldOptions {
     WorldOptions {
         members: 2,
+        // The management account is the Security Hub administrator here, so that the
+        // organization collectors all run from it.
+        securityhub: aws_sim::securityhub::Options {
+            admin_index: 0,
+            ..Default::default()
+        },
         iam: aws_sim::iam::Options {
             polls_in_progress: 0,
             fail_every: 0,
@@ -157,10 +171,11 @@ pub fn world() -> WorldOptions {
 }
 
 /// Every collector on, hourly (runs come from [`Env::cycle`]); the IAM report of the root;
-/// `config_compliance` reads every account (no aggregator), by its default.
+/// `config_compliance` reads every account (no aggregator), by its default; `security_hub` reads
+/// the management account, the Security Hub administrator of [`world`].
 pub fn all_collectors(root: &str) -> String {
     format!(
-        "  config_recorder:\n    interval: 1h\n  config_org_rules:\n    interval: 1h\n  config_aggregators:\n    interval: 1h\n  guardduty:\n    interval: 1h\n  iam_access_report:\n    interval: 1h\n    poll_interval: 1h\n    entity_paths: [\"{root}\"]\n"
+        "  config_recorder:\n    interval: 1h\n  config_org_rules:\n    interval: 1h\n  config_aggregators:\n    interval: 1h\n  guardduty:\n    interval: 1h\n  iam_access_report:\n    interval: 1h\n    poll_interval: 1h\n    entity_paths: [\"{root}\"]\n  security_hub:\n    enabled: true\n    interval: 1h\n"
     )
 }
 
@@ -586,6 +601,11 @@ async fn config_aggregators_survives_every_fault() {
 #[tokio::test]
 async fn config_compliance_survives_every_fault() {
     run_matrix("config_compliance").await;
+}
+
+#[tokio::test]
+async fn security_hub_survives_every_fault() {
+    run_matrix("security_hub").await;
 }
 
 #[test]

@@ -23,6 +23,7 @@ mod overview;
 mod policy;
 mod recorder;
 mod scale;
+mod security_hub;
 mod server;
 mod verify;
 mod web;

@@ -54,6 +54,14 @@ one through boto3, so this table cannot go stale silently):
 | GuardDuty GetFilter                             | guardduty (lists)      | supported (with CreateFilter) | not reached: ListFilters fails first; the table test reads the filter back |
 | GuardDuty GetInvitationsCount                   | guardduty (lists)      | unsupported (HTTP 404) | the invitations part fails in every account and region, GuardDuty on or off |
 | GuardDuty ListInvitations                       | guardduty (lists)      | unsupported (HTTP 404) | not reached                            |
+| Security Hub DescribeSecurityHubV2              | security_hub           | unsupported (HTTP 404) | not run here (off unless enabled; `generation: auto` would read CSPM after it) |
+| Security Hub GetFindingStatisticsV2             | security_hub (new)     | unsupported (HTTP 404) | not run here                           |
+| Security Hub DescribeHub                        | security_hub (CSPM)    | supported (InvalidAccessException until EnableSecurityHub, as AWS) | not run here |
+| Security Hub GetEnabledStandards                | security_hub (CSPM)    | unsupported (HTTP 404) | not run here                           |
+| Security Hub ListMembers                        | security_hub (CSPM)    | supported   | an empty list where no member was created         |
+| Security Hub DescribeOrganizationConfiguration  | security_hub (CSPM)    | supported (AccessDeniedException unless an administrator was enabled) | not run here |
+| Security Hub ListConfigurationPolicyAssociations| security_hub (CSPM)    | unsupported (HTTP 404) | not run here                           |
+| Security Hub GetFindings                        | security_hub (CSPM)    | supported   | an empty list where no finding was imported       |
 | IAM GenerateOrganizationsAccessReport           | iam_access_report      | unsupported (HTTP 500) | the run fails cleanly                  |
 | IAM GetOrganizationsAccessReport                | iam_access_report      | unsupported (HTTP 500) | not reached                            |
 
@@ -385,6 +393,10 @@ UNSUPPORTED = [
     ("guardduty", "list_filters", {}),
     ("guardduty", "get_invitations_count", {"NoDetector": True}),
     ("guardduty", "list_invitations", {"NoDetector": True}),
+    ("securityhub", "describe_security_hub_v2", {}),
+    ("securityhub", "get_finding_statistics_v2", {"GroupByRules": [{"GroupByField": "severity"}]}),
+    ("securityhub", "get_enabled_standards", {}),
+    ("securityhub", "list_configuration_policy_associations", {}),
     ("iam", "generate_organizations_access_report", {"EntityPath": None}),
     ("iam", "get_organizations_access_report", {"JobId": "0" * 36}),
 ]
@@ -405,6 +417,8 @@ SUPPORTED = [
     ("guardduty", "get_filter", {"FilterName": "moto-archive-scanner"}),
     ("guardduty", "list_ip_sets", {}),
     ("guardduty", "get_ip_set", {"IpSetId": None}),
+    ("securityhub", "list_members", {}),
+    ("securityhub", "get_findings", {}),
 ]
 
 
