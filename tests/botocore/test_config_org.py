@@ -202,8 +202,12 @@ def test_aggregators_and_sources_match_the_exporter(cfg, aws, exported, manageme
                 ConfigurationAggregatorName=name,
             )
             assert pages == max(1, math.ceil(len(sources) / 5))
+            # Every source counted by status; only those whose last update did not succeed listed.
             shown = exported.series("aws_config_aggregator_source_status", aggregator=name)
-            assert len(shown) == len(sources), name
+            assert len(shown) == sum(s["LastUpdateStatus"] != "SUCCEEDED" for s in sources), name
+            counts = collections.Counter(s["LastUpdateStatus"] for s in sources)
+            for status, n in counts.items():
+                assert exported.get("aws_config_aggregator_sources", region=region, aggregator=name, status=status) == n
             for s in sources:
                 labels = dict(
                     region=region,
@@ -212,11 +216,15 @@ def test_aggregators_and_sources_match_the_exporter(cfg, aws, exported, manageme
                     source_type=s["SourceType"],
                     source_region=s["AwsRegion"],
                 )
-                assert exported.state_set("aws_config_aggregator_source_status", **labels) == {
-                    s["LastUpdateStatus"]: 1
-                }, labels
+                succeeded = s["LastUpdateStatus"] == "SUCCEEDED"
+                assert exported.state_set("aws_config_aggregator_source_status", **labels) == (
+                    {} if succeeded else {s["LastUpdateStatus"]: 1}
+                ), labels
                 got = exported.get("aws_config_aggregator_source_last_update_timestamp_seconds", **labels)
-                assert abs(s["LastUpdateTime"].timestamp() - got) <= TOLERANCE
+                if succeeded:
+                    assert got is None, labels
+                else:
+                    assert abs(s["LastUpdateTime"].timestamp() - got) <= TOLERANCE
                 errors = exported.series("aws_config_aggregator_source_last_error_info", **labels)
                 if s["LastUpdateStatus"] == "FAILED":
                     assert [l["error_code"] for l, _ in errors] == [s["LastErrorCode"]], labels
