@@ -12,8 +12,9 @@ times it reads, through Prometheus's HTTP API and its own /metrics:
 - the head series (`prometheus_tsdb_head_series`) and the series the demo's scrape brings
   (`scrape_samples_scraped`), per account;
 - the share of the demo's `aws_` series whose value is 0;
-- Prometheus's resident set (`process_resident_memory_bytes` of its own /metrics), the highest
-  it reported during the run, and its Go heap in use;
+- Prometheus's resident set (`process_resident_memory_bytes` of its own /metrics) read before
+  the counting queries below (which select every series and grow its heap), the highest it
+  reported during the run, its Go heap in use, and its resident set again after the queries;
 - the demo's scrape duration.
 
 It prints one line per figure and, last, a JSON object with all of them. Every wait is bounded;
@@ -125,6 +126,11 @@ def main():
             lambda: (lambda n: n if n and n >= args.scrapes else None)(
                 query(prom_addr, f'count_over_time(up{{job="demo"}}[{window}s])')),
             10 * args.scrapes + 120, every=5)
+        # Prometheus's own memory first: the counting queries below select every series of
+        # the demo and make the Go heap grow for a while, which is the cost of those queries,
+        # not of holding the scraped series. Read again after them, for comparison.
+        rss_at_rest = own_metric(prom_addr, "process_resident_memory_bytes")
+        heap_at_rest = own_metric(prom_addr, "go_memstats_heap_inuse_bytes")
         figures = {
             "accounts": args.accounts,
             "demo_ready_seconds": round(ready_after, 1),
@@ -134,12 +140,13 @@ def main():
             "aws_series": query(prom_addr, 'count({job="demo",__name__=~"aws_.+"})'),
             "aws_zero_series": query(prom_addr, 'count({job="demo",__name__=~"aws_.+"} == 0)') or 0,
             "scrape_seconds": query(prom_addr, 'scrape_duration_seconds{job="demo"}'),
-            "prometheus_rss_bytes": own_metric(prom_addr, "process_resident_memory_bytes"),
+            "prometheus_rss_bytes": rss_at_rest,
+            "prometheus_rss_after_queries_bytes": own_metric(prom_addr, "process_resident_memory_bytes"),
             # The resident set at the moment moves with the Go collector's cycle: also the
             # highest of the run (Prometheus scrapes itself every 10 s) and the heap in use.
             "prometheus_rss_max_bytes": query(
                 prom_addr, f'max_over_time(process_resident_memory_bytes{{job="prometheus"}}[{window}s])'),
-            "prometheus_heap_inuse_bytes": own_metric(prom_addr, "go_memstats_heap_inuse_bytes"),
+            "prometheus_heap_inuse_bytes": heap_at_rest,
         }
         figures["demo_series_per_account"] = round(figures["demo_series"] / args.accounts, 1)
         figures["aws_zero_share"] = round(figures["aws_zero_series"] / figures["aws_series"], 3)
@@ -152,7 +159,8 @@ def main():
         print(f"Prometheus resident after {figures['scrapes']} scrapes: "
               f"{figures['prometheus_rss_bytes'] / 1e6:.0f} MB (highest of the run "
               f"{figures['prometheus_rss_max_bytes'] / 1e6:.0f} MB; heap in use "
-              f"{figures['prometheus_heap_inuse_bytes'] / 1e6:.0f} MB)")
+              f"{figures['prometheus_heap_inuse_bytes'] / 1e6:.0f} MB; after this script's "
+              f"counting queries {figures['prometheus_rss_after_queries_bytes'] / 1e6:.0f} MB)")
         print(json.dumps(figures))
         return 0
     except TimeoutError as e:
