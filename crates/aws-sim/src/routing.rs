@@ -93,20 +93,11 @@ pub fn read_request(
     } else if auth.as_ref().is_some_and(|a| a.2 == "securityhub") {
         // Security Hub's paths (`/members`, `/organization/admin`, ...) overlap GuardDuty's, so
         // the signing name tells them apart.
-        let params = query
-            .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
-            .unwrap_or_default();
-        let json = if body.is_empty() {
-            serde_json::json!({})
-        } else {
-            serde_json::from_slice(body).unwrap_or(serde_json::json!({}))
-        };
-        (
-            "securityhub".into(),
-            Protocol::RestJson,
+        rest_json(
+            "securityhub",
             securityhub_operation(method, path),
-            json,
-            params,
+            body,
+            query,
         )
     } else if path.starts_with("/detector")
         || path.starts_with("/organization/")
@@ -115,21 +106,7 @@ pub fn read_request(
     {
         // GuardDuty's paths; GetOrganizationStatistics and the invitations are outside
         // `/detector`.
-        let params = query
-            .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
-            .unwrap_or_default();
-        let json = if body.is_empty() {
-            serde_json::json!({})
-        } else {
-            serde_json::from_slice(body).unwrap_or(serde_json::json!({}))
-        };
-        (
-            "guardduty".into(),
-            Protocol::RestJson,
-            guardduty_operation(method, path),
-            json,
-            params,
-        )
+        rest_json("guardduty", guardduty_operation(method, path), body, query)
     } else {
         let params: Vec<(String, String)> = form_urlencoded::parse(body).into_owned().collect();
         let action = params
@@ -161,6 +138,31 @@ pub fn read_request(
         params,
         auth,
     })
+}
+
+/// A restJson1 request of `service`: its operation (from method and path), its JSON body (`{}`
+/// when empty or not JSON, for the handler to refuse what it lacks) and its query parameters.
+fn rest_json(
+    service: &str,
+    operation: String,
+    body: &[u8],
+    query: Option<&str>,
+) -> (
+    String,
+    Protocol,
+    String,
+    serde_json::Value,
+    Vec<(String, String)>,
+) {
+    let params = query
+        .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+        .unwrap_or_default();
+    let json = if body.is_empty() {
+        serde_json::json!({})
+    } else {
+        serde_json::from_slice(body).unwrap_or(serde_json::json!({}))
+    };
+    (service.into(), Protocol::RestJson, operation, json, params)
 }
 
 /// Answers a routed call from `world`: the service models' constraints
