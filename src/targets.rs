@@ -42,6 +42,65 @@ pub struct ResolvedTarget {
     /// Whether per-account collectors run for it (false when its account belongs to another
     /// shard, or a discovery target's own account was not selected).
     pub account_jobs: bool,
+    /// With `regions: enabled`, every region of the account and its opt status as
+    /// ListRegions last answered (None: the target lists its regions, or not read yet).
+    pub region_states: Option<Arc<Vec<RegionState>>>,
+}
+
+/// A region of an account and its opt status, as Account Management's ListRegions answers it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RegionState {
+    /// Region code (`af-south-1`).
+    pub name: String,
+    /// `ENABLED`, `ENABLING`, `DISABLING`, `DISABLED`, `ENABLED_BY_DEFAULT` (the model's enum),
+    /// or what AWS adds later, as it spells it.
+    pub status: String,
+}
+
+impl RegionState {
+    /// Whether the region is read: enabled by default or opted in (`ENABLED`). A region still
+    /// `ENABLING` is not usable yet; one `DISABLING` is on its way out.
+    pub fn readable(&self) -> bool {
+        self.status == "ENABLED" || self.status == "ENABLED_BY_DEFAULT"
+    }
+}
+
+/// The regions read of `states`, in ListRegions' order.
+pub fn readable_regions(states: &[RegionState]) -> Vec<String> {
+    states
+        .iter()
+        .filter(|r| r.readable())
+        .map(|r| r.name.clone())
+        .collect()
+}
+
+/// Every region of an account with its opt status (ListRegions, every page of 50, the model's
+/// largest: "MaxResults ... max 50"). `account`: a member, asked by the management or a
+/// delegated administrator account; `None` for the caller's own (the model: "The management
+/// account can't specify its own AccountId. It must call the operation in standalone context
+/// by not including the AccountId parameter").
+pub async fn list_regions(
+    c: &RegionClients,
+    account: Option<&str>,
+) -> Result<Vec<RegionState>, CollectError> {
+    c.account(|a| {
+        a.list_regions()
+            .set_account_id(account.map(str::to_string))
+            .max_results(50)
+    })
+    .all_pages(|page| {
+        Ok(page
+            .regions()
+            .iter()
+            .filter_map(|r| {
+                Some(RegionState {
+                    name: r.region_name()?.to_string(),
+                    status: r.region_opt_status()?.as_str().to_string(),
+                })
+            })
+            .collect())
+    })
+    .await
 }
 
 /// Where resolved targets go (the scheduler, which reconciles its jobs with them).
@@ -62,12 +121,19 @@ pub async fn resolve_static(
     shard: Shard,
 ) -> Result<ResolvedTarget, CollectError> {
     let (account_id, aws) = own_credentials(factory, t).await?;
+    let (regions, region_states) = if t.regions.from_aws() {
+        let states = list_regions(&aws.region(factory.home_region(), &account_id), None).await?;
+        (readable_regions(&states), Some(Arc::new(states)))
+    } else {
+        (t.regions.listed().to_vec(), None)
+    };
     Ok(ResolvedTarget {
         name: t.name.clone(),
         account_jobs: shard.contains(&account_id),
         account_id,
-        regions: t.regions.clone(),
+        regions,
         aws,
+        region_states,
     })
 }
 
@@ -83,12 +149,25 @@ pub async fn resolve_all(
     let mut failed = Vec::new();
     for t in &cfg.targets {
         let resolved = if t.discover.is_some() {
-            discover_once(t, factory, cfg.shard, &mut None, &BTreeMap::new(), None)
-                .await
-                .map(|(targets, info, _)| {
+            let mut own = None;
+            match discover_once(t, factory, cfg.shard, &mut own, &BTreeMap::new(), None).await {
+                Ok((mut targets, info, _)) => {
                     store.set_extra(&format!("discovery/{}", t.name), info);
-                    targets.into_values().collect::<Vec<_>>()
-                })
+                    if let (true, Some((caller, caller_aws))) = (t.regions.from_aws(), own) {
+                        let pass = read_member_regions(
+                            factory,
+                            &caller,
+                            &caller_aws,
+                            &mut targets,
+                            |_| {},
+                        )
+                        .await;
+                        log_region_pass(&t.name, &pass);
+                    }
+                    Ok(targets.into_values().collect::<Vec<_>>())
+                }
+                Err(e) => Err(e),
+            }
         } else {
             resolve_static(factory, t, cfg.shard).await.map(|r| vec![r])
         };
@@ -369,6 +448,22 @@ pub async fn discover_once(
     } else {
         BTreeSet::new()
     };
+    // With `regions: enabled`, the caller's own regions; its regions enabled by default are
+    // every account's (the partition's regions that need no opt-in), so a member's jobs start
+    // in those until its own answer (`read_member_regions`) adds the regions it opted into.
+    let own_regions: Option<Vec<RegionState>> = if t.regions.from_aws() {
+        Some(list_regions(&c, None).await?)
+    } else {
+        None
+    };
+    let start_regions: Vec<String> = match &own_regions {
+        Some(states) => states
+            .iter()
+            .filter(|r| r.status == "ENABLED_BY_DEFAULT")
+            .map(|r| r.name.clone())
+            .collect(),
+        None => t.regions.listed().to_vec(),
+    };
     // A member's target: the one already known (its credential cache survives), else a new one.
     let member = |id: &str| -> ResolvedTarget {
         let name = format!("{}/{id}", t.name);
@@ -379,7 +474,8 @@ pub async fn discover_once(
                 ResolvedTarget {
                     name,
                     account_id: id.to_string(),
-                    regions: t.regions.clone(),
+                    regions: start_regions.clone(),
+                    region_states: None,
                     aws: factory.assume_role(role_spec(
                         t,
                         format!("arn:aws:iam::{id}:role/{role_name}"),
@@ -439,7 +535,11 @@ pub async fn discover_once(
         ResolvedTarget {
             name: t.name.clone(),
             account_id: caller.clone(),
-            regions: t.regions.clone(),
+            regions: match &own_regions {
+                Some(states) => readable_regions(states),
+                None => t.regions.listed().to_vec(),
+            },
+            region_states: own_regions.map(Arc::new),
             aws: caller_aws.clone(),
             account_jobs: shard.contains(&caller) && chosen.iter().any(|a| a.id == caller),
         },
@@ -456,6 +556,76 @@ pub async fn discover_once(
         next.insert(name, target);
     }
     Ok((next, info, accounts.len()))
+}
+
+/// What one pass over the members' regions found.
+#[derive(Debug, Default)]
+pub struct RegionPass {
+    /// Members whose regions were read.
+    pub read: usize,
+    /// Members whose ListRegions failed (their regions stay as they were).
+    pub failed: usize,
+    /// The first failure, for the log.
+    pub first_error: Option<CollectError>,
+}
+
+/// Reads the regions of each member target of `targets` (ListRegions with its `AccountId`, from
+/// the caller's credentials: "the caller must be an identity in the organization's management
+/// account or a delegated administrator account"), updates them in place, and hands the targets
+/// whose regions changed to `hand_over`, at most every few seconds and at the end. One call per
+/// member, paced by Account Management's rate limit (5 a second by default: 1,000 accounts in
+/// about 200 s). A member whose call fails keeps the regions it had.
+pub async fn read_member_regions(
+    factory: &AwsFactory,
+    caller: &str,
+    caller_aws: &AccountAws,
+    targets: &mut BTreeMap<String, ResolvedTarget>,
+    mut hand_over: impl FnMut(Vec<ResolvedTarget>),
+) -> RegionPass {
+    let c = caller_aws.region(factory.home_region(), caller);
+    let mut pass = RegionPass::default();
+    let mut changed = Vec::new();
+    let mut last = std::time::Instant::now();
+    for r in targets.values_mut().filter(|r| r.account_id != caller) {
+        match list_regions(&c, Some(&r.account_id)).await {
+            Ok(states) => {
+                pass.read += 1;
+                let regions = readable_regions(&states);
+                let states_changed = r.region_states.as_deref() != Some(&states);
+                if states_changed {
+                    r.region_states = Some(Arc::new(states));
+                    r.regions = regions;
+                    changed.push(r.clone());
+                }
+            }
+            Err(e) => {
+                pass.failed += 1;
+                pass.first_error.get_or_insert(e);
+            }
+        }
+        if !changed.is_empty() && last.elapsed() >= EARLY_HANDOVER {
+            hand_over(std::mem::take(&mut changed));
+            last = std::time::Instant::now();
+        }
+    }
+    if !changed.is_empty() {
+        hand_over(changed);
+    }
+    pass
+}
+
+/// Logs a pass over the members' regions in one line.
+fn log_region_pass(target: &str, pass: &RegionPass) {
+    match &pass.first_error {
+        None => tracing::info!(target = %target, accounts = pass.read, "enabled regions read"),
+        Some(e) => tracing::warn!(
+            target = %target,
+            read = pass.read,
+            failed = pass.failed,
+            error = %e,
+            "cannot read the enabled regions of some accounts; they keep the regions known so far"
+        ),
+    }
 }
 
 /// How often a first listing hands the accounts listed so far to the scheduler.
@@ -532,6 +702,22 @@ async fn run(
                 if first {
                     store.target_resolved(&t.name);
                     first = false;
+                }
+                if t.regions.from_aws() {
+                    if let Some((caller, caller_aws)) = own.clone() {
+                        let walk = read_member_regions(
+                            &factory,
+                            &caller,
+                            &caller_aws,
+                            &mut known,
+                            |changed| scheduler.set_targets(changed, &[]),
+                        );
+                        let pass = tokio::select! {
+                            _ = token.cancelled() => return,
+                            pass = walk => pass,
+                        };
+                        log_region_pass(&t.name, &pass);
+                    }
                 }
                 t.refresh_interval.0
             }

@@ -291,6 +291,24 @@ macro_rules! services_table {
                        ListOrganizationalUnitsForParentError;
             }
 
+            /// AWS Account Management (global): the regions enabled in each account.
+            Account {
+                label: account,
+                name: "Account Management",
+                client: aws_sdk_account,
+                iam_prefix: "account",
+                reach: global,
+                protocol: rest_json,
+                next_token: "NextToken",
+                // Its quotas: "Rate of ListRegions requests per account: 5 per second, burst to
+                // 5 per second" (Account Management's quotas). Counted per calling account: the
+                // management or delegated administrator account asks for every member.
+                rate_limit: { rate: 5.0, burst: 5.0 },
+            } operations {
+                ListRegions in list_regions [paged]:
+                    ListRegionsFluentBuilder -> ListRegionsOutput, ListRegionsError;
+            }
+
             /// AWS STS.
             Sts {
                 label: sts,

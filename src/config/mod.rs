@@ -43,7 +43,7 @@ pub use shapes::{
     looks_like_bcrypt, role_arn_account, valid_account_id, valid_entity_path, valid_ou_or_root,
     valid_region,
 };
-pub use targets::{Discover, Shard, TargetConfig};
+pub use targets::{Discover, Regions, Shard, TargetConfig};
 pub use web::{TlsConfig, WebConfig};
 
 use crate::collectors::Sections;

@@ -31,8 +31,9 @@ pub struct TargetConfig {
     /// Session duration of assumed roles (15m to 12h; AWS's default 1h when absent).
     #[serde(default)]
     pub session_duration: Option<HumanDuration>,
-    /// Regions read in this account (for `discover`, in every discovered account).
-    pub regions: Vec<String>,
+    /// Regions read in this account (for `discover`, in every discovered account): a list, or
+    /// `enabled` for every region enabled in each account (Account Management's ListRegions).
+    pub regions: Regions,
     /// `organizations`: list every ACTIVE account of the organization (from this target's
     /// credentials: the management or a delegated administrator account) and read each one by
     /// assuming `role_name` in it.
@@ -60,6 +61,64 @@ pub struct TargetConfig {
 
 fn default_refresh_interval() -> HumanDuration {
     d(3600)
+}
+
+/// The regions a target reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Regions {
+    /// These regions, in every account of the target.
+    Listed(Vec<String>),
+    /// Every region enabled in each account (`ENABLED_BY_DEFAULT` or opted in and `ENABLED`),
+    /// as Account Management's ListRegions answers it, read again on each refresh: a region
+    /// an account opts into later is read without a change here.
+    Enabled,
+}
+
+impl Regions {
+    /// The listed regions (none for `enabled`, whose regions come from AWS).
+    pub fn listed(&self) -> &[String] {
+        match self {
+            Regions::Listed(r) => r,
+            Regions::Enabled => &[],
+        }
+    }
+
+    /// True for `enabled`.
+    pub fn from_aws(&self) -> bool {
+        matches!(self, Regions::Enabled)
+    }
+}
+
+impl<'de> Deserialize<'de> for Regions {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Regions;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(
+                    "a list of regions, or `enabled` for every region enabled in the account",
+                )
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Regions, E> {
+                if v == "enabled" {
+                    Ok(Regions::Enabled)
+                } else {
+                    Err(E::invalid_value(serde::de::Unexpected::Str(v), &self))
+                }
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<Regions, A::Error> {
+                let mut out = Vec::new();
+                while let Some(r) = a.next_element::<String>()? {
+                    out.push(r);
+                }
+                Ok(Regions::Listed(out))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// Sources of discovered accounts.
@@ -128,14 +187,14 @@ impl TargetConfig {
     /// Adds every problem of the target at `at` (`targets[i]`).
     pub fn validate(&self, at: &str, p: &mut Problems) {
         let t = self;
-        if t.regions.is_empty() {
+        if matches!(&t.regions, Regions::Listed(r) if r.is_empty()) {
             p.at(
                 format!("{at}.regions"),
                 "the list is empty: at least one region is required",
             );
         }
         let mut seen = BTreeSet::new();
-        for (j, r) in t.regions.iter().enumerate() {
+        for (j, r) in t.regions.listed().iter().enumerate() {
             if !valid_region(r) {
                 p.at(
                     format!("{at}.regions[{j}]"),

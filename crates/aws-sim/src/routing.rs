@@ -6,7 +6,7 @@ use http::StatusCode;
 use crate::call::{Answer, Call};
 use crate::wire::{AwsError, Protocol};
 use crate::world::World;
-use crate::{config, constraints, guardduty, iam, organizations, securityhub, sts};
+use crate::{account, config, constraints, guardduty, iam, organizations, securityhub, sts};
 
 /// Access key, region and service of a SigV4 `Authorization` header.
 pub fn parse_authorization(h: &str) -> Option<(String, String, String)> {
@@ -99,6 +99,13 @@ pub fn read_request(
             body,
             query,
         )
+    } else if auth.as_ref().is_some_and(|a| a.2 == "account") {
+        // Account Management (restJson1, signing name `account`): `POST /listRegions`.
+        let op = match (method.as_str(), path.trim_end_matches('/')) {
+            ("POST", "/listRegions") => "ListRegions",
+            _ => "Unknown",
+        };
+        rest_json("account", op.to_string(), body, query)
     } else if path.starts_with("/detector")
         || path.starts_with("/organization/")
         || path == "/invitation"
@@ -176,6 +183,7 @@ pub fn answer(world: &mut World, service: &str, call: &Call) -> Answer {
         "guardduty" => guardduty::handle(world, call),
         "iam" => iam::handle(world, call),
         "securityhub" => securityhub::handle(world, call),
+        "account" => account::handle(world, call),
         _ => Err(unknown_operation(call)),
     }
 }

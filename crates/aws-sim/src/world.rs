@@ -13,6 +13,7 @@ pub mod compliance;
 pub mod config_org;
 pub mod guardduty;
 pub mod iam;
+pub mod regions;
 pub mod securityhub;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -139,6 +140,8 @@ pub struct World {
     pub iam: iam::State,
     /// Security Hub overrides.
     pub securityhub: securityhub::State,
+    /// Overrides of the accounts' regions (Account Management).
+    pub regions: regions::State,
     /// Anything further collectors need (keyed by name), for later growth without churn here.
     pub notes: BTreeMap<String, String>,
 }
@@ -163,6 +166,7 @@ impl World {
             guardduty: guardduty::State::new(&opts.guardduty),
             iam: iam::State::new(&opts.iam),
             securityhub: securityhub::State::new(&opts.securityhub),
+            regions: Default::default(),
             opts,
             org_id,
             accounts,
