@@ -32,6 +32,9 @@ pub trait Collector: Send + Sync + 'static {
     const NAME: &'static str;
     /// Where its jobs run, unless its settings say otherwise ([`Collector::scope`]).
     const SCOPE: Scope;
+    /// Whether it says if its service is on in a region (a recorder, a detector, a hub): an
+    /// enabled region it does not read is then a blind spot (`aws_account_region_unwatched`).
+    const WATCHES_REGIONS: bool = false;
     /// Its YAML section.
     type Settings: Section;
     /// What a job keeps from one run to the next (`()` for stateless collectors).

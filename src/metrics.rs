@@ -90,6 +90,22 @@ pub struct Family {
     values: Vec<f64>,
 }
 
+/// Two families are equal when they describe the same family with the same samples in the same
+/// order (a sample's value compared as its bits: a NaN equals itself).
+impl PartialEq for Family {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::eq(self.desc, other.desc)
+            && self.text == other.text
+            && self.ends == other.ends
+            && self.values.len() == other.values.len()
+            && self
+                .values
+                .iter()
+                .zip(&other.values)
+                .all(|(a, b)| a.to_bits() == b.to_bits())
+    }
+}
+
 impl Family {
     /// An empty family.
     pub fn new(desc: &'static Desc) -> Self {

@@ -21,7 +21,9 @@ use crate::aws::{AccountAws, ErrorKind, RegionClients};
 use crate::collect::{Job, Schedule, Scope};
 use crate::collectors::CollectorKind;
 use crate::config::Config;
+use crate::metrics::Family;
 use crate::store::{Failure, JobKey, RunReport, Store};
+use crate::targets::regions::{coverage_families, AccountRegions, Watch};
 use crate::targets::{ResolvedTarget, TargetSink};
 
 /// How jobs are run.
@@ -203,6 +205,8 @@ pub struct Scheduler {
     config: Mutex<Arc<Config>>,
     jobs: Mutex<HashMap<JobKey, Running>>,
     targets: Mutex<BTreeMap<String, ResolvedTarget>>,
+    /// The region coverage last published ([`Scheduler::publish_region_coverage`]).
+    coverage: Mutex<Option<Vec<Family>>>,
     tracker: TaskTracker,
     shutdown: CancellationToken,
     mode: Mode,
@@ -250,6 +254,7 @@ impl Scheduler {
             config: Mutex::new(config),
             jobs: Mutex::new(HashMap::new()),
             targets: Mutex::new(BTreeMap::new()),
+            coverage: Mutex::new(None),
             tracker,
             shutdown,
             mode,
@@ -361,6 +366,7 @@ impl Scheduler {
     /// changed, and leaves the others running with their state and data.
     pub fn reconcile(&self) {
         let cfg = self.config();
+        self.publish_region_coverage(&cfg);
         let desired = self.desired(&cfg);
         let mut jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
         let wanted: HashSet<&JobKey> = desired.iter().map(|s| &s.key).collect();
@@ -424,6 +430,57 @@ impl Scheduler {
                     aws: spec.aws,
                 },
             );
+        }
+    }
+
+    /// Exports the regions of the targets whose regions came from ListRegions, and the enabled
+    /// regions that a collector watching its service (recorders, detectors, hubs) does not read:
+    /// a per-account collector reads its target's regions, an organization collector the regions
+    /// of its placement. Published only when it changed, so a reconcile that changed no region
+    /// costs no re-encoding.
+    fn publish_region_coverage(&self, cfg: &Config) {
+        let default_region = [cfg.aws.region.clone()];
+        let placements: Vec<(CollectorKind, Scope, Option<Vec<String>>)> = CollectorKind::ALL
+            .iter()
+            .filter(|k| k.watches_regions() && k.schedule(&cfg.collectors).enabled)
+            .map(|k| {
+                let scope = k.scope(&cfg.collectors);
+                (*k, scope, k.placement(&cfg.collectors).regions)
+            })
+            .collect();
+        let watchers: Vec<(&str, Watch<'_>)> = placements
+            .iter()
+            .map(|(k, scope, regions)| {
+                let watch = match (scope, regions) {
+                    (Scope::AccountRegion, _) => Watch::AccountRegions,
+                    (Scope::Org, Some(list)) => Watch::Regions(list),
+                    (Scope::Org, None) => Watch::Regions(&default_region),
+                };
+                (k.name(), watch)
+            })
+            .collect();
+        let families = {
+            let targets = self.targets.lock().unwrap_or_else(|e| e.into_inner());
+            // One account once, whichever target names it.
+            let mut accounts = BTreeMap::new();
+            for t in targets.values().filter(|t| t.account_jobs) {
+                if let Some(states) = t.region_states.as_deref() {
+                    accounts
+                        .entry(t.account_id.as_str())
+                        .or_insert(AccountRegions {
+                            account_id: &t.account_id,
+                            states,
+                            read: &t.regions,
+                        });
+                }
+            }
+            let accounts: Vec<AccountRegions<'_>> = accounts.into_values().collect();
+            coverage_families(&accounts, &watchers)
+        };
+        let mut last = self.coverage.lock().unwrap_or_else(|e| e.into_inner());
+        if last.as_ref() != Some(&families) {
+            self.store.set_extras("regions", families.clone());
+            *last = Some(families);
         }
     }
 

@@ -7,8 +7,14 @@
 //! collector's (discovery's `aws_account_info`) are listed under [`OTHER`]. Keyed by the
 //! collector's name; `CollectorKind::families` reads it.
 
-/// Families exported beside the collectors': discovery's account info.
-pub const OTHER: &[&str] = &["aws_account_info"];
+/// Families exported beside the collectors': discovery's account info, and the regions of
+/// targets with `regions: enabled` (which the scheduler computes).
+pub const OTHER: &[&str] = &[
+    "aws_account_info",
+    "aws_account_regions_enabled",
+    "aws_account_region_opt_in",
+    "aws_account_region_unwatched",
+];
 
 /// Per collector (by its name), the families it exports, as `/metrics` names them.
 pub const FAMILIES: &[(&str, &[&str])] = &[

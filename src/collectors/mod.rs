@@ -49,6 +49,13 @@ macro_rules! collectors {
                 }
             }
 
+            /// Whether it says if its service is on in a region ([`Collector::WATCHES_REGIONS`]).
+            pub fn watches_regions(self) -> bool {
+                match self {
+                    $(CollectorKind::$ty => <$module::$ty as Collector>::WATCHES_REGIONS,)*
+                }
+            }
+
             /// Where the collector runs with the sections `s`.
             pub fn scope(self, s: &Sections) -> Scope {
                 match self {

@@ -159,12 +159,13 @@ mod tests {
         assert_eq!(r.organizations, limit(2.0, 5.0));
         assert_eq!(r.sts, limit(4.0, 8.0));
         assert_eq!(RateLimits::default().sts, limit(100.0, 100.0));
+        assert_eq!(RateLimits::default().account, limit(5.0, 5.0));
         assert_eq!(
             rate_limits("    inspector: {rate: 1, burst: 1}\n").unwrap_err(),
             [(
                 "aws.rate_limits.inspector".to_string(),
                 "unknown field `inspector`, expected one of `config`, `guardduty`, \
-                 `securityhub`, `iam`, `organizations`, `sts`"
+                 `securityhub`, `iam`, `organizations`, `account`, `sts`"
                     .to_string()
             )]
         );

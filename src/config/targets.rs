@@ -103,7 +103,7 @@ impl<'de> Deserialize<'de> for Regions {
                 if v == "enabled" {
                     Ok(Regions::Enabled)
                 } else {
-                    Err(E::invalid_value(serde::de::Unexpected::Str(v), &self))
+                    Err(E::invalid_type(serde::de::Unexpected::Str(v), &self))
                 }
             }
             fn visit_seq<A: serde::de::SeqAccess<'de>>(

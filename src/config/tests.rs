@@ -126,6 +126,28 @@ fn syntax_errors_carry_a_line() {
 }
 
 #[test]
+fn regions_may_be_enabled_and_nothing_else_but_a_list() {
+    let c =
+        Config::from_yaml_str(&GOOD.replace("regions: [eu-west-1]", "regions: enabled")).unwrap();
+    assert_eq!(c.targets[1].regions, Regions::Enabled);
+    assert!(c.targets[1].regions.from_aws());
+    assert_eq!(
+        c.targets[0].regions,
+        Regions::Listed(vec!["eu-west-1".into(), "us-east-1".into()])
+    );
+    // A misspelling is refused with what is accepted, not read as a region.
+    let ps = problems(&GOOD.replace("regions: [eu-west-1]", "regions: all"));
+    assert!(
+        has(
+            &ps,
+            "targets[1].regions",
+            "`enabled` for every region enabled in the account"
+        ),
+        "{ps:#?}"
+    );
+}
+
+#[test]
 fn wrong_types_name_the_field() {
     let ps = problems("targets:\n  - name: a\n    regions: us-east-1\nmax_stale_intervals: lots\n");
     assert!(has(&ps, "targets[0].regions", "invalid type"), "{ps:#?}");

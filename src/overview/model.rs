@@ -271,6 +271,28 @@ impl Overview {
     }
 }
 
+/// The enabled regions a watching collector does not read, from the region coverage the
+/// scheduler published among the extra families.
+fn unwatched_regions(
+    extras: &[Arc<Vec<Family>>],
+    name: &dyn Fn(&str) -> Option<String>,
+) -> Vec<Item> {
+    crate::targets::regions::unwatched(extras)
+        .into_iter()
+        .map(|(account_id, region, collector)| Item {
+            account_name: name(&account_id),
+            message: format!(
+                "the region is enabled in the account but {collector} does not read it: add it to the collector's regions, or set an exception"
+            ),
+            account_id,
+            region,
+            subject: collector,
+            code: "unwatched".to_string(),
+            seen: None,
+        })
+        .collect()
+}
+
 impl Digest {
     /// Computes the digest of what `store` holds now, labelled with `revision`.
     pub fn compute(store: &Store, revision: u64) -> Digest {
@@ -316,6 +338,7 @@ impl Digest {
             section("guardduty", "GuardDuty off or not covering an account", "count(aws_guardduty_detectors == 0) + count(aws_guardduty_detector_enabled == 0) + count(aws_guardduty_org_account_not_covered == 1)", take(Concern::GuardDuty)),
             section("plans", "GuardDuty protection plans disabled", "count(aws_guardduty_feature_status{status=\"DISABLED\"} == 1)", take(Concern::Plans)),
             section("securityhub", "Security Hub: failing controls, critical findings, off or failed", "count(aws_securityhub_failed_controls > 0) + count(aws_securityhub_findings{severity=\"CRITICAL\"} > 0) + count(aws_securityhub_enabled == 0) + count(aws_securityhub_standard_status{status=~\"FAILED|INCOMPLETE\"} == 1) + count(aws_securityhub_policy_association_failed == 1)", take(Concern::SecurityHub)),
+            section("regions", "Enabled regions nobody watches", "count(aws_account_region_unwatched == 1)", unwatched_regions(extras, &name)),
             section("collectors", "Collectors failing", "count(posture_exporter_collector_up == 0)", collectors),
         ];
         let accounts = rows

@@ -179,7 +179,12 @@ impl Store {
     /// Replaces an extra family that is not tied to a job (e.g. `aws_account_info` of one
     /// discovery target), under `source`.
     pub fn set_extra(&self, source: &str, family: Family) {
-        let mut families = vec![family];
+        self.set_extras(source, vec![family]);
+    }
+
+    /// Replaces the extra families under `source` (those not tied to a job, such as the region
+    /// coverage the scheduler computes from its targets).
+    pub fn set_extras(&self, source: &str, mut families: Vec<Family>) {
         self.drop_excluded(&mut families);
         self.jobs.set_extra(source, families);
         self.touched();

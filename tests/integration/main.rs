@@ -22,6 +22,7 @@ mod org_deployments;
 mod overview;
 mod policy;
 mod recorder;
+mod regions;
 mod scale;
 mod security_hub;
 mod server;

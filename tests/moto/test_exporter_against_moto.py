@@ -397,6 +397,7 @@ UNSUPPORTED = [
     ("securityhub", "get_finding_statistics_v2", {"GroupByRules": [{"GroupByField": "severity"}]}),
     ("securityhub", "get_enabled_standards", {}),
     ("securityhub", "list_configuration_policy_associations", {}),
+    ("account", "list_regions", {}),
     ("iam", "generate_organizations_access_report", {"EntityPath": None}),
     ("iam", "get_organizations_access_report", {"JobId": "0" * 36}),
 ]

@@ -18,6 +18,7 @@ pub struct ConfigRecorder;
 impl Collector for ConfigRecorder {
     const NAME: &'static str = "config_recorder";
     const SCOPE: Scope = Scope::AccountRegion;
+    const WATCHES_REGIONS: bool = true;
     type Settings = Settings;
     type State = ();
 

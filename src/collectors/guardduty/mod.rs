@@ -55,6 +55,7 @@ pub struct State {
 impl Collector for GuardDuty {
     const NAME: &'static str = "guardduty";
     const SCOPE: Scope = Scope::AccountRegion;
+    const WATCHES_REGIONS: bool = true;
     type Settings = Settings;
     type State = State;
 

@@ -64,6 +64,7 @@ pub struct SecurityHub;
 impl Collector for SecurityHub {
     const NAME: &'static str = "security_hub";
     const SCOPE: Scope = Scope::Org;
+    const WATCHES_REGIONS: bool = true;
     type Settings = Settings;
     type State = ();
 

@@ -28,6 +28,9 @@ use crate::config::{Config, Shard, TargetConfig};
 use crate::metrics::{Desc, Family, Kind};
 use crate::store::Store;
 
+pub mod regions;
+pub use regions::{list_regions, readable_regions, RegionState};
+
 /// A target whose account is known, ready to have jobs.
 #[derive(Clone)]
 pub struct ResolvedTarget {
@@ -45,62 +48,6 @@ pub struct ResolvedTarget {
     /// With `regions: enabled`, every region of the account and its opt status as
     /// ListRegions last answered (None: the target lists its regions, or not read yet).
     pub region_states: Option<Arc<Vec<RegionState>>>,
-}
-
-/// A region of an account and its opt status, as Account Management's ListRegions answers it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RegionState {
-    /// Region code (`af-south-1`).
-    pub name: String,
-    /// `ENABLED`, `ENABLING`, `DISABLING`, `DISABLED`, `ENABLED_BY_DEFAULT` (the model's enum),
-    /// or what AWS adds later, as it spells it.
-    pub status: String,
-}
-
-impl RegionState {
-    /// Whether the region is read: enabled by default or opted in (`ENABLED`). A region still
-    /// `ENABLING` is not usable yet; one `DISABLING` is on its way out.
-    pub fn readable(&self) -> bool {
-        self.status == "ENABLED" || self.status == "ENABLED_BY_DEFAULT"
-    }
-}
-
-/// The regions read of `states`, in ListRegions' order.
-pub fn readable_regions(states: &[RegionState]) -> Vec<String> {
-    states
-        .iter()
-        .filter(|r| r.readable())
-        .map(|r| r.name.clone())
-        .collect()
-}
-
-/// Every region of an account with its opt status (ListRegions, every page of 50, the model's
-/// largest: "MaxResults ... max 50"). `account`: a member, asked by the management or a
-/// delegated administrator account; `None` for the caller's own (the model: "The management
-/// account can't specify its own AccountId. It must call the operation in standalone context
-/// by not including the AccountId parameter").
-pub async fn list_regions(
-    c: &RegionClients,
-    account: Option<&str>,
-) -> Result<Vec<RegionState>, CollectError> {
-    c.account(|a| {
-        a.list_regions()
-            .set_account_id(account.map(str::to_string))
-            .max_results(50)
-    })
-    .all_pages(|page| {
-        Ok(page
-            .regions()
-            .iter()
-            .filter_map(|r| {
-                Some(RegionState {
-                    name: r.region_name()?.to_string(),
-                    status: r.region_opt_status()?.as_str().to_string(),
-                })
-            })
-            .collect())
-    })
-    .await
 }
 
 /// Where resolved targets go (the scheduler, which reconciles its jobs with them).
