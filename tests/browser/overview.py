@@ -76,6 +76,7 @@ def counts(text):
         + count("aws_securityhub_enabled", lambda l, v: v == 0)
         + count("aws_securityhub_standard_status", lambda l, v: v == 1 and l.get("status") in ("FAILED", "INCOMPLETE"))
         + count("aws_securityhub_policy_association_failed", lambda l, v: v == 1),
+        "regions": count("aws_account_region_unwatched", lambda l, v: v == 1),
         "collectors": count("posture_exporter_collector_up", lambda l, v: v == 0),
     }
 
