@@ -13,6 +13,8 @@
 //! - `compliance-budget`: compliance calls per cycle through the aggregator and the fan-out.
 //! - `guardduty-budget`: GuardDuty calls per cycle, accounts mode against administrator mode
 //!   (`gd_budget.rs`).
+//! - `regions-cost`: what `regions: enabled` costs (ListRegions calls, the pass's time, jobs and
+//!   series added) against the regions listed (`regions_cost.rs`).
 //!
 //! Ratios, not absolute figures, are what the goals are about: the figures compared are always
 //! taken in one run on one machine. Everything here is bounded in time and talks to loopback
@@ -20,12 +22,12 @@
 //! beside this one for `rss`).
 //!
 //! Every subcommand is a module of its own: `serve.rs`, `rss.rs`, `scale.rs` (with
-//! `scale-one`), `budget.rs`, `compliance.rs`, `gd_budget.rs`, `overview.rs`, `throttle.rs` (with
-//! `ou-walk`), `soak.rs`, and `sim.rs` (the simulator child). They import no other subcommand
-//! (but `sim`, which answers the soak's commands), only what sits below them: `setup.rs`
-//! (runtime, regions, credentials, the exporter's configuration), `process.rs` (figures from
-//! `/proc`), `load.rs` (a bare server, the load generator, single GETs) and `sim_child.rs` (the
-//! simulator as a child process). This file holds the command line.
+//! `scale-one`), `budget.rs`, `compliance.rs`, `gd_budget.rs`, `regions_cost.rs`, `overview.rs`,
+//! `throttle.rs` (with `ou-walk`), `soak.rs`, and `sim.rs` (the simulator child). They import no
+//! other subcommand (but `sim`, which answers the soak's commands), only what sits below them:
+//! `setup.rs` (runtime, regions, credentials, the exporter's configuration), `process.rs`
+//! (figures from `/proc`), `load.rs` (a bare server, the load generator, single GETs) and
+//! `sim_child.rs` (the simulator as a child process). This file holds the command line.
 #![forbid(unsafe_code)]
 
 mod budget;
@@ -34,6 +36,7 @@ mod gd_budget;
 mod load;
 mod overview;
 mod process;
+mod regions_cost;
 mod rss;
 mod scale;
 mod serve;
@@ -268,6 +271,16 @@ enum Cmd {
         #[arg(long, default_value_t = 4)]
         regions: usize,
     },
+    /// What `regions: enabled` costs: ListRegions calls per refresh, the pass's duration at the
+    /// default rate limit, the jobs and series it adds, against the regions listed.
+    RegionsCost {
+        /// Organization size (accounts, management included).
+        #[arg(long, default_value_t = 1000)]
+        accounts: usize,
+        /// Regions the simulator serves (enabled by default in every account).
+        #[arg(long, default_value_t = 4)]
+        regions: usize,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -395,6 +408,7 @@ fn main() -> anyhow::Result<()> {
         Cmd::GuarddutyBudget { accounts, regions } => {
             gd_budget::run(&parse_list(&accounts)?, regions)
         }
+        Cmd::RegionsCost { accounts, regions } => regions_cost::run(accounts, regions),
     }
 }
 
