@@ -23,7 +23,7 @@ const CORPUS: &[(&str, &[&str])] = &[
         "max_stale_intervals: invalid type: string \"three\", expected u32",
         "web.max_connections: invalid type: sequence",
         "aws.max_attempts: invalid type: string \"many\"",
-        "targets[0].regions: invalid type: string \"us-east-1\", expected a sequence",
+        "targets[0].regions: invalid type: string \"us-east-1\", expected a list of regions, or `enabled`",
         "collectors.guardduty.enabled: invalid type: string \"sometimes\", expected a boolean",
     ]),
     ("unknown_keys.yaml", &[

@@ -152,6 +152,17 @@ pub fn root_id(seed: u64) -> String {
 }
 
 impl World {
+    /// Every region of `account` with its opt status, as ListRegions lists them
+    /// ([`regions::of_account`]).
+    pub fn account_regions(&self, account: &Account) -> Vec<(String, String)> {
+        regions::of_account(
+            &self.regions,
+            &self.opts.regions,
+            &account.id,
+            account.index,
+        )
+    }
+
     /// Generates the organization.
     pub fn new(opts: WorldOptions) -> Self {
         let seed = opts.seed;

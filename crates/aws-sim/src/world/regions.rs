@@ -7,8 +7,6 @@
 
 use std::collections::BTreeMap;
 
-use super::{Account, World};
-
 /// Opt-in regions of the simulated partition (real opt-in regions' codes), none served.
 pub const OPT_IN: [&str; 3] = ["af-south-1", "ap-east-1", "me-south-1"];
 
@@ -19,30 +17,32 @@ pub struct State {
     pub overrides: BTreeMap<String, Vec<(String, String)>>,
 }
 
-impl World {
-    /// Every region of `account` with its opt status, in the order ListRegions lists them:
-    /// the served regions `ENABLED_BY_DEFAULT`, then the opt-in regions. Generated: every
-    /// fifth member (indexes 3, 8, 13, ...) enabled `af-south-1`; every eleventh (from the fourth) is
-    /// `ENABLING` `ap-east-1`; the management account enabled none.
-    pub fn account_regions(&self, account: &Account) -> Vec<(String, String)> {
-        if let Some(o) = self.regions.overrides.get(&account.id) {
-            return o.clone();
-        }
-        let mut out: Vec<(String, String)> = self
-            .opts
-            .regions
-            .iter()
-            .map(|r| (r.clone(), "ENABLED_BY_DEFAULT".to_string()))
-            .collect();
-        let i = account.index;
-        for region in OPT_IN {
-            let status = match region {
-                "af-south-1" if i > 0 && i % 5 == 3 => "ENABLED",
-                "ap-east-1" if i > 0 && i % 11 == 4 => "ENABLING",
-                _ => "DISABLED",
-            };
-            out.push((region.to_string(), status.to_string()));
-        }
-        out
+/// Every region of the account with this id and index, with its opt status, in the order
+/// ListRegions lists them: the `served` regions `ENABLED_BY_DEFAULT`, then the opt-in regions.
+/// Generated: every fifth member (indexes 3, 8, 13, ...) enabled `af-south-1`; every eleventh
+/// (from index 4) is `ENABLING` `ap-east-1`; the management account enabled none. A test's
+/// override replaces the whole answer.
+pub fn of_account(
+    state: &State,
+    served: &[String],
+    id: &str,
+    index: usize,
+) -> Vec<(String, String)> {
+    if let Some(o) = state.overrides.get(id) {
+        return o.clone();
     }
+    let mut out: Vec<(String, String)> = served
+        .iter()
+        .map(|r| (r.clone(), "ENABLED_BY_DEFAULT".to_string()))
+        .collect();
+    let i = index;
+    for region in OPT_IN {
+        let status = match region {
+            "af-south-1" if i > 0 && i % 5 == 3 => "ENABLED",
+            "ap-east-1" if i > 0 && i % 11 == 4 => "ENABLING",
+            _ => "DISABLED",
+        };
+        out.push((region.to_string(), status.to_string()));
+    }
+    out
 }
