@@ -247,18 +247,13 @@ fn recorders(world: &World, call: &Call, status: bool) -> Answer {
     ))
 }
 
-fn invalid_token() -> AwsError {
-    AwsError::client(
-        "InvalidNextTokenException",
-        "The nextToken provided is invalid",
-    )
-}
-
-/// The offset a request's `NextToken` continues from (0 without one).
-fn offset(call: &Call, scope: &str) -> Result<usize, AwsError> {
+/// The offset a request's `NextToken` continues from (0 without one); a token the simulator
+/// did not issue is refused with `code`, the error the operation's model lists for it.
+fn offset(call: &Call, scope: &str, code: &str) -> Result<usize, AwsError> {
     match call.json.get("NextToken").and_then(Value::as_str) {
         None | Some("") => Ok(0),
-        Some(t) => parse_token(scope, t).ok_or_else(invalid_token),
+        Some(t) => parse_token(scope, t)
+            .ok_or_else(|| AwsError::client(code, "The nextToken provided is invalid")),
     }
 }
 
@@ -325,7 +320,8 @@ fn list_recorders(world: &World, call: &Call) -> Answer {
         "ListConfigurationRecorders|{}|{}|{:?}|{size}",
         call.account, call.region, scopes
     );
-    let start = offset(call, &scope)?;
+    // The model lists only ValidationException for ListConfigurationRecorders.
+    let start = offset(call, &scope, "ValidationException")?;
     Ok(json_ok(
         call.protocol,
         &page(items, "ConfigurationRecorderSummaries", &scope, start, size),
@@ -457,7 +453,7 @@ fn evaluation_status(world: &World, call: &Call) -> Answer {
         call.region,
         names.join(",")
     );
-    let start = offset(call, &scope)?;
+    let start = offset(call, &scope, "InvalidNextTokenException")?;
     Ok(json_ok(
         call.protocol,
         &page(items, "ConfigRulesEvaluationStatus", &scope, start, size),

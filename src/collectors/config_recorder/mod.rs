@@ -15,8 +15,9 @@
 //! So 4 + recorders calls (5 or 6 in most regions); the last two are skipped where there is no
 //! recorder at all (Config is off: nothing to deliver or evaluate), leaving 1. Each of the
 //! extra reads can be turned off (see [`config::Recorder`]); with `service_linked: false` the
-//! recorders are read as before, DescribeConfigurationRecorders (the count) and
-//! DescribeConfigurationRecorderStatus without a name (2 calls).
+//! recorders are read as before, DescribeConfigurationRecorders (the count, and what the
+//! recorder records) and DescribeConfigurationRecorderStatus without a name (2 calls in place of
+//! 2 + recorders).
 //!
 //! The recorders and their statuses are the run's core: their failure fails the run. The other
 //! reads are parts, each kept or failed on its own, so a refused DescribeDeliveryChannelStatus
@@ -45,8 +46,11 @@ impl Collector for ConfigRecorder {
     }
 }
 
-/// The recorders and their statuses: every recorder by ARN, or the customer-managed one alone.
-async fn recorders(ctx: &JobContext<Settings>) -> Result<api::RecorderData, CollectError> {
+/// The recorders and their statuses: every recorder by ARN, or the customer-managed one alone;
+/// and, where the latter read them, what it records (DescribeConfigurationRecorders, read once).
+async fn recorders(
+    ctx: &JobContext<Settings>,
+) -> Result<(api::RecorderData, Option<Vec<api::RecordingScope>>), CollectError> {
     let c = &ctx.aws;
     if ctx.settings.service_linked {
         let list = api::list(c).await?;
@@ -55,31 +59,37 @@ async fn recorders(ctx: &JobContext<Settings>) -> Result<api::RecorderData, Coll
             .iter()
             .filter(|r| r.service_principal.is_some())
             .count();
-        Ok(api::RecorderData {
+        let data = api::RecorderData {
             customer_managed: list.len() - linked,
             service_linked: Some(linked),
             statuses,
-        })
+        };
+        Ok((data, None))
     } else {
         let customer = api::scopes(c).await?;
         let statuses = api::customer_status(c).await?;
-        Ok(api::RecorderData {
+        let data = api::RecorderData {
             customer_managed: customer.len(),
             service_linked: None,
             statuses,
-        })
+        };
+        Ok((data, Some(customer)))
     }
 }
 
 /// One run.
 pub async fn collect(ctx: &JobContext<Settings>) -> Result<Collected, CollectError> {
     let (account, region) = (ctx.aws.account_id.as_str(), ctx.aws.region.as_str());
-    let data = recorders(ctx).await?;
+    let (data, scopes) = recorders(ctx).await?;
     let mut parts = Vec::new();
     if ctx.settings.recording_scope && data.customer_managed > 0 {
+        let read = match scopes {
+            Some(s) => Ok(s),
+            None => api::scopes(&ctx.aws).await,
+        };
         parts.push(Part {
             name: "recording scope".into(),
-            result: api::scopes(&ctx.aws).await.map(|s| Reading {
+            result: read.map(|s| Reading {
                 families: convert::scope_families(account, region, &s),
                 items: convert::scope_items(account, region, &s),
             }),
