@@ -784,7 +784,11 @@ scrape_configs:
                 # ERROR, a suppression rule that can archive high findings, an old invitation.
                 "AwsGuardDutyThreatListInError", "AwsGuardDutyArchiveFilterCanHideHighFindings",
                 "AwsGuardDutyInvitationPendingTooLong",
-                "AwsConfigOrgConformancePackMemberDeploymentFailed"]
+                "AwsConfigOrgConformancePackMemberDeploymentFailed",
+                # Config data that does not flow: the demo has an S3 delivery failing with
+                # AccessDenied, rules whose evaluations fail, recorders of part of an account.
+                "AwsConfigDeliveryFailing", "AwsConfigRuleEvaluationFailing",
+                "AwsConfigRecorderPartial"]
     exprs_by_name = {}
     import yaml as _yaml  # PyYAML comes with the venv's kubernetes-validate
     with open(ALERTS_YML, encoding="utf-8") as f:
@@ -804,8 +808,9 @@ scrape_configs:
     ok, got = wait_until("GuardDuty coverage alerts firing", coverage_match, 60, 1.0)
     c.check("GuardDuty coverage and list alerts (plan off despite auto-enable, account not "
             "covered, unhealthy runtime coverage, a set in ERROR, a suppression rule that can hide "
-            "high findings, an invitation pending for over 7 days) and failed org conformance pack "
-            "deployments fire, one per series of their expression",
+            "high findings, an invitation pending for over 7 days), failed org conformance pack "
+            "deployments, failed Config deliveries, failing rule evaluations and partial recorders "
+            "fire, one per series of their expression",
             ok, f"(expected, firing) per alert: {got}")
 
     def am_has_coverage():
