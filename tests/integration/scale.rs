@@ -64,10 +64,11 @@ async fn a_thousand_accounts_in_four_regions_complete_a_cycle() {
         .world(|w| w.accounts.iter().map(|a| a.id.clone()).collect());
     assert_eq!(all.len(), 1000);
     assert_eq!(accounts_in(&s), all);
-    assert_eq!(s
-            .matching("aws_config_recorders", &[("kind", "customer_managed")])
+    assert_eq!(
+        s.matching("aws_config_recorders", &[("kind", "customer_managed")])
             .len(),
-        4000);
+        4000
+    );
     let up: Vec<_> = s.matching(
         "posture_exporter_collector_up",
         &[("collector", "config_recorder")],
@@ -368,7 +369,11 @@ async fn a_failing_assume_role_takes_down_only_its_account() {
             assert_eq!(
                 s.get(
                     "aws_config_recorders",
-                    &[("account_id", a), ("region", r), ("kind", "customer_managed")]
+                    &[
+                        ("account_id", a),
+                        ("region", r),
+                        ("kind", "customer_managed")
+                    ]
                 )
                 .is_some(),
                 !denied.contains(a)

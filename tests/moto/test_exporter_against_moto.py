@@ -169,12 +169,13 @@ def test_recorders_of_every_account_and_region_are_what_moto_holds(moto, world, 
             names = [r["name"] for r in cfg.describe_configuration_recorders()["ConfigurationRecorders"]]
             statuses = cfg.describe_configuration_recorder_status()["ConfigurationRecordersStatus"]
             where = dict(account_id=account, region=region)
-            assert exp.get("aws_config_recorders", **where) == len(names), where
+            assert exp.get("aws_config_recorders", kind="customer_managed", **where) == len(names), where
             assert exp.get("posture_exporter_collector_up", collector="config_recorder", **where) == 1
             seen["recorders" if names else "off"] += 1
             for s in statuses:
                 l = dict(where, recorder=s["name"])
-                assert exp.get("aws_config_recorder_recording", **l) == (1 if s["recording"] else 0), l
+                recording = [v for _, v in exp.series("aws_config_recorder_recording", **l)]
+                assert recording == [1 if s["recording"] else 0], l
                 status = s.get("lastStatus")
                 states = exp.state_set("aws_config_recorder_last_status", **l)
                 if status is None:
@@ -210,7 +211,7 @@ def test_moto_capitals_are_exported_under_their_raw_spelling(moto, world, record
     l = dict(account_id=world["management"], region="us-east-1", recorder="default")
     assert recorder_run.state_set("aws_config_recorder_last_status", **l) == {"PENDING": 1}
     stopped = dict(account_id=world["management"], region="eu-west-1", recorder="regional")
-    assert recorder_run.get("aws_config_recorder_recording", **stopped) == 0
+    assert [v for _, v in recorder_run.series("aws_config_recorder_recording", **stopped)] == [0]
     assert recorder_run.get("aws_config_recorder_last_status", **stopped, status="PENDING") == 1
     assert recorder_run.get("aws_config_recorder_last_stop_timestamp_seconds", **stopped) is not None
 

@@ -84,6 +84,8 @@ pub struct RecordingScope {
     pub frequency: Option<String>,
     /// Frequencies of `recordingModeOverrides` (raw spelling), one per override.
     pub override_frequencies: Vec<String>,
+    /// `recordingScope` (`INTERNAL` or `PAID`, raw spelling), if given.
+    pub recording_scope: Option<String>,
 }
 
 /// One delivery of a delivery channel.
@@ -256,6 +258,7 @@ pub async fn scopes(c: &RegionClients) -> Result<Vec<RecordingScope>, CollectErr
                             .collect()
                     })
                     .unwrap_or_default(),
+                recording_scope: r.recording_scope().map(|s| s.as_str().to_string()),
             }
         })
         .collect())

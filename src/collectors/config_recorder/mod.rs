@@ -67,7 +67,13 @@ async fn recorders(
         Ok((data, None))
     } else {
         let customer = api::scopes(c).await?;
-        let statuses = api::customer_status(c).await?;
+        let mut statuses = api::customer_status(c).await?;
+        for s in &mut statuses {
+            s.recording_scope = customer
+                .iter()
+                .find(|r| r.name == s.name)
+                .and_then(|r| r.recording_scope.clone());
+        }
         let data = api::RecorderData {
             customer_managed: customer.len(),
             service_linked: None,
