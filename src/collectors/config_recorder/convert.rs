@@ -597,4 +597,31 @@ aws_config_rule_evaluation_last_success_timestamp_seconds{account_id=\"1\",regio
         );
         assert_eq!(items[0].message, "not authorized");
     }
+
+    /// Each part's items are exactly its detail series that need attention.
+    #[test]
+    fn part_items_count_what_their_families_flag() {
+        use crate::metrics::count_samples;
+        let scopes = [
+            scope("a", Some("INCLUSION_BY_RESOURCE_TYPES"), false, 2),
+            scope("b", Some("ALL_SUPPORTED_RESOURCE_TYPES"), true, 0),
+        ];
+        let f = scope_families("1", "r", &scopes);
+        assert_eq!(
+            scope_items("1", "r", &scopes).len(),
+            count_samples(&f, "aws_config_recorder_partial", |_, v| v == 1.0)
+        );
+        let rules = [RuleEvaluation {
+            rule: "x".into(),
+            last_failure: Some(2.0),
+            last_success: Some(1.0),
+            ..RuleEvaluation::default()
+        }];
+        let f = evaluation_families("1", "r", &rules);
+        assert_eq!(
+            evaluation_items("1", "r", &rules).len(),
+            count_samples(&f, "aws_config_rule_evaluation_failing", |_, v| v == 1.0)
+        );
+        assert_eq!(evaluation_items("1", "r", &rules)[0].code, "Failure");
+    }
 }

@@ -250,3 +250,50 @@ impl World {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::world::WorldOptions;
+
+    /// The default organization (six accounts, two regions) shows every case of the cycle, and
+    /// only where a customer-managed recorder exists has a delivery channel.
+    #[test]
+    fn the_default_organization_shows_every_case() {
+        let w = World::new(WorldOptions::default());
+        let rules: Vec<String> = (0..3).map(|i| format!("rule-{i}")).collect();
+        let (mut linked, mut linked_alone, mut strategies, mut daily) = (0, 0, Vec::new(), 0);
+        let (mut failed_deliveries, mut failing_rules, mut never_ok) = (0, 0, 0);
+        for a in &w.accounts {
+            for r in &w.opts.regions {
+                let own = w.recorders(&a.id, r);
+                let l = w.linked_recorders(&a.id, r);
+                linked += l.len();
+                if own.is_empty() && !l.is_empty() {
+                    linked_alone += 1;
+                }
+                let g = w.recording_group(&a.id, r);
+                strategies.push(g.strategy);
+                daily += usize::from(g.frequency == "DAILY");
+                let ch = w.delivery_channels(&a.id, r);
+                assert_eq!(ch.len(), usize::from(!own.is_empty()));
+                failed_deliveries += ch
+                    .iter()
+                    .filter(|c| c.history.status == "Failure" && c.snapshot.status == "Failure")
+                    .count();
+                for e in w.rule_evaluations(&a.id, r, &rules) {
+                    if e.last_failure.is_some() {
+                        failing_rules += 1;
+                        never_ok += usize::from(e.last_success.is_none());
+                        assert!(e.error_code.is_some() && e.error_message.is_some());
+                    }
+                }
+            }
+        }
+        assert!(linked >= 2 && linked_alone >= 1, "{linked} {linked_alone}");
+        for s in ["INCLUSION_BY_RESOURCE_TYPES", "EXCLUSION_BY_RESOURCE_TYPES"] {
+            assert!(strategies.contains(&s), "{s} missing");
+        }
+        assert!(daily >= 1 && failed_deliveries >= 1 && failing_rules >= 2 && never_ok >= 1);
+    }
+}
