@@ -65,7 +65,7 @@ static GLOBAL: Desc = Desc {
 };
 static CHANNELS: Desc = Desc {
     name: "aws_config_delivery_channels",
-    help: "AWS Config delivery channels in this account and region (0 beside a recorder: recorded data goes nowhere); read only where a recorder exists.",
+    help: "AWS Config delivery channels in this account and region (0 beside a recorder: recorded data goes nowhere); read only beside a recorder that delivers (customer-managed, or service-linked with recording scope PAID).",
     kind: Kind::Gauge,
     labels: &["account_id", "region"],
 };

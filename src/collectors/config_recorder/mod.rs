@@ -13,7 +13,8 @@
 //! - DescribeConfigRuleEvaluationStatus (one call per 50 rules: rules whose evaluations fail).
 //!
 //! So 4 + recorders calls (5 or 6 in most regions); the last two are skipped where there is no
-//! recorder at all (Config is off: nothing to deliver or evaluate), leaving 1. Each of the
+//! recorder at all (Config is off: nothing to deliver or evaluate), leaving 1, and the delivery
+//! channel where only `INTERNAL` service-linked recorders record (they deliver nothing). Each of the
 //! extra reads can be turned off (see [`config::Recorder`]); with `service_linked: false` the
 //! recorders are read as before, DescribeConfigurationRecorders (the count, and what the
 //! recorder records) and DescribeConfigurationRecorderStatus without a name (2 calls in place of
@@ -102,7 +103,14 @@ pub async fn collect(ctx: &JobContext<Settings>) -> Result<Collected, CollectErr
         });
     }
     let any = data.customer_managed + data.service_linked.unwrap_or(0) > 0;
-    if ctx.settings.delivery && any {
+    // "If the recording scope is internal, you will not receive CIs in the delivery channel"
+    // (PutServiceLinkedConfigurationRecorder): a channel matters beside a recorder that delivers.
+    let delivers = data.customer_managed > 0
+        || data
+            .statuses
+            .iter()
+            .any(|s| s.service_principal.is_some() && s.recording_scope.as_deref() == Some("PAID"));
+    if ctx.settings.delivery && delivers {
         parts.push(Part {
             name: "delivery channels".into(),
             result: api::channels(&ctx.aws).await.map(|ch| Reading {
