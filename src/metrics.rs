@@ -329,6 +329,9 @@ pub enum Concern {
     Findings,
     /// No Config recorder, a recorder not recording, or its last delivery failed.
     Recorders,
+    /// Config data not flowing: a delivery channel's delivery failed, a rule's evaluation
+    /// failed, a recorder records only part of the account.
+    ConfigFlow,
     /// GuardDuty off or not covering an account.
     GuardDuty,
     /// A GuardDuty protection plan is disabled.

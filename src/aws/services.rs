@@ -59,6 +59,18 @@ macro_rules! services_table {
                     DescribeConfigurationRecorderStatusFluentBuilder
                     -> DescribeConfigurationRecorderStatusOutput,
                        DescribeConfigurationRecorderStatusError;
+                ListConfigurationRecorders in list_configuration_recorders [paged]:
+                    ListConfigurationRecordersFluentBuilder
+                    -> ListConfigurationRecordersOutput, ListConfigurationRecordersError
+                    requires [ConfigurationRecorderSummaries]
+                    each ConfigurationRecorderSummaries [arn, name, recordingScope];
+                DescribeDeliveryChannelStatus in describe_delivery_channel_status:
+                    DescribeDeliveryChannelStatusFluentBuilder
+                    -> DescribeDeliveryChannelStatusOutput, DescribeDeliveryChannelStatusError;
+                DescribeConfigRuleEvaluationStatus in describe_config_rule_evaluation_status [paged]:
+                    DescribeConfigRuleEvaluationStatusFluentBuilder
+                    -> DescribeConfigRuleEvaluationStatusOutput,
+                       DescribeConfigRuleEvaluationStatusError;
                 DescribeOrganizationConfigRuleStatuses in describe_organization_config_rule_statuses [paged]:
                     DescribeOrganizationConfigRuleStatusesFluentBuilder
                     -> DescribeOrganizationConfigRuleStatusesOutput,

@@ -64,9 +64,12 @@ def counts(text):
         "noncompliant": count("aws_config_rule_noncompliant_resources", lambda l, v: True)
         + count("aws_config_conformance_pack_noncompliant_rules", lambda l, v: v > 0),
         "findings": sum(1 for v in findings.values() if v > 0),
-        "recorders": count("aws_config_recorders", lambda l, v: v == 0)
+        "recorders": count("aws_config_recorders", lambda l, v: v == 0 and l.get("kind") == "customer_managed")
         + count("aws_config_recorder_recording", lambda l, v: v == 0)
         + count("aws_config_recorder_last_status", lambda l, v: v == 1 and l.get("status") == "Failure"),
+        "config_flow": count("aws_config_delivery_failing", lambda l, v: v == 1)
+        + count("aws_config_rule_evaluation_failing", lambda l, v: v == 1)
+        + count("aws_config_recorder_partial", lambda l, v: v == 1),
         "guardduty": count("aws_guardduty_detectors", lambda l, v: v == 0)
         + count("aws_guardduty_detector_enabled", lambda l, v: v == 0)
         + count("aws_guardduty_org_account_not_covered", lambda l, v: v == 1),

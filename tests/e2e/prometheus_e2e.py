@@ -788,7 +788,11 @@ scrape_configs:
                 # The demo reads every enabled region: af-south-1, which some members opted into,
                 # has no recorder, and the organization collectors placed in the listed regions
                 # do not read it.
-                "AwsConfigRecorderMissing", "AwsEnabledRegionUnwatched"]
+                "AwsConfigRecorderMissing", "AwsEnabledRegionUnwatched",
+                # Config data that does not flow: the demo has an S3 delivery failing with
+                # AccessDenied, rules whose evaluations fail, recorders of part of an account.
+                "AwsConfigDeliveryFailing", "AwsConfigRuleEvaluationFailing",
+                "AwsConfigRecorderPartial"]
     exprs_by_name = {}
     import yaml as _yaml  # PyYAML comes with the venv's kubernetes-validate
     with open(ALERTS_YML, encoding="utf-8") as f:
@@ -809,8 +813,9 @@ scrape_configs:
     c.check("GuardDuty coverage and list alerts (plan off despite auto-enable, account not "
             "covered, unhealthy runtime coverage, a set in ERROR, a suppression rule that can hide "
             "high findings, an invitation pending for over 7 days), failed org conformance pack "
-            "deployments, an opted-in region without a recorder and enabled regions an "
-            "organization collector does not read fire, one per series of their expression",
+            "deployments, an opted-in region without a recorder, enabled regions an "
+            "organization collector does not read, failed Config deliveries, failing rule "
+            "evaluations and partial recorders fire, one per series of their expression",
             ok, f"(expected, firing) per alert: {got}")
 
     def am_has_coverage():

@@ -102,9 +102,13 @@ async fn collect_once_prints_the_exposition_and_fails_on_a_failed_collector() {
     let s = Scrape::parse(&String::from_utf8(out.stdout).unwrap());
     let mgmt = sim.world(|w| w.management().id.clone());
     assert_eq!(s.up("config_recorder", &mgmt, "eu-west-1"), Some(1.0));
-    assert_eq!(s.matching("aws_config_recorders", &[]).len(), 6);
+    assert_eq!(
+        s.matching("aws_config_recorders", &[("kind", "customer_managed")])
+            .len(),
+        6
+    );
 
-    sim.add_fault(FaultRule::always(Fault::Http500).operation("DescribeConfigurationRecorders"));
+    sim.add_fault(FaultRule::always(Fault::Http500).operation("ListConfigurationRecorders"));
     let out = run(cfg).await.unwrap();
     assert_eq!(out.status.code(), Some(1));
     let s = Scrape::parse(&String::from_utf8(out.stdout).unwrap());

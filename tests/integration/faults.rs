@@ -43,10 +43,14 @@ pub struct Subject {
 pub const SUBJECTS: &[Subject] = &[
     Subject {
         collector: "config_recorder",
-        prefix: &["aws_config_recorder"],
+        prefix: &[
+            "aws_config_recorder",
+            "aws_config_delivery_",
+            "aws_config_rule_evaluation_",
+        ],
         org: false,
         region: "eu-west-1",
-        op: "DescribeConfigurationRecorders",
+        op: "ListConfigurationRecorders",
         state: Some((
             "DescribeConfigurationRecorderStatus",
             "lastStatus",
@@ -908,8 +912,11 @@ async fn assume_role_failing_takes_down_only_its_account_until_it_is_allowed() {
     assert_eq!(env.cycle().await, 0, "a refused AssumeRole is not cached");
     let s = env.scrape().await;
     assert_eq!(
-        s.matching("aws_config_recorders", &[("account_id", &denied)])
-            .len(),
+        s.matching(
+            "aws_config_recorders",
+            &[("account_id", &denied), ("kind", "customer_managed")]
+        )
+        .len(),
         2
     );
     assert_eq!(s.up("guardduty", &denied, "us-east-1"), Some(1.0));

@@ -569,6 +569,9 @@ fn the_simulator_answers_any_request() {
 const AIMED_OPS: &[&str] = &[
     "DescribeConfigurationRecorders",
     "DescribeConfigurationRecorderStatus",
+    "ListConfigurationRecorders",
+    "DescribeDeliveryChannelStatus",
+    "DescribeConfigRuleEvaluationStatus",
     "ListDetectors",
     "GetDetector",
     "GetFindingsStatistics",

@@ -308,6 +308,7 @@ async fn reloads_leak_no_tasks_and_keep_serving() {
 /// Every call of config_recorder hangs.
 fn hang_recorder(sim: &Sim) {
     for op in [
+        "ListConfigurationRecorders",
         "DescribeConfigurationRecorders",
         "DescribeConfigurationRecorderStatus",
     ] {
@@ -330,7 +331,7 @@ async fn stop_during_a_hung_collection_and_a_half_sent_scrape_ends_within_the_gr
     );
     let env = Env::start_config(sim, Config::from_yaml_str(&yaml).unwrap()).await;
     let t = Instant::now();
-    while env.sim.calls("DescribeConfigurationRecorders") == 0 {
+    while env.sim.calls("ListConfigurationRecorders") == 0 {
         assert!(
             t.elapsed() < Duration::from_secs(10),
             "no collection started"
@@ -434,7 +435,7 @@ async fn sigterm_during_a_collection_and_a_scrape_ends_cleanly_within_the_grace_
         "{args:?}"
     );
     let t = Instant::now();
-    while sim.calls("DescribeConfigurationRecorders") == 0 {
+    while sim.calls("ListConfigurationRecorders") == 0 {
         assert!(
             t.elapsed() < Duration::from_secs(20),
             "no collection started"

@@ -101,7 +101,7 @@ async fn counts_equal_metrics_lists_are_paged_and_text_is_escaped() {
         .filter(|(_, v)| *v == 1.0)
         .count();
     let no_recorder = s
-        .matching("aws_config_recorders", &[])
+        .matching("aws_config_recorders", &[("kind", "customer_managed")])
         .iter()
         .filter(|(_, v)| *v == 0.0)
         .count();

@@ -32,11 +32,44 @@ async fn scrape_shows_what_the_simulator_holds_for_every_account_and_region() {
     for a in &accounts {
         for r in &regions {
             let recs = env.sim.world(|w| w.recorders(a, r));
+            let linked = env.sim.world(|w| w.linked_recorders(a, r));
             assert_eq!(
-                s.get("aws_config_recorders", &[("account_id", a), ("region", r)]),
+                s.get(
+                    "aws_config_recorders",
+                    &[
+                        ("account_id", a),
+                        ("region", r),
+                        ("kind", "customer_managed")
+                    ]
+                ),
                 Some(recs.len() as f64),
                 "{a} {r}"
             );
+            // The service-linked count only where there are some.
+            assert_eq!(
+                s.get(
+                    "aws_config_recorders",
+                    &[("account_id", a), ("region", r), ("kind", "service_linked")]
+                ),
+                (!linked.is_empty()).then_some(linked.len() as f64),
+                "{a} {r}"
+            );
+            for l in &linked {
+                assert_eq!(
+                    s.get(
+                        "aws_config_recorder_recording",
+                        &[
+                            ("account_id", a),
+                            ("region", r),
+                            ("recorder", &l.name),
+                            ("service_principal", &l.service_principal),
+                            ("recording_scope", &l.recording_scope),
+                        ]
+                    ),
+                    Some(1.0),
+                    "{a} {r}"
+                );
+            }
             assert_eq!(s.up("config_recorder", a, r), Some(1.0), "{a} {r}");
             if recs.is_empty() {
                 off += 1;
@@ -47,8 +80,10 @@ async fn scrape_shows_what_the_simulator_holds_for_every_account_and_region() {
                     ("region", r.as_str()),
                     ("recorder", rec.name.as_str()),
                 ];
+                let mut lr = l.to_vec();
+                lr.extend([("service_principal", ""), ("recording_scope", "PAID")]);
                 assert_eq!(
-                    s.get("aws_config_recorder_recording", &l),
+                    s.get("aws_config_recorder_recording", &lr),
                     Some(if rec.recording { 1.0 } else { 0.0 })
                 );
                 let mut ls = l.to_vec();
@@ -108,7 +143,11 @@ async fn failures_keep_last_values_for_the_staleness_window_then_drop_them() {
     let mgmt = env.sim.world(|w| w.management().id.clone());
     let member = env.sim.world(|w| w.accounts[2].id.clone());
     let before = env.scrape().await;
-    let key = [("account_id", member.as_str()), ("region", "us-east-1")];
+    let key = [
+        ("account_id", member.as_str()),
+        ("region", "us-east-1"),
+        ("kind", "customer_managed"),
+    ];
     let value = before.get("aws_config_recorders", &key).expect("present");
 
     // A 500 storm in one account: it alone goes down, its values stay.
@@ -139,7 +178,7 @@ async fn failures_keep_last_values_for_the_staleness_window_then_drop_them() {
             "posture_exporter_aws_api_calls_total",
             &[
                 ("service", "config"),
-                ("operation", "DescribeConfigurationRecorders"),
+                ("operation", "ListConfigurationRecorders"),
                 ("outcome", "throttled")
             ]
         )
@@ -154,7 +193,11 @@ async fn failures_keep_last_values_for_the_staleness_window_then_drop_them() {
     assert!(s
         .get(
             "aws_config_recorders",
-            &[("account_id", &mgmt), ("region", "us-east-1")]
+            &[
+                ("account_id", &mgmt),
+                ("region", "us-east-1"),
+                ("kind", "customer_managed")
+            ]
         )
         .is_some());
     // Recovery brings it back.
@@ -174,6 +217,8 @@ async fn a_vanished_recorder_vanishes_and_unknown_statuses_keep_their_spelling()
         ("account_id", a.as_str()),
         ("region", "us-east-1"),
         ("recorder", "default"),
+        ("service_principal", ""),
+        ("recording_scope", "PAID"),
     ];
     assert!(env
         .scrape()
@@ -187,7 +232,11 @@ async fn a_vanished_recorder_vanishes_and_unknown_statuses_keep_their_spelling()
     assert_eq!(
         s.get(
             "aws_config_recorders",
-            &[("account_id", &a), ("region", "us-east-1")]
+            &[
+                ("account_id", &a),
+                ("region", "us-east-1"),
+                ("kind", "customer_managed")
+            ]
         ),
         Some(0.0)
     );
@@ -296,4 +345,142 @@ async fn scrape_text(env: &Env) -> String {
     let r = crate::common::get(env.addr(), "/metrics", &[]).await;
     assert_eq!(r.status, 200);
     String::from_utf8(r.body).expect("UTF-8")
+}
+
+/// Whether Config data flows, as the simulator holds it: a service-linked recorder beside (or
+/// instead of) the customer-managed one, a recorder of part of the account, failed S3
+/// deliveries and rules whose evaluations fail; and nothing for the healthy ones.
+#[tokio::test]
+async fn service_linked_recorders_failed_deliveries_failing_rules_and_partial_recorders() {
+    let env = env().await;
+    let s = env.scrape().await;
+    let (accounts, regions) = env.sim.world(|w| {
+        (
+            w.accounts.iter().map(|a| a.id.clone()).collect::<Vec<_>>(),
+            w.opts.regions.clone(),
+        )
+    });
+    let (mut linked_seen, mut partial_seen, mut delivery_seen, mut rule_seen) = (0, 0, 0, 0);
+    for a in &accounts {
+        for r in &regions {
+            let (recs, linked, group, channels, evals) = env.sim.world(|w| {
+                let rules: Vec<String> = (0..w.opts.compliance.rules)
+                    .map(aws_sim::config_compliance::rule_name)
+                    .collect();
+                (
+                    w.recorders(a, r),
+                    w.linked_recorders(a, r),
+                    w.recording_group(a, r),
+                    w.delivery_channels(a, r),
+                    w.rule_evaluations(a, r, &rules),
+                )
+            });
+            let at = [("account_id", a.as_str()), ("region", r.as_str())];
+            linked_seen += linked.len();
+            // A recorder of part of the account is flagged with its strategy; others have no series.
+            let partial = s.matching("aws_config_recorder_partial", &at);
+            if recs.is_empty() || group.strategy == "ALL_SUPPORTED_RESOURCE_TYPES" {
+                assert!(partial.is_empty(), "{a} {r}: {partial:?}");
+            } else {
+                partial_seen += 1;
+                assert_eq!(partial.len(), 1, "{a} {r}");
+                assert!(
+                    partial[0]
+                        .0
+                        .contains(&format!("strategy=\"{}\"", group.strategy)),
+                    "{partial:?}"
+                );
+            }
+            let daily = s.matching("aws_config_recorder_daily", &at);
+            assert_eq!(
+                daily.len(),
+                usize::from(!recs.is_empty() && group.frequency == "DAILY"),
+                "{a} {r}"
+            );
+            // Deliveries: read only where a recorder exists; a failure has its code.
+            let any = !recs.is_empty() || !linked.is_empty();
+            // Read beside a recorder that delivers: not beside INTERNAL service-linked ones alone.
+            let delivers = !recs.is_empty() || linked.iter().any(|l| l.recording_scope == "PAID");
+            assert_eq!(
+                s.get("aws_config_delivery_channels", &at),
+                delivers.then_some(channels.len() as f64),
+                "{a} {r}"
+            );
+            let failing = s.matching("aws_config_delivery_failing", &at);
+            let want: usize = channels
+                .iter()
+                .map(|c| {
+                    [&c.history, &c.snapshot, &c.stream]
+                        .iter()
+                        .filter(|d| d.status == "Failure")
+                        .count()
+                })
+                .sum();
+            assert_eq!(failing.len(), want, "{a} {r}: {failing:?}");
+            for (k, v) in &failing {
+                delivery_seen += 1;
+                assert_eq!(*v, 1.0);
+                assert!(k.contains("error_code=\"AccessDenied\""), "{k}");
+            }
+            // Rules whose last evaluation failed, and since when none succeeded.
+            let failing = s.matching("aws_config_rule_evaluation_failing", &at);
+            let bad: Vec<_> = evals
+                .iter()
+                .filter(|e| match (e.last_failure, e.last_success) {
+                    (Some(f), Some(ok)) => f > ok,
+                    (Some(_), None) => true,
+                    _ => false,
+                })
+                .collect();
+            assert_eq!(failing.len(), if any { bad.len() } else { 0 }, "{a} {r}");
+            if any {
+                for e in bad {
+                    rule_seen += 1;
+                    let l = [
+                        ("account_id", a.as_str()),
+                        ("region", r.as_str()),
+                        ("rule", e.rule.as_str()),
+                        ("error_code", e.error_code.unwrap()),
+                    ];
+                    assert_eq!(s.get("aws_config_rule_evaluation_failing", &l), Some(1.0));
+                    let since = s
+                        .get(
+                            "aws_config_rule_evaluation_last_success_timestamp_seconds",
+                            &l[..3],
+                        )
+                        .unwrap();
+                    let want = e.last_success.unwrap_or(e.first_activated);
+                    assert!((since - want).abs() < 1e-3, "{since} vs {want}");
+                }
+            }
+        }
+    }
+    // The generated organization shows every case.
+    assert!(linked_seen >= 1 && partial_seen >= 1 && delivery_seen >= 1 && rule_seen >= 1);
+    // The service-linked recorders' statuses were read by ARN, one call each.
+    assert!(
+        s.get(
+            "posture_exporter_aws_api_calls_total",
+            &[
+                ("service", "config"),
+                ("operation", "ListConfigurationRecorders"),
+                ("outcome", "ok")
+            ]
+        )
+        .unwrap()
+            >= 10.0
+    );
+    // The overview's new section carries AWS's codes and messages.
+    let doc = env.app.store.status();
+    let items: Vec<_> = doc.iter().flat_map(|r| r.items.iter()).collect();
+    assert!(items
+        .iter()
+        .any(|i| i.code == "AccessDenied" && i.message == "Access Denied"));
+    assert!(items
+        .iter()
+        .any(|i| i.code == "AccessDeniedException" && i.subject.contains("evaluation failed")));
+    assert!(items
+        .iter()
+        .any(|i| i.code == "INCLUSION_BY_RESOURCE_TYPES"));
+    env.stop().await;
 }

@@ -64,7 +64,11 @@ async fn a_thousand_accounts_in_four_regions_complete_a_cycle() {
         .world(|w| w.accounts.iter().map(|a| a.id.clone()).collect());
     assert_eq!(all.len(), 1000);
     assert_eq!(accounts_in(&s), all);
-    assert_eq!(s.matching("aws_config_recorders", &[]).len(), 4000);
+    assert_eq!(
+        s.matching("aws_config_recorders", &[("kind", "customer_managed")])
+            .len(),
+        4000
+    );
     let up: Vec<_> = s.matching(
         "posture_exporter_collector_up",
         &[("collector", "config_recorder")],
@@ -363,8 +367,15 @@ async fn a_failing_assume_role_takes_down_only_its_account() {
             let want = if denied.contains(a) { 0.0 } else { 1.0 };
             assert_eq!(s.up("config_recorder", a, r), Some(want), "{a} {r}");
             assert_eq!(
-                s.get("aws_config_recorders", &[("account_id", a), ("region", r)])
-                    .is_some(),
+                s.get(
+                    "aws_config_recorders",
+                    &[
+                        ("account_id", a),
+                        ("region", r),
+                        ("kind", "customer_managed")
+                    ]
+                )
+                .is_some(),
                 !denied.contains(a)
             );
         }

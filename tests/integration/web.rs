@@ -381,7 +381,11 @@ async fn reload_swaps_targets_and_collectors_without_dropping_unchanged_data() {
         )
     });
     let before = env.scrape().await;
-    let key = [("account_id", mgmt.as_str()), ("region", "us-east-1")];
+    let key = [
+        ("account_id", mgmt.as_str()),
+        ("region", "us-east-1"),
+        ("kind", "customer_managed"),
+    ];
     let v = before.get("aws_config_recorders", &key).unwrap();
     let mgmt_success = |env: &Env| {
         env.app

@@ -22,6 +22,9 @@ one through boto3, so this table cannot go stale silently):
 | Organizations ListAccountsForParent             | discovery include_ous  | supported   | it selects exactly the OU's account: one call     |
 | Config DescribeConfigurationRecorders           | config_recorder        | supported   | aws_config_recorders == moto's, every acct/region |
 | Config DescribeConfigurationRecorderStatus      | config_recorder        | supported   | recording, last status (raw `PENDING`), times     |
+| Config ListConfigurationRecorders               | config_recorder        | unsupported (HTTP 500) | not called: `service_linked: false` here |
+| Config DescribeDeliveryChannelStatus            | config_recorder        | unsupported (HTTP 500, not implemented) | not called: `delivery: false` here |
+| Config DescribeConfigRuleEvaluationStatus       | config_recorder        | unsupported (HTTP 500) | not called: `rule_evaluations: false` here |
 | Config DescribeConfigurationAggregators         | config_aggregators     | supported   | aws_config_aggregators 0 where moto has none      |
 | Config DescribeConfigurationAggregatorSourcesStatus | config_aggregators | unsupported (HTTP 500) | that run fails cleanly               |
 | Config DescribeOrganizationConfigRuleStatuses   | config_org_rules       | unsupported (HTTP 500) | the run fails cleanly                  |
@@ -96,8 +99,11 @@ from botocore.parsers import ResponseParserError
 
 from conftest import REGIONS
 
-RECORDER_ONLY = """\
-  config_recorder: {interval: 5m}
+# moto serves neither ListConfigurationRecorders, DescribeDeliveryChannelStatus nor
+# DescribeConfigRuleEvaluationStatus (see the table): the recorders are read without them.
+RECORDER = "  config_recorder: {interval: 5m, service_linked: false, delivery: false, rule_evaluations: false}\n"
+
+RECORDER_ONLY = RECORDER + """\
   config_org_rules: {enabled: false}
   config_aggregators: {enabled: false}
   config_compliance: {enabled: false}
@@ -137,7 +143,7 @@ def recorder_run(run_exporter):
 @pytest.fixture(scope="module")
 def full_run(run_exporter, world):
     collectors = (
-        "  config_recorder: {interval: 5m}\n  config_org_rules: {interval: 10m}\n"
+        RECORDER + "  config_org_rules: {interval: 10m}\n"
         f"  config_aggregators: {{interval: 10m, regions: [{', '.join(REGIONS)}]}}\n"
         "  guardduty: {interval: 5m}\n"
         f"  iam_access_report: {{interval: 6h, entity_paths: [{world['org_id']}/{world['root']}]}}\n"
@@ -163,12 +169,13 @@ def test_recorders_of_every_account_and_region_are_what_moto_holds(moto, world, 
             names = [r["name"] for r in cfg.describe_configuration_recorders()["ConfigurationRecorders"]]
             statuses = cfg.describe_configuration_recorder_status()["ConfigurationRecordersStatus"]
             where = dict(account_id=account, region=region)
-            assert exp.get("aws_config_recorders", **where) == len(names), where
+            assert exp.get("aws_config_recorders", kind="customer_managed", **where) == len(names), where
             assert exp.get("posture_exporter_collector_up", collector="config_recorder", **where) == 1
             seen["recorders" if names else "off"] += 1
             for s in statuses:
                 l = dict(where, recorder=s["name"])
-                assert exp.get("aws_config_recorder_recording", **l) == (1 if s["recording"] else 0), l
+                recording = [v for _, v in exp.series("aws_config_recorder_recording", **l)]
+                assert recording == [1 if s["recording"] else 0], l
                 status = s.get("lastStatus")
                 states = exp.state_set("aws_config_recorder_last_status", **l)
                 if status is None:
@@ -204,7 +211,7 @@ def test_moto_capitals_are_exported_under_their_raw_spelling(moto, world, record
     l = dict(account_id=world["management"], region="us-east-1", recorder="default")
     assert recorder_run.state_set("aws_config_recorder_last_status", **l) == {"PENDING": 1}
     stopped = dict(account_id=world["management"], region="eu-west-1", recorder="regional")
-    assert recorder_run.get("aws_config_recorder_recording", **stopped) == 0
+    assert [v for _, v in recorder_run.series("aws_config_recorder_recording", **stopped)] == [0]
     assert recorder_run.get("aws_config_recorder_last_status", **stopped, status="PENDING") == 1
     assert recorder_run.get("aws_config_recorder_last_stop_timestamp_seconds", **stopped) is not None
 
@@ -378,6 +385,9 @@ UNSUPPORTED = [
     ("guardduty", "get_findings_statistics", {"GroupBy": "SEVERITY"}),
     ("guardduty", "list_members", {"OnlyAssociated": "false"}),
     ("config", "describe_compliance_by_config_rule", {}),
+    ("config", "list_configuration_recorders", {}),
+    ("config", "describe_delivery_channel_status", {}),
+    ("config", "describe_config_rule_evaluation_status", {}),
     ("config", "describe_conformance_packs", {}),
     ("config", "get_conformance_pack_compliance_summary", {"ConformancePackNames": ["p"]}),
     ("config", "describe_conformance_pack_compliance", {"ConformancePackName": "p"}),

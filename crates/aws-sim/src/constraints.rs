@@ -502,10 +502,13 @@ fn refusal(service: &str, op: &str, protocol: Protocol, rule: &Rule, why: String
             AwsError::client("InvalidInputException", message).with("Reason", json!(reason))
         }
         // Config's operations model their own error for a `Limit` out of range: "The specified
-        // limit is outside the allowable range" (InvalidLimitException).
+        // limit is outside the allowable range" (InvalidLimitException); those whose model
+        // lists no such error (DescribeConfigRuleEvaluationStatus: NoSuchConfigRuleException,
+        // InvalidParameterValueException, InvalidNextTokenException) answer the generic one.
         ("config", _)
             if matches!(rule.check, Check::Min(_) | Check::Max(_))
-                && rule.written.ends_with(":Limit") =>
+                && rule.written.ends_with(":Limit")
+                && op != "DescribeConfigRuleEvaluationStatus" =>
         {
             AwsError::client("InvalidLimitException", message)
         }
