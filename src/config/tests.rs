@@ -546,6 +546,7 @@ fn placement_keys_are_spelled_alike_and_the_old_spelling_still_reads() {
     assert_eq!(ps[0].path, "collectors.config_recorder.target");
     assert_eq!(
         ps[0].message,
-        "unknown field `target`, expected one of `enabled`, `interval`, `timeout`"
+        "unknown field `target`, expected one of `enabled`, `interval`, `timeout`, \
+         `service_linked`, `recording_scope`, `delivery`, `rule_evaluations`"
     );
 }
