@@ -311,6 +311,8 @@ pub enum Concern {
     NonCompliant,
     /// High or critical GuardDuty findings.
     Findings,
+    /// Current GuardDuty findings older than their severity's remediation age.
+    Overdue,
     /// No Config recorder, a recorder not recording, or its last delivery failed.
     Recorders,
     /// GuardDuty off or not covering an account.

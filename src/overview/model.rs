@@ -312,6 +312,7 @@ impl Digest {
             section("failed_deployments", "Failed member deployments", "count(aws_config_org_rule_member_status{status=~\".*_FAILED\"} == 1) + count(aws_config_org_conformance_pack_member_status{status=~\".*_FAILED\"} == 1)", take(Concern::FailedDeployment)),
             section("noncompliant", "Non-compliant rules and conformance packs", "count(aws_config_rule_noncompliant_resources) + count(aws_config_conformance_pack_noncompliant_rules > 0)", take(Concern::NonCompliant)),
             section("findings", "High and critical GuardDuty findings", "count by (account_id, region) (aws_guardduty_findings{severity=~\"high|critical\"} > 0)", take(Concern::Findings)),
+            section("overdue", "GuardDuty findings past their remediation age", "count by (account_id, region) (aws_guardduty_findings_overdue > 0)", take(Concern::Overdue)),
             section("recorders", "Config recorders off or failing", "count(aws_config_recorders == 0) + count(aws_config_recorder_recording == 0) + count(aws_config_recorder_last_status{status=\"Failure\"} == 1)", take(Concern::Recorders)),
             section("guardduty", "GuardDuty off or not covering an account", "count(aws_guardduty_detectors == 0) + count(aws_guardduty_detector_enabled == 0) + count(aws_guardduty_org_account_not_covered == 1)", take(Concern::GuardDuty)),
             section("plans", "GuardDuty protection plans disabled", "count(aws_guardduty_feature_status{status=\"DISABLED\"} == 1)", take(Concern::Plans)),
