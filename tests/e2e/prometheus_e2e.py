@@ -784,6 +784,8 @@ scrape_configs:
                 # ERROR, a suppression rule that can archive high findings, an old invitation.
                 "AwsGuardDutyThreatListInError", "AwsGuardDutyArchiveFilterCanHideHighFindings",
                 "AwsGuardDutyInvitationPendingTooLong",
+                # A high finding older than a day (the simulator dates findings up to 45 days).
+                "AwsGuardDutyFindingOverdue",
                 "AwsConfigOrgConformancePackMemberDeploymentFailed"]
     exprs_by_name = {}
     import yaml as _yaml  # PyYAML comes with the venv's kubernetes-validate
@@ -804,7 +806,8 @@ scrape_configs:
     ok, got = wait_until("GuardDuty coverage alerts firing", coverage_match, 60, 1.0)
     c.check("GuardDuty coverage and list alerts (plan off despite auto-enable, account not "
             "covered, unhealthy runtime coverage, a set in ERROR, a suppression rule that can hide "
-            "high findings, an invitation pending for over 7 days) and failed org conformance pack "
+            "high findings, an invitation pending for over 7 days, a finding past its remediation "
+            "age) and failed org conformance pack "
             "deployments fire, one per series of their expression",
             ok, f"(expected, firing) per alert: {got}")
 
