@@ -65,6 +65,7 @@ pub const FAMILIES: &[(&str, &[&str])] = &[
             "aws_config_conformance_packs_by_compliance",
             "aws_config_conformance_pack_compliance",
             "aws_config_conformance_pack_noncompliant_rules",
+            "aws_config_conformance_pack_compliance_score_ratio",
             "aws_config_compliance_full_read_timestamp_seconds",
         ],
     ),

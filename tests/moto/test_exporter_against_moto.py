@@ -34,6 +34,7 @@ one through boto3, so this table cannot go stale silently):
 | Config DescribeConformancePacks                 | config_compliance      | unsupported (HTTP 500) | not reached                            |
 | Config GetConformancePackComplianceSummary      | config_compliance      | unsupported (HTTP 500) | not reached                            |
 | Config DescribeConformancePackCompliance        | config_compliance      | unsupported (HTTP 500) | not reached                            |
+| Config ListConformancePackComplianceScores      | config_compliance      | unsupported (HTTP 500) | its part (`conformance pack scores`) fails in the same runs |
 | Config DescribeAggregateComplianceByConfigRules | config_compliance (aggregator) | unsupported (HTTP 500) | the aggregator run fails cleanly |
 | Config DescribeAggregateComplianceByConformancePacks | config_compliance (aggregator) | unsupported (HTTP 500) | not reached                |
 | GuardDuty ListDetectors                         | guardduty              | supported   | aws_guardduty_detectors 0 where moto has none     |
@@ -381,6 +382,7 @@ UNSUPPORTED = [
     ("config", "describe_conformance_packs", {}),
     ("config", "get_conformance_pack_compliance_summary", {"ConformancePackNames": ["p"]}),
     ("config", "describe_conformance_pack_compliance", {"ConformancePackName": "p"}),
+    ("config", "list_conformance_pack_compliance_scores", {}),
     ("config", "describe_organization_conformance_packs", {}),
     ("config", "describe_aggregate_compliance_by_config_rules", {"ConfigurationAggregatorName": "moto-aggregator"}),
     ("config", "describe_aggregate_compliance_by_conformance_packs", {"ConfigurationAggregatorName": "moto-aggregator"}),
