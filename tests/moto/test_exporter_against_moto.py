@@ -39,7 +39,7 @@ one through boto3, so this table cannot go stale silently):
 | Config DescribeAggregateComplianceByConformancePacks | config_compliance (aggregator) | unsupported (HTTP 500) | not reached                |
 | GuardDuty ListDetectors                         | guardduty              | supported   | aws_guardduty_detectors 0 where moto has none     |
 | GuardDuty GetDetector                           | guardduty              | supported   | the detector and its enabled state exported (no features: moto lists none) |
-| GuardDuty GetFindingsStatistics                 | guardduty              | unsupported (HTTP 404) | its part fails: up 0, operation logged, detector still exported |
+| GuardDuty GetFindingsStatistics                 | guardduty              | unsupported (HTTP 404) | its parts (findings, overdue findings) fail: up 0, operation logged, detector still exported |
 | GuardDuty ListMembers                           | guardduty              | unsupported (HTTP 404) | its part fails the same way            |
 | GuardDuty GetAdministratorAccount               | guardduty              | supported   | not reached: ListMembers fails first in the same part |
 | GuardDuty GetMemberDetectors                    | guardduty administrator| unsupported (HTTP 404) | not run here (administrator mode)      |
@@ -299,7 +299,9 @@ def test_collectors_needing_unsupported_operations_fail_cleanly(moto, world, ful
     n = len(world["detectors"])
     assert calls(exp, "guardduty", "ListDetectors") == len(accounts_of(world)) * len(REGIONS)
     assert calls(exp, "guardduty", "GetDetector") == n
-    assert calls(exp, "guardduty", "GetFindingsStatistics", "error") == n
+    # Twice per detector: the findings part, then the overdue findings part (which, with the
+    # counts unknown, asks its first bucket and stops at the error).
+    assert calls(exp, "guardduty", "GetFindingsStatistics", "error") == 2 * n
     assert calls(exp, "guardduty", "ListMembers", "error") == n
     for op in ("ListThreatIntelSets", "ListFilters"):
         assert calls(exp, "guardduty", op, "error") >= n, op
