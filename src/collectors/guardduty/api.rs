@@ -299,8 +299,9 @@ pub(super) fn criteria(
 /// bucket's range created before its cutoff (`cutoffs`, milliseconds since the epoch), the
 /// counts of its severity values summed. A bucket with no current findings cannot have overdue
 /// ones, so the caller asks only for the buckets the findings part counted: at most 4 calls
-/// per detector, none where it has no findings. A bucket holds at most 30 one-decimal
-/// severity values, well under the 100 groups an answer carries.
+/// per detector, none where it has no findings. The counts of all severity values in the
+/// answer are summed; an answer of 100 values (the most `groupBy` gives) could miss the
+/// rarest, which would take finer than one-decimal severities within a bucket three wide.
 pub async fn overdue(
     c: &RegionClients,
     id: &str,

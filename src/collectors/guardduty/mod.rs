@@ -101,8 +101,9 @@ pub async fn collect(
     let cutoffs = convert::overdue_cutoffs(std::time::SystemTime::now(), ages.by_bucket());
     for (i, det) in data.detectors.iter().enumerate() {
         let severities = api::severities(c, &det.id).await;
-        // Only a bucket with current findings can have overdue ones; unknown, ask them all.
-        let mut ask = [severities.is_err(); 4];
+        // Only a bucket with current findings can have overdue ones; unknown (the findings
+        // part failed, or its list came back full and may miss rare values), ask them all.
+        let mut ask = [!matches!(severities, Ok((_, false))); 4];
         for s in severities.iter().flat_map(|(list, _)| list) {
             ask[convert::bucket(s.severity).0] |= s.count > 0;
         }
