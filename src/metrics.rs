@@ -327,6 +327,8 @@ pub enum Concern {
     NonCompliant,
     /// High or critical GuardDuty findings.
     Findings,
+    /// Current GuardDuty findings older than their severity's remediation age.
+    Overdue,
     /// No Config recorder, a recorder not recording, or its last delivery failed.
     Recorders,
     /// Config data not flowing: a delivery channel's delivery failed, a rule's evaluation

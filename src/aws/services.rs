@@ -115,6 +115,11 @@ macro_rules! services_table {
                        GetConformancePackComplianceSummaryError
                     each ConformancePackComplianceSummaryList
                         [ConformancePackName, ConformancePackComplianceStatus];
+                ListConformancePackComplianceScores in list_conformance_pack_compliance_scores [paged]:
+                    ListConformancePackComplianceScoresFluentBuilder
+                    -> ListConformancePackComplianceScoresOutput,
+                       ListConformancePackComplianceScoresError
+                    requires [ConformancePackComplianceScores];
                 DescribeConformancePackCompliance in describe_conformance_pack_compliance [paged]:
                     DescribeConformancePackComplianceFluentBuilder
                     -> DescribeConformancePackComplianceOutput,

@@ -79,6 +79,7 @@ pub const FAMILIES: &[(&str, &[&str])] = &[
             "aws_config_conformance_packs_by_compliance",
             "aws_config_conformance_pack_compliance",
             "aws_config_conformance_pack_noncompliant_rules",
+            "aws_config_conformance_pack_compliance_score_ratio",
             "aws_config_compliance_full_read_timestamp_seconds",
         ],
     ),
@@ -90,6 +91,7 @@ pub const FAMILIES: &[(&str, &[&str])] = &[
             "aws_guardduty_detector_enabled",
             "aws_guardduty_findings",
             "aws_guardduty_findings_by_account",
+            "aws_guardduty_findings_overdue",
             "aws_guardduty_members",
             "aws_guardduty_administrator_relationship",
             "aws_guardduty_feature_auto_enable",
@@ -176,7 +178,8 @@ mod tests {
             "aws_config_conformance_pack_compliance",
         ]
         .into();
-        // The demo reads the new Security Hub: CSPM's own families, and flags nothing capped.
+        // The demo reads the new Security Hub: CSPM's own families, and flags nothing capped;
+        // and compliance from an aggregator, which answers no conformance pack scores.
         let off_in_demo: BTreeSet<&str> = [
             "aws_securityhub_members",
             "aws_securityhub_standards_enabled",
@@ -184,6 +187,8 @@ mod tests {
             "aws_securityhub_org_configuration",
             "aws_securityhub_policy_association_failed",
             "aws_securityhub_statistics_capped",
+            // Read per account and region only; the demo reads compliance from its aggregator.
+            "aws_config_conformance_pack_compliance_score_ratio",
         ]
         .into();
         let unseen: Vec<_> = listed

@@ -550,3 +550,41 @@ fn placement_keys_are_spelled_alike_and_the_old_spelling_still_reads() {
          `service_linked`, `recording_scope`, `delivery`, `rule_evaluations`"
     );
 }
+
+#[test]
+fn guardduty_finding_ages_default_per_severity_and_refuse_less_than_a_minute() {
+    let c = Config::from_yaml_str(include_str!("../../config.example.yaml")).unwrap();
+    assert_eq!(
+        c.collectors.guardduty.finding_ages.by_bucket(),
+        [30 * 86_400, 7 * 86_400, 86_400, 86_400].map(Duration::from_secs)
+    );
+    let c = Config::from_yaml_str(&format!(
+        "{GOOD}  guardduty:\n    finding_ages: {{high: 4h}}\n"
+    ))
+    .unwrap();
+    let ages = c.collectors.guardduty.finding_ages.by_bucket();
+    assert_eq!(ages[2], Duration::from_secs(4 * 3600), "the one set");
+    assert_eq!(
+        ages[1],
+        Duration::from_secs(7 * 86_400),
+        "the others default"
+    );
+    let ps = problems(&format!(
+        "{GOOD}  guardduty:\n    finding_ages: {{low: 30s, urgent: 1h}}\n"
+    ));
+    assert!(
+        has(
+            &ps,
+            "collectors.guardduty.finding_ages.urgent",
+            "unknown field `urgent`"
+        ),
+        "{ps:#?}"
+    );
+    let ps = problems(&format!(
+        "{GOOD}  guardduty:\n    finding_ages: {{low: 30s}}\n"
+    ));
+    assert!(
+        has(&ps, "collectors.guardduty.finding_ages.low", "at least 1m"),
+        "{ps:#?}"
+    );
+}

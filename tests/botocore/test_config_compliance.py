@@ -212,3 +212,51 @@ def test_member_operations_every_page_agree_with_the_aggregator(aws, accounts, a
         with pytest.raises(ClientError) as e:
             c.describe_conformance_packs(Limit=21)
         assert error(e) == ("InvalidLimitException", 400)
+
+
+def test_pack_compliance_scores_every_page_sorted_filtered_and_limited(aws, accounts):
+    """ListConformancePackComplianceScores (no paginator in botocore: NextToken walked by
+    hand): every pack once, a percentage string below 100 exactly for the NON_COMPLIANT packs
+    (some rule-resource combination fails), 100 or INSUFFICIENT_DATA for the others; sorted by
+    name (DESCENDING reverses it) or by SCORE; Filters and Limit as the model bounds them."""
+    member = accounts[1]
+    for region in REGIONS:
+        c = aws.client("config", region=region, account=member)
+        scores, token, pages = [], None, 0
+        while True:
+            out = c.list_conformance_pack_compliance_scores(Limit=2, **({"NextToken": token} if token else {}))
+            scores += out["ConformancePackComplianceScores"]
+            pages += 1
+            token = out.get("NextToken")
+            if not token:
+                break
+        names = [s["ConformancePackName"] for s in scores]
+        assert len(names) == 3 and pages == 2 and names == sorted(names)
+        summary = {
+            s["ConformancePackName"]: s["ConformancePackComplianceStatus"]
+            for s in c.get_conformance_pack_compliance_summary(ConformancePackNames=names)[
+                "ConformancePackComplianceSummaryList"
+            ]
+        }
+        for s in scores:
+            score = s["Score"]
+            if score == "INSUFFICIENT_DATA":
+                assert summary[s["ConformancePackName"]] != "NON_COMPLIANT"
+                continue
+            v = float(score)
+            assert 0 <= v <= 100
+            assert (v < 100) == (summary[s["ConformancePackName"]] == "NON_COMPLIANT"), s
+        desc = c.list_conformance_pack_compliance_scores(SortOrder="DESCENDING")["ConformancePackComplianceScores"]
+        assert [s["ConformancePackName"] for s in desc] == names[::-1]
+        by_score = c.list_conformance_pack_compliance_scores(SortBy="SCORE")["ConformancePackComplianceScores"]
+        numeric = [float(s["Score"]) for s in by_score if s["Score"] != "INSUFFICIENT_DATA"]
+        assert numeric == sorted(numeric)
+        assert all(s["Score"] == "INSUFFICIENT_DATA" for s in by_score[len(numeric):])
+        one = c.list_conformance_pack_compliance_scores(Filters={"ConformancePackNames": names[1:2]})
+        assert [s["ConformancePackName"] for s in one["ConformancePackComplianceScores"]] == names[1:2]
+        with pytest.raises(ClientError) as e:
+            c.list_conformance_pack_compliance_scores(Limit=21)
+        assert error(e)[1] == 400
+        with pytest.raises(ClientError) as e:
+            c.list_conformance_pack_compliance_scores(Filters={"ConformancePackNames": [f"p{i}" for i in range(26)]})
+        assert error(e)[1] == 400

@@ -5,6 +5,8 @@ GetCoverageStatistics, read by botocore as the management account (the simulated
 GuardDuty administrator in us-east-1), with the limits and error cases the service model states,
 and compared with what the exporter's accounts mode reads from each member itself."""
 
+import time
+
 import pytest
 from botocore.exceptions import ClientError
 
@@ -147,3 +149,57 @@ def test_coverage_statistics_cross_resource_type_and_status(admin):
     with pytest.raises(ClientError) as e:
         gd.get_coverage_statistics(DetectorId=det, StatisticsType=[])
     assert error(e) == ("BadRequestException", 400)
+
+
+# The exporter's default remediation ages per bucket, in milliseconds.
+AGES_MS = {"low": 30 * 86_400_000, "medium": 7 * 86_400_000, "high": 86_400_000, "critical": 86_400_000}
+
+
+def _bucket(name, gte, lt, **more):
+    severity = {}
+    if gte is not None:
+        severity["GreaterThanOrEqual"] = gte
+    if lt is not None:
+        severity["LessThan"] = lt
+    crit = {"service.archived": {"Equals": ["false"]}, "severity": severity}
+    crit.update(more)
+    return {"Criterion": crit}
+
+
+def test_findings_created_before_each_buckets_age_match_the_exported_overdue_counts(admin, exported):
+    """createdAt in epoch milliseconds (the model: "Type: Timestamp in Unix Epoch millisecond
+    format"), LessThan a Long: per account, the findings older than the bucket's age are what
+    the exporter's accounts mode counts in each member as overdue."""
+    gd, det, members = admin
+    enabled = {m["AccountId"] for m in members if m["RelationshipStatus"] == "Enabled" and m.get("DetectorId")}
+    now_ms = int(time.time() * 1000)
+    seen = 0
+    for name, gte, lt in BUCKETS:
+        cutoff = now_ms - AGES_MS[name]
+        out = gd.get_findings_statistics(
+            DetectorId=det,
+            GroupBy="ACCOUNT",
+            MaxResults=100,
+            FindingCriteria=_bucket(name, gte, lt, createdAt={"LessThan": cutoff}),
+        )
+        groups = {g["AccountId"]: g["TotalFindings"] for g in out["FindingStatistics"]["GroupedByAccount"]}
+        for account in enabled:
+            want = exported.get("aws_guardduty_findings_overdue", account_id=account, region="us-east-1", severity=name)
+            assert (groups.get(account, 0) or None) == want, (account, name)
+            seen += groups.get(account, 0)
+    assert seen > 0, "some finding is past its age"
+
+
+def test_created_at_bounds_split_the_findings_without_loss(admin):
+    """Every finding is either created before a time or at or after it: LessThan and
+    GreaterThanOrEqual on createdAt partition a bucket, in both groupings."""
+    gd, det, _ = admin
+    cutoff = int(time.time() * 1000) - 5 * 86_400_000
+    for group, key, field in [("ACCOUNT", "GroupedByAccount", "AccountId"), ("SEVERITY", "GroupedBySeverity", "Severity")]:
+        def counts(**created):
+            crit = _bucket("high", 7, 9, **({"createdAt": created} if created else {}))
+            out = gd.get_findings_statistics(DetectorId=det, GroupBy=group, MaxResults=100, FindingCriteria=crit)
+            return sum(g["TotalFindings"] for g in out["FindingStatistics"][key])
+        older, newer, every = counts(LessThan=cutoff), counts(GreaterThanOrEqual=cutoff), counts()
+        assert older > 0 and newer > 0, (group, older, newer)
+        assert older + newer == every, group

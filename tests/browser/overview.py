@@ -64,6 +64,7 @@ def counts(text):
         "noncompliant": count("aws_config_rule_noncompliant_resources", lambda l, v: True)
         + count("aws_config_conformance_pack_noncompliant_rules", lambda l, v: v > 0),
         "findings": sum(1 for v in findings.values() if v > 0),
+        "overdue": len({(l["account_id"], l["region"]) for n, l, v in ss if n == "aws_guardduty_findings_overdue" and v > 0}),
         "recorders": count("aws_config_recorders", lambda l, v: v == 0 and l.get("kind") == "customer_managed")
         + count("aws_config_recorder_recording", lambda l, v: v == 0)
         + count("aws_config_recorder_last_status", lambda l, v: v == 1 and l.get("status") == "Failure"),

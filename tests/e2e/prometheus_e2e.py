@@ -784,6 +784,8 @@ scrape_configs:
                 # ERROR, a suppression rule that can archive high findings, an old invitation.
                 "AwsGuardDutyThreatListInError", "AwsGuardDutyArchiveFilterCanHideHighFindings",
                 "AwsGuardDutyInvitationPendingTooLong",
+                # A high finding older than a day (the simulator dates findings up to 45 days).
+                "AwsGuardDutyFindingOverdue",
                 "AwsConfigOrgConformancePackMemberDeploymentFailed",
                 # The demo reads every enabled region: af-south-1, which some members opted into,
                 # has no recorder, and the organization collectors placed in the listed regions
@@ -812,10 +814,10 @@ scrape_configs:
     ok, got = wait_until("GuardDuty coverage alerts firing", coverage_match, 60, 1.0)
     c.check("GuardDuty coverage and list alerts (plan off despite auto-enable, account not "
             "covered, unhealthy runtime coverage, a set in ERROR, a suppression rule that can hide "
-            "high findings, an invitation pending for over 7 days), failed org conformance pack "
-            "deployments, an opted-in region without a recorder, enabled regions an "
-            "organization collector does not read, failed Config deliveries, failing rule "
-            "evaluations and partial recorders fire, one per series of their expression",
+            "high findings, an invitation pending for over 7 days, a finding past its remediation "
+            "age), failed org conformance pack deployments, an opted-in region without a recorder, "
+            "enabled regions an organization collector does not read, failed Config deliveries, "
+            "failing rule evaluations and partial recorders fire, one per series of their expression",
             ok, f"(expected, firing) per alert: {got}")
 
     def am_has_coverage():

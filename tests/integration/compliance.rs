@@ -272,6 +272,42 @@ async fn aggregator_and_fanout_export_the_same_families() {
         "only the NON_COMPLIANT packs are asked for their rules"
     );
     assert_eq!(fan.sim.calls("DescribeAggregateComplianceByConfigRules"), 0);
+
+    // Compliance scores: per account and region in the fan-out (one page of up to 20 packs),
+    // none from the aggregator; a ratio for each pack below 100, as the simulator scores it.
+    assert_eq!(fan.sim.calls("ListConformancePackComplianceScores"), 8);
+    assert_eq!(agg.sim.calls("ListConformancePackComplianceScores"), 0);
+    let score = "aws_config_conformance_pack_compliance_score_ratio";
+    assert!(a.matching(score, &[]).is_empty());
+    let mut below = 0;
+    for acc in &w.accounts {
+        for (g, region) in w.opts.regions.iter().enumerate() {
+            for j in 0..w.opts.compliance.packs {
+                let pack = cc::pack_name(j);
+                let want = cc::pack_score(&w, acc, g, j)
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|v| *v < 100.0)
+                    .map(|v| v / 100.0);
+                below += usize::from(want.is_some());
+                let l = [
+                    ("account_id", acc.id.as_str()),
+                    ("region", region.as_str()),
+                    ("pack", pack.as_str()),
+                ];
+                let got = f.get(score, &l);
+                assert!(
+                    got.zip(want).is_some_and(|(x, y)| (x - y).abs() < 1e-9)
+                        || (got.is_none() && want.is_none()),
+                    "{l:?}: {got:?} != {want:?}"
+                );
+                // A non-compliant pack scores below 100; a compliant one 100 (or no data).
+                let nc = cc::pack_compliance(&w, acc, g, j).0 == "NON_COMPLIANT";
+                assert_eq!(want.is_some(), nc, "{l:?}");
+            }
+        }
+    }
+    assert!(below > 0, "some pack scores below 100");
     agg.stop().await;
     fan.stop().await;
 }
@@ -628,6 +664,7 @@ async fn faults_on_every_new_operation_take_down_that_job_alone() {
         (false, "DescribeConformancePacks"),
         (false, "GetConformancePackComplianceSummary"),
         (false, "DescribeConformancePackCompliance"),
+        (false, "ListConformancePackComplianceScores"),
     ];
     for aggregator in [true, false] {
         let env = env(world(2), aggregator, "NON_COMPLIANT").await;

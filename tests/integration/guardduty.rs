@@ -34,6 +34,35 @@ fn expected_buckets(w: &World, a: &str, r: &str) -> [f64; 4] {
     sums
 }
 
+/// Expected overdue counts of (account, region) by bucket, at the default ages, from the
+/// creation times the simulator holds; by the account of each finding when `per_account`
+/// (administrator mode), else all under `a` (accounts mode: an administrator's detector counts
+/// its members' findings).
+pub(crate) fn expected_overdue(w: &World, a: &str, r: &str) -> BTreeMap<String, [f64; 4]> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    let ages = [30.0 * 86_400.0, 7.0 * 86_400.0, 86_400.0, 86_400.0];
+    let mut out: BTreeMap<String, [f64; 4]> = BTreeMap::new();
+    for (acct, sev, n, created) in gd::current_findings(w, a, r) {
+        let b = bucket(sev).0;
+        if n > 0 && created < now - ages[b] {
+            out.entry(acct).or_insert([0.0; 4])[b] += n as f64;
+        }
+    }
+    out
+}
+
+fn overdue(s: &Scrape, a: &str, r: &str) -> [Option<f64>; 4] {
+    SEVERITIES.map(|sev| {
+        s.get(
+            "aws_guardduty_findings_overdue",
+            &[("account_id", a), ("region", r), ("severity", sev)],
+        )
+    })
+}
+
 fn findings(s: &Scrape, a: &str, r: &str, d: &str) -> [Option<f64>; 4] {
     SEVERITIES.map(|sev| {
         s.get(
@@ -67,6 +96,8 @@ async fn scrape_shows_every_family_for_every_account_and_region() {
     let (mut off, mut disabled, mut admins, mut members_seen) = (0, 0, 0, 0);
     let mut bucket_totals = [0.0; 4];
     let (mut detectors_total, mut admin_detectors) = (0u64, 0u64);
+    // GetFindingsStatistics calls for overdue findings: one per bucket with current findings.
+    let (mut overdue_calls, mut overdue_seen) = (0u64, 0.0);
     for a in &accounts {
         for r in &regions {
             let (dets, members, by_account, admin) = env.sim.world(|w| {
@@ -119,6 +150,20 @@ async fn scrape_shows_every_family_for_every_account_and_region() {
                 for (t, w) in bucket_totals.iter_mut().zip(want) {
                     *t += w;
                 }
+                // Overdue: every finding of the detector's view (its members' too on an
+                // administrator) past its bucket's age, under the detector's account.
+                let late = env.sim.world(|w| {
+                    expected_overdue(w, a, r)
+                        .into_values()
+                        .fold([0.0; 4], |acc, x| [0, 1, 2, 3].map(|i| acc[i] + x[i]))
+                });
+                assert_eq!(
+                    overdue(&s, a, r),
+                    late.map(crate::common::nonzero),
+                    "{a} {r}"
+                );
+                overdue_seen += late[2];
+                overdue_calls += want.iter().filter(|n| **n > 0.0).count() as u64;
 
                 let got_members = s.matching("aws_guardduty_members", &l);
                 if members.is_empty() {
@@ -196,6 +241,10 @@ async fn scrape_shows_every_family_for_every_account_and_region() {
         bucket_totals.iter().all(|t| *t > 0.0),
         "findings in every bucket: {bucket_totals:?}"
     );
+    assert!(
+        overdue_seen > 0.0,
+        "a high finding is past its age somewhere"
+    );
 
     // The call budget of one cycle: 1 ListDetectors per (account, region); per detector
     // GetDetector, GetFindingsStatistics and ListMembers (one page here); then either
@@ -231,7 +280,10 @@ async fn scrape_shows_every_family_for_every_account_and_region() {
     let want: BTreeMap<String, u64> = [
         ("ListDetectors", pairs),
         ("GetDetector", detectors_total),
-        ("GetFindingsStatistics", detectors_total + admin_detectors),
+        (
+            "GetFindingsStatistics",
+            detectors_total + admin_detectors + overdue_calls,
+        ),
         ("ListMembers", detectors_total),
         ("GetAdministratorAccount", detectors_total - admin_detectors),
         ("ListThreatIntelSets", lists[4]),

@@ -56,6 +56,15 @@ fn findings(s: &Scrape, a: &str, r: &str, d: &str) -> [Option<f64>; 4] {
     })
 }
 
+fn overdue(s: &Scrape, a: &str, r: &str) -> [Option<f64>; 4] {
+    SEVERITIES.map(|sev| {
+        s.get(
+            "aws_guardduty_findings_overdue",
+            &[("account_id", a), ("region", r), ("severity", sev)],
+        )
+    })
+}
+
 fn families(s: &Scrape, prefix: &str) -> BTreeSet<String> {
     s.samples
         .iter()
@@ -147,8 +156,16 @@ async fn a_failed_findings_call_leaves_the_detector_exported_and_ages_alone() {
             "{}",
             e.message
         );
-        assert_eq!(row.failed_parts.len(), 1);
-        assert_eq!(row.failed_parts[0].runs, run);
+        // The overdue findings are read with the same operation: that part fails too.
+        let names: Vec<&str> = row.failed_parts.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                format!("findings of detector {det}"),
+                format!("overdue findings of detector {det}")
+            ]
+        );
+        assert!(row.failed_parts.iter().all(|p| p.runs == run));
     }
     env.stop().await;
 }
@@ -180,6 +197,7 @@ async fn both_modes_export_the_same_families_and_values_for_one_organization() {
         "aws_guardduty_detector_enabled",
         "aws_guardduty_findings",
         "aws_guardduty_findings_by_account",
+        "aws_guardduty_findings_overdue",
         "aws_guardduty_members",
         "aws_guardduty_administrator_relationship",
         "aws_guardduty_feature_status",
@@ -216,6 +234,15 @@ async fn both_modes_export_the_same_families_and_values_for_one_organization() {
             want.map(crate::common::nonzero),
             "administrator mode, {m}"
         );
+        // A member's overdue findings are its own in both modes, as the simulator dates them.
+        let late = admin
+            .sim
+            .world(|w| crate::guardduty::expected_overdue(w, m, r))
+            .get(m)
+            .copied()
+            .unwrap_or([0.0; 4]);
+        assert_eq!(overdue(&a, m, r), late.map(crate::common::nonzero), "{m}");
+        assert_eq!(overdue(&b, m, r), late.map(crate::common::nonzero), "{m}");
         for key in [
             "aws_guardduty_detector_enabled",
             "aws_guardduty_feature_status",
@@ -411,6 +438,20 @@ async fn findings_past_100_members_are_complete_with_at_most_50_ids_a_criterion(
         );
     }
     assert!(with_findings > 100, "{with_findings} members with findings");
+    // Overdue findings per member, complete past the top 100 too.
+    let mut late_members = 0;
+    for (m, _) in &enabled {
+        let late = env
+            .sim
+            .world(|w| crate::guardduty::expected_overdue(w, m, r));
+        let want = late.get(m).copied().unwrap_or([0.0; 4]);
+        late_members += usize::from(want.iter().sum::<f64>() > 0.0);
+        assert_eq!(overdue(&s, m, r), want.map(crate::common::nonzero), "{m}");
+    }
+    assert!(
+        late_members > 100,
+        "{late_members} members with overdue findings"
+    );
     // Per bucket one call for the top 100 accounts; a bucket with 100 or more accounts with
     // findings is completed for the rest in groups of at most 50 ids (the simulator refuses
     // more, as AWS documents).
@@ -427,7 +468,9 @@ async fn findings_past_100_members_are_complete_with_at_most_50_ids_a_criterion(
         })
         .collect();
     assert!(!full.is_empty(), "no bucket has 100 accounts with findings");
-    let most = 4 + full.len() as u64 * (counted - 100).div_ceil(50) as u64;
+    // The overdue findings take the same calls at most (only accounts with findings in a
+    // bucket are asked about, so never more).
+    let most = 2 * (4 + full.len() as u64 * (counted - 100).div_ceil(50) as u64);
     let calls = env.sim.calls("GetFindingsStatistics");
     assert!(
         calls > 4 && calls <= most,
@@ -475,7 +518,18 @@ async fn findings_of_fewer_than_100_accounts_take_one_call_a_bucket() {
         );
     }
     // The top-100 answer of each bucket is every account with findings: no partition.
-    assert_eq!(env.sim.calls("GetFindingsStatistics"), 4);
+    // Overdue findings: one more call per bucket in which some account has findings.
+    let with_findings = env.sim.world(|w| {
+        let mgmt = w.management().id.clone();
+        (0..4)
+            .filter(|b| {
+                std::iter::once(mgmt.as_str())
+                    .chain(enabled.iter().map(|(m, _)| m.as_str()))
+                    .any(|m| buckets(w, m, r)[*b] > 0.0)
+            })
+            .count() as u64
+    });
+    assert_eq!(env.sim.calls("GetFindingsStatistics"), 4 + with_findings);
     env.stop().await;
 }
 
@@ -580,7 +634,14 @@ async fn each_administrator_operation_fails_only_its_part() {
                 "{}",
                 e.message
             );
-            assert_eq!(row.failed_parts.len(), 1, "{op}: {:?}", row.failed_parts);
+            // GetFindingsStatistics also reads the overdue findings: both parts fail.
+            let failed: Vec<&str> = row.failed_parts.iter().map(|p| p.name.as_str()).collect();
+            if op == "GetFindingsStatistics" {
+                assert_eq!(failed, ["findings", "overdue findings"]);
+                assert!(s.matching("aws_guardduty_findings_overdue", &[]).is_empty());
+            } else {
+                assert_eq!(failed, [part], "{op}");
+            }
             env.stop().await;
         }
     }

@@ -134,6 +134,18 @@ async fn counts_equal_metrics_lists_are_paged_and_text_is_escaped() {
         stopped + recorder_failures + no_recorder
     );
     assert_eq!(section(&doc, "findings")["count"], findings.len());
+    // One item per account and region with overdue findings, as the family says.
+    let overdue: std::collections::BTreeSet<String> = s
+        .matching("aws_guardduty_findings_overdue", &[])
+        .into_iter()
+        .filter(|(_, v)| *v > 0.0)
+        .map(|(k, _)| k.split(",severity=").next().unwrap().to_string())
+        .collect();
+    assert!(
+        !overdue.is_empty(),
+        "the world has overdue findings to show"
+    );
+    assert_eq!(section(&doc, "overdue")["count"], overdue.len());
     assert_eq!(section(&doc, "collectors")["count"], 0);
     assert_eq!(doc["jobs"]["total"], env.app.store.keys().len());
 

@@ -37,11 +37,12 @@ one through boto3, so this table cannot go stale silently):
 | Config DescribeConformancePacks                 | config_compliance      | unsupported (HTTP 500) | not reached                            |
 | Config GetConformancePackComplianceSummary      | config_compliance      | unsupported (HTTP 500) | not reached                            |
 | Config DescribeConformancePackCompliance        | config_compliance      | unsupported (HTTP 500) | not reached                            |
+| Config ListConformancePackComplianceScores      | config_compliance      | unsupported (HTTP 500) | its part (`conformance pack scores`) fails in the same runs |
 | Config DescribeAggregateComplianceByConfigRules | config_compliance (aggregator) | unsupported (HTTP 500) | the aggregator run fails cleanly |
 | Config DescribeAggregateComplianceByConformancePacks | config_compliance (aggregator) | unsupported (HTTP 500) | not reached                |
 | GuardDuty ListDetectors                         | guardduty              | supported   | aws_guardduty_detectors 0 where moto has none     |
 | GuardDuty GetDetector                           | guardduty              | supported   | the detector and its enabled state exported (no features: moto lists none) |
-| GuardDuty GetFindingsStatistics                 | guardduty              | unsupported (HTTP 404) | its part fails: up 0, operation logged, detector still exported |
+| GuardDuty GetFindingsStatistics                 | guardduty              | unsupported (HTTP 404) | its parts (findings, overdue findings) fail: up 0, operation logged, detector still exported |
 | GuardDuty ListMembers                           | guardduty              | unsupported (HTTP 404) | its part fails the same way            |
 | GuardDuty GetAdministratorAccount               | guardduty              | supported   | not reached: ListMembers fails first in the same part |
 | GuardDuty GetMemberDetectors                    | guardduty administrator| unsupported (HTTP 404) | not run here (administrator mode)      |
@@ -305,7 +306,9 @@ def test_collectors_needing_unsupported_operations_fail_cleanly(moto, world, ful
     n = len(world["detectors"])
     assert calls(exp, "guardduty", "ListDetectors") == len(accounts_of(world)) * len(REGIONS)
     assert calls(exp, "guardduty", "GetDetector") == n
-    assert calls(exp, "guardduty", "GetFindingsStatistics", "error") == n
+    # Twice per detector: the findings part, then the overdue findings part (which, with the
+    # counts unknown, asks its first bucket and stops at the error).
+    assert calls(exp, "guardduty", "GetFindingsStatistics", "error") == 2 * n
     assert calls(exp, "guardduty", "ListMembers", "error") == n
     for op in ("ListThreatIntelSets", "ListFilters"):
         assert calls(exp, "guardduty", op, "error") >= n, op
@@ -391,6 +394,7 @@ UNSUPPORTED = [
     ("config", "describe_conformance_packs", {}),
     ("config", "get_conformance_pack_compliance_summary", {"ConformancePackNames": ["p"]}),
     ("config", "describe_conformance_pack_compliance", {"ConformancePackName": "p"}),
+    ("config", "list_conformance_pack_compliance_scores", {}),
     ("config", "describe_organization_conformance_packs", {}),
     ("config", "describe_aggregate_compliance_by_config_rules", {"ConfigurationAggregatorName": "moto-aggregator"}),
     ("config", "describe_aggregate_compliance_by_conformance_packs", {"ConfigurationAggregatorName": "moto-aggregator"}),

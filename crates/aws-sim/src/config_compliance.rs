@@ -1,7 +1,8 @@
 //! AWS Config rule and conformance pack compliance, in the awsJson1_1 protocol:
 //! DescribeAggregateComplianceByConfigRules, DescribeAggregateComplianceByConformancePacks (from
 //! an aggregator), DescribeComplianceByConfigRule, DescribeConformancePacks,
-//! GetConformancePackComplianceSummary and DescribeConformancePackCompliance (in one account
+//! GetConformancePackComplianceSummary, ListConformancePackComplianceScores and
+//! DescribeConformancePackCompliance (in one account
 //! and region).
 //!
 //! Like the organization rules, nothing per account is stored: the compliance of rule `i` in
@@ -174,6 +175,45 @@ pub fn pack_compliance(world: &World, a: &Account, g: usize, j: usize) -> (Strin
     (t.to_string(), nc)
 }
 
+/// The compliance score of pack `j` in (account, region index `g`) as ListConformancePackComplianceScores
+/// answers it: "the percentage of the number of compliant rule-resource combinations in a
+/// conformance pack compared to the number of total possible rule-resource combinations" (the
+/// model), as a string with at most two decimals, or `INSUFFICIENT_DATA` for a pack "with no
+/// evaluation results". Each rule of the pack evaluates 1 to 5 resources; a COMPLIANT rule's are
+/// all compliant, a NON_COMPLIANT rule's at least one not, an INSUFFICIENT_DATA rule has no
+/// results. So a pack whose rules all comply scores 100, one with a non-compliant rule less, as
+/// [`pack_compliance`] says.
+pub fn pack_score(world: &World, a: &Account, g: usize, j: usize) -> String {
+    let (mut compliant, mut total) = (0u64, 0u64);
+    for k in 0..world.opts.compliance.pack_rules {
+        let h = mix(&[
+            world.opts.seed,
+            0xcc,
+            j as u64,
+            k as u64,
+            a.index as u64,
+            g as u64,
+        ]);
+        let n = 1 + h % 5;
+        match pack_rule_compliance(world, a, g, j, k).as_str() {
+            "COMPLIANT" => {
+                compliant += n;
+                total += n;
+            }
+            "NON_COMPLIANT" => {
+                compliant += n - (1 + (h >> 8) % n);
+                total += n;
+            }
+            _ => {}
+        }
+    }
+    if total == 0 {
+        return "INSUFFICIENT_DATA".into();
+    }
+    let pct = (compliant as f64 * 10_000.0 / total as f64).round() / 100.0;
+    format!("{pct}")
+}
+
 /// The `Compliance` member of a rule result, as AWS shapes it.
 pub fn compliance_json(r: &RuleResult) -> Value {
     let mut c = json!({ "ComplianceType": r.compliance });
@@ -194,6 +234,7 @@ pub fn handle(world: &mut World, call: &Call) -> Option<Answer> {
         "DescribeComplianceByConfigRule" => account_rules(world, call),
         "DescribeConformancePacks" => describe_packs(world, call),
         "GetConformancePackComplianceSummary" => pack_summary(world, call),
+        "ListConformancePackComplianceScores" => pack_scores(world, call),
         "DescribeConformancePackCompliance" => pack_rules(world, call),
         _ => return None,
     })
@@ -598,6 +639,84 @@ fn pack_summary(world: &World, call: &Call) -> Answer {
         call,
         items,
         "ConformancePackComplianceSummaryList",
+        &scope,
+        limit,
+        false,
+    )?;
+    Ok(json_ok(call.protocol, &body))
+}
+
+/// ListConformancePackComplianceScores: the packs of the caller's account and region with their
+/// scores, by name (ascending, or descending with `SortOrder` DESCENDING) or with `SortBy`
+/// SCORE by score ("conformance packs with a compliance score of INSUFFICIENT_DATA will be
+/// last", the model's SortOrder). `Limit` is 0-20 per the model (0: the maximum, as for the
+/// other Config lists); `Filters.ConformancePackNames` (1-25, checked by the constraints table)
+/// keeps the named packs, and a name that is not a pack is simply not in the answer.
+fn pack_scores(world: &World, call: &Call) -> Answer {
+    let limit = limit(call, 20, 20)?;
+    let b = &call.json;
+    let order = str_field(Some(b), "SortOrder");
+    let by = str_field(Some(b), "SortBy");
+    let names = b
+        .pointer("/Filters/ConformancePackNames")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(String::from)
+                .collect::<Vec<_>>()
+        });
+    let all = packs_here(world, call);
+    let mut items: Vec<(String, String)> = match here(world, call) {
+        Some((a, g)) => all
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| names.as_ref().is_none_or(|n| n.contains(p)))
+            .map(|(j, p)| (p.clone(), pack_score(world, a, g, j)))
+            .collect(),
+        None => Vec::new(),
+    };
+    let descending = order == Some("DESCENDING");
+    if by == Some("SCORE") {
+        let key = |s: &str| s.parse::<f64>().ok();
+        items.sort_by(|x, y| match (key(&x.1), key(&y.1)) {
+            (Some(a), Some(b)) => {
+                let o = a.total_cmp(&b).then(x.0.cmp(&y.0));
+                if descending {
+                    o.reverse()
+                } else {
+                    o
+                }
+            }
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => x.0.cmp(&y.0),
+        });
+    } else {
+        items.sort_by(|x, y| x.0.cmp(&y.0));
+        if descending {
+            items.reverse();
+        }
+    }
+    let g = here(world, call).map(|(_, g)| g).unwrap_or(0);
+    let items: Vec<Value> = items
+        .into_iter()
+        .map(|(p, score)| {
+            json!({
+                "ConformancePackName": p,
+                "Score": score,
+                "LastUpdatedTime": EPOCH - 3_600.0 * (1 + g) as f64,
+            })
+        })
+        .collect();
+    let scope = format!(
+        "ListConformancePackComplianceScores|{}|{}|{:?}|{:?}|{:?}",
+        call.account, call.region, names, order, by
+    );
+    let body = paged(
+        call,
+        items,
+        "ConformancePackComplianceScores",
         &scope,
         limit,
         false,

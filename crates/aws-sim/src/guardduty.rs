@@ -24,7 +24,8 @@ use crate::world::{Account, World};
 use crate::{guardduty_lists, guardduty_org};
 
 pub use crate::guardduty_accounts::{
-    account_counts, administrator, detectors, is_administrator, members, severity_counts, Member,
+    account_counts, administrator, current_findings, detectors, finding_created, is_administrator,
+    members, severity_counts, Member, FINDING_AGES,
 };
 pub use crate::world::guardduty::{Detector, Options, State};
 
@@ -170,9 +171,12 @@ fn statistics(world: &mut World, call: &Call) -> Answer {
         Some("ASC") => true,
         Some(o) => return Err(bad_request(format!("Invalid orderBy value {o}"))),
     };
+    let region = call.region.as_str();
+    let created = |account: &str, severity: f64| finding_created(world, account, region, severity);
     let by_account = guardduty_org::apply_criteria(
         b,
         findings_by_account(world, &call.account, &call.region, !excludes_archived(b)),
+        &created,
     )?;
     let seen = |k: &str| EPOCH - (hash(&format!("{}|{k}", world.opts.seed)) % 86_400) as f64;
     let stats = match group_by {

@@ -52,6 +52,41 @@ const PALETTE: [f64; 15] = [
     1.0, 2.0, 3.5, 3.9, 4.0, 5.0, 5.5, 6.9, 7.0, 8.0, 8.5, 8.9, 9.0, 9.5, 10.0,
 ];
 
+/// Ages the generated findings draw from, in seconds (2 hours, 3, 10 and 45 days): either side
+/// of the remediation ages an alert compares them with (a day for high, a week for medium, 30
+/// days for low), and far enough from them that a test's clock and the exporter's agree.
+pub const FINDING_AGES: [f64; 4] = [7_200.0, 3.0 * 86_400.0, 10.0 * 86_400.0, 45.0 * 86_400.0];
+
+/// When the current findings of `account` with severity value `severity` in `region` were
+/// created, in seconds since the epoch: the wall clock's now minus an age drawn from
+/// [`FINDING_AGES`] per (account, region, severity), or the age a test set with
+/// [`State::set_finding_age`](crate::world::guardduty::State::set_finding_age). All findings
+/// of one severity value in one account share it. Relative to the wall clock, not to the
+/// simulator's fixed epoch, because the exporter compares it with its own clock: a finding
+/// two hours old is not past a day's remediation age, whenever the test runs.
+pub fn finding_created(w: &World, account: &str, region: &str, severity: f64) -> f64 {
+    let age = match w
+        .guardduty
+        .finding_ages
+        .get(&(account.to_string(), region.to_string()))
+    {
+        Some(a) => *a,
+        None => {
+            let h = hash(&format!(
+                "{}|{account}|{region}|{}|created",
+                w.opts.seed,
+                severity.to_bits()
+            ));
+            FINDING_AGES[(h % FINDING_AGES.len() as u64) as usize]
+        }
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0);
+    now - age
+}
+
 /// Relationship statuses with which a member sees its administrator in GetAdministratorAccount:
 /// not before it accepted an invitation, not after it resigned.
 fn member_sees_administrator(status: &str) -> bool {
@@ -266,6 +301,23 @@ pub(crate) fn findings_by_account(
         }
     }
     out
+}
+
+/// Current findings as `account`'s detector in `region` reports them, as (the finding's
+/// account, severity, count, creation time in seconds since the epoch from
+/// [`finding_created`]): what a `createdAt` criterion selects from.
+pub fn current_findings(w: &World, account: &str, region: &str) -> Vec<(String, f64, i64, f64)> {
+    findings_by_account(w, account, region, false)
+        .into_iter()
+        .flat_map(|(a, list)| {
+            list.into_iter()
+                .map(|(s, n)| {
+                    let t = finding_created(w, &a, region, s);
+                    (a.clone(), s, n, t)
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect()
 }
 
 /// Current findings by severity value as `account`'s detector in `region` reports them

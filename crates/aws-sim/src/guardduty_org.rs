@@ -462,33 +462,62 @@ fn coverage(world: &mut World, call: &Call) -> Answer {
     ))
 }
 
-/// The bounds of a numeric criterion: (at least, below), from the current or the deprecated
-/// spelling.
-fn range(c: &Value) -> (Option<f64>, Option<f64>) {
-    let num = |k: &str| c.get(k).and_then(Value::as_f64);
-    (
-        num("greaterThanOrEqual").or_else(|| num("gte")),
-        num("lessThan").or_else(|| num("lt")),
-    )
+/// A numeric criterion as a test on a value: every bound the condition gives, in the current
+/// spelling (`greaterThan`, `greaterThanOrEqual`, `lessThan`, `lessThanOrEqual`, each a `Long`
+/// in the model) or the deprecated one (`gt`, `gte`, `lt`, `lte`, each an `Integer`).
+fn bounds(c: &Value) -> impl Fn(f64) -> bool {
+    let num = |a: &str, b: &str| c.get(a).or_else(|| c.get(b)).and_then(Value::as_f64);
+    let (gt, gte) = (num("greaterThan", "gt"), num("greaterThanOrEqual", "gte"));
+    let (lt, lte) = (num("lessThan", "lt"), num("lessThanOrEqual", "lte"));
+    move |v: f64| {
+        gt.is_none_or(|b| v > b)
+            && gte.is_none_or(|b| v >= b)
+            && lt.is_none_or(|b| v < b)
+            && lte.is_none_or(|b| v <= b)
+    }
 }
 
-/// Applies the request's `severity` range and `accountId` list to per-account findings; any
-/// other criterion but `service.archived` is refused, so a test never passes by accident.
-pub fn apply_criteria(body: &Value, by_account: ByAccount) -> Result<ByAccount, AwsError> {
+/// Applies the request's `severity` range, `createdAt` range and `accountId` list to
+/// per-account findings; any other criterion but `service.archived` is refused, so a test
+/// never passes by accident. `created` gives the creation time (seconds since the epoch) of an
+/// account's findings of one severity value.
+///
+/// `createdAt` is compared in milliseconds: the model's list of filter fields
+/// (CreateFilterRequest.FindingCriteria, the same FindingCriteria shape) says of it "Type:
+/// Timestamp in Unix Epoch millisecond format. Ex: 1486685375000".
+pub fn apply_criteria(
+    body: &Value,
+    by_account: ByAccount,
+    created: &dyn Fn(&str, f64) -> f64,
+) -> Result<ByAccount, AwsError> {
     let Some(crit) = body
         .pointer("/findingCriteria/criterion")
         .and_then(Value::as_object)
     else {
         return Ok(by_account);
     };
-    for k in crit.keys() {
-        if !matches!(k.as_str(), "service.archived" | "severity" | "accountId") {
+    for (k, c) in crit {
+        if !matches!(
+            k.as_str(),
+            "service.archived" | "severity" | "accountId" | "createdAt"
+        ) {
             return Err(bad_request(format!(
-                "The simulator filters findings by service.archived, severity and accountId only, not {k}."
+                "The simulator filters findings by service.archived, severity, createdAt and accountId only, not {k}."
             )));
         }
+        if k == "createdAt"
+            && ["equals", "notEquals", "eq", "neq"]
+                .iter()
+                .any(|o| c.get(*o).is_some())
+        {
+            return Err(bad_request(
+                "The simulator filters createdAt by greaterThan, greaterThanOrEqual, lessThan and lessThanOrEqual only.",
+            ));
+        }
     }
-    let (low, below) = crit.get("severity").map(range).unwrap_or((None, None));
+    let any = json!({});
+    let severity = bounds(crit.get("severity").unwrap_or(&any));
+    let created_ok = bounds(crit.get("createdAt").unwrap_or(&any));
     let accounts: Option<Vec<&str>> = crit.get("accountId").map(|c| {
         c.get("equals")
             .or_else(|| c.get("eq"))
@@ -496,13 +525,15 @@ pub fn apply_criteria(body: &Value, by_account: ByAccount) -> Result<ByAccount, 
             .map(|a| a.iter().filter_map(Value::as_str).collect())
             .unwrap_or_default()
     });
+    let has_created = crit.contains_key("createdAt");
     Ok(by_account
         .into_iter()
         .filter(|(a, _)| accounts.as_ref().is_none_or(|l| l.contains(&a.as_str())))
         .map(|(a, list)| {
             let kept = list
                 .into_iter()
-                .filter(|(s, _)| low.is_none_or(|l| *s >= l) && below.is_none_or(|b| *s < b))
+                .filter(|(s, _)| severity(*s))
+                .filter(|(s, _)| !has_created || created_ok((created(&a, *s) * 1000.0).floor()))
                 .collect();
             (a, kept)
         })

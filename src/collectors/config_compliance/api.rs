@@ -313,6 +313,29 @@ pub async fn pack_summaries(
     }
 }
 
+/// ListConformancePackComplianceScores, every page (20 a page, the model's `PageSizeLimit`
+/// maximum): (pack, score) for every pack of the job's account and region, the score as AWS
+/// spells it (a percentage, or `INSUFFICIENT_DATA`).
+pub async fn pack_scores(c: &RegionClients) -> Result<Vec<(String, String)>, CollectError> {
+    let op = "ListConformancePackComplianceScores";
+    c.config(|cl| {
+        cl.list_conformance_pack_compliance_scores()
+            .limit(PACK_LIST_LIMIT)
+    })
+    .all_pages(|out| {
+        out.conformance_pack_compliance_scores()
+            .iter()
+            .map(|p| {
+                Ok((
+                    member(p.conformance_pack_name(), "ConformancePackName", op, c)?,
+                    p.score().unwrap_or("INSUFFICIENT_DATA").to_string(),
+                ))
+            })
+            .collect()
+    })
+    .await
+}
+
 /// DescribeConformancePackCompliance of one pack, NON_COMPLIANT rules only, every page: how
 /// many of its rules are non-compliant; `None` when the pack was deleted meanwhile.
 pub async fn pack_noncompliant_rules(

@@ -17,6 +17,13 @@ use super::api::{PackCompliance, RuleCompliance};
 use super::config::ZERO_FILLED;
 use crate::metrics::{Attention, Concern, Desc, Family, Kind, Reading};
 
+static PACK_SCORE: Desc = Desc {
+    name: "aws_config_conformance_pack_compliance_score_ratio",
+    help: "A conformance pack's compliance score as a ratio (AWS's percentage / 100): AWS defines the score as the percentage of the number of compliant rule-resource combinations in the pack compared to the number of total possible rule-resource combinations (ListConformancePackComplianceScores); only for packs below 1 (a fully compliant pack, or one AWS scores INSUFFICIENT_DATA because it has no evaluation results, has no series); read per account and region (not from an aggregator).",
+    kind: Kind::Gauge,
+    labels: &["account_id", "region", "pack"],
+};
+
 static RULES_BY: Desc = Desc {
     name: "aws_config_rules_by_compliance",
     help: "AWS Config rules of an account and region per compliance type: NON_COMPLIANT always (0 when none), another type only where it counts something (from an aggregator, rules without a compliance result are not listed by AWS, so INSUFFICIENT_DATA may be under-counted).",
@@ -242,6 +249,38 @@ pub fn pack_reading(c: &Compliance, detail: &[String]) -> Reading {
     }
 }
 
+/// `aws_config_conformance_pack_compliance_score_ratio` of one account and region from
+/// ListConformancePackComplianceScores' (pack, score) pairs: the score, a percentage string,
+/// divided by 100, for packs below 100. `INSUFFICIENT_DATA` (the model: "Conformance packs with
+/// no evaluation results will have a compliance score of INSUFFICIENT_DATA") has no series; a
+/// score that is not a number in 0-100 is left out and reported in `anomalies`. A pack listed
+/// twice is exported once (its first score).
+pub fn pack_scores(
+    account_id: &str,
+    region: &str,
+    scores: &[(String, String)],
+    anomalies: &mut Vec<String>,
+) -> Family {
+    let mut f = Family::new(&PACK_SCORE);
+    let mut seen = BTreeSet::new();
+    for (pack, score) in scores {
+        if !seen.insert(pack.as_str()) || score == "INSUFFICIENT_DATA" {
+            continue;
+        }
+        match score.trim().parse::<f64>() {
+            Ok(v) if (0.0..=100.0).contains(&v) => {
+                if v < 100.0 {
+                    f.push(&[account_id, region, pack], v / 100.0);
+                }
+            }
+            _ => anomalies.push(format!(
+                "conformance pack {pack}: compliance score {score:?} is not a percentage; left out"
+            )),
+        }
+    }
+    f
+}
+
 /// The compliance type that needs attention.
 const NON_COMPLIANT: &str = "NON_COMPLIANT";
 
@@ -283,6 +322,35 @@ mod tests {
 
     fn text(fams: &[Family]) -> String {
         fams.iter().map(|f| f.text()).collect()
+    }
+
+    /// Scores below 100 become ratios; 100, INSUFFICIENT_DATA and a repeated pack add no
+    /// series; what is not a percentage is reported.
+    #[test]
+    fn pack_scores_are_ratios_below_one_only() {
+        let s = |p: &str, v: &str| (p.to_string(), v.to_string());
+        let mut anomalies = Vec::new();
+        let f = pack_scores(
+            "111111111111",
+            "us-east-1",
+            &[
+                s("pci", "62.5"),
+                s("cis", "100"),
+                s("hipaa", "INSUFFICIENT_DATA"),
+                s("pci", "10"),
+                s("nist", "0"),
+                s("odd", "abc"),
+                s("big", "120"),
+            ],
+            &mut anomalies,
+        );
+        let t = f.text();
+        assert!(t.contains("aws_config_conformance_pack_compliance_score_ratio{account_id=\"111111111111\",region=\"us-east-1\",pack=\"pci\"} 0.625\n"), "{t}");
+        assert!(t.contains("pack=\"nist\"} 0\n"), "{t}");
+        for absent in ["cis", "hipaa", "odd", "big", "} 0.1\n"] {
+            assert!(!t.contains(absent), "{absent}: {t}");
+        }
+        assert_eq!(anomalies.len(), 2, "{anomalies:?}");
     }
 
     fn rule(a: &str, r: &str, name: &str, t: &str, n: Option<i64>, capped: bool) -> RuleCompliance {

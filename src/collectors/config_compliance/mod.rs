@@ -14,7 +14,10 @@
 //!   (every page), DescribeConformancePacks (20 a page), GetConformancePackComplianceSummary for
 //!   five packs a call (the model's maximum), and for each NON_COMPLIANT pack only,
 //!   DescribeConformancePackCompliance filtered to NON_COMPLIANT to count its failing rules
-//!   (a COMPLIANT or INSUFFICIENT_DATA pack has none, by AWS's definition).
+//!   (a COMPLIANT or INSUFFICIENT_DATA pack has none, by AWS's definition); and where it has
+//!   packs, ListConformancePackComplianceScores (20 a page) for each pack's compliance score
+//!   (a part of its own, `conformance pack scores`). No aggregate operation answers scores, so
+//!   the aggregator source exports none.
 //!
 //! The section picks one source ([`Collector::scope`] follows it), so the two never both cover
 //! an account. The rule results and the conformance pack results are two parts (`rules`,
@@ -89,6 +92,8 @@ struct Read {
 pub const RULES_PART: &str = "rules";
 /// The part of the conformance pack results.
 pub const PACKS_PART: &str = "conformance packs";
+/// The part of the conformance pack compliance scores (per account and region only).
+pub const SCORES_PART: &str = "conformance pack scores";
 
 /// One run.
 pub async fn collect(
@@ -136,10 +141,19 @@ pub async fn collect(
         RULES_PART,
         read.rules.map(|_| convert::rule_reading(&got, detail)),
     );
+    // Scores are per account and region (no aggregate operation answers them): read where the
+    // account has packs, or where whether it has any is not known.
+    let packs_here = !matches!(&read.packs, Ok(p) if p.is_empty());
     out.part(
         PACKS_PART,
         read.packs.map(|_| convert::pack_reading(&got, detail)),
     );
+    if ctx.settings.aggregator.is_none() && packs_here {
+        let scores = api::pack_scores(c)
+            .await
+            .map(|s| convert::pack_scores(&c.account_id, &c.region, &s, &mut notes));
+        out.part(SCORES_PART, scores.map(|f| vec![f]));
+    }
     out.notes = notes;
     Ok(out)
 }

@@ -14,6 +14,16 @@ use crate::aws::{CollectError, ErrorKind, RegionClients};
 /// Largest `maxResults` of GetFindingsStatistics with `groupBy`.
 pub const GROUP_LIMIT: i32 = 100;
 
+/// Severity buckets as GetFindingsStatistics criteria: (bucket index, `gte`, `lt`). AWS's
+/// ranges are closed by their lower edges (see `convert`), which are whole numbers, so the
+/// model's integer `greaterThanOrEqual`/`lessThan` express them exactly.
+pub const BUCKET_CRITERIA: [(usize, Option<i64>, Option<i64>); 4] = [
+    (0, None, Some(4)),
+    (1, Some(4), Some(7)),
+    (2, Some(7), Some(9)),
+    (3, Some(9), None),
+];
+
 /// Largest page of ListDetectors and ListMembers.
 const PAGE: i32 = 50;
 
@@ -182,7 +192,7 @@ pub async fn severities(
     c: &RegionClients,
     id: &str,
 ) -> Result<(Vec<SeverityCount>, bool), CollectError> {
-    let out = statistics(c, id, GroupByType::Severity).await?;
+    let out = statistics(c, id, GroupByType::Severity, criteria(None, None, None)).await?;
     let list = out
         .finding_statistics()
         .map(|s| s.grouped_by_severity())
@@ -221,7 +231,7 @@ pub async fn members(c: &RegionClients, id: &str) -> Result<MembersData, Collect
     let (by_account, by_account_truncated, administrator) = if members.is_empty() {
         (None, false, get_administrator(c, id).await?)
     } else {
-        let out = statistics(c, id, GroupByType::Account).await?;
+        let out = statistics(c, id, GroupByType::Account, criteria(None, None, None)).await?;
         let list = out
             .finding_statistics()
             .map(|s| s.grouped_by_account())
@@ -245,26 +255,92 @@ pub async fn members(c: &RegionClients, id: &str) -> Result<MembersData, Collect
     })
 }
 
-/// GetFindingsStatistics over current (non-archived) findings, grouped by `group`, the largest
+/// The criteria of current (non-archived) findings; with a severity range `[gte, lt)` (one of
+/// [`BUCKET_CRITERIA`]), only those; with `created_before` (milliseconds since the epoch), only
+/// those created before it; with `only`, only those of these accounts (at most 50: the model's
+/// `Condition.Equals` says "Max values: 50").
+///
+/// `createdAt` is a documented criterion: the model's list of filter fields (FindingCriteria of
+/// CreateFilter, the same shape GetFindingsStatistics and ListFindings take) names it with
+/// "Type: Timestamp in Unix Epoch millisecond format. Ex: 1486685375000"; `lessThan` is a
+/// `Long` there (the deprecated `lt` an `Integer`, too small for milliseconds).
+pub(super) fn criteria(
+    severity: Option<(Option<i64>, Option<i64>)>,
+    created_before: Option<i64>,
+    only: Option<&[String]>,
+) -> FindingCriteria {
+    let mut criteria = FindingCriteria::builder().criterion(
+        "service.archived",
+        Condition::builder().equals("false").build(),
+    );
+    if let Some((gte, lt)) = severity {
+        let mut c = Condition::builder();
+        if let Some(v) = gte {
+            c = c.greater_than_or_equal(v);
+        }
+        if let Some(v) = lt {
+            c = c.less_than(v);
+        }
+        criteria = criteria.criterion("severity", c.build());
+    }
+    if let Some(ms) = created_before {
+        criteria = criteria.criterion("createdAt", Condition::builder().less_than(ms).build());
+    }
+    if let Some(only) = only {
+        let in_chunk = Condition::builder().set_equals(Some(only.to_vec()));
+        criteria = criteria.criterion("accountId", in_chunk.build());
+    }
+    criteria.build()
+}
+
+/// Current findings past their remediation age per severity bucket, as this detector counts
+/// them (on an administrator, its members' too, like [`severities`]): for each bucket whose
+/// `ask` is set, one GetFindingsStatistics `groupBy SEVERITY` over current findings in the
+/// bucket's range created before its cutoff (`cutoffs`, milliseconds since the epoch), the
+/// counts of its severity values summed. A bucket with no current findings cannot have overdue
+/// ones, so the caller asks only for the buckets the findings part counted: at most 4 calls
+/// per detector, none where it has no findings. The counts of all severity values in the
+/// answer are summed; an answer of 100 values (the most `groupBy` gives) could miss the
+/// rarest, which would take finer than one-decimal severities within a bucket three wide.
+pub async fn overdue(
+    c: &RegionClients,
+    id: &str,
+    cutoffs: [i64; 4],
+    ask: [bool; 4],
+) -> Result<[i64; 4], CollectError> {
+    let mut out = [0i64; 4];
+    for (bucket, gte, lt) in BUCKET_CRITERIA {
+        if !ask[bucket] {
+            continue;
+        }
+        let crit = criteria(Some((gte, lt)), Some(cutoffs[bucket]), None);
+        let answer = statistics(c, id, GroupByType::Severity, crit).await?;
+        out[bucket] = answer
+            .finding_statistics()
+            .map(|s| s.grouped_by_severity())
+            .unwrap_or_default()
+            .iter()
+            .map(|s| i64::from(s.total_findings().unwrap_or(0)).max(0))
+            .sum();
+    }
+    Ok(out)
+}
+
+/// GetFindingsStatistics over the findings `criteria` selects, grouped by `group`, the largest
 /// groups first.
-async fn statistics(
+pub(super) async fn statistics(
     c: &RegionClients,
     id: &str,
     group: GroupByType,
+    criteria: FindingCriteria,
 ) -> Result<
     aws_sdk_guardduty::operation::get_findings_statistics::GetFindingsStatisticsOutput,
     CollectError,
 > {
-    let current = FindingCriteria::builder()
-        .criterion(
-            "service.archived",
-            Condition::builder().equals("false").build(),
-        )
-        .build();
     c.guardduty(|g| {
         g.get_findings_statistics()
             .detector_id(id)
-            .finding_criteria(current)
+            .finding_criteria(criteria)
             .group_by(group)
             .order_by(OrderBy::Desc)
             .max_results(GROUP_LIMIT)

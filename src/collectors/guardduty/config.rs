@@ -45,6 +45,60 @@ pub struct GuardDuty {
     /// often than `interval`.
     #[serde(default = "default_lists_interval")]
     pub lists_interval: HumanDuration,
+    /// How old a current finding of each severity may grow before it is past its remediation
+    /// age and counted in `aws_guardduty_findings_overdue` (by its `createdAt`).
+    #[serde(default)]
+    pub finding_ages: FindingAges,
+}
+
+/// The remediation age of each severity bucket: a current finding created longer ago than
+/// this is overdue. Defaults: low 30 days, medium 7 days, high and critical 1 day.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FindingAges {
+    /// Low (severity 1.0-3.9); 30d by default.
+    #[serde(default = "default_low_age")]
+    pub low: HumanDuration,
+    /// Medium (4.0-6.9); 7d by default.
+    #[serde(default = "default_medium_age")]
+    pub medium: HumanDuration,
+    /// High (7.0-8.9); 1d by default.
+    #[serde(default = "default_high_age")]
+    pub high: HumanDuration,
+    /// Critical (9.0-10.0); 1d by default.
+    #[serde(default = "default_critical_age")]
+    pub critical: HumanDuration,
+}
+
+fn default_low_age() -> HumanDuration {
+    d(30 * 86_400)
+}
+fn default_medium_age() -> HumanDuration {
+    d(7 * 86_400)
+}
+fn default_high_age() -> HumanDuration {
+    d(86_400)
+}
+fn default_critical_age() -> HumanDuration {
+    d(86_400)
+}
+
+impl Default for FindingAges {
+    fn default() -> Self {
+        FindingAges {
+            low: default_low_age(),
+            medium: default_medium_age(),
+            high: default_high_age(),
+            critical: default_critical_age(),
+        }
+    }
+}
+
+impl FindingAges {
+    /// The ages in the order of the severity buckets (low, medium, high, critical).
+    pub fn by_bucket(&self) -> [std::time::Duration; 4] {
+        [self.low.0, self.medium.0, self.high.0, self.critical.0]
+    }
 }
 
 fn default_accounts_refresh() -> HumanDuration {
@@ -60,6 +114,7 @@ impl Default for GuardDuty {
             mode: Mode::default(),
             accounts_refresh: default_accounts_refresh(),
             lists_interval: default_lists_interval(),
+            finding_ages: FindingAges::default(),
         }
     }
 }
@@ -78,6 +133,15 @@ impl Own for GuardDuty {
     fn validate(&self, path: &str, _: &ValidateContext<'_>, p: &mut Problems) {
         if self.lists_interval.0 < std::time::Duration::from_secs(60) {
             p.at(format!("{path}.lists_interval"), "must be at least 1m");
+        }
+        // Less than a minute would make every finding overdue the moment it is read.
+        for (name, age) in ["low", "medium", "high", "critical"]
+            .iter()
+            .zip(self.finding_ages.by_bucket())
+        {
+            if age < std::time::Duration::from_secs(60) {
+                p.at(format!("{path}.finding_ages.{name}"), "must be at least 1m");
+            }
         }
         if self.mode == Mode::Administrator
             && self.accounts_refresh.0 < std::time::Duration::from_secs(60)

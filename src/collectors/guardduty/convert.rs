@@ -65,6 +65,12 @@ pub(super) static BY_ACCOUNT: Desc = Desc {
     kind: Kind::Gauge,
     labels: &["account_id", "region", "detector_id", "member_account_id"],
 };
+pub(super) static OVERDUE: Desc = Desc {
+    name: "aws_guardduty_findings_overdue",
+    help: "Current (not archived) GuardDuty findings past their remediation age: created (the finding's createdAt) longer ago than the age configured for their severity (collectors.guardduty.finding_ages; by default low 30d, medium 7d, high and critical 1d), by the severity buckets of aws_guardduty_findings; only where there are some. In accounts mode an administrator's count includes its members' findings, as aws_guardduty_findings does; in administrator mode each account has its own.",
+    kind: Kind::Gauge,
+    labels: &["account_id", "region", "severity"],
+};
 pub(super) static MEMBERS: Desc = Desc {
     name: "aws_guardduty_members",
     help: "Member accounts of this GuardDuty administrator by relationship status; every documented status is exported (0 when none), for detectors that have members.",
@@ -289,6 +295,69 @@ pub fn findings_reading(
     }
 }
 
+/// The cutoffs of [`SEVERITIES`]' remediation ages in milliseconds since the epoch (what a
+/// `createdAt` criterion compares with): a current finding created before its bucket's cutoff
+/// is overdue.
+pub fn overdue_cutoffs(now: std::time::SystemTime, ages: [std::time::Duration; 4]) -> [i64; 4] {
+    let now_ms = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0);
+    ages.map(|a| now_ms.saturating_sub(a.as_millis() as i64))
+}
+
+/// `aws_guardduty_findings_overdue` of one account and region from its overdue counts by
+/// bucket of [`SEVERITIES`] (buckets without overdue findings have no series), and the
+/// overview's item for it; `ages` says in the item how old is too old.
+pub fn overdue_reading(
+    account_id: &str,
+    region: &str,
+    counts: [i64; 4],
+    ages: &[crate::config::duration::HumanDuration; 4],
+) -> Reading {
+    let mut f = Family::new(&OVERDUE);
+    overdue_push(&mut f, account_id, region, counts);
+    Reading {
+        families: vec![f],
+        items: overdue_item(account_id, region, counts, ages)
+            .into_iter()
+            .collect(),
+    }
+}
+
+/// Adds one account's overdue counts to an `aws_guardduty_findings_overdue` family.
+pub fn overdue_push(f: &mut Family, account_id: &str, region: &str, counts: [i64; 4]) {
+    for (name, n) in SEVERITIES.iter().zip(counts).filter(|(_, n)| *n > 0) {
+        f.push(&[account_id, region, name], n as f64);
+    }
+}
+
+/// The overview's item for an account and region with overdue findings, if it has any: the
+/// counts by bucket with their ages, the most severe bucket as the code.
+pub fn overdue_item(
+    account_id: &str,
+    region: &str,
+    counts: [i64; 4],
+    ages: &[crate::config::duration::HumanDuration; 4],
+) -> Option<Attention> {
+    let parts: Vec<String> = SEVERITIES
+        .iter()
+        .zip(counts)
+        .zip(ages)
+        .rev()
+        .filter(|((_, n), _)| *n > 0)
+        .map(|((name, n), age)| format!("{n} {name} older than {age}"))
+        .collect();
+    let worst = (0..4).rev().find(|b| counts[*b] > 0)?;
+    Some(item(
+        Concern::Overdue,
+        account_id,
+        region,
+        parts.join(", "),
+        SEVERITIES[worst],
+    ))
+}
+
 /// The findings part of one detector: current findings by severity bucket, empty ones left out.
 pub fn findings(
     account_id: &str,
@@ -300,7 +369,7 @@ pub fn findings(
 }
 
 /// A detector's finding counts by bucket of [`SEVERITIES`], with what was unusual about them.
-fn severity_sums(det: &DetectorData, anomalies: &mut Vec<String>) -> [f64; 4] {
+pub fn severity_sums(det: &DetectorData, anomalies: &mut Vec<String>) -> [f64; 4] {
     let id = det.id.as_str();
     let mut sums = [0.0f64; 4];
     for s in &det.severities {
@@ -388,6 +457,55 @@ mod tests {
 
     fn text(c: &Converted) -> String {
         c.families.iter().map(|f| f.text()).collect()
+    }
+
+    fn ages() -> [crate::config::duration::HumanDuration; 4] {
+        let a = super::super::config::FindingAges::default();
+        [a.low, a.medium, a.high, a.critical]
+    }
+
+    /// The cutoffs are now minus each bucket's age, in milliseconds.
+    #[test]
+    fn overdue_cutoffs_are_now_minus_the_age_in_milliseconds() {
+        let now = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_800_000_000);
+        let ages = super::super::config::FindingAges::default().by_bucket();
+        assert_eq!(
+            overdue_cutoffs(now, ages),
+            [
+                1_800_000_000_000 - 30 * 86_400_000,
+                1_800_000_000_000 - 7 * 86_400_000,
+                1_800_000_000_000 - 86_400_000,
+                1_800_000_000_000 - 86_400_000,
+            ]
+        );
+    }
+
+    /// Only buckets with overdue findings have a series; the item names each with its age,
+    /// the most severe first, and takes the most severe as its code.
+    #[test]
+    fn overdue_series_only_where_some_and_an_item_that_says_how_old() {
+        let r = overdue_reading("111111111111", "eu-west-1", [3, 0, 2, 0], &ages());
+        let text: String = r.families.iter().map(|f| f.text()).collect();
+        assert!(text.contains(
+            "aws_guardduty_findings_overdue{account_id=\"111111111111\",region=\"eu-west-1\",severity=\"low\"} 3\n"
+        ));
+        assert!(text.contains(
+            "aws_guardduty_findings_overdue{account_id=\"111111111111\",region=\"eu-west-1\",severity=\"high\"} 2\n"
+        ));
+        assert!(!text.contains("severity=\"medium\""), "{text}");
+        assert!(!text.contains("severity=\"critical\""), "{text}");
+        assert_eq!(r.items.len(), 1);
+        assert_eq!(r.items[0].concern, Concern::Overdue);
+        assert_eq!(
+            r.items[0].subject,
+            "2 high older than 1d, 3 low older than 30d"
+        );
+        assert_eq!(r.items[0].code, "high");
+        let none = overdue_reading("111111111111", "eu-west-1", [0; 4], &ages());
+        assert!(none.items.is_empty());
+        assert!(!none.families[0]
+            .text()
+            .contains("aws_guardduty_findings_overdue{"));
     }
 
     fn sev(severity: f64, count: i64) -> SeverityCount {

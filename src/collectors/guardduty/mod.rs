@@ -3,11 +3,13 @@
 //! `mode: accounts` (the default), per (account, region): ListDetectors (every page; none
 //! means GuardDuty is off there, itself a finding), then per detector GetDetector (its status
 //! and protection plans), GetFindingsStatistics grouped by severity over current findings, and
-//! ListMembers (every page, every relationship). A detector with members belongs to an
-//! administrator: it also gets GetFindingsStatistics grouped by account. One without members
-//! may belong to a member account: it gets GetAdministratorAccount. That is 5 calls for an
-//! ordinary account, 4 plus one per 50 members for an administrator, and 1 where GuardDuty is
-//! off.
+//! ListMembers (every page, every relationship), and GetFindingsStatistics once more per
+//! severity bucket that has current findings, over those created before the bucket's
+//! remediation age (`finding_ages`; `aws_guardduty_findings_overdue`). A detector with
+//! members belongs to an administrator: it also gets GetFindingsStatistics grouped by account. One without members
+//! may belong to a member account: it gets GetAdministratorAccount. That is 5 calls plus
+//! one per severity bucket with findings (at most 4) for an ordinary account, 4 plus one per
+//! 50 members plus the same (at most 4) for an administrator, and 1 where GuardDuty is off.
 //!
 //! `mode: administrator`: one job per region on the GuardDuty administrator reads the whole
 //! organization (see [`admin`]); the collector then has no per-account jobs at all, so no
@@ -95,8 +97,18 @@ pub async fn collect(
     // or from the last run whose members part succeeded.
     let mut managed = false;
     let mut members_failed = false;
-    for det in &data.detectors {
-        let findings = api::severities(c, &det.id).await.map(|(list, full)| {
+    let ages = &ctx.settings.finding_ages;
+    let ages_h = [&ages.low, &ages.medium, &ages.high, &ages.critical].map(Clone::clone);
+    let cutoffs = convert::overdue_cutoffs(std::time::SystemTime::now(), ages.by_bucket());
+    for (i, det) in data.detectors.iter().enumerate() {
+        let severities = api::severities(c, &det.id).await;
+        // Only a bucket with current findings can have overdue ones; unknown (the findings
+        // part failed, or its list came back full and may miss rare values), ask them all.
+        let mut ask = [!matches!(severities, Ok((_, false))); 4];
+        for s in severities.iter().flat_map(|(list, _)| list) {
+            ask[convert::bucket(s.severity).0] |= s.count > 0;
+        }
+        let findings = severities.map(|(list, full)| {
             let d = api::DetectorData {
                 severities: list,
                 severities_truncated: full,
@@ -105,6 +117,14 @@ pub async fn collect(
             convert::findings_reading(account, region, &d, &mut anomalies)
         });
         out.part(format!("findings of detector {}", det.id), findings);
+        // One detector per account and region is all AWS allows, and the family has no
+        // detector label: should two be listed, the first one's are exported.
+        if i == 0 {
+            let overdue = api::overdue(c, &det.id, cutoffs, ask)
+                .await
+                .map(|n| convert::overdue_reading(account, region, n, &ages_h));
+            out.part(format!("overdue findings of detector {}", det.id), overdue);
+        }
         let members = api::members(c, &det.id).await.map(|m| {
             managed |= m
                 .administrator

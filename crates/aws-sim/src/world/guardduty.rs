@@ -49,6 +49,7 @@ pub struct State {
     pub(crate) ghosts: HashSet<String>,
     pub(crate) findings: HashMap<(String, String), Vec<(f64, i64)>>,
     pub(crate) relationships: HashMap<(String, String), String>,
+    pub(crate) finding_ages: HashMap<(String, String), f64>,
 }
 
 impl State {
@@ -81,6 +82,14 @@ impl State {
     pub fn set_findings(&mut self, account: &str, region: &str, findings: Vec<(f64, i64)>) {
         self.findings
             .insert((account.to_string(), region.to_string()), findings);
+    }
+
+    /// Makes every current finding of (account, region) `seconds` old (creation times are
+    /// otherwise drawn per severity value; see
+    /// [`finding_created`](crate::guardduty_accounts::finding_created)).
+    pub fn set_finding_age(&mut self, account: &str, region: &str, seconds: f64) {
+        self.finding_ages
+            .insert((account.to_string(), region.to_string()), seconds);
     }
 
     /// Sets the relationship status of a member account with its administrator in `region`

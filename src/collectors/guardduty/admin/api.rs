@@ -9,25 +9,17 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_guardduty::types::{
-    Condition, CoverageFilterCondition, CoverageFilterCriteria, CoverageFilterCriterion,
-    CoverageFilterCriterionKey, CoverageStatisticsType, FindingCriteria, GroupByType, OrderBy,
+    CoverageFilterCondition, CoverageFilterCriteria, CoverageFilterCriterion,
+    CoverageFilterCriterionKey, CoverageStatisticsType, GroupByType,
 };
 
-use super::super::api::{Feature, GROUP_LIMIT};
+use super::super::api::{criteria, statistics, Feature, GROUP_LIMIT};
 use crate::aws::{CollectError, ErrorKind, RegionClients};
 
 /// Most account ids GetMemberDetectors takes in one call.
 pub const MEMBER_DETECTORS_LIMIT: usize = 50;
 
-/// Severity buckets as GetFindingsStatistics criteria: (bucket index, `gte`, `lt`). AWS's
-/// ranges are closed by their lower edges (see `convert`), which are whole numbers, so the
-/// model's integer `greaterThanOrEqual`/`lessThan` express them exactly.
-pub const BUCKET_CRITERIA: [(usize, Option<i64>, Option<i64>); 4] = [
-    (0, None, Some(4)),
-    (1, Some(4), Some(7)),
-    (2, Some(7), Some(9)),
-    (3, Some(9), None),
-];
+pub use super::super::api::BUCKET_CRITERIA;
 
 /// A member of the administrator, as ListMembers lists it.
 #[derive(Debug, Clone, PartialEq)]
@@ -184,28 +176,74 @@ pub async fn findings_by_account(
     id: &str,
     accounts: &[String],
 ) -> Result<BTreeMap<String, [i64; 4]>, CollectError> {
-    let mut out: BTreeMap<String, [i64; 4]> =
-        accounts.iter().map(|a| (a.clone(), [0; 4])).collect();
+    let all = [(); 4].map(|_| accounts.to_vec());
+    per_bucket(c, id, &all, [None; 4]).await
+}
+
+/// Current findings past their remediation age per account and severity bucket: the same
+/// calls as [`findings_by_account`] with a `createdAt` criterion (`lessThan` the bucket's
+/// cutoff, milliseconds since the epoch), asked only about the accounts that have current
+/// findings in the bucket (`counts`, from the findings part; every account of `accounts` when
+/// that part failed). A bucket in which no account has findings costs no call, so a region
+/// costs at most 4 calls, plus one per 50 candidates only in a bucket where 100 or more
+/// accounts have overdue findings: never a call per member or per finding.
+pub async fn overdue_by_account(
+    c: &RegionClients,
+    id: &str,
+    accounts: &[String],
+    counts: Option<&BTreeMap<String, [i64; 4]>>,
+    cutoffs: [i64; 4],
+) -> Result<BTreeMap<String, [i64; 4]>, CollectError> {
+    let candidates = [0usize, 1, 2, 3].map(|b| {
+        accounts
+            .iter()
+            .filter(|a| counts.is_none_or(|m| m.get(*a).is_some_and(|n| n[b] > 0)))
+            .cloned()
+            .collect::<Vec<String>>()
+    });
+    per_bucket(c, id, &candidates, cutoffs.map(Some)).await
+}
+
+/// Findings per account and bucket, for the accounts of each bucket's list (a bucket with an
+/// empty list is not asked), created before the bucket's cutoff where one is given.
+async fn per_bucket(
+    c: &RegionClients,
+    id: &str,
+    accounts: &[Vec<String>; 4],
+    created_before: [Option<i64>; 4],
+) -> Result<BTreeMap<String, [i64; 4]>, CollectError> {
+    let mut out: BTreeMap<String, [i64; 4]> = accounts
+        .iter()
+        .flatten()
+        .map(|a| (a.clone(), [0; 4]))
+        .collect();
     for (bucket, gte, lt) in BUCKET_CRITERIA {
-        let top = account_groups(c, id, gte, lt, None).await?;
+        let wanted = &accounts[bucket];
+        if wanted.is_empty() {
+            continue;
+        }
+        let before = created_before[bucket];
+        let top = account_groups(c, id, (gte, lt), before, None).await?;
         let full = top.len() >= GROUP_LIMIT as usize;
         let mut answered = std::collections::BTreeSet::new();
         for (account, n) in top {
-            if let Some(counts) = out.get_mut(&account) {
-                counts[bucket] += n;
+            if wanted.contains(&account) {
+                if let Some(counts) = out.get_mut(&account) {
+                    counts[bucket] += n;
+                }
             }
             answered.insert(account);
         }
         if !full {
             continue;
         }
-        let rest: Vec<String> = accounts
+        let rest: Vec<String> = wanted
             .iter()
             .filter(|a| !answered.contains(*a))
             .cloned()
             .collect();
         for chunk in rest.chunks(CRITERION_VALUES) {
-            for (account, n) in account_groups(c, id, gte, lt, Some(chunk)).await? {
+            for (account, n) in account_groups(c, id, (gte, lt), before, Some(chunk)).await? {
                 // An account we did not ask for would mean the criterion was not applied, and
                 // the counts of the others could be cut off: refuse the answer.
                 let Some(counts) = out.get_mut(&account).filter(|_| chunk.contains(&account))
@@ -226,43 +264,18 @@ pub async fn findings_by_account(
 }
 
 /// One GetFindingsStatistics `groupBy ACCOUNT` call over non-archived findings with severity in
-/// `[gte, lt)`, restricted to `only` (at most [`CRITERION_VALUES`] ids) when given: (account,
-/// findings) for the top 100 accounts by count.
+/// `[gte, lt)`, created before `created_before` (milliseconds since the epoch) when given,
+/// restricted to `only` (at most [`CRITERION_VALUES`] ids) when given: (account, findings) for
+/// the top 100 accounts by count.
 async fn account_groups(
     c: &RegionClients,
     id: &str,
-    gte: Option<i64>,
-    lt: Option<i64>,
+    (gte, lt): (Option<i64>, Option<i64>),
+    created_before: Option<i64>,
     only: Option<&[String]>,
 ) -> Result<Vec<(String, i64)>, CollectError> {
-    let mut severity = Condition::builder();
-    if let Some(v) = gte {
-        severity = severity.greater_than_or_equal(v);
-    }
-    if let Some(v) = lt {
-        severity = severity.less_than(v);
-    }
-    let mut criteria = FindingCriteria::builder()
-        .criterion(
-            "service.archived",
-            Condition::builder().equals("false").build(),
-        )
-        .criterion("severity", severity.build());
-    if let Some(only) = only {
-        let in_chunk = Condition::builder().set_equals(Some(only.to_vec()));
-        criteria = criteria.criterion("accountId", in_chunk.build());
-    }
-    let criteria = criteria.build();
-    let answer = c
-        .guardduty(|g| {
-            g.get_findings_statistics()
-                .detector_id(id)
-                .finding_criteria(criteria)
-                .group_by(GroupByType::Account)
-                .order_by(OrderBy::Desc)
-                .max_results(GROUP_LIMIT)
-        })
-        .await?;
+    let crit = criteria(Some((gte, lt)), created_before, only);
+    let answer = statistics(c, id, GroupByType::Account, crit).await?;
     Ok(answer
         .finding_statistics()
         .map(|s| s.grouped_by_account())

@@ -240,6 +240,28 @@ pub fn findings(
     }
 }
 
+/// `aws_guardduty_findings_overdue` per account from the administrator's overdue counts by
+/// bucket (accounts and buckets without overdue findings have no series), and an overview item
+/// per account that has some.
+pub fn overdue(
+    region: &str,
+    counts: &BTreeMap<String, [i64; 4]>,
+    ages: &[crate::config::duration::HumanDuration; 4],
+) -> Reading {
+    let mut f = Family::new(&super::super::convert::OVERDUE);
+    let mut items = Vec::new();
+    for (account, n) in counts {
+        super::super::convert::overdue_push(&mut f, account, region, *n);
+        items.extend(super::super::convert::overdue_item(
+            account, region, *n, ages,
+        ));
+    }
+    Reading {
+        families: vec![f],
+        items,
+    }
+}
+
 /// Auto-enable per feature, and for new members.
 pub fn org_configuration(region: &str, c: &OrgConfiguration) -> Vec<Family> {
     let mut f = Family::new(&AUTO_ENABLE_FEATURE);
@@ -319,6 +341,41 @@ pub fn not_covered(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Per member, a series per bucket with overdue findings and one item; members without
+    /// any have neither.
+    #[test]
+    fn overdue_per_member_only_where_some() {
+        let a = crate::collectors::guardduty::config::FindingAges::default();
+        let ages = [a.low, a.medium, a.high, a.critical];
+        let mut counts = BTreeMap::new();
+        counts.insert("222222222222".to_string(), [0, 0, 0, 4]);
+        counts.insert("333333333333".to_string(), [0; 4]);
+        counts.insert("444444444444".to_string(), [0, 5, 0, 0]);
+        let r = overdue("us-east-1", &counts, &ages);
+        let text: String = r.families.iter().map(|f| f.text()).collect();
+        assert!(text.contains("aws_guardduty_findings_overdue{account_id=\"222222222222\",region=\"us-east-1\",severity=\"critical\"} 4\n"), "{text}");
+        assert!(text.contains("aws_guardduty_findings_overdue{account_id=\"444444444444\",region=\"us-east-1\",severity=\"medium\"} 5\n"), "{text}");
+        assert!(!text.contains("333333333333"), "{text}");
+        assert_eq!(
+            crate::metrics::count_samples(&r.families, "aws_guardduty_findings_overdue", |_, _| {
+                true
+            }),
+            2
+        );
+        let who: Vec<(&str, &str, &str)> = r
+            .items
+            .iter()
+            .map(|i| (i.account_id.as_str(), i.code.as_str(), i.subject.as_str()))
+            .collect();
+        assert_eq!(
+            who,
+            [
+                ("222222222222", "critical", "4 critical older than 1d"),
+                ("444444444444", "medium", "5 medium older than 7d")
+            ]
+        );
+    }
 
     fn m(id: &str, status: &str, det: Option<&str>) -> OrgMember {
         OrgMember {

@@ -7,6 +7,8 @@
 //! - `member protection plans`: GetMemberDetectors, 50 Enabled members a call;
 //! - `findings`: GetFindingsStatistics `groupBy ACCOUNT` per severity bucket and group of at
 //!   most 100 accounts (the administrator and its Enabled members);
+//! - `overdue findings`: the same per severity bucket with a `createdAt` criterion (created
+//!   before the bucket's remediation age), only for buckets where some account has findings;
 //! - `organization configuration`: DescribeOrganizationConfiguration (auto-enable per plan);
 //! - `organization statistics`: GetOrganizationStatistics;
 //! - `coverage`: GetCoverageStatistics, once per coverage status;
@@ -24,7 +26,8 @@
 //! neither costs a call.
 //!
 //! Calls per run with `n` members, `e` of them Enabled: 3 + ceil(n/50) + ceil(e/50) +
-//! 4 * ceil((e+1)/100) + 1 + 1 + 2, plus ceil(accounts/20) once per `accounts_refresh` and
+//! 4 * ceil((e+1)/100) + 1 + 1 + 2, plus at most 4 for overdue findings (one per bucket with
+//! findings; one more per 50 accounts only in a bucket where 100 or more have overdue ones), plus ceil(accounts/20) once per `accounts_refresh` and
 //! 3 + sets + filters once per `lists_interval`.
 
 pub mod api;
@@ -113,10 +116,18 @@ pub async fn collect(
     detector_of.insert(admin_account.to_string(), id.clone());
     let mut counted = vec![admin_account.to_string()];
     counted.extend(enabled.iter().filter(|a| *a != admin_account).cloned());
-    let findings = api::findings_by_account(c, &id, &counted)
-        .await
-        .map(|counts| convert::findings(admin_account, region, &id, &detector_of, &counts));
+    let counts = api::findings_by_account(c, &id, &counted).await;
+    let known = counts.as_ref().ok().cloned();
+    let findings =
+        counts.map(|counts| convert::findings(admin_account, region, &id, &detector_of, &counts));
     out.part("findings", findings);
+    let ages = &ctx.settings.finding_ages;
+    let ages_h = [&ages.low, &ages.medium, &ages.high, &ages.critical].map(Clone::clone);
+    let cutoffs = super::convert::overdue_cutoffs(std::time::SystemTime::now(), ages.by_bucket());
+    let overdue = api::overdue_by_account(c, &id, &counted, known.as_ref(), cutoffs)
+        .await
+        .map(|m| convert::overdue(region, &m, &ages_h));
+    out.part("overdue findings", overdue);
 
     let conf = api::org_configuration(c, &id)
         .await
