@@ -325,6 +325,7 @@ async fn collect_once(cfg: Config, openmetrics: bool) -> anyhow::Result<ExitCode
     let cfg = Arc::new(cfg);
     let counter = Arc::new(CallCounter::default());
     let store = Arc::new(Store::new(cfg.max_stale_intervals, counter.clone()));
+    store.set_exceptions(cfg.exceptions.clone());
     let factory = AwsFactory::new(&cfg.aws, counter, None).await;
     let sched = Scheduler::new(
         store.clone(),
