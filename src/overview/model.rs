@@ -325,10 +325,14 @@ impl Overview {
 fn unwatched_regions(
     extras: &[Arc<Vec<Family>>],
     name: &dyn Fn(&str) -> Option<String>,
+    exceptions: &Exceptions,
 ) -> Vec<Item> {
     crate::targets::regions::unwatched(extras)
         .into_iter()
         .map(|(account_id, region, collector)| Item {
+            exception: exceptions
+                .covering(Signal::RegionUnwatched, &account_id, &region)
+                .map(|e| e.name.clone()),
             account_name: name(&account_id),
             message: format!(
                 "the region is enabled in the account but {collector} does not read it: add it to the collector's regions, or set an exception"
@@ -365,7 +369,6 @@ impl Digest {
         let name = |id: &str| names.get(id).cloned();
         let mut by_concern: BTreeMap<Concern, Vec<Item>> = BTreeMap::new();
         let mut collectors = Vec::new();
-        let mut covered: BTreeMap<String, usize> = BTreeMap::new();
         for r in &rows {
             if let Some(e) = r.last_error() {
                 collectors.push(Item {
@@ -383,9 +386,6 @@ impl Digest {
                 let exception = signal_of(a.concern, &a.code, &a.subject)
                     .and_then(|sig| exceptions.covering(sig, &a.account_id, &a.region))
                     .map(|e| e.name.clone());
-                if let Some(name) = &exception {
-                    *covered.entry(name.clone()).or_default() += 1;
-                }
                 by_concern.entry(a.concern).or_default().push(Item {
                     account_id: a.account_id.clone(),
                     account_name: name(&a.account_id),
@@ -407,7 +407,7 @@ impl Digest {
             section("guardduty", "GuardDuty off or not covering an account", "count(aws_guardduty_detectors == 0) + count(aws_guardduty_detector_enabled == 0) + count(aws_guardduty_org_account_not_covered == 1)", take(Concern::GuardDuty)),
             section("plans", "GuardDuty protection plans disabled", "count(aws_guardduty_feature_status{status=\"DISABLED\"} == 1)", take(Concern::Plans)),
             section("securityhub", "Security Hub: failing controls, critical findings, off or failed", "count(aws_securityhub_failed_controls > 0) + count(aws_securityhub_findings{severity=\"CRITICAL\"} > 0) + count(aws_securityhub_enabled == 0) + count(aws_securityhub_standard_status{status=~\"FAILED|INCOMPLETE\"} == 1) + count(aws_securityhub_policy_association_failed == 1)", take(Concern::SecurityHub)),
-            section("regions", "Enabled regions nobody watches", "count(aws_account_region_unwatched == 1)", unwatched_regions(extras, &name)),
+            section("regions", "Enabled regions nobody watches", "count(aws_account_region_unwatched == 1)", unwatched_regions(extras, &name, exceptions)),
             section("collectors", "Collectors failing", "count(posture_exporter_collector_up == 0)", collectors),
         ];
         let accounts = rows
@@ -431,6 +431,14 @@ impl Digest {
             JobState::Pending => 1,
             JobState::Ok => 2,
         });
+        let mut covered: BTreeMap<&str, usize> = BTreeMap::new();
+        for e in sections
+            .iter()
+            .flat_map(|s| &s.items)
+            .filter_map(|i| i.exception.as_deref())
+        {
+            *covered.entry(e).or_default() += 1;
+        }
         let generated_at = SystemTime::now();
         let now = crate::metrics::epoch_seconds(generated_at);
         let exceptions = exceptions
@@ -445,7 +453,7 @@ impl Digest {
                 review: e.review.clone(),
                 overdue: e.review_epoch().is_some_and(|t| (t as f64) < now),
                 accounts: exceptions.accounts_of(e).len(),
-                items: covered.get(&e.name).copied().unwrap_or(0),
+                items: covered.get(e.name.as_str()).copied().unwrap_or(0),
             })
             .collect();
         Digest {
