@@ -453,8 +453,8 @@ fn demo_config(
     } else {
         String::new()
     };
-    // One exception that silences exactly one real gap, and one overdue for review (its signal,
-    // an unwatched region, is one the demo organization does not show).
+    // One exception that silences exactly one real gap, and one overdue for review: the same
+    // account's enabled regions that no collector reads, in every region.
     let exceptions = match &no_recorder {
         Some((account, region)) => format!(
             "exceptions:\n  - name: sandbox-config-off\n    account_id: \"{account}\"\n    region: {region}\n    signal: config_recorder\n    owner: platform-team\n    reason: sandbox account; Config is off there to save cost\n    review: 2099-12-31\n  - name: lab-regions\n    account_id: \"{account}\"\n    signal: region_unwatched\n    owner: security-team\n    reason: lab account; its opted-in regions are not watched\n    review: 2026-01-01\n"
