@@ -73,6 +73,7 @@ impl App {
         store.set_reload(true, SystemTime::now());
         store.set_overview_url(config.web.external_url());
         store.set_excluded_families(&config.exclude_families);
+        store.set_exceptions(config.exceptions.clone());
         let factory = AwsFactory::new(&config.aws, counter, opts.static_credentials.clone()).await;
         store.set_limiter(factory.limiter().clone());
         let scheduler = Scheduler::new(
@@ -230,6 +231,18 @@ impl App {
         }
         self.store.set_overview_url(new_cfg.web.external_url());
         self.store.set_excluded_families(&new_cfg.exclude_families);
+        let known_ous = self.store.exceptions().ous();
+        self.store.set_exceptions(new_cfg.exceptions.clone());
+        // An OU the running exceptions did not name is walked now, not at the next listing.
+        if self
+            .store
+            .exceptions()
+            .ous()
+            .iter()
+            .any(|o| !known_ous.contains(o))
+        {
+            self.refresh_discovery();
+        }
         inner.config = new_cfg;
         self.store.set_reload(true, SystemTime::now());
         tracing::info!(

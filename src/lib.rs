@@ -18,8 +18,8 @@
 //! - [`collect`]: what every collector is: the `Collector` trait, a run's context and result.
 //! - [`collectors`]: one folder per collector (`config.rs`, `api.rs`, `convert.rs`, `mod.rs`)
 //!   and their list, one line each.
-//! - [`store`]: the job table and freshness rule, readiness, the exposition cache, and the
-//!   exporter's own metrics.
+//! - [`store`]: the job table and freshness rule, readiness, the exposition cache, the
+//!   exporter's own metrics, and the exceptions (accepted gaps) in force.
 //! - [`targets`]: which (account, region, credentials) exist: static targets and discovery.
 //! - [`scheduler`]: the only job runner: one loop per (collector, account, region) with
 //!   interval, jitter, timeout, no overlap; reconciles the jobs when targets or config change.

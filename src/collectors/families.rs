@@ -7,13 +7,16 @@
 //! collector's (discovery's `aws_account_info`) are listed under [`OTHER`]. Keyed by the
 //! collector's name; `CollectorKind::families` reads it.
 
-/// Families exported beside the collectors': discovery's account info, and the regions of
-/// targets with `regions: enabled` (which the scheduler computes).
+/// Families exported beside the collectors': discovery's account info, the regions of
+/// targets with `regions: enabled` (which the scheduler computes), and the exceptions the
+/// configuration lists.
 pub const OTHER: &[&str] = &[
     "aws_account_info",
     "aws_account_regions_enabled",
     "aws_account_region_opt_in",
     "aws_account_region_unwatched",
+    "posture_exporter_exception",
+    "posture_exporter_exception_review_timestamp_seconds",
 ];
 
 /// Per collector (by its name), the families it exports, as `/metrics` names them.
@@ -153,7 +156,7 @@ mod tests {
         let golden = include_str!("../../tests/golden/demo-seed7.prom");
         let shown: BTreeSet<&str> = golden
             .lines()
-            .filter(|l| l.starts_with("aws_"))
+            .filter(|l| l.starts_with("aws_") || l.starts_with("posture_exporter_exception"))
             .filter_map(|l| l.split(['{', ' ']).next())
             .collect();
         let listed: BTreeSet<&str> = FAMILIES

@@ -18,6 +18,7 @@
 
 pub mod aws;
 pub mod duration;
+pub mod exceptions;
 pub mod families;
 pub mod problem;
 pub mod section;
@@ -38,6 +39,7 @@ use serde_yaml::Value;
 
 pub use self::aws::{AwsConfig, RateLimit, RateLimits};
 pub use duration::HumanDuration;
+pub use exceptions::{ExceptionConfig, Signal};
 pub use problem::{ConfigError, Problem, Problems, ValidateContext};
 pub use shapes::{
     looks_like_bcrypt, role_arn_account, valid_account_id, valid_entity_path, valid_ou_or_root,
@@ -69,6 +71,8 @@ pub struct Config {
     /// Families not exported at all, by the names `/metrics` shows (`exclude_families`): dropped
     /// from every run's results before they are stored.
     pub exclude_families: Vec<String>,
+    /// Accepted gaps (`exceptions`): exported, skipped by the alert rules, reviewed by date.
+    pub exceptions: Vec<ExceptionConfig>,
 }
 
 fn single(path: &str, line: Option<usize>, message: impl Into<String>) -> ConfigError {
@@ -95,6 +99,8 @@ struct Parsed {
     target_index: Vec<usize>,
     /// Collector sections that failed to parse.
     unparsed_collectors: Vec<crate::collectors::CollectorKind>,
+    /// The position in the file of each parsed exception (as `target_index`).
+    exception_index: Vec<usize>,
 }
 
 impl Config {
@@ -156,6 +162,7 @@ impl Config {
             collectors: Sections::default(),
             shard: Shard::default(),
             exclude_families: Vec::new(),
+            exceptions: Vec::new(),
         };
         for (k, v) in map {
             let Some(key) = k.as_str().map(str::to_string) else {
@@ -220,6 +227,11 @@ impl Config {
                         cfg.exclude_families = x.unwrap_or_default();
                     }
                 }
+                "exceptions" => {
+                    let (index, list) = exceptions::parse(v, &mut problems).into_iter().unzip();
+                    parsed.exception_index = index;
+                    cfg.exceptions = list;
+                }
                 "shard" => {
                     if let Some(x) = section::<String>(v, "shard", &mut problems) {
                         match Shard::parse(&x) {
@@ -231,7 +243,7 @@ impl Config {
                 other => problems.at(
                     other,
                     format!(
-                        "unknown setting `{other}`, expected one of `listen`, `max_stale_intervals`, `web`, `aws`, `targets`, `collectors`, `exclude_families`, `shard`"
+                        "unknown setting `{other}`, expected one of `listen`, `max_stale_intervals`, `web`, `aws`, `targets`, `collectors`, `exclude_families`, `exceptions`, `shard`"
                     ),
                 ),
             }
@@ -317,6 +329,10 @@ impl Config {
         self.collectors
             .validate(&ctx, &parsed.unparsed_collectors, p);
         families::validate(&self.exclude_families, p);
+        // An unparsed target may be the discovery one: no second, false problem for OUs then.
+        let has_discovery =
+            self.targets.iter().any(|t| t.discover.is_some()) || parsed.unparsed_targets > 0;
+        exceptions::validate(&self.exceptions, &parsed.exception_index, has_discovery, p);
     }
 
     /// The target used by organization-wide collectors when none is named: the first one.

@@ -588,3 +588,134 @@ fn guardduty_finding_ages_default_per_severity_and_refuse_less_than_a_minute() {
         "{ps:#?}"
     );
 }
+
+const EXCEPTIONS_OK: &str = r#"
+targets:
+  - name: org
+    discover: organizations
+    role_name: PostureExporterReadOnly
+    regions: [eu-west-1]
+exceptions:
+  - name: sandbox-no-config
+    account_id: "111111111111"
+    region: eu-west-1
+    signal: config_recorder
+    owner: platform-team
+    reason: sandbox account, Config off to save cost
+    review: 2027-03-31
+  - name: lab-ou-guardduty
+    ou: ou-ab12-cdef3456
+    signal: guardduty
+    owner: security
+    reason: lab accounts, covered by another tool
+    review: "2027-01-15"
+"#;
+
+#[test]
+fn exceptions_load_with_their_scope_and_review_date() {
+    let c = Config::from_yaml_str(EXCEPTIONS_OK).unwrap();
+    assert_eq!(c.exceptions.len(), 2);
+    let e = &c.exceptions[0];
+    assert_eq!(e.signal(), Some(Signal::ConfigRecorder));
+    assert_eq!(e.review_epoch(), Some(1_806_451_200));
+    assert_eq!(e.scope(), "account 111111111111, eu-west-1");
+    assert_eq!(c.exceptions[1].scope(), "OU ou-ab12-cdef3456, all regions");
+    // No `exceptions:` at all is none.
+    assert!(Config::from_yaml_str(GOOD).unwrap().exceptions.is_empty());
+}
+
+#[test]
+fn every_problem_of_every_exception_is_listed() {
+    let ps = problems(
+        r#"
+targets:
+  - name: management
+    regions: [eu-west-1]
+exceptions:
+  - name: a
+    account_id: "12345"
+    region: moon-1
+    signal: guard_duty
+    review: 2027-02-30
+  - name: a
+    account_id: "111111111111"
+    ou: ou-ab12-cdef3456
+    signal: guardduty
+    owner: " "
+    reason: r
+    review: 2027-01-01
+  - name: b
+    signal: security_hub
+    owner: o
+    reason: r
+    review: 2027-01-01
+  - name: c
+    ou: ou-ab12-cdef3456
+    signal: region_unwatched
+    owner: o
+    reason: r
+    review: 2027-01-01
+  - name: d
+    account_id: 111111111111
+    signal: guardduty
+    review: 2027-01-01
+  - name: e
+    account: "111111111111"
+    signal: guardduty
+    review: 2027-01-01
+  - name: f
+    account_id: "111111111111"
+    signal: guardduty_findings
+    owner: o
+    reason: r
+    review: 31/12/2027
+"#,
+    );
+    for (path, needle) in [
+        (
+            "exceptions[0].account_id",
+            "`12345` is not a 12-digit account id",
+        ),
+        ("exceptions[0].region", "`moon-1` is not an AWS region name"),
+        (
+            "exceptions[0].signal",
+            "unknown signal `guard_duty`, expected one of `config_recorder`",
+        ),
+        ("exceptions[0].owner", "missing: who owns this gap"),
+        ("exceptions[0].reason", "missing: why this gap is accepted"),
+        ("exceptions[0].review", "`2027-02-30` is not a date"),
+        ("exceptions[1].name", "`a` is used by an earlier exception"),
+        ("exceptions[1]", "gives both `account_id` and `ou`"),
+        ("exceptions[1].owner", "missing"),
+        ("exceptions[2]", "names no scope"),
+        (
+            "exceptions[3].ou",
+            "known only from a `discover: organizations` target",
+        ),
+        (
+            "exceptions[4].account_id",
+            "invalid type: integer `111111111111`, expected a string",
+        ),
+        ("exceptions[5].account", "unknown field `account`"),
+        (
+            "exceptions[6].review",
+            "`31/12/2027` is not a date written YYYY-MM-DD",
+        ),
+    ] {
+        assert!(has(&ps, path, needle), "{path}: {needle}\n{ps:#?}");
+    }
+    assert_eq!(ps.len(), 14, "{ps:#?}");
+}
+
+#[test]
+fn exceptions_must_be_a_list() {
+    let ps = problems("targets: [{name: m, regions: [eu-west-1]}]\nexceptions: {name: x}\n");
+    assert!(
+        has(
+            &ps,
+            "exceptions",
+            "expected a list of exceptions, found a mapping"
+        ),
+        "{ps:?}"
+    );
+}

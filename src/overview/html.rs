@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 use std::time::SystemTime;
 
-use super::model::{Item, JobState, Overview, Query, Section, PAGE};
+use super::model::{ExceptionRow, Item, JobState, Overview, Query, Section, PAGE};
 use crate::collectors::CollectorKind;
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:0 auto;padding:1em;max-width:90em;color:#222}\
@@ -97,13 +97,58 @@ fn items_table(h: &mut String, items: &[Item], now: SystemTime) {
     for i in items {
         let _ = write!(
             h,
-            "<tr class=\"item\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"msg\">{}</td><td>{}</td></tr>",
+            "<tr class=\"item{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"msg\">{}</td><td>{}</td></tr>",
+            if i.exception.is_some() { " excepted" } else { "" },
             account(&i.account_id, i.account_name.as_deref()),
             esc(&i.region),
             esc(&i.subject),
-            esc(&i.code),
+            match &i.exception {
+                Some(e) => format!(
+                    "{} <a class=\"exception\" href=\"/#exceptions\">excepted: {}</a>",
+                    esc(&i.code),
+                    esc(e)
+                ),
+                None => esc(&i.code),
+            },
             esc(&i.message),
             seen(i.seen, now)
+        );
+    }
+    h.push_str("</table></div>");
+}
+
+/// The configuration's exceptions: accepted gaps, apart from what needs attention.
+fn exceptions_table(h: &mut String, rows: &[ExceptionRow]) {
+    let overdue = rows.iter().filter(|e| e.overdue).count();
+    let _ = write!(
+        h,
+        "<h2 id=\"exceptions\">Exceptions <span class=\"muted\">(<span class=\"section-count\">{}</span>, <span id=\"exceptions-overdue\">{overdue}</span> overdue for review)</span></h2>",
+        rows.len()
+    );
+    if rows.is_empty() {
+        h.push_str("<p class=\"muted\">None: the configuration accepts no gap (<code>exceptions</code>).</p>");
+        return;
+    }
+    h.push_str("<p class=\"muted\">Accepted gaps: the alert rules skip them, and the items they cover are marked <em>excepted</em> above.</p>");
+    h.push_str("<div class=\"scroll\"><table id=\"exception-table\"><tr><th>exception</th><th>scope</th><th>signal</th><th>owner</th><th>reason</th><th>review</th><th>covers</th></tr>");
+    for e in rows {
+        let _ = write!(
+            h,
+            "<tr class=\"exception{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"msg\">{}</td><td{}>{}</td><td>{} accounts, {} items</td></tr>",
+            if e.overdue { " overdue" } else { "" },
+            esc(&e.name),
+            esc(&e.scope),
+            esc(&e.signal),
+            esc(&e.owner),
+            esc(&e.reason),
+            if e.overdue { " class=\"err\"" } else { "" },
+            if e.overdue {
+                format!("{} (overdue)", esc(&e.review))
+            } else {
+                esc(&e.review)
+            },
+            e.accounts,
+            e.items
         );
     }
     h.push_str("</table></div>");
@@ -224,6 +269,8 @@ pub fn render(o: &Overview, q: &Query) -> String {
             );
         }
     }
+
+    exceptions_table(&mut h, &o.exceptions);
 
     // The collection jobs.
     h.push_str("<h2 id=\"jobs\">Collection jobs</h2><form method=\"get\" action=\"/#jobs\"><label>collector<select name=\"collector\"><option value=\"\">any</option>");

@@ -22,6 +22,7 @@ fn item(i: &Item) -> Value {
         "code": i.code,
         "message": i.message,
         "seen_unix": time(i.seen),
+        "exception": i.exception,
     })
 }
 
@@ -97,6 +98,17 @@ pub fn render(o: &Overview, q: &Query) -> String {
         "complete": o.complete,
         "discovery": discovery,
         "sections": sections,
+        "exceptions": o.exceptions.iter().map(|e| json!({
+            "name": e.name,
+            "scope": e.scope,
+            "signal": e.signal,
+            "owner": e.owner,
+            "reason": e.reason,
+            "review": e.review,
+            "overdue": e.overdue,
+            "accounts": e.accounts,
+            "items": e.items,
+        })).collect::<Vec<_>>(),
         "jobs": {
             "total": o.jobs,
             "failing": o.jobs_failing,

@@ -9,6 +9,10 @@
 //! carry the account's name (from discovery's `aws_account_info`) and id, AWS's own error code and
 //! message where AWS gave one, and when the exporter last read it.
 //!
+//! The configuration's exceptions are listed in a section of their own (scope, signal, owner,
+//! reason, review date, overdue marked); an item an exception covers stays in its section, and
+//! in its count (which stays what `/metrics` counts), marked with the exception's name.
+//!
 //! Everything shown is bounded whatever the organization's size: a section shows at most
 //! [`PAGE`] items a page, and so does the job table, filtered by collector, account, region and
 //! state. `html.rs` renders it as a page, `json.rs` as `/status.json`.
@@ -17,4 +21,6 @@ pub mod html;
 pub mod json;
 pub mod model;
 
-pub use model::{Digest, Digests, Item, JobRow, JobState, Overview, Query, Section, PAGE};
+pub use model::{
+    Digest, Digests, ExceptionRow, Item, JobRow, JobState, Overview, Query, Section, PAGE,
+};

@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use crate::config::Signal;
 use crate::metrics::{Concern, Family};
+use crate::store::exceptions::Exceptions;
 use crate::store::{StatusRow, Store};
 
 /// Rows a page shows, per section and in the job table.
@@ -28,6 +30,52 @@ pub struct Item {
     pub message: String,
     /// When the exporter last read it.
     pub seen: Option<SystemTime>,
+    /// The exception that accepts it, if one does: it stays listed (and counted, as `/metrics`
+    /// counts it), marked excepted, and the alert rules skip it.
+    pub exception: Option<String>,
+}
+
+/// One exception of the configuration, as the overview lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExceptionRow {
+    /// Its name.
+    pub name: String,
+    /// `account ...` or `OU ...`, and the region or `all regions`.
+    pub scope: String,
+    /// What it silences.
+    pub signal: String,
+    /// Who owns the gap.
+    pub owner: String,
+    /// Why it is accepted.
+    pub reason: String,
+    /// Its review date, as written.
+    pub review: String,
+    /// The review date has passed (`PostureExceptionReviewOverdue` fires).
+    pub overdue: bool,
+    /// Accounts it covers now (an OU's, as last walked).
+    pub accounts: usize,
+    /// Items of the sections it covers now.
+    pub items: usize,
+}
+
+/// The exception signal an item of the overview belongs to, so the page marks as excepted what
+/// the alert rules skip: by its section, and for Security Hub's by what the item says.
+pub fn signal_of(concern: Concern, code: &str, subject: &str) -> Option<Signal> {
+    Some(match concern {
+        Concern::Recorders => Signal::ConfigRecorder,
+        Concern::NonCompliant => Signal::ConfigRuleNoncompliant,
+        Concern::Findings | Concern::Overdue => Signal::GuarddutyFindings,
+        Concern::ConfigFlow => Signal::ConfigDataFlow,
+        Concern::GuardDuty | Concern::Plans => Signal::Guardduty,
+        Concern::SecurityHub if code == "CRITICAL" => Signal::SecurityHubFindings,
+        Concern::SecurityHub if code == "disabled" || subject.starts_with("standard ") => {
+            Signal::SecurityHub
+        }
+        Concern::SecurityHub if code == "FAILED" && subject.ends_with("failed controls") => {
+            Signal::SecurityHubControls
+        }
+        Concern::SecurityHub | Concern::FailedDeployment => return None,
+    })
 }
 
 /// One kind of trouble and its items.
@@ -183,6 +231,8 @@ pub struct Digest {
     pub all_jobs: Vec<JobRow>,
     /// Account names by id.
     pub names: BTreeMap<String, String>,
+    /// The configuration's exceptions, in its order.
+    pub exceptions: Vec<ExceptionRow>,
 }
 
 /// The overview as one request sees it: the digest and the jobs its filter matches.
@@ -276,10 +326,14 @@ impl Overview {
 fn unwatched_regions(
     extras: &[Arc<Vec<Family>>],
     name: &dyn Fn(&str) -> Option<String>,
+    exceptions: &Exceptions,
 ) -> Vec<Item> {
     crate::targets::regions::unwatched(extras)
         .into_iter()
         .map(|(account_id, region, collector)| Item {
+            exception: exceptions
+                .covering(Signal::RegionUnwatched, &account_id, &region)
+                .map(|e| e.name.clone()),
             account_name: name(&account_id),
             message: format!(
                 "the region is enabled in the account but {collector} does not read it: add it to the collector's regions, or set an exception"
@@ -296,11 +350,22 @@ fn unwatched_regions(
 impl Digest {
     /// Computes the digest of what `store` holds now, labelled with `revision`.
     pub fn compute(store: &Store, revision: u64) -> Digest {
-        Self::from_rows(revision, store.status(), &store.extras())
+        Self::from_rows(
+            revision,
+            store.status(),
+            &store.extras(),
+            &store.exceptions(),
+        )
     }
 
-    /// Computes the digest from status rows (with their snapshots) and the extra families.
-    pub fn from_rows(revision: u64, rows: Vec<StatusRow>, extras: &[Arc<Vec<Family>>]) -> Digest {
+    /// Computes the digest from status rows (with their snapshots), the extra families and the
+    /// exceptions in force.
+    pub fn from_rows(
+        revision: u64,
+        rows: Vec<StatusRow>,
+        extras: &[Arc<Vec<Family>>],
+        exceptions: &Exceptions,
+    ) -> Digest {
         let names = crate::targets::account_names(extras);
         let name = |id: &str| names.get(id).cloned();
         let mut by_concern: BTreeMap<Concern, Vec<Item>> = BTreeMap::new();
@@ -315,9 +380,13 @@ impl Digest {
                     code: e.kind.as_str().to_string(),
                     message: e.message,
                     seen: r.last_attempt,
+                    exception: None,
                 });
             }
             for a in &r.items {
+                let exception = signal_of(a.concern, &a.code, &a.subject)
+                    .and_then(|sig| exceptions.covering(sig, &a.account_id, &a.region))
+                    .map(|e| e.name.clone());
                 by_concern.entry(a.concern).or_default().push(Item {
                     account_id: a.account_id.clone(),
                     account_name: name(&a.account_id),
@@ -326,6 +395,7 @@ impl Digest {
                     code: a.code.clone(),
                     message: a.message.clone(),
                     seen: r.last_success,
+                    exception,
                 });
             }
         }
@@ -340,7 +410,7 @@ impl Digest {
             section("guardduty", "GuardDuty off or not covering an account", "count(aws_guardduty_detectors == 0) + count(aws_guardduty_detector_enabled == 0) + count(aws_guardduty_org_account_not_covered == 1)", take(Concern::GuardDuty)),
             section("plans", "GuardDuty protection plans disabled", "count(aws_guardduty_feature_status{status=\"DISABLED\"} == 1)", take(Concern::Plans)),
             section("securityhub", "Security Hub: failing controls, critical findings, off or failed", "count(aws_securityhub_failed_controls > 0) + count(aws_securityhub_findings{severity=\"CRITICAL\"} > 0) + count(aws_securityhub_enabled == 0) + count(aws_securityhub_standard_status{status=~\"FAILED|INCOMPLETE\"} == 1) + count(aws_securityhub_policy_association_failed == 1)", take(Concern::SecurityHub)),
-            section("regions", "Enabled regions nobody watches", "count(aws_account_region_unwatched == 1)", unwatched_regions(extras, &name)),
+            section("regions", "Enabled regions nobody watches", "count(aws_account_region_unwatched == 1)", unwatched_regions(extras, &name, exceptions)),
             section("collectors", "Collectors failing", "count(posture_exporter_collector_up == 0)", collectors),
         ];
         let accounts = rows
@@ -364,9 +434,35 @@ impl Digest {
             JobState::Pending => 1,
             JobState::Ok => 2,
         });
+        let mut covered: BTreeMap<&str, usize> = BTreeMap::new();
+        for e in sections
+            .iter()
+            .flat_map(|s| &s.items)
+            .filter_map(|i| i.exception.as_deref())
+        {
+            *covered.entry(e).or_default() += 1;
+        }
+        let generated_at = SystemTime::now();
+        let now = crate::metrics::epoch_seconds(generated_at);
+        let exceptions = exceptions
+            .list
+            .iter()
+            .map(|e| ExceptionRow {
+                name: e.name.clone(),
+                scope: e.scope(),
+                signal: e.signal.clone(),
+                owner: e.owner.clone(),
+                reason: e.reason.clone(),
+                review: e.review.clone(),
+                overdue: e.review_epoch().is_some_and(|t| (t as f64) < now),
+                accounts: exceptions.accounts_of(e).len(),
+                items: covered.get(e.name.as_str()).copied().unwrap_or(0),
+            })
+            .collect();
         Digest {
             revision,
-            generated_at: SystemTime::now(),
+            generated_at,
+            exceptions,
             accounts,
             jobs,
             jobs_failing,
@@ -502,6 +598,110 @@ mod tests {
         assert_eq!(Query::parse(None), Query::default());
         // Invalid UTF-8 after decoding: the value is dropped, not the request.
         assert_eq!(Query::parse(Some("account=%ff")).account, None);
+    }
+
+    #[test]
+    fn items_an_exception_covers_are_marked_and_exceptions_listed() {
+        use crate::config::ExceptionConfig;
+        use crate::metrics::{Attention, Reading};
+        let store = Store::new(3, Arc::new(CallCounter::default()));
+        let key = |account: &str| JobKey {
+            collector: CollectorKind::ConfigRecorder,
+            account_id: account.to_string(),
+            region: "eu-west-1".to_string(),
+        };
+        let off = |account: &str| Attention {
+            concern: Concern::Recorders,
+            account_id: account.to_string(),
+            region: "eu-west-1".to_string(),
+            subject: "no configuration recorder".to_string(),
+            code: "none".to_string(),
+            message: String::new(),
+        };
+        for a in ["111111111111", "222222222222"] {
+            store.register(key(a), "org", Duration::from_secs(60));
+            let reading = Reading {
+                families: Vec::new(),
+                items: vec![off(a)],
+            };
+            store.record(
+                &key(a),
+                RunReport {
+                    started: SystemTime::now(),
+                    duration: Duration::from_millis(5),
+                    result: Ok(reading.into()),
+                    calls: 0,
+                },
+            );
+        }
+        let exception = |name: &str, signal: &str, review: &str| ExceptionConfig {
+            name: name.into(),
+            account_id: Some("111111111111".into()),
+            ou: None,
+            region: None,
+            signal: signal.into(),
+            owner: "platform".into(),
+            reason: "sandbox".into(),
+            review: review.into(),
+        };
+        store.set_exceptions(vec![
+            exception("sandbox", "config_recorder", "2000-01-01"),
+            exception("other", "guardduty", "2999-01-01"),
+        ]);
+        let d = Digests::default().get(&store);
+        let recorders = d.sections.iter().find(|s| s.id == "recorders").unwrap();
+        // Both stay counted, as /metrics counts them; only the covered one is marked.
+        let marks: Vec<_> = recorders
+            .items
+            .iter()
+            .map(|i| (i.account_id.as_str(), i.exception.as_deref()))
+            .collect();
+        assert_eq!(
+            marks,
+            [("111111111111", Some("sandbox")), ("222222222222", None)]
+        );
+        let rows: Vec<_> = d
+            .exceptions
+            .iter()
+            .map(|e| (e.name.as_str(), e.overdue, e.items, e.accounts))
+            .collect();
+        assert_eq!(rows, [("sandbox", true, 1, 1), ("other", false, 0, 1)]);
+        assert_eq!(d.exceptions[0].scope, "account 111111111111, all regions");
+        let page = super::super::html::render(
+            &Overview::new(d.clone(), &Query::default()),
+            &Query::default(),
+        );
+        assert!(page.contains("<h2 id=\"exceptions\">"), "{page}");
+        assert!(page.contains("<tr class=\"exception overdue\">"), "{page}");
+        assert_eq!(page.matches("<tr class=\"item excepted\">").count(), 1);
+    }
+
+    #[test]
+    fn security_hub_items_map_to_their_signals() {
+        let sh = |code: &str, subject: &str| signal_of(Concern::SecurityHub, code, subject);
+        assert_eq!(
+            sh("disabled", "Security Hub not enabled"),
+            Some(Signal::SecurityHub)
+        );
+        assert_eq!(
+            sh(
+                "NO_AVAILABLE_CONFIGURATION_RECORDER",
+                "standard cis: INCOMPLETE"
+            ),
+            Some(Signal::SecurityHub)
+        );
+        assert_eq!(
+            sh("CRITICAL", "3 active CRITICAL findings"),
+            Some(Signal::SecurityHubFindings)
+        );
+        assert_eq!(
+            sh("FAILED", "cis: 2 failed controls"),
+            Some(Signal::SecurityHubControls)
+        );
+        assert_eq!(
+            signal_of(Concern::FailedDeployment, "CREATE_FAILED", "rule x"),
+            None
+        );
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! The store: what collections report and what `/metrics`, `/ready` and the status page read,
-//! in five parts with one job each.
+//! in six parts with one job each.
 //!
 //! - [`jobs`]: the job table, the latest snapshot of every (collector, account, region) job, and
 //!   the freshness rule (how long a failed job's last good values are served).
@@ -8,11 +8,13 @@
 //!   and on first request for the others, gzip, and the encoder task.
 //! - [`runs`]: the posture samples kept encoded per run of snapshots between re-encodes.
 //! - [`telemetry`]: the exporter's own metrics in a `prometheus-client` registry.
+//! - [`exceptions`]: the accepted gaps in force, resolved to accounts, and their families.
 //!
 //! [`Store`] is the one handle the rest of the exporter holds; it passes each report to the
 //! parts it concerns. A job reporting its result never waits for an encode, and a scrape never
 //! waits for a job or for AWS.
 
+pub mod exceptions;
 pub mod exposition;
 pub mod jobs;
 pub mod readiness;
@@ -52,6 +54,8 @@ pub struct Store {
     /// Families the configuration turned off (`exclude_families`), by exposed name: dropped
     /// from every report before it is stored.
     excluded: RwLock<Arc<BTreeSet<String>>>,
+    /// The accepted gaps in force (`exceptions`), read by the overview.
+    exceptions: RwLock<Arc<exceptions::Exceptions>>,
 }
 
 impl Store {
@@ -77,7 +81,39 @@ impl Store {
             calls,
             revision: AtomicU64::new(0),
             excluded: RwLock::default(),
+            exceptions: RwLock::default(),
         }
+    }
+
+    /// The accepted gaps in force.
+    pub fn exceptions(&self) -> Arc<exceptions::Exceptions> {
+        self.exceptions
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Makes `list` the exceptions in force (at start and on each reload), keeping the
+    /// accounts known under the OUs it still names; its families replace the previous ones.
+    pub fn set_exceptions(&self, list: Vec<crate::config::ExceptionConfig>) {
+        self.update_exceptions(|x| x.with_list(list));
+    }
+
+    /// Records the accounts a walk of `ou` found, for the exceptions that name it.
+    pub fn set_ou_accounts(&self, ou: &str, accounts: Vec<String>) {
+        self.update_exceptions(|x| x.with_ou_accounts(ou, accounts));
+    }
+
+    fn update_exceptions(&self, f: impl FnOnce(&exceptions::Exceptions) -> exceptions::Exceptions) {
+        let next = {
+            let mut held = self.exceptions.write().unwrap_or_else(|e| e.into_inner());
+            let next = Arc::new(f(&held));
+            *held = next.clone();
+            next
+        };
+        let (exception, review) = next.families();
+        self.set_extra("exceptions", exception);
+        self.set_extra("exceptions/review", review);
     }
 
     /// A number that changes whenever the job table does (a job registered, removed or

@@ -100,6 +100,9 @@ pub async fn resolve_all(
             match discover_once(t, factory, cfg.shard, &mut own, &BTreeMap::new(), None).await {
                 Ok((mut targets, info, _)) => {
                     store.set_extra(&format!("discovery/{}", t.name), info);
+                    if let Some((caller, caller_aws)) = &own {
+                        walk_exception_ous(factory, caller, caller_aws, store, &t.name).await;
+                    }
                     if let (true, Some((caller, caller_aws))) = (t.regions.from_aws(), own) {
                         let pass = read_member_regions(
                             factory,
@@ -505,6 +508,33 @@ pub async fn discover_once(
     Ok((next, info, accounts.len()))
 }
 
+/// Walks each OU the exceptions name (ListAccountsForParent and
+/// ListOrganizationalUnitsForParent, every level, from the discovery target's own credentials)
+/// and records the accounts found under it, so that an OU's exception covers its accounts as
+/// they are now. An OU whose walk fails keeps the accounts found before; the failure is logged.
+pub async fn walk_exception_ous(
+    factory: &AwsFactory,
+    caller: &str,
+    caller_aws: &AccountAws,
+    store: &Store,
+    target: &str,
+) {
+    let c = caller_aws.region(factory.home_region(), caller);
+    for ou in store.exceptions().ous() {
+        match accounts_under(&c, std::slice::from_ref(&ou), &[], |_| {}).await {
+            Ok(accounts) => {
+                store.set_ou_accounts(&ou, accounts.into_iter().map(|a| a.id).collect());
+            }
+            Err(e) => tracing::warn!(
+                target = %target,
+                ou = %ou,
+                error = %e,
+                "cannot list the accounts under an exception's OU; keeping those known so far"
+            ),
+        }
+    }
+}
+
 /// What one pass over the members' regions found.
 #[derive(Debug, Default)]
 pub struct RegionPass {
@@ -649,6 +679,13 @@ async fn run(
                 if first {
                     store.target_resolved(&t.name);
                     first = false;
+                }
+                if let Some((caller, caller_aws)) = own.clone() {
+                    let walk = walk_exception_ous(&factory, &caller, &caller_aws, &store, &t.name);
+                    tokio::select! {
+                        _ = token.cancelled() => return,
+                        _ = walk => {}
+                    }
                 }
                 if t.regions.from_aws() {
                     if let Some((caller, caller_aws)) = own.clone() {

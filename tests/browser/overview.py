@@ -13,6 +13,8 @@ It starts `posture-exporter demo` (the simulated organization, every collector),
    package), /metrics read before and after the page and equal, or the round is retried;
 3. follows a count's link (the failed member deployments) and checks the list it opens has as
    many rows as the count, with the account names discovery knows;
+   then checks the exceptions section: one row per exception /metrics exports, overdue marked
+   where the review date has passed, covered items marked excepted;
 4. applies a filter to the job table (one account) and checks the rows shown are that
    account's jobs, as many as /metrics has `posture_exporter_collector_up` series for it.
 
@@ -176,6 +178,25 @@ def main():
             c.check(f"count {k} = {v} as /metrics says", shown.get(k) == v, f"page {shown.get(k)}")
         c.check("the demo has failed deployments, non-compliance, findings and recorder trouble to show",
                 all((want or {}).get(k, 0) > 0 for k in ("failed_deployments", "noncompliant", "findings", "recorders")), f"{want}")
+
+        # 3a. The exceptions, apart from what needs attention: one row per exception /metrics
+        #     has a review date for, overdue marked where that date has passed, and the items an
+        #     exception covers marked with its name.
+        reviews = {l["exception"]: v for name, l, v in samples(fetch(base + "/metrics")[1])
+                   if name == "posture_exporter_exception_review_timestamp_seconds"}
+        rows = driver.find_elements(By.CSS_SELECTOR, "#exception-table tr.exception")
+        names = [r.find_elements(By.TAG_NAME, "td")[0].text for r in rows]
+        c.check(f"the exceptions section lists the {len(reviews)} exceptions /metrics exports",
+                bool(reviews) and sorted(names) == sorted(reviews), f"page {names}, metrics {sorted(reviews)}")
+        overdue = {k for k, v in reviews.items() if v < time.time()}
+        marked = {r.find_elements(By.TAG_NAME, "td")[0].text for r in rows
+                  if "overdue" in (r.get_attribute("class") or "").split()}
+        c.check(f"exceptions past their review date are marked overdue ({sorted(overdue)})",
+                bool(overdue) and marked == overdue, f"marked {sorted(marked)}")
+        excepted = driver.find_elements(By.CSS_SELECTOR, "tr.item.excepted")
+        c.check("items an exception covers are marked excepted with its name",
+                bool(excepted) and all(any(f"excepted: {n}" in e.text for n in reviews) for e in excepted),
+                [e.text for e in excepted][:3])
 
         # 3. Follow a count's link.
         page = driver.find_element(By.TAG_NAME, "h1")

@@ -26,7 +26,10 @@ its series instead of minutes later.
 
 Checks, all through HTTP APIs: the scrape is up; every rule evaluates without error; the
 member-account deployment-failure and the high-severity GuardDuty alerts fire, one per series of
-the exporter's own /metrics, with its labels and rendered annotations; Alertmanager received
+the exporter's own /metrics, with its labels and rendered annotations; an exception of the demo
+silences AwsConfigRecorderMissing for exactly its (account, region) while the same alert fires for
+the others, and the demo's exception past its review date fires PostureExceptionReviewOverdue;
+Alertmanager received
 them; every query of deploy/grafana/dashboard.json (and its variables) returns data; `promtool
 check metrics` accepts both expositions; over HTTPS, Prometheus's target is up, a request
 without or with wrong credentials gets 401 with `WWW-Authenticate: Basic`, the right ones 200,
@@ -828,6 +831,38 @@ scrape_configs:
 
     ok, names = wait_until("Alertmanager has the coverage alerts", am_has_coverage, 60, 1.0)
     c.check("Alertmanager lists the GuardDuty coverage alerts, active", ok, f"{names}")
+
+    # -- exceptions: the demo accepts one account's missing Config recorder in one region
+    #    (`sandbox-config-off`). AwsConfigRecorderMissing fires for every other recorder-less
+    #    (account, region) of the exposition and not for that one; the demo's other exception
+    #    (`lab-regions`) has a review date in the past, so PostureExceptionReviewOverdue fires.
+    def exceptions_expected():
+        _, _, text = http_get(demo_metrics, headers={"Accept": "text/plain"})
+        series = parse_exposition(text)
+        missing = {(l["account_id"], l["region"]) for n, l, v in series
+                   if n == "aws_config_recorders" and v == 0}
+        excepted = {(l["account_id"], l["region"]) for n, l, v in series
+                    if n == "posture_exporter_exception" and l["signal"] == "config_recorder"}
+        overdue = {l["exception"] for n, l, v in series
+                   if n == "posture_exporter_exception_review_timestamp_seconds"
+                   and v < time.time()}
+        return missing, excepted, overdue
+
+    def exceptions_match():
+        missing, excepted, overdue = exceptions_expected()
+        fired = {(a["labels"].get("account_id"), a["labels"].get("region"))
+                 for a in firing("AwsConfigRecorderMissing")}
+        reviews = {a["labels"].get("exception") for a in firing("PostureExceptionReviewOverdue")}
+        ok = bool(excepted) and excepted <= missing and fired == missing - excepted \
+            and bool(fired) and reviews == overdue and bool(overdue)
+        return ok, (missing, excepted, fired, overdue, reviews)
+
+    ok, got = wait_until("exceptions honoured", exceptions_match, 60, 1.0)
+    c.check("an exception silences exactly its gap: AwsConfigRecorderMissing fires for every "
+            "aws_config_recorders == 0 but the excepted (account, region), which the exposition "
+            "names in posture_exporter_exception; PostureExceptionReviewOverdue fires for the "
+            "exception whose review date has passed", ok,
+            f"(missing, excepted, firing, overdue, review alerts): {got}")
 
     # -- the dashboard: every query returns data (rate() over [5m] needs two scrapes: by now
     #    Prometheus has scraped for well over 4 s; the IAM report panels wait for the demo's

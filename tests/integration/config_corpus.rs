@@ -107,6 +107,18 @@ const CORPUS: &[(&str, &[&str])] = &[
         "collectors.config_org_rules.detail_statuses[0]: `BROKEN` is not a member account status",
         "collectors.iam_access_report.entity_paths[0]: `not/a/path`",
     ]),
+    ("bad_exceptions.yaml", &[
+        "9 problems",
+        "exceptions[0].account_id: `12345678901` is not a 12-digit account id",
+        "exceptions[0].signal: unknown signal `config_recorders`",
+        "exceptions[0].review: `2027-13-01` is not a date written YYYY-MM-DD",
+        "exceptions[1].name: `sandbox` is used by an earlier exception",
+        "exceptions[1]: names no scope",
+        "exceptions[1].owner: missing",
+        "exceptions[1].reason: missing",
+        "exceptions[2].ou: an OU's accounts are known only from a `discover: organizations` target",
+        "exceptions[2].region: `us_east_1` is not an AWS region name",
+    ]),
 ];
 
 /// Virtual memory the binary may use (KiB): a file that makes the parser allocate without

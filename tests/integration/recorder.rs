@@ -484,3 +484,43 @@ async fn service_linked_recorders_failed_deliveries_failing_rules_and_partial_re
         .any(|i| i.code == "INCLUSION_BY_RESOURCE_TYPES"));
     env.stop().await;
 }
+
+/// A reload replaces the exceptions: the new list's series at once, the old list's gone, and a
+/// review date changed in place.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_replaces_the_exceptions() {
+    let sim = aws_sim::Sim::start(world())
+        .await
+        .expect("simulator starts");
+    let cfg = |name: &str, region: &str, review: &str| {
+        let yaml = crate::common::yaml_for(
+            &sim,
+            &only(&["config_recorder"], "1h"),
+            &format!("exceptions:\n  - name: {name}\n    account_id: \"111111111111\"\n{region}    signal: config_recorder\n    owner: platform\n    reason: sandbox\n    review: {review}\n"),
+        );
+        posture_exporter::config::Config::from_yaml_str(&yaml).expect("valid")
+    };
+    let first = cfg("first", "    region: eu-west-1\n", "2030-01-01");
+    let second = cfg("second", "", "2031-01-01");
+    let env = Env::start_on_demand(sim, first).await;
+    let text = scrape_text(&env).await;
+    assert!(text.contains("posture_exporter_exception{exception=\"first\",account_id=\"111111111111\",region=\"eu-west-1\",signal=\"config_recorder\"} 1"), "{text}");
+    assert!(
+        text.contains(
+            "posture_exporter_exception_review_timestamp_seconds{exception=\"first\"} 1893456000"
+        ),
+        "{text}"
+    );
+
+    env.app.reload(second).await;
+    let text = scrape_text(&env).await;
+    assert!(!text.contains("exception=\"first\""), "{text}");
+    assert!(text.contains("posture_exporter_exception{exception=\"second\",account_id=\"111111111111\",region=\"\",signal=\"config_recorder\"} 1"), "{text}");
+    assert!(
+        text.contains(
+            "posture_exporter_exception_review_timestamp_seconds{exception=\"second\"} 1924992000"
+        ),
+        "{text}"
+    );
+    env.stop().await;
+}

@@ -649,3 +649,65 @@ async fn ou_filters_walk_only_the_included_subtrees_and_hand_accounts_over_as_fo
     assert_eq!(env.sim.calls("ListAccounts"), 10, "200 accounts, 20 a page");
     env.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ou_exception_covers_the_accounts_under_the_ou_at_every_level() {
+    // OU 3 holds OUs 40..49: its exception covers the accounts of all eleven, and no other.
+    let world = WorldOptions {
+        members: 60,
+        regions: regions(1),
+        ous: 50,
+        ..WorldOptions::default()
+    };
+    let sim = Sim::start(world).await.unwrap();
+    let (ou3, expected) = sim.world(|w| {
+        let subtree: BTreeSet<usize> = [3].into_iter().chain(40..50).collect();
+        let expected: BTreeSet<String> = w
+            .accounts
+            .iter()
+            .filter(|a| w.ou_of(a).is_some_and(|i| subtree.contains(&i)))
+            .map(|a| a.id.clone())
+            .collect();
+        (w.ous()[3].0.clone(), expected)
+    });
+    assert!(!expected.is_empty());
+    let top = format!(
+        "exceptions:\n  - name: lab\n    ou: {ou3}\n    signal: guardduty\n    owner: security\n    reason: lab accounts\n    review: 2099-01-01\n"
+    );
+    let yaml = discovery_yaml(&sim, "", &top);
+    let env = Env::start_config(sim, Config::from_yaml_str(&yaml).unwrap()).await;
+    env.wait_ready_for(Duration::from_secs(120)).await;
+    // The walk follows the listing: wait for it, bounded.
+    let mut s = env.scrape().await;
+    for _ in 0..60 {
+        if !s
+            .label_values("posture_exporter_exception", "account_id")
+            .is_empty()
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        s = env.scrape().await;
+    }
+    let covered = s.label_values("posture_exporter_exception", "account_id");
+    assert_eq!(
+        covered, expected,
+        "the accounts under the OU, at every level"
+    );
+    // One exception of every region: region empty; its review date exported once.
+    assert!(s
+        .matching(
+            "posture_exporter_exception",
+            &[("exception", "lab"), ("signal", "guardduty")]
+        )
+        .iter()
+        .all(|(l, v)| *v == 1.0 && l.contains("region=\"\"")));
+    assert_eq!(
+        s.get(
+            "posture_exporter_exception_review_timestamp_seconds",
+            &[("exception", "lab")]
+        ),
+        Some(4_070_908_800.0)
+    );
+    env.stop().await;
+}
