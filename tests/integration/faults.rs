@@ -121,8 +121,14 @@ pub const SUBJECTS: &[Subject] = &[
     Subject {
         collector: "config_compliance",
         // The rule results are a part of their own: a fault on their call leaves the
-        // conformance pack families as they are.
-        prefix: &["aws_config_rule"],
+        // conformance pack families as they are (and the recorder's rule evaluation families,
+        // which share the `aws_config_rule` prefix, are another collector's).
+        prefix: &[
+            "aws_config_rules_by_compliance",
+            "aws_config_rule_compliance",
+            "aws_config_rule_noncompliant",
+            "aws_config_rule_account_regions",
+        ],
         org: false,
         region: "us-east-1",
         op: "DescribeComplianceByConfigRule",

@@ -75,7 +75,11 @@ async fn every_enabled_region_is_read_and_an_unread_one_is_a_blind_spot() {
     let s = scrape_until(&env, "the opted-in region read", |s| {
         s.get(
             "aws_config_recorders",
-            &[("account_id", &opted), ("region", "af-south-1")],
+            &[
+                ("account_id", &opted),
+                ("region", "af-south-1"),
+                ("kind", "customer_managed"),
+            ],
         )
         .is_some()
     })
@@ -123,7 +127,11 @@ async fn every_enabled_region_is_read_and_an_unread_one_is_a_blind_spot() {
     assert_eq!(
         s.get(
             "aws_config_recorders",
-            &[("account_id", &opted), ("region", "af-south-1")]
+            &[
+                ("account_id", &opted),
+                ("region", "af-south-1"),
+                ("kind", "customer_managed")
+            ]
         ),
         Some(0.0)
     );
@@ -176,12 +184,20 @@ async fn every_enabled_region_is_read_and_an_unread_one_is_a_blind_spot() {
     let s = scrape_until(&env, "the regions' changes followed", |s| {
         s.get(
             "aws_config_recorders",
-            &[("account_id", &enabling), ("region", "ap-east-1")],
+            &[
+                ("account_id", &enabling),
+                ("region", "ap-east-1"),
+                ("kind", "customer_managed"),
+            ],
         )
         .is_some()
             && s.get(
                 "aws_config_recorders",
-                &[("account_id", &opted), ("region", "af-south-1")],
+                &[
+                    ("account_id", &opted),
+                    ("region", "af-south-1"),
+                    ("kind", "customer_managed"),
+                ],
             )
             .is_none()
     })

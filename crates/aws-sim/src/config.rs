@@ -17,8 +17,8 @@ use serde_json::{json, Value};
 
 use crate::call::{Answer, Call};
 use crate::config_compliance::rule_name;
+use crate::config_flow::{Delivery, KNOWN_PRINCIPALS};
 use crate::wire::{fnv, json_ok, next_token, parse_token, AwsError};
-use crate::world::config_flow::{Delivery, KNOWN_PRINCIPALS};
 use crate::world::World;
 
 /// ListConfigurationRecorders' page when `MaxResults` is absent or 0 (model: `MaxResults`

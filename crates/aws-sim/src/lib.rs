@@ -24,11 +24,13 @@
 //! - [`draw`]: the reference time and the hashes every generator draws from.
 //! - [`world`]: the generated organization; its children hold what it keeps of each service
 //!   (settings, generated definitions, test overrides).
-//! - [`config_org_status`], [`guardduty_accounts`], [`securityhub_accounts`]: what the
-//!   organization Config deployments, GuardDuty's and Security Hub's accounts are for a world,
+//! - [`config_org_status`], [`config_flow`], [`guardduty_accounts`], [`securityhub_accounts`]:
+//!   what the organization Config deployments, each account's Config data flow (service-linked
+//!   recorders, recording groups, deliveries, rule evaluations), GuardDuty's and Security Hub's
+//!   accounts are for a world,
 //!   and the checks their operations' handlers share; [`securityhub_filters`]: Security Hub's
 //!   ASFF and OCSF finding filters.
-//! - The service handlers: [`organizations`], [`sts`], [`iam`], [`config_compliance`],
+//! - The service handlers: [`organizations`], [`sts`], [`iam`], [`account`], [`config_compliance`],
 //!   [`config_org_packs`], [`guardduty_lists`], [`guardduty_org`], [`securityhub_v2`]; then
 //!   those that hand some
 //!   operations to the ones before: [`config_org`] (packs), [`guardduty`] (its organization
@@ -45,6 +47,7 @@ pub mod body;
 pub mod call;
 pub mod config;
 pub mod config_compliance;
+pub mod config_flow;
 pub mod config_org;
 pub mod config_org_packs;
 pub mod config_org_status;

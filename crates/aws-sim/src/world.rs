@@ -10,7 +10,6 @@
 //! import them.
 
 pub mod compliance;
-pub mod config_flow;
 pub mod config_org;
 pub mod guardduty;
 pub mod iam;

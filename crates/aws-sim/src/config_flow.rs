@@ -13,8 +13,8 @@
 //! - 8: the delivery channel's S3 deliveries (history and snapshot) fail with `AccessDenied`;
 //! - 7: rule 0's evaluations fail since a day; 4: rule 1 never evaluated successfully.
 
-use super::{World, EPOCH};
 use crate::wire::fnv;
+use crate::world::{World, EPOCH};
 
 /// The service principal of the generated service-linked recorders. The model documents the
 /// member (`ServicePrincipal`: "For service-linked configuration recorders, specifies the linked
