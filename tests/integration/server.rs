@@ -75,7 +75,15 @@ async fn gzip_and_openmetrics_are_negotiated() {
         .read_to_string(&mut unzipped)
         .unwrap();
     assert_eq!(unzipped, text);
-    assert!(gz.body.len() * 3 < plain.body.len());
+    // This exposition is small (one member, one collector: about 11 KB, most of it distinct
+    // HELP text) and compresses about 3x; a large one compresses 15x (BENCHMARKS.md). Half the
+    // size proves the body is compressed without pinning the ratio of a few HELP lines.
+    assert!(
+        gz.body.len() * 2 < plain.body.len(),
+        "gzip {} of {} bytes",
+        gz.body.len(),
+        plain.body.len()
+    );
     env.stop().await;
 }
 
