@@ -579,3 +579,47 @@ async fn a_failed_members_part_keeps_a_member_from_reading_its_administrators_se
     assert_eq!(sets(&env.scrape().await), 0);
     env.stop().await;
 }
+
+#[tokio::test]
+async fn a_member_whose_first_members_read_fails_for_a_passing_cause_reads_no_sets() {
+    // A job that knows nothing yet of its account (its first run, or its first after a reload
+    // restarted it) and whose GetAdministratorAccount fails for a passing cause must not read
+    // the sets: on a managed member they are its administrator's.
+    let env = on_demand(WorldOptions::default(), &accounts_every_10m()).await;
+    let (member, region) = env.sim.world(|w| {
+        w.accounts
+            .iter()
+            .flat_map(|a| {
+                w.opts
+                    .regions
+                    .iter()
+                    .map(move |r| (a.id.clone(), r.clone()))
+            })
+            .find(|(a, r)| gl::set_owner(w, a, r) != *a && !gd::detectors(w, a, r).is_empty())
+            .expect("a member of an associated administrator")
+    });
+    let sets = |s: &Scrape| {
+        s.matching(
+            "aws_guardduty_ip_set_status",
+            &[("account_id", &member), ("region", &region)],
+        )
+        .len()
+            + s.matching(
+                "aws_guardduty_threat_intel_set_status",
+                &[("account_id", &member), ("region", &region)],
+            )
+            .len()
+    };
+    env.sim.add_fault(
+        FaultRule::always(Fault::Http503)
+            .operation("GetAdministratorAccount")
+            .account(&member)
+            .region(&region),
+    );
+    assert_eq!(env.cycle().await, 1, "the member's members part fails");
+    assert_eq!(sets(&env.scrape().await), 0, "no sets read while unknown");
+    env.sim.clear_faults();
+    assert_eq!(env.cycle().await, 0);
+    assert_eq!(sets(&env.scrape().await), 0, "a managed member reads none");
+    env.stop().await;
+}

@@ -37,7 +37,7 @@ pub mod config;
 pub mod convert;
 pub mod lists;
 
-use crate::aws::CollectError;
+use crate::aws::{CollectError, ErrorKind};
 use crate::collect::{Collected, Collector, JobContext, Scope};
 pub use config::{Mode, Settings};
 
@@ -97,6 +97,7 @@ pub async fn collect(
     // or from the last run whose members part succeeded.
     let mut managed = false;
     let mut members_failed = false;
+    let mut members_refused = false;
     let ages = &ctx.settings.finding_ages;
     let ages_h = [&ages.low, &ages.medium, &ages.high, &ages.critical].map(Clone::clone);
     let cutoffs = convert::overdue_cutoffs(std::time::SystemTime::now(), ages.by_bucket());
@@ -140,16 +141,25 @@ pub async fn collect(
             convert::members(account, region, &d, &mut anomalies)
         });
         members_failed |= members.is_err();
+        // Refused for good (a permission the role lacks) is not a passing failure.
+        members_refused |= matches!(&members, Err(e) if e.kind == ErrorKind::AccessDenied);
         out.part(format!("members of detector {}", det.id), members);
     }
     let ids: Vec<String> = data.detectors.iter().map(|d| d.id.clone()).collect();
     if !members_failed {
         lists_state.managed = Some(managed);
     }
-    // Unknown (no members part has succeeded yet, as where ListMembers is refused for good):
-    // read the sets; a member known to be managed reads none, whatever this run's members part.
+    // A member known to be managed reads none, whatever this run's members part. Unknown (no
+    // members part has succeeded since the job started): read the sets where the members part
+    // is refused for good, as where the role may not call ListMembers; but not in a run whose
+    // members part failed for a passing cause (throttled, unreachable, a 5xx), which would
+    // export a managed member's administrator's sets until the next run learns the member is
+    // managed. A job restarted by a reload starts unknown, so this is not only the first run.
     let read = lists::Read {
-        sets: lists_state.managed != Some(true),
+        sets: match lists_state.managed {
+            Some(managed) => !managed,
+            None => !members_failed || members_refused,
+        },
         invitations: true,
     };
     lists::parts(ctx, lists_state, &ids, read, &mut out).await;
