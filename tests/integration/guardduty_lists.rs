@@ -539,30 +539,8 @@ async fn administrator_mode_reads_the_administrators_lists_and_members_invitatio
 async fn a_failed_members_part_keeps_a_member_from_reading_its_administrators_sets() {
     let env = on_demand(WorldOptions::default(), &accounts_every_10m()).await;
     assert_eq!(env.cycle().await, 0);
-    let (member, region) = env.sim.world(|w| {
-        w.accounts
-            .iter()
-            .flat_map(|a| {
-                w.opts
-                    .regions
-                    .iter()
-                    .map(move |r| (a.id.clone(), r.clone()))
-            })
-            .find(|(a, r)| gl::set_owner(w, a, r) != *a && !gd::detectors(w, a, r).is_empty())
-            .expect("a member of an associated administrator")
-    });
-    let sets = |s: &Scrape| {
-        s.matching(
-            "aws_guardduty_ip_set_status",
-            &[("account_id", &member), ("region", &region)],
-        )
-        .len()
-            + s.matching(
-                "aws_guardduty_threat_intel_set_status",
-                &[("account_id", &member), ("region", &region)],
-            )
-            .len()
-    };
+    let (member, region) = managed_member(&env);
+    let sets = |s: &Scrape| sets_of(s, &member, &region);
     assert_eq!(sets(&env.scrape().await), 0);
     env.sim.add_fault(
         FaultRule::always(Fault::AccessDenied)
@@ -586,30 +564,8 @@ async fn a_member_whose_first_members_read_fails_for_a_passing_cause_reads_no_se
     // restarted it) and whose GetAdministratorAccount fails for a passing cause must not read
     // the sets: on a managed member they are its administrator's.
     let env = on_demand(WorldOptions::default(), &accounts_every_10m()).await;
-    let (member, region) = env.sim.world(|w| {
-        w.accounts
-            .iter()
-            .flat_map(|a| {
-                w.opts
-                    .regions
-                    .iter()
-                    .map(move |r| (a.id.clone(), r.clone()))
-            })
-            .find(|(a, r)| gl::set_owner(w, a, r) != *a && !gd::detectors(w, a, r).is_empty())
-            .expect("a member of an associated administrator")
-    });
-    let sets = |s: &Scrape| {
-        s.matching(
-            "aws_guardduty_ip_set_status",
-            &[("account_id", &member), ("region", &region)],
-        )
-        .len()
-            + s.matching(
-                "aws_guardduty_threat_intel_set_status",
-                &[("account_id", &member), ("region", &region)],
-            )
-            .len()
-    };
+    let (member, region) = managed_member(&env);
+    let sets = |s: &Scrape| sets_of(s, &member, &region);
     env.sim.add_fault(
         FaultRule::always(Fault::Http503)
             .operation("GetAdministratorAccount")
@@ -622,4 +578,29 @@ async fn a_member_whose_first_members_read_fails_for_a_passing_cause_reads_no_se
     assert_eq!(env.cycle().await, 0);
     assert_eq!(sets(&env.scrape().await), 0, "a managed member reads none");
     env.stop().await;
+}
+
+/// A member (account, region) of an associated administrator, with a detector: its sets are the
+/// administrator's.
+fn managed_member(env: &Env) -> (String, String) {
+    env.sim.world(|w| {
+        w.accounts
+            .iter()
+            .flat_map(|a| {
+                w.opts
+                    .regions
+                    .iter()
+                    .map(move |r| (a.id.clone(), r.clone()))
+            })
+            .find(|(a, r)| gl::set_owner(w, a, r) != *a && !gd::detectors(w, a, r).is_empty())
+            .expect("a member of an associated administrator")
+    })
+}
+
+/// How many threat-intel and trusted IP set series `member` exports in `region`.
+fn sets_of(s: &Scrape, member: &str, region: &str) -> usize {
+    let at = [("account_id", member), ("region", region)];
+    s.matching("aws_guardduty_ip_set_status", &at).len()
+        + s.matching("aws_guardduty_threat_intel_set_status", &at)
+            .len()
 }
