@@ -64,6 +64,8 @@ pub struct CollectError {
     pub kind: ErrorKind,
     /// The AWS error code, when the service sent one.
     pub code: Option<String>,
+    /// The HTTP status of the answer, when there was one.
+    pub status: Option<u16>,
     /// The whole cause chain.
     pub message: String,
 }
@@ -83,6 +85,7 @@ impl CollectError {
             region: region.to_string(),
             kind,
             code: None,
+            status: None,
             message: message.into(),
         }
     }
@@ -106,14 +109,30 @@ impl CollectError {
             (None, None) => cause_chain(&err),
         };
         let (kind, code) = classify(&err, &message);
+        let status = match &err {
+            SdkError::ServiceError(ctx) => Some(ctx.raw().status().as_u16()),
+            SdkError::ResponseError(ctx) => Some(ctx.raw().status().as_u16()),
+            _ => None,
+        };
         CollectError {
             operation,
             account_id: account_id.to_string(),
             region: region.to_string(),
             kind,
             code,
+            status,
             message,
         }
+    }
+
+    /// Whether the failure is expected to pass by itself: throttled, timed out, the network, or
+    /// AWS's own fault (a 5xx). A refusal (a permission, an operation the endpoint does not have,
+    /// a validation error) is not, and neither is an answer that does not parse.
+    pub fn is_passing(&self) -> bool {
+        matches!(
+            self.kind,
+            ErrorKind::Throttled | ErrorKind::Timeout | ErrorKind::Network
+        ) || self.status.is_some_and(|s| s >= 500)
     }
 
     /// The AWS error code, if any.
@@ -412,5 +431,41 @@ mod tests {
         let e = CollectError::from_sdk("ListDetectors", "1", "r", broken);
         assert_eq!(e.kind, ErrorKind::Malformed);
         assert!(e.message.contains("unexpected EOF"), "{}", e.message);
+    }
+
+    /// What passes by itself and what does not: a job that knows nothing yet reads differently
+    /// in a run whose failure will pass (a throttle, a 5xx, the network) than in one refused for
+    /// good (a permission, an operation the endpoint does not have: moto's 404 page).
+    #[test]
+    fn passing_failures_are_throttles_timeouts_the_network_and_5xx() {
+        let cases: &[(Option<&str>, u16, bool)] = &[
+            (Some("ThrottlingException"), 400, true),
+            (None, 429, true),
+            (Some("InternalFailure"), 500, true),
+            (Some("ServiceUnavailable"), 503, true),
+            (None, 502, true),
+            (Some("AccessDeniedException"), 403, false),
+            (Some("BadRequestException"), 400, false),
+            (None, 404, false),
+            (Some("ResourceNotFoundException"), 404, false),
+            (None, 200, false),
+        ];
+        for (code, status, passing) in cases {
+            let e = service(*code, "AWS said so", *status);
+            assert_eq!(e.status, Some(*status));
+            assert_eq!(e.is_passing(), *passing, "{code:?} {status}");
+        }
+        let reset = SdkError::<ListDetectorsError, Response>::dispatch_failure(ConnectorError::io(
+            "connection reset by peer".into(),
+        ));
+        let e = CollectError::from_sdk("ListDetectors", "1", "r", reset);
+        assert!(e.is_passing() && e.status.is_none());
+        let timeout = SdkError::<ListDetectorsError, Response>::timeout_error("attempt timeout");
+        assert!(CollectError::from_sdk("ListDetectors", "1", "r", timeout).is_passing());
+        let gateway = SdkError::<ListDetectorsError, Response>::response_error("<html>", raw(502));
+        assert!(CollectError::from_sdk("ListDetectors", "1", "r", gateway).is_passing());
+        let broken =
+            SdkError::<ListDetectorsError, Response>::response_error("unexpected EOF", raw(200));
+        assert!(!CollectError::from_sdk("ListDetectors", "1", "r", broken).is_passing());
     }
 }

@@ -37,7 +37,7 @@ pub mod config;
 pub mod convert;
 pub mod lists;
 
-use crate::aws::{CollectError, ErrorKind};
+use crate::aws::CollectError;
 use crate::collect::{Collected, Collector, JobContext, Scope};
 pub use config::{Mode, Settings};
 
@@ -97,7 +97,7 @@ pub async fn collect(
     // or from the last run whose members part succeeded.
     let mut managed = false;
     let mut members_failed = false;
-    let mut members_refused = false;
+    let mut members_passing = false;
     let ages = &ctx.settings.finding_ages;
     let ages_h = [&ages.low, &ages.medium, &ages.high, &ages.critical].map(Clone::clone);
     let cutoffs = convert::overdue_cutoffs(std::time::SystemTime::now(), ages.by_bucket());
@@ -141,8 +141,9 @@ pub async fn collect(
             convert::members(account, region, &d, &mut anomalies)
         });
         members_failed |= members.is_err();
-        // Refused for good (a permission the role lacks) is not a passing failure.
-        members_refused |= matches!(&members, Err(e) if e.kind == ErrorKind::AccessDenied);
+        // Refused for good (a permission the role lacks, an operation the endpoint does not
+        // have) is not a passing failure; throttled, unreachable or a 5xx is.
+        members_passing |= matches!(&members, Err(e) if e.is_passing());
         out.part(format!("members of detector {}", det.id), members);
     }
     let ids: Vec<String> = data.detectors.iter().map(|d| d.id.clone()).collect();
@@ -158,7 +159,7 @@ pub async fn collect(
     let read = lists::Read {
         sets: match lists_state.managed {
             Some(managed) => !managed,
-            None => !members_failed || members_refused,
+            None => !members_passing,
         },
         invitations: true,
     };
