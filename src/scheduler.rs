@@ -329,28 +329,7 @@ impl Scheduler {
                     if !cfg.shard.runs_org_collectors() {
                         continue;
                     }
-                    let placement = kind.placement(&cfg.collectors);
-                    let names: Vec<String> = if placement.targets.is_empty() {
-                        placement
-                            .target
-                            .or_else(|| cfg.default_org_target().map(|t| t.name.clone()))
-                            .into_iter()
-                            .collect()
-                    } else {
-                        placement.targets
-                    };
-                    let regions = placement
-                        .regions
-                        .unwrap_or_else(|| vec![cfg.aws.region.clone()]);
-                    let mut accounts = HashSet::new();
-                    for name in &names {
-                        let Some(t) = targets.get(name) else {
-                            continue;
-                        };
-                        // Two names for one account would be one job twice.
-                        if !accounts.insert(t.account_id.clone()) {
-                            continue;
-                        }
+                    for (t, regions) in org_jobs(cfg, *kind, &targets) {
                         for r in &regions {
                             push(t, r);
                         }
@@ -439,28 +418,36 @@ impl Scheduler {
     /// of its placement. Published only when it changed, so a reconcile that changed no region
     /// costs no re-encoding.
     fn publish_region_coverage(&self, cfg: &Config) {
-        let default_region = [cfg.aws.region.clone()];
-        let placements: Vec<(CollectorKind, Scope, Option<Vec<String>>)> = CollectorKind::ALL
-            .iter()
-            .filter(|k| k.watches_regions() && k.schedule(&cfg.collectors).enabled)
-            .map(|k| {
-                let scope = k.scope(&cfg.collectors);
-                (*k, scope, k.placement(&cfg.collectors).regions)
-            })
-            .collect();
-        let watchers: Vec<(&str, Watch<'_>)> = placements
-            .iter()
-            .map(|(k, scope, regions)| {
-                let watch = match (scope, regions) {
-                    (Scope::AccountRegion, _) => Watch::AccountRegions,
-                    (Scope::Org, Some(list)) => Watch::Regions(list),
-                    (Scope::Org, None) => Watch::Regions(&default_region),
-                };
-                (k.name(), watch)
-            })
-            .collect();
         let families = {
             let targets = self.targets.lock().unwrap_or_else(|e| e.into_inner());
+            // An organization collector watches the regions of all its jobs, whichever target
+            // each runs from (with `regions: enabled`, those its target's account enables).
+            let placements: Vec<(CollectorKind, Option<Vec<String>>)> = CollectorKind::ALL
+                .iter()
+                .filter(|k| k.watches_regions() && k.schedule(&cfg.collectors).enabled)
+                .map(|k| match k.scope(&cfg.collectors) {
+                    Scope::AccountRegion => (*k, None),
+                    Scope::Org => {
+                        let mut regions: Vec<String> = org_jobs(cfg, *k, &targets)
+                            .into_iter()
+                            .flat_map(|(_, r)| r)
+                            .collect();
+                        regions.sort();
+                        regions.dedup();
+                        (*k, Some(regions))
+                    }
+                })
+                .collect();
+            let watchers: Vec<(&str, Watch<'_>)> = placements
+                .iter()
+                .map(|(k, regions)| {
+                    let watch = match regions {
+                        None => Watch::AccountRegions,
+                        Some(list) => Watch::Regions(list),
+                    };
+                    (k.name(), watch)
+                })
+                .collect();
             // One account once, whichever target names it.
             let mut accounts = BTreeMap::new();
             for t in targets.values().filter(|t| t.account_jobs) {
@@ -531,6 +518,31 @@ impl Scheduler {
         }
         (failed, hints)
     }
+}
+
+/// The jobs of an organization collector: each placement target once per account, with the
+/// regions it reads there (listed, `aws.region`, or with `regions: enabled` those its account
+/// enables, none until ListRegions has answered).
+fn org_jobs<'t>(
+    cfg: &Config,
+    kind: CollectorKind,
+    targets: &'t BTreeMap<String, ResolvedTarget>,
+) -> Vec<(&'t ResolvedTarget, Vec<String>)> {
+    let placement = kind.placement(&cfg.collectors);
+    let default = cfg.default_org_target().map(|t| t.name.as_str());
+    let mut accounts = HashSet::new();
+    let mut out = Vec::new();
+    for name in placement.target_names(default) {
+        let Some(t) = targets.get(&name) else {
+            continue;
+        };
+        // Two names for one account would be one job twice.
+        if !accounts.insert(t.account_id.clone()) {
+            continue;
+        }
+        out.push((t, placement.regions_for(&t.regions, &cfg.aws.region)));
+    }
+    out
 }
 
 /// One run of `slot` outside its loop, recorded: whether it failed, and how soon it asks to

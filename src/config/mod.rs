@@ -323,8 +323,18 @@ impl Config {
             t.validate(&at, p);
         }
         names.extend(parsed.unparsed_target_names.iter().cloned());
+        let mut enabled: BTreeSet<String> = self
+            .targets
+            .iter()
+            .filter(|t| t.regions.from_aws())
+            .map(|t| t.name.clone())
+            .collect();
+        enabled.extend(parsed.unparsed_target_names.iter().cloned());
+        let first = self.default_org_target().map(|t| t.name.as_str());
         let ctx = ValidateContext {
             target_names: &names,
+            enabled_targets: &enabled,
+            first_target: first,
         };
         self.collectors
             .validate(&ctx, &parsed.unparsed_collectors, p);

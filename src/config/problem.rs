@@ -81,6 +81,11 @@ pub struct ValidateContext<'a> {
     /// Names of the configured targets, including those whose entry failed to parse (so that a
     /// reference to them is not reported as a second, false problem).
     pub target_names: &'a BTreeSet<String>,
+    /// Names of the targets whose regions are `enabled` (read from AWS), including those whose
+    /// entry failed to parse.
+    pub enabled_targets: &'a BTreeSet<String>,
+    /// The first target, where an organization collector runs when its section names none.
+    pub first_target: Option<&'a str>,
 }
 
 impl ValidateContext<'_> {

@@ -20,6 +20,7 @@ use serde::de::DeserializeOwned;
 use super::duration::{d, HumanDuration};
 use super::problem::{Problems, ValidateContext};
 use super::shapes::valid_region;
+use super::targets::Regions;
 
 /// Whether a collector runs, how often, and how long a run may take.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,8 +43,48 @@ pub struct Placement {
     /// what AWS shows only to the account that made it, such as organization rules deployed
     /// from the management account and from a delegated administrator.
     pub targets: Vec<String>,
-    /// The regions to read, one job in each.
-    pub regions: Option<Vec<String>>,
+    /// The regions to read, one job in each: listed, or `enabled` (every region enabled in the
+    /// account of each placement target, as its ListRegions answers).
+    pub regions: Option<Regions>,
+}
+
+impl Placement {
+    /// True when the regions come from AWS (`regions: enabled`).
+    pub fn regions_from_aws(&self) -> bool {
+        matches!(self.regions, Some(Regions::Enabled))
+    }
+
+    /// The listed regions; none when absent or `enabled`.
+    pub fn listed_regions(&self) -> &[String] {
+        self.regions
+            .as_ref()
+            .map(Regions::listed)
+            .unwrap_or_default()
+    }
+
+    /// The regions a job of this placement reads from a target that reads `target_regions`
+    /// (for `enabled`, the regions ListRegions answered for its account), `default` when the
+    /// section names none.
+    pub fn regions_for(&self, target_regions: &[String], default: &str) -> Vec<String> {
+        match &self.regions {
+            Some(Regions::Listed(r)) => r.clone(),
+            Some(Regions::Enabled) => target_regions.to_vec(),
+            None => vec![default.to_string()],
+        }
+    }
+
+    /// The names of the targets the jobs run from: `targets`, else `target`, else `default`.
+    pub fn target_names(&self, default: Option<&str>) -> Vec<String> {
+        if self.targets.is_empty() {
+            self.target
+                .clone()
+                .or_else(|| default.map(str::to_string))
+                .into_iter()
+                .collect()
+        } else {
+            self.targets.clone()
+        }
+    }
 }
 
 /// The settings every section has.
@@ -98,7 +139,7 @@ pub enum Key {
     Target,
     /// `targets`: several targets, one job on each, instead of `target`.
     Targets,
-    /// `regions`: the regions to read, one job in each; defaults to `aws.region`.
+    /// `regions`: the regions to read, one job in each, or `enabled`; defaults to `aws.region`.
     Regions,
     /// `region`: one region. The aggregator of `config_compliance` lives in one region; for
     /// organization rules and packs it is the old spelling of `regions`, still accepted.
@@ -129,7 +170,7 @@ pub struct Place {
     /// `targets`.
     pub targets: Vec<String>,
     /// `regions`.
-    pub regions: Option<Vec<String>>,
+    pub regions: Option<Regions>,
     /// `region`.
     pub region: Option<String>,
 }
@@ -153,7 +194,7 @@ impl Place {
             regions: self
                 .regions
                 .clone()
-                .or_else(|| self.region.clone().map(|r| vec![r])),
+                .or_else(|| self.region.clone().map(|r| Regions::Listed(vec![r]))),
         }
     }
 
@@ -176,7 +217,27 @@ impl Place {
                 );
             }
         }
-        if let Some(rs) = &self.regions {
+        if let Some(Regions::Enabled) = &self.regions {
+            // ListRegions is read for the accounts of targets that say `regions: enabled`:
+            // the jobs of this section read what it answered for their target's account.
+            let names = self.placement().target_names(ctx.first_target);
+            for (i, t) in names.iter().enumerate() {
+                if ctx.target_names.contains(t) && !ctx.enabled_targets.contains(t) {
+                    let at = match (&self.target, self.targets.is_empty()) {
+                        (_, false) => format!("{path}.targets[{i}]"),
+                        (Some(_), true) => format!("{path}.target"),
+                        (None, true) => format!("{path}.regions"),
+                    };
+                    p.at(
+                        at,
+                        format!(
+                            "`regions: enabled` reads the regions enabled in the account of target `{t}`, which are read only for a target that says `regions: enabled`: give `{t}` `regions: enabled`, or list the regions here"
+                        ),
+                    );
+                }
+            }
+        }
+        if let Some(Regions::Listed(rs)) = &self.regions {
             if rs.is_empty() {
                 p.at(
                     format!("{path}.regions"),
@@ -237,6 +298,10 @@ pub trait Own:
 
     /// Adds every problem of the section's own settings, each with its path under `path`.
     fn validate(&self, _path: &str, _ctx: &ValidateContext<'_>, _problems: &mut Problems) {}
+
+    /// Adds the problems of the own settings that depend on the placement (a setting the
+    /// placement makes necessary).
+    fn validate_placed(&self, _place: &Placement, _path: &str, _problems: &mut Problems) {}
 }
 
 /// A section without settings of its own, and read in every account and region.
@@ -315,6 +380,7 @@ impl<const SECS: u64, O: Own> Section for Parts<SECS, O> {
         }
         self.place.check(path, ctx, p);
         self.own.validate(path, ctx, p);
+        self.own.validate_placed(&self.place.placement(), path, p);
     }
 }
 
@@ -360,8 +426,11 @@ mod tests {
     fn check(yaml: &str) -> Vec<(String, String)> {
         let (s, mut p) = parse(yaml);
         let names: BTreeSet<String> = ["a".to_string(), "b".to_string()].into();
+        let enabled: BTreeSet<String> = ["b".to_string()].into();
         let ctx = ValidateContext {
             target_names: &names,
+            enabled_targets: &enabled,
+            first_target: Some("a"),
         };
         s.expect("parses").check("collectors.x", &ctx, &mut p);
         p.0.into_iter().map(|p| (p.path, p.message)).collect()
@@ -390,7 +459,10 @@ mod tests {
             Placement {
                 target: None,
                 targets: vec!["a".into(), "b".into()],
-                regions: Some(vec!["eu-west-1".into(), "us-east-1".into()]),
+                regions: Some(Regions::Listed(vec![
+                    "eu-west-1".into(),
+                    "us-east-1".into()
+                ])),
             }
         );
         let (d, _) = parse("{}");
@@ -399,12 +471,57 @@ mod tests {
         assert_eq!(Settings::default().schedule().timeout.as_secs(), 300);
     }
 
+    /// `regions: enabled` reads, from each placement target, the regions ListRegions answered
+    /// for its account: a target that lists its regions has no such answer, and is refused.
+    #[test]
+    fn regions_enabled_follows_the_regions_aws_enables_in_each_target_account() {
+        let (s, p) = parse("regions: enabled\nonly_with_this: true\ntargets: [b]\n");
+        assert!(p.is_empty(), "{p:?}");
+        let place = s.unwrap().placement();
+        assert!(place.regions_from_aws());
+        assert!(place.listed_regions().is_empty());
+        let enabled = ["eu-west-1".to_string(), "af-south-1".to_string()];
+        assert_eq!(place.regions_for(&enabled, "us-east-1"), enabled);
+        assert_eq!(place.target_names(Some("a")), ["b"]);
+        assert!(check("regions: enabled\nonly_with_this: true\ntarget: b\n").is_empty());
+        let why = "`regions: enabled` reads the regions enabled in the account of target `a`, which are read only for a target that says `regions: enabled`: give `a` `regions: enabled`, or list the regions here";
+        // The default target (the first, `a`) lists its regions: the problem is at `regions`.
+        assert_eq!(
+            check("regions: enabled\nonly_with_this: true\n"),
+            [("collectors.x.regions".to_string(), why.to_string())]
+        );
+        assert_eq!(
+            check("regions: enabled\nonly_with_this: true\ntarget: a\n"),
+            [("collectors.x.target".to_string(), why.to_string())]
+        );
+        assert_eq!(
+            check("regions: enabled\nonly_with_this: true\ntargets: [b, a]\n"),
+            [("collectors.x.targets[1]".to_string(), why.to_string())]
+        );
+        // Listed, and absent: the list, or the default region.
+        let (s, _) = parse("regions: [eu-west-1]\nonly_with_this: true\n");
+        let listed = s.unwrap().placement();
+        assert_eq!(listed.regions_for(&enabled, "us-east-1"), ["eu-west-1"]);
+        let (s, _) = parse("only_with_this: true\n");
+        assert_eq!(
+            s.unwrap().placement().regions_for(&enabled, "us-east-1"),
+            ["us-east-1"]
+        );
+        let (_, p) = parse("regions: all\nonly_with_this: true\n");
+        assert!(
+            p.0[0]
+                .message
+                .contains("or `enabled` for every region enabled"),
+            "{p:?}"
+        );
+    }
+
     #[test]
     fn region_is_a_list_of_one() {
         let (s, _) = parse("region: eu-west-1\nonly_with_this: true\n");
         assert_eq!(
             s.unwrap().placement().regions,
-            Some(vec!["eu-west-1".to_string()])
+            Some(Regions::Listed(vec!["eu-west-1".to_string()]))
         );
     }
 

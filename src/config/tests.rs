@@ -495,8 +495,8 @@ fn placement_keys_are_spelled_alike_and_the_old_spelling_still_reads() {
             &c.collectors.config_org_conformance_packs
         };
         assert_eq!(
-            s.placement().regions,
-            Some(vec!["us-east-1".to_string(), "eu-west-1".to_string()])
+            s.placement().listed_regions(),
+            ["us-east-1".to_string(), "eu-west-1".to_string()]
         );
         let c =
             Config::from_yaml_str(&with(&format!("  {name}:\n    region: eu-west-1\n"))).unwrap();
@@ -505,7 +505,7 @@ fn placement_keys_are_spelled_alike_and_the_old_spelling_still_reads() {
         } else {
             &c.collectors.config_org_conformance_packs
         };
-        assert_eq!(s.placement().regions, Some(vec!["eu-west-1".to_string()]));
+        assert_eq!(s.placement().listed_regions(), ["eu-west-1".to_string()]);
         let ps = problems(&with(&format!(
             "  {name}:\n    region: eu-west-1\n    regions: [moon-1]\n"
         )));
@@ -519,8 +519,8 @@ fn placement_keys_are_spelled_alike_and_the_old_spelling_still_reads() {
     ))
     .unwrap();
     assert_eq!(
-        c.collectors.config_compliance.placement().regions,
-        Some(vec!["eu-west-1".to_string()])
+        c.collectors.config_compliance.placement().listed_regions(),
+        ["eu-west-1".to_string()]
     );
     for (section, key) in [
         (

@@ -599,7 +599,8 @@ async fn run<K: Kind>(
     let deadline = Instant::now() + cfg.schedule().timeout.mul_f64(SCAN_BUDGET);
     let (noun, descs, region) = (K::NOUN, K::descs(), &c.region);
     // Several regions of one account may each deploy a name: the region is then a label.
-    let several = cfg.placement().regions.is_some_and(|r| r.len() > 1);
+    let place = cfg.placement();
+    let several = place.regions_from_aws() || place.listed_regions().len() > 1;
     let origin = Origin {
         deployed_by: &c.account_id,
         region: several.then_some(region.as_str()),

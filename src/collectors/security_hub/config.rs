@@ -6,7 +6,7 @@
 use serde::Deserialize;
 
 use crate::config::problem::{Problems, ValidateContext};
-use crate::config::section::{Key, Own, Parts};
+use crate::config::section::{Key, Own, Parts, Placement};
 
 /// Which Security Hub is read.
 #[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
@@ -46,7 +46,7 @@ pub struct SecurityHub {
     pub severities: Vec<String>,
     /// Security Hub CSPM: the home region, where ListConfigurationPolicyAssociations is asked
     /// ("Only the Security Hub CSPM delegated administrator can invoke this operation from the
-    /// home Region."). Default: the first of `regions`.
+    /// home Region."). Default: the first of `regions`; required with `regions: enabled`.
     #[serde(default)]
     pub home_region: Option<String>,
 }
@@ -76,6 +76,16 @@ impl Default for SecurityHub {
 impl Own for SecurityHub {
     const PLACEMENT: &'static [Key] = &[Key::Target, Key::Regions];
     const ENABLED_BY_DEFAULT: bool = false;
+
+    fn validate_placed(&self, place: &Placement, path: &str, p: &mut Problems) {
+        // The enabled regions change with the account, and their order is AWS's: no fixed first.
+        if place.regions_from_aws() && self.home_region.is_none() {
+            p.at(
+                format!("{path}.home_region"),
+                "with `regions: enabled`, name the home region (where the delegated administrator reads configuration policy associations)",
+            );
+        }
+    }
 
     fn validate(&self, path: &str, _: &ValidateContext<'_>, p: &mut Problems) {
         if !(1..=400).contains(&self.max_statistic_results) {

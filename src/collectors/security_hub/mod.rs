@@ -430,8 +430,9 @@ async fn cspm_run(ctx: &JobContext<Settings>) -> Result<Collected, CollectError>
         ctx.settings
             .place
             .placement()
-            .regions
-            .and_then(|r| r.first().cloned())
+            .listed_regions()
+            .first()
+            .cloned()
     });
     if home.as_deref().is_none_or(|h| h == region) {
         let failed = api::failed_associations(c).await.map(|f| {
