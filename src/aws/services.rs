@@ -167,6 +167,16 @@ macro_rules! services_table {
                     GetFindingsStatisticsFluentBuilder
                     -> GetFindingsStatisticsOutput, GetFindingsStatisticsError
                     requires [findingStatistics];
+                // One page of one id is read: the oldest, by the sort.
+                ListFindings in list_findings:
+                    ListFindingsFluentBuilder
+                    -> ListFindingsOutput, ListFindingsError
+                    requires [findingIds];
+                GetFindings in get_findings:
+                    GetFindingsFluentBuilder
+                    -> GetFindingsOutput, GetFindingsError
+                    requires [findings]
+                    each findings [accountId, createdAt, id];
                 ListMembers in list_members [paged]:
                     ListMembersFluentBuilder
                     -> ListMembersOutput, ListMembersError

@@ -95,6 +95,7 @@ pub const FAMILIES: &[(&str, &[&str])] = &[
             "aws_guardduty_findings",
             "aws_guardduty_findings_by_account",
             "aws_guardduty_findings_overdue",
+            "aws_guardduty_oldest_finding_created_timestamp_seconds",
             "aws_guardduty_members",
             "aws_guardduty_administrator_relationship",
             "aws_guardduty_feature_auto_enable",

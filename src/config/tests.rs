@@ -589,6 +589,46 @@ fn guardduty_finding_ages_default_per_severity_and_refuse_less_than_a_minute() {
     );
 }
 
+#[test]
+fn guardduty_oldest_findings_default_to_the_paging_buckets_and_refuse_others() {
+    let c = Config::from_yaml_str(include_str!("../../config.example.yaml")).unwrap();
+    assert_eq!(
+        c.collectors.guardduty.oldest_buckets(),
+        [false, false, true, true]
+    );
+    let c = Config::from_yaml_str(&format!(
+        "{GOOD}  guardduty:\n    oldest_findings: [medium]\n"
+    ))
+    .unwrap();
+    assert_eq!(
+        c.collectors.guardduty.oldest_buckets(),
+        [false, true, false, false]
+    );
+    let c =
+        Config::from_yaml_str(&format!("{GOOD}  guardduty:\n    oldest_findings: []\n")).unwrap();
+    assert_eq!(c.collectors.guardduty.oldest_buckets(), [false; 4]);
+    let ps = problems(&format!(
+        "{GOOD}  guardduty:\n    oldest_findings: [high, urgent, high]\n"
+    ));
+    assert!(
+        has(
+            &ps,
+            "collectors.guardduty.oldest_findings[1]",
+            "`urgent` is not one of low, medium, high, critical"
+        ),
+        "{ps:#?}"
+    );
+    assert!(
+        has(
+            &ps,
+            "collectors.guardduty.oldest_findings[2]",
+            "`high` is listed twice"
+        ),
+        "{ps:#?}"
+    );
+    assert_eq!(ps.len(), 2, "{ps:#?}");
+}
+
 const EXCEPTIONS_OK: &str = r#"
 targets:
   - name: org

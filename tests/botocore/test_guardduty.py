@@ -168,3 +168,93 @@ def test_errors(aws, accounts):
         with pytest.raises(ClientError) as e:
             raw.get_findings_statistics(DetectorId=d, **kw)
         assert error(e) == ("BadRequestException", 400), kw
+
+
+BUCKET_RANGES = {
+    "low": {"GreaterThanOrEqual": 0, "LessThan": 4},
+    "medium": {"GreaterThanOrEqual": 4, "LessThan": 7},
+    "high": {"GreaterThanOrEqual": 7, "LessThan": 9},
+    "critical": {"GreaterThanOrEqual": 9},
+}
+
+
+def test_findings_list_sorted_and_get_matches_the_oldest_exported(aws, accounts, exported):
+    """ListFindings (every page, the paginator) lists as many current findings as the statistics
+    count; sorted by createdAt it starts with the oldest, whose GetFindings createdAt is the
+    exporter's aws_guardduty_oldest_finding_created_timestamp_seconds for the buckets it reads
+    (high and critical by default)."""
+    cases = collections.Counter()
+    for account in accounts:
+        for region in REGIONS:
+            gd = aws.client("guardduty", region, account)
+            for d in gd.list_detectors()["DetectorIds"]:
+                ids = [
+                    i
+                    for p in gd.get_paginator("list_findings").paginate(
+                        DetectorId=d, FindingCriteria=CURRENT, PaginationConfig={"PageSize": 7}
+                    )
+                    for i in p["FindingIds"]
+                ]
+                stats = gd.get_findings_statistics(
+                    DetectorId=d, FindingCriteria=CURRENT, GroupBy="SEVERITY", MaxResults=100
+                )["FindingStatistics"]["GroupedBySeverity"]
+                assert len(ids) == len(set(ids)) == sum(s["TotalFindings"] for s in stats), (account, region)
+                for sev, rng in BUCKET_RANGES.items():
+                    crit = {"Criterion": dict(CURRENT["Criterion"], severity=rng)}
+                    page = gd.list_findings(
+                        DetectorId=d,
+                        FindingCriteria=crit,
+                        SortCriteria={"AttributeName": "createdAt", "OrderBy": "ASC"},
+                        MaxResults=50,
+                    )["FindingIds"]
+                    shown = exported.get(
+                        "aws_guardduty_oldest_finding_created_timestamp_seconds",
+                        account_id=account,
+                        region=region,
+                        severity=sev,
+                    )
+                    if not page:
+                        assert shown is None, (account, region, sev)
+                        continue
+                    found = gd.get_findings(DetectorId=d, FindingIds=page)["Findings"]
+                    assert [f["Id"] for f in found] == page
+                    created = [iso(f["CreatedAt"]) for f in found]
+                    assert created == sorted(created), (account, region, sev)
+                    for f in found:
+                        assert bucket(f["Severity"]) == sev
+                        assert f["Service"]["Archived"] is False
+                        assert f["Region"] == region and f["SchemaVersion"] == "2.0"
+                        assert iso(f["CreatedAt"]) <= iso(f["UpdatedAt"])
+                    if sev in ("high", "critical"):
+                        cases["oldest"] += 1
+                        assert shown == pytest.approx(created[0].timestamp(), abs=1e-3), (account, region, sev)
+                    else:
+                        assert shown is None, (account, region, sev)
+                    # Descending starts with the newest.
+                    newest = gd.list_findings(
+                        DetectorId=d,
+                        FindingCriteria=crit,
+                        SortCriteria={"AttributeName": "createdAt", "OrderBy": "DESC"},
+                        MaxResults=1,
+                    )["FindingIds"]
+                    last = gd.get_findings(DetectorId=d, FindingIds=newest)["Findings"][0]
+                    assert iso(last["CreatedAt"]) == max(created) or len(page) == 50
+    assert cases["oldest"] >= 1, cases
+
+
+def test_findings_errors(aws, accounts):
+    gd = aws.client("guardduty", "us-east-1", accounts[0])
+    raw = aws.client("guardduty", "us-east-1", accounts[0], validate=False)
+    d = gd.list_detectors()["DetectorIds"][0]
+    for kw in ({"MaxResults": 51}, {"MaxResults": 0}, {"NextToken": "forged"}):
+        with pytest.raises(ClientError) as e:
+            raw.list_findings(DetectorId=d, **kw)
+        assert error(e) == ("BadRequestException", 400), kw
+    with pytest.raises(ClientError) as e:
+        raw.get_findings(DetectorId=d, FindingIds=["0" * 32] * 51)
+    assert error(e) == ("BadRequestException", 400)
+    with pytest.raises(ClientError) as e:
+        gd.list_findings(DetectorId="0" * 32)
+    assert error(e) == ("BadRequestException", 400)
+    # An id the detector does not report is left out, not an error.
+    assert gd.get_findings(DetectorId=d, FindingIds=["f" * 32])["Findings"] == []

@@ -54,6 +54,50 @@ pub(crate) fn expected_overdue(w: &World, a: &str, r: &str) -> BTreeMap<String, 
     out
 }
 
+/// The oldest current finding of each bucket among those `a`'s detector in `r` lists (its
+/// members' too on an administrator): the accounts that hold one created then (several on a
+/// tie), and the time. The simulator's creation times are relative to the wall clock.
+pub(crate) fn expected_oldest(w: &World, a: &str, r: &str) -> [Option<(Vec<String>, f64)>; 4] {
+    let mut out: [Option<(Vec<String>, f64)>; 4] = Default::default();
+    for (acct, sev, n, created) in gd::current_findings(w, a, r) {
+        if n <= 0 {
+            continue;
+        }
+        let slot = &mut out[bucket(sev).0];
+        match slot {
+            Some((holders, t)) if (created - *t).abs() < 1e-6 => holders.push(acct),
+            Some((_, t)) if created > *t => {}
+            _ => *slot = Some((vec![acct], created)),
+        }
+    }
+    out
+}
+
+/// Asserts `got` (the exported creation times per bucket) is `want` within `slack` seconds: the
+/// simulator computes creation times from its clock at each call.
+pub(crate) fn assert_oldest(got: [Option<f64>; 4], want: [Option<f64>; 4], what: &str) {
+    for (b, (g, w)) in got.iter().zip(want).enumerate() {
+        match (g, w) {
+            (None, None) => {}
+            (Some(g), Some(w)) => assert!(
+                (g - w).abs() < 120.0,
+                "{what} {}: {g} vs {w}",
+                SEVERITIES[b]
+            ),
+            _ => panic!("{what} {}: exported {g:?}, expected {w:?}", SEVERITIES[b]),
+        }
+    }
+}
+
+fn oldest(s: &Scrape, a: &str, r: &str) -> [Option<f64>; 4] {
+    SEVERITIES.map(|sev| {
+        s.get(
+            "aws_guardduty_oldest_finding_created_timestamp_seconds",
+            &[("account_id", a), ("region", r), ("severity", sev)],
+        )
+    })
+}
+
 fn overdue(s: &Scrape, a: &str, r: &str) -> [Option<f64>; 4] {
     SEVERITIES.map(|sev| {
         s.get(
@@ -98,6 +142,7 @@ async fn scrape_shows_every_family_for_every_account_and_region() {
     let (mut detectors_total, mut admin_detectors) = (0u64, 0u64);
     // GetFindingsStatistics calls for overdue findings: one per bucket with current findings.
     let (mut overdue_calls, mut overdue_seen) = (0u64, 0.0);
+    let (mut list_findings_calls, mut get_findings_calls) = (0u64, 0u64);
     for a in &accounts {
         for r in &regions {
             let (dets, members, by_account, admin) = env.sim.world(|w| {
@@ -164,6 +209,20 @@ async fn scrape_shows_every_family_for_every_account_and_region() {
                 );
                 overdue_seen += late[2];
                 overdue_calls += want.iter().filter(|n| **n > 0.0).count() as u64;
+                // The oldest finding of each bucket `oldest_findings` names (high and critical
+                // by default) that has findings: one ListFindings each, and one GetFindings for
+                // them all.
+                let mut first = env.sim.world(|w| expected_oldest(w, a, r));
+                first[0] = None;
+                first[1] = None;
+                assert_oldest(
+                    oldest(&s, a, r),
+                    first.map(|o| o.map(|(_, t)| t)),
+                    &format!("{a} {r}"),
+                );
+                let paging = want[2..].iter().filter(|n| **n > 0.0).count() as u64;
+                list_findings_calls += paging;
+                get_findings_calls += u64::from(paging > 0);
 
                 let got_members = s.matching("aws_guardduty_members", &l);
                 if members.is_empty() {
@@ -285,6 +344,8 @@ async fn scrape_shows_every_family_for_every_account_and_region() {
             detectors_total + admin_detectors + overdue_calls,
         ),
         ("ListMembers", detectors_total),
+        ("ListFindings", list_findings_calls),
+        ("GetFindings", get_findings_calls),
         ("GetAdministratorAccount", detectors_total - admin_detectors),
         ("ListThreatIntelSets", lists[4]),
         ("GetThreatIntelSet", lists[0]),

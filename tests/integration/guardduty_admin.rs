@@ -501,7 +501,10 @@ async fn findings_of_fewer_than_100_accounts_take_one_call_a_bucket() {
     };
     let env = on_demand(
         world,
-        &admin_collectors().replace("regions: [us-east-1, eu-west-1]", "regions: [us-east-1]"),
+        &admin_collectors().replace(
+            "regions: [us-east-1, eu-west-1]",
+            "regions: [us-east-1]\n    oldest_findings: [low, medium, high, critical]",
+        ),
     )
     .await;
     assert_eq!(env.cycle().await, 0, "{:?}", env.app.store.status());
@@ -530,6 +533,46 @@ async fn findings_of_fewer_than_100_accounts_take_one_call_a_bucket() {
             .count() as u64
     });
     assert_eq!(env.sim.calls("GetFindingsStatistics"), 4 + with_findings);
+    // The organization's oldest finding of each bucket with findings (every bucket here, by
+    // `oldest_findings`): one ListFindings a bucket and one GetFindings, whatever the members;
+    // exported under the account holding it.
+    assert_eq!(env.sim.calls("ListFindings"), with_findings);
+    assert_eq!(env.sim.calls("GetFindings"), u64::from(with_findings > 0));
+    let mgmt = env.sim.world(|w| w.management().id.clone());
+    let want = env
+        .sim
+        .world(|w| crate::guardduty::expected_oldest(w, &mgmt, r));
+    let exported = s.matching(
+        "aws_guardduty_oldest_finding_created_timestamp_seconds",
+        &[("region", r)],
+    );
+    assert_eq!(
+        exported.len() as u64,
+        with_findings,
+        "one series a bucket: {exported:?}"
+    );
+    for (b, sev) in SEVERITIES.iter().enumerate() {
+        let Some((holders, t)) = &want[b] else {
+            continue;
+        };
+        let got: Vec<_> = exported
+            .iter()
+            .filter(|(k, _)| k.contains(&format!("severity=\"{sev}\"")))
+            .collect();
+        assert_eq!(got.len(), 1, "{sev}: {got:?}");
+        let (key, v) = got[0];
+        assert!(
+            holders
+                .iter()
+                .any(|h| key.contains(&format!("account_id=\"{h}\""))),
+            "{sev}: {key} is not one of {holders:?}"
+        );
+        crate::guardduty::assert_oldest(
+            [Some(*v), None, None, None],
+            [Some(*t), None, None, None],
+            sev,
+        );
+    }
     env.stop().await;
 }
 

@@ -44,6 +44,8 @@ one through boto3, so this table cannot go stale silently):
 | GuardDuty GetDetector                           | guardduty              | supported   | the detector and its enabled state exported (no features: moto lists none) |
 | GuardDuty GetFindingsStatistics                 | guardduty              | unsupported (HTTP 404) | its parts (findings, overdue findings) fail: up 0, operation logged, detector still exported |
 | GuardDuty ListMembers                           | guardduty              | unsupported (HTTP 404) | its part fails the same way            |
+| GuardDuty ListFindings                          | guardduty              | unsupported (HTTP 404) | its part (oldest findings) fails the same way, at its first bucket |
+| GuardDuty GetFindings                           | guardduty              | unsupported (HTTP 404) | not reached: ListFindings fails first in the same part |
 | GuardDuty GetAdministratorAccount               | guardduty              | supported   | not reached: ListMembers fails first in the same part |
 | GuardDuty GetMemberDetectors                    | guardduty administrator| unsupported (HTTP 404) | not run here (administrator mode)      |
 | GuardDuty DescribeOrganizationConfiguration     | guardduty administrator| unsupported (HTTP 404) | not run here (administrator mode)      |
@@ -247,7 +249,7 @@ def test_collectors_needing_unsupported_operations_fail_cleanly(moto, world, ful
             assert "GetInvitationsCount" in failed[key], (key, failed[key])
         if key[0] == "guardduty" and op == "GetFindingsStatistics":
             # Every part of each detector failed, each named.
-            for other in ("ListMembers", "ListThreatIntelSets", "ListFilters"):
+            for other in ("ListMembers", "ListFindings", "ListThreatIntelSets", "ListFilters"):
                 assert other in failed[key], (key, other, failed[key])
             assert "ListIPSets" not in failed[key] and "GetIPSet" not in failed[key], (key, failed[key])
     down = {
@@ -310,6 +312,9 @@ def test_collectors_needing_unsupported_operations_fail_cleanly(moto, world, ful
     # counts unknown, asks its first bucket and stops at the error).
     assert calls(exp, "guardduty", "GetFindingsStatistics", "error") == 2 * n
     assert calls(exp, "guardduty", "ListMembers", "error") == n
+    # The oldest findings part, with the counts unknown, asks its first bucket (high) and stops.
+    assert calls(exp, "guardduty", "ListFindings", "error") == n
+    assert calls(exp, "guardduty", "GetFindings") == 0
     for op in ("ListThreatIntelSets", "ListFilters"):
         assert calls(exp, "guardduty", op, "error") >= n, op
     assert calls(exp, "guardduty", "ListIPSets") == n

@@ -1,5 +1,6 @@
 //! GuardDuty in the restJson1 protocol: ListDetectors, GetDetector, GetFindingsStatistics,
-//! ListMembers and GetAdministratorAccount at their real paths (the administrator's
+//! ListMembers and GetAdministratorAccount at their real paths (ListFindings and GetFindings in
+//! `guardduty_findings`, the administrator's
 //! organization-wide operations are in `guardduty_org`, the sets, filters and invitations in
 //! `guardduty_lists`), with the real error shapes
 //! (`x-amzn-ErrorType` header and a JSON body; BadRequestException is HTTP 400).
@@ -21,7 +22,7 @@ use crate::guardduty_accounts::{
 };
 use crate::wire::{iso8601, json_ok, next_token, AwsError};
 use crate::world::{Account, World};
-use crate::{guardduty_lists, guardduty_org};
+use crate::{guardduty_findings, guardduty_lists, guardduty_org};
 
 pub use crate::guardduty_accounts::{
     account_counts, administrator, current_findings, detectors, finding_created, is_administrator,
@@ -37,6 +38,8 @@ pub fn handle(world: &mut World, call: &Call) -> Answer {
         "GetFindingsStatistics" => statistics(world, call),
         "ListMembers" => list_members(world, call),
         "GetAdministratorAccount" => get_administrator(world, call),
+        "ListFindings" => guardduty_findings::list_findings(world, call),
+        "GetFindings" => guardduty_findings::get_findings(world, call),
         "GetMemberDetectors"
         | "DescribeOrganizationConfiguration"
         | "GetOrganizationStatistics"

@@ -61,9 +61,10 @@ pub const FINDING_AGES: [f64; 4] = [7_200.0, 3.0 * 86_400.0, 10.0 * 86_400.0, 45
 /// created, in seconds since the epoch: the wall clock's now minus an age drawn from
 /// [`FINDING_AGES`] per (account, region, severity), or the age a test set with
 /// [`State::set_finding_age`](crate::world::guardduty::State::set_finding_age). All findings
-/// of one severity value in one account share it. Relative to the wall clock, not to the
-/// simulator's fixed epoch, because the exporter compares it with its own clock: a finding
-/// two hours old is not past a day's remediation age, whenever the test runs.
+/// of one severity value in one account share it. Relative to the wall clock when the world was
+/// made, not to the simulator's fixed epoch, because the exporter compares it with its own
+/// clock: a finding two hours old is not past a day's remediation age, whenever the test runs;
+/// and it holds still between calls, as a finding's `createdAt` does.
 pub fn finding_created(w: &World, account: &str, region: &str, severity: f64) -> f64 {
     let age = match w
         .guardduty
@@ -80,11 +81,7 @@ pub fn finding_created(w: &World, account: &str, region: &str, severity: f64) ->
             FINDING_AGES[(h % FINDING_AGES.len() as u64) as usize]
         }
     };
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0);
-    now - age
+    w.guardduty.clock - age
 }
 
 /// Relationship statuses with which a member sees its administrator in GetAdministratorAccount:

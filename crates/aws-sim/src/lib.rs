@@ -56,6 +56,7 @@ pub mod draw;
 pub mod fault;
 pub mod guardduty;
 pub mod guardduty_accounts;
+pub mod guardduty_findings;
 pub mod guardduty_lists;
 pub mod guardduty_org;
 pub mod iam;

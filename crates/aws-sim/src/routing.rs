@@ -195,6 +195,8 @@ fn guardduty_operation(method: &http::Method, path: &str) -> String {
         ("GET", ["detector"]) => "ListDetectors",
         ("GET", ["detector", _]) => "GetDetector",
         ("POST", ["detector", _, "findings", "statistics"]) => "GetFindingsStatistics",
+        ("POST", ["detector", _, "findings"]) => "ListFindings",
+        ("POST", ["detector", _, "findings", "get"]) => "GetFindings",
         ("GET", ["detector", _, "member"]) => "ListMembers",
         ("GET", ["detector", _, "administrator"]) => "GetAdministratorAccount",
         ("POST", ["detector", _, "member", "detector", "get"]) => "GetMemberDetectors",

@@ -49,6 +49,16 @@ pub struct GuardDuty {
     /// age and counted in `aws_guardduty_findings_overdue` (by its `createdAt`).
     #[serde(default)]
     pub finding_ages: FindingAges,
+    /// The severity buckets whose oldest current finding is read and exported
+    /// (`aws_guardduty_oldest_finding_created_timestamp_seconds`): a ListFindings each (only
+    /// where the bucket has findings) and one GetFindings for them all. Default: high and
+    /// critical, the buckets that page; an empty list reads none.
+    #[serde(default = "default_oldest_findings")]
+    pub oldest_findings: Vec<String>,
+}
+
+fn default_oldest_findings() -> Vec<String> {
+    vec!["high".into(), "critical".into()]
 }
 
 /// The remediation age of each severity bucket: a current finding created longer ago than
@@ -101,6 +111,13 @@ impl FindingAges {
     }
 }
 
+impl GuardDuty {
+    /// Which buckets (low, medium, high, critical) `oldest_findings` names.
+    pub fn oldest_buckets(&self) -> [bool; 4] {
+        ["low", "medium", "high", "critical"].map(|b| self.oldest_findings.iter().any(|o| o == b))
+    }
+}
+
 fn default_accounts_refresh() -> HumanDuration {
     d(3600)
 }
@@ -115,6 +132,7 @@ impl Default for GuardDuty {
             accounts_refresh: default_accounts_refresh(),
             lists_interval: default_lists_interval(),
             finding_ages: FindingAges::default(),
+            oldest_findings: default_oldest_findings(),
         }
     }
 }
@@ -141,6 +159,19 @@ impl Own for GuardDuty {
         {
             if age < std::time::Duration::from_secs(60) {
                 p.at(format!("{path}.finding_ages.{name}"), "must be at least 1m");
+            }
+        }
+        for (i, o) in self.oldest_findings.iter().enumerate() {
+            if !["low", "medium", "high", "critical"].contains(&o.as_str()) {
+                p.at(
+                    format!("{path}.oldest_findings[{i}]"),
+                    format!("`{o}` is not one of low, medium, high, critical"),
+                );
+            } else if self.oldest_findings[..i].contains(o) {
+                p.at(
+                    format!("{path}.oldest_findings[{i}]"),
+                    format!("`{o}` is listed twice"),
+                );
             }
         }
         if self.mode == Mode::Administrator

@@ -71,6 +71,12 @@ pub(super) static OVERDUE: Desc = Desc {
     kind: Kind::Gauge,
     labels: &["account_id", "region", "severity"],
 };
+pub(super) static OLDEST: Desc = Desc {
+    name: "aws_guardduty_oldest_finding_created_timestamp_seconds",
+    help: "When the oldest current (not archived) GuardDuty finding of each severity bucket (those of aws_guardduty_findings) was created (its createdAt), in seconds since the epoch; buckets without current findings have no series. time() minus it is that finding's age, so an alert can hold any remediation age (time() - this > 48 * 3600). In accounts mode, among the findings the account's detector lists (an administrator's include its members'); in administrator mode, the oldest of the organization in the region, under the account that holds it.",
+    kind: Kind::Gauge,
+    labels: &["account_id", "region", "severity"],
+};
 pub(super) static MEMBERS: Desc = Desc {
     name: "aws_guardduty_members",
     help: "Member accounts of this GuardDuty administrator by relationship status; every documented status is exported (0 when none), for detectors that have members.",
@@ -329,6 +335,27 @@ pub fn overdue_reading(
 pub fn overdue_push(f: &mut Family, account_id: &str, region: &str, counts: [i64; 4]) {
     for (name, n) in SEVERITIES.iter().zip(counts).filter(|(_, n)| *n > 0) {
         f.push(&[account_id, region, name], n as f64);
+    }
+}
+
+/// `aws_guardduty_oldest_finding_created_timestamp_seconds` of one region from the oldest
+/// finding of each bucket of [`SEVERITIES`]: under `account_id` (accounts mode: the detector's
+/// account), or with `None` under the account that holds the finding (administrator mode).
+pub fn oldest_reading(
+    account_id: Option<&str>,
+    region: &str,
+    oldest: &[Option<super::api::Oldest>; 4],
+) -> Reading {
+    let mut f = Family::new(&OLDEST);
+    for (name, o) in SEVERITIES.iter().zip(oldest) {
+        if let Some(o) = o {
+            let account = account_id.unwrap_or(&o.account_id);
+            f.push(&[account, region, name], o.created);
+        }
+    }
+    Reading {
+        families: vec![f],
+        items: Vec::new(),
     }
 }
 

@@ -5,11 +5,14 @@
 //! and protection plans), GetFindingsStatistics grouped by severity over current findings, and
 //! ListMembers (every page, every relationship), and GetFindingsStatistics once more per
 //! severity bucket that has current findings, over those created before the bucket's
-//! remediation age (`finding_ages`; `aws_guardduty_findings_overdue`). A detector with
-//! members belongs to an administrator: it also gets GetFindingsStatistics grouped by account. One without members
-//! may belong to a member account: it gets GetAdministratorAccount. That is 5 calls plus
-//! one per severity bucket with findings (at most 4) for an ordinary account, 4 plus one per
-//! 50 members plus the same (at most 4) for an administrator, and 1 where GuardDuty is off.
+//! remediation age (`finding_ages`; `aws_guardduty_findings_overdue`), and ListFindings per
+//! bucket of `oldest_findings` with current findings (one id, sorted by `createdAt`) with one
+//! GetFindings for them all (`aws_guardduty_oldest_finding_created_timestamp_seconds`). A
+//! detector with members belongs to an administrator: it also gets GetFindingsStatistics
+//! grouped by account. One without members may belong to a member account: it gets
+//! GetAdministratorAccount. That is 5 calls plus one per severity bucket with findings (at most
+//! 4) plus the oldest findings' (at most 3 by default) for an ordinary account, 4 plus one per
+//! 50 members plus the same for an administrator, and 1 where GuardDuty is off.
 //!
 //! `mode: administrator`: one job per region on the GuardDuty administrator reads the whole
 //! organization (see [`admin`]); the collector then has no per-account jobs at all, so no
@@ -125,6 +128,11 @@ pub async fn collect(
                 .await
                 .map(|n| convert::overdue_reading(account, region, n, &ages_h));
             out.part(format!("overdue findings of detector {}", det.id), overdue);
+            let wanted = ctx.settings.oldest_buckets();
+            let oldest = api::oldest(c, &det.id, [0, 1, 2, 3].map(|b| ask[b] && wanted[b]))
+                .await
+                .map(|o| convert::oldest_reading(Some(account), region, &o));
+            out.part(format!("oldest findings of detector {}", det.id), oldest);
         }
         let members = api::members(c, &det.id).await.map(|m| {
             managed |= m

@@ -50,12 +50,21 @@ pub struct State {
     pub(crate) findings: HashMap<(String, String), Vec<(f64, i64)>>,
     pub(crate) relationships: HashMap<(String, String), String>,
     pub(crate) finding_ages: HashMap<(String, String), f64>,
+    /// The wall-clock time the world was made, in seconds since the epoch: findings were
+    /// created an age before it, so their creation times hold still from one call to the next.
+    pub(crate) clock: f64,
 }
 
 impl State {
     /// Nothing overridden yet.
     pub fn new(_opts: &Options) -> Self {
-        State::default()
+        State {
+            clock: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs_f64())
+                .unwrap_or(0.0),
+            ..State::default()
+        }
     }
 
     /// Replaces the detectors of (account, region); an empty list turns GuardDuty off there.

@@ -9,6 +9,8 @@
 //!   most 100 accounts (the administrator and its Enabled members);
 //! - `overdue findings`: the same per severity bucket with a `createdAt` criterion (created
 //!   before the bucket's remediation age), only for buckets where some account has findings;
+//! - `oldest findings`: ListFindings per bucket of `oldest_findings` that has findings (sorted
+//!   by `createdAt`, one id) and one GetFindings: the organization's oldest of each;
 //! - `organization configuration`: DescribeOrganizationConfiguration (auto-enable per plan);
 //! - `organization statistics`: GetOrganizationStatistics;
 //! - `coverage`: GetCoverageStatistics, once per coverage status;
@@ -27,7 +29,8 @@
 //!
 //! Calls per run with `n` members, `e` of them Enabled: 3 + ceil(n/50) + ceil(e/50) +
 //! 4 * ceil((e+1)/100) + 1 + 1 + 2, plus at most 4 for overdue findings (one per bucket with
-//! findings; one more per 50 accounts only in a bucket where 100 or more have overdue ones), plus ceil(accounts/20) once per `accounts_refresh` and
+//! findings; one more per 50 accounts only in a bucket where 100 or more have overdue ones), plus at
+//! most 5 for the oldest findings (3 with the default `oldest_findings`), plus ceil(accounts/20) once per `accounts_refresh` and
 //! 3 + sets + filters once per `lists_interval`.
 
 pub mod api;
@@ -128,6 +131,20 @@ pub async fn collect(
         .await
         .map(|m| convert::overdue(region, &m, &ages_h));
     out.part("overdue findings", overdue);
+    // The organization's oldest finding per bucket of `oldest_findings`, only in buckets where
+    // some account has findings (all when the counts failed): at most 5 calls, whatever the
+    // members.
+    let mut ask = [known.is_none(); 4];
+    for counts in known.iter().flat_map(|k| k.values()) {
+        for (b, n) in counts.iter().enumerate() {
+            ask[b] |= *n > 0;
+        }
+    }
+    let wanted = ctx.settings.oldest_buckets();
+    let oldest = super::api::oldest(c, &id, [0, 1, 2, 3].map(|b| ask[b] && wanted[b]))
+        .await
+        .map(|o| super::convert::oldest_reading(None, region, &o));
+    out.part("oldest findings", oldest);
 
     let conf = api::org_configuration(c, &id)
         .await
