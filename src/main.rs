@@ -432,9 +432,10 @@ fn demo_config(
         Some(id) if Some(id) != config_admin.as_ref() => {
             excluded.push(format!("\"{id}\""));
             admin_target.push_str(&format!(
-                "  - name: securityhub-admin\n    role_arn: arn:aws:iam::{id}:role/{role}\n    regions: {regions}\n"
+                "  - name: securityhub-admin\n    role_arn: arn:aws:iam::{id}:role/{role}\n    regions: enabled\n"
             ));
-            format!("  security_hub:\n    enabled: true\n    interval: {interval}\n    target: securityhub-admin\n    regions: {regions}\n    severities: [CRITICAL]\n")
+            // Every region the administrator enables, so one it opted into is read too.
+            format!("  security_hub:\n    enabled: true\n    interval: {interval}\n    target: securityhub-admin\n    regions: enabled\n    home_region: us-east-1\n    severities: [CRITICAL]\n")
         }
         _ => String::new(),
     };
@@ -493,6 +494,23 @@ async fn demo(
     let sim = Sim::start(world)
         .await
         .context("cannot start the simulated AWS")?;
+    // The Security Hub administrator opted into af-south-1 and has Security Hub off there (the
+    // simulator serves nothing in opt-in regions): its section reads every region the
+    // administrator enables, so the demo shows a region where Security Hub is not enabled.
+    sim.world(|w| {
+        let Some(admin) = aws_sim::securityhub::administrator(w).filter(|a| a.index != 0) else {
+            return;
+        };
+        let id = admin.id.clone();
+        let mut regions: Vec<(String, String)> = w
+            .opts
+            .regions
+            .iter()
+            .map(|r| (r.clone(), "ENABLED_BY_DEFAULT".to_string()))
+            .collect();
+        regions.push(("af-south-1".into(), "ENABLED".into()));
+        w.regions.overrides.insert(id, regions);
+    });
     let listener = match TcpListener::bind(listen).await {
         Ok(l) => l,
         Err(e) => {
