@@ -17,8 +17,8 @@ use serde_json::{json, Value};
 use crate::call::{Answer, Call};
 use crate::draw::{hash, EPOCH};
 use crate::guardduty_accounts::{
-    bad_request, findings_by_account, member, member_accounts, merge_severities, owned_detector,
-    page_args, totals,
+    bad_request, body_max_results, findings_by_account, member, member_accounts, merge_severities,
+    owned_detector, page_args, totals,
 };
 use crate::wire::{iso8601, json_ok, next_token, AwsError};
 use crate::world::{Account, World};
@@ -158,17 +158,7 @@ fn statistics(world: &mut World, call: &Call) -> Answer {
             "The request is rejected because maxResults and orderBy can only be used with groupBy.",
         ));
     }
-    let limit = match max {
-        None => 25,
-        Some(v) => match v.as_u64() {
-            Some(n) if (1..=100).contains(&n) => n as usize,
-            _ => {
-                return Err(bad_request(format!(
-                    "1 validation error detected: Value '{v}' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and 100"
-                )))
-            }
-        },
-    };
+    let limit = body_max_results(max, 25, 100)?;
     let ascending = match order {
         None | Some("DESC") => false,
         Some("ASC") => true,

@@ -355,17 +355,35 @@ pub(crate) fn bad_request(msg: impl Into<String>) -> AwsError {
     AwsError::client("BadRequestException", msg)
 }
 
+/// The validation error of a `maxResults` outside 1 to `max`, as GuardDuty words it.
+pub(crate) fn max_results_invalid(v: impl std::fmt::Display, max: usize) -> AwsError {
+    bad_request(format!(
+        "1 validation error detected: Value '{v}' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and {max}"
+    ))
+}
+
+/// `maxResults` of a JSON body (1 to `max`; `default` when absent).
+pub(crate) fn body_max_results(
+    v: Option<&serde_json::Value>,
+    default: usize,
+    max: usize,
+) -> Result<usize, AwsError> {
+    match v {
+        None => Ok(default),
+        Some(v) => match v.as_u64() {
+            Some(n) if (1..=max as u64).contains(&n) => Ok(n as usize),
+            _ => Err(max_results_invalid(v, max)),
+        },
+    }
+}
+
 /// `maxResults` (1 to `max`, default `max`) and the offset of `nextToken`, from the query string.
 pub(crate) fn page_args(call: &Call, scope: &str, max: usize) -> Result<(usize, usize), AwsError> {
     let limit = match call.param("maxResults") {
         None => max,
         Some(v) => match v.parse::<usize>() {
             Ok(n) if (1..=max).contains(&n) => n,
-            _ => {
-                return Err(bad_request(format!(
-                    "1 validation error detected: Value '{v}' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and {max}"
-                )))
-            }
+            _ => return Err(max_results_invalid(v, max)),
         },
     };
     let offset = match call.param("nextToken") {

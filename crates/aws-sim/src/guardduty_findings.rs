@@ -22,7 +22,7 @@ use serde_json::{json, Value};
 use crate::call::{Answer, Call};
 use crate::draw::hash;
 use crate::guardduty_accounts::{
-    bad_request, finding_created, findings_by_account, owned_detector,
+    bad_request, body_max_results, finding_created, findings_by_account, owned_detector,
 };
 use crate::guardduty_org::{apply_criteria, ByAccount};
 use crate::wire::{iso8601, json_ok, next_token, parse_token};
@@ -184,17 +184,7 @@ fn sort(groups: &mut [Group], b: &Value) -> Result<(), crate::wire::AwsError> {
 pub fn list_findings(world: &mut World, call: &Call) -> Answer {
     let d = owned_detector(world, call)?;
     let b = &call.json;
-    let limit = match b.get("maxResults") {
-        None => 50,
-        Some(v) => match v.as_u64() {
-            Some(n) if (1..=50).contains(&n) => n as usize,
-            _ => {
-                return Err(bad_request(format!(
-                    "1 validation error detected: Value '{v}' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and 50"
-                )))
-            }
-        },
-    };
+    let limit = body_max_results(b.get("maxResults"), 50, 50)?;
     // The token is for one listing: the same criteria and sort.
     let scope = format!(
         "ListFindings|{}|{}|{}|{}|{}",

@@ -16,7 +16,8 @@ use serde_json::{json, Value};
 use crate::call::{Answer, Call};
 use crate::draw::{hash, EPOCH};
 use crate::guardduty_accounts::{
-    bad_request, detectors_of, find_account, is_administrator, owned_detector, relationship,
+    bad_request, detectors_of, find_account, is_administrator, max_results_invalid, owned_detector,
+    relationship,
 };
 use crate::wire::{json_ok, AwsError};
 use crate::world::guardduty::Detector;
@@ -275,9 +276,7 @@ fn org_configuration(world: &mut World, call: &Call) -> Answer {
     }
     if let Some(v) = call.param("maxResults") {
         if !matches!(v.parse::<u32>(), Ok(1..=50)) {
-            return Err(bad_request(format!(
-                "1 validation error detected: Value '{v}' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and 50"
-            )));
+            return Err(max_results_invalid(v, 50));
         }
     }
     let auto = |n: &str| {
