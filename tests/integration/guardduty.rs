@@ -131,6 +131,65 @@ fn notes(env: &Env, account: &str, region: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The oldest findings of a detector are read again only when its counts change: a new high
+/// finding older than the others moves the exported time after one ListFindings and one
+/// GetFindings, in that detector alone; a cycle at the same counts costs nothing.
+#[tokio::test]
+async fn the_oldest_findings_are_read_again_when_the_counts_change() {
+    let env = env(WorldOptions::default()).await;
+    let (accounts, regions) = ids(&env);
+    // A member with a detector in the region no administrator reads (an administrator's
+    // detector counts its members' findings, so its oldest would be read again too).
+    let r = regions[1].clone();
+    let a = env.sim.world(|w| {
+        accounts[1..]
+            .iter()
+            .find(|a| !gd::detectors(w, a, &r).is_empty() && gd::members(w, a, &r).is_empty())
+            .expect("a member with a detector")
+            .clone()
+    });
+    assert!(env.sim.world(|w| gd::administrator(w, &a, &r)).is_none());
+    env.sim.reset_calls();
+    assert_eq!(env.cycle().await, 0);
+    assert_eq!(
+        env.sim.calls("ListFindings"),
+        0,
+        "same counts: nothing read"
+    );
+    assert_eq!(env.sim.calls("GetFindings"), 0);
+    // Three high findings, thirty days old, in one account and region.
+    env.sim.world(|w| {
+        w.guardduty.set_findings(&a, &r, vec![(8.0, 3)]);
+        w.guardduty.set_finding_age(&a, &r, 30.0 * 86_400.0);
+    });
+    env.sim.reset_calls();
+    assert_eq!(env.cycle().await, 0);
+    assert_eq!(
+        env.sim.calls("ListFindings"),
+        1,
+        "the high bucket of that detector"
+    );
+    assert_eq!(env.sim.calls("GetFindings"), 1);
+    let s = env.scrape().await;
+    let want = env.sim.world(|w| expected_oldest(w, &a, &r));
+    assert_oldest(
+        oldest(&s, &a, &r),
+        [None, None, want[2].as_ref().map(|o| o.1), None],
+        "after the change",
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    let high = oldest(&s, &a, &r)[2].expect("a high finding");
+    assert!(
+        (now - high - 30.0 * 86_400.0).abs() < 600.0,
+        "{}",
+        now - high
+    );
+    env.stop().await;
+}
+
 #[tokio::test]
 async fn scrape_shows_every_family_for_every_account_and_region() {
     let env = env(WorldOptions::default()).await;
@@ -143,6 +202,9 @@ async fn scrape_shows_every_family_for_every_account_and_region() {
     // GetFindingsStatistics calls for overdue findings: one per bucket with current findings.
     let (mut overdue_calls, mut overdue_seen) = (0u64, 0.0);
     let (mut list_findings_calls, mut get_findings_calls) = (0u64, 0u64);
+    // The first cycle read the oldest findings: one ListFindings per high or critical bucket
+    // with findings, one GetFindings per detector that has any.
+    let first_cycle = (env.sim.calls("ListFindings"), env.sim.calls("GetFindings"));
     for a in &accounts {
         for r in &regions {
             let (dets, members, by_account, admin) = env.sim.world(|w| {
@@ -305,6 +367,16 @@ async fn scrape_shows_every_family_for_every_account_and_region() {
         "a high finding is past its age somewhere"
     );
 
+    assert!(
+        list_findings_calls > 0,
+        "some detector has high or critical findings"
+    );
+    assert_eq!(
+        first_cycle,
+        (list_findings_calls, get_findings_calls),
+        "the first cycle's oldest-finding calls (ListFindings, GetFindings)"
+    );
+
     // The call budget of one cycle: 1 ListDetectors per (account, region); per detector
     // GetDetector, GetFindingsStatistics and ListMembers (one page here); then either
     // GetFindingsStatistics by account (administrator) or GetAdministratorAccount (the rest).
@@ -344,8 +416,8 @@ async fn scrape_shows_every_family_for_every_account_and_region() {
             detectors_total + admin_detectors + overdue_calls,
         ),
         ("ListMembers", detectors_total),
-        ("ListFindings", list_findings_calls),
-        ("GetFindings", get_findings_calls),
+        // The oldest findings were read in the first cycle; at the same counts, none now: no
+        // ListFindings or GetFindings in this map.
         ("GetAdministratorAccount", detectors_total - admin_detectors),
         ("ListThreatIntelSets", lists[4]),
         ("GetThreatIntelSet", lists[0]),

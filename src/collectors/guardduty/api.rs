@@ -410,6 +410,47 @@ pub async fn oldest(
     Ok(result)
 }
 
+/// The oldest findings of a detector as last read: at which bucket counts, for which buckets,
+/// and when.
+#[derive(Clone, Debug)]
+pub struct OldestRead {
+    detector: String,
+    counts: [i64; 4],
+    ask: [bool; 4],
+    at: std::time::Instant,
+    oldest: [Option<Oldest>; 4],
+}
+
+/// [`oldest`], or the last read's answer when it is of the same detector and buckets, at the same
+/// current-finding counts per bucket (`counts`, known from this run's findings part), and younger
+/// than `max_age`. A bucket's oldest current finding changes when a finding is archived (its
+/// count falls) or the bucket was empty (it rises); both show in the counts, except an archive
+/// and a new finding of one bucket between two runs, which `max_age` (the job's
+/// `lists_interval`) bounds. Unknown counts always read. Steady, a detector costs no call here.
+pub async fn oldest_kept(
+    c: &RegionClients,
+    id: &str,
+    ask: [bool; 4],
+    counts: Option<[i64; 4]>,
+    kept: &mut Option<OldestRead>,
+    max_age: std::time::Duration,
+) -> Result<[Option<Oldest>; 4], CollectError> {
+    if let (Some(counts), Some(k)) = (counts, kept.as_ref()) {
+        if k.detector == id && k.counts == counts && k.ask == ask && k.at.elapsed() < max_age {
+            return Ok(k.oldest.clone());
+        }
+    }
+    let read = oldest(c, id, ask).await?;
+    *kept = counts.map(|counts| OldestRead {
+        detector: id.to_string(),
+        counts,
+        ask,
+        at: std::time::Instant::now(),
+        oldest: read.clone(),
+    });
+    Ok(read)
+}
+
 /// GetFindingsStatistics over the findings `criteria` selects, grouped by `group`, the largest
 /// groups first.
 pub(super) async fn statistics(

@@ -7,7 +7,8 @@
 //! severity bucket that has current findings, over those created before the bucket's
 //! remediation age (`finding_ages`; `aws_guardduty_findings_overdue`), and ListFindings per
 //! bucket of `oldest_findings` with current findings (one id, sorted by `createdAt`) with one
-//! GetFindings for them all (`aws_guardduty_oldest_finding_created_timestamp_seconds`). A
+//! GetFindings for them all (`aws_guardduty_oldest_finding_created_timestamp_seconds`), only
+//! when a bucket's count changed since the last read or `lists_interval` passed. A
 //! detector with members belongs to an administrator: it also gets GetFindingsStatistics
 //! grouped by account. One without members may belong to a member account: it gets
 //! GetAdministratorAccount. That is 5 calls plus one per severity bucket with findings (at most
@@ -109,9 +110,12 @@ pub async fn collect(
         // Only a bucket with current findings can have overdue ones; unknown (the findings
         // part failed, or its list came back full and may miss rare values), ask them all.
         let mut ask = [!matches!(severities, Ok((_, false))); 4];
+        let mut counts = [0i64; 4];
         for s in severities.iter().flat_map(|(list, _)| list) {
             ask[convert::bucket(s.severity).0] |= s.count > 0;
+            counts[convert::bucket(s.severity).0] += s.count.max(0);
         }
+        let counts = matches!(severities, Ok((_, false))).then_some(counts);
         let findings = severities.map(|(list, full)| {
             let d = api::DetectorData {
                 severities: list,
@@ -129,7 +133,10 @@ pub async fn collect(
                 .map(|n| convert::overdue_reading(account, region, n, &ages_h));
             out.part(format!("overdue findings of detector {}", det.id), overdue);
             let wanted = ctx.settings.oldest_buckets();
-            let oldest = api::oldest(c, &det.id, [0, 1, 2, 3].map(|b| ask[b] && wanted[b]))
+            let ask = [0, 1, 2, 3].map(|b| ask[b] && wanted[b]);
+            let max_age = ctx.settings.lists_interval.0;
+            let kept = &mut lists_state.oldest;
+            let oldest = api::oldest_kept(c, &det.id, ask, counts, kept, max_age)
                 .await
                 .map(|o| convert::oldest_reading(Some(account), region, &o));
             out.part(format!("oldest findings of detector {}", det.id), oldest);

@@ -10,7 +10,8 @@
 //! - `overdue findings`: the same per severity bucket with a `createdAt` criterion (created
 //!   before the bucket's remediation age), only for buckets where some account has findings;
 //! - `oldest findings`: ListFindings per bucket of `oldest_findings` that has findings (sorted
-//!   by `createdAt`, one id) and one GetFindings: the organization's oldest of each;
+//!   by `createdAt`, one id) and one GetFindings: the organization's oldest of each, read
+//!   again only when a bucket's count changed or `lists_interval` passed;
 //! - `organization configuration`: DescribeOrganizationConfiguration (auto-enable per plan);
 //! - `organization statistics`: GetOrganizationStatistics;
 //! - `coverage`: GetCoverageStatistics, once per coverage status;
@@ -135,13 +136,18 @@ pub async fn collect(
     // some account has findings (all when the counts failed): at most 5 calls, whatever the
     // members.
     let mut ask = [known.is_none(); 4];
+    let mut totals = [0i64; 4];
     for counts in known.iter().flat_map(|k| k.values()) {
         for (b, n) in counts.iter().enumerate() {
             ask[b] |= *n > 0;
+            totals[b] += (*n).max(0);
         }
     }
     let wanted = ctx.settings.oldest_buckets();
-    let oldest = super::api::oldest(c, &id, [0, 1, 2, 3].map(|b| ask[b] && wanted[b]))
+    let ask = [0, 1, 2, 3].map(|b| ask[b] && wanted[b]);
+    let counts = known.is_some().then_some(totals);
+    let max_age = ctx.settings.lists_interval.0;
+    let oldest = super::api::oldest_kept(c, &id, ask, counts, &mut lists_state.oldest, max_age)
         .await
         .map(|o| super::convert::oldest_reading(None, region, &o));
     out.part("oldest findings", oldest);

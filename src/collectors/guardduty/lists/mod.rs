@@ -38,6 +38,9 @@ pub struct State {
     /// throttled GetAdministratorAccount does not make a member export its administrator's sets
     /// for one run.
     pub managed: Option<bool>,
+    /// The oldest findings as last read, kept while the counts stay the same (at most
+    /// `lists_interval`): see [`super::api::oldest_kept`].
+    pub oldest: Option<super::api::OldestRead>,
 }
 
 /// Which list a part reads.
