@@ -510,6 +510,20 @@ async fn demo(
             .collect();
         regions.push(("af-south-1".into(), "ENABLED".into()));
         w.regions.overrides.insert(id, regions);
+        // A member opted into me-south-1 too, which the administrator did not: Security Hub
+        // cannot cover it there, and the demo shows a region nobody watches.
+        let Some(member) = w.accounts.iter().find(|a| a.index == 3) else {
+            return;
+        };
+        let (id, index) = (member.id.clone(), member.index);
+        let mut regions =
+            aws_sim::world::regions::of_account(&w.regions, &w.opts.regions, &id, index);
+        for (r, status) in regions.iter_mut() {
+            if r == "me-south-1" {
+                *status = "ENABLED".into();
+            }
+        }
+        w.regions.overrides.insert(id, regions);
     });
     let listener = match TcpListener::bind(listen).await {
         Ok(l) => l,

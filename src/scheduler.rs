@@ -420,14 +420,19 @@ impl Scheduler {
     fn publish_region_coverage(&self, cfg: &Config) {
         let families = {
             let targets = self.targets.lock().unwrap_or_else(|e| e.into_inner());
-            // An organization collector watches the regions of all its jobs, whichever target
-            // each runs from (with `regions: enabled`, those its target's account enables).
+            // An organization collector watches its section's regions (`aws.region` by
+            // default), or with `regions: enabled` the regions of its jobs, which its targets'
+            // accounts enable (none before ListRegions answered for them).
             let placements: Vec<(CollectorKind, Option<Vec<String>>)> = CollectorKind::ALL
                 .iter()
                 .filter(|k| k.watches_regions() && k.schedule(&cfg.collectors).enabled)
                 .map(|k| match k.scope(&cfg.collectors) {
                     Scope::AccountRegion => (*k, None),
                     Scope::Org => {
+                        let placement = k.placement(&cfg.collectors);
+                        if !placement.regions_from_aws() {
+                            return (*k, Some(placement.regions_for(&[], &cfg.aws.region)));
+                        }
                         let mut regions: Vec<String> = org_jobs(cfg, *k, &targets)
                             .into_iter()
                             .flat_map(|(_, r)| r)
