@@ -580,6 +580,84 @@ async fn a_member_whose_first_members_read_fails_for_a_passing_cause_reads_no_se
     env.stop().await;
 }
 
+/// The other side: an account whose sets are its own, its job restarted by a reload (so it
+/// knows nothing yet of the account) and its members read failing for a passing cause. Its sets
+/// are not read, and not dropped either: their parts fail with that cause and the store keeps
+/// what they last exported, until a run learns the account is not a managed member.
+#[tokio::test]
+async fn an_own_accounts_sets_stay_through_a_restart_and_a_passing_members_failure() {
+    let sim = Sim::start(WorldOptions::default())
+        .await
+        .expect("simulator starts");
+    let yaml = yaml_for(&sim, &accounts_every_10m(), "");
+    let cfg = Config::from_yaml_str(&yaml).unwrap();
+    let env = Env::start_on_demand(sim, cfg).await;
+    let (account, region) = env.sim.world(|w| {
+        w.accounts
+            .iter()
+            .flat_map(|a| {
+                w.opts
+                    .regions
+                    .iter()
+                    .map(move |r| (a.id.clone(), r.clone()))
+            })
+            .find(|(a, r)| {
+                gl::set_owner(w, a, r) == *a
+                    && !gd::detectors(w, a, r).is_empty()
+                    && !(gl::ip_sets(w, a, r).is_empty()
+                        && gl::threat_intel_sets(w, a, r).is_empty())
+            })
+            .expect("an account with sets of its own")
+    });
+    assert_eq!(env.cycle().await, 0);
+    let before = sets_of(&env.scrape().await, &account, &region);
+    assert!(before > 0);
+    // A new lists_interval restarts every GuardDuty job: what they learned is gone.
+    let changed = yaml.replace(
+        "  guardduty:\n    enabled: true\n    interval: 10m\n",
+        "  guardduty:\n    enabled: true\n    interval: 10m\n    lists_interval: 20m\n",
+    );
+    assert_ne!(changed, yaml, "the section changed");
+    env.app
+        .reload(Config::from_yaml_str(&changed).unwrap())
+        .await;
+    for op in ["ListMembers", "GetAdministratorAccount"] {
+        env.sim.add_fault(
+            FaultRule::always(Fault::Http503)
+                .operation(op)
+                .account(&account)
+                .region(&region),
+        );
+    }
+    assert_eq!(env.cycle().await, 1, "that job's members part fails");
+    assert_eq!(
+        sets_of(&env.scrape().await, &account, &region),
+        before,
+        "kept, not dropped"
+    );
+    let failed: Vec<String> = env
+        .app
+        .store
+        .status()
+        .iter()
+        .filter(|j| j.key.account_id == account && j.key.region == region)
+        .flat_map(|j| j.failed_parts.iter().map(|p| p.name.clone()))
+        .collect();
+    assert!(
+        failed
+            .iter()
+            .any(|p| p.starts_with("threat intel sets of detector"))
+            && failed
+                .iter()
+                .any(|p| p.starts_with("trusted IP sets of detector")),
+        "{failed:?}"
+    );
+    env.sim.clear_faults();
+    assert_eq!(env.cycle().await, 0);
+    assert_eq!(sets_of(&env.scrape().await, &account, &region), before);
+    env.stop().await;
+}
+
 /// A member (account, region) of an associated administrator, with a detector: its sets are the
 /// administrator's.
 fn managed_member(env: &Env) -> (String, String) {

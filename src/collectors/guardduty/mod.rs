@@ -101,7 +101,8 @@ pub async fn collect(
     // or from the last run whose members part succeeded.
     let mut managed = false;
     let mut members_failed = false;
-    let mut members_passing = false;
+    // The first passing failure of the members part: its kind and message.
+    let mut members_passing: Option<(crate::aws::ErrorKind, String)> = None;
     let ages = &ctx.settings.finding_ages;
     let ages_h = [&ages.low, &ages.medium, &ages.high, &ages.critical].map(Clone::clone);
     let cutoffs = convert::overdue_cutoffs(std::time::SystemTime::now(), ages.by_bucket());
@@ -158,7 +159,11 @@ pub async fn collect(
         members_failed |= members.is_err();
         // Refused for good (a permission the role lacks, an operation the endpoint does not
         // have) is not a passing failure; throttled, unreachable or a 5xx is.
-        members_passing |= matches!(&members, Err(e) if e.is_passing());
+        if let Err(e) = &members {
+            if e.is_passing() && members_passing.is_none() {
+                members_passing = Some((e.kind, e.to_string()));
+            }
+        }
         out.part(format!("members of detector {}", det.id), members);
     }
     let ids: Vec<String> = data.detectors.iter().map(|d| d.id.clone()).collect();
@@ -168,13 +173,16 @@ pub async fn collect(
     // A member known to be managed reads none, whatever this run's members part. Unknown (no
     // members part has succeeded since the job started): read the sets where the members part
     // is refused for good, as where the role may not call ListMembers; but not in a run whose
-    // members part failed for a passing cause (throttled, unreachable, a 5xx), which would
-    // export a managed member's administrator's sets until the next run learns the member is
-    // managed. A job restarted by a reload starts unknown, so this is not only the first run.
+    // members part failed for a passing cause (throttled, unreachable, a 5xx): reading them
+    // would export a managed member's administrator's sets, and leaving them out would drop an
+    // unmanaged account's. Their parts fail with that cause instead, so that what was last
+    // exported stays for the staleness window. A job restarted by a reload starts unknown, so
+    // this is not only the first run.
     let read = lists::Read {
-        sets: match lists_state.managed {
-            Some(managed) => !managed,
-            None => !members_passing,
+        sets: match (lists_state.managed, members_passing) {
+            (Some(true), _) => lists::Sets::Skip,
+            (Some(false), _) | (None, None) => lists::Sets::Read,
+            (None, Some((kind, why))) => lists::Sets::Held { kind, why },
         },
         invitations: true,
     };

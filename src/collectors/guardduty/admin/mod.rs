@@ -167,7 +167,7 @@ pub async fn collect(
 
     not_covered_part(ctx, state, &members, &mut out).await;
     let read = lists::Read {
-        sets: true,
+        sets: lists::Sets::Read,
         invitations: false,
     };
     lists::parts(ctx, lists_state, std::slice::from_ref(&id), read, &mut out).await;

@@ -52,8 +52,26 @@ enum List {
     Invitations,
 }
 
+/// Whether a job reads the threat-intel and trusted IP sets (see [`Read::sets`]).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Sets {
+    /// Read them.
+    Read,
+    /// Not: the account is a managed member; its sets are its administrator's.
+    Skip,
+    /// Not known yet whether they are the account's own, because its members read failed for a
+    /// passing cause (`kind`, `why`): their parts fail with it, and the store keeps what they
+    /// last exported for the staleness window.
+    Held {
+        /// The members read's error kind.
+        kind: crate::aws::ErrorKind,
+        /// Its message.
+        why: String,
+    },
+}
+
 /// Which of the lists a job reads.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Read {
     /// The threat-intel and trusted IP sets. Not for a member whose administrator is associated
     /// (relationship Enabled): the model's ListIPSets and ListThreatIntelSets say that "if you
@@ -61,7 +79,7 @@ pub struct Read {
     /// associated administrator account", so reading them there would export the
     /// administrator's sets once per member (and alert once per member on one set in ERROR),
     /// at a call per set each. The administrator's own job exports them.
-    pub sets: bool,
+    pub sets: Sets,
     /// The account's pending invitations (accounts mode).
     pub invitations: bool,
 }
@@ -77,7 +95,23 @@ pub async fn parts(
 ) {
     let mut wanted: Vec<(String, List, Option<&str>)> = Vec::new();
     for id in detectors {
-        if read.sets {
+        if let Sets::Held { kind, why } = &read.sets {
+            let c = &ctx.aws;
+            for (name, op) in [
+                ("threat intel sets", "ListThreatIntelSets"),
+                ("trusted IP sets", "ListIPSets"),
+            ] {
+                let e = CollectError::new(
+                    op,
+                    &c.account_id,
+                    &c.region,
+                    *kind,
+                    format!("not read: whether the account is a member whose sets are its administrator's is unknown until its members read succeeds ({why})"),
+                );
+                out.part(format!("{name} of detector {id}"), Err::<Vec<Family>, _>(e));
+            }
+        }
+        if read.sets == Sets::Read {
             wanted.push((
                 format!("threat intel sets of detector {id}"),
                 List::ThreatIntelSets,
