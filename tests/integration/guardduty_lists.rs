@@ -592,22 +592,10 @@ async fn an_own_accounts_sets_stay_through_a_restart_and_a_passing_members_failu
     let yaml = yaml_for(&sim, &accounts_every_10m(), "");
     let cfg = Config::from_yaml_str(&yaml).unwrap();
     let env = Env::start_on_demand(sim, cfg).await;
-    let (account, region) = env.sim.world(|w| {
-        w.accounts
-            .iter()
-            .flat_map(|a| {
-                w.opts
-                    .regions
-                    .iter()
-                    .map(move |r| (a.id.clone(), r.clone()))
-            })
-            .find(|(a, r)| {
-                gl::set_owner(w, a, r) == *a
-                    && !gd::detectors(w, a, r).is_empty()
-                    && !(gl::ip_sets(w, a, r).is_empty()
-                        && gl::threat_intel_sets(w, a, r).is_empty())
-            })
-            .expect("an account with sets of its own")
+    let (account, region) = find_pair(&env, "an account with sets of its own", |w, a, r| {
+        gl::set_owner(w, a, r) == a
+            && !gd::detectors(w, a, r).is_empty()
+            && !(gl::ip_sets(w, a, r).is_empty() && gl::threat_intel_sets(w, a, r).is_empty())
     });
     assert_eq!(env.cycle().await, 0);
     let before = sets_of(&env.scrape().await, &account, &region);
@@ -661,6 +649,17 @@ async fn an_own_accounts_sets_stay_through_a_restart_and_a_passing_members_failu
 /// A member (account, region) of an associated administrator, with a detector: its sets are the
 /// administrator's.
 fn managed_member(env: &Env) -> (String, String) {
+    find_pair(env, "a member of an associated administrator", |w, a, r| {
+        gl::set_owner(w, a, r) != a && !gd::detectors(w, a, r).is_empty()
+    })
+}
+
+/// The first (account, region) of the simulated world for which `pred` holds.
+fn find_pair(
+    env: &Env,
+    what: &str,
+    pred: impl Fn(&aws_sim::World, &str, &str) -> bool,
+) -> (String, String) {
     env.sim.world(|w| {
         w.accounts
             .iter()
@@ -668,10 +667,11 @@ fn managed_member(env: &Env) -> (String, String) {
                 w.opts
                     .regions
                     .iter()
-                    .map(move |r| (a.id.clone(), r.clone()))
+                    .map(move |r| (a.id.as_str(), r.as_str()))
             })
-            .find(|(a, r)| gl::set_owner(w, a, r) != *a && !gd::detectors(w, a, r).is_empty())
-            .expect("a member of an associated administrator")
+            .find(|(a, r)| pred(w, a, r))
+            .map(|(a, r)| (a.to_string(), r.to_string()))
+            .unwrap_or_else(|| panic!("no {what}"))
     })
 }
 
