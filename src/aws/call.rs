@@ -137,11 +137,16 @@ impl RegionClients {
                 permit.generation(),
             );
             let answer = op.clone().send_in(&self.scope, feedback).await;
-            drop(permit);
             let e = match answer {
-                Ok(out) => return Ok(out),
+                Ok(out) => {
+                    self.limiter.ended(&self.account_id, &self.region, false);
+                    return Ok(out);
+                }
                 Err(e) => CollectError::from_sdk(O::NAME, account, &self.region, e),
             };
+            self.limiter
+                .ended(&self.account_id, &self.region, e.kind == ErrorKind::Timeout);
+            drop(permit);
             if e.kind != ErrorKind::Throttled {
                 return Err(e);
             }

@@ -24,6 +24,7 @@ use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
+use super::lanes::{InLane, Lanes};
 use super::run::{away, throttle_backoff};
 use super::table::Service;
 use crate::config::aws::{AwsConfig, RateLimit};
@@ -177,9 +178,13 @@ pub struct ServiceRates {
 /// The limiter shared by every client of the process.
 pub struct Limiter {
     in_flight: Arc<Semaphore>,
+    /// `aws.max_concurrent_calls`.
+    slots: usize,
+    /// Each account's share of them (see [`super::lanes`]).
+    lanes: Arc<Lanes>,
     buckets: Mutex<HashMap<(String, String, Service), Bucket>>,
     limits: HashMap<Service, RateLimit>,
-    slots: Arc<SlotUse>,
+    slot_use: Arc<SlotUse>,
     /// `aws.throttle_retry_limit`.
     throttle_retry_limit: Option<Duration>,
 }
@@ -228,6 +233,7 @@ impl std::fmt::Debug for Limiter {
 /// Held for the duration of one call.
 pub struct Permit {
     _slot: Option<OwnedSemaphorePermit>,
+    _lane: InLane,
     since: Instant,
     slots: Arc<SlotUse>,
     generation: u64,
@@ -272,28 +278,35 @@ impl Limiter {
             .collect();
         Limiter {
             in_flight: Arc::new(Semaphore::new(cfg.max_concurrent_calls.max(1))),
+            slots: cfg.max_concurrent_calls.max(1),
+            lanes: Arc::default(),
             buckets: Mutex::new(HashMap::new()),
             limits,
-            slots: Arc::default(),
+            slot_use: Arc::default(),
             throttle_retry_limit: cfg.throttle_retry_limit.map(|d| d.0),
         }
     }
 
-    /// Waits for a token of (account, region, service), then for a slot among the calls in
+    /// Waits for a token of (account, region, service), then for a place in the account's lane
+    /// (at once unless its calls time out: [`super::lanes`]), then for a slot among the calls in
     /// flight. Callers that find the bucket empty wait in arrival order, and the first of them
     /// looks at the bucket's rate as it is when it wakes: a cut slows every call not yet sent,
     /// a climb speeds them.
     pub async fn acquire(&self, account: &str, region: &str, service: Service) -> Permit {
         let generation = self.token(account, region, service).await;
+        let lane = self.lanes.enter(account).await;
         let queued = Instant::now();
         let slot = self.in_flight.clone().acquire_owned().await.ok();
         let since = Instant::now();
         let waited = u64::try_from((since - queued).as_nanos()).unwrap_or(u64::MAX);
-        self.slots.queued_nanos.fetch_add(waited, Ordering::Relaxed);
+        self.slot_use
+            .queued_nanos
+            .fetch_add(waited, Ordering::Relaxed);
         Permit {
             _slot: slot,
+            _lane: lane,
             since,
-            slots: self.slots.clone(),
+            slots: self.slot_use.clone(),
             generation,
         }
     }
@@ -367,10 +380,29 @@ impl Limiter {
     /// How the slots were used so far.
     pub fn slot_use(&self) -> SlotReading {
         SlotReading {
-            calls: self.slots.calls.load(Ordering::Relaxed),
-            held: Duration::from_nanos(self.slots.held_nanos.load(Ordering::Relaxed)),
-            queued: Duration::from_nanos(self.slots.queued_nanos.load(Ordering::Relaxed)),
+            calls: self.slot_use.calls.load(Ordering::Relaxed),
+            held: Duration::from_nanos(self.slot_use.held_nanos.load(Ordering::Relaxed)),
+            queued: Duration::from_nanos(self.slot_use.queued_nanos.load(Ordering::Relaxed)),
         }
+    }
+
+    /// A call of `account` in `region` ended: in a timeout (`timed_out`), or with an answer
+    /// (AWS's error is one). A timeout cuts the account to one call in flight, an answer
+    /// doubles a cut share back (see [`super::lanes`]); the cut is logged once.
+    pub fn ended(&self, account: &str, region: &str, timed_out: bool) {
+        if self.lanes.ended(account, timed_out, self.slots) {
+            tracing::warn!(
+                account_id = account,
+                region,
+                "a call timed out: the account sends one call at a time until one is answered, so that it does not hold the slots other accounts' calls need"
+            );
+        }
+    }
+
+    /// Accounts whose calls timed out and that send one call at a time, or a few (see
+    /// [`super::lanes`]).
+    pub fn accounts_cut(&self) -> usize {
+        self.lanes.cut()
     }
 
     /// How long a call first sent at `since` and throttled `round + 1` times past the SDK's

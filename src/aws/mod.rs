@@ -20,6 +20,7 @@ pub mod attempts;
 pub mod call;
 pub mod clients;
 pub mod error;
+pub mod lanes;
 pub mod limits;
 pub mod org_listing;
 pub mod pages;

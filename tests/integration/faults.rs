@@ -1270,3 +1270,47 @@ async fn a_missing_iam_job_status_is_not_exported_as_a_status() {
         "{set:?}"
     );
 }
+
+#[tokio::test]
+async fn an_account_whose_calls_hang_holds_one_call_slot_and_the_others_are_read() {
+    // Two call slots for the whole exporter, and every call of one member hangs: each of its
+    // jobs would hold a slot for a whole operation timeout (two attempts of 2 s). After its
+    // first timeout the account sends one call at a time, so the other accounts' calls keep a
+    // slot and their jobs are read; once it answers again, it has no bound of its own.
+    let (logs, _guard) = Logs::capture();
+    let sim = Sim::start(world()).await.unwrap();
+    let hung = sim.world(|w| w.accounts[2].id.clone());
+    sim.add_fault(FaultRule::always(Fault::Hang).account(&hung));
+    let collectors = crate::common::only(&["config_recorder", "guardduty"], "1h")
+        .replace("interval: 1h\n", "interval: 1h\n    timeout: 30s\n");
+    let extra = format!("{NO_RATE_LIMITS}  max_concurrent_calls: 2\n");
+    let yaml = crate::common::yaml_for(&sim, &collectors, &extra);
+    let env = Env::start_on_demand(sim, Config::from_yaml_str(&yaml).unwrap()).await;
+    let limiter = env.app.limiter().await;
+    let failed = env.cycle().await;
+    let rows = env.app.store.status();
+    let down: Vec<_> = rows.iter().filter(|r| r.last_error().is_some()).collect();
+    assert_eq!(failed, down.len());
+    assert_eq!(down.len(), 4, "two collectors in two regions: {down:?}");
+    for r in &down {
+        assert_eq!(r.key.account_id, hung, "{}", r.key);
+        assert_eq!(r.last_error().unwrap().kind.as_str(), "timeout");
+    }
+    assert_eq!(limiter.accounts_cut(), 1, "the hung account alone is cut");
+    let text = logs.take();
+    let cut: Vec<_> = text
+        .lines()
+        .filter(|l| l.contains("sends one call at a time"))
+        .collect();
+    assert_eq!(cut.len(), 1, "the cut is logged once:\n{text}");
+    assert!(
+        cut[0].contains(&format!("account_id=\"{hung}\"")),
+        "{}",
+        cut[0]
+    );
+
+    env.sim.clear_faults();
+    assert_eq!(env.cycle().await, 0, "the account answers again");
+    assert_eq!(limiter.accounts_cut(), 0, "and has no bound of its own");
+    env.stop().await;
+}

@@ -400,10 +400,21 @@ pub fn run(a: SoakArgs) -> anyhow::Result<()> {
         trajectory.push(figures(&rt)?);
         boundary_checks += 1;
         if !diff.is_empty() {
+            // Why: the last errors of the unaffected accounts' failing jobs, so that a failure
+            // names its cause rather than only its symptom.
+            let why: Vec<String> = app
+                .store
+                .status()
+                .iter()
+                .filter(|r| unaffected.contains(&r.key.account_id))
+                .filter_map(|r| r.last_error().map(|e| format!("{}: {}", r.key, e.message)))
+                .take(3)
+                .collect();
             failures.push(format!(
-                "phase {i}: {} series of unaffected accounts changed, e.g. {:?}",
+                "phase {i}: {} series of unaffected accounts changed, e.g. {:?}; their jobs' last errors: {:?}",
                 diff.len(),
-                &diff[..diff.len().min(5)]
+                &diff[..diff.len().min(5)],
+                why
             ));
         }
         sim.cmd("clear")?;
