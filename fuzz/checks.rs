@@ -528,5 +528,5 @@ pub fn guardduty_filter(data: &[u8]) {
         action,
         severity: Some(c),
     };
-    let _ = lists_convert::filters("111111111111", "us-east-1", "d", &[filter]);
+    let _ = lists_convert::filters("111111111111", "us-east-1", &[filter]);
 }

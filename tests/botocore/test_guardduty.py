@@ -56,11 +56,13 @@ def test_every_account_and_region_matches_the_exporter(aws, accounts, exported):
             assert exported.get("aws_guardduty_detectors", **where) == len(ids), where
             cases["off" if not ids else "on"] += 1
             for d in ids:
-                l = dict(where, detector_id=d)
+                # Only aws_guardduty_detector_enabled names the detector (AWS allows one per
+                # account and region); the families of its contents are keyed by both alone.
+                l = where
                 det = gd.get_detector(DetectorId=d)
                 assert iso(det["CreatedAt"]) < iso(det["UpdatedAt"])
                 assert det["ServiceRole"].startswith(f"arn:aws:iam::{account}:role/")
-                assert exported.get("aws_guardduty_detector_enabled", **l) == (det["Status"] == "ENABLED")
+                assert exported.get("aws_guardduty_detector_enabled", **l, detector_id=d) == (det["Status"] == "ENABLED")
                 cases[det["Status"]] += 1
 
                 # Current findings by severity, as the exporter asks, bucketed as AWS names them.

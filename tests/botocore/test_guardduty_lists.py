@@ -56,7 +56,7 @@ def test_sets_filters_and_frequency_of_every_detector_match_the_exporter(aws, ac
         for region in REGIONS:
             gd = aws.client("guardduty", region, account)
             for d in gd.list_detectors()["DetectorIds"]:
-                l = dict(account_id=account, region=region, detector_id=d)
+                l = dict(account_id=account, region=region)
                 freq = gd.get_detector(DetectorId=d)["FindingPublishingFrequency"]
                 assert freq in FREQUENCIES
                 cases[freq] += 1

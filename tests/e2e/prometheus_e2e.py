@@ -633,7 +633,7 @@ scrape_configs:
         member = {(l["rule"], l["account_id"], l["status"], l["error_code"])
                   for n, l, v in series if n == "aws_config_org_rule_member_status"
                   and re.fullmatch(r".*_FAILED", l["status"]) and v == 1}
-        findings = {(l["account_id"], l["region"], l["detector_id"], l["severity"]): v
+        findings = {(l["account_id"], l["region"], l["severity"]): v
                     for n, l, v in series if n == "aws_guardduty_findings"
                     and l["severity"] in ("high", "critical") and v > 0}
         return member, findings
@@ -649,7 +649,7 @@ scrape_configs:
 
     def gd_set(alerts):
         return {(a["labels"].get("account_id"), a["labels"].get("region"),
-                 a["labels"].get("detector_id"), a["labels"].get("finding_severity")):
+                 a["labels"].get("finding_severity")):
                 float(a["value"]) for a in alerts}
 
     def alerts_match():
@@ -696,8 +696,8 @@ scrape_configs:
 
     got = gd_set(g_alerts)
     c.check(f"{GUARDDUTY_ALERT} firing: one alert per aws_guardduty_findings series > 0 with "
-            "(account_id, region, detector_id, finding_severity in high|critical) and its value",
-            got == findings and all(k[3] in ("high", "critical") for k in got),
+            "(account_id, region, finding_severity in high|critical) and its value",
+            got == findings and all(k[2] in ("high", "critical") for k in got),
             f"exposition: {findings}\n        alerts: {got}")
     bad = []
     for a in g_alerts:

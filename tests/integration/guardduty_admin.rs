@@ -42,16 +42,11 @@ fn buckets(w: &World, a: &str, r: &str) -> [f64; 4] {
     sums
 }
 
-fn findings(s: &Scrape, a: &str, r: &str, d: &str) -> [Option<f64>; 4] {
+fn findings(s: &Scrape, a: &str, r: &str) -> [Option<f64>; 4] {
     SEVERITIES.map(|sev| {
         s.get(
             "aws_guardduty_findings",
-            &[
-                ("account_id", a),
-                ("region", r),
-                ("detector_id", d),
-                ("severity", sev),
-            ],
+            &[("account_id", a), ("region", r), ("severity", sev)],
         )
     })
 }
@@ -92,7 +87,7 @@ async fn a_failed_findings_call_leaves_the_detector_exported_and_ages_alone() {
     });
     let det = dets[0].id.clone();
     assert_eq!(env.cycle().await, 0);
-    let before = findings(&env.scrape().await, &m1, "us-east-1", &det);
+    let before = findings(&env.scrape().await, &m1, "us-east-1");
     assert!(before.iter().all(Option::is_some));
     env.sim.add_fault(
         FaultRule::always(Fault::Http500)
@@ -134,7 +129,7 @@ async fn a_failed_findings_call_leaves_the_detector_exported_and_ages_alone() {
             .len(),
             1
         );
-        let now = findings(&s, &m1, "us-east-1", &det);
+        let now = findings(&s, &m1, "us-east-1");
         if run < 3 {
             assert_eq!(now, before, "run {run}: the last good findings are kept");
         } else {
@@ -222,15 +217,15 @@ async fn both_modes_export_the_same_families_and_values_for_one_organization() {
         .sim
         .world(|w| (w.management().id.clone(), enabled_members(w, r)));
     assert!(enabled.len() >= 2, "{enabled:?}");
-    for (m, det) in &enabled {
+    for (m, _) in &enabled {
         let want = admin.sim.world(|w| buckets(w, m, r));
         assert_eq!(
-            findings(&a, m, r, det),
+            findings(&a, m, r),
             want.map(crate::common::nonzero),
             "accounts mode, {m}"
         );
         assert_eq!(
-            findings(&b, m, r, det),
+            findings(&b, m, r),
             want.map(crate::common::nonzero),
             "administrator mode, {m}"
         );
@@ -273,7 +268,7 @@ async fn both_modes_export_the_same_families_and_values_for_one_organization() {
     let admin_det = admin.sim.world(|w| gd::detectors(w, &mgmt, r))[0]
         .id
         .clone();
-    let own: f64 = findings(&b, &mgmt, r, &admin_det).iter().flatten().sum();
+    let own: f64 = findings(&b, &mgmt, r).iter().flatten().sum();
     let own_sim: i64 = admin.sim.world(|w| {
         gd::account_counts(w, &mgmt, r)
             .into_iter()
@@ -428,14 +423,10 @@ async fn findings_past_100_members_are_complete_with_at_most_50_ids_a_criterion(
     let enabled = env.sim.world(|w| enabled_members(w, r));
     assert!(enabled.len() > 200, "{}", enabled.len());
     let mut with_findings = 0;
-    for (m, det) in &enabled {
+    for (m, _) in &enabled {
         let want = env.sim.world(|w| buckets(w, m, r));
         with_findings += usize::from(want.iter().sum::<f64>() > 0.0);
-        assert_eq!(
-            findings(&s, m, r, det),
-            want.map(crate::common::nonzero),
-            "{m}"
-        );
+        assert_eq!(findings(&s, m, r), want.map(crate::common::nonzero), "{m}");
     }
     assert!(with_findings > 100, "{with_findings} members with findings");
     // Overdue findings per member, complete past the top 100 too.
@@ -512,13 +503,9 @@ async fn findings_of_fewer_than_100_accounts_take_one_call_a_bucket() {
     let r = "us-east-1";
     let enabled = env.sim.world(|w| enabled_members(w, r));
     assert!(enabled.len() > 50, "{}", enabled.len());
-    for (m, det) in &enabled {
+    for (m, _) in &enabled {
         let want = env.sim.world(|w| buckets(w, m, r));
-        assert_eq!(
-            findings(&s, m, r, det),
-            want.map(crate::common::nonzero),
-            "{m}"
-        );
+        assert_eq!(findings(&s, m, r), want.map(crate::common::nonzero), "{m}");
     }
     // The top-100 answer of each bucket is every account with findings: no partition.
     // Overdue findings: one more call per bucket in which some account has findings.

@@ -103,13 +103,9 @@ async fn every_list_of_every_detector_is_exported_in_accounts_mode() {
             if !inv.is_empty() {
                 with_invitations += 1;
             }
-            for d in &dets {
+            for _ in &dets {
                 detectors += 1;
-                let l = [
-                    ("account_id", a.as_str()),
-                    ("region", r.as_str()),
-                    ("detector_id", d.id.as_str()),
-                ];
+                let l = [("account_id", a.as_str()), ("region", r.as_str())];
                 for f in gl::FREQUENCIES {
                     let mut k = l.to_vec();
                     k.push(("frequency", f));
@@ -265,19 +261,11 @@ async fn every_page_of_every_list_is_read() {
     assert_eq!(env.cycle().await, 0);
     let s = env.scrape().await;
     let (mgmt, r) = env.sim.world(|w| (w.management().id.clone(), "eu-west-1"));
-    let (det, tis, fl) = env.sim.world(|w| {
-        (
-            gd::detectors(w, &mgmt, r)[0].id.clone(),
-            gl::threat_intel_sets(w, &mgmt, r),
-            gl::filters(w, &mgmt, r),
-        )
-    });
+    let (tis, fl) = env
+        .sim
+        .world(|w| (gl::threat_intel_sets(w, &mgmt, r), gl::filters(w, &mgmt, r)));
     assert!(tis.len() >= 2 && fl.len() >= 2, "{tis:?} {fl:?}");
-    let l = [
-        ("account_id", mgmt.as_str()),
-        ("region", r),
-        ("detector_id", det.as_str()),
-    ];
+    let l = [("account_id", mgmt.as_str()), ("region", r)];
     assert_eq!(
         s.matching("aws_guardduty_threat_intel_set_status", &l)
             .len(),
@@ -326,11 +314,7 @@ async fn a_failing_list_filters_leaves_the_sets_exported_and_is_read_again_next_
             gl::filters(w, &mgmt, "us-east-1"),
         )
     });
-    let l = [
-        ("account_id", mgmt.as_str()),
-        ("region", "us-east-1"),
-        ("detector_id", det.as_str()),
-    ];
+    let l = [("account_id", mgmt.as_str()), ("region", "us-east-1")];
     env.sim.add_fault(
         FaultRule::always(Fault::Http500)
             .operation("ListFilters")
@@ -348,7 +332,13 @@ async fn a_failing_list_filters_leaves_the_sets_exported_and_is_read_again_next_
         .matching("aws_guardduty_threat_intel_set_status", &l)
         .is_empty());
     assert!(!s.matching("aws_guardduty_ip_set_status", &l).is_empty());
-    assert_eq!(s.get("aws_guardduty_detector_enabled", &l), Some(1.0));
+    assert_eq!(
+        s.get(
+            "aws_guardduty_detector_enabled",
+            &[l[0], l[1], ("detector_id", det.as_str())]
+        ),
+        Some(1.0)
+    );
     assert!(s.matching("aws_guardduty_archive_filters", &l).is_empty());
     let row = env
         .app
@@ -405,17 +395,10 @@ async fn statuses_aws_may_add_and_a_missing_required_member_are_handled() {
     );
     assert_eq!(env.cycle().await, 1);
     let s = env.scrape().await;
-    let (det, tis) = env.sim.world(|w| {
-        (
-            gd::detectors(w, &mgmt, "us-east-1")[0].id.clone(),
-            gl::threat_intel_sets(w, &mgmt, "us-east-1"),
-        )
-    });
-    let l = [
-        ("account_id", mgmt.as_str()),
-        ("region", "us-east-1"),
-        ("detector_id", det.as_str()),
-    ];
+    let tis = env
+        .sim
+        .world(|w| gl::threat_intel_sets(w, &mgmt, "us-east-1"));
+    let l = [("account_id", mgmt.as_str()), ("region", "us-east-1")];
     for set in &tis {
         let got = set_state(&s, "aws_guardduty_threat_intel_set_status", &l, set);
         assert_eq!(
@@ -457,19 +440,14 @@ async fn administrator_mode_reads_the_administrators_lists_and_members_invitatio
     let s = env.scrape().await;
     let mgmt = env.sim.world(|w| w.management().id.clone());
     for r in ["us-east-1", "eu-west-1"] {
-        let (det, tis, fl, freq) = env.sim.world(|w| {
+        let (tis, fl, freq) = env.sim.world(|w| {
             (
-                gd::detectors(w, &mgmt, r)[0].id.clone(),
                 gl::threat_intel_sets(w, &mgmt, r),
                 gl::filters(w, &mgmt, r),
                 gl::publishing_frequency(w, &mgmt, r),
             )
         });
-        let l = [
-            ("account_id", mgmt.as_str()),
-            ("region", r),
-            ("detector_id", det.as_str()),
-        ];
+        let l = [("account_id", mgmt.as_str()), ("region", r)];
         for set in &tis {
             assert_eq!(
                 set_state(&s, "aws_guardduty_threat_intel_set_status", &l, set),

@@ -272,8 +272,8 @@ def test_collectors_needing_unsupported_operations_fail_cleanly(moto, world, ful
                 status = moto.client("guardduty", region, None if account == mgmt else account).get_detector(
                     DetectorId=det_id
                 )["Status"]
-                on = dict(where, detector_id=det_id)
-                assert exp.get("aws_guardduty_detector_enabled", **on) == (1 if status == "ENABLED" else 0), on
+                on = where
+                assert exp.get("aws_guardduty_detector_enabled", **on, detector_id=det_id) == (1 if status == "ENABLED" else 0), on
                 # The failed parts' families are absent (there were never good values to keep).
                 assert exp.get("aws_guardduty_findings", **on, severity="high") is None
                 assert exp.get("aws_guardduty_archive_filters", **on) is None

@@ -57,13 +57,13 @@ pub(super) static FINDINGS: Desc = Desc {
     name: "aws_guardduty_findings",
     help: "Current (not archived) GuardDuty findings by severity: low 1.0-3.9, medium 4.0-6.9, high 7.0-8.9, critical 9.0-10.0; a value between two ranges counts in the lower one (3.95 is low), below 1 as low, above 10 as critical; a severity with no current findings has no series. On an administrator this includes its members' findings, so do not sum it over the accounts of one organization.",
     kind: Kind::Gauge,
-    labels: &["account_id", "region", "detector_id", "severity"],
+    labels: &["account_id", "region", "severity"],
 };
 pub(super) static BY_ACCOUNT: Desc = Desc {
     name: "aws_guardduty_findings_by_account",
     help: "Current (not archived) GuardDuty findings per account, as the administrator's detector counts them; only the 100 accounts with the most findings (GetFindingsStatistics groupBy ACCOUNT answers no more), accounts without findings absent.",
     kind: Kind::Gauge,
-    labels: &["account_id", "region", "detector_id", "member_account_id"],
+    labels: &["account_id", "region", "member_account_id"],
 };
 pub(super) static OVERDUE: Desc = Desc {
     name: "aws_guardduty_findings_overdue",
@@ -81,7 +81,7 @@ pub(super) static MEMBERS: Desc = Desc {
     name: "aws_guardduty_members",
     help: "Member accounts of this GuardDuty administrator by relationship status; every documented status is exported (0 when none), for detectors that have members.",
     kind: Kind::Gauge,
-    labels: &["account_id", "region", "detector_id", "relationship_status"],
+    labels: &["account_id", "region", "relationship_status"],
 };
 pub(super) static ADMINISTRATOR: Desc = Desc {
     name: "aws_guardduty_administrator_relationship",
@@ -128,14 +128,14 @@ pub struct Converted {
 }
 
 /// Converts what one (account, region) answered, every part together (the families of
-/// [`core`], then [`findings`] and [`members`] of each detector).
+/// [`core`], then [`findings`] and [`members`] of its detector: the first, should AWS list
+/// more than the one it allows, see [`one_detector`]).
 pub fn convert(account_id: &str, region: &str, d: &GuardDutyData) -> Converted {
     let mut anomalies = Vec::new();
     let mut families = core(account_id, region, d);
-    for det in &d.detectors {
+    anomalies.extend(one_detector(d));
+    if let Some(det) = d.detectors.first() {
         families.extend(findings(account_id, region, det, &mut anomalies));
-    }
-    for det in &d.detectors {
         families.extend(members(account_id, region, det, &mut anomalies));
     }
     Converted {
@@ -161,13 +161,27 @@ pub fn core(account_id: &str, region: &str, d: &GuardDutyData) -> Vec<Family> {
         .first()
         .map(|det| det.features.as_slice())
         .unwrap_or(&[]);
-    let all: Vec<&DetectorData> = d.detectors.iter().collect();
     vec![
         detectors,
         enabled,
         feature_status(account_id, region, plans),
-        super::lists::convert::frequency(account_id, region, &all),
+        super::lists::convert::frequency(account_id, region, d.detectors.first()),
     ]
+}
+
+/// The note of an answer that lists more than one detector. AWS allows one: "You can have only
+/// one detector per account per Region" (CreateDetector, in the GuardDuty service model). The
+/// families of a detector's contents (findings, members, plans, lists) carry no detector label,
+/// so only the first one's are exported; `aws_guardduty_detectors` counts them all and
+/// `aws_guardduty_detector_enabled` names each.
+pub fn one_detector(d: &GuardDutyData) -> Option<String> {
+    (d.detectors.len() > 1).then(|| {
+        format!(
+            "{} detectors listed where AWS allows one; the findings, members, plans and lists of the first ({}) are exported",
+            d.detectors.len(),
+            d.detectors[0].id
+        )
+    })
 }
 
 /// `aws_guardduty_feature_status` of one account and region; a (plan, name) listed twice is
@@ -291,7 +305,7 @@ pub fn findings_reading(
     let sums = severity_sums(det, anomalies);
     let mut findings = Family::new(&FINDINGS);
     for (name, v) in SEVERITIES.iter().zip(sums).filter(|(_, v)| *v != 0.0) {
-        findings.push(&[account_id, region, &det.id, name], v);
+        findings.push(&[account_id, region, name], v);
     }
     Reading {
         families: vec![findings],
@@ -442,7 +456,7 @@ pub fn members(
             *per.entry(a.account_id.as_str()).or_insert(0) += a.count.max(0);
         }
         for (member, n) in per {
-            by_account.push(&[account_id, region, id, member], n as f64);
+            by_account.push(&[account_id, region, member], n as f64);
         }
         if det.by_account_truncated {
             anomalies.push(format!(
@@ -457,10 +471,10 @@ pub fn members(
         }
         for s in RELATIONSHIP_STATUSES {
             let n = counts.remove(s).unwrap_or(0);
-            members.push(&[account_id, region, id, s], n as f64);
+            members.push(&[account_id, region, s], n as f64);
         }
         for (s, n) in counts {
-            members.push(&[account_id, region, id, s], n as f64);
+            members.push(&[account_id, region, s], n as f64);
         }
     }
     if let Some(a) = &det.administrator {
@@ -686,11 +700,11 @@ mod tests {
             vanished: vec![],
         };
         let c = convert("000000000001", "us-east-1", &d);
-        let l = "account_id=\"000000000001\",region=\"us-east-1\",detector_id=\"12abc34d567e8fa901bc2d34eexample\"";
+        let l = "account_id=\"000000000001\",region=\"us-east-1\"";
         let want = format!(
             "\
-aws_guardduty_detectors{{account_id=\"000000000001\",region=\"us-east-1\"}} 1
-aws_guardduty_detector_enabled{{{l}}} 1
+aws_guardduty_detectors{{{l}}} 1
+aws_guardduty_detector_enabled{{{l},detector_id=\"12abc34d567e8fa901bc2d34eexample\"}} 1
 aws_guardduty_finding_publishing_frequency{{{l},frequency=\"FIFTEEN_MINUTES\"}} 1
 aws_guardduty_findings{{{l},severity=\"low\"}} 101
 aws_guardduty_findings{{{l},severity=\"medium\"}} 6
@@ -793,6 +807,39 @@ aws_guardduty_feature_status{{{l},plan=\"QUANTUM_PROTECTION\",feature=\"QUANTUM_
     }
 
     #[test]
+    fn a_second_detector_is_counted_and_named_but_only_the_first_ones_contents_are_exported() {
+        let det = |id: &str, status: &str, sev_value: f64, n: i64| DetectorData {
+            id: id.into(),
+            status: status.into(),
+            publishing_frequency: "ONE_HOUR".into(),
+            severities: vec![sev(sev_value, n)],
+            ..DetectorData::default()
+        };
+        let d = GuardDutyData {
+            detectors: vec![det("d1", "ENABLED", 8.0, 2), det("d9", "DISABLED", 2.0, 5)],
+            vanished: vec![],
+        };
+        let c = convert("333333333333", "us-east-1", &d);
+        let l = "account_id=\"333333333333\",region=\"us-east-1\"";
+        assert_eq!(
+            text(&c),
+            format!(
+                "\
+aws_guardduty_detectors{{{l}}} 2
+aws_guardduty_detector_enabled{{{l},detector_id=\"d1\"}} 1
+aws_guardduty_detector_enabled{{{l},detector_id=\"d9\"}} 0
+aws_guardduty_finding_publishing_frequency{{{l},frequency=\"ONE_HOUR\"}} 1
+aws_guardduty_findings{{{l},severity=\"high\"}} 2
+"
+            )
+        );
+        assert_eq!(
+            c.anomalies,
+            vec!["2 detectors listed where AWS allows one; the findings, members, plans and lists of the first (d1) are exported"]
+        );
+    }
+
+    #[test]
     fn golden_guardduty_off_and_unknown_detector_status() {
         let off = convert("222222222222", "us-east-1", &GuardDutyData::default());
         assert_eq!(
@@ -811,11 +858,11 @@ aws_guardduty_feature_status{{{l},plan=\"QUANTUM_PROTECTION\",feature=\"QUANTUM_
             vanished: vec![],
         };
         let c = convert("222222222222", "us-east-1", &d);
-        let l = "account_id=\"222222222222\",region=\"us-east-1\",detector_id=\"d2\"";
+        let l = "account_id=\"222222222222\",region=\"us-east-1\"";
         let want = format!(
             "\
-aws_guardduty_detectors{{account_id=\"222222222222\",region=\"us-east-1\"}} 1
-aws_guardduty_detector_enabled{{{l}}} 0
+aws_guardduty_detectors{{{l}}} 1
+aws_guardduty_detector_enabled{{{l},detector_id=\"d2\"}} 0
 aws_guardduty_findings{{{l},severity=\"medium\"}} 3
 "
         );

@@ -96,7 +96,7 @@ pub async fn collect(
         items: convert::core_items(account, region, &data),
         ..Collected::default()
     };
-    let mut anomalies = Vec::new();
+    let mut anomalies: Vec<String> = convert::one_detector(&data).into_iter().collect();
     // A member's sets are its administrator's (see `lists::Read`): known from the members part,
     // or from the last run whose members part succeeded.
     let mut managed = false;
@@ -106,7 +106,9 @@ pub async fn collect(
     let ages = &ctx.settings.finding_ages;
     let ages_h = [&ages.low, &ages.medium, &ages.high, &ages.critical].map(Clone::clone);
     let cutoffs = convert::overdue_cutoffs(std::time::SystemTime::now(), ages.by_bucket());
-    for (i, det) in data.detectors.iter().enumerate() {
+    // AWS allows one detector per account and region; should it list more, the first one's
+    // contents are read (see `convert::one_detector`).
+    for det in data.detectors.iter().take(1) {
         let severities = api::severities(c, &det.id).await;
         // Only a bucket with current findings can have overdue ones; unknown (the findings
         // part failed, or its list came back full and may miss rare values), ask them all.
@@ -126,22 +128,18 @@ pub async fn collect(
             convert::findings_reading(account, region, &d, &mut anomalies)
         });
         out.part(format!("findings of detector {}", det.id), findings);
-        // One detector per account and region is all AWS allows, and the family has no
-        // detector label: should two be listed, the first one's are exported.
-        if i == 0 {
-            let overdue = api::overdue(c, &det.id, cutoffs, ask)
-                .await
-                .map(|n| convert::overdue_reading(account, region, n, &ages_h));
-            out.part(format!("overdue findings of detector {}", det.id), overdue);
-            let wanted = ctx.settings.oldest_buckets();
-            let ask = [0, 1, 2, 3].map(|b| ask[b] && wanted[b]);
-            let max_age = ctx.settings.lists_interval.0;
-            let kept = &mut lists_state.oldest;
-            let oldest = api::oldest_kept(c, &det.id, ask, counts, kept, max_age)
-                .await
-                .map(|o| convert::oldest_reading(Some(account), region, &o));
-            out.part(format!("oldest findings of detector {}", det.id), oldest);
-        }
+        let overdue = api::overdue(c, &det.id, cutoffs, ask)
+            .await
+            .map(|n| convert::overdue_reading(account, region, n, &ages_h));
+        out.part(format!("overdue findings of detector {}", det.id), overdue);
+        let wanted = ctx.settings.oldest_buckets();
+        let ask = [0, 1, 2, 3].map(|b| ask[b] && wanted[b]);
+        let max_age = ctx.settings.lists_interval.0;
+        let kept = &mut lists_state.oldest;
+        let oldest = api::oldest_kept(c, &det.id, ask, counts, kept, max_age)
+            .await
+            .map(|o| convert::oldest_reading(Some(account), region, &o));
+        out.part(format!("oldest findings of detector {}", det.id), oldest);
         let members = api::members(c, &det.id).await.map(|m| {
             managed |= m
                 .administrator
@@ -166,7 +164,12 @@ pub async fn collect(
         }
         out.part(format!("members of detector {}", det.id), members);
     }
-    let ids: Vec<String> = data.detectors.iter().map(|d| d.id.clone()).collect();
+    let ids: Vec<String> = data
+        .detectors
+        .iter()
+        .take(1)
+        .map(|d| d.id.clone())
+        .collect();
     if !members_failed {
         lists_state.managed = Some(managed);
     }

@@ -119,17 +119,17 @@ pub fn core(
             relationship.push(&[a, region, admin_account, &m.relationship_status], 1.0);
         }
     }
-    if let (Some(d), false) = (admin, members.is_empty()) {
+    if let (Some(_), false) = (admin, members.is_empty()) {
         let mut by: BTreeMap<&str, u64> = BTreeMap::new();
         for m in members {
             *by.entry(m.relationship_status.as_str()).or_insert(0) += 1;
         }
         for s in RELATIONSHIP_STATUSES {
             let n = by.remove(s).unwrap_or(0);
-            counts.push(&[admin_account, region, &d.id, s], n as f64);
+            counts.push(&[admin_account, region, s], n as f64);
         }
         for (s, n) in by {
-            counts.push(&[admin_account, region, &d.id, s], n as f64);
+            counts.push(&[admin_account, region, s], n as f64);
         }
     }
     vec![
@@ -205,13 +205,12 @@ pub fn member_plans(region: &str, p: &MemberPlans) -> Reading {
     }
 }
 
-/// Findings per account (members and the administrator) by severity bucket, zero-filled, under
-/// each account's own detector; and the administrator's per-account totals (accounts with
-/// findings only, as in the accounts mode).
+/// Findings per account (members and the administrator) by severity bucket, non-zero buckets
+/// only, of each account with a detector; and the administrator's per-account totals (accounts
+/// with findings only, as in the accounts mode).
 pub fn findings(
     admin_account: &str,
     region: &str,
-    admin_detector: &str,
     detector_of: &BTreeMap<String, String>,
     counts: &BTreeMap<String, [i64; 4]>,
 ) -> Reading {
@@ -219,19 +218,16 @@ pub fn findings(
     let mut by_account = Family::new(&BY_ACCOUNT);
     let mut items = Vec::new();
     for (account, buckets) in counts {
-        let Some(det) = detector_of.get(account) else {
+        if !detector_of.contains_key(account) {
             continue;
-        };
+        }
         for (name, n) in SEVERITIES.iter().zip(buckets).filter(|(_, n)| **n != 0) {
-            findings.push(&[account, region, det, name], *n as f64);
+            findings.push(&[account, region, name], *n as f64);
         }
         items.extend(findings_item(account, region, buckets.map(|n| n as f64)));
         let total: i64 = buckets.iter().sum();
         if total > 0 {
-            by_account.push(
-                &[admin_account, region, admin_detector, account],
-                total as f64,
-            );
+            by_account.push(&[admin_account, region, account], total as f64);
         }
     }
     Reading {
@@ -403,13 +399,13 @@ mod tests {
         ]
         .into_iter()
         .collect();
-        let read = findings("000000000001", "us-east-1", "d0", &det, &counts);
+        let read = findings("000000000001", "us-east-1", &det, &counts);
         let got = text(&read.families);
         let want = "\
-aws_guardduty_findings{account_id=\"111111111111\",region=\"us-east-1\",detector_id=\"d1\",severity=\"low\"} 1
-aws_guardduty_findings{account_id=\"111111111111\",region=\"us-east-1\",detector_id=\"d1\",severity=\"high\"} 2
-aws_guardduty_findings{account_id=\"111111111111\",region=\"us-east-1\",detector_id=\"d1\",severity=\"critical\"} 3
-aws_guardduty_findings_by_account{account_id=\"000000000001\",region=\"us-east-1\",detector_id=\"d0\",member_account_id=\"111111111111\"} 6
+aws_guardduty_findings{account_id=\"111111111111\",region=\"us-east-1\",severity=\"low\"} 1
+aws_guardduty_findings{account_id=\"111111111111\",region=\"us-east-1\",severity=\"high\"} 2
+aws_guardduty_findings{account_id=\"111111111111\",region=\"us-east-1\",severity=\"critical\"} 3
+aws_guardduty_findings_by_account{account_id=\"000000000001\",region=\"us-east-1\",member_account_id=\"111111111111\"} 6
 ";
         assert_eq!(got, want);
     }
@@ -486,11 +482,11 @@ aws_guardduty_findings_by_account{account_id=\"000000000001\",region=\"us-east-1
         ]
         .into_iter()
         .collect();
-        let read = findings("0", "us-east-1", "d0", &det, &counts);
+        let read = findings("0", "us-east-1", &det, &counts);
         let hot_accounts: BTreeSet<String> = read.families[0]
             .samples()
             .filter(|(l, v)| {
-                let s = l.values().nth(3).unwrap_or("");
+                let s = l.values().nth(2).unwrap_or("");
                 *v > 0.0 && (s == "high" || s == "critical")
             })
             .map(|(l, _)| l.values().next().unwrap_or("").to_string())
@@ -561,7 +557,7 @@ aws_guardduty_org_account_not_covered{account_id=\"444444444444\",region=\"eu-we
             "aws_guardduty_detectors{account_id=\"333333333333\",region=\"us-east-1\"} 0\n",
             "aws_guardduty_detector_enabled{account_id=\"111111111111\",region=\"us-east-1\",detector_id=\"d1\"} 1\n",
             "aws_guardduty_detector_enabled{account_id=\"222222222222\",region=\"us-east-1\",detector_id=\"d2\"} 0\n",
-            "aws_guardduty_members{account_id=\"000000000001\",region=\"us-east-1\",detector_id=\"d0\",relationship_status=\"Invited\"} 1\n",
+            "aws_guardduty_members{account_id=\"000000000001\",region=\"us-east-1\",relationship_status=\"Invited\"} 1\n",
             "aws_guardduty_administrator_relationship{account_id=\"222222222222\",region=\"us-east-1\",administrator_account_id=\"000000000001\",relationship_status=\"Disabled\"} 1\n",
         ] {
             assert!(got.contains(line), "missing {line} in\n{got}");

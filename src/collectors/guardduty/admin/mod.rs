@@ -78,8 +78,11 @@ pub async fn collect(
     let members = api::list_members(c, &id).await?;
     out.families = convert::core(admin_account, region, Some(&admin), &members);
     out.items = convert::core_items(admin_account, region, Some(&admin), &members);
-    out.families
-        .push(lists_convert::frequency(admin_account, region, &[&admin]));
+    out.families.push(lists_convert::frequency(
+        admin_account,
+        region,
+        Some(&admin),
+    ));
     let invited: Vec<(&str, &str, Option<f64>)> = members
         .iter()
         .filter(|m| m.account_id != admin_account)
@@ -123,7 +126,7 @@ pub async fn collect(
     let counts = api::findings_by_account(c, &id, &counted).await;
     let known = counts.as_ref().ok().cloned();
     let findings =
-        counts.map(|counts| convert::findings(admin_account, region, &id, &detector_of, &counts));
+        counts.map(|counts| convert::findings(admin_account, region, &detector_of, &counts));
     out.part("findings", findings);
     let ages = &ctx.settings.finding_ages;
     let ages_h = [&ages.low, &ages.medium, &ages.high, &ages.critical].map(Clone::clone);

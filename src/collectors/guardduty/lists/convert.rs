@@ -39,7 +39,6 @@ static THREAT_INTEL_SET: Desc = Desc {
     labels: &[
         "account_id",
         "region",
-        "detector_id",
         "set_id",
         "set_name",
         "status",
@@ -52,7 +51,6 @@ static IP_SET: Desc = Desc {
     labels: &[
         "account_id",
         "region",
-        "detector_id",
         "set_id",
         "set_name",
         "status",
@@ -62,13 +60,13 @@ static ARCHIVE_FILTERS: Desc = Desc {
     name: "aws_guardduty_archive_filters",
     help: "GuardDuty suppression rules of this detector: filters whose action is ARCHIVE, which archive matching findings as they arrive. Archived findings are not counted in aws_guardduty_findings, so they raise no finding alert. Read again every lists_interval (30m by default), not on every collection.",
     kind: Kind::Gauge,
-    labels: &["account_id", "region", "detector_id"],
+    labels: &["account_id", "region"],
 };
 static CAN_HIDE_HIGH: Desc = Desc {
     name: "aws_guardduty_archive_filter_can_hide_high",
     help: "1 when this GuardDuty suppression rule (an ARCHIVE filter) can match a finding of severity 7 or higher, judged on its severity criterion (a rule without one can); a rule whose severity criterion rules every such finding out has no series. Such findings are archived on arrival, are not counted in aws_guardduty_findings and never fire the high-severity finding alert. Read again every lists_interval (30m by default), not on every collection.",
     kind: Kind::Gauge,
-    labels: &["account_id", "region", "detector_id", "filter"],
+    labels: &["account_id", "region", "filter"],
 };
 static PENDING: Desc = Desc {
     name: "aws_guardduty_pending_invitations",
@@ -86,60 +84,47 @@ static FREQUENCY: Desc = Desc {
     name: "aws_guardduty_finding_publishing_frequency",
     help: "How often the GuardDuty detector publishes updates of existing findings to EventBridge (and S3 exports): 1, labelled with the current setting, FIFTEEN_MINUTES, ONE_HOUR, SIX_HOURS, or a value AWS adds later under its own spelling; new findings are published within minutes either way. SIX_HOURS is AWS's default. In administrator mode, the administrator's detector.",
     kind: Kind::Gauge,
-    labels: &["account_id", "region", "detector_id", "frequency"],
+    labels: &["account_id", "region", "frequency"],
 };
 
-/// `aws_guardduty_finding_publishing_frequency` of the detectors that answered one.
-pub fn frequency(account_id: &str, region: &str, detectors: &[&DetectorData]) -> Family {
+/// `aws_guardduty_finding_publishing_frequency` of the detector, if it answered one.
+pub fn frequency(account_id: &str, region: &str, detector: Option<&DetectorData>) -> Family {
     let mut f = Family::new(&FREQUENCY);
-    for d in detectors {
-        if !d.publishing_frequency.is_empty() {
-            f.push_state(&[account_id, region, &d.id], &d.publishing_frequency);
-        }
+    if let Some(d) = detector.filter(|d| !d.publishing_frequency.is_empty()) {
+        f.push_state(&[account_id, region], &d.publishing_frequency);
     }
     f
 }
 
-fn sets(
-    desc: &'static Desc,
-    account_id: &str,
-    region: &str,
-    detector: &str,
-    list: &[ListSet],
-) -> Family {
+fn sets(desc: &'static Desc, account_id: &str, region: &str, list: &[ListSet]) -> Family {
     let mut f = Family::new(desc);
     for s in list {
-        f.push_state(&[account_id, region, detector, &s.id, &s.name], &s.status);
+        f.push_state(&[account_id, region, &s.id, &s.name], &s.status);
     }
     f
 }
 
 /// The threat-intel sets part of one detector.
-pub fn threat_intel_sets(
-    account_id: &str,
-    region: &str,
-    detector: &str,
-    list: &[ListSet],
-) -> Vec<Family> {
-    vec![sets(&THREAT_INTEL_SET, account_id, region, detector, list)]
+pub fn threat_intel_sets(account_id: &str, region: &str, list: &[ListSet]) -> Vec<Family> {
+    vec![sets(&THREAT_INTEL_SET, account_id, region, list)]
 }
 
 /// The trusted IP sets part of one detector.
-pub fn ip_sets(account_id: &str, region: &str, detector: &str, list: &[ListSet]) -> Vec<Family> {
-    vec![sets(&IP_SET, account_id, region, detector, list)]
+pub fn ip_sets(account_id: &str, region: &str, list: &[ListSet]) -> Vec<Family> {
+    vec![sets(&IP_SET, account_id, region, list)]
 }
 
 /// The filters part of one detector: the suppression rules it has (0 included), and those that
 /// can hide a high-severity finding. Saved filters (`NOOP`) archive nothing and are
 /// left out.
-pub fn filters(account_id: &str, region: &str, detector: &str, list: &[Filter]) -> Vec<Family> {
+pub fn filters(account_id: &str, region: &str, list: &[Filter]) -> Vec<Family> {
     let mut count = Family::new(&ARCHIVE_FILTERS);
     let mut hide = Family::new(&CAN_HIDE_HIGH);
     let archiving: Vec<&Filter> = list.iter().filter(|f| f.action == "ARCHIVE").collect();
-    count.push(&[account_id, region, detector], archiving.len() as f64);
+    count.push(&[account_id, region], archiving.len() as f64);
     for f in archiving {
         if f.severity.as_ref().is_none_or(can_match_high) {
-            hide.push(&[account_id, region, detector, &f.name], 1.0);
+            hide.push(&[account_id, region, &f.name], 1.0);
         }
     }
     vec![count, hide]
@@ -290,7 +275,7 @@ mod tests {
 
     #[test]
     fn golden_filters_sets_and_invitations() {
-        let l = "account_id=\"111111111111\",region=\"us-east-1\",detector_id=\"d1\"";
+        let l = "account_id=\"111111111111\",region=\"us-east-1\"";
         let list = vec![
             Filter {
                 name: "archive-low".into(),
@@ -308,7 +293,7 @@ mod tests {
                 severity: None,
             },
         ];
-        let text: String = filters("111111111111", "us-east-1", "d1", &list)
+        let text: String = filters("111111111111", "us-east-1", &list)
             .iter()
             .map(|f| f.text())
             .collect();
@@ -324,7 +309,6 @@ aws_guardduty_archive_filter_can_hide_high{{{l},filter=\"archive-all-port-probes
         let sets_text: String = threat_intel_sets(
             "111111111111",
             "us-east-1",
-            "d1",
             &[ListSet {
                 id: "s1".into(),
                 name: "feed".into(),

@@ -177,15 +177,15 @@ async fn read_list(
     Ok(match list {
         List::ThreatIntelSets => {
             let sets = api::threat_intel_sets(c, detector).await?;
-            convert::threat_intel_sets(account, region, detector, &sets)
+            convert::threat_intel_sets(account, region, &sets)
         }
         List::IpSets => {
             let sets = api::ip_sets(c, detector).await?;
-            convert::ip_sets(account, region, detector, &sets)
+            convert::ip_sets(account, region, &sets)
         }
         List::Filters => {
             let filters = api::filters(c, detector).await?;
-            convert::filters(account, region, detector, &filters)
+            convert::filters(account, region, &filters)
         }
         List::Invitations => {
             let inv = api::invitations(c).await?;
