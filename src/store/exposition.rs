@@ -18,6 +18,7 @@
 //! runs that changed and copies the rest; a gzip body joins the runs' kept deflate pieces into one
 //! gzip member under a combined CRC-32 (see [`super::runs`]).
 
+use super::jobs::Attempted;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::{Duration, Instant};
@@ -46,9 +47,9 @@ pub struct Exposition {
     /// Samples of the posture families and the exporter's per-job series (not counted: the
     /// exporter's process-wide series, a few hundred at most).
     pub series: usize,
-    /// Whether every job had made its first attempt when the snapshots were taken, so that
-    /// this exposition shows each job's first result (`/ready` waits for one that does).
-    pub all_attempted: bool,
+    /// Which jobs had made their first attempt when the snapshots were taken, so that this
+    /// exposition shows their first results (`/ready` waits for one that does).
+    pub attempted: Attempted,
     snapshots: Arc<[Snapshot]>,
     telemetry: Arc<Telemetry>,
     /// Bytes of the last body of this kind, to size the next one's buffer.
@@ -85,12 +86,12 @@ impl Exposition {
         telemetry: Arc<Telemetry>,
         series: usize,
         size_hint: usize,
-        all_attempted: bool,
+        attempted: Attempted,
     ) -> Self {
         Exposition {
             revision,
             series,
-            all_attempted,
+            attempted,
             snapshots: Arc::from(snapshots),
             telemetry,
             size_hint,

@@ -15,7 +15,7 @@
 //! run that read everything. A part no longer reported is gone with its families.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
@@ -178,6 +178,9 @@ impl PartEntry {
 }
 
 struct Entry {
+    /// The order the job was first registered in (1 for the first): `/ready` waits for the
+    /// jobs registered up to a point (see [`Attempted`]).
+    seq: u64,
     target: String,
     interval: Duration,
     snapshot: Option<Arc<Vec<Family>>>,
@@ -267,6 +270,32 @@ pub struct Jobs {
     /// by source.
     extra: Mutex<BTreeMap<String, Arc<Vec<Family>>>>,
     max_stale_intervals: AtomicU32,
+    /// The last [`Entry::seq`] given.
+    seq: AtomicU64,
+}
+
+/// Which jobs have finished an attempt: whether any job exists, and the first registered
+/// (lowest [`Entry::seq`]) of those that have not.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Attempted {
+    /// Jobs exist.
+    pub any: bool,
+    /// The registration order of the first job without an attempt; `u64::MAX` when every job
+    /// has made one.
+    pub first_unattempted: u64,
+}
+
+impl Attempted {
+    /// Jobs exist and every one has finished an attempt.
+    pub fn all(&self) -> bool {
+        self.any && self.first_unattempted == u64::MAX
+    }
+
+    /// Every job registered up to `seq` (the order [`Jobs::last_seq`] gives) has finished an
+    /// attempt: jobs registered later may not have.
+    pub fn up_to(&self, seq: u64) -> bool {
+        self.any && self.first_unattempted > seq
+    }
 }
 
 impl Jobs {
@@ -276,6 +305,7 @@ impl Jobs {
             entries: Mutex::new(BTreeMap::new()),
             extra: Mutex::new(BTreeMap::new()),
             max_stale_intervals: AtomicU32::new(max_stale_intervals.max(1)),
+            seq: AtomicU64::new(0),
         }
     }
 
@@ -294,6 +324,7 @@ impl Jobs {
     pub fn register(&self, key: JobKey, target: &str, interval: Duration) {
         let mut entries = self.lock();
         let e = entries.entry(key).or_insert_with(|| Entry {
+            seq: self.seq.fetch_add(1, Ordering::Relaxed) + 1,
             target: target.to_string(),
             interval,
             snapshot: None,
@@ -429,10 +460,14 @@ impl Jobs {
             .collect()
     }
 
-    /// True when jobs exist and every one has finished an attempt.
-    pub fn all_attempted(&self) -> bool {
-        let entries = self.lock();
-        !entries.is_empty() && entries.values().all(|e| e.last_attempt.is_some())
+    /// Which jobs have finished an attempt.
+    pub fn attempted(&self) -> Attempted {
+        attempted(&self.lock())
+    }
+
+    /// The registration order of the job registered last (0 before any).
+    pub fn last_seq(&self) -> u64 {
+        self.seq.load(Ordering::Relaxed)
     }
 
     /// Rows for the status page, in key order.
@@ -485,13 +520,11 @@ impl Jobs {
         let mut stale = BTreeMap::new();
         let mut oldest_success: BTreeMap<CollectorKind, SystemTime> = BTreeMap::new();
         let mut job_series = 0;
-        let mut all_attempted = true;
-        let jobs = {
+        let (attempted, jobs) = {
             let entries = self.lock();
-            all_attempted &= !entries.is_empty();
+            let attempted = attempted(&entries);
             let mut jobs = Vec::with_capacity(entries.len());
             for (k, e) in entries.iter() {
-                all_attempted &= e.last_attempt.is_some();
                 let n = stale.entry(k.collector).or_insert(0);
                 if e.stale(max_stale) {
                     *n += 1;
@@ -511,7 +544,7 @@ impl Jobs {
                     }
                 }
             }
-            jobs
+            (attempted, jobs)
         };
         let extra = self.extras();
         Taken {
@@ -520,7 +553,7 @@ impl Jobs {
             stale,
             oldest_success,
             job_series,
-            all_attempted,
+            attempted,
         }
     }
 }
@@ -538,8 +571,20 @@ pub struct Taken {
     /// The exporter's own per-job series: `collector_up` for every job that ran, the last
     /// success timestamp for every failing job that succeeded once.
     pub job_series: usize,
-    /// Whether every job had made an attempt (and there was one).
-    pub all_attempted: bool,
+    /// Which jobs had made an attempt.
+    pub attempted: Attempted,
+}
+
+fn attempted(entries: &BTreeMap<JobKey, Entry>) -> Attempted {
+    Attempted {
+        any: !entries.is_empty(),
+        first_unattempted: entries
+            .values()
+            .filter(|e| e.last_attempt.is_none())
+            .map(|e| e.seq)
+            .min()
+            .unwrap_or(u64::MAX),
+    }
 }
 
 #[cfg(test)]

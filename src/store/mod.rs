@@ -34,6 +34,7 @@ use crate::config::duration::HumanDuration;
 use crate::metrics::{Family, Format, Snapshot};
 
 pub use exposition::{Exposition, EAGER_WINDOW};
+pub use jobs::Attempted;
 pub use jobs::{FailedPart, Failure, JobKey, RunReport, StatusRow};
 
 use exposition::Cache;
@@ -45,6 +46,9 @@ use telemetry::Telemetry;
 pub struct Store {
     jobs: Jobs,
     readiness: Readiness,
+    /// The last job registered when `/ready` first found every target resolved: the jobs it
+    /// waits for (see [`Store::ready`]).
+    ready_upto: std::sync::Mutex<Option<u64>>,
     cache: Cache,
     telemetry: Arc<Telemetry>,
     calls: Arc<CallCounter>,
@@ -69,13 +73,14 @@ impl Store {
         Store {
             jobs: Jobs::new(max_stale_intervals),
             readiness: Readiness::default(),
+            ready_upto: std::sync::Mutex::new(None),
             cache: Cache::new(Exposition::new(
                 0,
                 Vec::new(),
                 telemetry.clone(),
                 0,
                 0,
-                false,
+                Attempted::default(),
             )),
             telemetry,
             calls,
@@ -290,7 +295,7 @@ impl Store {
     /// True when no listing is running and every job made so far has finished an attempt that
     /// the exposition served shows: what `/ready` first said yes to, now (it does not stay).
     pub fn settled(&self) -> bool {
-        self.targets_listed() && self.jobs.all_attempted() && self.cache.current().all_attempted
+        self.targets_listed() && self.jobs.attempted().all() && self.cache.current().attempted.all()
     }
 
     /// How far each discovery target's listing is, by target name.
@@ -307,11 +312,25 @@ impl Store {
     /// finished one attempt, and the exposition served shows those attempts; then true for good
     /// (see [`readiness`]).
     pub fn ready(&self) -> bool {
-        // The exposition served must show every job's first result too: the encoder publishes
-        // a moment after the last job reports, and a scrape let in by `/ready` then would see
-        // none of it.
-        self.readiness
-            .ready(|| self.jobs.all_attempted() && self.cache.current().all_attempted)
+        // The jobs waited for are those registered when the targets were first seen resolved:
+        // while a large organization is still listed, its later pages keep adding jobs, and
+        // waiting for those too would wait for the listing whenever a cycle reads fewer
+        // accounts a second than the listing lists. The exposition served must show their
+        // first results too: the encoder publishes a moment after the last job reports, and a
+        // scrape let in by `/ready` then would see none of it.
+        self.readiness.ready(|| {
+            let upto = {
+                let mut upto = self.ready_upto.lock().unwrap_or_else(|e| e.into_inner());
+                let last = self.jobs.last_seq();
+                if upto.is_none() && last > 0 {
+                    *upto = Some(last);
+                }
+                *upto
+            };
+            upto.is_some_and(|n| {
+                self.jobs.attempted().up_to(n) && self.cache.current().attempted.up_to(n)
+            })
+        })
     }
 
     /// Rows for the status page, in key order.
@@ -336,7 +355,7 @@ impl Store {
         let revision = self.revision();
         let taken = self.jobs.snapshots();
         let job_series = taken.job_series;
-        let all_attempted = taken.all_attempted;
+        let attempted = taken.attempted;
         self.telemetry
             .set_collectors(&taken.stale, &taken.oldest_success);
         self.telemetry.read_limiter();
@@ -377,7 +396,7 @@ impl Store {
             self.telemetry.clone(),
             series,
             self.cache.size_hint(),
-            all_attempted,
+            attempted,
         );
         self.cache.publish(exp)
     }
@@ -432,7 +451,7 @@ mod tests {
             store.telemetry.clone(),
             0,
             0,
-            false,
+            Attempted::default(),
         );
         let mut f = Family::new(&F);
         f.push(&["111111111111"], 7.0);
@@ -454,6 +473,44 @@ mod tests {
             body.contains("aws_test_value{account_id=\"111111111111\"} 7"),
             "{body}"
         );
+    }
+
+    #[test]
+    fn ready_waits_for_the_jobs_known_when_the_targets_resolved_not_for_those_listed_later() {
+        let store = Store::new(3, Arc::new(crate::aws::CallCounter::default()));
+        let ran = |k: &JobKey| {
+            store.record(
+                k,
+                RunReport {
+                    started: SystemTime::now(),
+                    duration: Duration::from_millis(1),
+                    result: Ok(Vec::new().into()),
+                    calls: 0,
+                },
+            );
+            store.refresh();
+        };
+        store.add_pending_target("org");
+        assert!(!store.ready(), "a target not resolved yet");
+        // The first pages of a long listing: two accounts' jobs, then the target counts as
+        // resolved.
+        let (a, b, c) = (key("111111111111"), key("222222222222"), key("333333333333"));
+        store.register(a.clone(), "org", Duration::from_secs(60));
+        store.register(b.clone(), "org", Duration::from_secs(60));
+        store.target_resolved("org");
+        assert!(!store.ready(), "neither has run");
+        // A later page adds a third account while the first two run.
+        store.register(c.clone(), "org", Duration::from_secs(60));
+        ran(&a);
+        assert!(!store.ready(), "b has not run");
+        ran(&b);
+        assert!(
+            store.ready(),
+            "every job known when the target resolved has run; c, listed later, is not waited for"
+        );
+        assert!(!store.settled(), "c has not run: not settled");
+        ran(&c);
+        assert!(store.ready());
     }
 
     fn key(acct: &str) -> JobKey {

@@ -3,7 +3,10 @@
 //! `/ready` answers 200 once every configured target has handed over its first accounts (a static
 //! target: its account is known; a discovery target: its listing's accounts when the listing
 //! ends, or those listed so far once it has run for longer than a hand-over interval, 5 s) and
-//! every job made so far has finished one attempt and is shown in what `/metrics` serves. From then on it stays 200: accounts listed later, a refresh or a reload add
+//! every job that existed when `/ready` first found them all handed over has finished one
+//! attempt and is shown in what `/metrics` serves (jobs of pages listed after that are not
+//! waited for: a cycle slower than the listing would otherwise wait for its end). From then on
+//! it stays 200: accounts listed later, a refresh or a reload add
 //! jobs without taking the exporter out of service. So while a first listing of a large
 //! organization is still running (500 pages at 10,000 accounts), the exporter serves the accounts
 //! listed so far, each with its first results, and says how far the listing is in
