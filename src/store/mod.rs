@@ -494,7 +494,11 @@ mod tests {
         assert!(!store.ready(), "a target not resolved yet");
         // The first pages of a long listing: two accounts' jobs, then the target counts as
         // resolved.
-        let (a, b, c) = (key("111111111111"), key("222222222222"), key("333333333333"));
+        let (a, b, c) = (
+            key("111111111111"),
+            key("222222222222"),
+            key("333333333333"),
+        );
         store.register(a.clone(), "org", Duration::from_secs(60));
         store.register(b.clone(), "org", Duration::from_secs(60));
         store.target_resolved("org");
