@@ -352,9 +352,22 @@ impl Subject {
 #[derive(Clone, Default)]
 pub struct Logs(Arc<Mutex<Vec<u8>>>);
 
-impl std::io::Write for Logs {
+thread_local! {
+    /// The capture of this thread's logs, if one is running.
+    static SINK: std::cell::RefCell<Option<Logs>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The writer of the one process-wide subscriber: this thread's capture, or nowhere.
+#[derive(Clone, Copy)]
+struct ThreadSink;
+
+impl std::io::Write for ThreadSink {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
+        SINK.with(|s| {
+            if let Some(logs) = &*s.borrow() {
+                logs.0.lock().unwrap().extend_from_slice(buf);
+            }
+        });
         Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -362,23 +375,45 @@ impl std::io::Write for Logs {
     }
 }
 
-impl<'a> MakeWriter<'a> for Logs {
-    type Writer = Logs;
-    fn make_writer(&'a self) -> Logs {
-        self.clone()
+impl<'a> MakeWriter<'a> for ThreadSink {
+    type Writer = ThreadSink;
+    fn make_writer(&'a self) -> ThreadSink {
+        *self
+    }
+}
+
+/// Ends a capture when dropped (the thread's previous capture, if any, resumes).
+pub struct Capturing(Option<Logs>);
+
+impl Drop for Capturing {
+    fn drop(&mut self) {
+        let previous = self.0.take();
+        SINK.with(|s| *s.borrow_mut() = previous);
     }
 }
 
 impl Logs {
-    /// Starts capturing (until the guard drops).
-    pub fn capture() -> (Logs, tracing::subscriber::DefaultGuard) {
+    /// Starts capturing this thread's logs (until the guard drops).
+    ///
+    /// One global subscriber, installed once, writes every thread's events to that thread's
+    /// capture. A subscriber per test (`tracing::subscriber::set_default`) lost events now and
+    /// then when tests ran side by side: each one set and dropped makes tracing recompute its
+    /// global level filter and callsite interest from the subscribers alive at that moment, so a
+    /// test's event could meet a filter computed while none of its own was registered.
+    pub fn capture() -> (Logs, Capturing) {
+        static INSTALL: std::sync::Once = std::sync::Once::new();
+        INSTALL.call_once(|| {
+            let sub = tracing_subscriber::fmt()
+                .with_writer(ThreadSink)
+                .with_ansi(false)
+                .with_max_level(tracing::Level::INFO)
+                .finish();
+            tracing::subscriber::set_global_default(sub)
+                .expect("the integration tests install the only global subscriber");
+        });
         let logs = Logs::default();
-        let sub = tracing_subscriber::fmt()
-            .with_writer(logs.clone())
-            .with_ansi(false)
-            .with_max_level(tracing::Level::INFO)
-            .finish();
-        (logs.clone(), tracing::subscriber::set_default(sub))
+        let previous = SINK.with(|s| s.borrow_mut().replace(logs.clone()));
+        (logs.clone(), Capturing(previous))
     }
 
     /// Everything logged so far, and forgets it.
