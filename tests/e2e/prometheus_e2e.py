@@ -9,7 +9,7 @@ promtool) and `prometheus-alertmanager` and a venv with `bcrypt`:
 What it starts, each on its own loopback port and in its own temporary directory (a Prometheus
 already running on :9090 is not touched):
 
-- `posture-exporter demo --interval 5s`: the simulated organization with every collector;
+- `posture-exporter demo --interval 5s --accounts 24`: the simulated organization with every collector;
 - `posture-exporter simulate --accounts 2 --seed 99` and, against it, `posture-exporter --config`
   serving HTTPS (a self-signed certificate made with the openssl CLI, or the `cryptography`
   package without it) with basic auth (a bcrypt hash from the `bcrypt` package, or htpasswd);
@@ -467,8 +467,10 @@ def run(tmp, children, c):
     # -- the exporters
     # The demo reads GuardDuty as the organization's administrator, so the coverage panels and
     # alerts (administrator-only families) have data; the browser test runs the default mode.
+    # 24 members rather than the demo's 5: Security Hub's `IAM.6` then fails in more than the
+    # ten accounts AwsSecurityHubControlFailingInManyAccounts asks for.
     children.start("demo", [BIN, "demo", "--listen", "127.0.0.1:0", "--interval", "5s",
-                            "--guardduty-mode", "administrator"])
+                            "--accounts", "24", "--guardduty-mode", "administrator"])
     children.start("simulate", [BIN, "simulate", "--listen", "127.0.0.1:0", "--accounts", "2",
                                 "--seed", "99"])
     demo_metrics = children.stdout_line("demo", "metrics:")
@@ -800,7 +802,12 @@ scrape_configs:
                 "AwsConfigRecorderPartial",
                 # Security Hub reads every region its administrator enables: the administrator
                 # opted into af-south-1, where Security Hub is off.
-                "AwsSecurityHubNotEnabled"]
+                "AwsSecurityHubNotEnabled",
+                # The administrator's CIS subscription is INCOMPLETE outside the home region; the
+                # central configuration failed to apply to member 3; IAM.6 fails in more than ten
+                # accounts of a region.
+                "AwsSecurityHubStandardNotReady", "AwsSecurityHubPolicyAssociationFailed",
+                "AwsSecurityHubControlFailingInManyAccounts"]
     exprs_by_name = {}
     import yaml as _yaml  # PyYAML comes with the venv's kubernetes-validate
     with open(ALERTS_YML, encoding="utf-8") as f:
@@ -823,8 +830,9 @@ scrape_configs:
             "high findings, an invitation pending for over 7 days, a finding past its remediation "
             "age), failed org conformance pack deployments, an opted-in region without a recorder, "
             "enabled regions an organization collector does not read, failed Config deliveries, "
-            "failing rule evaluations, partial recorders and a region where Security Hub is off "
-            "fire, one per series of their expression",
+            "failing rule evaluations, partial recorders, a region where Security Hub is off, a "
+            "standard not READY, a failed policy association and a control failing in many "
+            "accounts fire, one per series of their expression",
             ok, f"(expected, firing) per alert: {got}")
 
     def am_has_coverage():

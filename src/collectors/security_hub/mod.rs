@@ -21,9 +21,15 @@
 //!    with one more rule, PREFIX_NOT_EQUALS that prefix, for the rest), until no answer is
 //!    full: no account is cut off, and the cost grows with the accounts that have findings.
 //!
+//! Then, as in Security Hub CSPM below, the parts `standards` (the administrator's own
+//! subscriptions and their status, which the statistics do not give) and, in the home region,
+//! `policy associations` (central configuration is Security Hub CSPM's in both generations).
+//!
 //! Calls per run: DescribeSecurityHubV2 (`auto`, `ocsf`), then 1 + ceil(2s/5) + the calls of
 //! round 3, ceil((p + v)/5) and more for splits, for `s` standards, `p` failing (control,
-//! standard) pairs and `v` counted severities; each full account grouping adds 10 or 11 rules.
+//! standard) pairs and `v` counted severities; each full account grouping adds 10 or 11 rules;
+//! then GetEnabledStandards and, in the home region, ListConfigurationPolicyAssociations, one
+//! call a page of 100 (one each in practice: four standards, a few failed associations).
 //!
 //! A target that is not the delegated administrator is not refused by GetFindingStatisticsV2
 //! without `Scopes` ("Other accounts see only statistics for their own findings"): name the
@@ -372,6 +378,8 @@ async fn ocsf_run(ctx: &JobContext<Settings>) -> Result<Collected, CollectError>
     }
     .await;
     out.part("findings", findings);
+    standards_part(ctx, &mut out, true).await;
+    associations_part(ctx, &mut out).await;
     out.families.extend(convert::capped(region, &capped));
     out.notes.push(format!(
         "the new Security Hub (OCSF): {} products, {} standards, {} severities",
@@ -380,6 +388,62 @@ async fn ocsf_run(ctx: &JobContext<Settings>) -> Result<Collected, CollectError>
         severities.len()
     ));
     Ok(out)
+}
+
+/// The `standards` part: the administrator's own standards subscriptions (GetEnabledStandards),
+/// their count and those not READY. Both generations: the new Security Hub runs its standards'
+/// controls through Security Hub CSPM, and its statistics name a standard only once it has
+/// findings, never its subscription's status. In the new generation an administrator without
+/// Security Hub CSPM (InvalidAccessException, "not subscribed") has no subscriptions to
+/// report: a note, not a failure.
+async fn standards_part(ctx: &JobContext<Settings>, out: &mut Collected, ocsf: bool) {
+    let c = &*ctx.aws;
+    let (admin, region) = (c.account_id.as_str(), c.region.as_str());
+    match api::enabled_standards(c).await {
+        Ok(s) => out.part(
+            "standards",
+            Ok(convert::reading(
+                region,
+                convert::standards(admin, region, &s),
+            )),
+        ),
+        Err(e) if ocsf && e.code() == Some("InvalidAccessException") => {
+            out.notes.push(format!(
+                "Security Hub CSPM is not enabled for account {admin} in {region}: no standards subscriptions to read (GetEnabledStandards: InvalidAccessException)"
+            ));
+        }
+        Err(e) => out.failed_part("standards", e),
+    }
+}
+
+/// The `policy associations` part, in the home region only (central configuration is managed
+/// there): the configuration policy associations that FAILED (ListConfigurationPolicyAssociations),
+/// each also a note with AWS's message. Both generations: central configuration is Security
+/// Hub CSPM's, and it configures the standards and controls the new Security Hub reports on.
+async fn associations_part(ctx: &JobContext<Settings>, out: &mut Collected) {
+    let c = &*ctx.aws;
+    let region = c.region.as_str();
+    let home = ctx.settings.home_region.clone().or_else(|| {
+        ctx.settings
+            .place
+            .placement()
+            .listed_regions()
+            .first()
+            .cloned()
+    });
+    if home.as_deref().is_some_and(|h| h != region) {
+        return;
+    }
+    let failed = api::failed_associations(c).await.map(|f| {
+        for a in f.iter().take(50) {
+            out.notes.push(format!(
+                "configuration policy association of {} {} FAILED: {}",
+                a.target_type, a.target_id, a.message
+            ));
+        }
+        convert::associations_reading(region, &f)
+    });
+    out.part("policy associations", failed);
 }
 
 async fn cspm_run(ctx: &JobContext<Settings>) -> Result<Collected, CollectError> {
@@ -396,10 +460,7 @@ async fn cspm_run(ctx: &JobContext<Settings>) -> Result<Collected, CollectError>
         return Ok(out);
     }
     let mut out = Collected::from(convert::hub(admin, region, "cspm", true));
-    let standards = api::enabled_standards(c)
-        .await
-        .map(|s| convert::reading(region, convert::standards(admin, region, &s)));
-    out.part("standards", standards);
+    standards_part(ctx, &mut out, false).await;
 
     let members = api::members(c).await;
     let mut listed: Vec<String> = vec![admin.to_string()];
@@ -426,26 +487,7 @@ async fn cspm_run(ctx: &JobContext<Settings>) -> Result<Collected, CollectError>
         .map(|(t, s, _)| convert::org_configuration(region, &t, &s));
     out.part("organization configuration", conf);
 
-    let home = ctx.settings.home_region.clone().or_else(|| {
-        ctx.settings
-            .place
-            .placement()
-            .listed_regions()
-            .first()
-            .cloned()
-    });
-    if home.as_deref().is_none_or(|h| h == region) {
-        let failed = api::failed_associations(c).await.map(|f| {
-            for a in f.iter().take(50) {
-                out.notes.push(format!(
-                    "configuration policy association of {} {} FAILED: {}",
-                    a.target_type, a.target_id, a.message
-                ));
-            }
-            convert::associations_reading(region, &f)
-        });
-        out.part("policy associations", failed);
-    }
+    associations_part(ctx, &mut out).await;
 
     let failed = Box::pin(api::findings(c, FindingQuery::FailedControls))
         .await
