@@ -273,6 +273,11 @@ macro_rules! services_table {
                        ListConfigurationPolicyAssociationsError;
                 GetFindings in get_findings [paged]:
                     GetFindingsFluentBuilder -> GetFindingsOutput, GetFindingsError;
+                BatchGetSecurityControls in batch_get_security_controls:
+                    BatchGetSecurityControlsFluentBuilder
+                    -> BatchGetSecurityControlsOutput, BatchGetSecurityControlsError
+                    requires [SecurityControls]
+                    each SecurityControls [SecurityControlId, Title];
             }
 
             /// IAM (global).

@@ -1,7 +1,8 @@
 """Security Hub (restJson1, signing name `securityhub`), both generations, read by botocore:
 Security Hub CSPM's DescribeHub, GetEnabledStandards, ListMembers,
 DescribeOrganizationConfiguration, ListOrganizationAdminAccounts, GetFindings (ASFF),
-ListConfigurationPolicyAssociations, ListFindingAggregators and GetFindingAggregator, and the
+ListConfigurationPolicyAssociations, ListFindingAggregators, GetFindingAggregator and
+BatchGetSecurityControls, and the
 OCSF generation's DescribeSecurityHubV2 and GetFindingStatisticsV2, with the paginators, limits
 and errors the service model states; and the OCSF statistics compared with the ASFF findings
 GetFindings pages through for the same filters."""
@@ -152,6 +153,44 @@ def test_enabled_standards_walk_every_page_and_status(aws, accounts):
     with pytest.raises(ClientError) as e:
         raw.get_enabled_standards(MaxResults=101)
     assert error(e) == ("InvalidInputException", 400)
+
+
+def test_security_controls_by_id_and_arn(aws, accounts, admin):
+    """BatchGetSecurityControls: "details about a batch of security controls for the current
+    Amazon Web Services account and Amazon Web Services Region"; ids or ARNs, mixed; a control
+    that does not exist is in UnprocessedIds as RESOURCE_NOT_FOUND (NOT_FOUND is deprecated)."""
+    sh = aws.client("securityhub", HOME, admin)
+    arn = f"arn:aws:securityhub:{HOME}:{admin}:security-control/S3.1"
+    out = sh.batch_get_security_controls(SecurityControlIds=["IAM.6", arn, "Nope.99"])
+    got = {c["SecurityControlId"]: c for c in out["SecurityControls"]}
+    assert set(got) == {"IAM.6", "S3.1"}
+    assert got["IAM.6"]["Title"] == "Hardware MFA should be enabled for the root user"
+    assert got["S3.1"]["SecurityControlArn"] == arn
+    for c in got.values():
+        assert c["SeverityRating"] in ("LOW", "MEDIUM", "HIGH", "CRITICAL")
+        assert c["SecurityControlStatus"] in ("ENABLED", "DISABLED")
+        assert c["Description"] and c["RemediationUrl"].startswith("https://")
+    assert [(u["SecurityControlId"], u["ErrorCode"]) for u in out["UnprocessedIds"]] == [
+        ("Nope.99", "RESOURCE_NOT_FOUND")
+    ]
+    # Nothing unprocessed: the member is left out.
+    assert "UnprocessedIds" not in sh.batch_get_security_controls(SecurityControlIds=["EC2.2"])
+    raw = aws.client("securityhub", HOME, admin, validate=False)
+    with pytest.raises(ClientError) as e:
+        raw.batch_get_security_controls()  # SecurityControlIds is required
+    assert error(e) == ("InvalidInputException", 400)
+    # Where Security Hub is off: refused as every Security Hub CSPM call there is.
+    for account in accounts:
+        for region in REGIONS:
+            c = aws.client("securityhub", region, account)
+            try:
+                c.describe_hub()
+            except ClientError:
+                with pytest.raises(ClientError) as e:
+                    c.batch_get_security_controls(SecurityControlIds=["IAM.6"])
+                assert error(e) == ("InvalidAccessException", 401)
+                return
+    pytest.fail("no account-region with Security Hub off")
 
 
 def test_members_of_the_administrator(aws, accounts, admin):

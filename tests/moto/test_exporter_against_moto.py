@@ -68,6 +68,7 @@ one through boto3, so this table cannot go stale silently):
 | Security Hub DescribeOrganizationConfiguration  | security_hub (CSPM)    | supported (AccessDeniedException unless an administrator was enabled) | not run here |
 | Security Hub ListConfigurationPolicyAssociations| security_hub (CSPM)    | unsupported (HTTP 404) | not run here                           |
 | Security Hub GetFindings                        | security_hub (CSPM)    | supported   | an empty list where no finding was imported       |
+| Security Hub BatchGetSecurityControls           | security_hub (new)     | unsupported (HTTP 404) | not run here                           |
 | IAM GenerateOrganizationsAccessReport           | iam_access_report      | unsupported (HTTP 500) | the run fails cleanly                  |
 | IAM GetOrganizationsAccessReport                | iam_access_report      | unsupported (HTTP 500) | not reached                            |
 
@@ -416,6 +417,7 @@ UNSUPPORTED = [
     ("securityhub", "get_finding_statistics_v2", {"GroupByRules": [{"GroupByField": "severity"}]}),
     ("securityhub", "get_enabled_standards", {}),
     ("securityhub", "list_configuration_policy_associations", {}),
+    ("securityhub", "batch_get_security_controls", {"SecurityControlIds": ["IAM.6"]}),
     ("account", "list_regions", {}),
     ("iam", "generate_organizations_access_report", {"EntityPath": None}),
     ("iam", "get_organizations_access_report", {"JobId": "0" * 36}),

@@ -232,6 +232,7 @@ fn securityhub_operation(method: &http::Method, path: &str) -> String {
             "ListConfigurationPolicyAssociations"
         }
         ("GET", ["findingAggregator", "list"]) => "ListFindingAggregators",
+        ("POST", ["securityControls", "batchGet"]) => "BatchGetSecurityControls",
         // The ARN is a greedy label: `/findingAggregator/get/{FindingAggregatorArn+}`.
         ("GET", ["findingAggregator", "get", _, ..]) => "GetFindingAggregator",
         _ => "Unknown",

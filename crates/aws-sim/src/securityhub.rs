@@ -1,7 +1,7 @@
 //! Security Hub CSPM in the restJson1 protocol, at the model's paths: DescribeHub,
 //! GetEnabledStandards, ListMembers, DescribeOrganizationConfiguration,
 //! ListOrganizationAdminAccounts, GetFindings (ASFF), ListConfigurationPolicyAssociations,
-//! ListFindingAggregators and GetFindingAggregator; the OCSF generation's operations are handed
+//! ListFindingAggregators, GetFindingAggregator and BatchGetSecurityControls; the OCSF generation's operations are handed
 //! to [`securityhub_v2`](crate::securityhub_v2). Errors are the model's: InvalidAccessException
 //! (HTTP 401) where Security Hub is off, InvalidInputException (400) for input refused,
 //! AccessDeniedException (403), ResourceNotFoundException (404).
@@ -44,6 +44,7 @@ pub fn handle(world: &mut World, call: &Call) -> Answer {
         "ListConfigurationPolicyAssociations" => policy_associations(world, call),
         "ListFindingAggregators" => list_aggregators(world, call),
         "GetFindingAggregator" => get_aggregator(world, call),
+        "BatchGetSecurityControls" => security_controls(world, call),
         "DescribeSecurityHubV2" | "GetFindingStatisticsV2" => securityhub_v2::handle(world, call),
         _ => Err(AwsError::status(
             StatusCode::NOT_FOUND,
@@ -423,6 +424,60 @@ fn get_findings(world: &mut World, call: &Call) -> Answer {
     Ok(json_ok(call.protocol, &out))
 }
 
+/// BatchGetSecurityControls: "details about a batch of security controls for the current
+/// Amazon Web Services account and Amazon Web Services Region". `SecurityControlIds` is
+/// required; each entry is a `SecurityControlId` or a `SecurityControlArn` (pattern `.*\S.*`);
+/// the model states no most entries. A control the world does not define is in `UnprocessedIds`
+/// with `RESOURCE_NOT_FOUND` (the model: "The NOT_FOUND value has been deprecated and replaced
+/// by the RESOURCE_NOT_FOUND value"). Every required member of `SecurityControl` is answered.
+fn security_controls(world: &mut World, call: &Call) -> Answer {
+    let me = own_hub(world, call)?;
+    let ids = call
+        .json
+        .get("SecurityControlIds")
+        .and_then(Value::as_array)
+        .ok_or_else(|| invalid_input("SecurityControlIds is required"))?;
+    let mut found = Vec::new();
+    let mut unprocessed = Vec::new();
+    for id in ids {
+        let Some(id) = id.as_str().filter(|x| !x.trim().is_empty()) else {
+            return Err(invalid_input(
+                "SecurityControlIds entries must be strings matching .*\\S.*",
+            ));
+        };
+        // An ARN names the control after `security-control/`.
+        let short = id.rsplit_once(":security-control/").map_or(id, |(_, x)| x);
+        match CONTROLS.iter().find(|c| c.id == short) {
+            Some(c) => found.push(json!({
+                "SecurityControlId": c.id,
+                "SecurityControlArn": format!(
+                    "arn:aws:securityhub:{}:{}:security-control/{}",
+                    call.region, me.id, c.id
+                ),
+                "Title": c.title,
+                "Description": format!("This control checks that: {}.", c.title),
+                "RemediationUrl": format!(
+                    "https://docs.aws.amazon.com/console/securityhub/{}/remediation",
+                    c.id
+                ),
+                "SeverityRating": c.severity,
+                "SecurityControlStatus": "ENABLED",
+                "UpdateStatus": "READY",
+            })),
+            None => unprocessed.push(json!({
+                "SecurityControlId": id,
+                "ErrorCode": "RESOURCE_NOT_FOUND",
+                "ErrorReason": format!("Security control {id} was not found"),
+            })),
+        }
+    }
+    let mut out = json!({ "SecurityControls": found });
+    if !unprocessed.is_empty() {
+        out["UnprocessedIds"] = json!(unprocessed);
+    }
+    Ok(json_ok(call.protocol, &out))
+}
+
 fn policy_associations(world: &mut World, call: &Call) -> Answer {
     // "Only the Security Hub CSPM delegated administrator can invoke this operation from the
     // home Region."
@@ -603,6 +658,7 @@ mod tests {
             ),
             ("ListFindingAggregators", "/findingAggregator/list"),
             ("GetFindingAggregator", "/findingAggregator/get/%ZZ%"),
+            ("BatchGetSecurityControls", "/securityControls/batchGet"),
             ("DescribeSecurityHubV2", "/hubv2"),
             ("GetFindingStatisticsV2", "/findingsv2/statistics"),
         ];

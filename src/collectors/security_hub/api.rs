@@ -10,6 +10,8 @@
 //!   call GetFindings from the home Region, the results include all of the matching findings
 //!   from both the home Region and linked Regions", so every query filters on `Region`.
 
+use std::collections::BTreeMap;
+
 use aws_sdk_securityhub::types::{
     AllowedOperators, AssociationFilters, AwsSecurityFindingFilters, CompositeFilter,
     ConfigurationPolicyAssociationStatus, GroupByField, GroupByRule, OcsfFindingFilters,
@@ -308,6 +310,35 @@ pub async fn failed_associations(
             .collect())
     })
     .await
+}
+
+/// The most controls asked for in one BatchGetSecurityControls. The model states no limit on
+/// `SecurityControlIds`; a hundred keeps a request small and matches the other batch and page
+/// sizes of Security Hub.
+pub const CONTROLS_PER_CALL: usize = 100;
+
+/// The titles of `controls` (security control ids), from BatchGetSecurityControls, a hundred
+/// a call. A control AWS does not answer for (`UnprocessedIds`) has no title.
+pub async fn control_titles(
+    c: &RegionClients,
+    controls: &[String],
+) -> Result<BTreeMap<String, String>, CollectError> {
+    let mut out = BTreeMap::new();
+    for chunk in controls.chunks(CONTROLS_PER_CALL) {
+        let answer = c
+            .securityhub(|s| {
+                s.batch_get_security_controls()
+                    .set_security_control_ids(Some(chunk.to_vec()))
+            })
+            .await?;
+        // Both members are required by the model; a control answered without them has no title.
+        for x in answer.security_controls() {
+            if let (Some(id), Some(title)) = (x.security_control_id(), x.title()) {
+                out.insert(id.to_string(), title.to_string());
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// What the exporter reads of one ASFF finding.

@@ -14,7 +14,8 @@
 //!    by `compliance.standards`: the products, severities and standards that exist;
 //! 2. (part `controls`) per standard, its controls with active `compliance.status` Fail and
 //!    those with Pass findings: the failing (control, standard) pairs and the score;
-//! 3. per failing pair, and (part `findings`) per severity, the accounts: grouped by
+//! 3. per failing pair, and (part `findings`) per severity, the accounts (and the failing
+//!    controls' titles, BatchGetSecurityControls, a hundred a call): grouped by
 //!    `cloud.account.uid`. `MaxStatisticResults` is at most 400 and the answer does not page,
 //!    so a grouping by account that comes back full is asked again as ten rules, one per next
 //!    digit of a `cloud.account.uid` PREFIX filter (from the prefix the answered ids share,
@@ -28,8 +29,9 @@
 //! Calls per run: DescribeSecurityHubV2 (`auto`, `ocsf`), then 1 + ceil(2s/5) + the calls of
 //! round 3, ceil((p + v)/5) and more for splits, for `s` standards, `p` failing (control,
 //! standard) pairs and `v` counted severities; each full account grouping adds 10 or 11 rules;
-//! then GetEnabledStandards and, in the home region, ListConfigurationPolicyAssociations, one
-//! call a page of 100 (one each in practice: four standards, a few failed associations).
+//! then ceil(c/100) BatchGetSecurityControls for `c` controls failing somewhere (titles), then
+//! GetEnabledStandards and, in the home region, ListConfigurationPolicyAssociations, one call a
+//! page of 100 (one each in practice: four standards, a few failed associations).
 //!
 //! A target that is not the delegated administrator is not refused by GetFindingStatisticsV2
 //! without `Scopes` ("Other accounts see only statistics for their own findings"): name the
@@ -292,6 +294,7 @@ async fn ocsf_run(ctx: &JobContext<Settings>) -> Result<Collected, CollectError>
     let standards: Vec<String> = r1[2].keys().cloned().collect();
 
     // Round 2 and the failing pairs' accounts: the `controls` part.
+    let mut titles_failed = None;
     let controls = async {
         let mut round2 = Vec::new();
         for s in &standards {
@@ -336,6 +339,17 @@ async fn ocsf_run(ctx: &JobContext<Settings>) -> Result<Collected, CollectError>
             .collect();
         let r3 = answer(c, &round3, max, &mut capped).await?;
         let mut p = Posture::default();
+        // The statistics name controls by id only; their titles, for the overview's items.
+        let ids: Vec<String> = pairs
+            .iter()
+            .map(|(x, _)| x.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        match api::control_titles(c, &ids).await {
+            Ok(t) => p.titles = t,
+            Err(e) => titles_failed = Some(e),
+        }
         for ((x, s), accounts) in pairs.iter().zip(r3) {
             for (a, n) in accounts {
                 if n > 0 {
@@ -353,6 +367,10 @@ async fn ocsf_run(ctx: &JobContext<Settings>) -> Result<Collected, CollectError>
     }
     .await;
     out.part("controls", controls);
+    // Without titles the controls are still counted and named by id: a part of its own.
+    if let Some(e) = titles_failed {
+        out.failed_part("control titles", e);
+    }
 
     let findings = async {
         let groupings: Vec<Named> = severities
