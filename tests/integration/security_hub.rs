@@ -204,6 +204,35 @@ fn check(s: &Scrape, region: &str, e: &Expected) {
     );
 }
 
+/// Every member of the administrator as ListMembers lists it: `aws_securityhub_enabled` 0
+/// for one not Enabled, no series for an Enabled one.
+fn check_members(s: &Scrape, r: &str, members: &[(String, &'static str)]) {
+    assert!(members.iter().any(|(_, st)| *st != "Enabled"));
+    for (a, status) in members {
+        assert_eq!(
+            s.get(
+                "aws_securityhub_enabled",
+                &[("account_id", a), ("region", r)]
+            ),
+            if *status == "Enabled" {
+                None
+            } else {
+                Some(0.0)
+            },
+            "{r} {a} {status}"
+        );
+    }
+}
+
+/// The members of the administrator and their `MemberStatus`.
+fn members_of(w: &World, admin: &str) -> Vec<(String, &'static str)> {
+    w.accounts
+        .iter()
+        .filter(|a| a.id != admin)
+        .map(|a| (a.id.clone(), member_status(w, a)))
+        .collect()
+}
+
 /// The administrator's standards subscriptions in every region and the failed association of
 /// central configuration (home region only), as the world holds them: what both generations
 /// export of standards and central configuration.
@@ -293,9 +322,23 @@ fn security_hub_ocsf_exports_the_organization_from_the_administrator() {
         assert!(s
             .matching("aws_securityhub_statistics_capped", &[])
             .is_empty());
-        // What the statistics cannot answer, read as Security Hub CSPM reads it.
+        // What the statistics cannot answer, read as Security Hub CSPM reads it: the
+        // standards, central configuration and the members whose Security Hub is not Enabled.
         env.sim
             .world(|w| check_standards_and_associations(&s, w, &admin));
+        let members = env.sim.world(|w| members_of(w, &admin));
+        for r in REGIONS {
+            check_members(&s, r, &members);
+            assert_eq!(
+                s.matching(
+                    "aws_securityhub_org_configuration",
+                    &[("region", r), ("configuration_type", "CENTRAL")]
+                )
+                .len(),
+                1,
+                "{r}"
+            );
+        }
         // The overview names the failing controls with their titles (BatchGetSecurityControls:
         // one call a region, the organization failing fewer than 100 controls).
         let (count, sec) = overview_section(&env).await;
@@ -310,6 +353,55 @@ fn security_hub_ocsf_exports_the_organization_from_the_administrator() {
             REGIONS.len() as u64
         );
         // No role in any member: every Security Hub call is the administrator's.
+        env.stop().await;
+    });
+}
+
+#[test]
+fn security_hub_ocsf_without_cspm_reads_the_statistics_and_notes_the_rest() {
+    big_stack(async {
+        let env = on_demand(
+            WorldOptions::default(),
+            &collectors("    generation: ocsf\n"),
+        )
+        .await;
+        // The administrator runs the new Security Hub in eu-west-1 without Security Hub CSPM.
+        let admin = env.sim.world(|w| {
+            let admin = administrator(w).expect("an admin").id.clone();
+            w.securityhub.set_cspm_off(&admin, "eu-west-1");
+            admin
+        });
+        assert_eq!(env.cycle().await, 0, "{:?}", env.app.store.status());
+        let s = env.scrape().await;
+        assert_eq!(s.up("security_hub", &admin, "eu-west-1"), Some(1.0));
+        // The statistics are read there; nothing of Security Hub CSPM's is, and us-east-1 has it.
+        assert!(!s
+            .matching(
+                "aws_securityhub_control_failing_accounts",
+                &[("region", "eu-west-1")]
+            )
+            .is_empty());
+        for family in [
+            "aws_securityhub_standards_enabled",
+            "aws_securityhub_org_configuration",
+            "aws_securityhub_members",
+        ] {
+            assert!(
+                s.matching(family, &[("region", "eu-west-1")]).is_empty(),
+                "{family}"
+            );
+            assert!(
+                !s.matching(family, &[("region", "us-east-1")]).is_empty(),
+                "{family}"
+            );
+        }
+        let status = format!("{:?}", env.app.store.status());
+        assert!(
+            status.contains(&format!(
+                "Security Hub CSPM is not enabled for account {admin} in eu-west-1"
+            )),
+            "{status}"
+        );
         env.stop().await;
     });
 }
@@ -360,12 +452,7 @@ fn security_hub_cspm_exports_members_standards_controls_and_findings() {
         .await;
         let (admin, members) = env.sim.world(|w| {
             let admin = administrator(w).expect("an admin").clone();
-            let members: Vec<(String, &'static str)> = w
-                .accounts
-                .iter()
-                .filter(|a| a.id != admin.id)
-                .map(|a| (a.id.clone(), member_status(w, a)))
-                .collect();
+            let members = members_of(w, &admin.id);
             (admin.id, members)
         });
         assert_eq!(env.cycle().await, 0);
@@ -380,20 +467,7 @@ fn security_hub_cspm_exports_members_standards_controls_and_findings() {
             assert_eq!(s.up("security_hub", &admin, r), Some(1.0), "{r}");
             let e = default_severities(env.sim.world(|w| expected(w, r, &|w, a| enabled(w, a))));
             check(&s, r, &e);
-            for (a, status) in &members {
-                assert_eq!(
-                    s.get(
-                        "aws_securityhub_enabled",
-                        &[("account_id", a), ("region", r)]
-                    ),
-                    if *status == "Enabled" {
-                        None
-                    } else {
-                        Some(0.0)
-                    },
-                    "{a} {status}"
-                );
-            }
+            check_members(&s, r, &members);
         }
         // The overview counts what the PromQL count over /metrics counts, and names the failing
         // controls with their titles.
@@ -457,29 +531,38 @@ fn security_hub_off_in_a_region_is_a_state_not_a_failure() {
 #[test]
 fn security_hub_a_member_as_target_fails_the_administrator_part_alone() {
     big_stack(async {
-        // member-00002 is not the delegated administrator: Security Hub CSPM refuses it the
-        // central configuration's associations, and lists no members.
-        let cols = collectors("    generation: cspm\n")
-            .replace("target: member-00001", "target: member-00003");
-        let env = on_demand(WorldOptions::default(), &cols).await;
-        let member = env.sim.world(|w| w.accounts[3].id.clone());
-        assert_eq!(env.cycle().await, 2, "{:?}", env.app.store.status());
-        let s = env.scrape().await;
-        assert_eq!(s.up("security_hub", &member, "us-east-1"), Some(0.0));
-        // The other parts are exported.
-        assert_eq!(
-            s.get(
-                "aws_securityhub_enabled",
-                &[("account_id", &member), ("region", "us-east-1")]
-            ),
-            Some(1.0)
-        );
-        let status = format!("{:?}", env.app.store.status());
-        assert!(
-            status.contains("ListConfigurationPolicyAssociations"),
-            "{status}"
-        );
-        env.stop().await;
+        for generation in ["cspm", "ocsf"] {
+            // member-00003 is not the delegated administrator: Security Hub CSPM refuses it
+            // the organization configuration (in every region) and the central configuration's
+            // associations; the new Security Hub's statistics would answer for it alone, so the
+            // same refusal is what tells the user, in both generations.
+            let cols = collectors(&format!("    generation: {generation}\n"))
+                .replace("target: member-00001", "target: member-00003");
+            let env = on_demand(WorldOptions::default(), &cols).await;
+            let member = env.sim.world(|w| w.accounts[3].id.clone());
+            assert_eq!(env.cycle().await, 2, "{:?}", env.app.store.status());
+            let s = env.scrape().await;
+            assert_eq!(s.up("security_hub", &member, "us-east-1"), Some(0.0));
+            // The other parts are exported.
+            assert_eq!(
+                s.get(
+                    "aws_securityhub_enabled",
+                    &[("account_id", &member), ("region", "us-east-1")]
+                ),
+                Some(1.0),
+                "{generation}"
+            );
+            let status = format!("{:?}", env.app.store.status());
+            assert!(
+                status.contains("ListConfigurationPolicyAssociations")
+                    && status.contains("DescribeOrganizationConfiguration")
+                    && status.contains(&format!(
+                        "account {member} is not the Security Hub delegated administrator"
+                    )),
+                "{generation}: {status}"
+            );
+            env.stop().await;
+        }
     });
 }
 

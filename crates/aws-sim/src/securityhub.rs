@@ -58,6 +58,11 @@ pub fn handle(world: &mut World, call: &Call) -> Answer {
 fn own_hub<'a>(w: &'a World, call: &Call) -> Result<&'a Account, AwsError> {
     find_account(w, &call.account)
         .filter(|a| hub_enabled(w, a, &call.region))
+        .filter(|a| {
+            !w.securityhub
+                .cspm_off
+                .contains(&(a.id.clone(), call.region.clone()))
+        })
         .ok_or_else(|| not_subscribed(&call.account))
 }
 

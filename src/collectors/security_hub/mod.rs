@@ -22,20 +22,26 @@
 //!    with one more rule, PREFIX_NOT_EQUALS that prefix, for the rest), until no answer is
 //!    full: no account is cut off, and the cost grows with the accounts that have findings.
 //!
-//! Then, as in Security Hub CSPM below, the parts `standards` (the administrator's own
-//! subscriptions and their status, which the statistics do not give) and, in the home region,
-//! `policy associations` (central configuration is Security Hub CSPM's in both generations).
+//! Then what the statistics do not answer, read as in Security Hub CSPM below (the new Security
+//! Hub runs its standards, controls and central configuration through Security Hub CSPM): where
+//! DescribeHub says Security Hub CSPM is on for the administrator, the parts `standards` (its
+//! subscriptions and their status), `members` (which accounts are not Enabled: an account
+//! whose Security Hub is off has no findings for the statistics to count),
+//! `organization configuration` and, in the home region, `policy associations`; where it is
+//! off, a note.
 //!
 //! Calls per run: DescribeSecurityHubV2 (`auto`, `ocsf`), then 1 + ceil(2s/5) + the calls of
 //! round 3, ceil((p + v)/5) and more for splits, for `s` standards, `p` failing (control,
 //! standard) pairs and `v` counted severities; each full account grouping adds 10 or 11 rules;
-//! then ceil(c/100) BatchGetSecurityControls for `c` controls failing somewhere (titles), then
-//! GetEnabledStandards and, in the home region, ListConfigurationPolicyAssociations, one call a
-//! page of 100 (one each in practice: four standards, a few failed associations).
+//! then ceil(c/100) BatchGetSecurityControls for `c` controls failing somewhere (titles); then
+//! DescribeHub, GetEnabledStandards, ceil(members/50) ListMembers,
+//! DescribeOrganizationConfiguration and, in the home region,
+//! ListConfigurationPolicyAssociations (a page of 100 each).
 //!
 //! A target that is not the delegated administrator is not refused by GetFindingStatisticsV2
-//! without `Scopes` ("Other accounts see only statistics for their own findings"): name the
-//! administrator's target, or the statistics are of that account alone.
+//! without `Scopes` ("Other accounts see only statistics for their own findings"); it is
+//! refused DescribeOrganizationConfiguration ("Only the Security Hub CSPM administrator account
+//! can invoke this operation"), which fails that part in every region with a note saying so.
 //!
 //! **Security Hub CSPM** (ASFF): DescribeHub (core; InvalidAccessException is "not enabled
 //! here", exported as `aws_securityhub_enabled` 0 and a note, not a failure), then parts:
@@ -293,6 +299,11 @@ async fn ocsf_run(ctx: &JobContext<Settings>) -> Result<Collected, CollectError>
         .collect();
     let standards: Vec<String> = r1[2].keys().cloned().collect();
 
+    // Whether the administrator runs Security Hub CSPM here too: its controls' titles and the
+    // parts the statistics do not answer are read from it.
+    let cspm = api::hub(c).await;
+    let cspm_on = matches!(cspm, Ok(true));
+
     // Round 2 and the failing pairs' accounts: the `controls` part.
     let mut titles_failed = None;
     let controls = async {
@@ -346,9 +357,11 @@ async fn ocsf_run(ctx: &JobContext<Settings>) -> Result<Collected, CollectError>
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
-        match api::control_titles(c, &ids).await {
-            Ok(t) => p.titles = t,
-            Err(e) => titles_failed = Some(e),
+        if cspm_on {
+            match api::control_titles(c, &ids).await {
+                Ok(t) => p.titles = t,
+                Err(e) => titles_failed = Some(e),
+            }
         }
         for ((x, s), accounts) in pairs.iter().zip(r3) {
             for (a, n) in accounts {
@@ -396,8 +409,20 @@ async fn ocsf_run(ctx: &JobContext<Settings>) -> Result<Collected, CollectError>
     }
     .await;
     out.part("findings", findings);
-    standards_part(ctx, &mut out, true).await;
-    associations_part(ctx, &mut out).await;
+    // Security Hub CSPM's standards, members and central configuration, which the statistics
+    // do not answer, where the administrator runs Security Hub CSPM too.
+    match cspm {
+        Ok(true) => {
+            standards_part(ctx, &mut out).await;
+            members_part(ctx, &mut out).await;
+            org_configuration_part(ctx, &mut out).await;
+            associations_part(ctx, &mut out).await;
+        }
+        Ok(false) => out.notes.push(format!(
+            "Security Hub CSPM is not enabled for account {admin} in {region} (DescribeHub: InvalidAccessException): its standards, members, central configuration and control titles are not read"
+        )),
+        Err(e) => out.failed_part("Security Hub CSPM", e),
+    }
     out.families.extend(convert::capped(region, &capped));
     out.notes.push(format!(
         "the new Security Hub (OCSF): {} products, {} standards, {} severities",
@@ -411,10 +436,8 @@ async fn ocsf_run(ctx: &JobContext<Settings>) -> Result<Collected, CollectError>
 /// The `standards` part: the administrator's own standards subscriptions (GetEnabledStandards),
 /// their count and those not READY. Both generations: the new Security Hub runs its standards'
 /// controls through Security Hub CSPM, and its statistics name a standard only once it has
-/// findings, never its subscription's status. In the new generation an administrator without
-/// Security Hub CSPM (InvalidAccessException, "not subscribed") has no subscriptions to
-/// report: a note, not a failure.
-async fn standards_part(ctx: &JobContext<Settings>, out: &mut Collected, ocsf: bool) {
+/// findings, never its subscription's status.
+async fn standards_part(ctx: &JobContext<Settings>, out: &mut Collected) {
     let c = &*ctx.aws;
     let (admin, region) = (c.account_id.as_str(), c.region.as_str());
     match api::enabled_standards(c).await {
@@ -425,12 +448,64 @@ async fn standards_part(ctx: &JobContext<Settings>, out: &mut Collected, ocsf: b
                 convert::standards(admin, region, &s),
             )),
         ),
-        Err(e) if ocsf && e.code() == Some("InvalidAccessException") => {
-            out.notes.push(format!(
-                "Security Hub CSPM is not enabled for account {admin} in {region}: no standards subscriptions to read (GetEnabledStandards: InvalidAccessException)"
-            ));
-        }
         Err(e) => out.failed_part("standards", e),
+    }
+}
+
+/// The `members` part (ListMembers, every member whatever its status): a member not Enabled is
+/// `aws_securityhub_enabled` 0, and members are counted per status. Both generations: the
+/// statistics count findings, and an account whose Security Hub is off has none to count.
+/// Returns the Enabled members.
+async fn members_part(ctx: &JobContext<Settings>, out: &mut Collected) -> Vec<String> {
+    let c = &*ctx.aws;
+    let (admin, region) = (c.account_id.as_str(), c.region.as_str());
+    match api::members(c).await {
+        Ok(m) => {
+            let enabled = m
+                .iter()
+                .filter(|(a, s)| s == "Enabled" && a != admin)
+                .map(|(a, _)| a.clone())
+                .collect();
+            out.part(
+                "members",
+                Ok(convert::reading(
+                    region,
+                    convert::members(admin, region, &m),
+                )),
+            );
+            enabled
+        }
+        Err(e) => {
+            out.failed_part("members", e);
+            Vec::new()
+        }
+    }
+}
+
+/// The `organization configuration` part (DescribeOrganizationConfiguration: LOCAL or CENTRAL,
+/// and its status). "Only the Security Hub CSPM administrator account can invoke this
+/// operation" (the model), so in both generations it is also the check that the target is the
+/// delegated administrator: GetFindingStatisticsV2 does not refuse another account, it answers
+/// for that account alone.
+async fn org_configuration_part(ctx: &JobContext<Settings>, out: &mut Collected) {
+    let c = &*ctx.aws;
+    let region = c.region.as_str();
+    match api::org_configuration(c).await {
+        Ok((t, s, _)) => out.part(
+            "organization configuration",
+            Ok(convert::org_configuration(region, &t, &s)),
+        ),
+        Err(e) => {
+            // The model's only refusal of this call (Security Hub CSPM is on: DescribeHub said
+            // so).
+            if e.code() == Some("InvalidAccessException") {
+                out.notes.push(format!(
+                    "account {} is not the Security Hub delegated administrator (DescribeOrganizationConfiguration: InvalidAccessException): name the administrator's target, or what is read is of this account alone",
+                    c.account_id
+                ));
+            }
+            out.failed_part("organization configuration", e);
+        }
     }
 }
 
@@ -452,16 +527,21 @@ async fn associations_part(ctx: &JobContext<Settings>, out: &mut Collected) {
     if home.as_deref().is_some_and(|h| h != region) {
         return;
     }
-    let failed = api::failed_associations(c).await.map(|f| {
-        for a in f.iter().take(50) {
-            out.notes.push(format!(
-                "configuration policy association of {} {} FAILED: {}",
-                a.target_type, a.target_id, a.message
-            ));
+    match api::failed_associations(c).await {
+        Ok(f) => {
+            for a in f.iter().take(50) {
+                out.notes.push(format!(
+                    "configuration policy association of {} {} FAILED: {}",
+                    a.target_type, a.target_id, a.message
+                ));
+            }
+            out.part(
+                "policy associations",
+                Ok(convert::associations_reading(region, &f)),
+            );
         }
-        convert::associations_reading(region, &f)
-    });
-    out.part("policy associations", failed);
+        Err(e) => out.failed_part("policy associations", e),
+    }
 }
 
 async fn cspm_run(ctx: &JobContext<Settings>) -> Result<Collected, CollectError> {
@@ -478,33 +558,11 @@ async fn cspm_run(ctx: &JobContext<Settings>) -> Result<Collected, CollectError>
         return Ok(out);
     }
     let mut out = Collected::from(convert::hub(admin, region, "cspm", true));
-    standards_part(ctx, &mut out, false).await;
+    standards_part(ctx, &mut out).await;
 
-    let members = api::members(c).await;
     let mut listed: Vec<String> = vec![admin.to_string()];
-    match members {
-        Ok(m) => {
-            listed.extend(
-                m.iter()
-                    .filter(|(a, s)| s == "Enabled" && a != admin)
-                    .map(|(a, _)| a.clone()),
-            );
-            out.part(
-                "members",
-                Ok(convert::reading(
-                    region,
-                    convert::members(admin, region, &m),
-                )),
-            );
-        }
-        Err(e) => out.failed_part("members", e),
-    }
-
-    let conf = api::org_configuration(c)
-        .await
-        .map(|(t, s, _)| convert::org_configuration(region, &t, &s));
-    out.part("organization configuration", conf);
-
+    listed.extend(members_part(ctx, &mut out).await);
+    org_configuration_part(ctx, &mut out).await;
     associations_part(ctx, &mut out).await;
 
     let failed = Box::pin(api::findings(c, FindingQuery::FailedControls))

@@ -4,7 +4,7 @@
 //! ([`State`]). What every account holds is computed from the world by
 //! [`securityhub_accounts`](crate::securityhub_accounts).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// Generation settings.
 #[derive(Clone, Debug)]
@@ -203,12 +203,21 @@ pub const SEVERITY_LABELS: [&str; 5] = ["INFORMATIONAL", "LOW", "MEDIUM", "HIGH"
 #[derive(Clone, Debug, Default)]
 pub struct State {
     pub(crate) hub: HashMap<(String, String), bool>,
+    /// (account, region) where the new Security Hub runs without Security Hub CSPM.
+    pub(crate) cspm_off: HashSet<(String, String)>,
 }
 
 impl State {
     /// Nothing overridden yet.
     pub fn new(_opts: &Options) -> Self {
         State::default()
+    }
+
+    /// Turns Security Hub CSPM alone off in (account, region), the new Security Hub staying as
+    /// `set_hub` left it: its operations answer InvalidAccessException there.
+    pub fn set_cspm_off(&mut self, account: &str, region: &str) {
+        self.cspm_off
+            .insert((account.to_string(), region.to_string()));
     }
 
     /// Turns Security Hub (both generations) on or off in (account, region).
