@@ -22,7 +22,11 @@ already running on :9090 is not touched):
 The alerting rules are the shipped ones: expressions, labels and annotations under test are read
 from deploy/prometheus/alerts.yml as they are. Only the hold time is shortened: every `for:` is
 rewritten to `0s` in a temporary copy, so that an alert fires on the first evaluation that sees
-its series instead of minutes later.
+its series instead of minutes later. AwsSecurityHubNewCriticalFindings compares with an hour
+ago (`offset 1h`): before Prometheus starts, `promtool tsdb create-blocks-from openmetrics`
+writes into its empty data directory the demo's CRITICAL Security Hub counts as they stood from
+three hours to fifty minutes ago, one lower than now, under the labels Prometheus's scrape gives
+them, so that hour of history is Prometheus's own.
 
 Checks, all through HTTP APIs: the scrape is up; every rule evaluates without error; the
 member-account deployment-failure and the high-severity GuardDuty alerts fire, one per series of
@@ -120,6 +124,49 @@ class Checks:
 
 def remaining():
     return DEADLINE - time.monotonic()
+
+
+def backfill_critical_findings(demo_base, demo_target, data_dir, tmp, c):
+    """An hour of history for AwsSecurityHubNewCriticalFindings: the demo's
+    aws_securityhub_findings{severity="CRITICAL"} series one lower than now, and
+    aws_securityhub_generation as now, every 30 s from three hours to fifty minutes ago, with the
+    job and instance labels of Prometheus's scrape, written as TSDB blocks by promtool."""
+    ok, last = wait_until("demo /ready", lambda: (http_get(f"{demo_base}/ready")[0] == 200, None),
+                          60, 0.5)
+    if not ok:
+        raise Setup(f"demo not ready within 60s: {last}")
+    _, _, text = http_get(f"{demo_base}/metrics", headers={"Accept": "text/plain"})
+    extra = f'job="{DEMO_JOB}",instance="{demo_target}"'
+    families = {"aws_securityhub_findings": [], "aws_securityhub_generation": []}
+    for line in text.splitlines():
+        m = re.match(r'^(aws_securityhub_findings|aws_securityhub_generation)\{(.*)\} (\S+)$', line)
+        if not m:
+            continue
+        name, labels, value = m.group(1), m.group(2), float(m.group(3))
+        if name == "aws_securityhub_findings":
+            if 'severity="CRITICAL"' not in labels or value < 1:
+                continue
+            value -= 1
+        families[name].append((f"{labels},{extra}", value))
+    now = time.time()
+    out = []
+    for name, series in families.items():
+        out.append(f"# TYPE {name} gauge")
+        for labels, value in series:
+            t = now - 3 * 3600
+            while t <= now - 50 * 60:
+                out.append(f"{name}{{{labels}}} {value:g} {t:.3f}")
+                t += 30
+    out.append("# EOF")
+    history = os.path.join(tmp, "history.om")
+    with open(history, "w", encoding="utf-8") as f:
+        f.write("\n".join(out) + "\n")
+    r = subprocess.run(["promtool", "tsdb", "create-blocks-from", "openmetrics", history, data_dir],
+                       capture_output=True, text=True, timeout=120)
+    n = len(families["aws_securityhub_findings"])
+    c.check(f"an hour of history for {n} CRITICAL Security Hub series written as TSDB blocks "
+            "(promtool tsdb create-blocks-from openmetrics)", r.returncode == 0 and n > 0,
+            r.stdout[-2000:] + r.stderr[-2000:])
 
 
 def wait_until(what, probe, timeout, every=1.0):
@@ -564,6 +611,7 @@ scrape_configs:
     c.check("promtool check config (with the shipped rules, for: 0s)", r.returncode == 0,
             r.stdout + r.stderr)
     os.makedirs(os.path.join(tmp, "prom-data"))
+    backfill_critical_findings(demo_base, demo_target, os.path.join(tmp, "prom-data"), tmp, c)
     children.start("prometheus", ["prometheus", f"--config.file={prom_cfg}",
                                   f"--storage.tsdb.path={os.path.join(tmp, 'prom-data')}",
                                   f"--web.listen-address=127.0.0.1:{prom_port}"])
@@ -807,7 +855,10 @@ scrape_configs:
                 # central configuration failed to apply to member 3; IAM.6 fails in more than ten
                 # accounts of a region.
                 "AwsSecurityHubStandardNotReady", "AwsSecurityHubPolicyAssociationFailed",
-                "AwsSecurityHubControlFailingInManyAccounts"]
+                "AwsSecurityHubControlFailingInManyAccounts",
+                # More CRITICAL findings than an hour ago: the history written before
+                # Prometheus started (backfill_critical_findings).
+                "AwsSecurityHubNewCriticalFindings"]
     exprs_by_name = {}
     import yaml as _yaml  # PyYAML comes with the venv's kubernetes-validate
     with open(ALERTS_YML, encoding="utf-8") as f:
@@ -831,8 +882,9 @@ scrape_configs:
             "age), failed org conformance pack deployments, an opted-in region without a recorder, "
             "enabled regions an organization collector does not read, failed Config deliveries, "
             "failing rule evaluations, partial recorders, a region where Security Hub is off, a "
-            "standard not READY, a failed policy association and a control failing in many "
-            "accounts fire, one per series of their expression",
+            "standard not READY, a failed policy association, a control failing in many "
+            "accounts and more critical findings than an hour ago fire, one per series of their "
+            "expression",
             ok, f"(expected, firing) per alert: {got}")
 
     def am_has_coverage():
