@@ -204,16 +204,21 @@ fn check(s: &Scrape, region: &str, e: &Expected) {
     );
 }
 
+/// `aws_securityhub_enabled` of (account, region), if exported.
+fn enabled(s: &Scrape, account: &str, region: &str) -> Option<f64> {
+    s.get(
+        "aws_securityhub_enabled",
+        &[("account_id", account), ("region", region)],
+    )
+}
+
 /// Every member of the administrator as ListMembers lists it: `aws_securityhub_enabled` 0
 /// for one not Enabled, no series for an Enabled one.
 fn check_members(s: &Scrape, r: &str, members: &[(String, &'static str)]) {
     assert!(members.iter().any(|(_, st)| *st != "Enabled"));
     for (a, status) in members {
         assert_eq!(
-            s.get(
-                "aws_securityhub_enabled",
-                &[("account_id", a), ("region", r)]
-            ),
+            enabled(s, a, r),
             if *status == "Enabled" {
                 None
             } else {
@@ -502,27 +507,14 @@ fn security_hub_off_in_a_region_is_a_state_not_a_failure() {
             assert_eq!(env.cycle().await, 0);
             let s = env.scrape().await;
             assert_eq!(s.up("security_hub", &admin, "eu-west-1"), Some(1.0));
-            assert_eq!(
-                s.get(
-                    "aws_securityhub_enabled",
-                    &[("account_id", &admin), ("region", "eu-west-1")]
-                ),
-                Some(0.0),
-                "{generation}"
-            );
+            assert_eq!(enabled(&s, &admin, "eu-west-1"), Some(0.0), "{generation}");
             assert!(s
                 .matching(
                     "aws_securityhub_failed_controls",
                     &[("region", "eu-west-1")]
                 )
                 .is_empty());
-            assert_eq!(
-                s.get(
-                    "aws_securityhub_enabled",
-                    &[("account_id", &admin), ("region", "us-east-1")]
-                ),
-                Some(1.0)
-            );
+            assert_eq!(enabled(&s, &admin, "us-east-1"), Some(1.0));
             env.stop().await;
         }
     });
@@ -544,14 +536,7 @@ fn security_hub_a_member_as_target_fails_the_administrator_part_alone() {
             let s = env.scrape().await;
             assert_eq!(s.up("security_hub", &member, "us-east-1"), Some(0.0));
             // The other parts are exported.
-            assert_eq!(
-                s.get(
-                    "aws_securityhub_enabled",
-                    &[("account_id", &member), ("region", "us-east-1")]
-                ),
-                Some(1.0),
-                "{generation}"
-            );
+            assert_eq!(enabled(&s, &member, "us-east-1"), Some(1.0), "{generation}");
             let status = format!("{:?}", env.app.store.status());
             assert!(
                 status.contains("ListConfigurationPolicyAssociations")
