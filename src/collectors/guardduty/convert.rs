@@ -193,19 +193,40 @@ pub fn feature_status(account_id: &str, region: &str, features: &[Feature]) -> F
     f
 }
 
-/// Adds one account's plans that are not ENABLED to an `aws_guardduty_feature_status` family:
-/// a plan that protects needs no series of its own (a third of an organization's series were
-/// plans that were on), one that does not is what an alert or a panel asks about.
-pub fn push_features(f: &mut Family, account_id: &str, region: &str, features: &[Feature]) {
+/// The plans and settings of one account that need a series: each (plan, name) once (its first
+/// status), not ENABLED, and not a setting of a plan that is itself not ENABLED. A plan that
+/// protects needs no series of its own (a third of an organization's series were plans that
+/// were on); a plan that is off says so in its own series, and its settings being off too (the
+/// runtime plan's three agent settings, the RDS plan's data-risk setting) adds nothing an alert
+/// or a panel can act on: they were a third of the family's series.
+fn plans_off(features: &[Feature]) -> Vec<&Feature> {
     let mut seen: Vec<(&str, &str)> = Vec::new();
+    let mut out = Vec::new();
     for x in features {
         if seen.contains(&(x.plan.as_str(), x.name.as_str())) {
             continue;
         }
         seen.push((&x.plan, &x.name));
-        if x.status != "ENABLED" {
-            f.push_state(&[account_id, region, &x.plan, &x.name], &x.status);
+        if x.status == "ENABLED" {
+            continue;
         }
+        let plan_off = x.plan != x.name
+            && features
+                .iter()
+                .find(|p| p.plan == x.plan && p.name == x.plan)
+                .is_some_and(|p| p.status != "ENABLED");
+        if !plan_off {
+            out.push(x);
+        }
+    }
+    out
+}
+
+/// Adds one account's plans that are not ENABLED to an `aws_guardduty_feature_status` family
+/// (see [`plans_off`]).
+pub fn push_features(f: &mut Family, account_id: &str, region: &str, features: &[Feature]) {
+    for x in plans_off(features) {
+        f.push_state(&[account_id, region, &x.plan, &x.name], &x.status);
     }
 }
 
@@ -230,13 +251,8 @@ pub fn item(
 /// The disabled protection plans of one account, as [`push_features`] exports them (a
 /// (plan, name) listed twice once, with its first status).
 pub fn feature_items(account_id: &str, region: &str, features: &[Feature]) -> Vec<Attention> {
-    let mut seen: Vec<(&str, &str)> = Vec::new();
     let mut out = Vec::new();
-    for x in features {
-        if seen.contains(&(x.plan.as_str(), x.name.as_str())) {
-            continue;
-        }
-        seen.push((&x.plan, &x.name));
+    for x in plans_off(features) {
         if x.status == "DISABLED" {
             out.push(item(
                 Concern::Plans,
@@ -779,10 +795,12 @@ aws_guardduty_administrator_relationship{{account_id=\"111111111111\",region=\"e
                 status: "ENABLED".into(),
                 // The legacy and the unified runtime plan side by side, each with the add-on
                 // setting under it (as AWS answers while an account migrates).
+                // The add-on setting off under the unified plan that is off has no series (the
+                // plan's own says it is off); off under the legacy plan that is on, it has one.
                 features: vec![
                     plan("S3_DATA_EVENTS", "ENABLED"),
                     plan("EKS_RUNTIME_MONITORING", "ENABLED"),
-                    under("EKS_RUNTIME_MONITORING", "EKS_ADDON_MANAGEMENT", "ENABLED"),
+                    under("EKS_RUNTIME_MONITORING", "EKS_ADDON_MANAGEMENT", "DISABLED"),
                     plan("RUNTIME_MONITORING", "DISABLED"),
                     under("RUNTIME_MONITORING", "EKS_ADDON_MANAGEMENT", "DISABLED"),
                     plan("QUANTUM_PROTECTION", "PAUSED"),
@@ -798,8 +816,8 @@ aws_guardduty_administrator_relationship{{account_id=\"111111111111\",region=\"e
             text,
             format!(
                 "\
+aws_guardduty_feature_status{{{l},plan=\"EKS_RUNTIME_MONITORING\",feature=\"EKS_ADDON_MANAGEMENT\",status=\"DISABLED\"}} 1
 aws_guardduty_feature_status{{{l},plan=\"RUNTIME_MONITORING\",feature=\"RUNTIME_MONITORING\",status=\"DISABLED\"}} 1
-aws_guardduty_feature_status{{{l},plan=\"RUNTIME_MONITORING\",feature=\"EKS_ADDON_MANAGEMENT\",status=\"DISABLED\"}} 1
 aws_guardduty_feature_status{{{l},plan=\"QUANTUM_PROTECTION\",feature=\"QUANTUM_PROTECTION\",status=\"PAUSED\"}} 1
 "
             )
