@@ -57,8 +57,10 @@ def test_member_detectors_answer_enabled_members_and_list_the_rest_unprocessed(a
                 (a["Name"], a["Status"]) for a in f.get("AdditionalConfiguration", [])
             ]:
                 where = dict(account_id=account, region="us-east-1", plan=f["Name"], feature=name)
-                # Only a plan that is not ENABLED has a series.
-                want = None if status == "ENABLED" else 1
+                # Only a plan that is not ENABLED has a series, and a setting only under a plan
+                # that is ENABLED (a plan that is off says so in its own series).
+                off_plan = name != f["Name"] and f["Status"] != "ENABLED"
+                want = None if status == "ENABLED" or off_plan else 1
                 assert exported.get("aws_guardduty_feature_status", **where, status=status) == want, where
 
 
