@@ -94,6 +94,20 @@ impl<'c, O: Operation + 'c> IntoFuture for Call<'c, O> {
     }
 }
 
+/// The send of a copy of `op`, boxed and made here rather than in [`RegionClients::send`]:
+/// there, the SDK's future and the copy would be part of the call's future from its start, and
+/// through every wait for a credential, a token or a slot. A cycle's runs wait at once (every
+/// job of a cycle is in flight while the calls queue for their slots), so what a waiting call
+/// holds is paid once per job.
+fn sending<'s, O: Operation + 's>(
+    op: &O,
+    scope: &'s Scope,
+    feedback: SlowDown,
+) -> Pin<Box<dyn Future<Output = Result<O::Output, SdkError<O::Error, HttpResponse>>> + Send + 's>>
+{
+    Box::pin(op.clone().send_in(scope, feedback))
+}
+
 impl RegionClients {
     /// Sends one request: waits for the permit of its service in this account and region (held
     /// until the answer), applies the scope, counts the call and maps its error. A throttled
@@ -136,7 +150,7 @@ impl RegionClients {
                 O::SERVICE,
                 permit.generation(),
             );
-            let answer = op.clone().send_in(&self.scope, feedback).await;
+            let answer = sending(&op, &self.scope, feedback).await;
             let e = match answer {
                 Ok(out) => {
                     self.limiter.ended(&self.account_id, &self.region, false);

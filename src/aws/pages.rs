@@ -1,6 +1,9 @@
 //! Pagination: following `NextToken` from the first page to the last, shared by every listing
 //! of the collectors and discovery, with the two defences AWS's tokens call for.
 
+use std::future::Future;
+use std::pin::Pin;
+
 use super::call::{Call, Paged};
 use super::error::{CollectError, ErrorKind};
 
@@ -13,7 +16,20 @@ impl<O: Paged> Call<'_, O> {
     /// counted once). A refused token (`InvalidNextTokenException`, e.g. one that expired
     /// during a long listing) restarts the listing once; a token that repeats itself is refused
     /// as malformed (it would loop forever).
-    pub async fn all_pages<T>(
+    ///
+    /// Boxed, as a single call is: the request it sends again and again would otherwise be part
+    /// of its caller's future for the whole of the caller's run.
+    pub fn all_pages<'f, T: Send + 'f>(
+        self,
+        items: impl FnMut(O::Output) -> Result<Vec<T>, CollectError> + Send + 'f,
+    ) -> Pin<Box<dyn Future<Output = Result<Vec<T>, CollectError>> + Send + 'f>>
+    where
+        Self: 'f,
+    {
+        Box::pin(self.pages(items))
+    }
+
+    async fn pages<T>(
         self,
         mut items: impl FnMut(O::Output) -> Result<Vec<T>, CollectError>,
     ) -> Result<Vec<T>, CollectError> {
@@ -23,7 +39,8 @@ impl<O: Paged> Call<'_, O> {
         let mut restarted = false;
         loop {
             let sent = token.clone();
-            match c.send(op.clone().with_token(token.take())).await {
+            // Boxed, as every call is ([`Call`]'s `into_future`).
+            match Box::pin(c.send(op.clone().with_token(token.take()))).await {
                 Ok(page) => {
                     let next = O::next_token(&page)
                         .filter(|t| !t.is_empty())

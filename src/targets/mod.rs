@@ -215,7 +215,7 @@ pub async fn list_accounts(c: &RegionClients) -> Result<Vec<OrgAccount>, Collect
 /// after a refused token hands the first pages again).
 pub async fn list_accounts_paged(
     c: &RegionClients,
-    mut on_page: impl FnMut(&[OrgAccount]),
+    mut on_page: impl FnMut(&[OrgAccount]) + Send,
 ) -> Result<Vec<OrgAccount>, CollectError> {
     c.organizations(|o| o.list_accounts().max_results(PAGE))
         .all_pages(|page| {
@@ -254,7 +254,7 @@ pub async fn accounts_under(
     c: &RegionClients,
     parents: &[String],
     skip: &[String],
-    mut on_page: impl FnMut(&[OrgAccount]),
+    mut on_page: impl FnMut(&[OrgAccount]) + Send,
 ) -> Result<Vec<OrgAccount>, CollectError> {
     let mut out = Vec::new();
     // (parent, depth): AWS allows five levels of OUs; a deeper or repeating tree is not walked
