@@ -417,6 +417,11 @@ pub fn scale_one(a: ScaleArgs) -> anyhow::Result<()> {
     let gz = app.store.body(Format::OpenMetrics, true);
     let encode = t_encode.elapsed();
     let (rss, hwm) = rss_mib(None)?;
+    // The body itself, to count what it is made of (after the figures above are taken).
+    if let Some(path) = std::env::var_os("POSTURE_BENCH_BODY") {
+        std::fs::write(&path, exp.body(Format::OpenMetrics, false))
+            .with_context(|| format!("writing the body to {path:?}"))?;
+    }
     let row = ScaleRow {
         accounts: a.accounts,
         regions: a.regions,
