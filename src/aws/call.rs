@@ -94,6 +94,9 @@ impl<'c, O: Operation + 'c> IntoFuture for Call<'c, O> {
     }
 }
 
+/// What one send of `O` answers.
+type Sent<O> = Result<<O as Operation>::Output, SdkError<<O as Operation>::Error, HttpResponse>>;
+
 /// The send of a copy of `op`, boxed and made here rather than in [`RegionClients::send`]:
 /// there, the SDK's future and the copy would be part of the call's future from its start, and
 /// through every wait for a credential, a token or a slot. A cycle's runs wait at once (every
@@ -103,8 +106,7 @@ fn sending<'s, O: Operation + 's>(
     op: &O,
     scope: &'s Scope,
     feedback: SlowDown,
-) -> Pin<Box<dyn Future<Output = Result<O::Output, SdkError<O::Error, HttpResponse>>> + Send + 's>>
-{
+) -> Pin<Box<dyn Future<Output = Sent<O>> + Send + 's>> {
     Box::pin(op.clone().send_in(scope, feedback))
 }
 
