@@ -65,7 +65,7 @@ static GLOBAL: Desc = Desc {
 };
 static CHANNELS: Desc = Desc {
     name: "aws_config_delivery_channels",
-    help: "AWS Config delivery channels in this account and region (0 beside a recorder: recorded data goes nowhere); read only beside a recorder that delivers (customer-managed, or service-linked with recording scope PAID).",
+    help: "AWS Config delivery channels in this account and region where there is not the one AWS allows (0 beside a recorder: recorded data goes nowhere); one channel has no series; read only beside a recorder that delivers (customer-managed, or service-linked with recording scope PAID).",
     kind: Kind::Gauge,
     labels: &["account_id", "region"],
 };
@@ -246,8 +246,15 @@ pub fn delivery_families(
     region: &str,
     channels: &[ChannelStatus],
 ) -> Vec<Family> {
+    // "You can have only one delivery channel for each account for each Amazon Web Services
+    // Region" (PutDeliveryChannel): one is the normal case, and says nothing a recorder's own
+    // series do not; none is the blind spot (and keeps a recorder from starting: "You must have
+    // created a delivery channel to successfully start the customer managed configuration
+    // recorder", StartConfigurationRecorder).
     let mut count = Family::new(&CHANNELS);
-    count.push(&[account_id, region], channels.len() as f64);
+    if channels.len() != 1 {
+        count.push(&[account_id, region], channels.len() as f64);
+    }
     let mut failing = Family::new(&DELIVERY_FAILING);
     let mut since = Family::new(&DELIVERY_SUCCESS);
     for c in channels {
@@ -543,7 +550,6 @@ aws_config_recorder_global_resources{account_id=\"1\",region=\"r\",recorder=\"al
             ],
         }];
         let want = "\
-aws_config_delivery_channels{account_id=\"1\",region=\"r\"} 1
 aws_config_delivery_failing{account_id=\"1\",region=\"r\",channel=\"default\",delivery=\"history\",error_code=\"AccessDenied\"} 1
 aws_config_delivery_failing{account_id=\"1\",region=\"r\",channel=\"default\",delivery=\"stream\",error_code=\"AuthorizationError\"} 1
 aws_config_delivery_last_success_timestamp_seconds{account_id=\"1\",region=\"r\",channel=\"default\",delivery=\"history\"} 1700000000
