@@ -899,28 +899,11 @@ mod tests {
         let store = Arc::new(Store::new(3, Arc::new(CallCounter::default())));
         let mut set = tokio::task::JoinSet::new();
         for i in 0..200 {
-            let key = JobKey {
-                collector: CollectorKind::ALL[0],
-                account_id: format!("{i:012}"),
-                region: "us-east-1".into(),
+            let job = Waiter {
+                in_flight: in_flight.clone(),
+                most: most.clone(),
             };
-            store.register(key.clone(), "t", Duration::from_secs(3600));
-            let slot = Arc::new(Slot {
-                key,
-                target: "t".into(),
-                schedule: Schedule {
-                    enabled: true,
-                    interval: Duration::from_secs(3600),
-                    timeout: Duration::from_secs(5),
-                },
-                job: tokio::sync::Mutex::new(Box::new(Waiter {
-                    in_flight: in_flight.clone(),
-                    most: most.clone(),
-                })),
-                gate: Some(gate.clone()),
-                predecessor: Mutex::new(None),
-                clients: None,
-            });
+            let slot = gated_slot(i, Box::new(job), &gate, &store);
             set.spawn(run_slot(slot, store.clone()));
         }
         while let Some(r) = set.join_next().await {
@@ -937,6 +920,29 @@ mod tests {
             64,
             "every place given back"
         );
+    }
+
+    /// Job `i` of an hourly collector behind `gate`, registered in `store`.
+    fn gated_slot(i: usize, job: Box<dyn Job>, gate: &Arc<Gate>, store: &Store) -> Arc<Slot> {
+        let key = JobKey {
+            collector: CollectorKind::ALL[0],
+            account_id: format!("{i:012}"),
+            region: "us-east-1".into(),
+        };
+        store.register(key.clone(), "t", Duration::from_secs(3600));
+        Arc::new(Slot {
+            key,
+            target: "t".into(),
+            schedule: Schedule {
+                enabled: true,
+                interval: Duration::from_secs(3600),
+                timeout: Duration::from_secs(5),
+            },
+            job: tokio::sync::Mutex::new(job),
+            gate: Some(gate.clone()),
+            predecessor: Mutex::new(None),
+            clients: None,
+        })
     }
 
     fn config(max_concurrent_calls: usize) -> Config {
@@ -956,29 +962,12 @@ mod tests {
         let store = Arc::new(Store::new(3, Arc::new(CallCounter::default())));
         let mut set = tokio::task::JoinSet::new();
         for i in 0..40 {
-            let key = JobKey {
-                collector: CollectorKind::ALL[0],
-                account_id: format!("{i:012}"),
-                region: "us-east-1".into(),
+            let job = Probe {
+                in_flight: in_flight.clone(),
+                most: most.clone(),
+                runs: runs.clone(),
             };
-            store.register(key.clone(), "t", Duration::from_secs(3600));
-            let slot = Arc::new(Slot {
-                key,
-                target: "t".into(),
-                schedule: Schedule {
-                    enabled: true,
-                    interval: Duration::from_secs(3600),
-                    timeout: Duration::from_secs(5),
-                },
-                job: tokio::sync::Mutex::new(Box::new(Probe {
-                    in_flight: in_flight.clone(),
-                    most: most.clone(),
-                    runs: runs.clone(),
-                })),
-                gate: Some(gate.clone()),
-                predecessor: Mutex::new(None),
-                clients: None,
-            });
+            let slot = gated_slot(i, Box::new(job), &gate, &store);
             set.spawn(run_slot(slot, store.clone()));
         }
         while let Some(r) = set.join_next().await {
